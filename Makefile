@@ -1,0 +1,53 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything else is optional.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install run test lint format check lock manage clean-data help
+
+help:
+	@echo "make run      start the portal on http://127.0.0.1:8000 (embedded PostgreSQL and Redis)"
+	@echo "make test     run the whole test suite against real PostgreSQL and Redis"
+	@echo "make install  create .venv and install the locked dependencies"
+	@echo "make lint     ruff check + format check + migrations check"
+	@echo "make manage ARGS='apply_contract FILE'   any manage.py command with the services up"
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (found %d.%d); set PYTHON=/path/to/python3.11" % sys.version_info[:2])'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	touch $(STAMP)
+
+run: install
+	$(BIN)/python -m msp_portal.devstack run
+
+test: install
+	$(BIN)/python -m msp_portal.devstack test $(ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m msp_portal.devstack manage makemigrations --check --dry-run
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+manage: install
+	$(BIN)/python -m msp_portal.devstack manage $(ARGS)
+
+# Re-resolve every dependency from pyproject.toml into requirements.lock (exact pins).
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --disable-pip-version-check \
+		$$($(PYTHON) -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; print(" ".join(repr(d) for d in p["dependencies"] + p["optional-dependencies"]["dev"]))' | tr -d "'")
+	( echo "# Exact versions for a reproducible install: regenerate with 'make lock'."; \
+	  .lock-venv/bin/python -m pip freeze --disable-pip-version-check | LC_ALL=C sort ) > requirements.lock
+	rm -rf .lock-venv
+
+# Deletes the embedded database and broker data (the demo is loaded again on the next run).
+clean-data:
+	rm -rf .data

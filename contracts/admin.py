@@ -1,0 +1,168 @@
+"""Django admin for every model of the contract domain; changes made here enter the audit trail."""
+
+from django.contrib import admin
+
+from .models import (
+    AuditEvent,
+    Calendar,
+    Commitment,
+    CommitmentOccurrence,
+    Contract,
+    Evidence,
+    Membership,
+    Organisation,
+    ResponsibilityAssignment,
+    ResponsibilityMatrixVersion,
+    SlaPolicyVersion,
+    SlaTarget,
+    UptimeTarget,
+)
+from .services.audit import audit_record
+
+
+class AuditedAdmin(admin.ModelAdmin):
+    """Records each admin save and delete in the audit trail, with the changed fields."""
+
+    def _contract_of(self, obj):
+        for path in ("contract", "policy.contract", "version.contract", "commitment.contract",
+                     "occurrence.commitment.contract"):
+            target = obj
+            for part in path.split("."):
+                target = getattr(target, part, None)
+            if target is not None:
+                return target
+        return None
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        changes = {name: [form.initial.get(name), str(form.cleaned_data.get(name))]
+                   for name in form.changed_data}
+        audit_record(actor=request.user, source="admin", contract=self._contract_of(obj),
+                     action="update" if change else "create", obj=obj, changes=changes,
+                     client=getattr(obj, "client", None) if not self._contract_of(obj) else None)
+
+    def delete_model(self, request, obj):
+        contract = self._contract_of(obj)
+        audit_record(actor=request.user, source="admin", contract=contract, action="delete",
+                     obj=obj)
+        super().delete_model(request, obj)
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(AuditedAdmin):
+    list_display = ["name", "slug", "kind", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [MembershipInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(AuditedAdmin):
+    list_display = ["user", "organisation", "role"]
+    list_filter = ["role", "organisation__kind"]
+    search_fields = ["user__email", "organisation__name"]
+    autocomplete_fields = ["user", "organisation"]
+
+
+@admin.register(Contract)
+class ContractAdmin(AuditedAdmin):
+    list_display = ["name", "client", "msp", "advisor", "starts", "ends", "pricing_model"]
+    list_filter = ["pricing_model", "msp"]
+    search_fields = ["name", "client__name", "msp__name"]
+    autocomplete_fields = ["client", "msp", "advisor"]
+
+
+class SlaTargetInline(admin.TabularInline):
+    model = SlaTarget
+    extra = 0
+
+
+class CalendarInline(admin.StackedInline):
+    model = Calendar
+    extra = 0
+
+
+class UptimeTargetInline(admin.TabularInline):
+    model = UptimeTarget
+    extra = 0
+
+
+@admin.register(SlaPolicyVersion)
+class SlaPolicyVersionAdmin(AuditedAdmin):
+    list_display = ["contract", "effective_from", "repeat_window_days", "created_at"]
+    list_filter = ["contract__client"]
+    inlines = [CalendarInline, SlaTargetInline, UptimeTargetInline]
+
+
+@admin.register(Calendar)
+class CalendarAdmin(AuditedAdmin):
+    list_display = ["key", "policy", "is_24x7", "timezone", "holiday_country"]
+
+
+@admin.register(SlaTarget)
+class SlaTargetAdmin(AuditedAdmin):
+    list_display = ["policy", "priority", "response_minutes", "resolution_minutes", "calendar"]
+
+
+@admin.register(UptimeTarget)
+class UptimeTargetAdmin(AuditedAdmin):
+    list_display = ["policy", "service", "target"]
+
+
+class AssignmentInline(admin.TabularInline):
+    model = ResponsibilityAssignment
+    extra = 0
+
+
+@admin.register(ResponsibilityMatrixVersion)
+class MatrixVersionAdmin(AuditedAdmin):
+    list_display = ["contract", "number", "client_approved_at", "msp_approved_at", "created_at"]
+    inlines = [AssignmentInline]
+
+
+@admin.register(ResponsibilityAssignment)
+class AssignmentAdmin(AuditedAdmin):
+    list_display = ["version", "area", "owner"]
+    list_filter = ["owner"]
+
+
+@admin.register(Commitment)
+class CommitmentAdmin(AuditedAdmin):
+    list_display = ["name", "contract", "cadence", "owner", "evidence_required", "is_active"]
+    list_filter = ["cadence", "owner", "is_active"]
+
+
+@admin.register(CommitmentOccurrence)
+class OccurrenceAdmin(AuditedAdmin):
+    list_display = ["commitment", "period_start", "due_date", "completed_on"]
+    list_filter = ["commitment__contract__client"]
+
+
+@admin.register(Evidence)
+class EvidenceAdmin(AuditedAdmin):
+    list_display = ["original_name", "occurrence", "content_type", "size", "uploaded_at"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read-only: the trail cannot be edited, not even by an admin."""
+
+    list_display = ["at", "actor", "source", "action", "object_type", "object_repr"]
+    list_filter = ["source", "action", "object_type"]
+    search_fields = ["object_repr"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

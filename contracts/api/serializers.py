@@ -1,0 +1,155 @@
+"""API representations of the contract domain. Writes go through services, never serializer.save."""
+
+from rest_framework import serializers
+
+from contracts.models import (
+    AuditEvent,
+    Calendar,
+    Commitment,
+    CommitmentOccurrence,
+    Contract,
+    Evidence,
+    Organisation,
+    ResponsibilityAssignment,
+    ResponsibilityMatrixVersion,
+    SlaPolicyVersion,
+    SlaTarget,
+    UptimeTarget,
+)
+
+
+class OrganisationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Organisation
+        fields = ["id", "slug", "name", "kind"]
+
+
+class ContractSerializer(serializers.ModelSerializer):
+    client = OrganisationSerializer(read_only=True)
+    msp = OrganisationSerializer(read_only=True)
+    advisor = OrganisationSerializer(read_only=True)
+    monthly_fee = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+
+    class Meta:
+        model = Contract
+        fields = [
+            "id", "name", "client", "msp", "advisor", "starts", "ends", "timezone",
+            "pricing_model", "unit_price", "flat_monthly_fee", "currency", "seats_users",
+            "seats_devices", "monthly_fee", "in_scope", "exclusions", "credit_measure",
+            "credit_period", "credit_tiers", "credit_cap_percent", "created_at", "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class CalendarSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Calendar
+        fields = ["id", "key", "is_24x7", "timezone", "weekly_hours", "holiday_country",
+                  "holiday_subdivision", "extra_holidays"]
+
+
+class SlaTargetSerializer(serializers.ModelSerializer):
+    calendar = serializers.SlugRelatedField(slug_field="key", read_only=True)
+
+    class Meta:
+        model = SlaTarget
+        fields = ["priority", "response_minutes", "resolution_minutes", "calendar"]
+
+
+class UptimeTargetSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = UptimeTarget
+        fields = ["service", "target"]
+
+
+class SlaPolicyVersionSerializer(serializers.ModelSerializer):
+    calendars = CalendarSerializer(many=True, read_only=True)
+    targets = SlaTargetSerializer(many=True, read_only=True)
+    uptime_targets = UptimeTargetSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = SlaPolicyVersion
+        fields = ["id", "contract", "effective_from", "pause_states", "repeat_window_days",
+                  "calendars", "targets", "uptime_targets", "created_at"]
+
+
+class AssignmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ResponsibilityAssignment
+        fields = ["area", "owner", "split"]
+
+
+class GapSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    area = serializers.CharField(allow_null=True)
+    message = serializers.CharField()
+
+
+class MatrixVersionSerializer(serializers.ModelSerializer):
+    assignments = AssignmentSerializer(many=True, read_only=True)
+    gaps = GapSerializer(many=True, read_only=True)
+    client_approved_by = serializers.StringRelatedField()
+    msp_approved_by = serializers.StringRelatedField()
+
+    class Meta:
+        model = ResponsibilityMatrixVersion
+        fields = ["id", "contract", "number", "created_at", "client_approved_by",
+                  "client_approved_at", "msp_approved_by", "msp_approved_at", "assignments",
+                  "gaps"]
+
+
+class MatrixApproveSerializer(serializers.Serializer):
+    side = serializers.ChoiceField(choices=["client", "msp"])
+
+
+class CommitmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Commitment
+        fields = ["id", "contract", "name", "cadence", "owner", "evidence_required", "is_active"]
+
+
+class EvidenceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Evidence
+        fields = ["id", "occurrence", "original_name", "content_type", "size", "sha256",
+                  "uploaded_by", "uploaded_at"]
+
+
+class OccurrenceSerializer(serializers.ModelSerializer):
+    commitment = serializers.PrimaryKeyRelatedField(read_only=True)
+    evidence = EvidenceSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = CommitmentOccurrence
+        fields = ["id", "commitment", "period_start", "due_date", "completed_on", "note",
+                  "evidence"]
+
+
+class OccurrenceCompleteSerializer(serializers.Serializer):
+    completed_on = serializers.DateField()
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+
+class EvidenceUploadSerializer(serializers.Serializer):
+    file = serializers.FileField()
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    actor = serializers.StringRelatedField()
+
+    class Meta:
+        model = AuditEvent
+        fields = ["id", "at", "actor", "source", "contract", "action", "object_type",
+                  "object_id", "object_repr", "changes"]
+
+
+class ContractFileSerializer(serializers.Serializer):
+    """A contract file (the apply_contract format) as a JSON object."""
+
+    document = serializers.JSONField(help_text="The contract file: client, msp, contract, "
+                                     "calendars, sla, responsibilities, commitments")
+
+
+class ContractFileResultSerializer(serializers.Serializer):
+    contract = serializers.IntegerField()
+    changes = serializers.ListField(child=serializers.CharField())

@@ -1,0 +1,262 @@
+"""API endpoints. Every queryset starts from what tenancy lets the caller see; writes check the
+caller's role on the object's contract and then call a service."""
+
+from __future__ import annotations
+
+import json
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Q
+from django.http import FileResponse
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from contracts.contract_file import ContractFileError, contract_file_parse
+from contracts.models import (
+    AuditEvent,
+    Commitment,
+    CommitmentOccurrence,
+    Contract,
+    Evidence,
+    Membership,
+    Organisation,
+    ResponsibilityMatrixVersion,
+    SlaPolicyVersion,
+)
+from contracts.services.commitments import evidence_add, occurrence_complete
+from contracts.services.contract_apply import contract_apply
+from contracts.services.matrix import matrix_approve, matrix_version_gaps
+from msp_portal.tenancy import (
+    WRITE_ROLES,
+    Action,
+    contract_access,
+    user_organisations,
+    visible_clients,
+    visible_contracts,
+)
+
+from . import serializers as s
+
+
+def _require(user, contract: Contract, action_: Action) -> None:
+    if not contract_access(user, contract).can(action_):
+        raise PermissionDenied(f"Your role on this contract does not allow this ({action_.value}).")
+
+
+class ScopedViewSet(viewsets.GenericViewSet):
+    """Read-only list and detail over objects of the contracts the caller is party to."""
+
+    contract_path = "contract"
+
+    def scoped(self, queryset):
+        return queryset.filter(**{f"{self.contract_path}__in": visible_contracts(self.request.user)})
+
+
+class OrganisationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                          viewsets.GenericViewSet):
+    """Organisations the caller belongs to, and the clients they can see."""
+
+    serializer_class = s.OrganisationSerializer
+    filterset_fields = ["kind", "slug"]
+
+    def get_queryset(self):
+        user = self.request.user
+        return Organisation.objects.filter(
+            Q(pk__in=user_organisations(user).values("pk"))
+            | Q(pk__in=visible_clients(user).values("pk"))
+        ).order_by("name")
+
+
+class ContractViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Contracts the caller is party to (as client, MSP or advisor)."""
+
+    serializer_class = s.ContractSerializer
+    filterset_fields = {"client__slug": ["exact"], "msp__slug": ["exact"]}
+
+    def get_queryset(self):
+        return visible_contracts(self.request.user).select_related("client", "msp", "advisor")
+
+
+class SlaPolicyVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    """SLA policy versions with their calendars, targets per priority and uptime targets."""
+
+    serializer_class = s.SlaPolicyVersionSerializer
+    filterset_fields = ["contract"]
+
+    def get_queryset(self):
+        return self.scoped(SlaPolicyVersion.objects.all()).prefetch_related(
+            "calendars", "targets__calendar", "uptime_targets"
+        ).order_by("contract", "-effective_from")
+
+
+class MatrixVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    """Responsibility-matrix versions with their assignments and computed gaps."""
+
+    serializer_class = s.MatrixVersionSerializer
+    filterset_fields = ["contract"]
+
+    def get_queryset(self):
+        return (
+            self.scoped(ResponsibilityMatrixVersion.objects.all())
+            .select_related("client_approved_by", "msp_approved_by", "contract")
+            .prefetch_related("assignments")
+            .order_by("contract", "-number")
+        )
+
+    def get_serializer(self, *args, **kwargs):
+        # Gaps are computed, not stored: attach them to each version before serializing.
+        instance = args[0] if args else kwargs.get("instance")
+        items = instance if isinstance(instance, list | tuple) else [instance] if instance else []
+        for version in items:
+            if isinstance(version, ResponsibilityMatrixVersion):
+                version.gaps = matrix_version_gaps(version)
+        return super().get_serializer(*args, **kwargs)
+
+    @extend_schema(request=s.MatrixApproveSerializer, responses=s.MatrixVersionSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        version = self.get_object()
+        payload = s.MatrixApproveSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        side = payload.validated_data["side"]
+        _require(request.user, version.contract,
+                 Action.APPROVE_MATRIX_CLIENT if side == "client" else Action.APPROVE_MATRIX_MSP)
+        try:
+            matrix_approve(version=version, side=side, actor=request.user, source="api")
+        except DjangoValidationError as exc:
+            raise ValidationError({"side": exc.messages}) from None
+        return Response(self.get_serializer(version).data)
+
+
+class CommitmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    """Recurring commitments of the caller's contracts."""
+
+    serializer_class = s.CommitmentSerializer
+    filterset_fields = ["contract", "is_active"]
+
+    def get_queryset(self):
+        return self.scoped(Commitment.objects.all()).order_by("contract", "name")
+
+
+class OccurrenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    """Dated occurrences of commitments; record completion and upload evidence."""
+
+    serializer_class = s.OccurrenceSerializer
+    contract_path = "commitment__contract"
+    filterset_fields = ["commitment", "commitment__contract"]
+
+    def get_queryset(self):
+        return (
+            self.scoped(CommitmentOccurrence.objects.all())
+            .select_related("commitment__contract")
+            .prefetch_related("evidence")
+            .order_by("commitment", "-period_start")
+        )
+
+    @extend_schema(request=s.OccurrenceCompleteSerializer, responses=s.OccurrenceSerializer)
+    @action(detail=True, methods=["post"])
+    def complete(self, request, pk=None):
+        occurrence = self.get_object()
+        _require(request.user, occurrence.commitment.contract, Action.RECORD_COMMITMENT)
+        payload = s.OccurrenceCompleteSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            occurrence_complete(occurrence=occurrence, actor=request.user, source="api",
+                                **payload.validated_data)
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.message_dict if hasattr(exc, "message_dict")
+                                  else exc.messages) from None
+        return Response(self.get_serializer(occurrence).data)
+
+    @extend_schema(request={"multipart/form-data": s.EvidenceUploadSerializer},
+                   responses={201: s.EvidenceSerializer})
+    @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser])
+    def evidence(self, request, pk=None):
+        occurrence = self.get_object()
+        _require(request.user, occurrence.commitment.contract, Action.RECORD_COMMITMENT)
+        payload = s.EvidenceUploadSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            item = evidence_add(occurrence=occurrence, upload=payload.validated_data["file"],
+                                actor=request.user, source="api")
+        except DjangoValidationError as exc:
+            raise ValidationError({"file": exc.messages}) from None
+        return Response(s.EvidenceSerializer(item).data, status=status.HTTP_201_CREATED)
+
+
+class EvidenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    """Evidence files (metadata); `download` returns the file itself."""
+
+    serializer_class = s.EvidenceSerializer
+    contract_path = "occurrence__commitment__contract"
+    filterset_fields = ["occurrence"]
+
+    def get_queryset(self):
+        return self.scoped(Evidence.objects.all()).order_by("-uploaded_at")
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiResponse(
+        description="The evidence file")})
+    @action(detail=True, methods=["get"])
+    def download(self, request, pk=None):
+        item = self.get_object()
+        return FileResponse(item.file.open("rb"), as_attachment=True,
+                            filename=item.original_name, content_type=item.content_type)
+
+
+class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    """The audit trail of the caller's contracts."""
+
+    serializer_class = s.AuditEventSerializer
+    filterset_fields = ["contract", "action"]
+
+    def get_queryset(self):
+        return self.scoped(AuditEvent.objects.all()).select_related("actor")
+
+
+class ContractFileView(APIView):
+    """Apply a contract file (the `apply_contract` format, as JSON): creates or updates the
+    contract, a new SLA version, the matrix and commitments. Idempotent."""
+
+    @extend_schema(request=s.ContractFileSerializer,
+                   responses={200: s.ContractFileResultSerializer})
+    def post(self, request):
+        payload = s.ContractFileSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            data = contract_file_parse(json.dumps(payload.validated_data["document"], default=str),
+                                       filename="document.json")
+        except ContractFileError as exc:
+            raise ValidationError({"document": exc.problems}) from None
+        self._authorise(request.user, data)
+        try:
+            result = contract_apply(data=data, actor=request.user, source="api")
+        except ContractFileError as exc:
+            raise ValidationError({"document": exc.problems}) from None
+        body = {"contract": result.contract.pk, "changes": result.changes}
+        return Response(s.ContractFileResultSerializer(body).data)
+
+    @staticmethod
+    def _authorise(user, data) -> None:
+        """Only staff of the file's MSP or advisory firm apply it, to clients they already
+        serve or to new ones; an existing contract needs the right to edit it."""
+        write_orgs = set(
+            Membership.objects.filter(user=user, role__in=WRITE_ROLES)
+            .values_list("organisation__slug", flat=True)
+        )
+        parties = {data.msp.slug} | ({data.advisor.slug} if data.advisor else set())
+        if not write_orgs & parties:
+            raise PermissionDenied("Only members of the contract's MSP or advisory firm may "
+                                   "apply a contract file.")
+        client = Organisation.objects.filter(slug=data.client.slug).first()
+        if client is not None and not visible_clients(user).filter(pk=client.pk).exists():
+            raise ValidationError({"document": ["client.slug: unknown client"]})
+        existing = Contract.objects.filter(client__slug=data.client.slug,
+                                           msp__slug=data.msp.slug,
+                                           name=data.contract.name).first()
+        if existing is not None:
+            _require(user, existing, Action.EDIT_CONTRACT)

@@ -1,0 +1,104 @@
+"""python manage.py seed_demo: the demo organisations, contracts, people and commitment history.
+
+Idempotent: it applies the demo contract files (which change nothing the second time), makes sure
+the demo users exist with their memberships, and records commitment history only once.
+"""
+
+from datetime import timedelta
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from contracts.contract_file import contract_file_parse
+from contracts.models import Contract, Membership, Organisation
+from contracts.services.commitments import contract_today, evidence_add, occurrence_complete
+from contracts.services.contract_apply import contract_apply
+from contracts.services.matrix import matrix_approve
+
+DEMO_DIR = Path(__file__).resolve().parents[2] / "demo"
+DEMO_PASSWORD = "demo-pass-2025"  # noqa: S105 - documented in the README, demo data only
+
+# (email, first name, last name, organisation slug, role)
+DEMO_USERS = [
+    ("owner@acme.example", "Olivia", "Owens", "acme-dental", Membership.Role.ADMIN),
+    ("viewer@acme.example", "Victor", "Vance", "acme-dental", Membership.Role.READ_ONLY),
+    ("owner@birchcole.example", "Beatrice", "Cole", "birch-cole-law", Membership.Role.ADMIN),
+    ("staff@northwind.example", "Sam", "Staples", "northwind-it", Membership.Role.MEMBER),
+    ("advisor@clearview.example", "Ada", "Clark", "clearview-advisory", Membership.Role.MEMBER),
+]
+
+
+class Command(BaseCommand):
+    help = "Load the demo organisations, contracts, SLA, matrix, commitments and users."
+
+    def handle(self, *args, **options):
+        with transaction.atomic():
+            for path in sorted(DEMO_DIR.glob("*.yaml")):
+                data = contract_file_parse(path.read_text(encoding="utf-8"), filename=path.name)
+                result = contract_apply(data=data, source="command")
+                state = f"{len(result.changes)} change(s)" if result.changes else "unchanged"
+                self.stdout.write(f"  {path.name}: {state}")
+            users = self._users()
+            self._history(users)
+        self.stdout.write(self.style.SUCCESS("Demo data ready."))
+
+    def _users(self) -> dict:
+        User = get_user_model()
+        users = {}
+        for email, first, last, slug, role in DEMO_USERS:
+            user, created = User.objects.get_or_create(
+                email=email, defaults={"first_name": first, "last_name": last}
+            )
+            if created:
+                user.set_password(DEMO_PASSWORD)
+                user.save()
+            Membership.objects.update_or_create(
+                user=user, organisation=Organisation.objects.get(slug=slug),
+                defaults={"role": role},
+            )
+            users[email] = user
+        admin, created = User.objects.get_or_create(
+            email="admin@portal.example",
+            defaults={"first_name": "Portal", "last_name": "Admin", "is_staff": True,
+                      "is_superuser": True},
+        )
+        if created:
+            admin.set_password(DEMO_PASSWORD)
+            admin.save()
+        return users
+
+    def _history(self, users: dict) -> None:
+        """A believable past: the MSP approved Acme's matrix, most commitments were kept."""
+        staff = users["staff@northwind.example"]
+        for contract in Contract.objects.filter(client__slug__in=["acme-dental", "birch-cole-law"]):
+            matrix = contract.current_matrix()
+            if matrix and matrix.msp_approved_at is None:
+                matrix_approve(version=matrix, side="msp", actor=staff, source="command")
+            if contract.client.slug == "birch-cole-law" and matrix.client_approved_at is None:
+                matrix_approve(version=matrix, side="client",
+                               actor=users["owner@birchcole.example"], source="command")
+            today = contract_today(contract)
+            for commitment in contract.commitments.all():
+                for index, occ in enumerate(commitment.occurrences.filter(due_date__lt=today)):
+                    if occ.completed_on is not None or occ.note == "missed (demo)":
+                        continue
+                    if index % 5 == 3:  # every fifth period was missed: the demo shows overdue
+                        occ.note = "missed (demo)"
+                        occ.save(update_fields=["note"])
+                        continue
+                    late = index % 7 == 5
+                    done = occ.due_date + timedelta(days=4) if late else occ.due_date - timedelta(days=3)
+                    occurrence_complete(occurrence=occ, actor=staff, source="command",
+                                        completed_on=min(done, today), note="")
+                    if commitment.evidence_required:
+                        report = (f"{commitment.name}\nPeriod ending {occ.due_date}\n"
+                                  "Result: completed successfully.\n").encode()
+                        evidence_add(
+                            occurrence=occ, actor=staff, source="command",
+                            upload=SimpleUploadedFile(
+                                f"{commitment.name.lower().replace(' ', '-')}-{occ.due_date}.txt",
+                                report, content_type="text/plain"),
+                        )

@@ -1,0 +1,110 @@
+import uuid
+from datetime import date
+
+from django.conf import settings
+from django.db import models
+
+from .contract import Contract
+
+
+class Commitment(models.Model):
+    """A recurring promise ("backups restore-tested quarterly") with a cadence and an owner."""
+
+    class Cadence(models.TextChoices):
+        MONTHLY = "monthly", "Monthly"
+        QUARTERLY = "quarterly", "Quarterly"
+        SEMIANNUAL = "semiannual", "Every six months"
+        ANNUAL = "annual", "Annually"
+
+    class Owner(models.TextChoices):
+        MSP = "msp", "MSP"
+        CUSTOMER = "customer", "Customer"
+        SHARED = "shared", "Shared"
+
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="commitments")
+    name = models.CharField(max_length=200)
+    cadence = models.CharField(max_length=12, choices=Cadence.choices)
+    owner = models.CharField(max_length=10, choices=Owner.choices, default=Owner.MSP)
+    evidence_required = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["contract", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["contract", "name"], name="commitment_name_per_contract")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_cadence_display().lower()})"
+
+
+class CommitmentOccurrence(models.Model):
+    """One period's instance of a commitment: due at the period's end, fulfilled or not."""
+
+    class Status(models.TextChoices):
+        KEPT = "kept", "Kept"
+        LATE = "late", "Done late"
+        MISSING_EVIDENCE = "missing_evidence", "Done, evidence missing"
+        OVERDUE = "overdue", "Overdue"
+        DUE = "due", "Due"
+
+    commitment = models.ForeignKey(
+        Commitment, on_delete=models.CASCADE, related_name="occurrences"
+    )
+    period_start = models.DateField()
+    due_date = models.DateField()
+    completed_on = models.DateField(null=True, blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    note = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["commitment", "period_start"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["commitment", "period_start"], name="one_occurrence_per_period"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.commitment.name}, due {self.due_date:%Y-%m-%d}"
+
+    def status_on(self, today: date, evidence_count: int) -> str:
+        """Kept means done by the due date, with evidence where the commitment requires it."""
+        if self.completed_on is None:
+            return self.Status.OVERDUE if today > self.due_date else self.Status.DUE
+        if self.commitment.evidence_required and evidence_count == 0:
+            return self.Status.MISSING_EVIDENCE
+        if self.completed_on > self.due_date:
+            return self.Status.LATE
+        return self.Status.KEPT
+
+
+def evidence_path(instance: "Evidence", filename: str) -> str:
+    # The stored name is random: the uploaded name is kept in a field and never touches the disk.
+    return f"evidence/{instance.occurrence.commitment.contract_id}/{uuid.uuid4().hex}"
+
+
+class Evidence(models.Model):
+    """A file proving an occurrence was fulfilled (a restore-test report, a patch summary)."""
+
+    occurrence = models.ForeignKey(
+        CommitmentOccurrence, on_delete=models.CASCADE, related_name="evidence"
+    )
+    file = models.FileField(upload_to=evidence_path)
+    original_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-uploaded_at"]
+        verbose_name_plural = "evidence"
+
+    def __str__(self) -> str:
+        return self.original_name

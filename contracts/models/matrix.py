@@ -1,0 +1,67 @@
+from django.conf import settings
+from django.db import models
+
+from .contract import Contract
+
+
+class ResponsibilityMatrixVersion(models.Model):
+    """One version of who owns which area; both sides approve it, a change starts a new version."""
+
+    contract = models.ForeignKey(
+        Contract, on_delete=models.CASCADE, related_name="matrix_versions"
+    )
+    number = models.PositiveIntegerField()
+    content_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    client_approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    client_approved_at = models.DateTimeField(null=True, blank=True)
+    msp_approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    msp_approved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["contract", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["contract", "number"], name="matrix_version_number")
+        ]
+        verbose_name = "responsibility matrix version"
+
+    def __str__(self) -> str:
+        return f"{self.contract.name}: matrix v{self.number}"
+
+    @property
+    def fully_approved(self) -> bool:
+        return self.client_approved_at is not None and self.msp_approved_at is not None
+
+
+class ResponsibilityAssignment(models.Model):
+    """One area of the matrix and who owns it; a shared area says how it is split."""
+
+    class Owner(models.TextChoices):
+        MSP = "msp", "MSP"
+        SHARED = "shared", "Shared"
+        CUSTOMER = "customer", "Customer"
+        UNASSIGNED = "unassigned", "Unassigned"
+
+    version = models.ForeignKey(
+        ResponsibilityMatrixVersion, on_delete=models.CASCADE, related_name="assignments"
+    )
+    area = models.CharField(max_length=200)
+    owner = models.CharField(max_length=10, choices=Owner.choices, default=Owner.UNASSIGNED)
+    split = models.TextField(blank=True, default="")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["version", "position", "area"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "area"], name="area_once_per_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.area}: {self.get_owner_display()}"

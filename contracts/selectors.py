@@ -1,0 +1,121 @@
+"""Reads of the contract domain, shaped for pages and the API; callers pass objects already
+obtained through msp_portal.tenancy, so nothing here widens what a user can see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models import Count, Prefetch, QuerySet
+
+from contracts.models import (
+    AuditEvent,
+    Commitment,
+    CommitmentOccurrence,
+    Contract,
+    Evidence,
+    Organisation,
+    SlaPolicyVersion,
+)
+from contracts.rules import Gap
+from contracts.services.commitments import contract_today
+from contracts.services.matrix import matrix_version_gaps
+
+
+def client_contracts(*, user, client: Organisation) -> QuerySet[Contract]:
+    from msp_portal.tenancy import visible_contracts
+
+    return (
+        visible_contracts(user)
+        .filter(client=client)
+        .select_related("client", "msp", "advisor")
+        .order_by("-starts")
+    )
+
+
+def policy_with_targets(*, contract: Contract, on: date | None = None) -> SlaPolicyVersion | None:
+    """The SLA version in force (today, in the contract's zone) with targets and calendars."""
+    policy = contract.current_policy(on=on)
+    if policy is None:
+        return None
+    return (
+        SlaPolicyVersion.objects.filter(pk=policy.pk)
+        .prefetch_related("targets__calendar", "calendars", "uptime_targets")
+        .get()
+    )
+
+
+def policy_history(*, contract: Contract) -> QuerySet[SlaPolicyVersion]:
+    return contract.sla_versions.order_by("-effective_from")
+
+
+def matrix_with_gaps(*, contract: Contract):
+    """(current version with its assignments, [Gap]) — version is None when none exists."""
+    version = contract.current_matrix()
+    if version is not None:
+        version = (
+            type(version).objects.filter(pk=version.pk)
+            .select_related("client_approved_by", "msp_approved_by")
+            .prefetch_related("assignments")
+            .get()
+        )
+    return version, matrix_version_gaps(version)
+
+
+@dataclass(frozen=True)
+class OccurrenceRow:
+    occurrence: CommitmentOccurrence
+    status: str
+    status_label: str
+    evidence: list[Evidence]
+
+
+def commitment_rows(*, contract: Contract, recent: int = 4) -> list[tuple[Commitment, list[OccurrenceRow]]]:
+    """Each active commitment with its latest `recent` occurrences and their status today."""
+    today = contract_today(contract)
+    labels = dict(CommitmentOccurrence.Status.choices)
+    result = []
+    commitments = contract.commitments.filter(is_active=True).prefetch_related(
+        Prefetch(
+            "occurrences",
+            queryset=CommitmentOccurrence.objects.order_by("-period_start").prefetch_related(
+                "evidence"
+            ),
+        )
+    )
+    for commitment in commitments:
+        rows = []
+        for occ in list(commitment.occurrences.all())[:recent]:
+            occ.commitment = commitment  # already loaded: avoid a query per row in status_on
+            evidence = list(occ.evidence.all())
+            status = occ.status_on(today, len(evidence))
+            rows.append(OccurrenceRow(occ, status, labels[status], evidence))
+        result.append((commitment, rows))
+    return result
+
+
+def commitment_summary(*, contract: Contract) -> dict[str, int]:
+    """Counts of occurrences by status up to today (for the client home)."""
+    today = contract_today(contract)
+    counts = {status: 0 for status in CommitmentOccurrence.Status.values}
+    occurrences = (
+        CommitmentOccurrence.objects.filter(commitment__contract=contract,
+                                            commitment__is_active=True,
+                                            period_start__lte=today)
+        .select_related("commitment")
+        .annotate(evidence_count=Count("evidence"))
+    )
+    for occ in occurrences:
+        counts[occ.status_on(today, occ.evidence_count)] += 1
+    return counts
+
+
+def audit_trail(*, contract: Contract, limit: int = 50) -> QuerySet[AuditEvent]:
+    return contract.audit_events.select_related("actor").order_by("-at", "-id")[:limit]
+
+
+def gaps_by_kind(gaps: list[Gap]) -> dict[str, list[Gap]]:
+    grouped: dict[str, list[Gap]] = {}
+    for gap in gaps:
+        grouped.setdefault(gap.kind, []).append(gap)
+    return grouped

@@ -1,0 +1,146 @@
+"""Commitment occurrences: generate the due periods, record fulfilment, store evidence files."""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+from datetime import date
+from pathlib import PurePath
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from contracts.models import Commitment, CommitmentOccurrence, Contract, Evidence
+from contracts.rules import commitment_periods
+
+from .audit import audit_record
+
+
+def contract_today(contract: Contract) -> date:
+    """Today's date where the contract is performed (its time zone), not the server's."""
+    return timezone.now().astimezone(ZoneInfo(contract.timezone)).date()
+
+
+def commitment_occurrences_ensure(*, commitment: Commitment, until: date | None = None) -> int:
+    """Create the occurrences due up to the period containing `until`; returns how many."""
+    contract = commitment.contract
+    until = until or contract_today(contract)
+    periods = commitment_periods(commitment.cadence, contract.starts, contract.ends, until)
+    existing = set(commitment.occurrences.values_list("period_start", flat=True))
+    new = [
+        CommitmentOccurrence(commitment=commitment, period_start=start, due_date=due)
+        for start, due in periods
+        if start not in existing
+    ]
+    CommitmentOccurrence.objects.bulk_create(new, ignore_conflicts=True)
+    return len(new)
+
+
+def occurrence_complete(
+    *, occurrence: CommitmentOccurrence, actor, source: str, completed_on: date, note: str = ""
+) -> CommitmentOccurrence:
+    """Record that an occurrence was fulfilled on a date."""
+    if completed_on > contract_today(occurrence.commitment.contract):
+        raise ValidationError({"completed_on": "cannot be in the future"})
+    before = {"completed_on": occurrence.completed_on and occurrence.completed_on.isoformat(),
+              "note": occurrence.note}
+    occurrence.completed_on = completed_on
+    occurrence.completed_by = actor
+    occurrence.note = note
+    occurrence.save(update_fields=["completed_on", "completed_by", "note"])
+    audit_record(
+        actor=actor, source=source, contract=occurrence.commitment.contract, action="complete",
+        obj=occurrence,
+        changes={k: [v, after] for (k, v), after in
+                 zip(before.items(), [completed_on.isoformat(), note], strict=True) if v != after},
+    )
+    return occurrence
+
+
+# Evidence: what an auditor would accept, recognised by content and not only by name.
+_SIGNATURES = {
+    ".pdf": [b"%PDF-"],
+    ".png": [b"\x89PNG\r\n\x1a\n"],
+    ".jpg": [b"\xff\xd8\xff"],
+    ".jpeg": [b"\xff\xd8\xff"],
+    ".docx": [b"PK\x03\x04"],
+    ".xlsx": [b"PK\x03\x04"],
+    ".pptx": [b"PK\x03\x04"],
+    ".zip": [b"PK\x03\x04"],
+    ".txt": None,  # text: must decode as UTF-8 and hold no NUL byte
+    ".csv": None,
+    ".log": None,
+}
+_CONTENT_TYPES = {
+    ".pdf": "application/pdf", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    ".zip": "application/zip", ".txt": "text/plain", ".csv": "text/csv", ".log": "text/plain",
+}
+
+
+def evidence_check(name: str, head: bytes, size: int) -> str:
+    """The content type to store for an upload, or ValidationError saying what is wrong."""
+    suffix = PurePath(name).suffix.lower()
+    if suffix not in _SIGNATURES:
+        allowed = ", ".join(sorted(_SIGNATURES))
+        raise ValidationError(f"{name}: files of type '{suffix or 'none'}' are not accepted "
+                              f"as evidence (accepted: {allowed})")
+    if size == 0:
+        raise ValidationError(f"{name}: the file is empty")
+    if size > settings.EVIDENCE_MAX_BYTES:
+        raise ValidationError(f"{name}: {size:,} bytes is over the limit of "
+                              f"{settings.EVIDENCE_MAX_BYTES:,} bytes")
+    signatures = _SIGNATURES[suffix]
+    if signatures is None:
+        try:
+            if b"\x00" in head:
+                raise ValueError
+            # Incremental: the 4 KiB head may end inside a multi-byte character.
+            codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        except (ValueError, UnicodeDecodeError):
+            raise ValidationError(f"{name}: the content is not UTF-8 text") from None
+    elif not any(head.startswith(sig) for sig in signatures):
+        raise ValidationError(f"{name}: the content is not a {suffix[1:].upper()} file")
+    return _CONTENT_TYPES[suffix]
+
+
+def evidence_add(*, occurrence: CommitmentOccurrence, upload, actor, source: str) -> Evidence:
+    """Store an uploaded evidence file for an occurrence, after checking its size and content."""
+    head = upload.read(4096)
+    upload.seek(0)
+    content_type = evidence_check(upload.name, head, upload.size)
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    with transaction.atomic():
+        evidence = Evidence(
+            occurrence=occurrence,
+            original_name=PurePath(upload.name).name[:255],
+            content_type=content_type,
+            size=upload.size,
+            sha256=digest.hexdigest(),
+            uploaded_by=actor,
+        )
+        evidence.file.save(evidence.original_name, upload, save=False)
+        evidence.save()
+        audit_record(actor=actor, source=source, contract=occurrence.commitment.contract,
+                     action="upload", obj=evidence,
+                     changes={"evidence": [None, evidence.original_name]})
+    return evidence
+
+
+def commitments_refresh_all() -> int:
+    """Open the current period's occurrence for every active commitment of a running contract."""
+    created = 0
+    commitments = Commitment.objects.filter(is_active=True).select_related("contract")
+    for commitment in commitments:
+        created += commitment_occurrences_ensure(
+            commitment=commitment, until=contract_today(commitment.contract)
+        )
+    return created

@@ -1,0 +1,181 @@
+"""Pages of the contract domain. Each view: resolve access through tenancy, call, render."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from contracts import selectors
+from contracts.models import CommitmentOccurrence, Evidence, ResponsibilityMatrixVersion
+from contracts.services.commitments import contract_today, evidence_add, occurrence_complete
+from contracts.services.matrix import matrix_approve
+from msp_portal.context_processors import SESSION_KEY
+from msp_portal.tenancy import (
+    Action,
+    get_client_or_404,
+    get_contract_or_404,
+    user_organisations,
+    visible_clients,
+)
+
+
+@login_required
+def home(request):
+    """One client: go straight to it. Several (MSP staff, advisors): list them."""
+    clients = list(visible_clients(request.user))
+    if len(clients) == 1:
+        return redirect("client_home", slug=clients[0].slug)
+    return render(request, "contracts/home.html", {"clients": clients})
+
+
+@login_required
+@require_POST
+def organisation_switch(request):
+    """Remember which of the user's organisations they are working as."""
+    org = get_object_or_404(user_organisations(request.user), pk=request.POST.get("organisation"))
+    request.session[SESSION_KEY] = org.pk
+    clients = visible_clients(request.user)
+    if org.kind == org.Kind.CLIENT:
+        return redirect("client_home", slug=org.slug)
+    return redirect("home") if clients.count() != 1 else redirect("client_home",
+                                                                  slug=clients.first().slug)
+
+
+@login_required
+def client_home(request, slug):
+    client, access = get_client_or_404(request.user, slug)
+    cards = []
+    for contract in selectors.client_contracts(user=request.user, client=client):
+        version, gaps = selectors.matrix_with_gaps(contract=contract)
+        cards.append({
+            "contract": contract,
+            "policy": selectors.policy_with_targets(contract=contract),
+            "gaps": gaps,
+            "commitments": selectors.commitment_summary(contract=contract),
+        })
+    return render(request, "contracts/client_home.html",
+                  {"client": client, "access": access, "cards": cards})
+
+
+def _contract(request, slug, pk):
+    client, _ = get_client_or_404(request.user, slug)
+    contract, access = get_contract_or_404(request.user, client, pk)
+    return client, contract, access
+
+
+@login_required
+def contract_detail(request, slug, pk):
+    client, contract, access = _contract(request, slug, pk)
+    version, gaps = selectors.matrix_with_gaps(contract=contract)
+    return render(request, "contracts/contract_detail.html", {
+        "client": client,
+        "contract": contract,
+        "access": access,
+        "policy": selectors.policy_with_targets(contract=contract),
+        "policy_history": selectors.policy_history(contract=contract),
+        "gaps": gaps,
+        "audit": selectors.audit_trail(contract=contract),
+    })
+
+
+@login_required
+def matrix(request, slug, pk):
+    client, contract, access = _contract(request, slug, pk)
+    version, gaps = selectors.matrix_with_gaps(contract=contract)
+    gap_areas = {g.area for g in gaps if g.area}
+    return render(request, "contracts/matrix.html", {
+        "client": client,
+        "contract": contract,
+        "access": access,
+        "version": version,
+        "gaps": gaps,
+        "gap_areas": gap_areas,
+        "can_approve_client": access.can(Action.APPROVE_MATRIX_CLIENT),
+        "can_approve_msp": access.can(Action.APPROVE_MATRIX_MSP),
+    })
+
+
+@login_required
+@require_POST
+def matrix_approve_view(request, slug, pk, version, side):
+    client, contract, access = _contract(request, slug, pk)
+    matrix_version = get_object_or_404(ResponsibilityMatrixVersion, contract=contract, pk=version)
+    if side not in ("client", "msp"):
+        raise Http404("No such side.")
+    access.require(Action.APPROVE_MATRIX_CLIENT if side == "client" else Action.APPROVE_MATRIX_MSP)
+    try:
+        matrix_approve(version=matrix_version, side=side, actor=request.user, source="web")
+        messages.success(request, f"Matrix version {matrix_version.number} approved.")
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("contract_matrix", slug=client.slug, pk=contract.pk)
+
+
+@login_required
+def commitments(request, slug, pk):
+    client, contract, access = _contract(request, slug, pk)
+    return render(request, "contracts/commitments.html", {
+        "client": client,
+        "contract": contract,
+        "access": access,
+        "rows": selectors.commitment_rows(contract=contract, recent=6),
+        "can_record": access.can(Action.RECORD_COMMITMENT),
+        "today": contract_today(contract),
+    })
+
+
+def _occurrence(request, slug, pk, occurrence):
+    client, contract, access = _contract(request, slug, pk)
+    occ = get_object_or_404(
+        CommitmentOccurrence.objects.select_related("commitment__contract"),
+        pk=occurrence, commitment__contract=contract,
+    )
+    access.require(Action.RECORD_COMMITMENT)
+    return client, contract, occ
+
+
+@login_required
+@require_POST
+def occurrence_complete_view(request, slug, pk, occurrence):
+    client, contract, occ = _occurrence(request, slug, pk, occurrence)
+    try:
+        completed_on = date.fromisoformat(request.POST.get("completed_on", ""))
+        occurrence_complete(occurrence=occ, actor=request.user, source="web",
+                            completed_on=completed_on, note=request.POST.get("note", "")[:2000])
+        messages.success(request, f"{occ.commitment.name}: recorded as done on {completed_on}.")
+    except ValueError:
+        messages.error(request, "Completed on: give a date like 2025-09-30.")
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("contract_commitments", slug=client.slug, pk=contract.pk)
+
+
+@login_required
+@require_POST
+def evidence_upload_view(request, slug, pk, occurrence):
+    client, contract, occ = _occurrence(request, slug, pk, occurrence)
+    upload = request.FILES.get("file")
+    if upload is None:
+        messages.error(request, "Choose a file to upload.")
+    else:
+        try:
+            evidence_add(occurrence=occ, upload=upload, actor=request.user, source="web")
+            messages.success(request, f"Evidence '{upload.name}' stored.")
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+    return redirect("contract_commitments", slug=client.slug, pk=contract.pk)
+
+
+@login_required
+def evidence_download(request, slug, pk, evidence):
+    client, contract, access = _contract(request, slug, pk)
+    item = get_object_or_404(Evidence, pk=evidence, occurrence__commitment__contract=contract)
+    # Served as an attachment with its checked type, so a browser never renders it in our origin.
+    return FileResponse(item.file.open("rb"), as_attachment=True, filename=item.original_name,
+                        content_type=item.content_type)

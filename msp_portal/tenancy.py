@@ -1,0 +1,158 @@
+"""Who may see and change what. Every view and API endpoint reaches tenant data through here.
+
+A person sees a contract when they belong to its client, its MSP or its advisory firm, and a client
+when they see one of its contracts or belong to it. Anything else does not exist for them (404,
+never a 403 that would confirm it exists). Among what they can see, the role they hold on the
+relevant side decides what they may change (403 when they may not).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from contracts.models import Contract, Membership, Organisation
+
+WRITE_ROLES = {Membership.Role.ADMIN, Membership.Role.MEMBER}
+
+
+class Side(str, Enum):
+    CLIENT = "client"
+    MSP = "msp"
+    ADVISOR = "advisor"
+
+
+class Action(str, Enum):
+    """What a person may do to a contract and everything under it."""
+
+    VIEW = "view"
+    EDIT_CONTRACT = "edit_contract"  # terms, SLA versions, matrix content, commitments
+    APPROVE_MATRIX_CLIENT = "approve_matrix_client"
+    APPROVE_MATRIX_MSP = "approve_matrix_msp"
+    RECORD_COMMITMENT = "record_commitment"  # mark an occurrence done, upload evidence
+
+
+# Which side, holding which roles, may do each action. VIEW needs only a membership.
+_RULES: dict[Action, dict[Side, set[str]]] = {
+    Action.EDIT_CONTRACT: {
+        Side.MSP: WRITE_ROLES,
+        Side.ADVISOR: WRITE_ROLES,
+        Side.CLIENT: {Membership.Role.ADMIN},
+    },
+    Action.APPROVE_MATRIX_CLIENT: {Side.CLIENT: WRITE_ROLES},
+    Action.APPROVE_MATRIX_MSP: {Side.MSP: WRITE_ROLES},
+    Action.RECORD_COMMITMENT: {Side.MSP: WRITE_ROLES, Side.CLIENT: WRITE_ROLES,
+                               Side.ADVISOR: WRITE_ROLES},
+}
+
+
+@dataclass(frozen=True)
+class Access:
+    """The roles a person holds on each side of one contract (or of a client, for client pages)."""
+
+    roles: dict[Side, str] = field(default_factory=dict)
+
+    def can(self, action: Action) -> bool:
+        if not self.roles:
+            return False
+        if action == Action.VIEW:
+            return True
+        allowed = _RULES[action]
+        return any(role in allowed.get(side, ()) for side, role in self.roles.items())
+
+    def require(self, action: Action) -> None:
+        if not self.can(action):
+            raise PermissionDenied(f"Your role does not allow this ({action.value}).")
+
+    @property
+    def read_only(self) -> bool:
+        return not any(role in WRITE_ROLES for role in self.roles.values())
+
+
+def _anonymous(user) -> bool:
+    return user is None or not user.is_authenticated
+
+
+def visible_contracts(user) -> QuerySet[Contract]:
+    """Contracts the user is party to through their client, MSP or advisory firm."""
+    if _anonymous(user):
+        return Contract.objects.none()
+    return Contract.objects.filter(
+        Q(client__memberships__user=user)
+        | Q(msp__memberships__user=user)
+        | Q(advisor__memberships__user=user)
+    ).distinct()
+
+
+def visible_clients(user) -> QuerySet[Organisation]:
+    """Client organisations the user belongs to or sees a contract of."""
+    if _anonymous(user):
+        return Organisation.objects.none()
+    return Organisation.objects.filter(
+        Q(kind=Organisation.Kind.CLIENT)
+        & (
+            Q(memberships__user=user)
+            | Q(client_contracts__in=visible_contracts(user).values("pk"))
+        )
+    ).distinct()
+
+
+def user_organisations(user) -> QuerySet[Organisation]:
+    """The organisations the user is a member of (for the organisation switcher)."""
+    if _anonymous(user):
+        return Organisation.objects.none()
+    return Organisation.objects.filter(memberships__user=user).distinct()
+
+
+def _roles_by_org(user) -> dict[int, str]:
+    return dict(Membership.objects.filter(user=user).values_list("organisation_id", "role"))
+
+
+def contract_access(user, contract: Contract) -> Access:
+    """The user's roles on each side of this contract (empty when they are not party to it)."""
+    if _anonymous(user):
+        return Access()
+    roles = _roles_by_org(user)
+    sides = {Side.CLIENT: contract.client_id, Side.MSP: contract.msp_id,
+             Side.ADVISOR: contract.advisor_id}
+    return Access({side: roles[org] for side, org in sides.items() if org in roles})
+
+
+def client_access(user, client: Organisation) -> Access:
+    """The user's best role per side over any contract of this client they can see."""
+    if _anonymous(user):
+        return Access()
+    roles = _roles_by_org(user)
+    found: dict[Side, str] = {}
+    if client.pk in roles:
+        found[Side.CLIENT] = roles[client.pk]
+    for contract in visible_contracts(user).filter(client=client):
+        for side, role in contract_access(user, contract).roles.items():
+            if side not in found or role in WRITE_ROLES:
+                found[side] = role
+    return Access(found)
+
+
+def get_client_or_404(user, slug: str) -> tuple[Organisation, Access]:
+    """The client with this slug if the user may see it; otherwise 404."""
+    client = visible_clients(user).filter(slug=slug).first()
+    if client is None:
+        raise Http404("No such client.")
+    return client, client_access(user, client)
+
+
+def get_contract_or_404(user, client: Organisation, pk) -> tuple[Contract, Access]:
+    """A contract of this client that the user is party to; otherwise 404."""
+    contract = (
+        visible_contracts(user)
+        .filter(client=client, pk=pk)
+        .select_related("client", "msp", "advisor")
+        .first()
+    )
+    if contract is None:
+        raise Http404("No such contract.")
+    return contract, contract_access(user, contract)

@@ -1,0 +1,209 @@
+"""Charlie must not see Alice's data: every route that takes an object id, walked as an outsider
+with another tenant's real ids, answers 404; every list leaves the other tenant's objects out.
+
+A route added without an entry in ROUTE_TARGETS (or NO_TENANT_DATA) makes this test fail.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+# Routes that hold no tenant data, or are the log-in machinery itself (allauth, admin, docs).
+NO_TENANT_DATA = {
+    "home", "organisation_switch", "api_token", "api-root", "api-schema", "api-docs",
+    "contract-file-apply",  # covered by tests/test_api.py (applying into another tenant)
+}
+EXCLUDED_NAMESPACES = {"admin"}  # staff only; tests/test_admin.py shows others are turned away
+
+
+def _target_objects(contract):
+    """Real objects of the target tenant, one of each kind."""
+    evidence = (
+        contract.commitments.filter(occurrences__evidence__isnull=False).first()
+        .occurrences.filter(evidence__isnull=False).first().evidence.first()
+    )
+    return {
+        "client": contract.client,
+        "contract": contract,
+        "policy": contract.sla_versions.first(),
+        "matrix": contract.current_matrix(),
+        "commitment": contract.commitments.first(),
+        "occurrence": evidence.occurrence,
+        "evidence": evidence,
+        "audit": contract.audit_events.first(),
+    }
+
+
+def route_targets(t: dict, own_slug: str) -> dict[str, list[dict]]:
+    """kwargs per route name: the target tenant's ids, and its ids under the caller's own slug."""
+    slug, pk = t["client"].slug, t["contract"].pk
+    page = {
+        "client_home": [{"slug": slug}],
+        "contract_detail": [{"slug": slug, "pk": pk}],
+        "contract_matrix": [{"slug": slug, "pk": pk}],
+        "contract_commitments": [{"slug": slug, "pk": pk}],
+        "contract_matrix_approve": [{"slug": slug, "pk": pk, "version": t["matrix"].pk,
+                                     "side": side} for side in ("client", "msp")],
+        "occurrence_complete": [{"slug": slug, "pk": pk, "occurrence": t["occurrence"].pk}],
+        "evidence_upload": [{"slug": slug, "pk": pk, "occurrence": t["occurrence"].pk}],
+        "evidence_download": [{"slug": slug, "pk": pk, "evidence": t["evidence"].pk}],
+    }
+    # The same ids behind the caller's own client slug must not get through either.
+    for name, variants in list(page.items()):
+        if name != "client_home":
+            page[name] = variants + [{**v, "slug": own_slug} for v in variants]
+    api = {
+        "organisation-detail": [{"pk": t["client"].pk}],
+        "contract-detail": [{"pk": pk}],
+        "sla-policy-detail": [{"pk": t["policy"].pk}],
+        "matrix-version-detail": [{"pk": t["matrix"].pk}],
+        "matrix-version-approve": [{"pk": t["matrix"].pk}],
+        "commitment-detail": [{"pk": t["commitment"].pk}],
+        "occurrence-detail": [{"pk": t["occurrence"].pk}],
+        "occurrence-complete": [{"pk": t["occurrence"].pk}],
+        "occurrence-evidence": [{"pk": t["occurrence"].pk}],
+        "evidence-detail": [{"pk": t["evidence"].pk}],
+        "evidence-download": [{"pk": t["evidence"].pk}],
+        "audit-event-detail": [{"pk": t["audit"].pk}],
+    }
+    return page | api
+
+
+def list_targets(t: dict) -> dict[str, set[int]]:
+    """For each list endpoint, the target tenant's ids that must not appear in it."""
+    contract = t["contract"]
+    return {
+        "organisation-list": {t["client"].pk},
+        "contract-list": {contract.pk},
+        "sla-policy-list": set(contract.sla_versions.values_list("pk", flat=True)),
+        "matrix-version-list": set(contract.matrix_versions.values_list("pk", flat=True)),
+        "commitment-list": set(contract.commitments.values_list("pk", flat=True)),
+        "occurrence-list": {t["occurrence"].pk},
+        "evidence-list": {t["evidence"].pk},
+        "audit-event-list": set(contract.audit_events.values_list("pk", flat=True)),
+    }
+
+
+def all_routes(resolver=None, namespace=None):
+    """(qualified name, pattern) of every named route, nested includes flattened."""
+    resolver = resolver or get_resolver()
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            if entry.namespace in EXCLUDED_NAMESPACES:
+                continue
+            yield from all_routes(entry, entry.namespace or namespace)
+        elif isinstance(entry, URLPattern) and entry.name:
+            yield (f"{namespace}:{entry.name}" if namespace else entry.name), entry
+
+
+def route_params(pattern: URLPattern) -> set[str]:
+    return set(pattern.pattern.regex.groupindex) - {"format"}
+
+
+def is_allauth(pattern: URLPattern) -> bool:
+    return pattern.callback.__module__.startswith("allauth.")
+
+
+def tenant_routes():
+    """Every route this project defines that takes an object id (format suffixes folded)."""
+    seen = {}
+    for name, pattern in all_routes():
+        if is_allauth(pattern) or name in NO_TENANT_DATA:
+            continue
+        seen.setdefault(name, route_params(pattern))
+    return seen
+
+
+def test_every_route_is_covered_by_the_walk(world):
+    targets = route_targets(_target_objects(world.acme_contract), world.birch.slug)
+    lists = list_targets(_target_objects(world.acme_contract))
+    uncovered = [
+        name for name, params in tenant_routes().items()
+        if (params and name not in targets) or (not params and name not in lists)
+    ]
+    assert uncovered == [], f"routes with no tenancy coverage: {uncovered}"
+
+
+def _walk(client, routes: dict[str, list[dict]]) -> list[str]:
+    failures = []
+    for name, variants in routes.items():
+        for kwargs in variants:
+            url = reverse(name, kwargs=kwargs)
+            statuses = {method: getattr(client, method)(url).status_code
+                        for method in ("get", "post", "patch", "delete")}
+            if 404 not in statuses.values():
+                failures.append(f"{name} {url}: {statuses}")
+                continue
+            for method, code in statuses.items():
+                if code == 404:
+                    continue
+                # 405 is allowed only when it does not depend on the id (same for a missing one).
+                missing = reverse(name, kwargs={k: (999999 if isinstance(v, int) else v)
+                                                for k, v in kwargs.items()})
+                if code != 405 or getattr(client, method)(missing).status_code != 405:
+                    failures.append(f"{name} {method.upper()} {url}: {code}")
+    return failures
+
+
+PERSONA_TARGETS = [
+    # (who walks, whose objects they try, their own client slug for mixed urls)
+    ("outsider", "acme_contract", "birch"),
+    ("rival_staff", "acme_contract", "other"),
+    ("msp_staff", "other_contract", "acme"),
+    ("advisor", "birch_contract", "acme"),
+    ("owner", "birch_contract", "acme"),
+]
+
+
+@pytest.mark.parametrize(("persona", "target", "own"), PERSONA_TARGETS)
+def test_outsiders_get_404_on_every_object_route(world, client_for, persona, target, own):
+    client = client_for(getattr(world, persona))
+    objects = _target_objects(getattr(world, target))
+    routes = route_targets(objects, getattr(world, own).slug)
+    assert set(routes) >= {n for n, p in tenant_routes().items() if p}
+    assert _walk(client, routes) == []
+
+
+@pytest.mark.parametrize(("persona", "target", "own"), PERSONA_TARGETS)
+def test_lists_leave_out_other_tenants(world, client_for, persona, target, own):
+    client = client_for(getattr(world, persona))
+    objects = _target_objects(getattr(world, target))
+    leaks = []
+    for name, forbidden in list_targets(objects).items():
+        response = client.get(reverse(name), {"limit": 1000})
+        assert response.status_code == 200, name
+        ids = {item["id"] for item in response.json()["results"]}
+        assert ids, f"{name} returned nothing at all: the check would prove nothing"
+        if ids & forbidden:
+            leaks.append(f"{name}: {sorted(ids & forbidden)}")
+    home = client.get(reverse("home"), follow=True).content.decode()
+    if objects["client"].name in home or objects["client"].slug in home:
+        leaks.append(f"home page names {objects['client'].name}")
+    assert leaks == []
+
+
+def test_the_walk_sees_real_objects_when_allowed(world, client_for):
+    """The same routes answer for a party to the contract, so the 404s above mean something."""
+    client = client_for(world.owner)
+    objects = _target_objects(world.acme_contract)
+    for name, variants in route_targets(objects, world.acme.slug).items():
+        url = reverse(name, kwargs=variants[0])
+        if re.search(r"approve|complete|evidence/$|upload", name) or name.endswith("-evidence"):
+            continue  # writes: covered by test_permissions.py
+        assert client.get(url).status_code == 200, url
+
+
+def test_anonymous_visitors_are_sent_to_log_in(world, client):
+    objects = _target_objects(world.acme_contract)
+    for name, variants in route_targets(objects, world.acme.slug).items():
+        url = reverse(name, kwargs=variants[0])
+        response = client.get(url)
+        if url.startswith("/api/"):
+            assert response.status_code in (401, 403), url
+        else:
+            assert response.status_code in (302, 405), url
+            if response.status_code == 302:
+                assert response["Location"].startswith("/accounts/login/"), url
