@@ -24,7 +24,7 @@ def needs_mfa_enrolment(user) -> bool:
 
 
 class RequireStaffMfaMiddleware:
-    """Browser sessions of MSP/advisor staff without TOTP go to the enrolment page; API calls get 403."""
+    """Staff (MSP, advisor) without TOTP: pages redirect to enrolment, API calls get 403."""
 
     def __init__(self, get_response):
         self.get_response = get_response

@@ -179,7 +179,9 @@ class CalendarBlock(_Strict):
             if not self.timezone:
                 raise ValueError("a business-hours calendar needs timezone")
             if not parse_weekly_hours(self.hours):
-                raise ValueError("a business-hours calendar needs hours (e.g. mon-fri: [08:00-17:00])")
+                raise ValueError(
+                    "a business-hours calendar needs hours (e.g. mon-fri: [08:00-17:00])"
+                )
         return self
 
     @property
@@ -263,8 +265,12 @@ def _message(error: dict) -> str:
     if kind == "literal_error":
         return f"must be one of {ctx.get('expected')}, not {error.get('input')!r}"
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
-        bound = {"greater_than": ">", "greater_than_equal": "≥", "less_than": "<",
-                 "less_than_equal": "≤"}[kind]
+        bound = {
+            "greater_than": ">",
+            "greater_than_equal": "≥",
+            "less_than": "<",
+            "less_than_equal": "≤",
+        }[kind]
         limit = next(iter(ctx.values()))
         return f"must be {bound} {limit}, not {error.get('input')!r}"
     if kind == "string_pattern_mismatch" and loc and loc[-1] == "slug":
@@ -297,7 +303,9 @@ def _cross_checks(parsed: ContractFile) -> list[str]:
             if value in seen:
                 problems.append(f"{section}.{index}.{key}: '{getattr(item, key)}' appears twice")
             seen.add(value)
-    slugs = [parsed.client.slug, parsed.msp.slug] + ([parsed.advisor.slug] if parsed.advisor else [])
+    slugs = [parsed.client.slug, parsed.msp.slug] + (
+        [parsed.advisor.slug] if parsed.advisor else []
+    )
     if len(set(slugs)) != len(slugs):
         problems.append("client.slug: client, msp and advisor must be different organisations")
     return problems
@@ -308,9 +316,13 @@ def contract_file_parse(text: str, *, filename: str = "") -> ContractFile:
     try:
         data = json.loads(text) if filename.endswith(".json") else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise ContractFileError([f"(file): not valid {'JSON' if filename.endswith('.json') else 'YAML'}: {exc}"]) from None
+        raise ContractFileError(
+            [f"(file): not valid {'JSON' if filename.endswith('.json') else 'YAML'}: {exc}"]
+        ) from None
     if not isinstance(data, dict):
-        raise ContractFileError(["(top): the file must hold a mapping of sections (client, msp, …)"])
+        raise ContractFileError(
+            ["(top): the file must hold a mapping of sections (client, msp, …)"]
+        )
     try:
         parsed = ContractFile.model_validate(data)
     except ValidationError as exc:

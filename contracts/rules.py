@@ -39,10 +39,10 @@ def parse_day_spec(spec: str) -> list[str]:
     return days
 
 
-def _minutes(hours: str, minutes: str, window: str) -> int:
+def _minutes(hours: str, minutes: str, day_spec: str, window: str) -> int:
     h, m = int(hours), int(minutes)
     if m >= 60 or h > 24 or (h == 24 and m != 0):
-        raise ValueError(f"'{window}' is not a time window like 08:00-17:00")
+        raise ValueError(f"{day_spec}: '{window}' is not a time window like 08:00-17:00")
     return h * 60 + m
 
 
@@ -66,8 +66,8 @@ def parse_weekly_hours(spec: dict[str, list[str]]) -> dict[str, list[list[str]]]
             match = _WINDOW.match(str(window))
             if not match:
                 raise ValueError(f"{day_spec}: '{window}' is not a time window like 08:00-17:00")
-            start = _minutes(match[1], match[2], window)
-            end = _minutes(match[3], match[4], window)
+            start = _minutes(match[1], match[2], day_spec, window)
+            end = _minutes(match[3], match[4], day_spec, window)
             if start == 24 * 60:
                 raise ValueError(f"{day_spec}: '{window}' starts at 24:00")
             if start == end:
@@ -173,9 +173,7 @@ class Gap:
     message: str
 
 
-def matrix_gaps(
-    rows: list[AreaRow], client_approved: bool, msp_approved: bool
-) -> list[Gap]:
+def matrix_gaps(rows: list[AreaRow], client_approved: bool, msp_approved: bool) -> list[Gap]:
     """What is missing before the matrix can be relied on, in the order a reader should fix it."""
     gaps: list[Gap] = []
     covered = {standard_area_for(row.area) for row in rows if row.owner != "unassigned"}
@@ -189,8 +187,9 @@ def matrix_gaps(
             gaps.append(
                 Gap("no_split", row.area, f"{row.area}: shared, but the split is not written down")
             )
-    missing = [side for side, ok in (("the client", client_approved), ("the MSP", msp_approved))
-               if not ok]
+    missing = [
+        side for side, ok in (("the client", client_approved), ("the MSP", msp_approved)) if not ok
+    ]
     if missing:
         gaps.append(
             Gap("not_approved", None, "This version is not approved by " + " or ".join(missing))

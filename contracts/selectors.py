@@ -54,7 +54,8 @@ def matrix_with_gaps(*, contract: Contract):
     version = contract.current_matrix()
     if version is not None:
         version = (
-            type(version).objects.filter(pk=version.pk)
+            type(version)
+            .objects.filter(pk=version.pk)
             .select_related("client_approved_by", "msp_approved_by")
             .prefetch_related("assignments")
             .get()
@@ -70,7 +71,9 @@ class OccurrenceRow:
     evidence: list[Evidence]
 
 
-def commitment_rows(*, contract: Contract, recent: int = 4) -> list[tuple[Commitment, list[OccurrenceRow]]]:
+def commitment_rows(
+    *, contract: Contract, recent: int = 4
+) -> list[tuple[Commitment, list[OccurrenceRow]]]:
     """Each active commitment with its latest `recent` occurrences and their status today."""
     today = contract_today(contract)
     labels = dict(CommitmentOccurrence.Status.choices)
@@ -99,9 +102,9 @@ def commitment_summary(*, contract: Contract) -> dict[str, int]:
     today = contract_today(contract)
     counts = {status: 0 for status in CommitmentOccurrence.Status.values}
     occurrences = (
-        CommitmentOccurrence.objects.filter(commitment__contract=contract,
-                                            commitment__is_active=True,
-                                            period_start__lte=today)
+        CommitmentOccurrence.objects.filter(
+            commitment__contract=contract, commitment__is_active=True, period_start__lte=today
+        )
         .select_related("commitment")
         .annotate(evidence_count=Count("evidence"))
     )
@@ -110,8 +113,9 @@ def commitment_summary(*, contract: Contract) -> dict[str, int]:
     return counts
 
 
-def audit_trail(*, contract: Contract, limit: int = 50) -> QuerySet[AuditEvent]:
-    return contract.audit_events.select_related("actor").order_by("-at", "-id")[:limit]
+def audit_trail(*, contract: Contract) -> QuerySet[AuditEvent]:
+    """Every recorded change to the contract and what hangs off it, newest first."""
+    return contract.audit_events.select_related("actor").order_by("-at", "-id")
 
 
 def gaps_by_kind(gaps: list[Gap]) -> dict[str, list[Gap]]:

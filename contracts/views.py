@@ -7,6 +7,7 @@ from datetime import date
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -23,6 +24,8 @@ from msp_portal.tenancy import (
     user_organisations,
     visible_clients,
 )
+
+HISTORY_PAGE_SIZE = 25
 
 
 @login_required
@@ -43,8 +46,11 @@ def organisation_switch(request):
     clients = visible_clients(request.user)
     if org.kind == org.Kind.CLIENT:
         return redirect("client_home", slug=org.slug)
-    return redirect("home") if clients.count() != 1 else redirect("client_home",
-                                                                  slug=clients.first().slug)
+    return (
+        redirect("home")
+        if clients.count() != 1
+        else redirect("client_home", slug=clients.first().slug)
+    )
 
 
 @login_required
@@ -52,15 +58,18 @@ def client_home(request, slug):
     client, access = get_client_or_404(request.user, slug)
     cards = []
     for contract in selectors.client_contracts(user=request.user, client=client):
-        version, gaps = selectors.matrix_with_gaps(contract=contract)
-        cards.append({
-            "contract": contract,
-            "policy": selectors.policy_with_targets(contract=contract),
-            "gaps": gaps,
-            "commitments": selectors.commitment_summary(contract=contract),
-        })
-    return render(request, "contracts/client_home.html",
-                  {"client": client, "access": access, "cards": cards})
+        _version, gaps = selectors.matrix_with_gaps(contract=contract)
+        cards.append(
+            {
+                "contract": contract,
+                "policy": selectors.policy_with_targets(contract=contract),
+                "gaps": gaps,
+                "commitments": selectors.commitment_summary(contract=contract),
+            }
+        )
+    return render(
+        request, "contracts/client_home.html", {"client": client, "access": access, "cards": cards}
+    )
 
 
 def _contract(request, slug, pk):
@@ -72,16 +81,22 @@ def _contract(request, slug, pk):
 @login_required
 def contract_detail(request, slug, pk):
     client, contract, access = _contract(request, slug, pk)
-    version, gaps = selectors.matrix_with_gaps(contract=contract)
-    return render(request, "contracts/contract_detail.html", {
-        "client": client,
-        "contract": contract,
-        "access": access,
-        "policy": selectors.policy_with_targets(contract=contract),
-        "policy_history": selectors.policy_history(contract=contract),
-        "gaps": gaps,
-        "audit": selectors.audit_trail(contract=contract),
-    })
+    _version, gaps = selectors.matrix_with_gaps(contract=contract)
+    return render(
+        request,
+        "contracts/contract_detail.html",
+        {
+            "client": client,
+            "contract": contract,
+            "access": access,
+            "policy": selectors.policy_with_targets(contract=contract),
+            "policy_history": selectors.policy_history(contract=contract),
+            "gaps": gaps,
+            "audit": Paginator(
+                selectors.audit_trail(contract=contract), HISTORY_PAGE_SIZE
+            ).get_page(request.GET.get("history")),
+        },
+    )
 
 
 @login_required
@@ -89,16 +104,20 @@ def matrix(request, slug, pk):
     client, contract, access = _contract(request, slug, pk)
     version, gaps = selectors.matrix_with_gaps(contract=contract)
     gap_areas = {g.area for g in gaps if g.area}
-    return render(request, "contracts/matrix.html", {
-        "client": client,
-        "contract": contract,
-        "access": access,
-        "version": version,
-        "gaps": gaps,
-        "gap_areas": gap_areas,
-        "can_approve_client": access.can(Action.APPROVE_MATRIX_CLIENT),
-        "can_approve_msp": access.can(Action.APPROVE_MATRIX_MSP),
-    })
+    return render(
+        request,
+        "contracts/matrix.html",
+        {
+            "client": client,
+            "contract": contract,
+            "access": access,
+            "version": version,
+            "gaps": gaps,
+            "gap_areas": gap_areas,
+            "can_approve_client": access.can(Action.APPROVE_MATRIX_CLIENT),
+            "can_approve_msp": access.can(Action.APPROVE_MATRIX_MSP),
+        },
+    )
 
 
 @login_required
@@ -120,21 +139,26 @@ def matrix_approve_view(request, slug, pk, version, side):
 @login_required
 def commitments(request, slug, pk):
     client, contract, access = _contract(request, slug, pk)
-    return render(request, "contracts/commitments.html", {
-        "client": client,
-        "contract": contract,
-        "access": access,
-        "rows": selectors.commitment_rows(contract=contract, recent=6),
-        "can_record": access.can(Action.RECORD_COMMITMENT),
-        "today": contract_today(contract),
-    })
+    return render(
+        request,
+        "contracts/commitments.html",
+        {
+            "client": client,
+            "contract": contract,
+            "access": access,
+            "rows": selectors.commitment_rows(contract=contract, recent=6),
+            "can_record": access.can(Action.RECORD_COMMITMENT),
+            "today": contract_today(contract),
+        },
+    )
 
 
 def _occurrence(request, slug, pk, occurrence):
     client, contract, access = _contract(request, slug, pk)
     occ = get_object_or_404(
         CommitmentOccurrence.objects.select_related("commitment__contract"),
-        pk=occurrence, commitment__contract=contract,
+        pk=occurrence,
+        commitment__contract=contract,
     )
     access.require(Action.RECORD_COMMITMENT)
     return client, contract, occ
@@ -146,8 +170,13 @@ def occurrence_complete_view(request, slug, pk, occurrence):
     client, contract, occ = _occurrence(request, slug, pk, occurrence)
     try:
         completed_on = date.fromisoformat(request.POST.get("completed_on", ""))
-        occurrence_complete(occurrence=occ, actor=request.user, source="web",
-                            completed_on=completed_on, note=request.POST.get("note", "")[:2000])
+        occurrence_complete(
+            occurrence=occ,
+            actor=request.user,
+            source="web",
+            completed_on=completed_on,
+            note=request.POST.get("note", "")[:2000],
+        )
         messages.success(request, f"{occ.commitment.name}: recorded as done on {completed_on}.")
     except ValueError:
         messages.error(request, "Completed on: give a date like 2025-09-30.")
@@ -174,8 +203,12 @@ def evidence_upload_view(request, slug, pk, occurrence):
 
 @login_required
 def evidence_download(request, slug, pk, evidence):
-    client, contract, access = _contract(request, slug, pk)
+    _client, contract, _access = _contract(request, slug, pk)
     item = get_object_or_404(Evidence, pk=evidence, occurrence__commitment__contract=contract)
     # Served as an attachment with its checked type, so a browser never renders it in our origin.
-    return FileResponse(item.file.open("rb"), as_attachment=True, filename=item.original_name,
-                        content_type=item.content_type)
+    return FileResponse(
+        item.file.open("rb"),
+        as_attachment=True,
+        filename=item.original_name,
+        content_type=item.content_type,
+    )

@@ -1,4 +1,4 @@
-"""The Celery application: one broker (Redis), tasks discovered in every app, beat schedule in code."""
+"""The Celery application: one broker (Redis), tasks found in every app, beat schedule in code."""
 
 import os
 

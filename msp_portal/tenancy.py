@@ -9,7 +9,7 @@ relevant side decides what they may change (403 when they may not).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
@@ -20,13 +20,13 @@ from contracts.models import Contract, Membership, Organisation
 WRITE_ROLES = {Membership.Role.ADMIN, Membership.Role.MEMBER}
 
 
-class Side(str, Enum):
+class Side(StrEnum):
     CLIENT = "client"
     MSP = "msp"
     ADVISOR = "advisor"
 
 
-class Action(str, Enum):
+class Action(StrEnum):
     """What a person may do to a contract and everything under it."""
 
     VIEW = "view"
@@ -45,8 +45,11 @@ _RULES: dict[Action, dict[Side, set[str]]] = {
     },
     Action.APPROVE_MATRIX_CLIENT: {Side.CLIENT: WRITE_ROLES},
     Action.APPROVE_MATRIX_MSP: {Side.MSP: WRITE_ROLES},
-    Action.RECORD_COMMITMENT: {Side.MSP: WRITE_ROLES, Side.CLIENT: WRITE_ROLES,
-                               Side.ADVISOR: WRITE_ROLES},
+    Action.RECORD_COMMITMENT: {
+        Side.MSP: WRITE_ROLES,
+        Side.CLIENT: WRITE_ROLES,
+        Side.ADVISOR: WRITE_ROLES,
+    },
 }
 
 
@@ -94,10 +97,7 @@ def visible_clients(user) -> QuerySet[Organisation]:
         return Organisation.objects.none()
     return Organisation.objects.filter(
         Q(kind=Organisation.Kind.CLIENT)
-        & (
-            Q(memberships__user=user)
-            | Q(client_contracts__in=visible_contracts(user).values("pk"))
-        )
+        & (Q(memberships__user=user) | Q(client_contracts__in=visible_contracts(user).values("pk")))
     ).distinct()
 
 
@@ -117,8 +117,11 @@ def contract_access(user, contract: Contract) -> Access:
     if _anonymous(user):
         return Access()
     roles = _roles_by_org(user)
-    sides = {Side.CLIENT: contract.client_id, Side.MSP: contract.msp_id,
-             Side.ADVISOR: contract.advisor_id}
+    sides = {
+        Side.CLIENT: contract.client_id,
+        Side.MSP: contract.msp_id,
+        Side.ADVISOR: contract.advisor_id,
+    }
     return Access({side: roles[org] for side, org in sides.items() if org in roles})
 
 

@@ -77,7 +77,9 @@ def _with_evidence(contract: Contract, user) -> None:
     occurrence.completed_on = occurrence.due_date
     occurrence.save()
     evidence_add(
-        occurrence=occurrence, actor=user, source="command",
+        occurrence=occurrence,
+        actor=user,
+        source="command",
         upload=SimpleUploadedFile("report.pdf", b"%PDF-1.4 restore test report", "application/pdf"),
     )
 
@@ -100,16 +102,25 @@ def world(db, django_user_model) -> World:
         birch_contract=Contract.objects.get(client__slug="birch-cole-law"),
         other_contract=Contract.objects.get(client__slug="other-co"),
         owner=make_user(django_user_model, "owner@acme.test", orgs["acme-dental"], role.ADMIN),
-        viewer=make_user(django_user_model, "viewer@acme.test", orgs["acme-dental"],
-                         role.READ_ONLY),
-        outsider=make_user(django_user_model, "owner@birch.test", orgs["birch-cole-law"],
-                           role.ADMIN),
-        msp_staff=make_user(django_user_model, "staff@northwind.test", orgs["northwind-it"],
-                            role.MEMBER, totp=True),
-        advisor=make_user(django_user_model, "advisor@clearview.test",
-                          orgs["clearview-advisory"], role.MEMBER, totp=True),
-        rival_staff=make_user(django_user_model, "staff@rival.test", orgs["rival-msp"],
-                              role.ADMIN, totp=True),
+        viewer=make_user(
+            django_user_model, "viewer@acme.test", orgs["acme-dental"], role.READ_ONLY
+        ),
+        outsider=make_user(
+            django_user_model, "owner@birch.test", orgs["birch-cole-law"], role.ADMIN
+        ),
+        msp_staff=make_user(
+            django_user_model, "staff@northwind.test", orgs["northwind-it"], role.MEMBER, totp=True
+        ),
+        advisor=make_user(
+            django_user_model,
+            "advisor@clearview.test",
+            orgs["clearview-advisory"],
+            role.MEMBER,
+            totp=True,
+        ),
+        rival_staff=make_user(
+            django_user_model, "staff@rival.test", orgs["rival-msp"], role.ADMIN, totp=True
+        ),
     )
     for contract in (w.acme_contract, w.birch_contract, w.other_contract):
         _with_evidence(contract, w.msp_staff)

@@ -13,7 +13,12 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 # Routes that hold no tenant data, or are the log-in machinery itself (allauth, admin, docs).
 NO_TENANT_DATA = {
-    "home", "organisation_switch", "api_token", "api-root", "api-schema", "api-docs",
+    "home",
+    "organisation_switch",
+    "api_token",
+    "api-root",
+    "api-schema",
+    "api-docs",
     "contract-file-apply",  # covered by tests/test_api.py (applying into another tenant)
 }
 EXCLUDED_NAMESPACES = {"admin"}  # staff only; tests/test_admin.py shows others are turned away
@@ -22,8 +27,11 @@ EXCLUDED_NAMESPACES = {"admin"}  # staff only; tests/test_admin.py shows others 
 def _target_objects(contract):
     """Real objects of the target tenant, one of each kind."""
     evidence = (
-        contract.commitments.filter(occurrences__evidence__isnull=False).first()
-        .occurrences.filter(evidence__isnull=False).first().evidence.first()
+        contract.commitments.filter(occurrences__evidence__isnull=False)
+        .first()
+        .occurrences.filter(evidence__isnull=False)
+        .first()
+        .evidence.first()
     )
     return {
         "client": contract.client,
@@ -45,8 +53,10 @@ def route_targets(t: dict, own_slug: str) -> dict[str, list[dict]]:
         "contract_detail": [{"slug": slug, "pk": pk}],
         "contract_matrix": [{"slug": slug, "pk": pk}],
         "contract_commitments": [{"slug": slug, "pk": pk}],
-        "contract_matrix_approve": [{"slug": slug, "pk": pk, "version": t["matrix"].pk,
-                                     "side": side} for side in ("client", "msp")],
+        "contract_matrix_approve": [
+            {"slug": slug, "pk": pk, "version": t["matrix"].pk, "side": side}
+            for side in ("client", "msp")
+        ],
         "occurrence_complete": [{"slug": slug, "pk": pk, "occurrence": t["occurrence"].pk}],
         "evidence_upload": [{"slug": slug, "pk": pk, "occurrence": t["occurrence"].pk}],
         "evidence_download": [{"slug": slug, "pk": pk, "evidence": t["evidence"].pk}],
@@ -121,7 +131,8 @@ def test_every_route_is_covered_by_the_walk(world):
     targets = route_targets(_target_objects(world.acme_contract), world.birch.slug)
     lists = list_targets(_target_objects(world.acme_contract))
     uncovered = [
-        name for name, params in tenant_routes().items()
+        name
+        for name, params in tenant_routes().items()
         if (params and name not in targets) or (not params and name not in lists)
     ]
     assert uncovered == [], f"routes with no tenancy coverage: {uncovered}"
@@ -132,8 +143,10 @@ def _walk(client, routes: dict[str, list[dict]]) -> list[str]:
     for name, variants in routes.items():
         for kwargs in variants:
             url = reverse(name, kwargs=kwargs)
-            statuses = {method: getattr(client, method)(url).status_code
-                        for method in ("get", "post", "patch", "delete")}
+            statuses = {
+                method: getattr(client, method)(url).status_code
+                for method in ("get", "post", "patch", "delete")
+            }
             if 404 not in statuses.values():
                 failures.append(f"{name} {url}: {statuses}")
                 continue
@@ -141,8 +154,10 @@ def _walk(client, routes: dict[str, list[dict]]) -> list[str]:
                 if code == 404:
                     continue
                 # 405 is allowed only when it does not depend on the id (same for a missing one).
-                missing = reverse(name, kwargs={k: (999999 if isinstance(v, int) else v)
-                                                for k, v in kwargs.items()})
+                missing = reverse(
+                    name,
+                    kwargs={k: (999999 if isinstance(v, int) else v) for k, v in kwargs.items()},
+                )
                 if code != 405 or getattr(client, method)(missing).status_code != 405:
                     failures.append(f"{name} {method.upper()} {url}: {code}")
     return failures

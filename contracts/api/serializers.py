@@ -33,10 +33,29 @@ class ContractSerializer(serializers.ModelSerializer):
     class Meta:
         model = Contract
         fields = [
-            "id", "name", "client", "msp", "advisor", "starts", "ends", "timezone",
-            "pricing_model", "unit_price", "flat_monthly_fee", "currency", "seats_users",
-            "seats_devices", "monthly_fee", "in_scope", "exclusions", "credit_measure",
-            "credit_period", "credit_tiers", "credit_cap_percent", "created_at", "updated_at",
+            "id",
+            "name",
+            "client",
+            "msp",
+            "advisor",
+            "starts",
+            "ends",
+            "timezone",
+            "pricing_model",
+            "unit_price",
+            "flat_monthly_fee",
+            "currency",
+            "seats_users",
+            "seats_devices",
+            "monthly_fee",
+            "in_scope",
+            "exclusions",
+            "credit_measure",
+            "credit_period",
+            "credit_tiers",
+            "credit_cap_percent",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = fields
 
@@ -44,8 +63,16 @@ class ContractSerializer(serializers.ModelSerializer):
 class CalendarSerializer(serializers.ModelSerializer):
     class Meta:
         model = Calendar
-        fields = ["id", "key", "is_24x7", "timezone", "weekly_hours", "holiday_country",
-                  "holiday_subdivision", "extra_holidays"]
+        fields = [
+            "id",
+            "key",
+            "is_24x7",
+            "timezone",
+            "weekly_hours",
+            "holiday_country",
+            "holiday_subdivision",
+            "extra_holidays",
+        ]
 
 
 class SlaTargetSerializer(serializers.ModelSerializer):
@@ -69,8 +96,17 @@ class SlaPolicyVersionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = SlaPolicyVersion
-        fields = ["id", "contract", "effective_from", "pause_states", "repeat_window_days",
-                  "calendars", "targets", "uptime_targets", "created_at"]
+        fields = [
+            "id",
+            "contract",
+            "effective_from",
+            "pause_states",
+            "repeat_window_days",
+            "calendars",
+            "targets",
+            "uptime_targets",
+            "created_at",
+        ]
 
 
 class AssignmentSerializer(serializers.ModelSerializer):
@@ -93,9 +129,18 @@ class MatrixVersionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ResponsibilityMatrixVersion
-        fields = ["id", "contract", "number", "created_at", "client_approved_by",
-                  "client_approved_at", "msp_approved_by", "msp_approved_at", "assignments",
-                  "gaps"]
+        fields = [
+            "id",
+            "contract",
+            "number",
+            "created_at",
+            "client_approved_by",
+            "client_approved_at",
+            "msp_approved_by",
+            "msp_approved_at",
+            "assignments",
+            "gaps",
+        ]
 
 
 class MatrixApproveSerializer(serializers.Serializer):
@@ -111,8 +156,16 @@ class CommitmentSerializer(serializers.ModelSerializer):
 class EvidenceSerializer(serializers.ModelSerializer):
     class Meta:
         model = Evidence
-        fields = ["id", "occurrence", "original_name", "content_type", "size", "sha256",
-                  "uploaded_by", "uploaded_at"]
+        fields = [
+            "id",
+            "occurrence",
+            "original_name",
+            "content_type",
+            "size",
+            "sha256",
+            "uploaded_by",
+            "uploaded_at",
+        ]
 
 
 class OccurrenceSerializer(serializers.ModelSerializer):
@@ -121,8 +174,15 @@ class OccurrenceSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = CommitmentOccurrence
-        fields = ["id", "commitment", "period_start", "due_date", "completed_on", "note",
-                  "evidence"]
+        fields = [
+            "id",
+            "commitment",
+            "period_start",
+            "due_date",
+            "completed_on",
+            "note",
+            "evidence",
+        ]
 
 
 class OccurrenceCompleteSerializer(serializers.Serializer):
@@ -139,15 +199,27 @@ class AuditEventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AuditEvent
-        fields = ["id", "at", "actor", "source", "contract", "action", "object_type",
-                  "object_id", "object_repr", "changes"]
+        fields = [
+            "id",
+            "at",
+            "actor",
+            "source",
+            "contract",
+            "action",
+            "object_type",
+            "object_id",
+            "object_repr",
+            "changes",
+        ]
 
 
 class ContractFileSerializer(serializers.Serializer):
     """A contract file (the apply_contract format) as a JSON object."""
 
-    document = serializers.JSONField(help_text="The contract file: client, msp, contract, "
-                                     "calendars, sla, responsibilities, commitments")
+    document = serializers.JSONField(
+        help_text="The contract file: client, msp, contract, "
+        "calendars, sla, responsibilities, commitments"
+    )
 
 
 class ContractFileResultSerializer(serializers.Serializer):

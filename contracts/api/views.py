@@ -54,11 +54,14 @@ class ScopedViewSet(viewsets.GenericViewSet):
     contract_path = "contract"
 
     def scoped(self, queryset):
-        return queryset.filter(**{f"{self.contract_path}__in": visible_contracts(self.request.user)})
+        return queryset.filter(
+            **{f"{self.contract_path}__in": visible_contracts(self.request.user)}
+        )
 
 
-class OrganisationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                          viewsets.GenericViewSet):
+class OrganisationViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Organisations the caller belongs to, and the clients they can see."""
 
     serializer_class = s.OrganisationSerializer
@@ -89,9 +92,11 @@ class SlaPolicyVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
     filterset_fields = ["contract"]
 
     def get_queryset(self):
-        return self.scoped(SlaPolicyVersion.objects.all()).prefetch_related(
-            "calendars", "targets__calendar", "uptime_targets"
-        ).order_by("contract", "-effective_from")
+        return (
+            self.scoped(SlaPolicyVersion.objects.all())
+            .prefetch_related("calendars", "targets__calendar", "uptime_targets")
+            .order_by("contract", "-effective_from")
+        )
 
 
 class MatrixVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
@@ -124,8 +129,11 @@ class MatrixVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sco
         payload = s.MatrixApproveSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         side = payload.validated_data["side"]
-        _require(request.user, version.contract,
-                 Action.APPROVE_MATRIX_CLIENT if side == "client" else Action.APPROVE_MATRIX_MSP)
+        _require(
+            request.user,
+            version.contract,
+            Action.APPROVE_MATRIX_CLIENT if side == "client" else Action.APPROVE_MATRIX_MSP,
+        )
         try:
             matrix_approve(version=version, side=side, actor=request.user, source="api")
         except DjangoValidationError as exc:
@@ -166,15 +174,19 @@ class OccurrenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
         payload = s.OccurrenceCompleteSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         try:
-            occurrence_complete(occurrence=occurrence, actor=request.user, source="api",
-                                **payload.validated_data)
+            occurrence_complete(
+                occurrence=occurrence, actor=request.user, source="api", **payload.validated_data
+            )
         except DjangoValidationError as exc:
-            raise ValidationError(exc.message_dict if hasattr(exc, "message_dict")
-                                  else exc.messages) from None
+            raise ValidationError(
+                exc.message_dict if hasattr(exc, "message_dict") else exc.messages
+            ) from None
         return Response(self.get_serializer(occurrence).data)
 
-    @extend_schema(request={"multipart/form-data": s.EvidenceUploadSerializer},
-                   responses={201: s.EvidenceSerializer})
+    @extend_schema(
+        request={"multipart/form-data": s.EvidenceUploadSerializer},
+        responses={201: s.EvidenceSerializer},
+    )
     @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser])
     def evidence(self, request, pk=None):
         occurrence = self.get_object()
@@ -182,8 +194,12 @@ class OccurrenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
         payload = s.EvidenceUploadSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         try:
-            item = evidence_add(occurrence=occurrence, upload=payload.validated_data["file"],
-                                actor=request.user, source="api")
+            item = evidence_add(
+                occurrence=occurrence,
+                upload=payload.validated_data["file"],
+                actor=request.user,
+                source="api",
+            )
         except DjangoValidationError as exc:
             raise ValidationError({"file": exc.messages}) from None
         return Response(s.EvidenceSerializer(item).data, status=status.HTTP_201_CREATED)
@@ -199,13 +215,20 @@ class EvidenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVi
     def get_queryset(self):
         return self.scoped(Evidence.objects.all()).order_by("-uploaded_at")
 
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiResponse(
-        description="The evidence file")})
+    @extend_schema(
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(description="The evidence file")
+        }
+    )
     @action(detail=True, methods=["get"])
     def download(self, request, pk=None):
         item = self.get_object()
-        return FileResponse(item.file.open("rb"), as_attachment=True,
-                            filename=item.original_name, content_type=item.content_type)
+        return FileResponse(
+            item.file.open("rb"),
+            as_attachment=True,
+            filename=item.original_name,
+            content_type=item.content_type,
+        )
 
 
 class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
@@ -222,14 +245,17 @@ class ContractFileView(APIView):
     """Apply a contract file (the `apply_contract` format, as JSON): creates or updates the
     contract, a new SLA version, the matrix and commitments. Idempotent."""
 
-    @extend_schema(request=s.ContractFileSerializer,
-                   responses={200: s.ContractFileResultSerializer})
+    @extend_schema(
+        request=s.ContractFileSerializer, responses={200: s.ContractFileResultSerializer}
+    )
     def post(self, request):
         payload = s.ContractFileSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         try:
-            data = contract_file_parse(json.dumps(payload.validated_data["document"], default=str),
-                                       filename="document.json")
+            data = contract_file_parse(
+                json.dumps(payload.validated_data["document"], default=str),
+                filename="document.json",
+            )
         except ContractFileError as exc:
             raise ValidationError({"document": exc.problems}) from None
         self._authorise(request.user, data)
@@ -245,18 +271,20 @@ class ContractFileView(APIView):
         """Only staff of the file's MSP or advisory firm apply it, to clients they already
         serve or to new ones; an existing contract needs the right to edit it."""
         write_orgs = set(
-            Membership.objects.filter(user=user, role__in=WRITE_ROLES)
-            .values_list("organisation__slug", flat=True)
+            Membership.objects.filter(user=user, role__in=WRITE_ROLES).values_list(
+                "organisation__slug", flat=True
+            )
         )
         parties = {data.msp.slug} | ({data.advisor.slug} if data.advisor else set())
         if not write_orgs & parties:
-            raise PermissionDenied("Only members of the contract's MSP or advisory firm may "
-                                   "apply a contract file.")
+            raise PermissionDenied(
+                "Only members of the contract's MSP or advisory firm may apply a contract file."
+            )
         client = Organisation.objects.filter(slug=data.client.slug).first()
         if client is not None and not visible_clients(user).filter(pk=client.pk).exists():
             raise ValidationError({"document": ["client.slug: unknown client"]})
-        existing = Contract.objects.filter(client__slug=data.client.slug,
-                                           msp__slug=data.msp.slug,
-                                           name=data.contract.name).first()
+        existing = Contract.objects.filter(
+            client__slug=data.client.slug, msp__slug=data.msp.slug, name=data.contract.name
+        ).first()
         if existing is not None:
             _require(user, existing, Action.EDIT_CONTRACT)

@@ -20,7 +20,10 @@ class AuditEvent(models.Model):
         "contracts.Organisation", on_delete=models.CASCADE, null=True, related_name="+"
     )
     contract = models.ForeignKey(
-        "contracts.Contract", on_delete=models.CASCADE, null=True, blank=True,
+        "contracts.Contract",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
         related_name="audit_events",
     )
     action = models.CharField(max_length=30)

@@ -31,7 +31,9 @@ class Commitment(models.Model):
     class Meta:
         ordering = ["contract", "name"]
         constraints = [
-            models.UniqueConstraint(fields=["contract", "name"], name="commitment_name_per_contract")
+            models.UniqueConstraint(
+                fields=["contract", "name"], name="commitment_name_per_contract"
+            )
         ]
 
     def __str__(self) -> str:
@@ -48,9 +50,7 @@ class CommitmentOccurrence(models.Model):
         OVERDUE = "overdue", "Overdue"
         DUE = "due", "Due"
 
-    commitment = models.ForeignKey(
-        Commitment, on_delete=models.CASCADE, related_name="occurrences"
-    )
+    commitment = models.ForeignKey(Commitment, on_delete=models.CASCADE, related_name="occurrences")
     period_start = models.DateField()
     due_date = models.DateField()
     completed_on = models.DateField(null=True, blank=True)

@@ -59,9 +59,7 @@ class Contract(models.Model):
     credit_tiers = models.JSONField(
         default=list, blank=True, help_text='e.g. [{"below": 0.95, "credit_percent": 5}]'
     )
-    credit_cap_percent = models.DecimalField(
-        max_digits=5, decimal_places=2, null=True, blank=True
-    )
+    credit_cap_percent = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

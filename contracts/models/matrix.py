@@ -7,9 +7,7 @@ from .contract import Contract
 class ResponsibilityMatrixVersion(models.Model):
     """One version of who owns which area; both sides approve it, a change starts a new version."""
 
-    contract = models.ForeignKey(
-        Contract, on_delete=models.CASCADE, related_name="matrix_versions"
-    )
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="matrix_versions")
     number = models.PositiveIntegerField()
     content_hash = models.CharField(max_length=64, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -46,9 +46,7 @@ class Calendar(models.Model):
 
     WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
-    policy = models.ForeignKey(
-        SlaPolicyVersion, on_delete=models.CASCADE, related_name="calendars"
-    )
+    policy = models.ForeignKey(SlaPolicyVersion, on_delete=models.CASCADE, related_name="calendars")
     key = models.SlugField(max_length=40, help_text="The name targets refer to, e.g. business")
     timezone = models.CharField(max_length=64, blank=True, default="")
     is_24x7 = models.BooleanField(default=False)
@@ -109,7 +107,10 @@ class SlaTarget(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.priority}: respond {self.response_minutes} min, resolve {self.resolution_minutes} min"
+        return (
+            f"{self.priority}: respond {self.response_minutes} min, "
+            f"resolve {self.resolution_minutes} min"
+        )
 
 
 class UptimeTarget(models.Model):

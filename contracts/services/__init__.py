@@ -1,1 +1,4 @@
-"""Writes of the contract domain. Views, the API and commands parse and authorise, then call these."""
+"""Writes of the contract domain.
+
+Views, the API and commands parse and authorise, then call these.
+"""

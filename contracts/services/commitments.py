@@ -45,17 +45,25 @@ def occurrence_complete(
     """Record that an occurrence was fulfilled on a date."""
     if completed_on > contract_today(occurrence.commitment.contract):
         raise ValidationError({"completed_on": "cannot be in the future"})
-    before = {"completed_on": occurrence.completed_on and occurrence.completed_on.isoformat(),
-              "note": occurrence.note}
+    before = {
+        "completed_on": occurrence.completed_on and occurrence.completed_on.isoformat(),
+        "note": occurrence.note,
+    }
     occurrence.completed_on = completed_on
     occurrence.completed_by = actor
     occurrence.note = note
     occurrence.save(update_fields=["completed_on", "completed_by", "note"])
     audit_record(
-        actor=actor, source=source, contract=occurrence.commitment.contract, action="complete",
+        actor=actor,
+        source=source,
+        contract=occurrence.commitment.contract,
+        action="complete",
         obj=occurrence,
-        changes={k: [v, after] for (k, v), after in
-                 zip(before.items(), [completed_on.isoformat(), note], strict=True) if v != after},
+        changes={
+            k: [v, after]
+            for (k, v), after in zip(before.items(), [completed_on.isoformat(), note], strict=True)
+            if v != after
+        },
     )
     return occurrence
 
@@ -75,11 +83,17 @@ _SIGNATURES = {
     ".log": None,
 }
 _CONTENT_TYPES = {
-    ".pdf": "application/pdf", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+    ".pdf": "application/pdf",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
     ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-    ".zip": "application/zip", ".txt": "text/plain", ".csv": "text/csv", ".log": "text/plain",
+    ".zip": "application/zip",
+    ".txt": "text/plain",
+    ".csv": "text/csv",
+    ".log": "text/plain",
 }
 
 
@@ -88,13 +102,16 @@ def evidence_check(name: str, head: bytes, size: int) -> str:
     suffix = PurePath(name).suffix.lower()
     if suffix not in _SIGNATURES:
         allowed = ", ".join(sorted(_SIGNATURES))
-        raise ValidationError(f"{name}: files of type '{suffix or 'none'}' are not accepted "
-                              f"as evidence (accepted: {allowed})")
+        raise ValidationError(
+            f"{name}: files of type '{suffix or 'none'}' are not accepted "
+            f"as evidence (accepted: {allowed})"
+        )
     if size == 0:
         raise ValidationError(f"{name}: the file is empty")
     if size > settings.EVIDENCE_MAX_BYTES:
-        raise ValidationError(f"{name}: {size:,} bytes is over the limit of "
-                              f"{settings.EVIDENCE_MAX_BYTES:,} bytes")
+        raise ValidationError(
+            f"{name}: {size:,} bytes is over the limit of {settings.EVIDENCE_MAX_BYTES:,} bytes"
+        )
     signatures = _SIGNATURES[suffix]
     if signatures is None:
         try:
@@ -129,9 +146,14 @@ def evidence_add(*, occurrence: CommitmentOccurrence, upload, actor, source: str
         )
         evidence.file.save(evidence.original_name, upload, save=False)
         evidence.save()
-        audit_record(actor=actor, source=source, contract=occurrence.commitment.contract,
-                     action="upload", obj=evidence,
-                     changes={"evidence": [None, evidence.original_name]})
+        audit_record(
+            actor=actor,
+            source=source,
+            contract=occurrence.commitment.contract,
+            action="upload",
+            obj=evidence,
+            changes={"evidence": [None, evidence.original_name]},
+        )
     return evidence
 
 

@@ -27,9 +27,22 @@ from .commitments import commitment_occurrences_ensure
 
 CENT = Decimal("0.01")
 CONTRACT_FIELDS = [
-    "starts", "ends", "timezone", "pricing_model", "unit_price", "flat_monthly_fee", "currency",
-    "seats_users", "seats_devices", "in_scope", "exclusions", "credit_measure", "credit_period",
-    "credit_tiers", "credit_cap_percent", "advisor",
+    "starts",
+    "ends",
+    "timezone",
+    "pricing_model",
+    "unit_price",
+    "flat_monthly_fee",
+    "currency",
+    "seats_users",
+    "seats_devices",
+    "in_scope",
+    "exclusions",
+    "credit_measure",
+    "credit_period",
+    "credit_tiers",
+    "credit_cap_percent",
+    "advisor",
 ]
 
 
@@ -50,8 +63,14 @@ def _organisation_upsert(ref, kind: str, path: str, result: ApplyResult, actor, 
     if org is None:
         org = Organisation.objects.create(slug=ref.slug, name=ref.name, kind=kind)
         result.changes.append(f"created {kind} organisation {org.slug}")
-        audit_record(actor=actor, source=source, contract=None, action="create", obj=org,
-                     client=org if kind == Organisation.Kind.CLIENT else None)
+        audit_record(
+            actor=actor,
+            source=source,
+            contract=None,
+            action="create",
+            obj=org,
+            client=org if kind == Organisation.Kind.CLIENT else None,
+        )
         return org
     if org.kind != kind:
         raise ContractFileError(
@@ -62,8 +81,15 @@ def _organisation_upsert(ref, kind: str, path: str, result: ApplyResult, actor, 
         org.name = ref.name
         org.save(update_fields=["name"])
         result.changes.append(f"renamed organisation {org.slug}")
-        audit_record(actor=actor, source=source, contract=None, action="update", obj=org,
-                     changes=changes, client=org if kind == Organisation.Kind.CLIENT else None)
+        audit_record(
+            actor=actor,
+            source=source,
+            contract=None,
+            action="update",
+            obj=org,
+            changes=changes,
+            client=org if kind == Organisation.Kind.CLIENT else None,
+        )
     return org
 
 
@@ -98,7 +124,9 @@ def _contract_upsert(data, client, msp, advisor, result, actor, source) -> Contr
     values = _contract_values(data, advisor)
     contract = Contract.objects.filter(client=client, msp=msp, name=data.contract.name).first()
     if contract is None:
-        contract = Contract.objects.create(client=client, msp=msp, name=data.contract.name, **values)
+        contract = Contract.objects.create(
+            client=client, msp=msp, name=data.contract.name, **values
+        )
         result.changes.append(f"created contract '{contract.name}'")
         audit_record(actor=actor, source=source, contract=contract, action="create", obj=contract)
         return contract
@@ -110,8 +138,14 @@ def _contract_upsert(data, client, msp, advisor, result, actor, source) -> Contr
     if changes:
         contract.save()
         result.changes.append(f"updated contract '{contract.name}': {', '.join(changes)}")
-        audit_record(actor=actor, source=source, contract=contract, action="update",
-                     obj=contract, changes=changes)
+        audit_record(
+            actor=actor,
+            source=source,
+            contract=contract,
+            action="update",
+            obj=contract,
+            changes=changes,
+        )
     return contract
 
 
@@ -138,17 +172,21 @@ def _sla_apply(data: ContractFile, contract: Contract, result, actor, source) ->
     if same_day is not None:
         if same_day.content_hash == content_hash:
             return
-        raise ContractFileError([
-            f"sla.effective_from: a policy version effective {effective} already exists with "
-            "other terms; versions are never rewritten (KPI results refer to them), so give the "
-            "changed SLA a later effective_from"
-        ])
+        raise ContractFileError(
+            [
+                f"sla.effective_from: a policy version effective {effective} already exists with "
+                "other terms; versions are never rewritten (KPI results refer to them), "
+                "so give the changed SLA a later effective_from"
+            ]
+        )
     latest = SlaPolicyVersion.objects.filter(contract=contract).order_by("-effective_from").first()
     if latest is not None and latest.effective_from > effective:
-        raise ContractFileError([
-            f"sla.effective_from: {effective} is before the latest version "
-            f"({latest.effective_from}); a new version must take effect after it"
-        ])
+        raise ContractFileError(
+            [
+                f"sla.effective_from: {effective} is before the latest version "
+                f"({latest.effective_from}); a new version must take effect after it"
+            ]
+        )
     if latest is not None and latest.content_hash == content_hash:
         return  # same terms under a later date: nothing new to record
     policy = SlaPolicyVersion.objects.create(
@@ -172,8 +210,13 @@ def _sla_apply(data: ContractFile, contract: Contract, result, actor, source) ->
             extra_holidays=[d.isoformat() for d in block.holidays.extra],
         )
     SlaTarget.objects.bulk_create(
-        SlaTarget(policy=policy, priority=priority, response_minutes=t.response_minutes,
-                  resolution_minutes=t.resolution_minutes, calendar=calendars[t.calendar])
+        SlaTarget(
+            policy=policy,
+            priority=priority,
+            response_minutes=t.response_minutes,
+            resolution_minutes=t.resolution_minutes,
+            calendar=calendars[t.calendar],
+        )
         for priority, t in sorted(data.sla.targets.items())
     )
     UptimeTarget.objects.bulk_create(
@@ -181,15 +224,22 @@ def _sla_apply(data: ContractFile, contract: Contract, result, actor, source) ->
         for u in data.sla.uptime
     )
     result.changes.append(f"created SLA policy version effective {effective}")
-    audit_record(actor=actor, source=source, contract=contract, action="create", obj=policy,
-                 changes={"sla": [None, _sla_payload(data)["sla"]]})
+    audit_record(
+        actor=actor,
+        source=source,
+        contract=contract,
+        action="create",
+        obj=policy,
+        changes={"sla": [None, _sla_payload(data)["sla"]]},
+    )
 
 
 def _matrix_apply(data: ContractFile, contract: Contract, result, actor, source) -> None:
     if not data.responsibilities:
         return
-    rows = [{"area": r.area, "owner": r.owner, "split": r.split or ""}
-            for r in data.responsibilities]
+    rows = [
+        {"area": r.area, "owner": r.owner, "split": r.split or ""} for r in data.responsibilities
+    ]
     content_hash = _hash(rows)
     current = contract.current_matrix()
     if current is not None and current.content_hash == content_hash:
@@ -204,12 +254,15 @@ def _matrix_apply(data: ContractFile, contract: Contract, result, actor, source)
         ResponsibilityAssignment(version=version, position=i, **row) for i, row in enumerate(rows)
     )
     result.changes.append(f"created responsibility matrix version {version.number}")
-    before = (
-        [[a.area, a.owner, a.split] for a in current.assignments.all()] if current else None
+    before = [[a.area, a.owner, a.split] for a in current.assignments.all()] if current else None
+    audit_record(
+        actor=actor,
+        source=source,
+        contract=contract,
+        action="create",
+        obj=version,
+        changes={"assignments": [before, [[r["area"], r["owner"], r["split"]] for r in rows]]},
     )
-    audit_record(actor=actor, source=source, contract=contract, action="create", obj=version,
-                 changes={"assignments": [before, [[r["area"], r["owner"], r["split"]]
-                                                  for r in rows]]})
 
 
 COMMITMENT_FIELDS = ["cadence", "owner", "evidence_required", "is_active"]
@@ -219,14 +272,19 @@ def _commitments_apply(data: ContractFile, contract: Contract, result, actor, so
     named = set()
     for block in data.commitments:
         named.add(block.name)
-        values = {"cadence": block.cadence, "owner": block.owner,
-                  "evidence_required": block.evidence == "required", "is_active": True}
+        values = {
+            "cadence": block.cadence,
+            "owner": block.owner,
+            "evidence_required": block.evidence == "required",
+            "is_active": True,
+        }
         commitment = Commitment.objects.filter(contract=contract, name=block.name).first()
         if commitment is None:
             commitment = Commitment.objects.create(contract=contract, name=block.name, **values)
             result.changes.append(f"created commitment '{commitment.name}'")
-            audit_record(actor=actor, source=source, contract=contract, action="create",
-                         obj=commitment)
+            audit_record(
+                actor=actor, source=source, contract=contract, action="create", obj=commitment
+            )
         else:
             before = snapshot(commitment, COMMITMENT_FIELDS)
             for key, value in values.items():
@@ -235,16 +293,28 @@ def _commitments_apply(data: ContractFile, contract: Contract, result, actor, so
             if changes:
                 commitment.save()
                 result.changes.append(f"updated commitment '{commitment.name}'")
-                audit_record(actor=actor, source=source, contract=contract, action="update",
-                             obj=commitment, changes=changes)
+                audit_record(
+                    actor=actor,
+                    source=source,
+                    contract=contract,
+                    action="update",
+                    obj=commitment,
+                    changes=changes,
+                )
         commitment_occurrences_ensure(commitment=commitment)
     # A commitment left out of the file is retired, never deleted: its history and evidence stay.
     for commitment in contract.commitments.filter(is_active=True).exclude(name__in=named):
         commitment.is_active = False
         commitment.save(update_fields=["is_active"])
         result.changes.append(f"retired commitment '{commitment.name}' (not in the file)")
-        audit_record(actor=actor, source=source, contract=contract, action="retire",
-                     obj=commitment, changes={"is_active": [True, False]})
+        audit_record(
+            actor=actor,
+            source=source,
+            contract=contract,
+            action="retire",
+            obj=commitment,
+            changes={"is_active": [True, False]},
+        )
 
 
 def contract_apply(*, data: ContractFile, actor=None, source: str = "command") -> ApplyResult:
@@ -255,13 +325,16 @@ def contract_apply(*, data: ContractFile, actor=None, source: str = "command") -
     """
     result = ApplyResult()
     with transaction.atomic():
-        client = _organisation_upsert(data.client, Organisation.Kind.CLIENT, "client", result,
-                                      actor, source)
+        client = _organisation_upsert(
+            data.client, Organisation.Kind.CLIENT, "client", result, actor, source
+        )
         msp = _organisation_upsert(data.msp, Organisation.Kind.MSP, "msp", result, actor, source)
         advisor = (
-            _organisation_upsert(data.advisor, Organisation.Kind.ADVISOR, "advisor", result,
-                                 actor, source)
-            if data.advisor else None
+            _organisation_upsert(
+                data.advisor, Organisation.Kind.ADVISOR, "advisor", result, actor, source
+            )
+            if data.advisor
+            else None
         )
         contract = _contract_upsert(data, client, msp, advisor, result, actor, source)
         _sla_apply(data, contract, result, actor, source)

@@ -36,6 +36,12 @@ def matrix_approve(*, version: ResponsibilityMatrixVersion, side: str, actor, so
     setattr(version, f"{side}_approved_at", timezone.now())
     setattr(version, f"{side}_approved_by", actor)
     version.save(update_fields=[f"{side}_approved_at", f"{side}_approved_by"])
-    audit_record(actor=actor, source=source, contract=version.contract, action=f"approve ({side})",
-                 obj=version, changes={f"{side}_approved_by": [None, str(actor)]})
+    audit_record(
+        actor=actor,
+        source=source,
+        contract=version.contract,
+        action=f"approve ({side})",
+        obj=version,
+        changes={f"{side}_approved_by": [None, str(actor)]},
+    )
     return version

@@ -18,8 +18,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("file", type=Path)
-        parser.add_argument("--as", dest="actor", metavar="EMAIL",
-                            help="record the changes in the audit trail as this user")
+        parser.add_argument(
+            "--as",
+            dest="actor",
+            metavar="EMAIL",
+            help="record the changes in the audit trail as this user",
+        )
 
     def handle(self, *args, file: Path, actor=None, **options):
         try:
@@ -42,4 +46,6 @@ class Command(BaseCommand):
             return
         for line in result.changes:
             self.stdout.write(f"  {line}")
-        self.stdout.write(self.style.SUCCESS(f"Applied {file.name}: {len(result.changes)} change(s)."))
+        self.stdout.write(
+            self.style.SUCCESS(f"Applied {file.name}: {len(result.changes)} change(s).")
+        )

@@ -56,14 +56,19 @@ class Command(BaseCommand):
                 user.set_password(DEMO_PASSWORD)
                 user.save()
             Membership.objects.update_or_create(
-                user=user, organisation=Organisation.objects.get(slug=slug),
+                user=user,
+                organisation=Organisation.objects.get(slug=slug),
                 defaults={"role": role},
             )
             users[email] = user
         admin, created = User.objects.get_or_create(
             email="admin@portal.example",
-            defaults={"first_name": "Portal", "last_name": "Admin", "is_staff": True,
-                      "is_superuser": True},
+            defaults={
+                "first_name": "Portal",
+                "last_name": "Admin",
+                "is_staff": True,
+                "is_superuser": True,
+            },
         )
         if created:
             admin.set_password(DEMO_PASSWORD)
@@ -78,8 +83,12 @@ class Command(BaseCommand):
             if matrix and matrix.msp_approved_at is None:
                 matrix_approve(version=matrix, side="msp", actor=staff, source="command")
             if contract.client.slug == "birch-cole-law" and matrix.client_approved_at is None:
-                matrix_approve(version=matrix, side="client",
-                               actor=users["owner@birchcole.example"], source="command")
+                matrix_approve(
+                    version=matrix,
+                    side="client",
+                    actor=users["owner@birchcole.example"],
+                    source="command",
+                )
             today = contract_today(contract)
             for commitment in contract.commitments.all():
                 for index, occ in enumerate(commitment.occurrences.filter(due_date__lt=today)):
@@ -90,15 +99,30 @@ class Command(BaseCommand):
                         occ.save(update_fields=["note"])
                         continue
                     late = index % 7 == 5
-                    done = occ.due_date + timedelta(days=4) if late else occ.due_date - timedelta(days=3)
-                    occurrence_complete(occurrence=occ, actor=staff, source="command",
-                                        completed_on=min(done, today), note="")
+                    done = (
+                        occ.due_date + timedelta(days=4)
+                        if late
+                        else occ.due_date - timedelta(days=3)
+                    )
+                    occurrence_complete(
+                        occurrence=occ,
+                        actor=staff,
+                        source="command",
+                        completed_on=min(done, today),
+                        note="",
+                    )
                     if commitment.evidence_required:
-                        report = (f"{commitment.name}\nPeriod ending {occ.due_date}\n"
-                                  "Result: completed successfully.\n").encode()
+                        report = (
+                            f"{commitment.name}\nPeriod ending {occ.due_date}\n"
+                            "Result: completed successfully.\n"
+                        ).encode()
                         evidence_add(
-                            occurrence=occ, actor=staff, source="command",
+                            occurrence=occ,
+                            actor=staff,
+                            source="command",
                             upload=SimpleUploadedFile(
                                 f"{commitment.name.lower().replace(' ', '-')}-{occ.due_date}.txt",
-                                report, content_type="text/plain"),
+                                report,
+                                content_type="text/plain",
+                            ),
                         )
