@@ -41,6 +41,7 @@ DEMO_LOGINS = [
     ("owner@birchcole.example", "Birch & Cole Law, admin"),
     ("staff@northwind.example", "Northwind IT Services (MSP), member"),
     ("advisor@clearview.example", "Clearview IT Advisory (advisor), member"),
+    ("admin@portal.example", "superuser for the Django admin at /admin/"),
 ]
 DEMO_PASSWORD = "demo-pass-2025"  # noqa: S105 - the documented demo password
 
