@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint format check lock manage clean-data help
+.PHONY: install run test lint format check lock manage clean-data help bench-import
 
 help:
 	@echo "make run      start the portal on http://127.0.0.1:8000 (embedded PostgreSQL and Redis)"
@@ -12,6 +12,7 @@ help:
 	@echo "make install  create .venv and install the locked dependencies"
 	@echo "make lint     ruff check + format check + migrations check"
 	@echo "make manage ARGS='apply_contract FILE'   any manage.py command with the services up"
+	@echo "make bench-import   the million-row import benchmark (see benchmarks/RESULTS.md)"
 
 install: $(STAMP)
 
@@ -38,6 +39,10 @@ format: install
 
 manage: install
 	$(BIN)/python -m msp_portal.devstack manage $(ARGS)
+
+# Benchmarks: ratios against a baseline measured in the same run, appended to benchmarks/RESULTS.md.
+bench-import: install
+	$(BIN)/python -m msp_portal.devstack script benchmarks/bench_import.py $(ARGS)
 
 # Re-resolve every dependency from pyproject.toml into requirements.lock (exact pins).
 lock:

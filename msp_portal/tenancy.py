@@ -16,6 +16,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from contracts.models import Contract, Membership, Organisation
+from kpis.models import ImportJob
 
 WRITE_ROLES = {Membership.Role.ADMIN, Membership.Role.MEMBER}
 
@@ -34,6 +35,7 @@ class Action(StrEnum):
     APPROVE_MATRIX_CLIENT = "approve_matrix_client"
     APPROVE_MATRIX_MSP = "approve_matrix_msp"
     RECORD_COMMITMENT = "record_commitment"  # mark an occurrence done, upload evidence
+    IMPORT_TICKETS = "import_tickets"  # upload a PSA export for the client
 
 
 # Which side, holding which roles, may do each action. VIEW needs only a membership.
@@ -45,6 +47,7 @@ _RULES: dict[Action, dict[Side, set[str]]] = {
     },
     Action.APPROVE_MATRIX_CLIENT: {Side.CLIENT: WRITE_ROLES},
     Action.APPROVE_MATRIX_MSP: {Side.MSP: WRITE_ROLES},
+    Action.IMPORT_TICKETS: {Side.MSP: WRITE_ROLES, Side.ADVISOR: WRITE_ROLES},
     Action.RECORD_COMMITMENT: {
         Side.MSP: WRITE_ROLES,
         Side.CLIENT: WRITE_ROLES,
@@ -159,3 +162,65 @@ def get_contract_or_404(user, client: Organisation, pk) -> tuple[Contract, Acces
     if contract is None:
         raise Http404("No such contract.")
     return contract, contract_access(user, contract)
+
+
+# --- Ticket imports ---------------------------------------------------------------------------
+
+
+def visible_imports(user) -> QuerySet[ImportJob]:
+    """Imports of the user's MSP, and single-client imports of clients the user may see."""
+    if _anonymous(user):
+        return ImportJob.objects.none()
+    return ImportJob.objects.filter(
+        Q(msp__memberships__user=user) | Q(client__in=visible_clients(user).values("pk"))
+    ).distinct()
+
+
+def get_import_or_404(user, pk) -> tuple[ImportJob, Access]:
+    """An import the user may see, with what they may do to it; otherwise 404."""
+    job = visible_imports(user).filter(pk=pk).select_related("msp", "client").first()
+    if job is None:
+        raise Http404("No such import.")
+    return job, import_access(user, job)
+
+
+def import_access(user, job: ImportJob) -> Access:
+    """MSP-side roles come from the job's MSP; others from the client's contracts with it."""
+    roles = _roles_by_org(user)
+    found: dict[Side, str] = {}
+    if job.msp_id in roles:
+        found[Side.MSP] = roles[job.msp_id]
+    if job.client_id:
+        for contract in visible_contracts(user).filter(client_id=job.client_id, msp_id=job.msp_id):
+            for side, role in contract_access(user, contract).roles.items():
+                if side != Side.MSP and (side not in found or role in WRITE_ROLES):
+                    found[side] = role
+    return Access(found)
+
+
+def may_download_import_file(user, job: ImportJob) -> bool:
+    # The original export can hold every client of the MSP: only its side and the uploader.
+    return (
+        job.uploaded_by_id == user.pk
+        or Membership.objects.filter(user=user, organisation_id=job.msp_id).exists()
+    )
+
+
+def importable_clients(user) -> list[tuple[Organisation, Organisation]]:
+    """(client, msp) pairs the user may upload tickets for."""
+    pairs = []
+    contracts = visible_contracts(user).select_related("client", "msp", "advisor")
+    for contract in contracts.order_by("client__name"):
+        allowed = contract_access(user, contract).can(Action.IMPORT_TICKETS)
+        if allowed and (contract.client, contract.msp) not in pairs:
+            pairs.append((contract.client, contract.msp))
+    return pairs
+
+
+def importing_msps(user) -> QuerySet[Organisation]:
+    """MSPs the user may run several-client imports for (their own, with a writing role)."""
+    return Organisation.objects.filter(
+        kind=Organisation.Kind.MSP,
+        memberships__user=user,
+        memberships__role__in=WRITE_ROLES,
+    ).distinct()

@@ -20,6 +20,8 @@ NO_TENANT_DATA = {
     "api-schema",
     "api-docs",
     "contract-file-apply",  # covered by tests/test_api.py (applying into another tenant)
+    "import-upload",  # the client is named in the body: tests/test_import_api.py
+    "ticket-batch",  # likewise
 }
 EXCLUDED_NAMESPACES = {"admin"}  # staff only; tests/test_admin.py shows others are turned away
 
@@ -34,6 +36,7 @@ def _target_objects(contract):
         .evidence.first()
     )
     return {
+        "import": _import_of(contract),
         "client": contract.client,
         "contract": contract,
         "policy": contract.sla_versions.first(),
@@ -43,6 +46,25 @@ def _target_objects(contract):
         "evidence": evidence,
         "audit": contract.audit_events.first(),
     }
+
+
+def _import_of(contract):
+    """A finished single-client import of the contract's client, with a problem row."""
+    from kpis.models import ImportJob
+    from kpis.services.imports import import_file_sync
+
+    job = ImportJob.objects.filter(client=contract.client).first()
+    if job is None:
+        job = import_file_sync(
+            msp=contract.msp,
+            client=contract.client,
+            user=None,
+            via=ImportJob.Via.COMMAND,
+            name=f"{contract.client.slug}-tickets.csv",
+            content=b"Ticket,Opened,Priority\n1,2025-07-01 10:00,P1\n2,not a date,P2\n",
+            preset="generic",
+        )
+    return job
 
 
 def route_targets(t: dict, own_slug: str) -> dict[str, list[dict]]:
@@ -60,6 +82,20 @@ def route_targets(t: dict, own_slug: str) -> dict[str, list[dict]]:
         "occurrence_complete": [{"slug": slug, "pk": pk, "occurrence": t["occurrence"].pk}],
         "evidence_upload": [{"slug": slug, "pk": pk, "occurrence": t["occurrence"].pk}],
         "evidence_download": [{"slug": slug, "pk": pk, "evidence": t["evidence"].pk}],
+    }
+    job = {"pk": t["import"].pk}
+    imports = {
+        name: [job]
+        for name in (
+            "import_detail",
+            "import_mapping",
+            "import_status",
+            "import_problems_csv",
+            "import_file",
+            "import_rerun",
+            "import-detail",
+            "import-problems",
+        )
     }
     # The same ids behind the caller's own client slug must not get through either.
     for name, variants in list(page.items()):
@@ -79,7 +115,7 @@ def route_targets(t: dict, own_slug: str) -> dict[str, list[dict]]:
         "evidence-download": [{"pk": t["evidence"].pk}],
         "audit-event-detail": [{"pk": t["audit"].pk}],
     }
-    return page | api
+    return page | api | imports
 
 
 def list_targets(t: dict) -> dict[str, set[int]]:
@@ -94,6 +130,15 @@ def list_targets(t: dict) -> dict[str, set[int]]:
         "occurrence-list": {t["occurrence"].pk},
         "evidence-list": {t["evidence"].pk},
         "audit-event-list": set(contract.audit_events.values_list("pk", flat=True)),
+        "import-list": {t["import"].pk},
+    }
+
+
+def page_list_targets(t: dict) -> dict[str, list[str]]:
+    """For each page that lists tenant data, text of the target tenant's that must not appear."""
+    return {
+        "import_list": [reverse("import_detail", args=[t["import"].pk]), t["import"].original_name],
+        "import_upload": [t["client"].name],
     }
 
 
@@ -128,12 +173,14 @@ def tenant_routes():
 
 
 def test_every_route_is_covered_by_the_walk(world):
-    targets = route_targets(_target_objects(world.acme_contract), world.birch.slug)
-    lists = list_targets(_target_objects(world.acme_contract))
+    _objects = _target_objects(world.acme_contract)
+    targets = route_targets(_objects, world.birch.slug)
+    lists = list_targets(_objects)
     uncovered = [
         name
         for name, params in tenant_routes().items()
-        if (params and name not in targets) or (not params and name not in lists)
+        if (params and name not in targets)
+        or (not params and name not in lists and name not in page_list_targets(_objects))
     ]
     assert uncovered == [], f"routes with no tenancy coverage: {uncovered}"
 
@@ -185,6 +232,8 @@ def test_outsiders_get_404_on_every_object_route(world, client_for, persona, tar
 @pytest.mark.parametrize(("persona", "target", "own"), PERSONA_TARGETS)
 def test_lists_leave_out_other_tenants(world, client_for, persona, target, own):
     client = client_for(getattr(world, persona))
+    for contract in (world.acme_contract, world.birch_contract, world.other_contract):
+        _import_of(contract)  # every tenant has an import, so the walker's list is not empty
     objects = _target_objects(getattr(world, target))
     leaks = []
     for name, forbidden in list_targets(objects).items():
@@ -194,6 +243,11 @@ def test_lists_leave_out_other_tenants(world, client_for, persona, target, own):
         assert ids, f"{name} returned nothing at all: the check would prove nothing"
         if ids & forbidden:
             leaks.append(f"{name}: {sorted(ids & forbidden)}")
+    for name, markers in page_list_targets(objects).items():
+        response = client.get(reverse(name))
+        assert response.status_code in (200, 403), name
+        html = response.content.decode()
+        leaks += [f"{name} shows {m}" for m in markers if m in html]
     home = client.get(reverse("home"), follow=True).content.decode()
     if objects["client"].name in home or objects["client"].slug in home:
         leaks.append(f"home page names {objects['client'].name}")
@@ -208,7 +262,14 @@ def test_the_walk_sees_real_objects_when_allowed(world, client_for):
         url = reverse(name, kwargs=variants[0])
         if re.search(r"approve|complete|evidence/$|upload", name) or name.endswith("-evidence"):
             continue  # writes: covered by test_permissions.py
+        if name.startswith("import"):
+            continue  # below, as the MSP's staff: the importing side
         assert client.get(url).status_code == 200, url
+    staff = client_for(world.msp_staff)
+    for name, variants in route_targets(objects, world.acme.slug).items():
+        if name.startswith("import") and name not in ("import_rerun", "import_mapping"):
+            url = reverse(name, kwargs=variants[0])
+            assert staff.get(url).status_code == 200, url
 
 
 def test_anonymous_visitors_are_sent_to_log_in(world, client):

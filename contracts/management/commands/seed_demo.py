@@ -4,6 +4,7 @@ Idempotent: it applies the demo contract files (which change nothing the second 
 the demo users exist with their memberships, and records commitment history only once.
 """
 
+import hashlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from contracts.services.contract_apply import contract_apply
 from contracts.services.matrix import matrix_approve
 
 DEMO_DIR = Path(__file__).resolve().parents[2] / "demo"
+TICKETS_DIR = Path(__file__).resolve().parents[3] / "kpis" / "demo"
 DEMO_PASSWORD = "demo-pass-2025"  # noqa: S105 - documented in the README, demo data only
 
 # (email, first name, last name, organisation slug, role)
@@ -43,7 +45,32 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {path.name}: {state}")
             users = self._users()
             self._history(users)
+        self._tickets(users["staff@northwind.example"])
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
+
+    def _tickets(self, staff) -> None:
+        """A year of tickets per demo client, through the importer, once per file."""
+        from kpis.models import ImportJob
+        from kpis.services.imports import import_file_sync
+
+        for path in sorted(TICKETS_DIR.glob("*.csv")):
+            slug = path.stem.rsplit("-", 1)[0]
+            contract = Contract.objects.select_related("client", "msp").get(client__slug=slug)
+            content = path.read_bytes()
+            if ImportJob.objects.filter(
+                client=contract.client, via=ImportJob.Via.SEED, status=ImportJob.Status.DONE,
+                sha256=hashlib.sha256(content).hexdigest(),
+            ).exists():  # fmt: skip
+                self.stdout.write(f"  {path.name}: already imported")
+                continue
+            job = import_file_sync(
+                msp=contract.msp, client=contract.client, user=staff, via=ImportJob.Via.SEED,
+                name=path.name, content=content,
+            )  # fmt: skip
+            self.stdout.write(
+                f"  {path.name}: {job.status}, created={job.created} updated={job.updated} "
+                f"unchanged={job.unchanged} rejected={job.rejected}"
+            )
 
     def _users(self) -> dict:
         User = get_user_model()

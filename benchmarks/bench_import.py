@@ -1,0 +1,212 @@
+"""make bench-import: a million-row ConnectWise export over 200 clients, measured in one run.
+
+(a) the floor: a bare PostgreSQL COPY of the file into an indexed table of text columns;
+(b) our import end to end (read, map, check, fold, COPY + set-based upsert, problems, marks);
+(c) the same file again (must write nothing);
+(d) the peak resident memory of the import process.
+Each import runs in a fresh child process so its peak memory is its own. The benchmark uses its
+own database (msp_portal_bench, recreated each run) on the same server as DATABASE_URL.
+
+    python -m msp_portal.devstack script benchmarks/bench_import.py [--rows N] [--clients N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+BENCH_DB = "msp_portal_bench"
+RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+
+
+def bench_url() -> str:
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    return urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
+
+
+def admin_connect():
+    import psycopg2
+
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    dsn = urlunsplit(parts._replace(path="/postgres"))
+    conn = psycopg2.connect(dsn)
+    conn.autocommit = True
+    return conn
+
+
+def setup_database(clients: int) -> None:
+    conn = admin_connect()
+    with conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+        cur.execute(f"CREATE DATABASE {BENCH_DB}")
+    conn.close()
+    env = {**os.environ, "DATABASE_URL": bench_url()}
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    subprocess.run([sys.executable, __file__, "--stage", "seed", "--clients", str(clients)],
+                   cwd=ROOT, env=env, check=True)  # fmt: skip
+
+
+def django_setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "msp_portal.settings")
+    import django
+
+    django.setup()
+
+
+def stage_seed(clients: int) -> None:
+    """One MSP holding a contract with each of the generated clients."""
+    django_setup()
+    from benchmarks.generate import client_names
+    from contracts.models import Contract, Organisation
+
+    msp = Organisation.objects.create(slug="bench-msp", name="Bench MSP", kind="msp")
+    orgs = Organisation.objects.bulk_create(
+        Organisation(slug=f"bench-client-{i:03d}", name=name, kind="client")
+        for i, name in enumerate(client_names(clients))
+    )
+    Contract.objects.bulk_create(
+        Contract(client=o, msp=msp, name="Managed services", starts=date(2024, 1, 1),
+                 timezone="America/Chicago", pricing_model="flat_fee")
+        for o in orgs
+    )  # fmt: skip
+
+
+def stage_import(path: Path, clients: int) -> None:
+    """One import in this process; prints its counts, wall time and peak memory as JSON."""
+    django_setup()
+    from benchmarks.generate import client_names
+    from contracts.models import Organisation
+    from kpis.ingest.mapping import mapping_for_preset
+    from kpis.ingest.presets import PRESETS, header_key
+    from kpis.services.imports import import_file_sync
+
+    header = path.open(encoding="utf-8").readline().strip().split(",")
+    mapping = mapping_for_preset(PRESETS["connectwise"], header, timezone="America/Chicago")
+    mapping.clients = {n: f"bench-client-{i:03d}" for i, n in enumerate(client_names(clients))}
+    assert header_key(header[0]) == "ticket"
+    started = time.perf_counter()
+    job = import_file_sync(
+        msp=Organisation.objects.get(slug="bench-msp"), client=None, user=None, via="command",
+        name=path.name, content=path.read_bytes(), mapping_json=mapping.to_json(),
+    )  # fmt: skip
+    seconds = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "status": job.status,
+                      "created": job.created, "updated": job.updated,
+                      "unchanged": job.unchanged, "rejected": job.rejected,
+                      "message": job.message, "phases": job.phase_seconds}))  # fmt: skip
+
+
+def floor_copy(path: Path) -> float:
+    """A bare COPY of the file into an indexed table of text columns: what no importer beats."""
+    import psycopg2
+
+    header = path.open(encoding="utf-8").readline().strip().split(",")
+    columns = ", ".join(f"c{i} text" for i in range(len(header)))
+    conn = psycopg2.connect(bench_url())
+    with conn, conn.cursor() as cur:
+        cur.execute(f"DROP TABLE IF EXISTS bench_floor; CREATE TABLE bench_floor ({columns})")
+        cur.execute("CREATE UNIQUE INDEX ON bench_floor (c1, c0)")  # company, ticket number
+        started = time.perf_counter()
+        with path.open("rb") as handle:
+            cur.copy_expert("COPY bench_floor FROM STDIN WITH (FORMAT csv, HEADER true)", handle)
+        seconds = time.perf_counter() - started
+    conn.close()
+    return seconds
+
+
+def run_import_child(path: Path, clients: int) -> dict:
+    env = {**os.environ, "DATABASE_URL": bench_url()}
+    out = subprocess.run(
+        [sys.executable, __file__, "--stage", "import", "--file", str(path),
+         "--clients", str(clients)],
+        cwd=ROOT, env=env, check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--stage", choices=["all", "seed", "import"], default="all")
+    parser.add_argument("--file", type=Path)
+    parser.add_argument("--no-record", action="store_true", help="do not append to RESULTS.md")
+    args = parser.parse_args()
+    if args.stage == "seed":
+        return stage_seed(args.clients)
+    if args.stage == "import":
+        return stage_import(args.file, args.clients)
+
+    from benchmarks.generate import export_frame
+
+    data = ROOT / ".data" / "bench"
+    data.mkdir(parents=True, exist_ok=True)
+    path = data / f"connectwise-{args.rows}-{args.clients}.csv"
+    if not path.exists():
+        print(f"generating {path.name} ...", flush=True)
+        export_frame(args.rows, args.clients).write_csv(path)
+    print("fresh benchmark database ...", flush=True)
+    setup_database(args.clients)
+    floor = floor_copy(path)
+    print(f"(a) bare COPY into an indexed table: {floor:.2f} s", flush=True)
+    first = run_import_child(path, args.clients)
+    print(f"(b) import: {first['seconds']:.2f} s, peak {first['peak_mb']:.0f} MB, {first}")
+    again = run_import_child(path, args.clients)
+    print(f"(c) same file again: {again['seconds']:.2f} s, peak {again['peak_mb']:.0f} MB, {again}")
+    ratio = first["seconds"] / floor
+    faster = again["seconds"] <= first["seconds"]
+    print(f"ratio (b)/(a) = {ratio:.2f} (target <= 2.5); (c) <= (b): {faster}")
+    if not args.no_record:
+        record(args, path, floor, first, again, ratio)
+
+
+def _phases(result: dict) -> str:
+    return ", ".join(f"{name} {seconds:.2f} s" for name, seconds in result["phases"].items())
+
+
+def record(args, path: Path, floor: float, first: dict, again: dict, ratio: float) -> None:
+    size_mb = path.stat().st_size / 2**20
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    server = (
+        "the machine's PostgreSQL"
+        if "127.0.0.1" in os.environ["DATABASE_URL"]
+        else ("embedded PostgreSQL")
+    )
+    lines = [
+        f"\n## bench-import, {date.today().isoformat()}\n",
+        f"{args.rows:,} rows, {args.clients} clients, ConnectWise layout, {size_mb:.0f} MB; "
+        f"{machine}; {server}.\n",
+        "| measure | value |",
+        "|---|---|",
+        f"| (a) bare COPY into an indexed text table (floor) | {floor:.2f} s |",
+        f"| (b) our import end to end | {first['seconds']:.2f} s "
+        f"(created {first['created']:,}, rejected {first['rejected']}) |",
+        f"| (c) the same file again | {again['seconds']:.2f} s "
+        f"(created {again['created']}, updated {again['updated']}, "
+        f"unchanged {again['unchanged']:,}) |",
+        f"| (d) peak RSS of the import process | {max(first['peak_mb'], again['peak_mb']):.0f} MB"
+        " |",
+        f"| ratio (b) / (a) | {ratio:.2f} (target ≤ 2.5) |",
+        f"| (b) by phase | {_phases(first)} |",
+        f"| (c) by phase | {_phases(again)} |",
+        "",
+    ]
+    with RESULTS.open("a", encoding="utf-8") as handle:
+        handle.write("\n".join(lines))
+    print(f"recorded in {RESULTS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+"""Django admin for tickets and imports (read-mostly: tickets change only through imports)."""
+
+from django.contrib import admin
+
+from .models import ImportJob, ImportProblem, RecomputeRequest, SavedMapping, Ticket
+
+
+@admin.register(Ticket)
+class TicketAdmin(admin.ModelAdmin):
+    list_display = ["external_id", "client", "source_system", "priority", "state", "created_at"]
+    list_filter = ["source_system", "priority", "state", "origin", "kind"]
+    search_fields = ["external_id", "title"]
+    raw_id_fields = ["client", "import_job"]
+    date_hierarchy = "created_at"
+
+
+class ImportProblemInline(admin.TabularInline):
+    model = ImportProblem
+    extra = 0
+    max_num = 0
+    readonly_fields = ["row", "column", "value", "reason", "severity"]
+    can_delete = False
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    list_display = ["pk", "original_name", "msp", "client", "status", "created", "updated",
+                    "unchanged", "rejected", "created_at"]  # fmt: skip
+    list_filter = ["status", "via", "preset"]
+    raw_id_fields = ["msp", "client", "uploaded_by"]
+    inlines = [ImportProblemInline]
+
+
+@admin.register(SavedMapping)
+class SavedMappingAdmin(admin.ModelAdmin):
+    list_display = ["name", "msp", "preset", "updated_at"]
+
+
+@admin.register(RecomputeRequest)
+class RecomputeRequestAdmin(admin.ModelAdmin):
+    list_display = ["client", "month", "requested_at"]

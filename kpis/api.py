@@ -1,0 +1,186 @@
+"""Import endpoints: upload an export (multipart), push a JSON batch, follow and read imports."""
+
+from __future__ import annotations
+
+import io
+
+import polars as pl
+from django.db import transaction
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from contracts.models import Organisation
+from kpis.ingest.mapping import MappingError, mapping_for_preset, mapping_from_json
+from kpis.ingest.presets import DATE_ORDERS, EVENT_FIELDS, PRESETS, TICKET_FIELDS, preset_guess
+from kpis.ingest.read import UnusableFile, table_read
+from kpis.models import ImportJob, ImportProblem
+from kpis.services.imports import (
+    PREVIEW_ROWS,
+    client_zone,
+    import_confirm,
+    import_create,
+    progress_get,
+)
+from msp_portal.tenancy import importable_clients, visible_imports
+
+BATCH_MAX_TICKETS = 10_000
+
+
+class ImportProblemSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ImportProblem
+        fields = ["row", "column", "value", "reason", "severity"]
+
+
+class ImportJobSerializer(serializers.ModelSerializer):
+    client = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    msp = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    progress = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ImportJob
+        fields = [
+            "id", "msp", "client", "via", "original_name", "size", "sha256", "preset",
+            "mapping_name", "status", "phase", "rows_total", "rows_done", "created", "updated",
+            "unchanged", "rejected", "warnings", "message", "created_at", "started_at",
+            "finished_at", "progress",
+        ]  # fmt: skip
+
+    def get_progress(self, job) -> dict:
+        return progress_get(job)
+
+
+class ImportUploadSerializer(serializers.Serializer):
+    file = serializers.FileField()
+    client = serializers.SlugField(help_text="slug of the client these tickets belong to")
+    preset = serializers.ChoiceField(choices=sorted(PRESETS), required=False)
+    mapping = serializers.JSONField(
+        binary=True, required=False, help_text="a mapping as the web step saves (JSON text)"
+    )
+    timezone = serializers.CharField(required=False)
+    date_order = serializers.ChoiceField(choices=DATE_ORDERS, required=False)
+
+
+class TicketBatchSerializer(serializers.Serializer):
+    client = serializers.SlugField()
+    source_name = serializers.CharField(max_length=100, default="api-batch")
+    tickets = serializers.ListField(
+        child=serializers.DictField(), min_length=1, max_length=BATCH_MAX_TICKETS
+    )
+
+
+def _client_and_msp(user, slug: str) -> tuple[Organisation, Organisation]:
+    for client, msp in importable_clients(user):
+        if client.slug == slug:
+            return client, msp
+    # Same answer whether the client exists or not: nothing is confirmed to an outsider.
+    raise ValidationError({"client": ["no client you may import tickets for has this slug"]})
+
+
+def _queue(job: ImportJob, mapping_json: dict, user) -> ImportJob:
+    with job.file.open("rb") as handle:
+        try:
+            table = table_read(handle.read(), job.original_name, max_rows=PREVIEW_ROWS)
+            mapping = mapping_from_json(mapping_json, table.columns)
+        except (UnusableFile, MappingError) as error:
+            job.status, job.phase, job.message = ImportJob.Status.REJECTED, "rejected", str(error)
+            job.save()
+            raise ValidationError({"file": [str(error)]}) from None
+    return import_confirm(job, mapping=mapping, user=user)
+
+
+class ImportUploadView(APIView):
+    """Upload a PSA export for one client; it is imported by a worker (202, then poll)."""
+
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(request=ImportUploadSerializer, responses={202: ImportJobSerializer})
+    def post(self, request):
+        payload = ImportUploadSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        client, msp = _client_and_msp(request.user, data["client"])
+        upload = data["file"]
+        with transaction.atomic():
+            job = import_create(
+                msp=msp, client=client, user=request.user, via=ImportJob.Via.API,
+                name=upload.name, content=upload.read(),
+            )  # fmt: skip
+            mapping_json = data.get("mapping")
+            if mapping_json is None:
+                with job.file.open("rb") as handle:
+                    try:
+                        header = table_read(handle.read(), job.original_name, max_rows=5).columns
+                    except UnusableFile as error:
+                        raise ValidationError({"file": [str(error)]}) from None
+                preset = PRESETS[data["preset"]] if data.get("preset") else preset_guess(header)
+                mapping_json = mapping_for_preset(
+                    preset, header, timezone=client_zone(msp, client)
+                ).to_json()
+            if not isinstance(mapping_json, dict):
+                raise ValidationError({"mapping": ["must be a JSON object"]})
+            mapping_json = {**mapping_json}
+            for key in ("timezone", "date_order"):
+                if data.get(key):
+                    mapping_json[key] = data[key]
+            job = _queue(job, mapping_json, request.user)
+        return Response(ImportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+class TicketBatchView(APIView):
+    """Push normalised tickets as JSON (field names as in the import mapping, times in ISO 8601);
+    they go through the same checks and upsert as a file import."""
+
+    parser_classes = [JSONParser]
+
+    @extend_schema(request=TicketBatchSerializer, responses={202: ImportJobSerializer})
+    def post(self, request):
+        payload = TicketBatchSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        client, msp = _client_and_msp(request.user, data["client"])
+        fields = set(TICKET_FIELDS) | set(EVENT_FIELDS)
+        unknown = sorted({k for t in data["tickets"] for k in t} - fields)
+        if unknown:
+            raise ValidationError({"tickets": [f"unknown field '{unknown[0]}'"]})
+        columns = [f for f in TICKET_FIELDS if any(f in t for t in data["tickets"])]
+        frame = pl.DataFrame(
+            {c: [None if t.get(c) is None else str(t[c]) for t in data["tickets"]] for c in columns}
+        )
+        buffer = io.BytesIO()
+        frame.write_csv(buffer)
+        mapping_json = {
+            "preset": "generic",
+            "columns": {c: c for c in columns},
+            "timezone": "UTC",
+            "date_order": "ymd",
+        }
+        with transaction.atomic():
+            job = import_create(
+                msp=msp, client=client, user=request.user, via=ImportJob.Via.API,
+                name=f"{data['source_name']}.csv", content=buffer.getvalue(),
+            )  # fmt: skip
+            job = _queue(job, mapping_json, request.user)
+        return Response(ImportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Imports the caller may see, with live progress and counts."""
+
+    serializer_class = ImportJobSerializer
+
+    def get_queryset(self):
+        return visible_imports(self.request.user).select_related("msp", "client")
+
+    @extend_schema(responses={200: ImportProblemSerializer(many=True)})
+    @action(detail=True)
+    def problems(self, request, pk=None):
+        job = get_object_or_404(self.get_queryset(), pk=pk)
+        page = self.paginate_queryset(job.problems.all())
+        return self.get_paginated_response(ImportProblemSerializer(page, many=True).data)

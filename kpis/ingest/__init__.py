@@ -1,0 +1,1 @@
+"""Ticket import: read files, map columns, fold event logs, store."""

@@ -1,0 +1,140 @@
+"""The mapping an import runs with: columns, value maps, time zone, date order, clients.
+
+It is stored as JSON on the import and as a named mapping for the MSP; `mapping_from_json`
+rejects unknown keys and bad values with a message naming the key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .presets import (
+    DATE_ORDERS,
+    EVENT_FIELDS,
+    MAPPED_VALUE_FIELDS,
+    NORMALISED_VALUES,
+    PRESETS,
+    TICKET_FIELDS,
+    Preset,
+    preset_columns,
+    value_guess,
+    value_key,
+)
+
+
+class MappingError(ValueError):
+    """A mapping that cannot be used; the message names the key."""
+
+
+@dataclass
+class Mapping:
+    """Everything needed to turn a table of strings into normalised tickets."""
+
+    preset: str
+    columns: dict[str, str]  # normalised field → header
+    timezone: str  # the zone naive timestamps are read in
+    date_order: str = "auto"  # auto | mdy | dmy | ymd
+    values: dict[str, dict[str, str]] = field(default_factory=dict)  # field → raw key → value
+    clients: dict[str, str | None] = field(default_factory=dict)  # company → client slug / skip
+    pause_states: list[str] = field(default_factory=list)  # raw statuses that pause (event logs)
+    paused_unit: str = "minutes"
+    default_kind: str = "incident"
+
+    @property
+    def preset_obj(self) -> Preset:
+        return PRESETS[self.preset]
+
+    @property
+    def shape(self) -> str:
+        return self.preset_obj.shape
+
+    @property
+    def source_system(self) -> str:
+        # Both ServiceNow layouts number incidents the same way: one ticket, whichever export.
+        return "servicenow" if self.preset == "servicenow_audit" else self.preset
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    def value_for(self, field_name: str, raw: str) -> str | None:
+        """The normalised value of a raw one: the user's map first, then the preset's guess."""
+        key = value_key(raw)
+        mapped = self.values.get(field_name, {})
+        if key in mapped:
+            return mapped[key] or None  # "" means the user left it unmapped on purpose
+        return value_guess(field_name, raw, self.preset_obj)
+
+
+def mapping_for_preset(preset: Preset, header: list[str], *, timezone: str) -> Mapping:
+    """The starting mapping for a file: the preset's columns found in its header."""
+    return Mapping(
+        preset=preset.name,
+        columns=preset_columns(preset, header),
+        timezone=preset.timezone or timezone,
+        date_order="auto",
+        paused_unit=preset.paused_unit,
+        default_kind=preset.default_kind,
+    )
+
+
+def mapping_from_json(data: dict, header: list[str] | None = None) -> Mapping:
+    """A Mapping from stored or submitted JSON, checked key by key."""
+    if not isinstance(data, dict):
+        raise MappingError("mapping: must be an object")
+    known = set(Mapping.__dataclass_fields__)
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise MappingError(f"mapping.{unknown[0]}: unknown key")
+    preset = data.get("preset")
+    if preset not in PRESETS:
+        raise MappingError(f"mapping.preset: '{preset}' is not one of {', '.join(PRESETS)}")
+    mapping = Mapping(
+        preset=preset,
+        columns=dict(data.get("columns") or {}),
+        timezone=data.get("timezone") or PRESETS[preset].timezone or "",
+        date_order=data.get("date_order") or "auto",
+        values={k: dict(v) for k, v in (data.get("values") or {}).items()},
+        clients=dict(data.get("clients") or {}),
+        pause_states=[value_key(s) for s in data.get("pause_states") or []],
+        paused_unit=data.get("paused_unit") or PRESETS[preset].paused_unit,
+        default_kind=data.get("default_kind") or PRESETS[preset].default_kind,
+    )
+    _check(mapping, header)
+    return mapping
+
+
+def _check(mapping: Mapping, header: list[str] | None) -> None:
+    allowed = set(TICKET_FIELDS) | (set(EVENT_FIELDS) if mapping.shape == "event" else set())
+    for name, column in mapping.columns.items():
+        if name not in allowed:
+            raise MappingError(f"mapping.columns.{name}: not a field this preset can fill")
+        if header is not None and column not in header:
+            raise MappingError(f"mapping.columns.{name}: the file has no column '{column}'")
+    for required in ("external_id", "created_at"):
+        if required not in mapping.columns:
+            label = TICKET_FIELDS[required]
+            raise MappingError(f"mapping.columns.{required}: required ({label}) but not mapped")
+    if mapping.shape == "event" and "updated_at" not in mapping.columns:
+        raise MappingError("mapping.columns.updated_at: an event-log export needs the update time")
+    try:
+        ZoneInfo(mapping.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise MappingError(
+            f"mapping.timezone: '{mapping.timezone}' is not an IANA time zone"
+        ) from None
+    if mapping.date_order not in (*DATE_ORDERS, "auto"):
+        raise MappingError("mapping.date_order: must be auto, mdy, dmy or ymd")
+    for name, values in mapping.values.items():
+        if name not in MAPPED_VALUE_FIELDS:
+            raise MappingError(f"mapping.values.{name}: values of this field are not mapped")
+        for raw, normalised in values.items():
+            if normalised and normalised not in NORMALISED_VALUES[name]:
+                allowed_values = ", ".join(NORMALISED_VALUES[name])
+                raise MappingError(
+                    f"mapping.values.{name}.{raw}: '{normalised}' is not one of {allowed_values}"
+                )
+    if mapping.paused_unit not in ("minutes", "hours"):
+        raise MappingError("mapping.paused_unit: must be minutes or hours")
+    if mapping.default_kind not in NORMALISED_VALUES["kind"]:
+        raise MappingError("mapping.default_kind: not a ticket kind")

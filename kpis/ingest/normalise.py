@@ -1,0 +1,490 @@
+"""A table of strings plus a mapping in; normalised tickets and every row problem out.
+
+Column-wise with polars, so a million rows take seconds: values are mapped once per distinct
+value, timestamps parsed per format over whole columns. No ORM here. Timestamps come out as naive
+UTC. Row numbers are the spreadsheet rows the user sees (header = row 1).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import polars as pl
+
+from .mapping import Mapping
+from .presets import MAPPED_VALUE_FIELDS, TIMESTAMP_FIELDS, value_key
+
+NULL_MARKERS = ["", "?", "n/a", "na", "null", "none", "-", "--", "nil"]
+PROBLEM_SCHEMA = {
+    "row": pl.Int64,
+    "column": pl.String,
+    "value": pl.String,
+    "reason": pl.String,
+    "severity": pl.String,
+}
+
+_AWARE = r"(Z|[+-]\d\d:?\d\d)$"
+_ISO_FORMATS = [
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%d %H:%M",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+]
+_ORDERED_FORMATS = {
+    "mdy": ["%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M",
+            "%m/%d/%y %I:%M %p", "%m/%d/%y %H:%M", "%m-%d-%Y %H:%M", "%m/%d/%Y", "%m/%d/%y"],
+    "dmy": ["%d/%m/%Y %I:%M:%S %p", "%d/%m/%Y %I:%M %p", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M",
+            "%d/%m/%y %H:%M", "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d-%m-%Y %H:%M",
+            "%d/%m/%Y", "%d.%m.%Y", "%d/%m/%y"],
+}  # fmt: skip
+# Month names decide the order by themselves (Jira: 08/Jul/25 04:05 PM).
+_NAMED_MONTH_FORMATS = [
+    "%d/%b/%y %I:%M %p",
+    "%d/%b/%Y %I:%M %p",
+    "%d/%b/%y %H:%M",
+    "%d-%b-%Y %H:%M",
+    "%d %b %Y %H:%M",
+    "%b %d, %Y %I:%M %p",
+    "%Y-%m-%d",
+]
+_EXAMPLE = {"mdy": "07/08/2025 04:05 PM", "dmy": "08/07/2025 16:05", "ymd": "2025-07-08 16:05:00"}
+_EXCEL_EPOCH_DAYS = 25569  # days from Excel's 1899-12-30 epoch to 1970-01-01
+
+
+@dataclass
+class Normalised:
+    """The tickets, the problems (errors skip a row, warnings keep it), unmapped value counts."""
+
+    tickets: pl.DataFrame
+    problems: pl.DataFrame
+    unmapped: dict[str, dict[str, int]]
+    date_order: str
+    rows_in: int
+
+
+class AmbiguousDates(ValueError):
+    """Dates like 03/04/2025 could be either order and nothing in the file decides it."""
+
+
+def problems_frame(rows=None, column="", values=None, reason="", severity="error") -> pl.DataFrame:
+    if rows is None:
+        return pl.DataFrame(schema=PROBLEM_SCHEMA)
+    n = len(rows)
+    return pl.DataFrame(
+        {
+            "row": rows,
+            "column": [column] * n,
+            "value": values if values is not None else [""] * n,
+            "reason": [reason] * n if isinstance(reason, str) else reason,
+            "severity": [severity] * n,
+        },
+        schema=PROBLEM_SCHEMA,
+    )
+
+
+def _nulled(series: pl.Series) -> pl.Series:
+    stripped = series.str.strip_chars()
+    return (
+        pl.select(
+            pl.when(stripped.str.to_lowercase().is_in(NULL_MARKERS)).then(None).otherwise(stripped)
+        )
+        .to_series()
+        .rename(series.name)
+    )
+
+
+def date_order_detect(columns: list[pl.Series]) -> str | None:
+    """mdy or dmy when a component above 12 decides it; ymd for ISO dates; None if undecided."""
+    first_above, second_above, iso = False, False, False
+    for series in columns:
+        parts = series.drop_nulls().str.extract_groups(r"^(\d{1,2})[/.-](\d{1,2})[/.-]\d{2,4}")
+        a = parts.struct.field("1").cast(pl.Int32, strict=False)
+        b = parts.struct.field("2").cast(pl.Int32, strict=False)
+        first_above |= bool((a > 12).any())
+        second_above |= bool((b > 12).any())
+        iso |= bool(series.drop_nulls().str.contains(r"^\d{4}-\d\d-\d\d").any())
+    if first_above and not second_above:
+        return "dmy"
+    if second_above and not first_above:
+        return "mdy"
+    if iso and not (first_above or second_above):
+        return "ymd"
+    return None
+
+
+def _parse_formats(text: pl.Series, formats: list[str]) -> pl.Series:
+    """Parse with the first format that reads each value. Formats are ranked on a sample, and
+    each later format only sees the values the earlier ones could not read: a clean column costs
+    one pass, not one pass per candidate format."""
+    sample = text.drop_nulls().head(500)
+    hits = {f: sample.str.to_datetime(f, strict=False, time_unit="us").is_not_null().sum()
+            for f in formats}  # fmt: skip
+    ranked = sorted(formats, key=lambda f: -hits[f])
+    result = pl.Series(text.name, [None] * len(text), dtype=pl.Datetime("us"))
+    todo = pl.Series("i", range(len(text)), dtype=pl.UInt32).filter(text.is_not_null())
+    for fmt in ranked:
+        if todo.is_empty():
+            break
+        parsed = text.gather(todo).str.to_datetime(fmt, strict=False, time_unit="us")
+        if getattr(parsed.dtype, "time_zone", None):  # %z formats: offsets become UTC
+            parsed = parsed.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+        read = parsed.is_not_null()
+        if read.any():
+            result = result.scatter(todo.filter(read), parsed.filter(read))
+            todo = todo.filter(~read)
+    return result
+
+
+def timestamps_parse(
+    series: pl.Series, *, order: str, zone: str, ambiguous: str = "earliest"
+) -> pl.Series:
+    """Strings → naive UTC datetimes (null where unreadable). Offsets are honoured; naive
+    values are read in `zone` (a wall time repeated when clocks go back is read as the
+    `ambiguous` one, earliest or latest); Excel serial day numbers are understood."""
+    return _timestamps_parse(series, order=order, zone=zone)[ambiguous]
+
+
+def _timestamps_parse(series: pl.Series, *, order: str, zone: str) -> dict[str, pl.Series]:
+    text = series.str.replace(r"Z$", "+00:00")
+    aware_mask = text.str.contains(_AWARE).fill_null(False)
+    aware_text = pl.select(pl.when(aware_mask).then(text)).to_series()
+    naive_text = pl.select(pl.when(~aware_mask).then(text)).to_series()
+    aware = _parse_formats(aware_text, ["%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%d %H:%M:%S%.f%:z"])
+    formats = [*_ISO_FORMATS, *_ORDERED_FORMATS.get(order, []), *_NAMED_MONTH_FORMATS]
+    naive = _parse_formats(naive_text, formats)
+    if naive.null_count() > naive_text.null_count():
+        serial = naive_text.cast(pl.Float64, strict=False)
+        serial = pl.select(
+            pl.when((serial > 20000) & (serial < 80000)).then(serial).otherwise(None)
+        ).to_series()
+        from_serial = (
+            ((serial - _EXCEL_EPOCH_DAYS) * 86_400_000_000).cast(pl.Int64).cast(pl.Datetime("us"))
+        )
+        naive = naive.fill_null(from_serial)
+    out = {}
+    for ambiguous in ("earliest", "latest"):
+        local = naive.dt.replace_time_zone(zone, ambiguous=ambiguous, non_existent="null")
+        utc_naive = local.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+        out[ambiguous] = (
+            pl.select(pl.when(aware_mask).then(aware).otherwise(utc_naive))
+            .to_series()
+            .rename(series.name)
+        )
+    return out
+
+
+def _value_map(
+    series: pl.Series, mapping: Mapping, field_name: str
+) -> tuple[pl.Series, dict[str, int]]:
+    """Map a raw column to normalised values once per distinct value; count the unmapped."""
+    counts = series.drop_nulls().value_counts()
+    lookup, unmapped = {}, {}
+    for raw, count in counts.iter_rows():
+        normalised = mapping.value_for(field_name, raw)
+        lookup[raw] = normalised
+        if normalised is None:
+            unmapped[raw] = count
+    mapped = series.replace_strict(lookup, default=None, return_dtype=pl.String)
+    return mapped, unmapped
+
+
+def _number(series: pl.Series) -> pl.Series:
+    text = series.str.replace_all(",", "")
+    yes_no = text.str.to_lowercase().replace_strict(
+        {"yes": "1", "no": "0", "true": "1", "false": "0", "y": "1", "n": "0"},
+        default=text,
+        return_dtype=pl.String,
+    )
+    return yes_no.cast(pl.Float64, strict=False)
+
+
+def _bool(series: pl.Series) -> pl.Series:
+    truthy = ["true", "yes", "y", "1", "x"]
+    return series.str.to_lowercase().is_in(truthy).fill_null(False)
+
+
+def tickets_normalise(table_frame: pl.DataFrame, mapping: Mapping) -> Normalised:
+    """Map, parse and check every row; fold event logs; keep the last row of a repeated ticket."""
+    rows_in = table_frame.height
+    rows = table_frame["__row"]
+    problems: list[pl.DataFrame] = []
+    raw = {f: _nulled(table_frame[c]) for f, c in mapping.columns.items()}
+
+    order = mapping.date_order
+    stamp_fields = [f for f in (*TIMESTAMP_FIELDS, "updated_at") if f in raw]
+    if order == "auto":
+        order = date_order_detect([raw[f] for f in stamp_fields]) or ""
+        if not order:
+            has_numeric = any(
+                bool(raw[f].drop_nulls().str.contains(r"^\d{1,2}[/.-]\d{1,2}[/.-]").any())
+                for f in stamp_fields
+            )
+            if has_numeric and mapping.preset_obj.date_order == "ymd":
+                raise AmbiguousDates(
+                    "dates like 03/04/2025 could be day-first or month-first and no date in the "
+                    "file decides it: choose the date order (dmy or mdy)"
+                )
+            order = mapping.preset_obj.date_order
+
+    out: dict[str, pl.Series] = {"__row": rows}
+    bad = pl.Series([False] * rows_in)
+
+    for name in stamp_fields:
+        both = _timestamps_parse(raw[name], order=order, zone=mapping.timezone)
+        parsed = both["earliest"]
+        if name != "created_at" and "created_at" in out:
+            # A wall time repeated when clocks go back: a later event reads as the later one
+            # when the earlier reading would put it before the ticket's creation.
+            parsed = (
+                pl.select(
+                    pl.when(parsed < out["created_at"]).then(both["latest"]).otherwise(parsed)
+                )
+                .to_series()
+                .rename(name)
+            )
+        unreadable = raw[name].is_not_null() & parsed.is_null()
+        if unreadable.any():
+            problems.append(
+                problems_frame(
+                    rows.filter(unreadable).to_list(),
+                    mapping.columns[name],
+                    raw[name].filter(unreadable).to_list(),
+                    f"not a date and time that exists (read as {order.upper()}, "
+                    f"like {_EXAMPLE.get(order, _EXAMPLE['ymd'])})",
+                )
+            )
+            bad |= unreadable
+        out[name] = parsed
+
+    for name in ("external_id", "created_at"):
+        column = out.get(name, raw.get(name))
+        missing = raw[name].is_null()
+        if missing.any():
+            problems.append(
+                problems_frame(
+                    rows.filter(missing).to_list(),
+                    mapping.columns[name],
+                    None,
+                    "required value is empty",
+                )
+            )
+            bad |= missing
+        del column
+
+    unmapped: dict[str, dict[str, int]] = {}
+    for name in MAPPED_VALUE_FIELDS:
+        if name not in raw:
+            continue
+        mapped, missing_values = _value_map(raw[name], mapping, name)
+        out[name] = mapped
+        out[f"{name}_raw"] = raw[name].fill_null("")
+        if missing_values:
+            unmapped[name] = missing_values
+    if "priority" in raw and raw["priority"].is_null().any():
+        empty = raw["priority"].is_null() & ~bad
+        problems.append(
+            problems_frame(
+                rows.filter(empty).to_list(),
+                mapping.columns["priority"],
+                None,
+                "priority is empty: the ticket gets no SLA verdict (unmapped priority)",
+                "warning",
+            )
+        )
+    text_fields = ["title", "category", "subcategory", "configuration_item", "requester", "company"]
+    if mapping.shape == "event":
+        text_fields += ["updated_by", "assignment_group", "assignee"]
+    for name in text_fields:
+        out[name] = raw[name].fill_null("") if name in raw else pl.Series([""] * rows_in)
+    out["external_id"] = raw["external_id"]
+
+    numbers = {
+        name: _number(raw[name])
+        for name in (
+            "reassignment_count",
+            "assignee_stations",
+            "reopen_count",
+            "paused_minutes",
+            "first_response_minutes",
+        )
+        if name in raw
+    }
+    for name, series in numbers.items():
+        unreadable = raw[name].is_not_null() & (series.is_null() | (series < 0))
+        if unreadable.any():
+            problems.append(
+                problems_frame(
+                    rows.filter(unreadable).to_list(),
+                    mapping.columns[name],
+                    raw[name].filter(unreadable).to_list(),
+                    "not a number of zero or more",
+                    "warning",
+                )
+            )
+            numbers[name] = pl.select(pl.when(unreadable).then(None).otherwise(series)).to_series()
+
+    frame = pl.DataFrame(out)
+    frame = _derived(frame, numbers, raw, mapping)
+    if mapping.shape == "event":
+        from .fold import events_fold
+
+        frame = events_fold(frame, pause_states=set(mapping.pause_states))
+
+    frame = frame.filter(~bad) if mapping.shape != "event" else _drop_bad_tickets(frame, bad, rows)
+    checks, frame = _check_order(frame, mapping)
+    problems.extend(checks)
+    dupes, frame = _last_row_wins(frame, mapping)
+    problems.extend(dupes)
+    if unmapped:
+        problems.extend(_unmapped_warnings(frame, unmapped, mapping))
+
+    problems_all = pl.concat(problems) if problems else problems_frame()
+    return Normalised(
+        tickets=frame,
+        problems=problems_all.sort("row", nulls_last=True),
+        unmapped=unmapped,
+        date_order=order,
+        rows_in=rows_in,
+    )
+
+
+def _derived(frame: pl.DataFrame, numbers: dict, raw: dict, mapping: Mapping) -> pl.DataFrame:
+    """Fields computed from others: counts, minutes offsets, units, defaults."""
+    n = frame.height
+    if "first_response_minutes" in numbers:
+        offset = (numbers["first_response_minutes"] * 60_000_000).cast(pl.Int64)
+        derived = frame["created_at"] + pl.Series(offset).cast(pl.Duration("us"))
+        base = frame["first_response_at"] if "first_response_at" in frame.columns else None
+        frame = frame.with_columns(
+            first_response_at=base.fill_null(derived) if base is not None else derived
+        )
+    reassign = numbers.get("reassignment_count")
+    if reassign is None and "assignee_stations" in numbers:
+        reassign = (numbers["assignee_stations"] - 1).clip(lower_bound=0)
+    paused = numbers.get("paused_minutes")
+    if paused is not None and mapping.paused_unit == "hours":
+        paused = paused * 60
+    exclude = _bool(raw["exclude_from_sla"]) if "exclude_from_sla" in raw else None
+    frame = frame.with_columns(
+        reassignment_count=reassign.cast(pl.Int64) if reassign is not None else None,
+        reopen_count=numbers["reopen_count"].cast(pl.Int64) if "reopen_count" in numbers else None,
+        paused_minutes=paused if paused is not None else None,
+        exclude_from_sla=exclude if exclude is not None else pl.Series([False] * n),
+    )
+    for name in TIMESTAMP_FIELDS:
+        if name not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, dtype=pl.Datetime("us")).alias(name))
+    for name in MAPPED_VALUE_FIELDS:
+        if name not in frame.columns:
+            frame = frame.with_columns(
+                pl.lit(None, dtype=pl.String).alias(name), pl.lit("").alias(f"{name}_raw")
+            )
+    # No status, or a closed one without a resolution time: the closing time stands in.
+    done = pl.col("status").is_in(["resolved", "closed"])
+    frame = frame.with_columns(
+        resolved_at=pl.when(done & pl.col("resolved_at").is_null())
+        .then(pl.col("closed_at"))
+        .otherwise(pl.col("resolved_at")),
+    ).with_columns(
+        status=pl.col("status").fill_null(
+            pl.when(pl.col("resolved_at").is_not_null())
+            .then(pl.lit("resolved"))
+            .otherwise(pl.lit("open"))
+        )
+    )
+    return frame.with_columns(
+        kind=pl.col("kind").fill_null(pl.lit(mapping.default_kind)),
+        tier=pl.col("tier").cast(pl.Int16, strict=False),
+        paused_intervals=pl.lit("[]"),
+        reopen_gaps=pl.lit("[]"),
+    )
+
+
+def _drop_bad_tickets(frame: pl.DataFrame, bad: pl.Series, rows: pl.Series) -> pl.DataFrame:
+    # An event log folds many rows into one ticket: a bad row drops only that row's ticket
+    # when the row carried its required values; fold already ignored unreadable updates.
+    bad_rows = set(rows.filter(bad).to_list())
+    return frame.filter(~pl.col("__row").is_in(list(bad_rows)))
+
+
+def _check_order(frame: pl.DataFrame, mapping: Mapping) -> tuple[list[pl.DataFrame], pl.DataFrame]:
+    """Times that contradict each other make the row unusable: it is reported and skipped."""
+    problems, bad = [], pl.Series([False] * frame.height)
+    for name, reason in (
+        ("resolved_at", "resolved before it was created"),
+        ("first_response_at", "first response before the ticket was created"),
+        ("closed_at", "closed before it was created"),
+    ):
+        if name not in mapping.columns and not (
+            name == "first_response_at" and "first_response_minutes" in mapping.columns
+        ):
+            continue
+        wrong = (frame[name] < frame["created_at"]).fill_null(False)
+        if wrong.any():
+            column = mapping.columns.get(name) or mapping.columns.get("first_response_minutes", "")
+            values = frame.filter(wrong)[name].dt.to_string("%Y-%m-%d %H:%M UTC").to_list()
+            problems.append(
+                problems_frame(frame.filter(wrong)["__row"].to_list(), column, values, reason)
+            )
+            bad |= wrong
+    return problems, frame.filter(~bad)
+
+
+def _last_row_wins(
+    frame: pl.DataFrame, mapping: Mapping
+) -> tuple[list[pl.DataFrame], pl.DataFrame]:
+    """A ticket id twice in one file: the later row wins, and a warning names the earlier."""
+    keys = ["company", "external_id"]
+    repeated = frame.filter(pl.col("external_id").is_duplicated())
+    if repeated.is_empty():
+        return [], frame
+    last_rows = repeated.group_by(keys).agg(pl.col("__row").max().alias("kept"))
+    earlier = repeated.join(last_rows, on=keys).filter(pl.col("__row") != pl.col("kept"))
+    warning = problems_frame(
+        earlier["__row"].to_list(),
+        mapping.columns["external_id"],
+        earlier["external_id"].to_list(),
+        [
+            f"ticket appears again at row {kept}; the later row is imported"
+            for kept in earlier["kept"]
+        ],
+        "warning",
+    )
+    return [warning], frame.unique(subset=keys, keep="last", maintain_order=True)
+
+
+def _unmapped_warnings(
+    frame: pl.DataFrame, unmapped: dict[str, dict[str, int]], mapping: Mapping
+) -> list[pl.DataFrame]:
+    out = []
+    for name, values in unmapped.items():
+        raws = frame.filter(pl.col(f"{name}_raw").is_in(list(values)))
+        consequence = {
+            "priority": "the ticket gets no SLA verdict (unmapped priority)",
+            "status": "the ticket is counted as open",
+            "origin": "its origin is unknown (left out of the proactive ratio)",
+            "tier": "its tier is unknown",
+            "kind": f"it is counted as {mapping.default_kind}",
+        }[name]
+        out.append(
+            problems_frame(
+                raws["__row"].to_list(),
+                mapping.columns[name],
+                raws[f"{name}_raw"].to_list(),
+                f"value not mapped to a normalised {name}: {consequence}",
+                "warning",
+            )
+        )
+    return out
+
+
+def safe_text(value: str) -> str:
+    """A cell that a spreadsheet would run as a formula, made inert for CSV exports."""
+    return "'" + value if value and value[0] in "=+-@\t\r" else value
+
+
+def normalised_key(value: str) -> str:
+    return re.sub(r"\s+", " ", value_key(value))

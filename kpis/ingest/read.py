@@ -1,0 +1,359 @@
+"""Read an uploaded ticket export into a table of strings, or reject the file with one message.
+
+Every cell comes back as text (or null) exactly as exported: types and meaning are decided later
+by the mapping. `__row` is the row number the user sees in a spreadsheet, so later problems can
+point at it. Pure module: no Django, nothing stored.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import io
+import re
+import warnings
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from datetime import date, time, timedelta
+from pathlib import PurePosixPath
+
+import openpyxl  # parses with defusedxml when it is installed (tests assert it)
+import polars as pl
+
+ROW = "__row"
+MAX_COLUMNS = 2000
+MAX_UNPACKED = 2 * 1024**3  # bytes after decompression
+BOMB_RATIO, BOMB_SIZE = 200, 100 * 1024**2  # refuse ratio > 200:1 once bigger than 100 MB
+TABLE_SUFFIXES = (".csv", ".xlsx", ".txt", ".tsv")
+DELIMITERS = (",", ";", "\t", "|")  # in order of preference when the sniff is a tie
+SNIFF_LINES, SNIFF_BYTES = 50, 1024**2
+ZIP_MAGIC, EMPTY_ZIP_MAGIC, GZIP_MAGIC = b"PK\x03\x04", b"PK\x05\x06", b"\x1f\x8b"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls, and password-protected .xlsx
+UTF8_BOM, UTF16_BOMS = b"\xef\xbb\xbf", (b"\xff\xfe", b"\xfe\xff")
+NO_TABLE = "{}: has no table: expected a header row of two or more columns and a data row"
+UNDECODABLE = "{}: cannot be decoded as UTF-8, UTF-16 or Windows-1252"
+
+
+@dataclass(frozen=True)
+class Table:
+    """A file's rows as strings; `frame` has one String column per header name, then `__row`."""
+
+    columns: list[str]
+    frame: pl.DataFrame
+    source_format: str  # "csv" | "xlsx"
+    encoding: str | None = None  # csv only: utf-8, utf-8-sig, utf-16, cp1252
+    delimiter: str | None = None  # csv only
+    warnings: list[str] = field(default_factory=list)
+
+
+class UnusableFile(Exception):
+    """The file as a whole cannot be read: the message says why, for a person."""
+
+
+def table_read(data: bytes, filename: str, *, max_rows: int | None = None) -> Table:
+    """Read a CSV/TSV/TXT or XLSX export, possibly inside a .zip or .gz; `max_rows` data rows."""
+    label = PurePosixPath(filename.replace("\\", "/")).name or "the file"
+    data, label = _unpack(data, label)
+    if data[:8] == OLE_MAGIC:
+        msg = "is an old-style .xls or a password-protected workbook; save it as .xlsx or CSV"
+        raise UnusableFile(f"{label}: {msg}")
+    if data[:4] == ZIP_MAGIC:  # _unpack has unpacked plain zips, so this is a workbook
+        return _xlsx_read(data, label, max_rows)
+    return _csv_read(data, label, max_rows)
+
+
+# Containers -------------------------------------------------------------------------------------
+
+
+def _unpack(data: bytes, label: str, depth: int = 0) -> tuple[bytes, str]:
+    """Take the table out of a .gz and/or .zip wrapper; the bytes decide, not the extension."""
+    if data[:2] == GZIP_MAGIC and depth == 0:
+        return _unpack(_gunzip(data, label), label, depth=1)
+    if data[:4] not in (ZIP_MAGIC, EMPTY_ZIP_MAGIC):
+        return data, label
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, OSError) as error:
+        raise UnusableFile(f"{label}: is a damaged zip or xlsx file") from error
+    with archive:
+        parts = archive.infolist()
+        if {"[Content_Types].xml", "xl/workbook.xml"} <= set(archive.namelist()):
+            for info in parts:  # openpyxl will inflate these parts
+                _check_size(info.file_size, info.compress_size, label)
+            _check_size(sum(i.file_size for i in parts), sum(i.compress_size for i in parts), label)
+            return data, label
+        if depth == 2:
+            raise UnusableFile(f"{label}: is a zip inside a zip; upload the table itself")
+        member = _zip_member(parts, label)
+        _check_size(member.file_size, member.compress_size, label)
+        try:
+            data = archive.read(member)
+        except RuntimeError as error:  # zipfile's way of saying "encrypted"
+            raise UnusableFile(f"{label}: is password-protected; upload it unzipped") from error
+        except (zipfile.BadZipFile, NotImplementedError, zlib.error, OSError) as error:
+            raise UnusableFile(f"{label}: cannot be unpacked (damaged zip file)") from error
+    # depth 2: an .xlsx member is still checked as a workbook, but no further unpacking
+    return _unpack(data, f"{PurePosixPath(member.filename).name} in {label}", depth=2)
+
+
+def _zip_member(parts: list[zipfile.ZipInfo], label: str) -> zipfile.ZipInfo:
+    """The one table file in a zip; folders and macOS resource forks do not count."""
+    found = [
+        info
+        for info in parts
+        if not info.is_dir()
+        and not info.filename.startswith("__MACOSX/")
+        and info.filename.lower().endswith(TABLE_SUFFIXES)
+    ]
+    if not found:
+        raise UnusableFile(f"{label}: holds no .csv, .xlsx, .txt or .tsv file")
+    if len(found) > 1:
+        names = ", ".join(info.filename for info in found)
+        raise UnusableFile(f"{label}: holds {len(found)} tables ({names}); upload one")
+    return found[0]
+
+
+def _gunzip(data: bytes, label: str) -> bytes:
+    """Inflate in chunks so a bomb is stopped at the limit, not after filling memory."""
+    chunks, total = [], 0
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+            while chunk := stream.read(1024**2):
+                total += len(chunk)
+                _check_size(total, len(data), label)
+                chunks.append(chunk)
+    except (OSError, EOFError, zlib.error) as error:
+        raise UnusableFile(f"{label}: is a damaged or incomplete .gz file") from error
+    return b"".join(chunks)
+
+
+def _check_size(size: int, packed: int, label: str) -> None:
+    """Refuse over 2 GiB unpacked, or a ratio over 200:1 past 100 MB (a zip bomb)."""
+    if size > MAX_UNPACKED or (size > BOMB_SIZE and size > BOMB_RATIO * max(packed, 1)):
+        raise UnusableFile(f"{label}: is too large when unpacked")
+
+
+# CSV --------------------------------------------------------------------------------------------
+
+
+def _csv_read(data: bytes, label: str, max_rows: int | None) -> Table:
+    raw, encoding = _as_utf8(data, label)
+    if b"\r" in raw:  # CRLF and old Mac CR, inside quoted cells too; cheap next to parsing
+        raw = raw.replace(b"\r\n", b"\n")
+        raw = raw.replace(b"\r", b"\n") if b"\r" in raw else raw
+    raw, skipped_lines = _skip_leading_blank_lines(raw)
+    delimiter, width = _sniff(raw, label)
+    _check_width(width, label)
+    try:
+        frame = pl.read_csv(
+            raw,
+            has_header=False,  # the header is read as row 0 so its names stay exactly as written
+            separator=delimiter,
+            quote_char='"',
+            infer_schema=False,
+            null_values=[""],  # "" and an empty quoted "" both become null
+            truncate_ragged_lines=True,
+            n_rows=None if max_rows is None else max_rows + 1,
+            raise_if_empty=False,
+        )
+    except pl.exceptions.PolarsError as error:  # keep the part of polars' error that finds the spot
+        near = re.search(r"Field `([^\n`]{0,60})", str(error))
+        problem = (
+            f"a quoted value is not closed properly near: {near[1]}" if near else "bad quoting"
+        )
+        raise UnusableFile(f"{label}: cannot be read as a table: {problem}") from error
+    if frame.height == 0:
+        raise UnusableFile(NO_TABLE.format(label))
+    first = skipped_lines + 2
+    rows = pl.int_range(first, first + frame.height - 1, dtype=pl.Int64, eager=True)
+    return _table(
+        frame.row(0), frame.slice(1), rows, label, "csv", encoding=encoding, delimiter=delimiter
+    )
+
+
+def _as_utf8(data: bytes, label: str) -> tuple[bytes, str]:
+    """UTF-8 bytes for polars plus the encoding found; valid UTF-8 is passed on without a copy."""
+    if data[:2] in UTF16_BOMS:
+        try:
+            return data.decode("utf-16").encode(), "utf-16"
+        except UnicodeDecodeError as error:
+            raise UnusableFile(f"{label}: cannot be decoded as UTF-16") from error
+    if b"\x00" in data:
+        raise UnusableFile(f"{label}: not a table (binary data)")
+    bom = data[:3] == UTF8_BOM
+    if data.isascii() or _is_utf8(data):
+        return data, "utf-8-sig" if bom else "utf-8"  # polars skips the BOM itself
+    if bom:  # marked as UTF-8 but is not: no better guess left
+        raise UnusableFile(UNDECODABLE.format(label))
+    try:
+        # Python's cp1252 rejects the five undefined bytes (0x81 0x8D 0x8F 0x90 0x9D).
+        return data.decode("cp1252").encode(), "cp1252"
+    except UnicodeDecodeError as error:
+        raise UnusableFile(UNDECODABLE.format(label)) from error
+
+
+def _is_utf8(data: bytes) -> bool:
+    """Validate in slices, so a large file is never held as a decoded str as well."""
+    decoder, view = codecs.getincrementaldecoder("utf-8")(), memoryview(data)
+    try:
+        for start in range(0, len(view), 16 * 1024**2):
+            decoder.decode(view[start : start + 16 * 1024**2])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _skip_leading_blank_lines(raw: bytes) -> tuple[bytes, int]:
+    """Drop empty (or delimiter-only) lines above the header; they would set a wrong width."""
+    start = skipped = 0
+    while (end := raw.find(b"\n", start)) != -1 and not raw[start:end].strip(b" \t,;|"):
+        start, skipped = end + 1, skipped + 1
+    return (raw[start:] if start else raw), skipped
+
+
+def _sniff(raw: bytes, label: str) -> tuple[str, int]:
+    """The delimiter whose header width (>1) most of the first lines repeat, and that width."""
+    sample = raw[:SNIFF_BYTES].decode("utf-8", errors="ignore")
+    text = "\n".join(sample.split("\n", SNIFF_LINES)[:SNIFF_LINES])
+    best: tuple[int, str, int] | None = None
+    for delimiter in DELIMITERS:
+        counts = _field_counts(text, delimiter)
+        if counts and counts[0] > 1:
+            score = sum(count == counts[0] for count in counts)
+            if best is None or score > best[0]:  # strict: earlier delimiters win ties
+                best = (score, delimiter, counts[0])
+    if best is None:
+        raise UnusableFile(NO_TABLE.format(label))
+    return best[1], best[2]
+
+
+def _field_counts(text: str, delimiter: str) -> list[int]:
+    counts = []
+    try:
+        for record in csv.reader(io.StringIO(text), delimiter=delimiter, quotechar='"'):
+            if record:
+                counts.append(len(record))
+    except csv.Error:  # e.g. a giant cell in the sample: judge on the records before it
+        pass
+    return counts
+
+
+# XLSX -------------------------------------------------------------------------------------------
+
+
+def _xlsx_read(data: bytes, label: str, max_rows: int | None) -> Table:
+    try:
+        with warnings.catch_warnings():  # openpyxl warns about extensions it ignores
+            warnings.simplefilter("ignore")
+            book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+            try:
+                return _xlsx_table(book, label, max_rows)
+            finally:
+                book.close()
+    except UnusableFile:
+        raise
+    except Exception as error:  # any parser failure means the same thing to the user
+        raise UnusableFile(f"{label}: cannot be opened as an Excel workbook") from error
+
+
+def _xlsx_table(book, label: str, max_rows: int | None) -> Table:
+    """The first sheet with data; its first row with 2+ filled cells is the header (not a title)."""
+    for sheet in book.worksheets:
+        sheet.reset_dimensions()  # the stored size may be wrong; stream every row instead
+        rows = enumerate(sheet.iter_rows(values_only=True), start=1)
+        for _number, values in rows:
+            header = [_cell_text(value) for value in values]
+            if sum(map(bool, header)) >= 2:
+                break
+        else:
+            continue  # empty sheet: try the next one
+        while header and header[-1] is None:
+            header.pop()
+        _check_width(len(header), label)
+        return _xlsx_body(header, rows, label, max_rows)
+    raise UnusableFile(NO_TABLE.format(label))
+
+
+def _xlsx_body(header: list, rows, label: str, max_rows: int | None) -> Table:
+    width = len(header)
+    cells: list[list[str | None]] = [[] for _ in range(width)]
+    numbers: list[int] = []
+    blank_run = skipped = 0  # blank rows only count when data follows (not trailing formatting)
+    for number, values in rows:
+        if max_rows is not None and len(numbers) >= max_rows:
+            break
+        texts = [_cell_text(value) for value in values[:width]]
+        if not any(texts):
+            blank_run += 1
+            continue
+        skipped, blank_run = skipped + blank_run, 0
+        texts += [None] * (width - len(texts))
+        for column, text in zip(cells, texts, strict=True):
+            column.append(text)
+        numbers.append(number)
+    body = pl.DataFrame({str(i): pl.Series(c, dtype=pl.String) for i, c in enumerate(cells)})
+    return _table(header, body, pl.Series(numbers, dtype=pl.Int64), label, "xlsx", skipped=skipped)
+
+
+def _cell_text(value) -> str | None:
+    """A cell as the text a person would read; formulas stay formulas and are never evaluated."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):  # before int: bool is an int
+        return "true" if value else "false"
+    if isinstance(value, date | time):  # datetime is a date; isoformat drops zero microseconds
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        hours, seconds = divmod(round(value.total_seconds()), 3600)
+        return f"{hours}:{seconds // 60:02d}:{seconds % 60:02d}"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if hasattr(value, "text"):  # ArrayFormula keeps its formula text here
+        return str(value.text)
+    return str(value)
+
+
+# Shared -----------------------------------------------------------------------------------------
+
+
+def _table(header, body, rows: pl.Series, label: str, kind: str, skipped=0, **csv_details) -> Table:
+    """Name the columns, number the rows, drop blank rows (after numbering, so numbers hold)."""
+    columns = _header_names(list(header))
+    if len(columns) < 2 or body.height == 0:
+        raise UnusableFile(NO_TABLE.format(label))
+    body.columns = columns
+    blank = body.select(pl.all_horizontal(pl.all().is_null())).to_series()
+    frame = body.with_columns(rows.alias(ROW)).filter(~blank)
+    if frame.height == 0:
+        raise UnusableFile(NO_TABLE.format(label))
+    skipped += body.height - frame.height  # xlsx skips its blank rows while reading
+    notes = [f"{skipped} blank row{'' if skipped == 1 else 's'} skipped"] if skipped else []
+    return Table(columns, frame, kind, **csv_details, warnings=notes)
+
+
+def _header_names(cells: list) -> list[str]:
+    """Trimmed names; blanks become "Column 7", repeats "Name (2)"; never the reserved __row."""
+    trimmed = [(cell or "").strip().lstrip("\ufeff").strip() for cell in cells]
+    named = [name or f"Column {position}" for position, name in enumerate(trimmed, start=1)]
+    taken = {*named, ROW}  # a repeat's new name must not take a name used later in the header
+    names: list[str] = []
+    seen: set[str] = set()
+    for name in named:
+        if name != ROW and name not in seen:
+            seen.add(name)
+            names.append(name)
+            continue
+        n = 2
+        while f"{name} ({n})" in taken:
+            n += 1
+        taken.add(f"{name} ({n})")
+        names.append(f"{name} ({n})")
+    return names
+
+
+def _check_width(width: int, label: str) -> None:
+    if width > MAX_COLUMNS:
+        raise UnusableFile(f"{label}: has {width} columns; at most {MAX_COLUMNS} are supported")

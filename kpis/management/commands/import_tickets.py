@@ -1,0 +1,78 @@
+"""python manage.py import_tickets PATH --client SLUG --preset NAME [--mapping FILE.json]"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from contracts.models import Contract, Organisation
+from kpis.ingest.presets import DATE_ORDERS, PRESETS
+from kpis.models import ImportJob
+from kpis.services.imports import import_file_sync
+
+
+class Command(BaseCommand):
+    help = "Import a PSA ticket export for one client, synchronously."
+
+    def add_arguments(self, parser):
+        parser.add_argument("path", type=Path)
+        parser.add_argument("--client", required=True, help="the client's slug")
+        parser.add_argument("--preset", choices=sorted(PRESETS), help="guessed from the header")
+        parser.add_argument("--mapping", type=Path, help="a mapping JSON (as the web step saves)")
+        parser.add_argument("--timezone", help="IANA zone of naive timestamps")
+        parser.add_argument("--date-order", choices=DATE_ORDERS, help="for dates like 03/04/2025")
+        parser.add_argument("--msp", help="the MSP's slug, when the client has several")
+
+    def handle(self, *args, **options):
+        path: Path = options["path"]
+        if not path.is_file():
+            raise CommandError(f"{path}: no such file")
+        client = Organisation.objects.filter(
+            slug=options["client"], kind=Organisation.Kind.CLIENT
+        ).first()
+        if client is None:
+            raise CommandError(f"--client: no client with the slug '{options['client']}'")
+        contracts = Contract.objects.filter(client=client).select_related("msp")
+        if options["msp"]:
+            contracts = contracts.filter(msp__slug=options["msp"])
+        msps = {c.msp for c in contracts}
+        if len(msps) != 1:
+            raise CommandError(
+                f"--msp: {client.name} has {len(msps)} MSPs under contract; name one with --msp"
+            )
+        mapping = None
+        if options["mapping"]:
+            try:
+                mapping = json.loads(options["mapping"].read_text())
+            except (OSError, ValueError) as error:
+                raise CommandError(f"--mapping: {error}") from None
+        job = import_file_sync(
+            msp=msps.pop(),
+            client=client,
+            user=None,
+            via=ImportJob.Via.COMMAND,
+            name=path.name,
+            content=path.read_bytes(),
+            preset=options["preset"],
+            mapping_json=mapping,
+            timezone_name=options["timezone"],
+            date_order=options["date_order"],
+        )
+        if job.status != ImportJob.Status.DONE:
+            raise CommandError(job.message or f"import {job.pk} {job.status}")
+        for problem in job.problems.all()[:50]:
+            where = f"row {problem.row}" if problem.row else "file"
+            self.stderr.write(
+                f"{problem.severity}: {where}, {problem.column}: {problem.reason}"
+                + (f" (value: {problem.value!r})" if problem.value else "")
+            )
+        if job.problems.count() > 50:
+            self.stderr.write(f"... {job.problems.count() - 50} more problems in import {job.pk}")
+        if job.message:
+            self.stderr.write(job.message)
+        self.stdout.write(
+            f"created={job.created} updated={job.updated} "
+            f"unchanged={job.unchanged} rejected={job.rejected}"
+        )

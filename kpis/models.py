@@ -1,0 +1,236 @@
+"""Normalised tickets and the imports that bring them in (see ../shared/spec/kpis.md)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class Ticket(models.Model):
+    """One PSA ticket in the portal's normalised form; re-imports upsert on its natural key."""
+
+    class Kind(models.TextChoices):
+        INCIDENT = "incident", "Incident"
+        REQUEST = "request", "Service request"
+        PROBLEM = "problem", "Problem"
+        CHANGE = "change", "Change"
+        ALERT = "alert", "Alert"
+
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        PAUSED = "paused", "Paused"
+        RESOLVED = "resolved", "Resolved"
+        CLOSED = "closed", "Closed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Origin(models.TextChoices):
+        PROACTIVE = "proactive", "Proactive"
+        REACTIVE = "reactive", "Reactive"
+
+    # No database constraint or index of its own on the two references below: a million-row
+    # import COPYs straight into this table, and each per-row FK check or extra index costs
+    # seconds. The natural-key index starts with client_id; clients come only from contracts, and
+    # Django still cascades a deleted client to its tickets.
+    client = models.ForeignKey(
+        "contracts.Organisation",
+        on_delete=models.CASCADE,
+        related_name="tickets",
+        db_constraint=False,
+        db_index=False,
+    )
+    source_system = models.CharField(max_length=40)
+    external_id = models.CharField(max_length=100)
+    title = models.TextField(blank=True, default="")
+    kind = models.CharField(max_length=10, choices=Kind.choices, blank=True, default="")
+    kind_raw = models.CharField(max_length=200, blank=True, default="")
+    priority = models.CharField(max_length=2, blank=True, default="")  # P1–P4, "" = unmapped
+    priority_raw = models.CharField(max_length=200, blank=True, default="")
+    state = models.CharField(max_length=10, choices=State.choices, blank=True, default="")
+    status_raw = models.CharField(max_length=200, blank=True, default="")
+    origin = models.CharField(max_length=10, choices=Origin.choices, blank=True, default="")
+    origin_raw = models.CharField(max_length=200, blank=True, default="")
+    category = models.CharField(max_length=200, blank=True, default="")
+    subcategory = models.CharField(max_length=200, blank=True, default="")
+    configuration_item = models.CharField(max_length=200, blank=True, default="")
+    requester = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField()
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    tier = models.PositiveSmallIntegerField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    reassignment_count = models.PositiveIntegerField(null=True, blank=True)
+    reopen_count = models.PositiveIntegerField(null=True, blank=True)
+    # [[start, end], ...] ISO 8601 UTC: from a status history (event-log exports).
+    paused_intervals = models.JSONField(default=list, blank=True)
+    # [[resolved, reopened], ...]: time between a resolution and a reopen, off the resolution clock.
+    reopen_gaps = models.JSONField(default=list, blank=True)
+    # A total exported by the PSA when it has no history (e.g. ConnectWise waiting minutes).
+    paused_minutes = models.FloatField(null=True, blank=True)
+    exclude_from_sla = models.BooleanField(default=False)
+    # md5 of the normalised values: a re-import rewrites only tickets whose values changed.
+    content_hash = models.CharField(max_length=32)
+    import_job = models.ForeignKey(
+        "kpis.ImportJob",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+    first_imported_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client", "source_system", "external_id"], name="ticket_natural_key"
+            )
+        ]
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.source_system} {self.external_id}"
+
+
+def import_file_path(instance: ImportJob, filename: str) -> str:
+    # A random stored name: the uploaded name is kept in a field and never touches the disk.
+    return f"imports/{uuid.uuid4().hex}"
+
+
+class ImportJob(models.Model):
+    """One uploaded export and what became of it: mapping, progress, counts, problems."""
+
+    class Status(models.TextChoices):
+        MAPPING = "mapping", "Awaiting mapping"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        REJECTED = "rejected", "Rejected"
+        FAILED = "failed", "Failed"
+
+    class Via(models.TextChoices):
+        WEB = "web", "Web"
+        API = "api", "API"
+        COMMAND = "command", "Command"
+        SEED = "seed", "Demo seed"
+
+    msp = models.ForeignKey(
+        "contracts.Organisation", on_delete=models.PROTECT, related_name="msp_imports"
+    )
+    # The one client of a single-client import; None when a company column names the clients.
+    client = models.ForeignKey(
+        "contracts.Organisation",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="client_imports",
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    via = models.CharField(max_length=10, choices=Via.choices)
+    file = models.FileField(upload_to=import_file_path)
+    original_name = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    preset = models.CharField(max_length=30, blank=True, default="")
+    mapping = models.JSONField(default=dict, blank=True)
+    mapping_name = models.CharField(max_length=100, blank=True, default="")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.MAPPING)
+    phase = models.CharField(max_length=40, blank=True, default="")
+    rows_total = models.PositiveIntegerField(null=True, blank=True)
+    rows_done = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    warnings = models.PositiveIntegerField(default=0)
+    message = models.TextField(blank=True, default="")
+    phase_seconds = models.JSONField(default=dict, blank=True)  # where the time went
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Import {self.pk}: {self.original_name}"
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in {self.Status.DONE, self.Status.REJECTED, self.Status.FAILED}
+
+
+class ImportProblem(models.Model):
+    """A row, column and value an import could not take as it was, and why."""
+
+    class Severity(models.TextChoices):
+        ERROR = "error", "Error: row skipped"
+        WARNING = "warning", "Warning: row imported"
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="problems")
+    row = models.PositiveIntegerField(null=True, blank=True)  # spreadsheet row; header = 1
+    column = models.CharField(max_length=200, blank=True, default="")
+    value = models.TextField(blank=True, default="")
+    reason = models.TextField()
+    severity = models.CharField(max_length=10, choices=Severity.choices)
+
+    class Meta:
+        ordering = ["row", "id"]
+        indexes = [models.Index(fields=["job", "row"])]
+
+    def __str__(self) -> str:
+        return f"row {self.row} {self.column}: {self.reason}"
+
+
+class SavedMapping(models.Model):
+    """A named column and value mapping an MSP reuses for its next export of the same shape."""
+
+    msp = models.ForeignKey(
+        "contracts.Organisation", on_delete=models.CASCADE, related_name="saved_mappings"
+    )
+    name = models.CharField(max_length=100)
+    preset = models.CharField(max_length=30)
+    mapping = models.JSONField(default=dict)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["msp", "name"], name="one_mapping_name_per_msp")
+        ]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RecomputeRequest(models.Model):
+    """A client-month whose KPIs are stale after an import; the KPI engine consumes these."""
+
+    client = models.ForeignKey(
+        "contracts.Organisation", on_delete=models.CASCADE, related_name="recompute_requests"
+    )
+    month = models.DateField()  # first day of the month, in the contract's time zone
+    requested_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["client", "month"], name="one_request_per_client_month")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client} {self.month:%Y-%m}"

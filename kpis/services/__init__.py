@@ -1,0 +1,1 @@
+"""Writes of the KPI domain: imports now, recomputation with #4."""

@@ -1,0 +1,399 @@
+"""Imports of ticket exports: create, preview, confirm, run. Views, the API, the command and the
+Celery task all come through here."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import polars as pl
+from django.core.cache import cache
+from django.core.files.base import ContentFile
+from django.db import connection, transaction
+from django.utils import timezone
+
+from contracts.models import Contract, Organisation
+from kpis.ingest.mapping import Mapping, MappingError, mapping_for_preset, mapping_from_json
+from kpis.ingest.normalise import AmbiguousDates, problems_frame, tickets_normalise
+from kpis.ingest.presets import PRESETS, preset_guess, value_key
+from kpis.ingest.read import Table, UnusableFile, table_read
+from kpis.ingest.store import tickets_store
+from kpis.models import ImportJob, ImportProblem, RecomputeRequest, SavedMapping
+
+PREVIEW_ROWS = 200
+JOB_LOCK, CLIENT_LOCK = 7301, 7302  # advisory lock namespaces
+PROGRESS_TTL = 24 * 3600
+
+
+class ImportRejected(Exception):
+    """The file as a whole cannot be imported; nothing was written."""
+
+
+def import_create(
+    *, msp: Organisation, client: Organisation | None, user, via: str, name: str, content: bytes
+) -> ImportJob:
+    """Keep the uploaded file (so an import can be re-run) and open a job awaiting its mapping."""
+    job = ImportJob(
+        msp=msp,
+        client=client,
+        uploaded_by=user if user and user.is_authenticated else None,
+        via=via,
+        original_name=name[:255],
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+    )
+    job.file.save("upload", ContentFile(content), save=False)
+    job.save()
+    return job
+
+
+def client_zone(msp: Organisation, client: Organisation) -> str:
+    contract = (
+        Contract.objects.filter(msp=msp, client=client).order_by("-starts").only("timezone").first()
+    )
+    return contract.timezone if contract else "UTC"
+
+
+@dataclass
+class Preview:
+    """What the mapping step shows: the first rows, the guessed preset and mapping."""
+
+    table: Table
+    mapping: Mapping
+    guessed_preset: str
+    value_counts: dict[str, list[tuple[str, int, str | None]]]  # field → (raw, count, guess)
+    companies: list[tuple[str, int]]
+
+
+def import_preview(job: ImportJob, *, mapping_json: dict | None = None) -> Preview:
+    """Read only the first rows (bounded work in a web request) and guess the mapping."""
+    with job.file.open("rb") as handle:
+        table = table_read(handle.read(), job.original_name, max_rows=PREVIEW_ROWS)
+    guessed = preset_guess(table.columns)
+    zone = client_zone(job.msp, job.client) if job.client else "UTC"
+    if mapping_json and set(mapping_json) <= {"preset", "timezone", "date_order"}:
+        # A preset chosen by hand: start from its column guesses.
+        chosen = PRESETS.get(mapping_json.get("preset"), guessed)
+        mapping = mapping_for_preset(chosen, table.columns, timezone=zone)
+        mapping.timezone = mapping_json.get("timezone") or mapping.timezone
+        mapping.date_order = mapping_json.get("date_order") or "auto"
+    elif mapping_json or job.mapping:
+        mapping = mapping_from_json(mapping_json or job.mapping, table.columns)
+    else:
+        saved = SavedMapping.objects.filter(msp=job.msp, preset=guessed.name).first()
+        mapping = (
+            _saved_or_default(saved.mapping, table.columns, guessed, zone)
+            if saved
+            else mapping_for_preset(guessed, table.columns, timezone=zone)
+        )
+    if not mapping.pause_states and job.client:
+        mapping.pause_states = [value_key(s) for s in _pause_states(job.msp, job.client)]
+    counts = {}
+    for field_name in ("priority", "status", "origin", "tier", "kind"):
+        column = mapping.columns.get(field_name)
+        if column:
+            values = table.frame[column].drop_nulls().value_counts(sort=True)
+            counts[field_name] = [
+                (raw, count, mapping.value_for(field_name, raw))
+                for raw, count in values.iter_rows()
+            ]
+    companies = []
+    if "company" in mapping.columns:
+        values = table.frame[mapping.columns["company"]].drop_nulls().value_counts(sort=True)
+        companies = list(values.iter_rows())
+    return Preview(table, mapping, guessed.name, counts, companies)
+
+
+def _saved_or_default(saved: dict, header, preset, zone) -> Mapping:
+    try:
+        return mapping_from_json(saved, header)
+    except MappingError:
+        return mapping_for_preset(preset, header, timezone=zone)
+
+
+def import_confirm(job: ImportJob, *, mapping: Mapping, user, save_as: str = "") -> ImportJob:
+    """Queue the import with this mapping; remember the mapping under a name for the MSP."""
+    job.mapping = mapping.to_json()
+    job.preset = mapping.preset
+    job.mapping_name = save_as
+    job.status = ImportJob.Status.QUEUED
+    job.phase = "queued"
+    job.save()
+    if save_as:
+        SavedMapping.objects.update_or_create(
+            msp=job.msp,
+            name=save_as,
+            defaults={"preset": mapping.preset, "mapping": job.mapping, "updated_by": user},
+        )
+    from kpis.tasks import import_run_task
+
+    transaction.on_commit(lambda: import_run_task.delay(job.pk))
+    return job
+
+
+# --- Progress ------------------------------------------------------------------------------
+
+
+def _progress_key(job_id: int) -> str:
+    return f"import-progress:{job_id}"
+
+
+def progress_set(job_id: int, phase: str, done: int, total: int | None) -> None:
+    # In Redis, not the job row: the import's own transaction is still open while it reports.
+    cache.set(_progress_key(job_id), {"phase": phase, "done": done, "total": total}, PROGRESS_TTL)
+
+
+def progress_get(job: ImportJob) -> dict:
+    live = cache.get(_progress_key(job.pk)) if not job.finished else None
+    base = {"phase": job.phase, "done": job.rows_done, "total": job.rows_total}
+    data = {**base, **(live or {})}
+    data |= {
+        "status": job.status,
+        "status_label": job.get_status_display(),
+        "finished": job.finished,
+        "created": job.created,
+        "updated": job.updated,
+        "unchanged": job.unchanged,
+        "rejected": job.rejected,
+        "warnings": job.warnings,
+        "message": job.message,
+    }
+    return data
+
+
+# --- Running --------------------------------------------------------------------------------
+
+
+def import_run(job_id: int) -> ImportJob | None:
+    """Run a queued import to the end, exactly once; a second call for the same job is a no-op.
+
+    Everything the import writes (tickets, problems, counts, recompute marks) commits together,
+    so a crash leaves no half import behind and a retry starts clean.
+    """
+    claimed = ImportJob.objects.filter(
+        pk=job_id, status__in=[ImportJob.Status.QUEUED, ImportJob.Status.RUNNING]
+    ).update(status=ImportJob.Status.RUNNING, phase="reading", started_at=timezone.now())
+    if not claimed:
+        return None
+    started = time.monotonic()
+    job = ImportJob.objects.select_related("msp", "client").get(pk=job_id)
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                # A redelivered task waits here while the first attempt still runs.
+                cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [JOB_LOCK, job_id])
+            job.refresh_from_db()
+            if job.status != ImportJob.Status.RUNNING:
+                return job
+            ImportProblem.objects.filter(job=job).delete()
+            _run(job)
+    except ImportRejected as rejected:
+        _finish(job, ImportJob.Status.REJECTED, str(rejected), started)
+        return job
+    except Exception as error:
+        _finish(job, ImportJob.Status.FAILED, f"{type(error).__name__}: {error}", started)
+        raise
+    job.refresh_from_db()
+    return job
+
+
+def _finish(job: ImportJob, status: str, message: str, started: float) -> None:
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=status, phase=status, message=message, finished_at=timezone.now()
+    )
+    progress_set(job.pk, status, 0, None)
+    job.refresh_from_db()
+
+
+class _Phases:
+    """Seconds spent per phase, kept on the job: where an import's time went."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, name: str):
+        started = time.perf_counter()
+        yield
+        self.seconds[name] = round(time.perf_counter() - started, 3)
+
+
+def _run(job: ImportJob) -> None:
+    phase = _Phases()
+    progress_set(job.pk, "reading", 0, None)
+    with phase("read"):
+        with job.file.open("rb") as handle:
+            content = handle.read()
+        try:
+            table = table_read(content, job.original_name)
+            mapping = mapping_from_json(job.mapping, table.columns)
+        except (UnusableFile, MappingError) as error:
+            raise ImportRejected(str(error)) from None
+        del content
+    total = table.frame.height
+    progress_set(job.pk, "checking rows", 0, total)
+    with phase("check"):
+        try:
+            normalised = tickets_normalise(table.frame, mapping)
+        except AmbiguousDates as error:
+            raise ImportRejected(f"{job.original_name}: {error}") from None
+        warnings_read = table.warnings
+        del table
+        tickets, extra_problems, zones = _assign_clients(job, normalised.tickets, mapping)
+        problems = pl.concat([normalised.problems, extra_problems]).sort("row", nulls_last=True)
+    progress_set(job.pk, "storing tickets", total // 2, total)
+    with phase("store"):
+        with connection.cursor() as cursor:
+            # One import at a time per client: the store compares against what is stored.
+            for client_id in sorted(zones):
+                cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [CLIENT_LOCK, client_id])
+        result = tickets_store(
+            tickets, source_system=mapping.source_system, job_id=job.pk, zone_by_client=zones
+        )
+    with phase("problems"):
+        _problems_save(job, problems)
+        RecomputeRequest.objects.bulk_create(
+            [RecomputeRequest(client_id=c, month=m) for c, m in sorted(result.months)],
+            update_conflicts=True,
+            unique_fields=["client", "month"],
+            update_fields=["requested_at"],
+        )
+    errors = problems.filter(pl.col("severity") == "error")
+    warnings = problems.height - errors.height
+    message = "; ".join(warnings_read)
+    if normalised.unmapped:
+        listed = ", ".join(
+            f"{name}: " + ", ".join(f"'{v}' ×{n}" for v, n in values.items())
+            for name, values in normalised.unmapped.items()
+        )
+        message = "; ".join(filter(None, [message, f"unmapped values ({listed})"]))
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportJob.Status.DONE,
+        phase="done",
+        rows_total=total,
+        rows_done=total,
+        created=result.created,
+        updated=result.updated,
+        unchanged=result.unchanged,
+        rejected=errors["row"].n_unique(),
+        warnings=warnings,
+        phase_seconds=phase.seconds,
+        message=message,
+        finished_at=timezone.now(),
+    )
+    progress_set(job.pk, "done", total, total)
+
+
+def _assign_clients(
+    job: ImportJob, tickets: pl.DataFrame, mapping: Mapping
+) -> tuple[pl.DataFrame, pl.DataFrame, dict[int, str]]:
+    """The client of every ticket: the job's one client, or the company column's mapping."""
+    if job.client_id:
+        zone = client_zone(job.msp, job.client)
+        return (
+            tickets.with_columns(client_id=pl.lit(job.client_id)),
+            problems_frame(),
+            {job.client_id: zone},
+        )
+    contracts = Contract.objects.filter(msp=job.msp).select_related("client")
+    by_slug = {c.client.slug: (c.client_id, c.timezone) for c in contracts}
+    lookup, problems = {}, []
+    for company, slug in mapping.clients.items():
+        if slug and slug in by_slug:
+            lookup[company] = by_slug[slug][0]
+    unknown = tickets.filter(~pl.col("company").is_in(list(mapping.clients)))
+    if unknown.height:
+        problems.append(
+            problems_frame(
+                unknown["__row"].to_list(),
+                mapping.columns.get("company", ""),
+                unknown["company"].to_list(),
+                "company not mapped to a client of this MSP: map it or skip it, then re-run",
+            )
+        )
+    skipped = tickets.filter(
+        pl.col("company").is_in([c for c, s in mapping.clients.items() if not s])
+    )
+    for company, count in skipped["company"].value_counts().iter_rows():
+        problems.append(
+            problems_frame([None], mapping.columns.get("company", ""), [company],
+                           f"company skipped as chosen in the mapping ({count} tickets)", "warning")
+        )  # fmt: skip
+    kept = tickets.filter(pl.col("company").is_in(list(lookup))).with_columns(
+        client_id=pl.col("company").replace_strict(lookup, return_dtype=pl.Int64)
+    )
+    zones = {client_id: zone for client_id, zone in by_slug.values()}
+    return kept, pl.concat(problems) if problems else problems_frame(), zones
+
+
+def _problems_save(job: ImportJob, problems: pl.DataFrame) -> None:
+    batch = []
+    for row, column, value, reason, severity in problems.iter_rows():
+        batch.append(
+            ImportProblem(
+                job=job,
+                row=row,
+                column=(column or "")[:200],
+                value=(value or "")[:500],
+                reason=reason,
+                severity=severity,
+            )
+        )
+        if len(batch) >= 5000:
+            ImportProblem.objects.bulk_create(batch)
+            batch = []
+    ImportProblem.objects.bulk_create(batch)
+
+
+def import_file_sync(
+    *,
+    msp: Organisation,
+    client: Organisation | None,
+    user,
+    via: str,
+    name: str,
+    content: bytes,
+    preset: str | None = None,
+    mapping_json: dict | None = None,
+    timezone_name: str | None = None,
+    date_order: str | None = None,
+) -> ImportJob:
+    """Create, map and run an import in this process (the command, the demo seed)."""
+    job = import_create(msp=msp, client=client, user=user, via=via, name=name, content=content)
+    try:
+        table = table_read(content, name, max_rows=PREVIEW_ROWS)
+        if mapping_json is None:
+            chosen = PRESETS[preset] if preset else preset_guess(table.columns)
+            zone = client_zone(msp, client) if client else "UTC"
+            mapping = mapping_for_preset(chosen, table.columns, timezone=zone)
+            mapping_json = mapping.to_json()
+        else:
+            mapping_json = dict(mapping_json)
+            mapping_json.setdefault("preset", preset or preset_guess(table.columns).name)
+        if timezone_name:
+            mapping_json["timezone"] = timezone_name
+        if date_order:
+            mapping_json["date_order"] = date_order
+        if not mapping_json.get("pause_states") and client is not None:
+            mapping_json["pause_states"] = _pause_states(msp, client)
+        mapping = mapping_from_json(mapping_json, table.columns)
+    except (UnusableFile, MappingError) as error:
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=ImportJob.Status.REJECTED, phase="rejected", message=str(error),
+            finished_at=timezone.now(),
+        )  # fmt: skip
+        job.refresh_from_db()
+        return job
+    job.mapping, job.preset, job.status = mapping.to_json(), mapping.preset, ImportJob.Status.QUEUED
+    job.save()
+    return import_run(job.pk) or job
+
+
+def _pause_states(msp: Organisation, client: Organisation) -> list[str]:
+    contract = Contract.objects.filter(msp=msp, client=client).order_by("-starts").first()
+    if contract is None:
+        return []
+    policy = contract.sla_versions.order_by("-effective_from").first()
+    return list(policy.pause_states) if policy else []

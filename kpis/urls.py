@@ -1,0 +1,14 @@
+from django.urls import path
+
+from kpis import views
+
+urlpatterns = [
+    path("imports/", views.import_list, name="import_list"),
+    path("imports/new/", views.import_upload, name="import_upload"),
+    path("imports/<int:pk>/", views.import_detail, name="import_detail"),
+    path("imports/<int:pk>/mapping/", views.import_mapping, name="import_mapping"),
+    path("imports/<int:pk>/status/", views.import_status, name="import_status"),
+    path("imports/<int:pk>/problems.csv", views.import_problems_csv, name="import_problems_csv"),
+    path("imports/<int:pk>/file/", views.import_file, name="import_file"),
+    path("imports/<int:pk>/rerun/", views.import_rerun, name="import_rerun"),
+]

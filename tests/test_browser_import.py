@@ -1,0 +1,125 @@
+"""In real Chromium: MSP staff upload a sample, adjust the mapping, confirm, watch the progress
+bar reach done, and download the problem report. A real Celery worker runs the import."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.test import Client
+
+from kpis.models import ImportJob, SavedMapping, Ticket
+from msp_portal.celery import app
+
+SAMPLES = Path(__file__).parent / "data" / "samples"
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# Debian's chromium, as root and offline: no sandbox, no calls home.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = [
+    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed"),
+    pytest.mark.django_db(transaction=True),
+]
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop on this thread; the ORM calls the test makes
+    # between browser steps are still plain synchronous code.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+def logged_in_page(browser, live_server, user, width=1280):
+    """A page with the user's session cookie: the log-in form itself is tested in test_auth."""
+    client = Client()
+    client.force_login(user)
+    context = browser.new_context(viewport={"width": width, "height": 900}, accept_downloads=True)
+    context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return page, errors
+
+
+def test_staff_upload_map_confirm_watch_progress_and_download_problems(
+    world, live_server, browser, tmp_path
+):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page, errors = logged_in_page(browser, live_server, world.msp_staff)
+    with start_worker(app, perform_ping_check=False, pool="solo", loglevel="WARNING"):
+        page.goto(f"{live_server.url}/imports/new/")
+        page.select_option("#target", label=f"{world.acme.name} (from {world.northwind.name})")
+        page.set_input_files("#file", str(SAMPLES / "connectwise_service_tickets.csv"))
+        page.click("text=Upload and map columns")
+        page.wait_for_url("**/mapping/")
+        assert page.locator("#preset").input_value() == "connectwise"
+        assert page.locator("#col__created_at").input_value() == "Date Entered"
+        page.screenshot(path=str(SCREENSHOTS / "import-mapping.png"), full_page=True)
+
+        # Adjust: portal tickets count as proactive here, dates are month-first, name the mapping.
+        row = page.locator("tr", has=page.locator("label", has_text="Portal"))
+        row.locator("select").select_option("proactive")
+        page.select_option("#date_order", "mdy")
+        page.fill("#save_as", "Northwind ConnectWise")
+        page.click("button[value=confirm]")
+        page.wait_for_url("**/imports/*/")
+
+        page.wait_for_function(
+            "document.querySelector('[data-field=status_label]').textContent.trim() === 'Done'",
+            timeout=60_000,
+        )
+        bar = page.locator("#progress-bar")
+        assert bar.get_attribute("value") == bar.get_attribute("max") == "2079"
+        assert page.locator("[data-field=created]").inner_text() == "2077"
+        page.screenshot(path=str(SCREENSHOTS / "import-done.png"), full_page=True)
+
+        with page.expect_download() as download_info:
+            page.click("text=Download all problems as CSV")
+        report = Path(download_info.value.path()).read_text()
+
+    lines = report.splitlines()
+    assert lines[0] == "row,column,value,severity,reason"
+    assert any(line.startswith("27,") and "not a date and time" in line for line in lines)
+    assert any(line.startswith("12,") and "appears again at row 2080" in line for line in lines)
+    job = ImportJob.objects.get()
+    assert job.status == "done" and job.mapping["values"]["origin"]["portal"] == "proactive"
+    assert SavedMapping.objects.get(msp=world.northwind).name == "Northwind ConnectWise"
+    assert Ticket.objects.filter(client=world.acme, origin="proactive").count() == 570 + 483
+    assert errors == []
+
+
+def test_the_import_pages_fit_a_phone_screen(world, live_server, browser):
+    from kpis.services.imports import import_file_sync
+
+    import_file_sync(
+        msp=world.northwind, client=world.acme, user=world.msp_staff, via="web",
+        name="connectwise.csv",
+        content=(SAMPLES / "connectwise_service_tickets.csv").read_bytes(),
+    )  # fmt: skip
+    page, errors = logged_in_page(browser, live_server, world.msp_staff, width=390)
+    for path in ("/imports/", f"/imports/{ImportJob.objects.get().pk}/", "/imports/new/"):
+        page.goto(live_server.url + path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
+    assert errors == []
