@@ -85,12 +85,20 @@ def problems_frame(rows=None, column="", values=None, reason="", severity="error
     )
 
 
+# Every capitalisation of the markers, so a column is matched without lower-casing it.
+_NULL_SPELLINGS = sorted(
+    {
+        "".join(c.upper() if (mask >> i) & 1 else c for i, c in enumerate(marker))
+        for marker in NULL_MARKERS
+        for mask in range(2 ** len(marker))
+    }
+)
+
+
 def _nulled(series: pl.Series) -> pl.Series:
     stripped = series.str.strip_chars()
     return (
-        pl.select(
-            pl.when(stripped.str.to_lowercase().is_in(NULL_MARKERS)).then(None).otherwise(stripped)
-        )
+        pl.select(pl.when(stripped.is_in(_NULL_SPELLINGS)).then(None).otherwise(stripped))
         .to_series()
         .rename(series.name)
     )
@@ -100,7 +108,9 @@ def date_order_detect(columns: list[pl.Series]) -> str | None:
     """mdy or dmy when a component above 12 decides it; ymd for ISO dates; None if undecided."""
     first_above, second_above, iso = False, False, False
     for series in columns:
-        parts = series.drop_nulls().str.extract_groups(r"^(\d{1,2})[/.-](\d{1,2})[/.-]\d{2,4}")
+        # The date part of each distinct value: a few hundred days, not a million rows.
+        series = series.drop_nulls().str.slice(0, 10).unique()
+        parts = series.str.extract_groups(r"^(\d{1,2})[/.-](\d{1,2})[/.-]\d{2,4}")
         a = parts.struct.field("1").cast(pl.Int32, strict=False)
         b = parts.struct.field("2").cast(pl.Int32, strict=False)
         first_above |= bool((a > 12).any())
@@ -123,14 +133,22 @@ def _parse_formats(text: pl.Series, formats: list[str]) -> pl.Series:
     hits = {f: sample.str.to_datetime(f, strict=False, time_unit="us").is_not_null().sum()
             for f in formats}  # fmt: skip
     ranked = sorted(formats, key=lambda f: -hits[f])
-    result = pl.Series(text.name, [None] * len(text), dtype=pl.Datetime("us"))
-    todo = pl.Series("i", range(len(text)), dtype=pl.UInt32).filter(text.is_not_null())
-    for fmt in ranked:
-        if todo.is_empty():
-            break
-        parsed = text.gather(todo).str.to_datetime(fmt, strict=False, time_unit="us")
+
+    def parse(values: pl.Series, fmt: str) -> pl.Series:
+        parsed = values.str.to_datetime(fmt, strict=False, time_unit="us")
         if getattr(parsed.dtype, "time_zone", None):  # %z formats: offsets become UTC
             parsed = parsed.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+        return parsed
+
+    # The best format over the whole column at once; the others only on what it left.
+    result = parse(text, ranked[0])
+    todo = pl.Series("i", range(len(text)), dtype=pl.UInt32).filter(
+        text.is_not_null() & result.is_null()
+    )
+    for fmt in ranked[1:]:
+        if todo.is_empty():
+            break
+        parsed = parse(text.gather(todo), fmt)
         read = parsed.is_not_null()
         if read.any():
             result = result.scatter(todo.filter(read), parsed.filter(read))
@@ -144,15 +162,16 @@ def timestamps_parse(
     """Strings → naive UTC datetimes (null where unreadable). Offsets are honoured; naive
     values are read in `zone` (a wall time repeated when clocks go back is read as the
     `ambiguous` one, earliest or latest); Excel serial day numbers are understood."""
-    return _timestamps_parse(series, order=order, zone=zone)[ambiguous]
+    return _timestamps_parse(series, order=order, zone=zone)(ambiguous)
 
 
-def _timestamps_parse(series: pl.Series, *, order: str, zone: str) -> dict[str, pl.Series]:
+def _timestamps_parse(series: pl.Series, *, order: str, zone: str):
+    """Parse once; return a function giving the UTC values for either reading of an ambiguous
+    wall time (the string parsing is the expensive part, the zone conversion is cheap)."""
     text = series.str.replace(r"Z$", "+00:00")
     aware_mask = text.str.contains(_AWARE).fill_null(False)
-    aware_text = pl.select(pl.when(aware_mask).then(text)).to_series()
-    naive_text = pl.select(pl.when(~aware_mask).then(text)).to_series()
-    aware = _parse_formats(aware_text, ["%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%d %H:%M:%S%.f%:z"])
+    any_aware = bool(aware_mask.any())
+    naive_text = pl.select(pl.when(~aware_mask).then(text)).to_series() if any_aware else text
     formats = [*_ISO_FORMATS, *_ORDERED_FORMATS.get(order, []), *_NAMED_MONTH_FORMATS]
     naive = _parse_formats(naive_text, formats)
     if naive.null_count() > naive_text.null_count():
@@ -164,16 +183,19 @@ def _timestamps_parse(series: pl.Series, *, order: str, zone: str) -> dict[str, 
             ((serial - _EXCEL_EPOCH_DAYS) * 86_400_000_000).cast(pl.Int64).cast(pl.Datetime("us"))
         )
         naive = naive.fill_null(from_serial)
-    out = {}
-    for ambiguous in ("earliest", "latest"):
+    aware = None
+    if any_aware:
+        aware_text = pl.select(pl.when(aware_mask).then(text)).to_series()
+        aware = _parse_formats(aware_text, ["%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%d %H:%M:%S%.f%:z"])
+
+    def in_utc(ambiguous: str) -> pl.Series:
         local = naive.dt.replace_time_zone(zone, ambiguous=ambiguous, non_existent="null")
-        utc_naive = local.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
-        out[ambiguous] = (
-            pl.select(pl.when(aware_mask).then(aware).otherwise(utc_naive))
-            .to_series()
-            .rename(series.name)
-        )
-    return out
+        utc = local.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+        if aware is not None:
+            utc = pl.select(pl.when(aware_mask).then(aware).otherwise(utc)).to_series()
+        return utc.rename(series.name)
+
+    return in_utc
 
 
 def _value_map(
@@ -233,18 +255,18 @@ def tickets_normalise(table_frame: pl.DataFrame, mapping: Mapping) -> Normalised
     bad = pl.Series([False] * rows_in)
 
     for name in stamp_fields:
-        both = _timestamps_parse(raw[name], order=order, zone=mapping.timezone)
-        parsed = both["earliest"]
+        in_utc = _timestamps_parse(raw[name], order=order, zone=mapping.timezone)
+        parsed = in_utc("earliest")
         if name != "created_at" and "created_at" in out:
             # A wall time repeated when clocks go back: a later event reads as the later one
             # when the earlier reading would put it before the ticket's creation.
-            parsed = (
-                pl.select(
-                    pl.when(parsed < out["created_at"]).then(both["latest"]).otherwise(parsed)
+            before = (parsed < out["created_at"]).fill_null(False)
+            if before.any():
+                parsed = (
+                    pl.select(pl.when(before).then(in_utc("latest")).otherwise(parsed))
+                    .to_series()
+                    .rename(name)
                 )
-                .to_series()
-                .rename(name)
-            )
         unreadable = raw[name].is_not_null() & parsed.is_null()
         if unreadable.any():
             problems.append(

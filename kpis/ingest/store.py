@@ -90,14 +90,17 @@ def row_hashes(staged: pl.DataFrame) -> pl.Series:
     )
 
 
-def _copy_csv(cursor, table: str, frame: pl.DataFrame) -> None:
-    buffer = io.BytesIO()
-    frame.write_csv(buffer, include_header=False, null_value="\\N", quote_style="non_numeric")
-    buffer.seek(0)
+def _copy_csv(cursor, table: str, frame: pl.DataFrame, chunk_rows: int = 100_000) -> None:
+    """COPY the frame in slices, so the CSV text never holds the whole import at once."""
     columns = ", ".join(frame.columns)
-    cursor.cursor.copy_expert(
-        f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buffer
-    )
+    sql = f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
+    for offset in range(0, frame.height, chunk_rows):
+        buffer = io.BytesIO()
+        frame.slice(offset, chunk_rows).write_csv(
+            buffer, include_header=False, null_value="\\N", quote_style="non_numeric"
+        )
+        buffer.seek(0)
+        cursor.cursor.copy_expert(sql, buffer)
 
 
 def _existing(cursor, source_system: str, client_ids: list[int]) -> pl.DataFrame:

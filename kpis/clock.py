@@ -1,0 +1,263 @@
+"""The SLA clock: business time between instants, exactly, for a million tickets at once.
+
+Pure arithmetic, no ORM. Instants are integer seconds since the Unix epoch (UTC). A calendar is
+turned once into its open intervals over a span, with the cumulative open seconds before each;
+the open time up to any instant is then one binary search (`searchsorted`), so elapsed business
+time for N tickets is a handful of array operations, never a day-by-day loop per ticket.
+
+Rules (../shared/spec/kpis.md): weekly windows in the calendar's IANA zone, several a day; an
+overnight window is already split at midnight (contracts.rules.parse_weekly_hours); 24:00 ends a
+day; a holiday is a local date on which no window opens. Windows are laid out in local wall time
+and converted to UTC day by day, so a 00:00–24:00 day is 23 or 25 hours long when the clocks
+change; a window edge that falls in a skipped hour moves to the first instant that exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from functools import cached_property
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class CalendarSpec:
+    """When a clock runs: 24x7, or weekly windows in a zone minus holidays (local dates)."""
+
+    zone: str = "UTC"
+    weekly_hours: dict[str, list[list[str]]] = field(default_factory=dict)
+    holidays: frozenset[date] = frozenset()
+    always: bool = False
+
+    def __hash__(self) -> int:  # dict field: hash what identifies the calendar
+        hours = tuple((d, tuple(map(tuple, w))) for d, w in sorted(self.weekly_hours.items()))
+        return hash((self.zone, hours, self.holidays, self.always))
+
+
+def _local_instant(day: date, hhmm: str, zone: ZoneInfo) -> int:
+    """Epoch seconds of a local wall time; 24:00 is the next midnight. A wall time that does not
+    exist (skipped when the clocks go forward) is the instant the clocks jumped, the first one
+    that exists after it."""
+    hours, minutes = (int(part) for part in hhmm.split(":"))
+    naive = datetime.combine(day, time(0)) + timedelta(hours=hours, minutes=minutes)
+    instant = int(naive.replace(tzinfo=zone).timestamp())
+    if _wall(instant, zone) == naive:
+        return instant
+    # In a gap: zoneinfo read it with the offset before the jump, which lands after the gap.
+    # Search back for the first instant whose wall time is at or past the asked one.
+    low, high = instant - 4 * 3600, instant
+    while high - low > 1:
+        middle = (low + high) // 2
+        if _wall(middle, zone) >= naive:
+            high = middle
+        else:
+            low = middle
+    return high
+
+
+def _wall(instant: int, zone: ZoneInfo) -> datetime:
+    return datetime.fromtimestamp(instant, zone).replace(tzinfo=None)
+
+
+class CalendarIndex:
+    """A calendar's open intervals between two dates, ready for vectorised queries."""
+
+    def __init__(self, spec: CalendarSpec, first_day: date, last_day: date):
+        self.spec = spec
+        self.first_day, self.last_day = first_day, last_day
+        if spec.always:
+            self.starts = self.ends = self.cum_before = np.empty(0, dtype=np.int64)
+            return
+        zone = ZoneInfo(spec.zone)
+        starts, ends = [], []
+        day = first_day - timedelta(days=1)  # a margin: zones ahead of UTC start earlier
+        while day <= last_day + timedelta(days=1):
+            if day not in spec.holidays:
+                for start, end in spec.weekly_hours.get(WEEKDAYS[day.weekday()], []):
+                    a, b = _local_instant(day, start, zone), _local_instant(day, end, zone)
+                    if b > a:
+                        starts.append(a)
+                        ends.append(b)
+            day += timedelta(days=1)
+        order = np.argsort(np.asarray(starts, dtype=np.int64), kind="stable")
+        self.starts = np.asarray(starts, dtype=np.int64)[order]
+        self.ends = np.asarray(ends, dtype=np.int64)[order]
+        lengths = self.ends - self.starts
+        self.cum_before = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
+
+    @cached_property
+    def cum_after(self) -> np.ndarray:
+        return self.cum_before + (self.ends - self.starts)
+
+    def open_until(self, instants: np.ndarray) -> np.ndarray:
+        """Open seconds from the start of the span to each instant (a monotone function)."""
+        t = np.asarray(instants, dtype=np.int64)
+        if self.spec.always:
+            return t
+        if self.starts.size == 0:
+            return np.zeros_like(t)
+        i = np.searchsorted(self.starts, t, side="right") - 1
+        safe = np.clip(i, 0, None)
+        inside = np.clip(t - self.starts[safe], 0, self.ends[safe] - self.starts[safe])
+        return np.where(i >= 0, self.cum_before[safe] + inside, 0)
+
+    def elapsed(self, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+        """Business seconds in [start, end) for each pair; 0 where end <= start."""
+        start = np.asarray(start, dtype=np.int64)
+        end = np.asarray(end, dtype=np.int64)
+        return np.clip(self.open_until(end) - self.open_until(start), 0, None)
+
+    def add(self, instants: np.ndarray, seconds: np.ndarray) -> np.ndarray:
+        """The instant when `seconds` of business time have run from each instant: a due time.
+        Adding 0 to a closed instant gives the next opening."""
+        t = np.asarray(instants, dtype=np.int64)
+        seconds = np.asarray(seconds, dtype=np.int64)
+        if self.spec.always:
+            return t + seconds
+        goal = self.open_until(t) + seconds
+        # The interval where the cumulative open time reaches the goal.
+        i = np.searchsorted(self.cum_after, goal, side="left")
+        i = np.where(seconds == 0, np.searchsorted(self.ends, t, side="right"), i)
+        if np.any(i >= self.starts.size):
+            raise ValueError("a due time falls after the calendar's span; widen the span")
+        return self.starts[i] + (goal - self.cum_before[i])
+
+
+def version_in_force(created: np.ndarray, effective_from: np.ndarray) -> np.ndarray:
+    """Index of the SLA policy version in force at each creation instant (-1: none yet).
+    `effective_from` holds each version's start (local midnight) as epoch seconds, ascending;
+    a later version never rewrites the results of tickets created before it."""
+    return np.searchsorted(effective_from, created, side="right") - 1
+
+
+def to_epoch(moments: Iterable[datetime | None]) -> np.ndarray:
+    """Aware datetimes → epoch seconds (int64); None → -1 (never a real instant here)."""
+    return np.asarray([-1 if m is None else int(m.timestamp()) for m in moments], dtype=np.int64)
+
+
+# --- Tickets ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Intervals:
+    """Intervals of many tickets, flat: ticket index, start and end (epoch seconds)."""
+
+    ticket: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+
+    @classmethod
+    def empty(cls) -> Intervals:
+        none = np.empty(0, dtype=np.int64)
+        return cls(none, none, none)
+
+
+def union_elapsed(
+    calendar: CalendarIndex,
+    intervals: Intervals,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    tickets: int,
+) -> np.ndarray:
+    """Business seconds per ticket covered by the union of its intervals, clipped to
+    [lower, upper) of that ticket. Overlapping intervals count once."""
+    out = np.zeros(tickets, dtype=np.int64)
+    if intervals.ticket.size == 0:
+        return out
+    ticket = intervals.ticket.astype(np.int64)
+    start = np.maximum(intervals.start, lower[ticket])
+    end = np.minimum(intervals.end, upper[ticket])
+    keep = end > start
+    ticket, start, end = ticket[keep], start[keep], end[keep]
+    if ticket.size == 0:
+        return out
+    order = np.lexsort((start, ticket))
+    ticket, start, end = ticket[order], start[order], end[order]
+    # Running maximum of earlier ends within each ticket: the part of an interval already
+    # covered by an earlier one is cut off, so the union is measured without merging.
+    offset = ticket * (1 << 40)
+    running = np.maximum.accumulate(end + offset) - offset
+    covered = np.empty_like(running)
+    covered[0] = np.iinfo(np.int64).min
+    covered[1:] = running[:-1]
+    covered[np.r_[True, ticket[1:] != ticket[:-1]]] = np.iinfo(np.int64).min
+    start = np.maximum(start, covered)
+    end = np.maximum(end, start)
+    np.add.at(out, ticket, calendar.elapsed(start, end))
+    return out
+
+
+@dataclass(frozen=True)
+class ClockResult:
+    """Per ticket: business seconds on each clock, and the verdict codes."""
+
+    response_seconds: np.ndarray  # -1 where there is no first response yet
+    resolution_seconds: np.ndarray  # to resolution, or to `as_of` for an open ticket
+    response_verdict: np.ndarray  # "met" | "breached" | "pending" | "" (no target)
+    resolution_verdict: np.ndarray
+
+
+def verdicts(elapsed: np.ndarray, target: np.ndarray, finished: np.ndarray) -> np.ndarray:
+    """met when elapsed <= target; breached when above (final even while open); pending while
+    open and within target; "" where there is no target (target < 0)."""
+    out = np.where(elapsed <= target, "met", "breached").astype(object)
+    out = np.where(~finished & (elapsed <= target), "pending", out)
+    return np.where(target < 0, "", out)
+
+
+def ticket_clocks(
+    calendar: CalendarIndex,
+    *,
+    created: np.ndarray,
+    first_response: np.ndarray,
+    resolved: np.ndarray,
+    response_target: np.ndarray,
+    resolution_target: np.ndarray,
+    pauses: Intervals,
+    reopen_gaps: Intervals,
+    paused_seconds_exported: np.ndarray,
+    as_of: int,
+    response_calendar: CalendarIndex | None = None,
+) -> ClockResult:
+    """Both clocks for tickets that share a calendar (group tickets by calendar first).
+
+    Instants are epoch seconds, -1 for missing. Targets are seconds, -1 for none. The response
+    clock runs from creation to first response and is never paused. The resolution clock runs
+    from creation to the final resolution (or `as_of` while open) minus the business time of
+    the union of pauses and resolved-to-reopen gaps, minus an exported paused total where the
+    export has no history.
+    """
+    response_calendar = response_calendar or calendar
+    n = created.size
+    responded = first_response >= 0
+    response = np.where(
+        responded, response_calendar.elapsed(created, np.where(responded, first_response, 0)), -1
+    )
+    response_running = np.where(responded, response, response_calendar.elapsed(created, as_of))
+    finished = resolved >= 0
+    stop = np.where(finished, resolved, as_of)
+    gross = calendar.elapsed(created, stop)
+    off_clock = Intervals(
+        np.concatenate((pauses.ticket, reopen_gaps.ticket)),
+        np.concatenate((pauses.start, reopen_gaps.start)),
+        np.concatenate((pauses.end, reopen_gaps.end)),
+    )
+    # An interval still running (end -1) runs to the stop instant.
+    off_clock = Intervals(
+        off_clock.ticket,
+        off_clock.start,
+        np.where(off_clock.end < 0, stop[off_clock.ticket.astype(np.int64)], off_clock.end),
+    )
+    paused = union_elapsed(calendar, off_clock, created, stop, n)
+    resolution = np.clip(gross - paused - np.maximum(paused_seconds_exported, 0), 0, None)
+    return ClockResult(
+        response_seconds=response,
+        resolution_seconds=resolution,
+        response_verdict=verdicts(response_running, response_target, responded),
+        resolution_verdict=verdicts(resolution, resolution_target, finished),
+    )
