@@ -234,3 +234,58 @@ class RecomputeRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client} {self.month:%Y-%m}"
+
+
+class TicketClock(models.Model):
+    """A ticket's SLA clocks as last computed: business seconds, targets, verdicts, and the
+    policy version they were measured against. Written by the recompute, read by every page."""
+
+    ticket = models.OneToOneField(
+        Ticket, on_delete=models.CASCADE, primary_key=True, related_name="clock",
+        db_constraint=False,
+    )  # fmt: skip
+    client = models.ForeignKey(
+        "contracts.Organisation", on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    policy_version = models.ForeignKey(
+        "contracts.SlaPolicyVersion", on_delete=models.SET_NULL, null=True, related_name="+",
+        db_constraint=False,
+    )  # fmt: skip
+    response_seconds = models.BigIntegerField(null=True)
+    resolution_seconds = models.BigIntegerField(null=True)
+    response_target_seconds = models.BigIntegerField(null=True)
+    resolution_target_seconds = models.BigIntegerField(null=True)
+    response_verdict = models.CharField(max_length=10, blank=True, default="")
+    resolution_verdict = models.CharField(max_length=10, blank=True, default="")
+    no_verdict_reason = models.CharField(max_length=60, blank=True, default="")
+    computed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"clock of {self.ticket_id}"
+
+
+class KpiSnapshot(models.Model):
+    """Every KPI of one client and period as computed from stored clocks: values, what each is
+    made of (numerator, denominator, tickets) and breakdowns. Pages and reports read these."""
+
+    client = models.ForeignKey(
+        "contracts.Organisation", on_delete=models.CASCADE, related_name="kpi_snapshots"
+    )
+    period_kind = models.CharField(max_length=10)  # month | quarter | year
+    period_label = models.CharField(max_length=10)  # 2025-07 | 2025-Q3 | 2025
+    period_start = models.DateField()
+    values = models.JSONField(default=dict)  # the kpis.md keys → values
+    figures = models.JSONField(default=dict)  # key → {value, numerator, denominator, tickets}
+    breakdowns = models.JSONField(default=dict)  # priority / category / origin → key → value
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client", "period_label"], name="one_snapshot_per_client_period"
+            )
+        ]
+        ordering = ["client", "period_start", "period_kind"]
+
+    def __str__(self) -> str:
+        return f"{self.client} {self.period_label}"

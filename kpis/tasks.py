@@ -16,3 +16,30 @@ def import_run_task(job_id: int) -> str:
     """Run one queued import; a redelivered or repeated task finds it claimed and does nothing."""
     job = import_run(job_id)
     return job.status if job else "already handled"
+
+
+@shared_task(
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=5,
+)
+def kpis_recompute_task(client_id: int) -> int:
+    """Recompute one client's clocks and snapshots (a second run for the same client waits for
+    the first, then gives the same rows)."""
+    from contracts.models import Organisation
+    from kpis.services.recompute import kpis_recompute
+
+    client = Organisation.objects.filter(pk=client_id).first()
+    return kpis_recompute(client) if client else 0
+
+
+@shared_task
+def kpis_recompute_all() -> int:
+    """Nightly: queue a recompute of every client with a contract."""
+    from contracts.models import Contract
+
+    client_ids = sorted(set(Contract.objects.values_list("client_id", flat=True)))
+    for client_id in client_ids:
+        kpis_recompute_task.delay(client_id)
+    return len(client_ids)

@@ -7,6 +7,7 @@ DJANGO_ENV picks the defaults: `production` (the default, so a forgotten variabl
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from .env import env_bool, env_int, env_list, env_required, env_str
@@ -129,6 +130,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 # Beat runs hourly so that every contract's new period opens within an hour of its local midnight.
 CELERY_BEAT_SCHEDULE = {
     "commitments-refresh": {"task": "contracts.tasks.commitments_refresh", "schedule": 3600.0},
+    # Nightly full KPI recompute (imports trigger their own client's recompute as they commit).
+    "kpis-recompute-all": {
+        "task": "kpis.tasks.kpis_recompute_all",
+        "schedule": crontab(hour=2, minute=30),
+    },
 }
 
 # --- Auth: email log-in, MFA, throttling ------------------------------------------------------

@@ -33,8 +33,8 @@ def ticket(id, created, resolved=None, **kw):
     row = {
         "id": id, "created_at": created, "resolved_at": resolved, "kind": "incident",
         "priority": "P3", "origin": "reactive", "category": "Email", "configuration_item": "",
-        "requester": "", "title": f"Issue {WORDS[id % len(WORDS)]}", "tier": 1, "escalated_at": None,
-        "reopen_count": 0, "reassignment_count": 0,
+        "requester": "", "title": f"Issue {WORDS[id % len(WORDS)]}", "tier": 1,
+        "escalated_at": None, "reopen_count": 0, "reassignment_count": 0,
         "state": "closed" if resolved else "open", "response_minutes": 30.0,
         "response_verdict": "met", "resolution_minutes": 120.0 if resolved else None,
         "resolution_verdict": "met" if resolved else "pending", "no_verdict_reason": "",

@@ -111,9 +111,14 @@ def test_an_overlapping_export_updates_only_the_tickets_that_changed(world, tmp_
 
 
 def test_an_import_marks_its_client_months_for_recomputation(world):
-    run_import(SAMPLES / "halopsa_tickets.csv", world.acme.slug)
+    run_import(SAMPLES / "halopsa_tickets.csv", world.acme.slug, "--no-recompute")
     months = set(RecomputeRequest.objects.filter(client=world.acme).values_list("month", flat=True))
     assert {m.isoformat() for m in months} >= {"2025-07-01", "2025-12-01", "2026-06-01"}
+    # The recompute consumes them.
+    from kpis.services.recompute import kpis_recompute
+
+    kpis_recompute(world.acme)
+    assert not RecomputeRequest.objects.filter(client=world.acme).exists()
 
 
 def test_a_file_that_is_not_a_table_is_rejected_whole_and_writes_nothing(world, tmp_path):

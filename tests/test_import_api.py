@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from kpis.models import ImportJob, Ticket
+from kpis.models import ImportJob, KpiSnapshot, Ticket
 from msp_portal.celery import app
 
 SAMPLES = Path(__file__).parent / "data" / "samples"
@@ -24,8 +25,6 @@ def token_client(user) -> APIClient:
 
 
 def wait_finished(api: APIClient, job_id: int, timeout: float = 60) -> dict:
-    import time
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         body = api.get(reverse("import-detail", args=[job_id])).json()
@@ -47,6 +46,11 @@ def test_msp_staff_upload_an_export_with_a_token_and_a_worker_imports_it(world):
             )
         assert response.status_code == 202, response.content
         body = wait_finished(api, response.json()["id"])
+        # The worker recomputes the client's KPIs once the import has committed.
+        deadline = time.monotonic() + 60
+        while not KpiSnapshot.objects.filter(client=world.acme).exists():
+            assert time.monotonic() < deadline, "no KPI recompute after the import"
+            time.sleep(0.3)
     assert body["status"] == "done"
     assert (body["created"], body["rejected"]) == (2078, 0)
     assert Ticket.objects.filter(client=world.acme, source_system="zendesk").count() == 2078

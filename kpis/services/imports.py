@@ -284,6 +284,13 @@ def _run(job: ImportJob) -> None:
         finished_at=timezone.now(),
     )
     progress_set(job.pk, "done", total, total)
+    if job.via in (ImportJob.Via.WEB, ImportJob.Via.API):
+        # Browser and API imports hand the KPIs to a worker; the command and the demo seed
+        # recompute in the foreground themselves.
+        from kpis.tasks import kpis_recompute_task
+
+        for client_id in sorted({c for c, _ in result.months}):
+            transaction.on_commit(lambda c=client_id: kpis_recompute_task.delay(c))
 
 
 def _assign_clients(

@@ -71,6 +71,13 @@ class Command(BaseCommand):
                 f"  {path.name}: {job.status}, created={job.created} updated={job.updated} "
                 f"unchanged={job.unchanged} rejected={job.rejected}"
             )
+        from kpis.models import KpiSnapshot
+        from kpis.services.recompute import kpis_recompute
+
+        for contract in Contract.objects.select_related("client"):
+            if not KpiSnapshot.objects.filter(client=contract.client).exists():
+                periods = kpis_recompute(contract.client)
+                self.stdout.write(f"  KPIs of {contract.client.name}: {periods} periods")
 
     def _users(self) -> dict:
         User = get_user_model()

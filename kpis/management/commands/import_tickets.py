@@ -24,6 +24,10 @@ class Command(BaseCommand):
         parser.add_argument("--timezone", help="IANA zone of naive timestamps")
         parser.add_argument("--date-order", choices=DATE_ORDERS, help="for dates like 03/04/2025")
         parser.add_argument("--msp", help="the MSP's slug, when the client has several")
+        parser.add_argument(
+            "--no-recompute", dest="recompute", action="store_false",
+            help="leave the KPIs for the nightly recompute",
+        )  # fmt: skip
 
     def handle(self, *args, **options):
         path: Path = options["path"]
@@ -76,3 +80,8 @@ class Command(BaseCommand):
             f"created={job.created} updated={job.updated} "
             f"unchanged={job.unchanged} rejected={job.rejected}"
         )
+        if options["recompute"] and (job.created or job.updated):
+            from kpis.services.recompute import kpis_recompute
+
+            periods = kpis_recompute(client)
+            self.stderr.write(f"KPIs recomputed: {periods} periods")

@@ -1,0 +1,64 @@
+"""python manage.py kpi_report --client SLUG --period 2025-Q3 [--format json|text]"""
+
+from __future__ import annotations
+
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from contracts.models import Organisation
+from kpis.formulas import Period
+from kpis.models import KpiSnapshot
+from kpis.services.recompute import KEYS_IN_ORDER
+
+
+def _text(value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.4f}".rstrip("0").rstrip(".")
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_text(v)}" for k, v in value.items()) or "—"
+    if isinstance(value, list):
+        return f"{len(value)} cluster(s)" + "".join(
+            f"\n{'':36}{c['fingerprint']} ×{c['count']}" for c in value[:5]
+        )
+    return str(value)
+
+
+class Command(BaseCommand):
+    help = "Print a client's stored KPIs for a month, quarter or year (the keys of kpis.md)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--client", required=True, help="the client's slug")
+        parser.add_argument("--period", required=True, help="2025-07, 2025-Q3 or 2025")
+        parser.add_argument("--format", choices=["json", "text"], default="text")
+
+    def handle(self, *args, **options):
+        client = Organisation.objects.filter(slug=options["client"], kind="client").first()
+        if client is None:
+            raise CommandError(f"--client: no client with the slug '{options['client']}'")
+        try:
+            Period.parse(options["period"], "UTC")
+        except ValueError as error:
+            raise CommandError(f"--period: {error}") from None
+        snapshot = KpiSnapshot.objects.filter(client=client, period_label=options["period"]).first()
+        if snapshot is None:
+            raise CommandError(
+                f"no KPIs stored for {client.name} in {options['period']}: no tickets in that "
+                "period, or not computed yet (imports trigger a recompute; nightly for all)"
+            )
+        if options["format"] == "json":
+            ordered = {key: snapshot.values.get(key) for key in KEYS_IN_ORDER}
+            self.stdout.write(json.dumps(ordered, indent=2, ensure_ascii=False))
+            return
+        self.stdout.write(
+            f"{client.name} — {snapshot.period_label} ({snapshot.period_kind}), "
+            f"computed {snapshot.computed_at:%Y-%m-%d %H:%M} UTC"
+        )
+        for key in KEYS_IN_ORDER:
+            figure = snapshot.figures.get(key, {})
+            ratio = ""
+            if figure.get("denominator") is not None and figure.get("numerator") is not None:
+                ratio = f"  ({_text(figure['numerator'])} / {figure['denominator']})"
+            self.stdout.write(f"  {key:<36}{_text(snapshot.values.get(key))}{ratio}")

@@ -1,0 +1,118 @@
+"""KPI recomputation on real PostgreSQL: stored clocks with a hand-computed answer, snapshots
+that agree with the tickets they count, the policy version in force at creation, idempotence,
+and kpi_report printing every key of kpis.md."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+import yaml
+from django.core.management import CommandError, call_command
+
+from contracts.models import SlaPolicyVersion
+from kpis.models import KpiSnapshot, Ticket, TicketClock
+from kpis.services.recompute import KEYS_IN_ORDER, kpis_recompute
+
+from .conftest import DEMO, apply_yaml_text
+
+SAMPLES = Path(__file__).parent / "data" / "samples"
+
+
+def import_sample(world, name: str, *extra: str) -> None:
+    out = io.StringIO()
+    call_command("import_tickets", str(SAMPLES / name), "--client", world.acme.slug, *extra,
+                 stdout=out, stderr=io.StringIO())  # fmt: skip
+
+
+def test_a_paused_ticket_has_its_hand_computed_clocks_stored(world):
+    import_sample(world, "servicenow_incident_audit.csv")
+    clock = TicketClock.objects.get(ticket__external_id="INC0058685")
+    # P3 in business hours (Mon–Fri 08:00–17:00 Chicago). Created Wed 1 Oct 2025 11:04,
+    # first response 11:09:50: 350 s. Resolved Fri 3 Oct 21:16:51, after hours: Wed 5 h 56 min
+    # + Thu 9 h + Fri 9 h = 86,160 s, minus the pause from Wed 11:39:50 to Thu 17:32:50, which
+    # is 5 h 20 min 10 s on Wednesday + all of Thursday's 9 h = 51,610 s: 34,550 s.
+    assert clock.response_seconds == 350
+    assert clock.resolution_seconds == 34_550
+    assert (clock.response_verdict, clock.resolution_verdict) == ("met", "met")
+    assert clock.resolution_target_seconds == 1440 * 60
+
+
+def test_snapshots_agree_with_the_tickets_they_count(world):
+    import_sample(world, "connectwise_service_tickets.csv")
+    snapshot = KpiSnapshot.objects.get(client=world.acme, period_label="2025-Q3")
+    figures = snapshot.figures
+    created_ids = set(figures["tickets.created"]["tickets"])
+    in_q3 = Ticket.objects.filter(
+        client=world.acme,
+        created_at__gte="2025-07-01T05:00:00Z",  # 1 Jul 00:00 in Chicago
+        created_at__lt="2025-10-01T05:00:00Z",
+    )
+    assert created_ids == set(in_q3.values_list("pk", flat=True))
+    met = TicketClock.objects.filter(ticket__in=in_q3, response_verdict="met").count()
+    breached = TicketClock.objects.filter(ticket__in=in_q3, response_verdict="breached").count()
+    assert figures["response.sla_met"]["value"] == met
+    assert figures["response.compliance"]["value"] == met / (met + breached)
+    assert set(snapshot.values) == set(KEYS_IN_ORDER)
+    assert (
+        snapshot.breakdowns["priority"]["P1"]["tickets.created"]
+        == in_q3.filter(priority="P1").count()
+    )
+
+
+def test_recomputing_gives_the_same_figures(world):
+    import_sample(world, "halopsa_tickets.csv")
+    before = {s.period_label: s.values for s in KpiSnapshot.objects.filter(client=world.acme)}
+    as_of = KpiSnapshot.objects.first().computed_at
+    kpis_recompute(world.acme, as_of=as_of)
+    after = {s.period_label: s.values for s in KpiSnapshot.objects.filter(client=world.acme)}
+    assert before == after
+    assert TicketClock.objects.filter(client=world.acme).count() == 2078
+
+
+def test_a_policy_change_mid_quarter_applies_only_to_tickets_created_after_it(world):
+    document = yaml.safe_load((DEMO / "acme-dental.yaml").read_text())
+    document["sla"]["effective_from"] = date(2025, 8, 15)
+    document["sla"]["targets"]["P3"]["resolution_minutes"] = 720
+    apply_yaml_text(yaml.safe_dump(document))
+    import_sample(world, "halopsa_tickets.csv")
+    old, new = SlaPolicyVersion.objects.filter(contract=world.acme_contract).order_by(
+        "effective_from"
+    )
+    before = TicketClock.objects.get(ticket__external_id="48101")  # 8 Jul 2025, P3
+    assert before.policy_version_id == old.pk and before.resolution_target_seconds == 1440 * 60
+    later = TicketClock.objects.filter(
+        ticket__priority="P3", ticket__created_at__gte="2025-08-16T00:00:00Z"
+    ).first()
+    assert later.policy_version_id == new.pk and later.resolution_target_seconds == 720 * 60
+
+
+def test_tickets_without_a_verdict_are_counted_by_reason(world):
+    import_sample(world, "autotask_tickets.csv")  # one ticket has no priority
+    snapshot = KpiSnapshot.objects.get(client=world.acme, period_label="2025-Q3")
+    assert snapshot.values["excluded"] == {"unmapped priority": 1}
+    [ticket] = snapshot.figures["excluded"]["tickets"]
+    assert Ticket.objects.get(pk=ticket).priority_raw == ""
+
+
+def test_kpi_report_prints_every_key_of_the_spec(world):
+    import_sample(world, "connectwise_service_tickets.csv")
+    out = io.StringIO()
+    call_command("kpi_report", "--client", world.acme.slug, "--period", "2025-Q3",
+                 "--format", "json", stdout=out)  # fmt: skip
+    report = json.loads(out.getvalue())
+    assert list(report) == KEYS_IN_ORDER
+    assert 0 <= report["resolution.compliance"] <= 1
+    text = io.StringIO()
+    call_command("kpi_report", "--client", world.acme.slug, "--period", "2025-Q3", stdout=text)
+    assert "resolution.compliance" in text.getvalue() and "Acme" in text.getvalue()
+
+
+def test_kpi_report_says_why_when_there_is_nothing(world):
+    with pytest.raises(CommandError, match="no KPIs stored"):
+        call_command("kpi_report", "--client", world.acme.slug, "--period", "2019-Q1")
+    with pytest.raises(CommandError, match="not a period"):
+        call_command("kpi_report", "--client", world.acme.slug, "--period", "Q3")
