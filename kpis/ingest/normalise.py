@@ -7,13 +7,12 @@ UTC. Row numbers are the spreadsheet rows the user sees (header = row 1).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import polars as pl
 
 from .mapping import Mapping
-from .presets import MAPPED_VALUE_FIELDS, TIMESTAMP_FIELDS, value_key
+from .presets import MAPPED_VALUE_FIELDS, TIMESTAMP_FIELDS
 
 NULL_MARKERS = ["", "?", "n/a", "na", "null", "none", "-", "--", "nil"]
 PROBLEM_SCHEMA = {
@@ -282,7 +281,6 @@ def tickets_normalise(table_frame: pl.DataFrame, mapping: Mapping) -> Normalised
         out[name] = parsed
 
     for name in ("external_id", "created_at"):
-        column = out.get(name, raw.get(name))
         missing = raw[name].is_null()
         if missing.any():
             problems.append(
@@ -294,7 +292,6 @@ def tickets_normalise(table_frame: pl.DataFrame, mapping: Mapping) -> Normalised
                 )
             )
             bad |= missing
-        del column
 
     unmapped: dict[str, dict[str, int]] = {}
     for name in MAPPED_VALUE_FIELDS:
@@ -506,7 +503,3 @@ def _unmapped_warnings(
 def safe_text(value: str) -> str:
     """A cell that a spreadsheet would run as a formula, made inert for CSV exports."""
     return "'" + value if value and value[0] in "=+-@\t\r" else value
-
-
-def normalised_key(value: str) -> str:
-    return re.sub(r"\s+", " ", value_key(value))

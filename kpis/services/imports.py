@@ -177,7 +177,6 @@ def import_run(job_id: int) -> ImportJob | None:
     ).update(status=ImportJob.Status.RUNNING, phase="reading", started_at=timezone.now())
     if not claimed:
         return None
-    started = time.monotonic()
     job = ImportJob.objects.select_related("msp", "client").get(pk=job_id)
     try:
         with transaction.atomic():
@@ -190,16 +189,16 @@ def import_run(job_id: int) -> ImportJob | None:
             ImportProblem.objects.filter(job=job).delete()
             _run(job)
     except ImportRejected as rejected:
-        _finish(job, ImportJob.Status.REJECTED, str(rejected), started)
+        _finish(job, ImportJob.Status.REJECTED, str(rejected))
         return job
     except Exception as error:
-        _finish(job, ImportJob.Status.FAILED, f"{type(error).__name__}: {error}", started)
+        _finish(job, ImportJob.Status.FAILED, f"{type(error).__name__}: {error}")
         raise
     job.refresh_from_db()
     return job
 
 
-def _finish(job: ImportJob, status: str, message: str, started: float) -> None:
+def _finish(job: ImportJob, status: str, message: str) -> None:
     ImportJob.objects.filter(pk=job.pk).update(
         status=status, phase=status, message=message, finished_at=timezone.now()
     )

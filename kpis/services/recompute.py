@@ -12,6 +12,7 @@ import io
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import holidays as holidays_lib
 import numpy as np
@@ -148,7 +149,7 @@ def clocks_compute(tickets: pl.DataFrame, contract: Contract, as_of: datetime) -
     zone = contract.timezone
     starts = np.array(
         [int(datetime.combine(v.effective_from, datetime.min.time(),
-                              tzinfo=_zone(zone)).timestamp()) for v in versions],
+                              tzinfo=ZoneInfo(zone)).timestamp()) for v in versions],
         dtype=np.int64,
     )  # fmt: skip
     version_index = version_in_force(created, starts) if versions else np.full(n, -1)
@@ -195,12 +196,6 @@ def clocks_compute(tickets: pl.DataFrame, contract: Contract, as_of: datetime) -
             out["response_verdict"][rows] = result.response_verdict
             out["resolution_verdict"][rows] = result.resolution_verdict
     return pl.DataFrame(out)
-
-
-def _zone(name: str):
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(name)
 
 
 def _no_verdict_reasons(tickets: pl.DataFrame, version_index: np.ndarray) -> np.ndarray:
@@ -345,7 +340,7 @@ def kpis_recompute(client: Organisation, *, as_of: datetime | None = None) -> in
         tickets = tickets_load(client.pk)
         clocks = clocks_compute(tickets, contract, as_of)
         clocks_store(client.pk, clocks)
-        today = as_of.astimezone(_zone(contract.timezone)).date()
+        today = as_of.astimezone(ZoneInfo(contract.timezone)).date()
         periods = _periods(tickets, contract.timezone)
         KpiSnapshot.objects.filter(client=client).exclude(
             period_label__in=[p.label for p in periods]
