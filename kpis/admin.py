@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from .models import ImportJob, ImportProblem, RecomputeRequest, SavedMapping, Ticket
+from .models import ImportJob, ImportProblem, Outage, RecomputeRequest, SavedMapping, Ticket
 
 
 @admin.register(Ticket)
@@ -39,3 +39,12 @@ class SavedMappingAdmin(admin.ModelAdmin):
 @admin.register(RecomputeRequest)
 class RecomputeRequestAdmin(admin.ModelAdmin):
     list_display = ["client", "month", "requested_at"]
+
+
+@admin.register(Outage)
+class OutageAdmin(admin.ModelAdmin):
+    """Outages entered by hand; `import_outages` loads them from CSV."""
+
+    list_display = ["service", "client", "started_at", "ended_at", "planned"]
+    list_filter = ["planned", "service"]
+    raw_id_fields = ["client"]

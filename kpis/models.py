@@ -289,3 +289,33 @@ class KpiSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client} {self.period_label}"
+
+
+class Outage(models.Model):
+    """A window in which a monitored service was down; planned maintenance does not count
+    against uptime. Imported from CSV (`import_outages`) or entered by hand in the admin."""
+
+    client = models.ForeignKey(
+        "contracts.Organisation", on_delete=models.CASCADE, related_name="outages"
+    )
+    service = models.CharField(max_length=200)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True, help_text="empty while still down")
+    planned = models.BooleanField(default=False, help_text="agreed maintenance")
+    note = models.CharField(max_length=300, blank=True, default="")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client", "service", "started_at"], name="one_outage_per_start"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(ended_at__isnull=True)
+                | models.Q(ended_at__gt=models.F("started_at")),
+                name="outage_ends_after_it_starts",
+            ),
+        ]
+        ordering = ["client", "service", "started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.service} down from {self.started_at:%Y-%m-%d %H:%M}"

@@ -94,7 +94,8 @@ _NULL_SPELLINGS = sorted(
 )
 
 
-def _nulled(series: pl.Series) -> pl.Series:
+def cells_clean(series: pl.Series) -> pl.Series:
+    """Values trimmed; the null markers (empty, ?, N/A, null, -, ...) read as null."""
     stripped = series.str.strip_chars()
     return (
         pl.select(pl.when(stripped.is_in(_NULL_SPELLINGS)).then(None).otherwise(stripped))
@@ -232,7 +233,7 @@ def tickets_normalise(table_frame: pl.DataFrame, mapping: Mapping) -> Normalised
     rows_in = table_frame.height
     rows = table_frame["__row"]
     problems: list[pl.DataFrame] = []
-    raw = {f: _nulled(table_frame[c]) for f, c in mapping.columns.items()}
+    raw = {f: cells_clean(table_frame[c]) for f, c in mapping.columns.items()}
 
     order = mapping.date_order
     stamp_fields = [f for f in (*TIMESTAMP_FIELDS, "updated_at") if f in raw]

@@ -22,8 +22,8 @@ from django.utils import timezone
 
 from contracts.models import CommitmentOccurrence, Contract, Organisation, SlaPolicyVersion
 from kpis.clock import CalendarIndex, CalendarSpec, Intervals, ticket_clocks, version_in_force
-from kpis.formulas import Figure, Period, kpis_compute
-from kpis.models import KpiSnapshot, RecomputeRequest
+from kpis.formulas import Figure, OutageWindow, Period, kpis_compute, uptime_figure
+from kpis.models import KpiSnapshot, Outage, RecomputeRequest
 
 RECOMPUTE_LOCK = 7303
 KEYS_IN_ORDER = [
@@ -287,17 +287,33 @@ def _service_credits(contract: Contract, figures: dict[str, Figure], period: Per
     )  # fmt: skip
 
 
-def _uptime(contract: Contract) -> Figure:
+def _uptime(contract: Contract, period: Period, as_of: datetime) -> Figure:
     version = contract.sla_versions.order_by("-effective_from").first()
     targets = {u.service: float(u.target) for u in version.uptime_targets.all()} if version else {}
-    return Figure(
-        {service: {"value": None, "target": target} for service, target in targets.items()},
-        note="no outage windows recorded yet: uptime is not computed",
-    )
+    windows = [
+        OutageWindow(o.service, _naive_utc(o.started_at), o.ended_at and _naive_utc(o.ended_at),
+                     o.planned)
+        for o in Outage.objects.filter(client=contract.client, started_at__lt=_aware(period.end))
+        .exclude(ended_at__lte=_aware(period.start))
+    ]  # fmt: skip
+    return uptime_figure(windows, targets, period, _naive_utc(as_of))
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    return moment.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=ZoneInfo("UTC"))
 
 
 def snapshot_build(
-    tickets: pl.DataFrame, clocks: pl.DataFrame, contract: Contract, period: Period, today: date
+    tickets: pl.DataFrame,
+    clocks: pl.DataFrame,
+    contract: Contract,
+    period: Period,
+    today: date,
+    as_of: datetime,
 ) -> dict:
     """Values, figures and breakdowns of one period."""
     frame = tickets.join(clocks, on="id", how="left").with_columns(
@@ -309,7 +325,7 @@ def snapshot_build(
     policy = contract.sla_versions.order_by("-effective_from").first()
     window = policy.repeat_window_days if policy else 30
     figures = kpis_compute(frame, period, seats=contract.seats or None, repeat_window_days=window)
-    figures["uptime"] = _uptime(contract)
+    figures["uptime"] = _uptime(contract, period, as_of)
     figures["commitments.kept_rate"] = _commitments_kept(contract, period, today)
     figures["service_credits"] = _service_credits(contract, figures, period)
     breakdowns: dict[str, dict] = defaultdict(dict)
@@ -346,7 +362,7 @@ def kpis_recompute(client: Organisation, *, as_of: datetime | None = None) -> in
             period_label__in=[p.label for p in periods]
         ).delete()
         for period in periods:
-            data = snapshot_build(tickets, clocks, contract, period, today)
+            data = snapshot_build(tickets, clocks, contract, period, today, as_of)
             KpiSnapshot.objects.update_or_create(
                 client=client,
                 period_label=period.label,
