@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 
 import polars as pl
-from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -16,15 +15,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from contracts.models import Organisation
-from kpis.ingest.mapping import MappingError, mapping_for_preset, mapping_from_json
-from kpis.ingest.presets import DATE_ORDERS, EVENT_FIELDS, PRESETS, TICKET_FIELDS, preset_guess
-from kpis.ingest.read import UnusableFile, table_read
+from kpis.ingest.mapping import MappingError
+from kpis.ingest.presets import DATE_ORDERS, EVENT_FIELDS, PRESETS, TICKET_FIELDS
+from kpis.ingest.read import UnusableFile
 from kpis.models import ImportJob, ImportProblem
 from kpis.services.imports import (
-    PREVIEW_ROWS,
-    client_zone,
     import_confirm,
     import_create,
+    import_reject,
+    mapping_prepare,
     progress_get,
 )
 from msp_portal.tenancy import importable_clients, visible_imports
@@ -83,15 +82,14 @@ def _client_and_msp(user, slug: str) -> tuple[Organisation, Organisation]:
     raise ValidationError({"client": ["no client you may import tickets for has this slug"]})
 
 
-def _queue(job: ImportJob, mapping_json: dict, user) -> ImportJob:
-    with job.file.open("rb") as handle:
-        try:
-            table = table_read(handle.read(), job.original_name, max_rows=PREVIEW_ROWS)
-            mapping = mapping_from_json(mapping_json, table.columns)
-        except (UnusableFile, MappingError) as error:
-            job.status, job.phase, job.message = ImportJob.Status.REJECTED, "rejected", str(error)
-            job.save()
-            raise ValidationError({"file": [str(error)]}) from None
+def _map_and_queue(job: ImportJob, user, **mapping_options) -> ImportJob:
+    """Map the upload as told (or by its preset) and queue it; a file that cannot be imported is
+    rejected on its job (kept, with its file) and answered with 400 naming the problem."""
+    try:
+        mapping = mapping_prepare(job, **mapping_options)
+    except (UnusableFile, MappingError) as error:
+        import_reject(job, error)
+        raise ValidationError({"file": [str(error)]}) from None
     return import_confirm(job, mapping=mapping, user=user)
 
 
@@ -107,29 +105,14 @@ class ImportUploadView(APIView):
         data = payload.validated_data
         client, msp = _client_and_msp(request.user, data["client"])
         upload = data["file"]
-        with transaction.atomic():
-            job = import_create(
-                msp=msp, client=client, user=request.user, via=ImportJob.Via.API,
-                name=upload.name, content=upload.read(),
-            )  # fmt: skip
-            mapping_json = data.get("mapping")
-            if mapping_json is None:
-                with job.file.open("rb") as handle:
-                    try:
-                        header = table_read(handle.read(), job.original_name, max_rows=5).columns
-                    except UnusableFile as error:
-                        raise ValidationError({"file": [str(error)]}) from None
-                preset = PRESETS[data["preset"]] if data.get("preset") else preset_guess(header)
-                mapping_json = mapping_for_preset(
-                    preset, header, timezone=client_zone(msp, client)
-                ).to_json()
-            if not isinstance(mapping_json, dict):
-                raise ValidationError({"mapping": ["must be a JSON object"]})
-            mapping_json = {**mapping_json}
-            for key in ("timezone", "date_order"):
-                if data.get(key):
-                    mapping_json[key] = data[key]
-            job = _queue(job, mapping_json, request.user)
+        job = import_create(
+            msp=msp, client=client, user=request.user, via=ImportJob.Via.API,
+            name=upload.name, content=upload.read(),
+        )  # fmt: skip
+        job = _map_and_queue(
+            job, request.user, preset=data.get("preset"), mapping_json=data.get("mapping"),
+            timezone_name=data.get("timezone"), date_order=data.get("date_order"),
+        )  # fmt: skip
         return Response(ImportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -161,12 +144,11 @@ class TicketBatchView(APIView):
             "timezone": "UTC",
             "date_order": "ymd",
         }
-        with transaction.atomic():
-            job = import_create(
-                msp=msp, client=client, user=request.user, via=ImportJob.Via.API,
-                name=f"{data['source_name']}.csv", content=buffer.getvalue(),
-            )  # fmt: skip
-            job = _queue(job, mapping_json, request.user)
+        job = import_create(
+            msp=msp, client=client, user=request.user, via=ImportJob.Via.API,
+            name=f"{data['source_name']}.csv", content=buffer.getvalue(),
+        )  # fmt: skip
+        job = _map_and_queue(job, request.user, mapping_json=mapping_json)
         return Response(ImportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 

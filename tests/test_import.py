@@ -191,3 +191,17 @@ def test_problems_carry_row_column_value_and_reason(world):
     assert problem.severity == "error"
     assert problem.column in {"Date Entered", "Date Responded", "Date Resolved", "Closed Date"}
     assert problem.value
+
+
+def test_imports_without_a_mapping_step_take_the_clients_pause_states(world):
+    """The command, the API and the seed read event logs with the SLA policy's pause states."""
+    from kpis.services.imports import import_create, mapping_prepare
+
+    job = import_create(
+        msp=world.northwind, client=world.acme, user=None, via=ImportJob.Via.API,
+        name="audit.csv", content=(SAMPLES / "servicenow_incident_audit.csv").read_bytes(),
+    )  # fmt: skip
+    mapping = mapping_prepare(job)
+    assert mapping.preset == "servicenow_audit"
+    assert mapping.pause_states == ["waiting customer", "awaiting user info", "awaiting vendor"]
+    assert mapping.timezone == "America/Chicago"

@@ -353,6 +353,47 @@ def _problems_save(job: ImportJob, problems: pl.DataFrame) -> None:
     ImportProblem.objects.bulk_create(batch)
 
 
+def mapping_prepare(
+    job: ImportJob,
+    *,
+    preset: str | None = None,
+    mapping_json: dict | None = None,
+    timezone_name: str | None = None,
+    date_order: str | None = None,
+) -> Mapping:
+    """The mapping an import without a mapping step runs with: the one given, or the preset's
+    (named, else guessed from the header), with the time zone, the date order and the client's
+    pause states filled in. Raises UnusableFile or MappingError, naming what is wrong."""
+    with job.file.open("rb") as handle:
+        table = table_read(handle.read(), job.original_name, max_rows=PREVIEW_ROWS)
+    if mapping_json is None:
+        chosen = PRESETS[preset] if preset else preset_guess(table.columns)
+        zone = client_zone(job.msp, job.client) if job.client else "UTC"
+        mapping_json = mapping_for_preset(chosen, table.columns, timezone=zone).to_json()
+    elif not isinstance(mapping_json, dict):
+        raise MappingError("mapping: must be a JSON object")
+    else:
+        mapping_json = dict(mapping_json)
+        mapping_json.setdefault("preset", preset or preset_guess(table.columns).name)
+    if timezone_name:
+        mapping_json["timezone"] = timezone_name
+    if date_order:
+        mapping_json["date_order"] = date_order
+    if not mapping_json.get("pause_states") and job.client is not None:
+        mapping_json["pause_states"] = _pause_states(job.msp, job.client)
+    return mapping_from_json(mapping_json, table.columns)
+
+
+def import_reject(job: ImportJob, error: Exception) -> ImportJob:
+    """The file as a whole cannot be imported: say why on the job; its file stays for a re-run."""
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportJob.Status.REJECTED, phase="rejected", message=str(error),
+        finished_at=timezone.now(),
+    )  # fmt: skip
+    job.refresh_from_db()
+    return job
+
+
 def import_file_sync(
     *,
     msp: Organisation,
@@ -361,37 +402,15 @@ def import_file_sync(
     via: str,
     name: str,
     content: bytes,
-    preset: str | None = None,
-    mapping_json: dict | None = None,
-    timezone_name: str | None = None,
-    date_order: str | None = None,
+    **mapping_options,
 ) -> ImportJob:
-    """Create, map and run an import in this process (the command, the demo seed)."""
+    """Create, map and run an import in this process (the command, the demo seed).
+    `mapping_options` are those of `mapping_prepare`."""
     job = import_create(msp=msp, client=client, user=user, via=via, name=name, content=content)
     try:
-        table = table_read(content, name, max_rows=PREVIEW_ROWS)
-        if mapping_json is None:
-            chosen = PRESETS[preset] if preset else preset_guess(table.columns)
-            zone = client_zone(msp, client) if client else "UTC"
-            mapping = mapping_for_preset(chosen, table.columns, timezone=zone)
-            mapping_json = mapping.to_json()
-        else:
-            mapping_json = dict(mapping_json)
-            mapping_json.setdefault("preset", preset or preset_guess(table.columns).name)
-        if timezone_name:
-            mapping_json["timezone"] = timezone_name
-        if date_order:
-            mapping_json["date_order"] = date_order
-        if not mapping_json.get("pause_states") and client is not None:
-            mapping_json["pause_states"] = _pause_states(msp, client)
-        mapping = mapping_from_json(mapping_json, table.columns)
+        mapping = mapping_prepare(job, **mapping_options)
     except (UnusableFile, MappingError) as error:
-        ImportJob.objects.filter(pk=job.pk).update(
-            status=ImportJob.Status.REJECTED, phase="rejected", message=str(error),
-            finished_at=timezone.now(),
-        )  # fmt: skip
-        job.refresh_from_db()
-        return job
+        return import_reject(job, error)
     job.mapping, job.preset, job.status = mapping.to_json(), mapping.preset, ImportJob.Status.QUEUED
     job.save()
     return import_run(job.pk) or job
