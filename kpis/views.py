@@ -27,7 +27,14 @@ from kpis.ingest.presets import (
 )
 from kpis.ingest.read import UnusableFile
 from kpis.models import ImportJob
-from kpis.services.imports import import_confirm, import_create, import_preview, progress_get
+from kpis.services.imports import (
+    import_confirm,
+    import_create,
+    import_preview,
+    import_reject,
+    preview_table,
+    progress_get,
+)
 from msp_portal.tenancy import (
     Action,
     get_import_or_404,
@@ -123,20 +130,17 @@ def import_mapping(request, pk):
     if job.status != ImportJob.Status.MAPPING:
         return redirect("import_detail", pk=job.pk)
     mapping_json, problem = None, None
-    if request.method == "POST":
-        try:
-            first = import_preview(job)
-            mapping_json = _mapping_from_post(request.POST, first)
-        except UnusableFile as error:
-            problem = str(error)
     try:
-        preview = import_preview(job, mapping_json=mapping_json)
-    except MappingError as error:
-        problem = str(error)
-        preview = import_preview(job)
+        table = preview_table(job)  # read once, for the form and the preview
+        if request.method == "POST":
+            mapping_json = _mapping_from_post(request.POST, import_preview(job, table=table))
+        try:
+            preview = import_preview(job, mapping_json=mapping_json, table=table)
+        except MappingError as error:
+            problem = str(error)
+            preview = import_preview(job, table=table)
     except UnusableFile as error:
-        job.status, job.phase, job.message = ImportJob.Status.REJECTED, "rejected", str(error)
-        job.save()
+        import_reject(job, error)
         messages.error(request, str(error))
         return redirect("import_detail", pk=job.pk)
     if request.method == "POST" and request.POST.get("action") == "confirm" and not problem:

@@ -84,6 +84,24 @@ def problems_frame(rows=None, column="", values=None, reason="", severity="error
     )
 
 
+def row_problems(
+    rows: pl.Series,
+    mask: pl.Series,
+    column: str,
+    values: pl.Series | None,
+    reason: str,
+    severity: str = "error",
+) -> pl.DataFrame:
+    """One problem per row where `mask` holds, naming the column and (if given) its value."""
+    return problems_frame(
+        rows.filter(mask).to_list(),
+        column,
+        values.filter(mask).to_list() if values is not None else None,
+        reason,
+        severity,
+    )
+
+
 # Every capitalisation of the markers, so a column is matched without lower-casing it.
 _NULL_SPELLINGS = sorted(
     {
@@ -270,10 +288,11 @@ def tickets_normalise(table_frame: pl.DataFrame, mapping: Mapping) -> Normalised
         unreadable = raw[name].is_not_null() & parsed.is_null()
         if unreadable.any():
             problems.append(
-                problems_frame(
-                    rows.filter(unreadable).to_list(),
+                row_problems(
+                    rows,
+                    unreadable,
                     mapping.columns[name],
-                    raw[name].filter(unreadable).to_list(),
+                    raw[name],
                     f"not a date and time that exists (read as {order.upper()}, "
                     f"like {_EXAMPLE.get(order, _EXAMPLE['ymd'])})",
                 )
@@ -285,12 +304,7 @@ def tickets_normalise(table_frame: pl.DataFrame, mapping: Mapping) -> Normalised
         missing = raw[name].is_null()
         if missing.any():
             problems.append(
-                problems_frame(
-                    rows.filter(missing).to_list(),
-                    mapping.columns[name],
-                    None,
-                    "required value is empty",
-                )
+                row_problems(rows, missing, mapping.columns[name], None, "required value is empty")
             )
             bad |= missing
 
@@ -306,8 +320,9 @@ def tickets_normalise(table_frame: pl.DataFrame, mapping: Mapping) -> Normalised
     if "priority" in raw and raw["priority"].is_null().any():
         empty = raw["priority"].is_null() & ~bad
         problems.append(
-            problems_frame(
-                rows.filter(empty).to_list(),
+            row_problems(
+                rows,
+                empty,
                 mapping.columns["priority"],
                 None,
                 "priority is empty: the ticket gets no SLA verdict (unmapped priority)",
@@ -336,10 +351,11 @@ def tickets_normalise(table_frame: pl.DataFrame, mapping: Mapping) -> Normalised
         unreadable = raw[name].is_not_null() & (series.is_null() | (series < 0))
         if unreadable.any():
             problems.append(
-                problems_frame(
-                    rows.filter(unreadable).to_list(),
+                row_problems(
+                    rows,
+                    unreadable,
                     mapping.columns[name],
-                    raw[name].filter(unreadable).to_list(),
+                    raw[name],
                     "not a number of zero or more",
                     "warning",
                 )

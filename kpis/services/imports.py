@@ -67,10 +67,17 @@ class Preview:
     companies: list[tuple[str, int]]
 
 
-def import_preview(job: ImportJob, *, mapping_json: dict | None = None) -> Preview:
-    """Read only the first rows (bounded work in a web request) and guess the mapping."""
+def preview_table(job: ImportJob) -> Table:
+    """Only the first rows of the import's file: bounded work in a web request."""
     with job.file.open("rb") as handle:
-        table = table_read(handle.read(), job.original_name, max_rows=PREVIEW_ROWS)
+        return table_read(handle.read(), job.original_name, max_rows=PREVIEW_ROWS)
+
+
+def import_preview(
+    job: ImportJob, *, mapping_json: dict | None = None, table: Table | None = None
+) -> Preview:
+    """The preview of the first rows and the mapping guessed (or given) for them."""
+    table = table or preview_table(job)
     guessed = preset_guess(table.columns)
     zone = client_zone(job.msp, job.client) if job.client else "UTC"
     if mapping_json and set(mapping_json) <= {"preset", "timezone", "date_order"}:

@@ -307,23 +307,26 @@ def _aware(moment: datetime) -> datetime:
     return moment.replace(tzinfo=ZoneInfo("UTC"))
 
 
-def snapshot_build(
-    tickets: pl.DataFrame,
-    clocks: pl.DataFrame,
-    contract: Contract,
-    period: Period,
-    today: date,
-    as_of: datetime,
-) -> dict:
-    """Values, figures and breakdowns of one period."""
-    frame = tickets.join(clocks, on="id", how="left").with_columns(
+def tickets_with_clocks(tickets: pl.DataFrame, clocks: pl.DataFrame) -> pl.DataFrame:
+    """The tickets with their clock results in minutes, as the KPI formulas read them."""
+    return tickets.join(clocks, on="id", how="left").with_columns(
         response_minutes=pl.when(pl.col("response_seconds") >= 0)
         .then(pl.col("response_seconds") / 60),
         resolution_minutes=pl.when(pl.col("resolution_seconds") >= 0)
         .then(pl.col("resolution_seconds") / 60),
     )  # fmt: skip
-    policy = contract.sla_versions.order_by("-effective_from").first()
-    window = policy.repeat_window_days if policy else 30
+
+
+def snapshot_build(
+    frame: pl.DataFrame,
+    contract: Contract,
+    period: Period,
+    *,
+    today: date,
+    as_of: datetime,
+    window: int,
+) -> dict:
+    """Values, figures and breakdowns of one period, from `tickets_with_clocks`."""
     figures = kpis_compute(frame, period, seats=contract.seats or None, repeat_window_days=window)
     figures["uptime"] = _uptime(contract, period, as_of)
     figures["commitments.kept_rate"] = _commitments_kept(contract, period, today)
@@ -358,11 +361,15 @@ def kpis_recompute(client: Organisation, *, as_of: datetime | None = None) -> in
         clocks_store(client.pk, clocks)
         today = as_of.astimezone(ZoneInfo(contract.timezone)).date()
         periods = _periods(tickets, contract.timezone)
+        # Built once for all periods: the join and the policy do not change between them.
+        frame = tickets_with_clocks(tickets, clocks)
+        policy = contract.sla_versions.order_by("-effective_from").first()
+        window = policy.repeat_window_days if policy else 30
         KpiSnapshot.objects.filter(client=client).exclude(
             period_label__in=[p.label for p in periods]
         ).delete()
         for period in periods:
-            data = snapshot_build(tickets, clocks, contract, period, today, as_of)
+            data = snapshot_build(frame, contract, period, today=today, as_of=as_of, window=window)
             KpiSnapshot.objects.update_or_create(
                 client=client,
                 period_label=period.label,
