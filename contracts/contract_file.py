@@ -219,6 +219,7 @@ class Responsibility(_Strict):
     area: Name
     owner: Literal["msp", "shared", "customer"]
     split: str | None = None
+    categories: list[Name] = []  # ticket categories in this area (matched case-insensitively)
 
 
 class CommitmentBlock(_Strict):

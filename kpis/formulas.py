@@ -1,6 +1,11 @@
-"""Every ticket KPI of ../shared/spec/kpis.md for one client and period. Pure: a polars frame of
-the client's tickets (with their clock results) in, figures out, each with its numerator,
-denominator and the ids of the tickets behind it, so every number drills down.
+"""Every ticket KPI of ../shared/spec/kpis.md, for many clients and periods at once. Pure: a polars
+frame of tickets (with their clock results) in, figures out.
+
+Each figure is defined once, as a *rule*: the basis it counts over (tickets created in the
+period, resolved in it, or open at its end) and polars conditions for its denominator and
+numerator. The same rule drives the aggregation (every client and period in one group-by) and
+the drill-down (`figure_tickets`: exactly the tickets behind a figure), so the two cannot
+disagree.
 
 Which period a ticket counts in (kpis.md): creation-based figures (volume, response, proactive
 ratio, repeat incidents, escalation) by creation time; resolution-based figures (resolution time
@@ -17,6 +22,7 @@ spec leaves open, made here and shown in the figure's note:
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -24,7 +30,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 INCIDENT_KINDS = ["incident", "alert"]
-DONE = ["resolved", "closed"]
+BASES = ("created", "resolved", "open_at_end")
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,7 @@ class Period:
     next_first_day: date
     start: datetime  # UTC, naive
     end: datetime
+    zone: str = "UTC"
 
     @classmethod
     def parse(cls, label: str, zone: str) -> Period:
@@ -44,6 +51,8 @@ class Period:
             year, quarter = int(m[1]), int(m[2])
             first, months, kind = date(year, 3 * quarter - 2, 1), 3, "quarter"
         elif m := re.fullmatch(r"(\d{4})-(\d{2})", label):
+            if not 1 <= int(m[2]) <= 12:
+                raise ValueError(f"'{label}' is not a period like 2025-07, 2025-Q3 or 2025")
             first, months, kind = date(int(m[1]), int(m[2]), 1), 1, "month"
         elif m := re.fullmatch(r"(\d{4})", label):
             first, months, kind = date(int(m[1]), 1, 1), 12, "year"
@@ -51,7 +60,14 @@ class Period:
             raise ValueError(f"'{label}' is not a period like 2025-07, 2025-Q3 or 2025")
         total = first.month - 1 + months
         following = date(first.year + total // 12, total % 12 + 1, 1)
-        return cls(kind, label, first, following, _utc(first, zone), _utc(following, zone))
+        return cls(kind, label, first, following, _utc(first, zone), _utc(following, zone), zone)
+
+    @property
+    def months(self) -> list[str]:
+        """The month labels the period is made of."""
+        count = {"month": 1, "quarter": 3, "year": 12}[self.kind]
+        start = self.first_day.year * 12 + self.first_day.month - 1
+        return [f"{(start + i) // 12:04d}-{(start + i) % 12 + 1:02d}" for i in range(count)]
 
 
 def _utc(day: date, zone: str) -> datetime:
@@ -59,11 +75,17 @@ def _utc(day: date, zone: str) -> datetime:
     return local.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
 
 
+def period_labels_of_month(month: str) -> list[str]:
+    """A month label and the quarter and year containing it: '2025-08' → 2025-08, 2025-Q3, 2025."""
+    year, number = month[:4], int(month[5:])
+    return [month, f"{year}-Q{(number - 1) // 3 + 1}", year]
+
+
 @dataclass
 class Figure:
     """One KPI value with what it is made of."""
 
-    value: float | int | dict | None
+    value: float | int | dict | list | None
     numerator: float | int | None = None
     denominator: int | None = None
     tickets: list[int] = field(default_factory=list)
@@ -74,228 +96,458 @@ class Figure:
             "value": self.value,
             "numerator": self.numerator,
             "denominator": self.denominator,
-            "tickets": self.tickets,
             "note": self.note,
         }
 
 
-def _ids(frame: pl.DataFrame) -> list[int]:
-    return frame["id"].to_list()
+# --- The rules ---------------------------------------------------------------------------------
+
+INCIDENT = pl.col("kind").is_in(INCIDENT_KINDS)
+FIRST_FIX = (
+    (pl.col("reopen_count").fill_null(0) == 0)
+    & (pl.col("tier").fill_null(1) <= 1)
+    & (pl.col("reassignment_count").fill_null(0) == 0)
+)
 
 
-def _rate(numerator: pl.DataFrame, denominator: pl.DataFrame, note: str = "") -> Figure:
-    n, d = numerator.height, denominator.height
-    return Figure(n / d if d else None, n, d, _ids(numerator), note)
+def _verdict(column: str, *values: str) -> pl.Expr:
+    return pl.col(column).is_in(list(values))
 
 
-def _stats(frame: pl.DataFrame, column: str, prefix: str) -> dict[str, Figure]:
-    values = frame[column].drop_nulls()
-    ids = _ids(frame.filter(pl.col(column).is_not_null()))
-    empty = values.len() == 0
-    mean = None if empty else float(values.mean())
-    median = None if empty else float(values.median())
-    # p90: the nearest-rank 90th percentile (a value some ticket really had).
-    p90 = None if empty else float(values.quantile(0.9, interpolation="higher"))
-    count = values.len()
+@dataclass(frozen=True)
+class Rule:
+    """A figure's tickets: those of `basis` matching `denominator`; `numerator` picks the part a
+    rate counts. `measure` names the column a mean / median / p90 is taken over."""
+
+    kind: str  # count | rate | mean | median | p90 | shares | by_reason | clusters | per_seat
+    basis: str
+    denominator: pl.Expr | None = None
+    numerator: pl.Expr | None = None
+    measure: str | None = None
+    note: str = ""
+
+
+def _clock_rules(prefix: str, basis: str) -> dict[str, Rule]:
+    minutes, verdict = f"{prefix}_minutes", f"{prefix}_verdict"
+    has_value = pl.col(minutes).is_not_null()
     return {
-        f"{prefix}.mean_minutes": Figure(mean, None if empty else float(values.sum()), count, ids),
-        f"{prefix}.median_minutes": Figure(median, None, count, ids),
-        f"{prefix}.p90_minutes": Figure(p90, None, count, ids, "nearest-rank 90th percentile"),
-    }
+        f"{prefix}.mean_minutes": Rule("mean", basis, has_value, measure=minutes),
+        f"{prefix}.median_minutes": Rule("median", basis, has_value, measure=minutes),
+        f"{prefix}.p90_minutes": Rule(
+            "p90", basis, has_value, measure=minutes, note="nearest-rank 90th percentile"
+        ),
+        f"{prefix}.sla_met": Rule("count", basis, _verdict(verdict, "met")),
+        f"{prefix}.sla_breached": Rule("count", basis, _verdict(verdict, "breached")),
+        f"{prefix}.sla_pending": Rule("count", basis, _verdict(verdict, "pending")),
+        f"{prefix}.compliance": Rule(
+            "rate", basis, _verdict(verdict, "met", "breached"), _verdict(verdict, "met"),
+            note="met / (met + breached)",
+        ),
+    }  # fmt: skip
 
 
-def _compliance(frame: pl.DataFrame, verdict: str, prefix: str) -> dict[str, Figure]:
-    met = frame.filter(pl.col(verdict) == "met")
-    breached = frame.filter(pl.col(verdict) == "breached")
-    pending = frame.filter(pl.col(verdict) == "pending")
-    judged = pl.concat([met, breached])
-    return {
-        f"{prefix}.sla_met": Figure(met.height, tickets=_ids(met)),
-        f"{prefix}.sla_breached": Figure(breached.height, tickets=_ids(breached)),
-        f"{prefix}.sla_pending": Figure(pending.height, tickets=_ids(pending)),
-        f"{prefix}.compliance": _rate(met, judged, "met / (met + breached)"),
-    }
+RULES: dict[str, Rule] = {
+    "tickets.created": Rule("count", "created"),
+    "tickets.resolved": Rule("count", "resolved"),
+    "tickets.open_at_end": Rule("count", "open_at_end", note="backlog at the period's end"),
+    "tickets.per_seat": Rule("per_seat", "created", note="created / seats in the contract"),
+    **_clock_rules("response", "created"),
+    **_clock_rules("resolution", "resolved"),
+    "resolution.sla_pending": Rule(
+        "count", "created", _verdict("resolution_verdict", "pending"),
+        note="created in the period, open, within target",
+    ),
+    "first_time_fix_rate": Rule(
+        "rate", "resolved", None, FIRST_FIX,
+        note="never reopened, escalated or reassigned / resolved",
+    ),
+    "repeat_incident_rate": Rule(
+        "rate", "created", INCIDENT, pl.col("repeat"),
+        note="incidents repeating an earlier one within the policy's window / incidents",
+    ),
+    # Incidents whose fingerprint repeats within the period (see figure_tickets).
+    "repeat_clusters": Rule("clusters", "created", INCIDENT, note="fingerprints with repeats"),
+    "proactive_ratio": Rule(
+        "rate", "created", INCIDENT & (pl.col("origin") != ""), pl.col("origin") == "proactive",
+        note="proactive incidents / incidents with a known origin",
+    ),
+    "reopen_rate": Rule("rate", "resolved", None, pl.col("reopen_count").fill_null(0) > 0),
+    "escalation.rate": Rule(
+        "rate", "created", None, pl.col("tier").fill_null(1) > 1, note="went above tier 1 / tickets"
+    ),
+    "escalation.mean_minutes_to_escalate": Rule(
+        "mean", "created", pl.col("escalated_at").is_not_null(), measure="escalation_minutes",
+        note="wall-clock minutes, where the export says when",
+    ),
+    "escalation.resolved_at_tier": Rule(
+        "shares", "resolved", pl.col("tier").is_not_null(), measure="tier",
+        note="share of resolved tickets by highest tier",
+    ),
+    "excluded": Rule(
+        "by_reason", "created", pl.col("no_verdict_reason") != "", measure="no_verdict_reason",
+        note="tickets without an SLA verdict, by reason",
+    ),
+}  # fmt: skip
+BREAKDOWN_KEYS = ["tickets.created", "response.compliance", "resolution.compliance",
+                  "resolution.mean_minutes", "first_time_fix_rate"]  # fmt: skip
+BREAKDOWN_COLUMNS = ("priority", "category", "origin")
 
 
-def fingerprints(tickets: pl.DataFrame) -> pl.Series:
+# --- Preparing the frame -----------------------------------------------------------------------
+
+
+def fingerprint() -> pl.Expr:
     """Configuration item + category when the item is known, else requester + category, else
     category + normalised title (kpis.md)."""
     title = (
-        tickets["title"]
+        pl.col("title")
         .str.to_lowercase()
         .str.replace_all(r"\d+", "#")
         .str.replace_all(r"[^a-z#]+", " ")
         .str.strip_chars()
     )
-    return pl.select(
-        pl.when(tickets["configuration_item"] != "")
-        .then(pl.lit("ci:") + tickets["configuration_item"].str.to_lowercase() + "|"
-              + tickets["category"].str.to_lowercase())
-        .when(tickets["requester"] != "")
-        .then(pl.lit("user:") + tickets["requester"].str.to_lowercase() + "|"
-              + tickets["category"].str.to_lowercase())
-        .otherwise(pl.lit("title:") + tickets["category"].str.to_lowercase() + "|" + title)
-    ).to_series().rename("fingerprint")  # fmt: skip
-
-
-def repeat_flags(tickets: pl.DataFrame, window_days: int) -> pl.DataFrame:
-    """Incidents with their fingerprint and whether an earlier incident of the same fingerprint
-    was created within the window before them."""
-    incidents = tickets.filter(pl.col("kind").is_in(INCIDENT_KINDS))
-    incidents = incidents.with_columns(fingerprints(incidents)).sort("fingerprint", "created_at")
-    previous = pl.col("created_at").shift(1).over("fingerprint")
-    return incidents.with_columns(
-        repeat=(pl.col("created_at") - previous).dt.total_seconds().fill_null(10**12)
-        <= window_days * 86400
+    category = pl.col("category").str.to_lowercase()
+    return (
+        pl.when(pl.col("configuration_item") != "")
+        .then(pl.lit("ci:") + pl.col("configuration_item").str.to_lowercase() + "|" + category)
+        .when(pl.col("requester") != "")
+        .then(pl.lit("user:") + pl.col("requester").str.to_lowercase() + "|" + category)
+        .otherwise(pl.lit("title:") + category + "|" + title)
+        .alias("fingerprint")
     )
+
+
+def prepared(tickets: pl.DataFrame, zone: str, repeat_window_days: int) -> pl.DataFrame:
+    """The tickets with what every rule reads: the local month of creation and resolution (as a
+    month index, year × 12 + month − 1), the fingerprint and repeat flag of incidents, and the
+    minutes to escalate. Repeats look at the client's whole history, not just one period."""
+    frame = tickets if "client_id" in tickets.columns else tickets.with_columns(client_id=0)
+
+    def month_index(column: str) -> pl.Expr:
+        local = pl.col(column).dt.replace_time_zone("UTC").dt.convert_time_zone(zone)
+        return (local.dt.year().cast(pl.Int32) * 12 + local.dt.month().cast(pl.Int32) - 1).alias(
+            f"{column[:-3]}_month"
+        )
+
+    frame = frame.with_columns(
+        month_index("created_at"),
+        month_index("resolved_at"),
+        fingerprint(),
+        escalation_minutes=(pl.col("escalated_at") - pl.col("created_at")).dt.total_seconds() / 60,
+    )
+    return _repeats(frame, repeat_window_days)
+
+
+def _repeats(frame: pl.DataFrame, window_days: int) -> pl.DataFrame:
+    """Marks each incident created within the window after an earlier incident of the same
+    client and fingerprint."""
+    incidents = frame.filter(INCIDENT).select("client_id", "id", "fingerprint", "created_at")
+    previous = pl.col("created_at").shift(1).over(["client_id", "fingerprint"])
+    flags = (
+        incidents.sort("client_id", "fingerprint", "created_at", "id")
+        .with_columns(gap=(pl.col("created_at") - previous).dt.total_seconds())
+        .select("client_id", "id", repeat=pl.col("gap").fill_null(10**12) <= window_days * 86400)
+    )
+    return frame.join(flags, on=["client_id", "id"], how="left").with_columns(
+        repeat=pl.col("repeat").fill_null(False)
+    )
+
+
+def _month_label(index: pl.Expr) -> pl.Expr:
+    return pl.format(
+        "{}-{}",
+        (index // 12).cast(pl.String),
+        ((index % 12) + 1).cast(pl.String).str.zfill(2),
+    )
+
+
+def _labels(index: pl.Expr) -> list[pl.Expr]:
+    """Month, quarter and year labels of a month index."""
+    year = (index // 12).cast(pl.String)
+    return [
+        _month_label(index),
+        pl.format("{}-Q{}", year, ((index % 12) // 3 + 1).cast(pl.String)),
+        year,
+    ]
+
+
+def basis_frame(frame: pl.DataFrame, basis: str, last_month: int) -> pl.DataFrame:
+    """One row per ticket and period of `basis`: a ticket created in August 2025 appears under
+    2025-08, 2025-Q3 and 2025. Open at a period's end: created before it, not resolved by then,
+    not cancelled; a quarter's or year's end is the end of its last month."""
+    if basis in ("created", "resolved"):
+        index = pl.col("created_month") if basis == "created" else pl.col("resolved_month")
+        return (
+            frame.filter(index.is_not_null())
+            .with_columns(period=pl.concat_list(_labels(index)))
+            .explode("period")
+        )
+    # A ticket is open at the end of every month from its creation month up to the month before
+    # the one it is resolved in (or up to the last month asked for, while open).
+    end = pl.coalesce(pl.col("resolved_month") - 1, pl.lit(last_month)).clip(upper_bound=last_month)
+    months = (
+        frame.filter((pl.col("state") != "cancelled") & (end >= pl.col("created_month")))
+        .with_columns(month=pl.int_ranges(pl.col("created_month"), end + 1, dtype=pl.Int32))
+        .explode("month")
+    )
+    quarter_end = (pl.col("month") % 3) == 2
+    year_end = (pl.col("month") % 12) == 11
+    labels = _labels(pl.col("month"))
+    return months.with_columns(
+        period=pl.concat_list(
+            labels[0],
+            pl.when(quarter_end).then(labels[1]),
+            pl.when(year_end).then(labels[2]),
+        ).list.drop_nulls()
+    ).explode("period")
+
+
+# --- Aggregation -------------------------------------------------------------------------------
+
+
+def _aggregations(basis: str, keys: list[str] | None = None) -> list[pl.Expr]:
+    """The columns one group-by over a basis frame needs for the rules on that basis."""
+    exprs = [pl.len().alias("n")]
+    for key, rule in RULES.items():
+        if rule.basis != basis or (keys is not None and key not in keys):
+            continue
+        # A literal does not broadcast inside an aggregation: "every ticket" is a column test.
+        den = rule.denominator if rule.denominator is not None else pl.col("id").is_not_null()
+        if rule.kind in ("count", "rate", "shares"):
+            exprs.append(den.sum().alias(f"{key}|d"))
+        if rule.kind == "rate":
+            exprs.append((den & rule.numerator).sum().alias(f"{key}|n"))
+        if rule.kind == "mean":
+            values = pl.col(rule.measure).filter(den)
+            exprs += [values.sum().alias(f"{key}|n"), values.count().alias(f"{key}|d"),
+                      values.mean().alias(f"{key}|v")]  # fmt: skip
+        if rule.kind == "median":
+            values = pl.col(rule.measure).filter(den)
+            exprs += [values.count().alias(f"{key}|d"), values.median().alias(f"{key}|v")]
+        if rule.kind == "p90":  # nearest rank, ceil(0.9 n): a value some ticket really had
+            values = pl.col(rule.measure).filter(den)
+            rank = (values.count() * 9 + 9) // 10  # integer ceil(0.9 n): no float round-off
+            exprs += [values.count().alias(f"{key}|d"),
+                      values.sort().get(rank - 1, null_on_oob=True).alias(f"{key}|v")]  # fmt: skip
+        if rule.kind == "shares":
+            for tier in (1, 2, 3):
+                exprs.append((den & (pl.col(rule.measure) == tier)).sum().alias(f"{key}|{tier}"))
+    return exprs
+
+
+@dataclass
+class PeriodFigures:
+    client_id: int
+    period: str
+    figures: dict[str, Figure]
+    breakdowns: dict[str, dict[str, dict]]
+
+
+def kpis_by_period(
+    tickets: pl.DataFrame,
+    zone: str,
+    *,
+    seats: dict[int, int | None] | None = None,
+    repeat_window_days: int | dict[int, int] = 30,
+    only: dict[int, set[str]] | None = None,
+    last_month: str | None = None,
+) -> list[PeriodFigures]:
+    """Every KPI for every client and period in which a ticket was created or resolved (or only
+    the periods `only` names per client). `tickets` holds the clients' whole histories (backlogs
+    and repeats need them) with the clock results as columns; all clients share `zone`."""
+    if isinstance(repeat_window_days, dict):
+        parts = [
+            prepared(tickets.filter(pl.col("client_id") == c), zone, w)
+            for c, w in repeat_window_days.items()
+        ]
+        frame = pl.concat(parts) if parts else prepared(tickets, zone, 30)
+    else:
+        frame = prepared(tickets, zone, repeat_window_days)
+    months = pl.concat([frame["created_month"], frame["resolved_month"]]).drop_nulls()
+    if months.is_empty():
+        return []
+    last = int(months.max())
+    if last_month is not None:
+        last = max(last, int(last_month[:4]) * 12 + int(last_month[5:]) - 1)
+    last = last // 12 * 12 + 11  # the year's end, so a year in progress has its backlog
+    bases = {b: basis_frame(frame, b, last) for b in BASES}
+    wanted = _wanted(bases, only)
+    bases = {b: f.join(wanted, on=["client_id", "period"], how="semi") for b, f in bases.items()}
+    totals = wanted
+    for basis, rows in bases.items():
+        agg = rows.group_by("client_id", "period").agg(_aggregations(basis))
+        totals = totals.join(agg.rename({"n": f"{basis}|n"}), on=["client_id", "period"],
+                             how="left")  # fmt: skip
+    reasons = _grouped_lists(bases["created"].filter(RULES["excluded"].denominator),
+                             "no_verdict_reason")  # fmt: skip
+    clusters = _clusters(bases["created"])
+    breakdowns = _breakdowns(bases)
+    seats = seats or {}
+    out = []
+    for row in totals.sort("client_id", "period").iter_rows(named=True):
+        key = (row["client_id"], row["period"])
+        figures = _figures(row, seats.get(row["client_id"]), reasons.get(key, {}),
+                           clusters.get(key, []))  # fmt: skip
+        out.append(PeriodFigures(row["client_id"], row["period"], figures, breakdowns.get(key, {})))
+    return out
+
+
+def _wanted(bases: dict[str, pl.DataFrame], only: dict[int, set[str]] | None) -> pl.DataFrame:
+    """The (client, period) pairs to compute: where tickets were created or resolved."""
+    pairs = pl.concat(
+        [bases[b].select("client_id", "period") for b in ("created", "resolved")]
+    ).unique()
+    if only is not None:
+        asked = pl.DataFrame(
+            [(c, p) for c, labels in only.items() for p in labels],
+            schema={"client_id": pairs.schema["client_id"], "period": pl.String},
+            orient="row",
+        )
+        pairs = pairs.join(asked, on=["client_id", "period"], how="semi")
+    return pairs
+
+
+def _grouped_lists(rows: pl.DataFrame, column: str) -> dict[tuple, dict[str, int]]:
+    counts = rows.group_by("client_id", "period", column).len().sort(column)
+    out: dict[tuple, dict[str, int]] = defaultdict(dict)
+    for client, period, value, count in counts.iter_rows():
+        out[(client, period)][value] = count
+    return out
+
+
+def _clusters(created: pl.DataFrame) -> dict[tuple, list[dict]]:
+    """Fingerprints with repeats among a period's incidents: the recurring risks of a review."""
+    grouped = (
+        created.filter(INCIDENT)
+        .group_by("client_id", "period", "fingerprint")
+        .agg(
+            pl.len().alias("count"),
+            pl.col("repeat").sum().alias("repeats"),
+            pl.col("created_at").min().alias("first"),
+            pl.col("created_at").max().alias("last"),
+            pl.col("id").sort().alias("tickets"),
+        )
+        .filter(pl.col("repeats") > 0)
+        .sort(
+            ["client_id", "period", "count", "fingerprint"], descending=[False, False, True, False]
+        )
+    )
+    out: dict[tuple, list[dict]] = defaultdict(list)
+    for client, period, fingerprint, count, _, first, last, ids in grouped.iter_rows():
+        out[(client, period)].append(
+            {"fingerprint": fingerprint, "count": count, "first": first.isoformat() + "Z",
+             "last": last.isoformat() + "Z", "tickets": ids}
+        )  # fmt: skip
+    return out
+
+
+def _ratio(numerator, denominator):
+    return numerator / denominator if denominator else None
+
+
+def _figures(row: dict, seats: int | None, reasons: dict, clusters: list) -> dict[str, Figure]:
+    """A period's figures from its aggregated row (columns `key|d`, `key|n`, `key|v`)."""
+    figures = {}
+    for key, rule in RULES.items():
+        d, n, v = row.get(f"{key}|d"), row.get(f"{key}|n"), row.get(f"{key}|v")
+        if rule.kind == "count":
+            value = d or 0
+            figures[key] = Figure(value, None, None, note=rule.note)
+        elif rule.kind == "rate":
+            figures[key] = Figure(_ratio(n or 0, d or 0), n or 0, d or 0, note=rule.note)
+        elif rule.kind == "mean":
+            figures[key] = Figure(v, n if d else None, d or 0, note=rule.note)
+        elif rule.kind in ("median", "p90"):
+            figures[key] = Figure(v, None, d or 0, note=rule.note)
+        elif rule.kind == "shares":
+            shares = {str(t): _ratio(row.get(f"{key}|{t}") or 0, d or 0) for t in (1, 2, 3)}
+            figures[key] = Figure(shares, None, d or 0, note=rule.note)
+        elif rule.kind == "by_reason":
+            figures[key] = Figure(reasons, None, sum(reasons.values()), note=rule.note)
+        elif rule.kind == "clusters":
+            figures[key] = Figure(clusters, None, len(clusters), note=rule.note)
+        elif rule.kind == "per_seat":
+            created = row.get("created|n") or 0
+            figures[key] = Figure(created / seats if seats else None, created, seats,
+                                  note=rule.note)  # fmt: skip
+    for key in ("response.mean_minutes", "resolution.mean_minutes"):
+        if isinstance(figures[key].value, int):
+            figures[key].value = float(figures[key].value)
+    return figures
+
+
+def _breakdowns(bases: dict[str, pl.DataFrame]) -> dict[tuple, dict[str, dict]]:
+    """BREAKDOWN_KEYS by priority, category and origin (values that occur in the period)."""
+    out: dict[tuple, dict[str, dict]] = defaultdict(lambda: defaultdict(dict))
+    for column in BREAKDOWN_COLUMNS:
+        keys = ["client_id", "period", column]
+        parts = [
+            bases[b]
+            .filter(pl.col(column) != "")
+            .group_by(keys)
+            .agg(_aggregations(b, BREAKDOWN_KEYS))
+            .rename({"n": f"{b}|n"})
+            for b in ("created", "resolved")
+        ]  # fmt: skip
+        joined = parts[0].join(parts[1], on=keys, how="full", coalesce=True)
+        for row in joined.sort(keys).iter_rows(named=True):
+            figures = _figures(row, None, {}, [])
+            out[(row["client_id"], row["period"])][column][row[column]] = {
+                k: figures[k].value for k in BREAKDOWN_KEYS
+            }
+    return {k: dict(v) for k, v in out.items()}
+
+
+# --- One period, with its tickets ---------------------------------------------------------------
+
+
+def figure_tickets(
+    frame: pl.DataFrame, key: str, period: Period, *, part: str = "denominator", last_month=None
+) -> list[int]:
+    """The ids of the tickets behind a figure: its denominator (every ticket it was computed
+    over) or, for a rate, its numerator. `frame` is `prepared` tickets of one client."""
+    rule = RULES[key]
+    if rule.kind in ("count", "mean", "median", "p90", "per_seat"):
+        part = "denominator"
+    last = _month_index(period.months[-1])
+    if last_month is not None:
+        last = max(last, _month_index(last_month))
+    rows = basis_frame(frame, rule.basis, last // 12 * 12 + 11).filter(
+        pl.col("period") == period.label
+    )
+    if rule.kind == "clusters":
+        clustered = rows.filter(INCIDENT & pl.col("repeat"))["fingerprint"].unique()
+        rows = rows.filter(INCIDENT & pl.col("fingerprint").is_in(clustered.implode()))
+        return sorted(rows["id"].to_list())
+    if rule.denominator is not None:
+        rows = rows.filter(rule.denominator)
+    if part == "numerator" and rule.numerator is not None:
+        rows = rows.filter(rule.numerator)
+    return sorted(rows["id"].to_list())
+
+
+def _month_index(label: str) -> int:
+    return int(label[:4]) * 12 + int(label[5:7]) - 1
 
 
 def kpis_compute(
     tickets: pl.DataFrame, period: Period, *, seats: int | None, repeat_window_days: int
 ) -> dict[str, Figure]:
-    """Every ticket KPI for the period. `tickets` holds all of the client's tickets (history
-    matters for backlogs and repeats), with the clock results as columns."""
-    in_period = (pl.col("created_at") >= period.start) & (pl.col("created_at") < period.end)
-    resolved_in = (pl.col("resolved_at") >= period.start) & (pl.col("resolved_at") < period.end)
-    created = tickets.filter(in_period)
-    resolved = tickets.filter(resolved_in.fill_null(False))
-    open_at_end = tickets.filter(
-        (pl.col("created_at") < period.end)
-        & (pl.col("resolved_at").is_null() | (pl.col("resolved_at") >= period.end))
-        & (pl.col("state") != "cancelled")
-    )
-    figures: dict[str, Figure] = {
-        "tickets.created": Figure(created.height, tickets=_ids(created)),
-        "tickets.resolved": Figure(resolved.height, tickets=_ids(resolved)),
-        "tickets.open_at_end": Figure(open_at_end.height, tickets=_ids(open_at_end)),
-        "tickets.per_seat": Figure(
-            created.height / seats if seats else None,
-            created.height,
-            seats,
-            _ids(created),
-            "created / seats in the contract",
-        ),
-    }
-    figures |= _stats(created, "response_minutes", "response")
-    figures |= _compliance(created, "response_verdict", "response")
-    figures |= _stats(resolved, "resolution_minutes", "resolution")
-    resolution = _compliance(resolved, "resolution_verdict", "resolution")
-    pending = created.filter(pl.col("resolution_verdict") == "pending")
-    resolution["resolution.sla_pending"] = Figure(
-        pending.height, tickets=_ids(pending), note="created in the period, open, within target"
-    )
-    figures |= resolution
-
-    first_fix = resolved.filter(
-        (pl.col("reopen_count").fill_null(0) == 0)
-        & (pl.col("tier").fill_null(1) <= 1)
-        & (pl.col("reassignment_count").fill_null(0) == 0)
-    )
-    figures["first_time_fix_rate"] = _rate(
-        first_fix, resolved, "never reopened, escalated or reassigned / resolved"
-    )
-    repeats = repeat_flags(tickets, repeat_window_days).filter(in_period)
-    figures["repeat_incident_rate"] = _rate(
-        repeats.filter(pl.col("repeat")), repeats,
-        f"incidents repeating one of the last {repeat_window_days} days / incidents",
+    """Every ticket KPI of one client for one period, each figure with its tickets (the
+    numerator's for a rate): the single-period view used by tests and drill-downs."""
+    frame = prepared(tickets, period.zone, repeat_window_days)
+    client = int(frame["client_id"][0]) if frame.height else 0
+    computed = kpis_by_period(
+        tickets, period.zone, seats={client: seats}, repeat_window_days=repeat_window_days,
+        only={client: {period.label}}, last_month=period.months[-1],
     )  # fmt: skip
-    figures["repeat_clusters"] = _clusters(repeats)
-    incidents = created.filter(pl.col("kind").is_in(INCIDENT_KINDS))
-    known = incidents.filter(pl.col("origin") != "")
-    figures["proactive_ratio"] = _rate(
-        known.filter(pl.col("origin") == "proactive"), known,
-        "proactive incidents / incidents with a known origin",
-    )  # fmt: skip
-    figures["reopen_rate"] = _rate(
-        resolved.filter(pl.col("reopen_count").fill_null(0) > 0), resolved
-    )
-    escalated = created.filter(pl.col("tier").fill_null(1) > 1)
-    figures["escalation.rate"] = _rate(escalated, created, "went above tier 1 / tickets")
-    timed = created.filter(pl.col("escalated_at").is_not_null())
-    minutes = (timed["escalated_at"] - timed["created_at"]).dt.total_seconds() / 60
-    figures["escalation.mean_minutes_to_escalate"] = Figure(
-        float(minutes.mean()) if timed.height else None,
-        float(minutes.sum()) if timed.height else None,
-        timed.height, _ids(timed), "wall-clock minutes, where the export says when",
-    )  # fmt: skip
-    tiered = resolved.filter(pl.col("tier").is_not_null())
-    shares = {
-        str(t): tiered.filter(pl.col("tier") == t).height / tiered.height if tiered.height else None
-        for t in (1, 2, 3)
-    }
-    figures["escalation.resolved_at_tier"] = Figure(
-        shares, None, tiered.height, _ids(tiered), "share of resolved tickets by highest tier"
-    )
-    excluded = created.filter(pl.col("no_verdict_reason") != "")
-    counts = dict(
-        excluded.group_by("no_verdict_reason").len().sort("no_verdict_reason").iter_rows()
-    )
-    figures["excluded"] = Figure(counts, None, excluded.height, _ids(excluded),
-                                 "tickets without an SLA verdict, by reason")  # fmt: skip
+    if computed:
+        figures = computed[0].figures
+    else:
+        empty = {"created|n": 0}
+        figures = _figures(empty, seats, {}, [])
+    for key, figure in figures.items():
+        figure.tickets = figure_tickets(
+            frame, key, period, part="numerator", last_month=period.months[-1]
+        )
     return figures
-
-
-def _clusters(repeats: pl.DataFrame) -> Figure:
-    """Fingerprints with repeats in the period: the recurring risks of a review."""
-    with_repeat = repeats.filter(pl.col("repeat"))["fingerprint"].unique()
-    members = repeats.filter(pl.col("fingerprint").is_in(with_repeat.implode()))
-    clusters = (
-        members.group_by("fingerprint")
-        .agg(
-            pl.len().alias("count"),
-            pl.col("created_at").min().alias("first"),
-            pl.col("created_at").max().alias("last"),
-            pl.col("id").alias("tickets"),
-        )
-        .sort(["count", "fingerprint"], descending=[True, False])
-    )
-    value = [
-        {"fingerprint": f, "count": c, "first": a.isoformat() + "Z", "last": b.isoformat() + "Z",
-         "tickets": ids}
-        for f, c, a, b, ids in clusters.iter_rows()
-    ]  # fmt: skip
-    return Figure(value, None, len(value), _ids(members), "fingerprints with repeats")
-
-
-@dataclass(frozen=True)
-class OutageWindow:
-    """A service down from `start` to `end` (UTC, naive; end None while still down)."""
-
-    service: str
-    start: datetime
-    end: datetime | None
-    planned: bool = False
-
-
-def uptime_figure(
-    outages: list[OutageWindow], targets: dict[str, float], period: Period, as_of: datetime
-) -> Figure:
-    """Per service: 1 − unplanned outage time in the period / the period's length (kpis.md).
-    Overlapping windows count once; a window still open runs to the period's end or now."""
-    period_seconds = (period.end - period.start).total_seconds()
-    services = sorted(set(targets) | {o.service for o in outages})
-    value = {}
-    for service in services:
-        spans = sorted(
-            (max(o.start, period.start), min(o.end or as_of, period.end))
-            for o in outages
-            if o.service == service and not o.planned
-        )
-        down, reach = 0.0, period.start
-        for start, end in spans:
-            start = max(start, reach)
-            if end > start:
-                down += (end - start).total_seconds()
-                reach = end
-        uptime = 1 - down / period_seconds
-        target = targets.get(service)
-        value[service] = {
-            "value": uptime,
-            "target": target,
-            "met": None if target is None else uptime >= target,
-            "outage_minutes": down / 60,
-        }
-    return Figure(
-        value, None, None, [],
-        "1 − unplanned outage minutes in the period / minutes in the period",
-    )  # fmt: skip

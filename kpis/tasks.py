@@ -24,14 +24,15 @@ def import_run_task(job_id: int) -> str:
     retry_backoff_max=300,
     max_retries=5,
 )
-def kpis_recompute_task(client_id: int) -> int:
-    """Recompute one client's clocks and snapshots (a second run for the same client waits for
-    the first, then gives the same rows)."""
+def kpis_recompute_task(client_id: int, full: bool = False) -> int:
+    """Recompute one client's clocks and the snapshots of the periods its imports marked stale,
+    or all of them (`full`: nightly and after a contract change). A second run for the same
+    client waits for the first, then gives the same rows."""
     from contracts.models import Organisation
     from kpis.services.recompute import kpis_recompute
 
     client = Organisation.objects.filter(pk=client_id).first()
-    return kpis_recompute(client) if client else 0
+    return kpis_recompute(client, full=full) if client else 0
 
 
 @shared_task
@@ -41,5 +42,5 @@ def kpis_recompute_all() -> int:
 
     client_ids = sorted(set(Contract.objects.values_list("client_id", flat=True)))
     for client_id in client_ids:
-        kpis_recompute_task.delay(client_id)
+        kpis_recompute_task.delay(client_id, full=True)
     return len(client_ids)

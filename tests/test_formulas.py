@@ -3,6 +3,9 @@ properties over random tickets. Pure: no database."""
 
 from __future__ import annotations
 
+import math
+import re
+import statistics
 from datetime import datetime, timedelta
 
 import polars as pl
@@ -10,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kpis.formulas import Period, kpis_compute
+from kpis.formulas import RULES, Period, figure_tickets, kpis_by_period, kpis_compute, prepared
 
 JULY = Period.parse("2025-07", "America/Chicago")
 COLUMNS = {
@@ -170,3 +173,209 @@ def test_rates_are_fractions_and_compliance_is_met_over_judged(rows):
     assert f["response.compliance"].denominator == met + breached
     created = f["tickets.created"].value
     assert met + breached + f["response.sla_pending"].value <= created
+
+
+# --- The vectorised engine against a plain-Python reading of kpis.md ---------------------------
+
+ZONE = "America/Chicago"
+KINDS = ["incident", "incident", "alert", "request"]
+
+
+def _fingerprint(t: dict) -> str:
+    category = t["category"].lower()
+    if t["configuration_item"]:
+        return f"ci:{t['configuration_item'].lower()}|{category}"
+    if t["requester"]:
+        return f"user:{t['requester'].lower()}|{category}"
+    title = re.sub(r"[^a-z#]+", " ", re.sub(r"\d+", "#", t["title"].lower())).strip()
+    return f"title:{category}|{title}"
+
+
+def oracle(rows: list[dict], period: Period, window_days: int, seats: int | None) -> dict:
+    """kpis.md, ticket by ticket, with loops: slow and obvious."""
+    inside = lambda t: t is not None and period.start <= t < period.end  # noqa: E731
+    created = [t for t in rows if inside(t["created_at"])]
+    resolved = [t for t in rows if inside(t["resolved_at"])]
+    backlog = [t for t in rows if t["created_at"] < period.end and t["state"] != "cancelled"
+               and (t["resolved_at"] is None or t["resolved_at"] >= period.end)]  # fmt: skip
+    incidents = [t for t in rows if t["kind"] in ("incident", "alert")]
+    order = sorted(incidents, key=lambda t: (t["created_at"], t["id"]))
+
+    def is_repeat(t):
+        earlier = order[: order.index(t)]
+        return any(
+            _fingerprint(e) == _fingerprint(t)
+            and (t["created_at"] - e["created_at"]).total_seconds() <= window_days * 86400
+            for e in earlier
+        )
+
+    def rate(numerator, denominator):
+        return (len(numerator) / len(denominator) if denominator else None, len(numerator),
+                len(denominator))  # fmt: skip
+
+    def stats(tickets, column):
+        values = sorted(t[column] for t in tickets if t[column] is not None)
+        if not values:
+            return None, None, None
+        rank = -(-9 * len(values) // 10)  # ceil(0.9 n)
+        return sum(values) / len(values), statistics.median(values), values[rank - 1]
+
+    out = {
+        "tickets.created": len(created), "tickets.resolved": len(resolved),
+        "tickets.open_at_end": len(backlog),
+        "tickets.per_seat": len(created) / seats if seats else None,
+    }  # fmt: skip
+    for prefix, basis in (("response", created), ("resolution", resolved)):
+        mean, median, p90 = stats(basis, f"{prefix}_minutes")
+        verdicts = [t[f"{prefix}_verdict"] for t in basis]
+        out |= {
+            f"{prefix}.mean_minutes": mean, f"{prefix}.median_minutes": median,
+            f"{prefix}.p90_minutes": p90, f"{prefix}.sla_met": verdicts.count("met"),
+            f"{prefix}.sla_breached": verdicts.count("breached"),
+            f"{prefix}.sla_pending": verdicts.count("pending"),
+            f"{prefix}.compliance": rate([v for v in verdicts if v == "met"],
+                                         [v for v in verdicts if v in ("met", "breached")]),
+        }  # fmt: skip
+    out["resolution.sla_pending"] = sum(t["resolution_verdict"] == "pending" for t in created)
+    out["first_time_fix_rate"] = rate(
+        [t for t in resolved
+         if t["reopen_count"] == 0 and t["tier"] <= 1 and t["reassignment_count"] == 0],
+        resolved,
+    )  # fmt: skip
+    period_incidents = [t for t in incidents if inside(t["created_at"])]
+    repeats = [t for t in period_incidents if is_repeat(t)]
+    out["repeat_incident_rate"] = rate(repeats, period_incidents)
+    clustered = {_fingerprint(t) for t in repeats}
+    out["repeat_clusters"] = sorted(
+        (f, sorted(t["id"] for t in period_incidents if _fingerprint(t) == f)) for f in clustered
+    )
+    known = [t for t in period_incidents if t["origin"]]
+    out["proactive_ratio"] = rate([t for t in known if t["origin"] == "proactive"], known)
+    out["reopen_rate"] = rate([t for t in resolved if t["reopen_count"] > 0], resolved)
+    out["escalation.rate"] = rate([t for t in created if t["tier"] > 1], created)
+    timed = [(t["escalated_at"] - t["created_at"]).total_seconds() / 60
+             for t in created if t["escalated_at"] is not None]  # fmt: skip
+    out["escalation.mean_minutes_to_escalate"] = sum(timed) / len(timed) if timed else None
+    out["escalation.resolved_at_tier"] = {
+        str(n): sum(t["tier"] == n for t in resolved) / len(resolved) if resolved else None
+        for n in (1, 2, 3)
+    }
+    reasons = [t["no_verdict_reason"] for t in created if t["no_verdict_reason"]]
+    out["excluded"] = {r: reasons.count(r) for r in sorted(set(reasons))}
+    return out
+
+
+def engine_view(figures: dict) -> dict:
+    """The engine's figures in the oracle's shape."""
+    out = {}
+    for key, figure in figures.items():
+        if RULES[key].kind == "rate":
+            out[key] = (figure.value, figure.numerator, figure.denominator)
+        elif key == "repeat_clusters":
+            out[key] = sorted((c["fingerprint"], c["tickets"]) for c in figure.value)
+        else:
+            out[key] = figure.value
+    return out
+
+
+def close(a, b) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+    if isinstance(a, tuple | list) and isinstance(b, tuple | list):
+        return len(a) == len(b) and all(close(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(close(a[k], b[k]) for k in a)
+    return a == b
+
+
+RANDOM_TICKET = st.fixed_dictionaries({
+    "created": st.integers(0, 60 * 24 * 200),
+    "open_for": st.one_of(st.none(), st.integers(0, 60 * 24 * 120)),
+    "kind": st.sampled_from(KINDS), "origin": st.sampled_from(["proactive", "reactive", ""]),
+    "category": st.sampled_from(["Email", "Backup", "Network"]),
+    "configuration_item": st.sampled_from(["", "", "SRV01", "PC-7"]),
+    "requester": st.sampled_from(["", "", "ana", "Bo"]),
+    "title": st.sampled_from(["Disk full on SRV1", "Disk full on SRV2", "Printer jam", "VPN!"]),
+    "tier": st.integers(1, 3), "reopen_count": st.integers(0, 1),
+    "reassignment_count": st.integers(0, 1),
+    "response": st.one_of(st.none(), st.integers(0, 5000)), "resolution": st.integers(0, 90000),
+    "response_verdict": VERDICTS, "resolution_verdict": VERDICTS,
+    "reason": st.sampled_from(["", "", "", "unmapped priority", "cancelled or merged"]),
+    "escalate_after": st.one_of(st.none(), st.integers(0, 3000)),
+})  # fmt: skip
+
+
+def random_rows(drawn: list[dict]) -> list[dict]:
+    base = d("2025-05-20 00:00")
+    rows = []
+    for i, r in enumerate(drawn, start=1):
+        created = base + timedelta(minutes=r["created"])
+        resolved = None if r["open_for"] is None else created + timedelta(minutes=r["open_for"])
+        rows.append(ticket(
+            i, created, resolved, kind=r["kind"], origin=r["origin"], category=r["category"],
+            configuration_item=r["configuration_item"], requester=r["requester"],
+            title=r["title"], tier=r["tier"], reopen_count=r["reopen_count"],
+            reassignment_count=r["reassignment_count"],
+            response_minutes=None if r["response"] is None else r["response"] / 7,
+            resolution_minutes=None if resolved is None else r["resolution"] / 3,
+            response_verdict=r["response_verdict"], resolution_verdict=r["resolution_verdict"],
+            no_verdict_reason=r["reason"],
+            state="cancelled" if r["reason"] == "cancelled or merged" else
+                  ("closed" if resolved else "open"),
+            escalated_at=None if r["escalate_after"] is None
+                         else created + timedelta(minutes=r["escalate_after"]),
+        ))  # fmt: skip
+    return rows
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(RANDOM_TICKET, min_size=1, max_size=30), st.sampled_from([30, 45, 60]))
+def test_every_period_of_the_engine_equals_the_plain_reading_of_the_spec(drawn, window):
+    rows = random_rows(drawn)
+    computed = kpis_by_period(frame(rows), ZONE, seats={0: 12}, repeat_window_days=window)
+    assert computed, "every ticket has a creation period"
+    for result in computed:
+        period = Period.parse(result.period, ZONE)
+        expected = oracle(rows, period, window, seats=12)
+        got = engine_view(result.figures)
+        for key in expected:
+            assert close(got[key], expected[key]), (result.period, key, got[key], expected[key])
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(RANDOM_TICKET, min_size=1, max_size=20), st.lists(RANDOM_TICKET, max_size=20))
+def test_clients_computed_together_do_not_see_each_other(mine, theirs):
+    """One group-by serves every client: client 2's tickets never change client 1's figures
+    (repeats, backlogs, clusters included)."""
+    alone = kpis_by_period(frame(random_rows(mine)).with_columns(client_id=pl.lit(1)), ZONE)
+    others = frame(random_rows(theirs)).with_columns(client_id=pl.lit(2), id=pl.col("id") + 1000)
+    together = kpis_by_period(
+        pl.concat([frame(random_rows(mine)).with_columns(client_id=pl.lit(1)), others]), ZONE
+    )
+    mine_together = [r for r in together if r.client_id == 1]
+    assert [r.period for r in mine_together] == [r.period for r in alone]
+    for a, b in zip(alone, mine_together, strict=True):
+        assert close(engine_view(a.figures), engine_view(b.figures)), a.period
+        assert a.breakdowns == b.breakdowns
+
+
+def test_drill_down_lists_exactly_the_tickets_a_figure_counts():
+    f = kpis_compute(hand_built(), JULY, seats=50, repeat_window_days=30)
+    tickets = prepared(hand_built(), JULY.zone, 30)
+    compliance = figure_tickets(tickets, "resolution.compliance", JULY)
+    assert compliance == [1, 3, 4, 5] and len(compliance) == f["resolution.compliance"].denominator
+    assert figure_tickets(tickets, "resolution.compliance", JULY, part="numerator") == [3, 5]
+    assert figure_tickets(tickets, "repeat_clusters", JULY) == [3, 4]
+    # A quarter's backlog is the backlog at the end of its last month.
+    q3 = Period.parse("2025-Q3", ZONE)
+    assert figure_tickets(tickets, "tickets.open_at_end", q3) == [6, 7, 8]
+
+
+def test_p90_is_the_nearest_rank_value():
+    """Ten response times 1..10 minutes: ceil(0.9 × 10) = 9th value, not the 10th."""
+    rows = [ticket(i, d("2025-07-02 12:00"), response_minutes=float(i)) for i in range(1, 11)]
+    f = kpis_compute(frame(rows), JULY, seats=None, repeat_window_days=30)
+    assert f["response.p90_minutes"].value == 9.0
+    rows = [ticket(i, d("2025-07-02 12:00"), response_minutes=float(i)) for i in range(1, 71)]
+    f = kpis_compute(frame(rows), JULY, seats=None, repeat_window_days=30)
+    assert f["response.p90_minutes"].value == 63.0  # 0.9 × 70 = 63.000000000000014 in floats

@@ -6,18 +6,25 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from datetime import date
 from pathlib import Path
 
 import pytest
 import yaml
+from celery.contrib.testing.worker import start_worker
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 
 from contracts.models import SlaPolicyVersion
-from kpis.models import KpiSnapshot, Ticket, TicketClock
+from kpis.models import KpiSnapshot, RecomputeRequest, Ticket, TicketClock
+from kpis.services.drilldown import figure_ticket_ids
 from kpis.services.recompute import KEYS_IN_ORDER, kpis_recompute
 
+from msp_portal.celery import app
+
 from .conftest import DEMO, apply_yaml_text
+from .test_import_api import token_client, wait_finished
 
 SAMPLES = Path(__file__).parent / "data" / "samples"
 
@@ -45,7 +52,7 @@ def test_snapshots_agree_with_the_tickets_they_count(world):
     import_sample(world, "connectwise_service_tickets.csv")
     snapshot = KpiSnapshot.objects.get(client=world.acme, period_label="2025-Q3")
     figures = snapshot.figures
-    created_ids = set(figures["tickets.created"]["tickets"])
+    created_ids = set(figure_ticket_ids(world.acme, "2025-Q3", "tickets.created"))
     in_q3 = Ticket.objects.filter(
         client=world.acme,
         created_at__gte="2025-07-01T05:00:00Z",  # 1 Jul 00:00 in Chicago
@@ -90,11 +97,34 @@ def test_a_policy_change_mid_quarter_applies_only_to_tickets_created_after_it(wo
     assert later.policy_version_id == new.pk and later.resolution_target_seconds == 720 * 60
 
 
+def test_tickets_in_a_customer_owned_area_get_no_verdict(world):
+    """The matrix says access approvals are the customer's; the contract maps the 'Accounts'
+    ticket category to that area, so those tickets are not held against the MSP."""
+    document = yaml.safe_load((DEMO / "acme-dental.yaml").read_text())
+    for area in document["responsibilities"]:
+        if area["area"] == "Data ownership and access approvals":
+            area["categories"] = ["accounts"]  # matched whatever the case
+    apply_yaml_text(yaml.safe_dump(document))
+    import_sample(world, "connectwise_service_tickets.csv")
+    accounts = Ticket.objects.filter(client=world.acme, category="Accounts")
+    assert accounts.exists()
+    assert (
+        not TicketClock.objects.filter(ticket__in=accounts)
+        .exclude(no_verdict_reason="customer-owned area")
+        .exists()
+    )
+    assert not TicketClock.objects.filter(ticket__in=accounts).exclude(response_verdict="").exists()
+    snapshot = KpiSnapshot.objects.get(client=world.acme, period_label="2025-Q3")
+    in_q3 = accounts.filter(created_at__gte="2025-07-01T05:00:00Z",
+                            created_at__lt="2025-10-01T05:00:00Z")  # fmt: skip
+    assert snapshot.values["excluded"]["customer-owned area"] == in_q3.count()
+
+
 def test_tickets_without_a_verdict_are_counted_by_reason(world):
     import_sample(world, "autotask_tickets.csv")  # one ticket has no priority
     snapshot = KpiSnapshot.objects.get(client=world.acme, period_label="2025-Q3")
     assert snapshot.values["excluded"] == {"unmapped priority": 1}
-    [ticket] = snapshot.figures["excluded"]["tickets"]
+    [ticket] = figure_ticket_ids(world.acme, "2025-Q3", "excluded")
     assert Ticket.objects.get(pk=ticket).priority_raw == ""
 
 
@@ -116,3 +146,51 @@ def test_kpi_report_says_why_when_there_is_nothing(world):
         call_command("kpi_report", "--client", world.acme.slug, "--period", "2019-Q1")
     with pytest.raises(CommandError, match="not a period"):
         call_command("kpi_report", "--client", world.acme.slug, "--period", "Q3")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_changed_export_recomputes_only_the_periods_it_touches(world, tmp_path):
+    """Ticket 48101 (created 8 July 2025, resolved the next day) becomes P1 in a re-export.
+    The worker recomputes July to September 2025 (its month and the two a repeat could reach),
+    Q3 and 2025; every other period keeps its snapshot untouched."""
+    import_sample(world, "connectwise_service_tickets.csv")
+    before = dict(KpiSnapshot.objects.filter(client=world.acme).values_list("period_label",
+                                                                            "computed_at"))  # fmt: skip
+    july_p1 = KpiSnapshot.objects.get(client=world.acme, period_label="2025-07").breakdowns[
+        "priority"
+    ]["P1"]["tickets.created"]
+    lines = (SAMPLES / "connectwise_service_tickets.csv").read_text(encoding="utf-8-sig")
+    changed = lines.replace(
+        "48101,Acme Dental Group,Offboarding - gus.lopez,Service Desk,Closed (resolved),"
+        "Priority 3 - Normal Response",
+        "48101,Acme Dental Group,Offboarding - gus.lopez,Service Desk,Closed (resolved),"
+        "Priority 1 - Critical",
+    )
+    assert changed != lines
+    export = tmp_path / "connectwise-again.csv"
+    export.write_text(changed, encoding="utf-8")
+    api = token_client(world.msp_staff)
+    app.control.purge()  # the full recomputes the world's contract files queued: not this test's
+    with start_worker(app, perform_ping_check=False, pool="solo", loglevel="WARNING"):
+        with export.open("rb") as handle:
+            response = api.post(reverse("import-upload"), {"file": handle, "client": world.acme.slug,
+                                                           "preset": "connectwise"},
+                                format="multipart")  # fmt: skip
+        assert response.status_code == 202, response.content
+        body = wait_finished(api, response.json()["id"])
+        deadline = time.monotonic() + 60
+        while (
+            KpiSnapshot.objects.get(client=world.acme, period_label="2025-07").computed_at
+            == (before["2025-07"])
+        ):
+            assert time.monotonic() < deadline, "no recompute after the import"
+            time.sleep(0.3)
+    assert (body["created"], body["updated"]) == (0, 1)
+    after = dict(KpiSnapshot.objects.filter(client=world.acme).values_list("period_label",
+                                                                           "computed_at"))  # fmt: skip
+    recomputed = {label for label in after if after[label] != before[label]}
+    assert recomputed == {"2025-07", "2025-08", "2025-09", "2025-Q3", "2025"}
+    assert after.keys() == before.keys() and len(before) > len(recomputed)
+    july = KpiSnapshot.objects.get(client=world.acme, period_label="2025-07")
+    assert july.breakdowns["priority"]["P1"]["tickets.created"] == july_p1 + 1
+    assert not RecomputeRequest.objects.filter(client=world.acme).exists()

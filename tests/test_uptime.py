@@ -8,8 +8,9 @@ from datetime import datetime
 import pytest
 from django.core.management import CommandError, call_command
 
-from kpis.formulas import OutageWindow, Period, uptime_figure
+from kpis.formulas import Period
 from kpis.models import KpiSnapshot, Outage
+from kpis.uptime import OutageWindow, uptime_figure
 
 JULY = Period.parse("2025-07", "America/Chicago")  # 31 days: 44,640 minutes
 TARGETS = {"Email and collaboration": 0.999, "Practice management system": 0.995}

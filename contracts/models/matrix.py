@@ -53,6 +53,9 @@ class ResponsibilityAssignment(models.Model):
     area = models.CharField(max_length=200)
     owner = models.CharField(max_length=10, choices=Owner.choices, default=Owner.UNASSIGNED)
     split = models.TextField(blank=True, default="")
+    # Ticket categories that belong to this area: a customer-owned area's tickets get no SLA
+    # verdict (kpis.md), so the MSP is not measured on what it does not own.
+    categories = models.JSONField(default=list, blank=True)
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:

@@ -238,7 +238,10 @@ def _matrix_apply(data: ContractFile, contract: Contract, result, actor, source)
     if not data.responsibilities:
         return
     rows = [
-        {"area": r.area, "owner": r.owner, "split": r.split or ""} for r in data.responsibilities
+        # categories only when given, so matrices applied before the key existed keep their hash
+        {"area": r.area, "owner": r.owner, "split": r.split or ""}
+        | ({"categories": r.categories} if r.categories else {})
+        for r in data.responsibilities
     ]
     content_hash = _hash(rows)
     current = contract.current_matrix()
@@ -254,14 +257,18 @@ def _matrix_apply(data: ContractFile, contract: Contract, result, actor, source)
         ResponsibilityAssignment(version=version, position=i, **row) for i, row in enumerate(rows)
     )
     result.changes.append(f"created responsibility matrix version {version.number}")
-    before = [[a.area, a.owner, a.split] for a in current.assignments.all()] if current else None
+    before = (
+        [[a.area, a.owner, a.split, a.categories] for a in current.assignments.all()]
+        if current
+        else None
+    )
     audit_record(
         actor=actor,
         source=source,
         contract=contract,
         action="create",
         obj=version,
-        changes={"assignments": [before, [[r["area"], r["owner"], r["split"]] for r in rows]]},
+        changes={"assignments": [before, [list(r.values()) for r in rows]]},
     )
 
 
@@ -341,4 +348,10 @@ def contract_apply(*, data: ContractFile, actor=None, source: str = "command") -
         _matrix_apply(data, contract, result, actor, source)
         _commitments_apply(data, contract, result, actor, source)
         result.contract = contract
+        if result.changes:
+            # Targets, calendars, credit terms or customer-owned areas may have changed: every
+            # period of the client is recomputed once this commits.
+            from kpis.tasks import kpis_recompute_task
+
+            transaction.on_commit(lambda: kpis_recompute_task.delay(client.pk, full=True))
     return result

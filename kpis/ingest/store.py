@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 import polars as pl
 from django.db import connection
@@ -202,27 +203,58 @@ def timezone_now_text() -> str:
 
 
 def _months(new: pl.DataFrame, changed: pl.DataFrame, zone_by_client: dict[int, str]) -> set:
-    """Client-months whose figures these writes change: where new and changed tickets are
-    created or resolved now, and where the changed ones were before."""
-    stamps = pl.concat(
+    """Client-months whose figures these writes can change, for each new ticket and for each
+    changed ticket as it is now and as it was: the months from its creation to its resolution
+    (the backlog at each month's end counts it) or to now while open, and the two months after
+    its creation (a later incident may repeat it within a 30–60-day window)."""
+    spans = pl.concat(
         [
-            frame.select("client_id", pl.col(c).alias("at"))
-            for frame, cols in ((new, ["created_at", "resolved_at"]),
-                                (changed, ["created_at", "resolved_at", "old_created",
-                                           "old_resolved"]))
-            for c in cols
+            frame.select("client_id", pl.col(start).alias("start"), pl.col(end).alias("end"))
+            for frame, pairs in ((new, [("created_at", "resolved_at")]),
+                                 (changed, [("created_at", "resolved_at"),
+                                            ("old_created", "old_resolved")]))
+            for start, end in pairs
         ]
-    ).drop_nulls()  # fmt: skip
-    if stamps.is_empty():
+    ).filter(pl.col("start").is_not_null())  # fmt: skip
+    if spans.is_empty():
         return set()
-    stamps = stamps.with_columns(
-        at=pl.col("at").str.slice(0, 19).str.to_datetime("%Y-%m-%d %H:%M:%S", time_zone="UTC")
-    )
+    spans = spans.with_columns(start=_instant("start"), end=_instant("end"))
+    from django.utils import timezone
+
+    now = timezone.now()
     months = set()
     for zone in set(zone_by_client.values()):
         ids = [c for c, z in zone_by_client.items() if z == zone]
-        local = stamps.filter(pl.col("client_id").is_in(ids)).select(
-            "client_id", pl.col("at").dt.convert_time_zone(zone).dt.strftime("%Y-%m-01")
+        current = now.astimezone(ZoneInfo(zone))
+        current_index = current.year * 12 + current.month - 1
+        first = _month_index("start", zone)
+        last = pl.max_horizontal(
+            pl.coalesce(_month_index("end", zone), pl.lit(current_index)),
+            pl.min_horizontal(first + 2, pl.lit(current_index)),
+            first,
         )
-        months |= set(local.unique().iter_rows())
+        expanded = (
+            spans.filter(pl.col("client_id").is_in(ids))
+            .select("client_id", month=pl.int_ranges(first, last + 1, dtype=pl.Int32))
+            .explode("month")
+            .unique()
+        )
+        months |= {
+            (client_id, f"{m // 12:04d}-{m % 12 + 1:02d}-01")
+            for client_id, m in expanded.iter_rows()
+        }
     return months
+
+
+def _instant(column: str) -> pl.Expr:
+    return (
+        pl.col(column)
+        .str.slice(0, 19)
+        .str.to_datetime("%Y-%m-%d %H:%M:%S", time_zone="UTC", strict=False)
+    )
+
+
+def _month_index(column: str, zone: str) -> pl.Expr:
+    """Year × 12 + month − 1 of an instant in the zone."""
+    local = pl.col(column).dt.convert_time_zone(zone)
+    return local.dt.year().cast(pl.Int32) * 12 + local.dt.month().cast(pl.Int32) - 1

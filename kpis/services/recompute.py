@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -22,8 +23,9 @@ from django.utils import timezone
 
 from contracts.models import CommitmentOccurrence, Contract, Organisation, SlaPolicyVersion
 from kpis.clock import CalendarIndex, CalendarSpec, Intervals, ticket_clocks, version_in_force
-from kpis.formulas import Figure, OutageWindow, Period, kpis_compute, uptime_figure
+from kpis.formulas import Figure, Period, kpis_by_period, period_labels_of_month
 from kpis.models import KpiSnapshot, Outage, RecomputeRequest
+from kpis.uptime import OutageWindow, uptime_figure
 
 RECOMPUTE_LOCK = 7303
 KEYS_IN_ORDER = [
@@ -37,18 +39,17 @@ KEYS_IN_ORDER = [
     "escalation.resolved_at_tier", "uptime", "commitments.kept_rate", "service_credits",
     "excluded",
 ]  # fmt: skip
-BREAKDOWN_KEYS = ["tickets.created", "response.compliance", "resolution.compliance",
-                  "resolution.mean_minutes", "first_time_fix_rate"]  # fmt: skip
 
 _TICKET_SQL = """
-COPY (SELECT id, created_at, first_response_at, resolved_at, kind, priority, origin, category,
-             configuration_item, requester, title, tier, escalated_at, reopen_count,
+COPY (SELECT id, client_id, created_at, first_response_at, resolved_at, kind, priority, origin,
+             category, configuration_item, requester, title, tier, escalated_at, reopen_count,
              reassignment_count, state, paused_intervals::text, reopen_gaps::text,
              paused_minutes, exclude_from_sla
-      FROM kpis_ticket WHERE client_id = %s ORDER BY id) TO STDOUT WITH (FORMAT csv, HEADER)
+      FROM kpis_ticket WHERE client_id = ANY(%s) ORDER BY client_id, id)
+TO STDOUT WITH (FORMAT csv, HEADER)
 """
 _TICKET_SCHEMA = {
-    "id": pl.Int64, "created_at": pl.String, "first_response_at": pl.String,
+    "id": pl.Int64, "client_id": pl.Int64, "created_at": pl.String, "first_response_at": pl.String,
     "resolved_at": pl.String, "kind": pl.String, "priority": pl.String, "origin": pl.String,
     "category": pl.String, "configuration_item": pl.String, "requester": pl.String,
     "title": pl.String, "tier": pl.Int16, "escalated_at": pl.String, "reopen_count": pl.Int64,
@@ -58,11 +59,11 @@ _TICKET_SCHEMA = {
 _STAMPS = ["created_at", "first_response_at", "resolved_at", "escalated_at"]
 
 
-def tickets_load(client_id: int) -> pl.DataFrame:
-    """The client's tickets as a frame; instants as naive UTC datetimes."""
+def tickets_load(client_ids: list[int]) -> pl.DataFrame:
+    """The clients' tickets as one frame; instants as naive UTC datetimes."""
     buffer = io.BytesIO()
     with connection.cursor() as cursor:
-        cursor.cursor.copy_expert(cursor.mogrify(_TICKET_SQL, [client_id]).decode(), buffer)
+        cursor.cursor.copy_expert(cursor.mogrify(_TICKET_SQL, [list(client_ids)]).decode(), buffer)
     buffer.seek(0)
     frame = pl.read_csv(buffer, schema=_TICKET_SCHEMA)
     text_columns = [
@@ -153,7 +154,7 @@ def clocks_compute(tickets: pl.DataFrame, contract: Contract, as_of: datetime) -
         dtype=np.int64,
     )  # fmt: skip
     version_index = version_in_force(created, starts) if versions else np.full(n, -1)
-    reasons = _no_verdict_reasons(tickets, version_index)
+    reasons = _no_verdict_reasons(tickets, version_index, customer_owned_categories(contract))
     out["no_verdict_reason"] = reasons
     first_day = (tickets["created_at"].min() - timedelta(days=2)).date()
     last_day = max(as_of.date(), (tickets["resolved_at"].max() or as_of).date()) + timedelta(366)
@@ -198,28 +199,46 @@ def clocks_compute(tickets: pl.DataFrame, contract: Contract, as_of: datetime) -
     return pl.DataFrame(out)
 
 
-def _no_verdict_reasons(tickets: pl.DataFrame, version_index: np.ndarray) -> np.ndarray:
+def customer_owned_categories(contract: Contract) -> dict[str, str]:
+    """Ticket category (lower case) → the customer-owned area of the current responsibility
+    matrix it belongs to. Tickets in those areas get no SLA verdict: the MSP does not own them."""
+    matrix = contract.current_matrix()
+    if matrix is None:
+        return {}
+    return {
+        category.strip().lower(): assignment.area
+        for assignment in matrix.assignments.filter(owner="customer")
+        for category in assignment.categories
+    }
+
+
+def _no_verdict_reasons(
+    tickets: pl.DataFrame, version_index: np.ndarray, customer_owned: dict[str, str]
+) -> np.ndarray:
     """Why a ticket gets no SLA verdict (kpis.md), or "" when it gets one."""
     reasons = np.full(tickets.height, "", dtype=object)
     reasons[version_index < 0] = "created before the first SLA policy"
+    if customer_owned:
+        owned = tickets["category"].str.strip_chars().str.to_lowercase().is_in(list(customer_owned))
+        reasons[owned.to_numpy()] = "customer-owned area"
     reasons[tickets["priority"].to_numpy() == ""] = "unmapped priority"
     reasons[tickets["exclude_from_sla"].to_numpy()] = "excluded by the export"
     reasons[tickets["state"].to_numpy() == "cancelled"] = "cancelled or merged"
     return reasons
 
 
-def clocks_store(client_id: int, clocks: pl.DataFrame) -> None:
-    """Replace the client's stored clocks (COPY: a million rows in seconds)."""
+def clocks_store(client_ids: list[int], clocks: pl.DataFrame) -> None:
+    """Replace the clients' stored clocks (COPY: a million rows in seconds). `clocks` has a
+    client_id column."""
     now = timezone.now().strftime("%Y-%m-%d %H:%M:%S+00")
     frame = clocks.with_columns(
         *[pl.when(pl.col(c) < 0).then(None).otherwise(pl.col(c)).alias(c)
           for c in ("policy_version_id", "response_seconds", "resolution_seconds",
                     "response_target_seconds", "resolution_target_seconds")],
-        client_id=pl.lit(client_id),
         computed_at=pl.lit(now),
     ).rename({"id": "ticket_id"})  # fmt: skip
     with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM kpis_ticketclock WHERE client_id = %s", [client_id])
+        cursor.execute("DELETE FROM kpis_ticketclock WHERE client_id = ANY(%s)", [list(client_ids)])
         buffer = io.BytesIO()
         frame.write_csv(buffer, include_header=False, null_value="\\N")
         buffer.seek(0)
@@ -230,30 +249,10 @@ def clocks_store(client_id: int, clocks: pl.DataFrame) -> None:
         )
 
 
-def _periods(tickets: pl.DataFrame, zone: str) -> list[Period]:
-    """Every month, quarter and year in which a ticket was created or resolved."""
-    stamps = pl.concat([tickets["created_at"], tickets["resolved_at"]]).drop_nulls()
-    if stamps.is_empty():
-        return []
-    local = stamps.dt.replace_time_zone("UTC").dt.convert_time_zone(zone)
-    months = sorted(set(local.dt.strftime("%Y-%m").to_list()))
-    labels = set(months)
-    labels |= {f"{m[:4]}-Q{(int(m[5:]) - 1) // 3 + 1}" for m in months}
-    labels |= {m[:4] for m in months}
-    return [Period.parse(label, zone) for label in sorted(labels)]
-
-
-def _commitments_kept(contract: Contract, period: Period, today: date) -> Figure:
+def _commitments_kept(occurrences: list, period: Period, today: date) -> Figure:
     """Occurrences fulfilled on time with evidence where required / occurrences due."""
-    due = list(
-        CommitmentOccurrence.objects.filter(
-            commitment__contract=contract,
-            due_date__gte=period.first_day,
-            due_date__lt=min(period.next_first_day, today),
-        )
-        .select_related("commitment")
-        .prefetch_related("evidence")
-    )
+    due = [o for o in occurrences
+           if period.first_day <= o.due_date < min(period.next_first_day, today)]  # fmt: skip
     kept = [o for o in due if o.status_on(today, len(o.evidence.all())) == "kept"]
     return Figure(
         len(kept) / len(due) if due else None, len(kept), len(due), [],
@@ -277,39 +276,28 @@ def _service_credits(contract: Contract, figures: dict[str, Figure], period: Per
     fee = contract.monthly_fee or Decimal(0)
     months = {"month": 1, "quarter": 3}.get(period.kind, 12)
     amount = (fee * months * percent / 100).quantize(Decimal("0.01"))
-    breach_key = contract.credit_measure.split(".")[0] + ".sla_breached"
-    breaches = figures[breach_key].tickets if breach_key in figures else []
+    breach_key = credit_breach_key(contract.credit_measure)
+    breaches = figures[breach_key].value if breach_key in figures else None
     return Figure(
         {"percent": float(percent), "amount": float(amount), "currency": contract.currency,
-         "measure": contract.credit_measure, "measured": measure.value},
-        float(amount), None, breaches,
+         "measure": contract.credit_measure, "measured": measure.value, "breaches": breaches},
+        float(amount), None, [],
         f"{contract.credit_measure} {measure.value:.1%} against the contract's tiers",
     )  # fmt: skip
 
 
-def _uptime(contract: Contract, period: Period, as_of: datetime) -> Figure:
-    version = contract.sla_versions.order_by("-effective_from").first()
-    targets = {u.service: float(u.target) for u in version.uptime_targets.all()} if version else {}
-    windows = [
-        OutageWindow(o.service, _naive_utc(o.started_at), o.ended_at and _naive_utc(o.ended_at),
-                     o.planned)
-        for o in Outage.objects.filter(client=contract.client, started_at__lt=_aware(period.end))
-        .exclude(ended_at__lte=_aware(period.start))
-    ]  # fmt: skip
-    return uptime_figure(windows, targets, period, _naive_utc(as_of))
+def credit_breach_key(measure: str) -> str:
+    """The figure whose tickets triggered a credit: `resolution.compliance` → its breaches."""
+    return measure.split(".")[0] + ".sla_breached"
 
 
 def _naive_utc(moment: datetime) -> datetime:
     return moment.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=ZoneInfo("UTC"))
-
-
 def tickets_with_clocks(tickets: pl.DataFrame, clocks: pl.DataFrame) -> pl.DataFrame:
     """The tickets with their clock results in minutes, as the KPI formulas read them."""
-    return tickets.join(clocks, on="id", how="left").with_columns(
+    return tickets.join(clocks.drop("client_id", strict=False), on="id", how="left").with_columns(
         response_minutes=pl.when(pl.col("response_seconds") >= 0)
         .then(pl.col("response_seconds") / 60),
         resolution_minutes=pl.when(pl.col("resolution_seconds") >= 0)
@@ -317,64 +305,165 @@ def tickets_with_clocks(tickets: pl.DataFrame, clocks: pl.DataFrame) -> pl.DataF
     )  # fmt: skip
 
 
-def snapshot_build(
-    frame: pl.DataFrame,
-    contract: Contract,
-    period: Period,
-    *,
-    today: date,
-    as_of: datetime,
-    window: int,
-) -> dict:
-    """Values, figures and breakdowns of one period, from `tickets_with_clocks`."""
-    figures = kpis_compute(frame, period, seats=contract.seats or None, repeat_window_days=window)
-    figures["uptime"] = _uptime(contract, period, as_of)
-    figures["commitments.kept_rate"] = _commitments_kept(contract, period, today)
-    figures["service_credits"] = _service_credits(contract, figures, period)
-    breakdowns: dict[str, dict] = defaultdict(dict)
-    for column in ("priority", "category", "origin"):
-        for value in sorted(v for v in frame[column].unique().to_list() if v):
-            part = kpis_compute(frame.filter(pl.col(column) == value), period,
-                                seats=None, repeat_window_days=window)  # fmt: skip
-            if part["tickets.created"].value or part["tickets.resolved"].value:
-                breakdowns[column][value] = {k: part[k].value for k in BREAKDOWN_KEYS}
+@dataclass
+class ClientContext:
+    """What a client's snapshots need besides tickets, loaded once per recompute."""
+
+    contract: Contract
+    window: int
+    uptime_targets: dict[str, float]
+    outages: list[OutageWindow]
+    occurrences: list
+    today: date
+
+
+def _contexts(contracts: list[Contract], as_of: datetime) -> dict[int, ClientContext]:
+    ids = [c.pk for c in contracts]
+    latest = {}
+    for version in SlaPolicyVersion.objects.filter(contract_id__in=ids).prefetch_related(
+        "uptime_targets"
+    ).order_by("contract_id", "effective_from"):  # fmt: skip
+        latest[version.contract_id] = version
+    outages = defaultdict(list)
+    for o in Outage.objects.filter(client_id__in=[c.client_id for c in contracts]):
+        outages[o.client_id].append(
+            OutageWindow(
+                o.service,
+                _naive_utc(o.started_at),
+                o.ended_at and _naive_utc(o.ended_at),
+                o.planned,
+            )
+        )
+    occurrences = defaultdict(list)
+    for o in (
+        CommitmentOccurrence.objects.filter(commitment__contract_id__in=ids)
+        .select_related("commitment")
+        .prefetch_related("evidence")
+    ):
+        occurrences[o.commitment.contract_id].append(o)
+    out = {}
+    for contract in contracts:
+        version = latest.get(contract.pk)
+        out[contract.client_id] = ClientContext(
+            contract=contract,
+            window=version.repeat_window_days if version else 30,
+            uptime_targets={u.service: float(u.target) for u in version.uptime_targets.all()}
+            if version else {},
+            outages=outages[contract.client_id],
+            occurrences=occurrences[contract.pk],
+            today=as_of.astimezone(ZoneInfo(contract.timezone)).date(),
+        )  # fmt: skip
+    return out
+
+
+def _snapshot_data(figures: dict[str, Figure], breakdowns: dict, context: ClientContext,
+                   period: Period, as_of: datetime) -> dict:  # fmt: skip
+    """The stored form of one period: values, figures (numerator, denominator, note) and
+    breakdowns, with uptime, commitments and credits added to the ticket figures."""
+    figures["uptime"] = uptime_figure(context.outages, context.uptime_targets, period,
+                                      _naive_utc(as_of))  # fmt: skip
+    figures["commitments.kept_rate"] = _commitments_kept(context.occurrences, period, context.today)
+    figures["service_credits"] = _service_credits(context.contract, figures, period)
     return {
         "values": {k: figures[k].value for k in KEYS_IN_ORDER},
         "figures": {k: figures[k].to_json() for k in KEYS_IN_ORDER},
-        "breakdowns": dict(breakdowns),
+        "breakdowns": breakdowns,
     }
 
 
-def kpis_recompute(client: Organisation, *, as_of: datetime | None = None) -> int:
-    """Recompute every clock and snapshot of the client; returns the number of snapshots."""
+def _requested_periods(client_ids: list[int], as_of: datetime) -> dict[int, set[str]]:
+    """Period labels made stale by imports: each requested month, its quarter and its year."""
+    only: dict[int, set[str]] = {c: set() for c in client_ids}
+    for client_id, month in RecomputeRequest.objects.filter(
+        client_id__in=client_ids, requested_at__lte=as_of
+    ).values_list("client_id", "month"):
+        only[client_id] |= set(period_labels_of_month(f"{month:%Y-%m}"))
+    return only
+
+
+def kpis_recompute_clients(
+    clients: list[Organisation], *, as_of: datetime | None = None, full: bool = True
+) -> int:
+    """Recompute the clients' clocks and snapshots; returns the number of snapshots written.
+
+    `full`: every period of each client (nightly, after a contract change). Otherwise only the
+    periods the clients' pending recompute requests name (after an import); the clocks are
+    recomputed in full either way, since they are cheap and a policy may have changed."""
     as_of = as_of or timezone.now()
-    contract = (
-        Contract.objects.filter(client=client).select_related("client").order_by("-starts").first()
-    )
-    if contract is None:
+    contracts = {}
+    for contract in Contract.objects.filter(client__in=clients).select_related("client").order_by(
+        "client_id", "starts"
+    ):  # fmt: skip
+        contracts[contract.client_id] = contract  # the latest contract of each client
+    client_ids = sorted(contracts)
+    if not client_ids:
         return 0
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [RECOMPUTE_LOCK, client.pk])
-        tickets = tickets_load(client.pk)
-        clocks = clocks_compute(tickets, contract, as_of)
-        clocks_store(client.pk, clocks)
-        today = as_of.astimezone(ZoneInfo(contract.timezone)).date()
-        periods = _periods(tickets, contract.timezone)
-        # Built once for all periods: the join and the policy do not change between them.
-        frame = tickets_with_clocks(tickets, clocks)
-        policy = contract.sla_versions.order_by("-effective_from").first()
-        window = policy.repeat_window_days if policy else 30
-        KpiSnapshot.objects.filter(client=client).exclude(
-            period_label__in=[p.label for p in periods]
-        ).delete()
-        for period in periods:
-            data = snapshot_build(frame, contract, period, today=today, as_of=as_of, window=window)
-            KpiSnapshot.objects.update_or_create(
-                client=client,
-                period_label=period.label,
-                defaults={"period_kind": period.kind, "period_start": period.first_day,
-                          "computed_at": as_of, **data},
-            )  # fmt: skip
-        RecomputeRequest.objects.filter(client=client, requested_at__lte=as_of).delete()
-    return len(periods)
+            for client_id in client_ids:  # in id order, so two recomputes never deadlock
+                cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [RECOMPUTE_LOCK, client_id])
+        only = None if full else _requested_periods(client_ids, as_of)
+        tickets = tickets_load(client_ids)
+        by_client = tickets.partition_by("client_id", as_dict=True)
+        clocks = pl.concat(
+            [
+                clocks_compute(part, contracts[client_id], as_of).with_columns(
+                    client_id=pl.lit(client_id)
+                )
+                for (client_id,), part in by_client.items()
+            ]
+        ) if by_client else None  # fmt: skip
+        if clocks is not None:
+            clocks_store(client_ids, clocks)
+        contexts = _contexts(list(contracts.values()), as_of)
+        written = 0
+        frame = tickets_with_clocks(tickets, clocks) if clocks is not None else None
+        for zone in sorted({c.timezone for c in contracts.values()}):
+            zone_ids = [c for c in client_ids if contracts[c].timezone == zone]
+            results = []
+            if frame is not None:
+                results = kpis_by_period(
+                    frame.filter(pl.col("client_id").is_in(zone_ids)), zone,
+                    seats={c: contracts[c].seats or None for c in zone_ids},
+                    repeat_window_days={c: contexts[c].window for c in zone_ids},
+                    only=None if only is None else {c: only[c] for c in zone_ids},
+                    last_month=f"{as_of.astimezone(ZoneInfo(zone)):%Y-%m}",
+                )  # fmt: skip
+            written += _snapshots_write(results, contexts, zone, as_of, zone_ids, only)
+        RecomputeRequest.objects.filter(client_id__in=client_ids, requested_at__lte=as_of).delete()
+    return written
+
+
+def _snapshots_write(results, contexts, zone, as_of, client_ids, only) -> int:
+    """Upsert the computed snapshots; drop those of periods that no longer have tickets."""
+    rows = []
+    for result in results:
+        period = Period.parse(result.period, zone)
+        data = _snapshot_data(result.figures, result.breakdowns, contexts[result.client_id],
+                              period, as_of)  # fmt: skip
+        rows.append(KpiSnapshot(client_id=result.client_id, period_label=period.label,
+                                period_kind=period.kind, period_start=period.first_day,
+                                computed_at=as_of, **data))  # fmt: skip
+    KpiSnapshot.objects.bulk_create(
+        rows, batch_size=500, update_conflicts=True, unique_fields=["client", "period_label"],
+        update_fields=["period_kind", "period_start", "values", "figures", "breakdowns",
+                       "computed_at"],
+    )  # fmt: skip
+    kept = defaultdict(set)
+    for row in rows:
+        kept[row.client_id].add(row.period_label)
+    for client_id in client_ids:
+        stale = KpiSnapshot.objects.filter(client_id=client_id).exclude(
+            period_label__in=kept[client_id]
+        )
+        if only is not None:  # a partial recompute answers only for the periods it was asked
+            stale = stale.filter(period_label__in=only[client_id])
+        stale.delete()
+    return len(rows)
+
+
+def kpis_recompute(
+    client: Organisation, *, as_of: datetime | None = None, full: bool = True
+) -> int:
+    """Recompute one client (see kpis_recompute_clients)."""
+    return kpis_recompute_clients([client], as_of=as_of, full=full)

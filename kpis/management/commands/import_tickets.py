@@ -83,5 +83,5 @@ class Command(BaseCommand):
         if options["recompute"] and (job.created or job.updated):
             from kpis.services.recompute import kpis_recompute
 
-            periods = kpis_recompute(client)
+            periods = kpis_recompute(client, full=False)
             self.stderr.write(f"KPIs recomputed: {periods} periods")

@@ -1,0 +1,60 @@
+"""The tickets behind a stored figure: the drill-down every number on a page links to.
+
+Reads the client's tickets with their *stored* clocks (never recomputing them) and applies the
+figure's rule from kpis/formulas.py, the same rule the snapshot was aggregated with.
+"""
+
+from __future__ import annotations
+
+import io
+
+import polars as pl
+from django.db import connection
+
+from contracts.models import Contract, Organisation
+from kpis.formulas import RULES, Period, figure_tickets, prepared
+from kpis.services.recompute import credit_breach_key, tickets_load, tickets_with_clocks
+
+_CLOCK_SQL = """
+COPY (SELECT ticket_id AS id, response_seconds, resolution_seconds, response_verdict,
+             resolution_verdict, no_verdict_reason
+      FROM kpis_ticketclock WHERE client_id = %s) TO STDOUT WITH (FORMAT csv, HEADER)
+"""
+_CLOCK_SCHEMA = {
+    "id": pl.Int64, "response_seconds": pl.Int64, "resolution_seconds": pl.Int64,
+    "response_verdict": pl.String, "resolution_verdict": pl.String,
+    "no_verdict_reason": pl.String,
+}  # fmt: skip
+
+
+def clocks_load(client_id: int) -> pl.DataFrame:
+    buffer = io.BytesIO()
+    with connection.cursor() as cursor:
+        cursor.cursor.copy_expert(cursor.mogrify(_CLOCK_SQL, [client_id]).decode(), buffer)
+    buffer.seek(0)
+    return pl.read_csv(buffer, schema=_CLOCK_SCHEMA).with_columns(
+        pl.col(c).fill_null("") for c in ("response_verdict", "resolution_verdict",
+                                          "no_verdict_reason")
+    )  # fmt: skip
+
+
+def figure_ticket_ids(
+    client: Organisation, period_label: str, key: str, *, part: str = "denominator"
+) -> list[int]:
+    """Ids of the tickets a figure of the client's period was computed over (`denominator`) or,
+    for a rate, the ones it counts (`numerator`). Raises KeyError for an unknown key and
+    ValueError for a malformed period."""
+    contract = Contract.objects.filter(client=client).order_by("-starts").first()
+    if contract is None:
+        return []
+    period = Period.parse(period_label, contract.timezone)
+    if key == "service_credits":
+        key = credit_breach_key(contract.credit_measure or "resolution.compliance")
+    if key not in RULES:
+        if key in ("uptime", "commitments.kept_rate"):
+            return []  # not ticket figures
+        raise KeyError(key)
+    policy = contract.sla_versions.order_by("-effective_from").first()
+    window = policy.repeat_window_days if policy else 30
+    frame = tickets_with_clocks(tickets_load([client.pk]), clocks_load(client.pk))
+    return figure_tickets(prepared(frame, contract.timezone, window), key, period, part=part)
