@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint format check lock manage clean-data help bench-import
+.PHONY: install run test lint format check lock manage clean-data help bench-import bench-kpis
 
 help:
 	@echo "make run      start the portal on http://127.0.0.1:8000 (embedded PostgreSQL and Redis)"
@@ -13,6 +13,7 @@ help:
 	@echo "make lint     ruff check + format check + migrations check"
 	@echo "make manage ARGS='apply_contract FILE'   any manage.py command with the services up"
 	@echo "make bench-import   the million-row import benchmark (see benchmarks/RESULTS.md)"
+	@echo "make bench-kpis     clocks and KPI recompute on the same million tickets"
 
 install: $(STAMP)
 
@@ -43,6 +44,9 @@ manage: install
 # Benchmarks: ratios against a baseline measured in the same run, appended to benchmarks/RESULTS.md.
 bench-import: install
 	$(BIN)/python -m msp_portal.devstack script benchmarks/bench_import.py $(ARGS)
+
+bench-kpis: install
+	$(BIN)/python -m msp_portal.devstack script benchmarks/bench_kpis.py $(ARGS)
 
 # Re-resolve every dependency from pyproject.toml into requirements.lock (exact pins).
 lock:

@@ -65,21 +65,23 @@ def django_setup() -> None:
 
 
 def stage_seed(clients: int) -> None:
-    """One MSP holding a contract with each of the generated clients."""
+    """One MSP holding a contract with each of the generated clients: the demo contract's SLA,
+    calendars, matrix and commitments, effective before the first generated ticket."""
     django_setup()
-    from benchmarks.generate import client_names
-    from contracts.models import Contract, Organisation
+    import yaml
 
-    msp = Organisation.objects.create(slug="bench-msp", name="Bench MSP", kind="msp")
-    orgs = Organisation.objects.bulk_create(
-        Organisation(slug=f"bench-client-{i:03d}", name=name, kind="client")
-        for i, name in enumerate(client_names(clients))
-    )
-    Contract.objects.bulk_create(
-        Contract(client=o, msp=msp, name="Managed services", starts=date(2024, 1, 1),
-                 timezone="America/Chicago", pricing_model="flat_fee")
-        for o in orgs
-    )  # fmt: skip
+    from benchmarks.generate import client_names
+    from contracts.contract_file import contract_file_parse
+    from contracts.services.contract_apply import contract_apply
+
+    template = yaml.safe_load((ROOT / "contracts" / "demo" / "acme-dental.yaml").read_text())
+    template.pop("advisor")
+    template["msp"] = {"slug": "bench-msp", "name": "Bench MSP"}
+    template["contract"] |= {"name": "Managed services", "starts": date(2024, 1, 1)}
+    template["sla"]["effective_from"] = date(2024, 1, 1)
+    for i, name in enumerate(client_names(clients)):
+        template["client"] |= {"slug": f"bench-client-{i:03d}", "name": name}
+        contract_apply(data=contract_file_parse(yaml.safe_dump(template)), recompute=False)
 
 
 def stage_import(path: Path, clients: int) -> None:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from kpis import views
+from kpis import outage_views, views
 
 urlpatterns = [
     path("imports/", views.import_list, name="import_list"),
@@ -11,4 +11,14 @@ urlpatterns = [
     path("imports/<int:pk>/problems.csv", views.import_problems_csv, name="import_problems_csv"),
     path("imports/<int:pk>/file/", views.import_file, name="import_file"),
     path("imports/<int:pk>/rerun/", views.import_rerun, name="import_rerun"),
+    path(
+        "clients/<slug:slug>/contracts/<int:pk>/outages/",
+        outage_views.outages,
+        name="contract_outages",
+    ),
+    path(
+        "clients/<slug:slug>/contracts/<int:pk>/outages/<int:outage>/remove/",
+        outage_views.outage_remove,
+        name="outage_remove",
+    ),
 ]

@@ -36,6 +36,7 @@ class Action(StrEnum):
     APPROVE_MATRIX_MSP = "approve_matrix_msp"
     RECORD_COMMITMENT = "record_commitment"  # mark an occurrence done, upload evidence
     IMPORT_TICKETS = "import_tickets"  # upload a PSA export for the client
+    RECORD_OUTAGE = "record_outage"  # enter or remove a service outage window
 
 
 # Which side, holding which roles, may do each action. VIEW needs only a membership.
@@ -49,6 +50,12 @@ _RULES: dict[Action, dict[Side, set[str]]] = {
     Action.APPROVE_MATRIX_MSP: {Side.MSP: WRITE_ROLES},
     Action.IMPORT_TICKETS: {Side.MSP: WRITE_ROLES, Side.ADVISOR: WRITE_ROLES},
     Action.RECORD_COMMITMENT: {
+        Side.MSP: WRITE_ROLES,
+        Side.CLIENT: WRITE_ROLES,
+        Side.ADVISOR: WRITE_ROLES,
+    },
+    # Both sides observe outages; each entry is audited and recomputes the client's uptime.
+    Action.RECORD_OUTAGE: {
         Side.MSP: WRITE_ROLES,
         Side.CLIENT: WRITE_ROLES,
         Side.ADVISOR: WRITE_ROLES,

@@ -20,7 +20,6 @@ from contracts.models import SlaPolicyVersion
 from kpis.models import KpiSnapshot, RecomputeRequest, Ticket, TicketClock
 from kpis.services.drilldown import figure_ticket_ids
 from kpis.services.recompute import KEYS_IN_ORDER, kpis_recompute
-
 from msp_portal.celery import app
 
 from .conftest import DEMO, apply_yaml_text
@@ -148,14 +147,19 @@ def test_kpi_report_says_why_when_there_is_nothing(world):
         call_command("kpi_report", "--client", world.acme.slug, "--period", "Q3")
 
 
+def computed_at_by_period(client) -> dict:
+    return dict(
+        KpiSnapshot.objects.filter(client=client).values_list("period_label", "computed_at")
+    )
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_changed_export_recomputes_only_the_periods_it_touches(world, tmp_path):
     """Ticket 48101 (created 8 July 2025, resolved the next day) becomes P1 in a re-export.
     The worker recomputes July to September 2025 (its month and the two a repeat could reach),
     Q3 and 2025; every other period keeps its snapshot untouched."""
     import_sample(world, "connectwise_service_tickets.csv")
-    before = dict(KpiSnapshot.objects.filter(client=world.acme).values_list("period_label",
-                                                                            "computed_at"))  # fmt: skip
+    before = computed_at_by_period(world.acme)
     july_p1 = KpiSnapshot.objects.get(client=world.acme, period_label="2025-07").breakdowns[
         "priority"
     ]["P1"]["tickets.created"]
@@ -173,9 +177,8 @@ def test_a_changed_export_recomputes_only_the_periods_it_touches(world, tmp_path
     app.control.purge()  # the full recomputes the world's contract files queued: not this test's
     with start_worker(app, perform_ping_check=False, pool="solo", loglevel="WARNING"):
         with export.open("rb") as handle:
-            response = api.post(reverse("import-upload"), {"file": handle, "client": world.acme.slug,
-                                                           "preset": "connectwise"},
-                                format="multipart")  # fmt: skip
+            form = {"file": handle, "client": world.acme.slug, "preset": "connectwise"}
+            response = api.post(reverse("import-upload"), form, format="multipart")
         assert response.status_code == 202, response.content
         body = wait_finished(api, response.json()["id"])
         deadline = time.monotonic() + 60
@@ -186,8 +189,7 @@ def test_a_changed_export_recomputes_only_the_periods_it_touches(world, tmp_path
             assert time.monotonic() < deadline, "no recompute after the import"
             time.sleep(0.3)
     assert (body["created"], body["updated"]) == (0, 1)
-    after = dict(KpiSnapshot.objects.filter(client=world.acme).values_list("period_label",
-                                                                           "computed_at"))  # fmt: skip
+    after = computed_at_by_period(world.acme)
     recomputed = {label for label in after if after[label] != before[label]}
     assert recomputed == {"2025-07", "2025-08", "2025-09", "2025-Q3", "2025"}
     assert after.keys() == before.keys() and len(before) > len(recomputed)

@@ -45,7 +45,20 @@ def _target_objects(contract):
         "occurrence": evidence.occurrence,
         "evidence": evidence,
         "audit": contract.audit_events.first(),
+        "outage": _outage_of(contract),
     }
+
+
+def _outage_of(contract):
+    from datetime import UTC, datetime
+
+    from kpis.models import Outage
+
+    outage, _ = Outage.objects.get_or_create(
+        client=contract.client, service="Email and collaboration",
+        started_at=datetime(2025, 7, 10, 14, tzinfo=UTC), defaults={"note": "walk"},
+    )  # fmt: skip
+    return outage
 
 
 def _import_of(contract):
@@ -82,6 +95,8 @@ def route_targets(t: dict, own_slug: str) -> dict[str, list[dict]]:
         "occurrence_complete": [{"slug": slug, "pk": pk, "occurrence": t["occurrence"].pk}],
         "evidence_upload": [{"slug": slug, "pk": pk, "occurrence": t["occurrence"].pk}],
         "evidence_download": [{"slug": slug, "pk": pk, "evidence": t["evidence"].pk}],
+        "contract_outages": [{"slug": slug, "pk": pk}],
+        "outage_remove": [{"slug": slug, "pk": pk, "outage": t["outage"].pk}],
     }
     job = {"pk": t["import"].pk}
     imports = {
@@ -260,7 +275,9 @@ def test_the_walk_sees_real_objects_when_allowed(world, client_for):
     objects = _target_objects(world.acme_contract)
     for name, variants in route_targets(objects, world.acme.slug).items():
         url = reverse(name, kwargs=variants[0])
-        if re.search(r"approve|complete|evidence/$|upload", name) or name.endswith("-evidence"):
+        if re.search(r"approve|complete|evidence/$|upload|remove", name) or name.endswith(
+            "-evidence"
+        ):
             continue  # writes: covered by test_permissions.py
         if name.startswith("import"):
             continue  # below, as the MSP's staff: the importing side

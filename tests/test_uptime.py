@@ -7,6 +7,7 @@ from datetime import datetime
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 
 from kpis.formulas import Period
 from kpis.models import KpiSnapshot, Outage
@@ -84,3 +85,52 @@ def test_a_file_without_a_start_column_is_rejected_naming_it(world, tmp_path):
     path.write_text("Service,When\nEmail,2025-07-10\n")
     with pytest.raises(CommandError, match="no 'start' column"):
         call_command("import_outages", str(path), "--client", world.acme.slug)
+
+
+def outages_url(world):
+    return reverse("contract_outages", args=[world.acme.slug, world.acme_contract.pk])
+
+
+def test_msp_staff_record_an_outage_in_the_contract_zone_and_it_is_audited(world, client_for):
+    page = client_for(world.msp_staff)
+    response = page.post(outages_url(world), {
+        "service": "Email and collaboration", "started_at": "2025-07-10T09:00",
+        "ended_at": "2025-07-10T11:30", "note": "Exchange Online <b>incident</b>",
+    })  # fmt: skip
+    assert response.status_code == 302
+    outage = Outage.objects.get(client=world.acme)
+    assert outage.started_at.isoformat() == "2025-07-10T14:00:00+00:00"  # 09:00 CDT
+    assert (outage.ended_at - outage.started_at).total_seconds() == 150 * 60
+    assert not outage.planned
+    event = world.acme_contract.audit_events.get(action="create", object_type="outage")
+    assert event.actor == world.msp_staff
+    listing = page.get(outages_url(world)).content.decode()
+    assert "10 Jul 2025 09:00" in listing  # shown in Chicago time, as entered
+    assert "Exchange Online &lt;b&gt;incident&lt;/b&gt;" in listing
+
+
+def test_an_outage_that_ends_before_it_starts_is_refused_naming_the_field(world, client_for):
+    page = client_for(world.owner)
+    response = page.post(outages_url(world), {
+        "service": "Email and collaboration", "started_at": "2025-07-10T09:00",
+        "ended_at": "2025-07-10T08:00",
+    })  # fmt: skip
+    assert response.status_code == 400
+    assert "the outage must end after it starts" in response.content.decode()
+    assert 'value="2025-07-10T09:00"' in response.content.decode()  # what was typed is kept
+    assert not Outage.objects.exists()
+
+
+def test_read_only_members_see_outages_but_cannot_record_or_remove_them(world, client_for):
+    outage = Outage.objects.create(client=world.acme, service="Email and collaboration",
+                                   started_at=d("2025-07-10 14:00+00:00"))  # fmt: skip
+    page = client_for(world.viewer)
+    listing = page.get(outages_url(world))
+    assert listing.status_code == 200 and "still down" in listing.content.decode()
+    assert "Record outage" not in listing.content.decode()
+    assert page.post(outages_url(world), {"service": "x", "started_at": "2025-07-10T09:00"}
+                     ).status_code == 403  # fmt: skip
+    remove = reverse("outage_remove", args=[world.acme.slug, world.acme_contract.pk, outage.pk])
+    assert page.post(remove).status_code == 403
+    assert client_for(world.msp_staff).post(remove).status_code == 302
+    assert not Outage.objects.exists()

@@ -324,11 +324,14 @@ def _commitments_apply(data: ContractFile, contract: Contract, result, actor, so
         )
 
 
-def contract_apply(*, data: ContractFile, actor=None, source: str = "command") -> ApplyResult:
+def contract_apply(
+    *, data: ContractFile, actor=None, source: str = "command", recompute: bool = True
+) -> ApplyResult:
     """Create or update the organisations, contract, SLA version, matrix and commitments.
 
     Idempotent: applying the same file twice reports no changes the second time. Any problem
-    raises ContractFileError and rolls the whole file back.
+    raises ContractFileError and rolls the whole file back. A change queues a full KPI
+    recompute of the client (`recompute=False`: the caller recomputes itself).
     """
     result = ApplyResult()
     with transaction.atomic():
@@ -348,7 +351,7 @@ def contract_apply(*, data: ContractFile, actor=None, source: str = "command") -
         _matrix_apply(data, contract, result, actor, source)
         _commitments_apply(data, contract, result, actor, source)
         result.contract = contract
-        if result.changes:
+        if result.changes and recompute:
             # Targets, calendars, credit terms or customer-owned areas may have changed: every
             # period of the client is recomputed once this commits.
             from kpis.tasks import kpis_recompute_task
