@@ -125,6 +125,23 @@ def _calendar_spec(calendar, years: range) -> CalendarSpec:
     )
 
 
+_INDEXES: dict[tuple, CalendarIndex] = {}
+
+
+def calendar_index(calendar, first_day: date, last_day: date) -> CalendarIndex:
+    """The calendar's open intervals over whole years, built once per process for each distinct
+    calendar content: two hundred clients on the same business hours share one index."""
+    key = (calendar.is_24x7, calendar.timezone, repr(calendar.weekly_hours),
+           calendar.holiday_country, calendar.holiday_subdivision,
+           tuple(calendar.extra_holidays), first_day, last_day)  # fmt: skip
+    if key not in _INDEXES:
+        if len(_INDEXES) >= 64:  # a worker lives for days: keep the cache bounded
+            _INDEXES.clear()
+        years = range(first_day.year, last_day.year + 1)
+        _INDEXES[key] = CalendarIndex(_calendar_spec(calendar, years), first_day, last_day)
+    return _INDEXES[key]
+
+
 def clocks_compute(tickets: pl.DataFrame, contract: Contract, as_of: datetime) -> pl.DataFrame:
     """Each ticket's clocks under the policy version in force at its creation."""
     versions = list(
@@ -156,12 +173,12 @@ def clocks_compute(tickets: pl.DataFrame, contract: Contract, as_of: datetime) -
     version_index = version_in_force(created, starts) if versions else np.full(n, -1)
     reasons = _no_verdict_reasons(tickets, version_index, customer_owned_categories(contract))
     out["no_verdict_reason"] = reasons
-    first_day = (tickets["created_at"].min() - timedelta(days=2)).date()
-    last_day = max(as_of.date(), (tickets["resolved_at"].max() or as_of).date()) + timedelta(366)
-    years = range(first_day.year, last_day.year + 1)
+    # Whole years, so clients whose calendars read the same share one index (calendar_index).
+    first_day = date((tickets["created_at"].min() - timedelta(days=2)).year, 1, 1)
+    last_day = date(max(as_of.year, (tickets["resolved_at"].max() or as_of).year) + 1, 12, 31)
     as_of_s = int(as_of.timestamp())
     for v_index, version in enumerate(versions):
-        calendars = {c.key: CalendarIndex(_calendar_spec(c, years), first_day, last_day)
+        calendars = {c.key: calendar_index(c, first_day, last_day)
                      for c in version.calendars.all()}  # fmt: skip
         for target in version.targets.all():
             rows = np.flatnonzero(
