@@ -156,6 +156,14 @@ class Intervals:
         none = np.empty(0, dtype=np.int64)
         return cls(none, none, none)
 
+    def subset(self, rows: np.ndarray, tickets: int) -> Intervals:
+        """The intervals of the tickets `rows` (of `tickets`), renumbered by position in rows."""
+        position = np.full(tickets, -1, dtype=np.int64)
+        position[rows] = np.arange(rows.size)
+        mine = position[self.ticket]
+        keep = mine >= 0
+        return Intervals(mine[keep], self.start[keep], self.end[keep])
+
 
 def union_elapsed(
     calendar: CalendarIndex,
@@ -198,16 +206,35 @@ class ClockResult:
 
     response_seconds: np.ndarray  # -1 where there is no first response yet
     resolution_seconds: np.ndarray  # to resolution, or to `as_of` for an open ticket
-    response_verdict: np.ndarray  # "met" | "breached" | "pending" | "" (no target)
-    resolution_verdict: np.ndarray
+    response_code: np.ndarray  # verdict codes: index into VERDICTS
+    resolution_code: np.ndarray
+
+    @property
+    def response_verdict(self) -> np.ndarray:  # "met" | "breached" | "pending" | "" (no target)
+        return np.asarray(VERDICTS, dtype=object)[self.response_code]
+
+    @property
+    def resolution_verdict(self) -> np.ndarray:
+        return np.asarray(VERDICTS, dtype=object)[self.resolution_code]
+
+
+VERDICTS = ("met", "breached", "pending", "")  # verdict codes 0–3 name these
+
+
+def verdict_codes(elapsed: np.ndarray, target: np.ndarray, finished: np.ndarray) -> np.ndarray:
+    """met (0) when elapsed <= target; breached (1) when above (final even while open); pending
+    (2) while open and within target; no verdict (3) where there is no target (target < 0).
+    Codes, not strings: a million strings cost more than the clock itself."""
+    within = elapsed <= target
+    codes = np.where(within, 0, 1).astype(np.int8)
+    codes[~finished & within] = 2
+    codes[target < 0] = 3
+    return codes
 
 
 def verdicts(elapsed: np.ndarray, target: np.ndarray, finished: np.ndarray) -> np.ndarray:
-    """met when elapsed <= target; breached when above (final even while open); pending while
-    open and within target; "" where there is no target (target < 0)."""
-    out = np.where(elapsed <= target, "met", "breached").astype(object)
-    out = np.where(~finished & (elapsed <= target), "pending", out)
-    return np.where(target < 0, "", out)
+    """The verdicts as words (see verdict_codes)."""
+    return np.asarray(VERDICTS, dtype=object)[verdict_codes(elapsed, target, finished)]
 
 
 def ticket_clocks(
@@ -258,6 +285,6 @@ def ticket_clocks(
     return ClockResult(
         response_seconds=response,
         resolution_seconds=resolution,
-        response_verdict=verdicts(response_running, response_target, responded),
-        resolution_verdict=verdicts(resolution, resolution_target, finished),
+        response_code=verdict_codes(response_running, response_target, responded),
+        resolution_code=verdict_codes(resolution, resolution_target, finished),
     )

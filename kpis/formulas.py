@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import polars as pl
 
 INCIDENT_KINDS = ["incident", "alert"]
@@ -92,8 +93,8 @@ class Figure:
     note: str = ""
 
     def to_json(self) -> dict:
+        """What a snapshot stores besides the value (kept once, in the snapshot's values)."""
         return {
-            "value": self.value,
             "numerator": self.numerator,
             "denominator": self.denominator,
             "note": self.note,
@@ -241,34 +242,51 @@ def prepared(tickets: pl.DataFrame, zone: str, repeat_window_days: int) -> pl.Da
 def _repeats(frame: pl.DataFrame, window_days: int) -> pl.DataFrame:
     """Marks each incident created within the window after an earlier incident of the same
     client and fingerprint."""
-    incidents = frame.filter(INCIDENT).select("client_id", "id", "fingerprint", "created_at")
-    previous = pl.col("created_at").shift(1).over(["client_id", "fingerprint"])
-    flags = (
-        incidents.sort("client_id", "fingerprint", "created_at", "id")
-        .with_columns(gap=(pl.col("created_at") - previous).dt.total_seconds())
-        .select("client_id", "id", repeat=pl.col("gap").fill_null(10**12) <= window_days * 86400)
+    incidents = (
+        frame.with_row_index("row")
+        .filter(INCIDENT)
+        .select("row", "client_id", "id", "fingerprint", "created_at")
     )
-    return frame.join(flags, on=["client_id", "id"], how="left").with_columns(
-        repeat=pl.col("repeat").fill_null(False)
+    same = (pl.col("client_id") == pl.col("client_id").shift(1)) & (
+        pl.col("fingerprint") == pl.col("fingerprint").shift(1)
     )
-
-
-def _month_label(index: pl.Expr) -> pl.Expr:
-    return pl.format(
-        "{}-{}",
-        (index // 12).cast(pl.String),
-        ((index % 12) + 1).cast(pl.String).str.zfill(2),
+    gap = (pl.col("created_at") - pl.col("created_at").shift(1)).dt.total_seconds()
+    flags = incidents.sort("client_id", "fingerprint", "created_at", "id").select(
+        "row", repeat=(same & (gap <= window_days * 86400)).fill_null(False)
     )
+    # Scattered back by row number: cheaper than joining a million rows on their ids.
+    repeat = np.zeros(frame.height, dtype=bool)
+    repeat[flags["row"].to_numpy()] = flags["repeat"].to_numpy()
+    return frame.with_columns(repeat=pl.Series(repeat))
 
 
-def _labels(index: pl.Expr) -> list[pl.Expr]:
-    """Month, quarter and year labels of a month index."""
-    year = (index // 12).cast(pl.String)
-    return [
-        _month_label(index),
-        pl.format("{}-Q{}", year, ((index % 12) // 3 + 1).cast(pl.String)),
-        year,
-    ]
+# Periods are integers while a million tickets are grouped (formatting three million labels
+# would cost more than the grouping): a month is its month index, a quarter 10⁶ + index // 3,
+# a year 2 × 10⁶ + index // 12. Labels are made only for the results.
+QUARTER_BASE, YEAR_BASE = 1_000_000, 2_000_000  # month indexes stay below 120,000 (9999-12)
+
+
+def _keys(index: pl.Expr) -> list[pl.Expr]:
+    """Month, quarter and year keys of a month index."""
+    return [index, QUARTER_BASE + index // 3, YEAR_BASE + index // 12]
+
+
+def period_key(label: str) -> int:
+    """'2025-08' → its month index; '2025-Q3' and '2025' → their quarter and year keys."""
+    if len(label) == 4:
+        return YEAR_BASE + int(label)
+    if label[5] == "Q":
+        return QUARTER_BASE + int(label[:4]) * 4 + int(label[6]) - 1
+    return int(label[:4]) * 12 + int(label[5:7]) - 1
+
+
+def period_label(key: int) -> str:
+    if key >= YEAR_BASE:
+        return f"{key - YEAR_BASE:04d}"
+    if key >= QUARTER_BASE:
+        quarter = key - QUARTER_BASE
+        return f"{quarter // 4:04d}-Q{quarter % 4 + 1}"
+    return f"{key // 12:04d}-{key % 12 + 1:02d}"
 
 
 def basis_frame(frame: pl.DataFrame, basis: str, last_month: int) -> pl.DataFrame:
@@ -277,11 +295,9 @@ def basis_frame(frame: pl.DataFrame, basis: str, last_month: int) -> pl.DataFram
     not cancelled; a quarter's or year's end is the end of its last month."""
     if basis in ("created", "resolved"):
         index = pl.col("created_month") if basis == "created" else pl.col("resolved_month")
-        return (
-            frame.filter(index.is_not_null())
-            .with_columns(period=pl.concat_list(_labels(index)))
-            .explode("period")
-        )
+        dated = frame.filter(index.is_not_null())
+        # Three views of the same rows, one per kind of period: concatenated without copying.
+        return pl.concat([dated.with_columns(period=key) for key in _keys(index)], rechunk=False)
     # A ticket is open at the end of every month from its creation month up to the month before
     # the one it is resolved in (or up to the last month asked for, while open).
     end = pl.coalesce(pl.col("resolved_month") - 1, pl.lit(last_month)).clip(upper_bound=last_month)
@@ -292,12 +308,12 @@ def basis_frame(frame: pl.DataFrame, basis: str, last_month: int) -> pl.DataFram
     )
     quarter_end = (pl.col("month") % 3) == 2
     year_end = (pl.col("month") % 12) == 11
-    labels = _labels(pl.col("month"))
+    keys = _keys(pl.col("month"))
     return months.with_columns(
         period=pl.concat_list(
-            labels[0],
-            pl.when(quarter_end).then(labels[1]),
-            pl.when(year_end).then(labels[2]),
+            keys[0],
+            pl.when(quarter_end).then(keys[1]),
+            pl.when(year_end).then(keys[2]),
         ).list.drop_nulls()
     ).explode("period")
 
@@ -318,9 +334,12 @@ def _aggregations(basis: str, keys: list[str] | None = None) -> list[pl.Expr]:
         if rule.kind == "rate":
             exprs.append((den & rule.numerator).sum().alias(f"{key}|n"))
         if rule.kind == "mean":
-            values = pl.col(rule.measure).filter(den)
+            # Summed in sorted order: a group's rows arrive in an order that depends on the
+            # threads, and float sums must not change from one recompute to the next.
+            values = pl.col(rule.measure).filter(den).sort()
             exprs += [values.sum().alias(f"{key}|n"), values.count().alias(f"{key}|d"),
-                      values.mean().alias(f"{key}|v")]  # fmt: skip
+                      pl.when(values.count() > 0).then(values.sum() / values.count())
+                      .alias(f"{key}|v")]  # fmt: skip
         if rule.kind == "median":
             values = pl.col(rule.measure).filter(den)
             exprs += [values.count().alias(f"{key}|d"), values.median().alias(f"{key}|v")]
@@ -356,9 +375,13 @@ def kpis_by_period(
     the periods `only` names per client). `tickets` holds the clients' whole histories (backlogs
     and repeats need them) with the clock results as columns; all clients share `zone`."""
     if isinstance(repeat_window_days, dict):
+        # Clients grouped by their policy's window: one pass for each distinct window.
+        by_window: dict[int, list[int]] = defaultdict(list)
+        for client, window in repeat_window_days.items():
+            by_window[window].append(client)
         parts = [
-            prepared(tickets.filter(pl.col("client_id") == c), zone, w)
-            for c, w in repeat_window_days.items()
+            prepared(tickets.filter(pl.col("client_id").is_in(clients)), zone, window)
+            for window, clients in sorted(by_window.items())
         ]
         frame = pl.concat(parts) if parts else prepared(tickets, zone, 30)
     else:
@@ -371,73 +394,79 @@ def kpis_by_period(
         last = max(last, int(last_month[:4]) * 12 + int(last_month[5:]) - 1)
     last = last // 12 * 12 + 11  # the year's end, so a year in progress has its backlog
     bases = {b: basis_frame(frame, b, last) for b in BASES}
-    wanted = _wanted(bases, only)
-    bases = {b: f.join(wanted, on=["client_id", "period"], how="semi") for b, f in bases.items()}
+    if only is not None:  # a few periods of a few clients: drop the rest before grouping
+        asked = _asked(only, bases["created"].schema)
+        bases = {b: f.join(asked, on=["client_id", "period"], how="semi") for b, f in bases.items()}
+    reason_values = sorted(v for v in frame["no_verdict_reason"].unique().to_list() if v)
+    aggregated = {
+        basis: rows.group_by("client_id", "period")
+        .agg(_aggregations(basis) + (_reason_counts(reason_values) if basis == "created" else []))
+        .rename({"n": f"{basis}|n"})
+        for basis, rows in bases.items()
+    }  # fmt: skip
+    # The periods with a ticket created or resolved in them; the backlog alone makes none.
+    wanted = pl.concat(
+        [aggregated[b].select("client_id", "period") for b in ("created", "resolved")]
+    ).unique()
     totals = wanted
-    for basis, rows in bases.items():
-        agg = rows.group_by("client_id", "period").agg(_aggregations(basis))
-        totals = totals.join(agg.rename({"n": f"{basis}|n"}), on=["client_id", "period"],
-                             how="left")  # fmt: skip
-    reasons = _grouped_lists(bases["created"].filter(RULES["excluded"].denominator),
-                             "no_verdict_reason")  # fmt: skip
-    clusters = _clusters(bases["created"])
-    breakdowns = _breakdowns(bases)
+    for agg in aggregated.values():
+        totals = totals.join(agg, on=["client_id", "period"], how="left")
+    clusters = _clusters(frame, wanted, last)
+    breakdowns = _breakdowns(frame, wanted)
     seats = seats or {}
     out = []
     for row in totals.sort("client_id", "period").iter_rows(named=True):
         key = (row["client_id"], row["period"])
-        figures = _figures(row, seats.get(row["client_id"]), reasons.get(key, {}),
-                           clusters.get(key, []))  # fmt: skip
-        out.append(PeriodFigures(row["client_id"], row["period"], figures, breakdowns.get(key, {})))
+        reasons = {r: row[f"reason|{r}"] for r in reason_values if row.get(f"reason|{r}")}
+        figures = _figures(row, seats.get(row["client_id"]), reasons, clusters.get(key, []))
+        out.append(PeriodFigures(row["client_id"], period_label(row["period"]), figures,
+                                 breakdowns.get(key, {})))  # fmt: skip
     return out
 
 
-def _wanted(bases: dict[str, pl.DataFrame], only: dict[int, set[str]] | None) -> pl.DataFrame:
-    """The (client, period) pairs to compute: where tickets were created or resolved."""
-    pairs = pl.concat(
-        [bases[b].select("client_id", "period") for b in ("created", "resolved")]
-    ).unique()
-    if only is not None:
-        asked = pl.DataFrame(
-            [(c, p) for c, labels in only.items() for p in labels],
-            schema={"client_id": pairs.schema["client_id"], "period": pl.String},
-            orient="row",
-        )
-        pairs = pairs.join(asked, on=["client_id", "period"], how="semi")
-    return pairs
+def _asked(only: dict[int, set[str]], schema) -> pl.DataFrame:
+    """The (client, period key) pairs `only` names."""
+    return pl.DataFrame(
+        [(c, period_key(p)) for c, labels in only.items() for p in labels],
+        schema={"client_id": schema["client_id"], "period": schema["period"]},
+        orient="row",
+    )
 
 
-def _grouped_lists(rows: pl.DataFrame, column: str) -> dict[tuple, dict[str, int]]:
-    counts = rows.group_by("client_id", "period", column).len().sort(column)
-    out: dict[tuple, dict[str, int]] = defaultdict(dict)
-    for client, period, value, count in counts.iter_rows():
-        out[(client, period)][value] = count
-    return out
+def _reason_counts(reasons: list[str]) -> list[pl.Expr]:
+    """Tickets without a verdict, one count per reason (the `excluded` figure)."""
+    return [(pl.col("no_verdict_reason") == r).sum().alias(f"reason|{r}") for r in reasons]
 
 
-def _clusters(created: pl.DataFrame) -> dict[tuple, list[dict]]:
-    """Fingerprints with repeats among a period's incidents: the recurring risks of a review."""
+def _clusters(frame: pl.DataFrame, wanted: pl.DataFrame, last: int) -> dict[tuple, list[dict]]:
+    """Fingerprints with repeats among a period's incidents: the recurring risks of a review.
+    Only fingerprints that ever repeat can form one, so the rest are dropped before the
+    tickets are spread over their periods."""
+    repeating = frame.filter(pl.col("repeat")).select("client_id", "fingerprint").unique()
+    incidents = frame.filter(INCIDENT).join(repeating, on=["client_id", "fingerprint"],
+                                            how="semi")  # fmt: skip
+    created = basis_frame(incidents, "created", last).join(
+        wanted, on=["client_id", "period"], how="semi"
+    )
     grouped = (
-        created.filter(INCIDENT)
-        .group_by("client_id", "period", "fingerprint")
+        created.group_by("client_id", "period", "fingerprint")
         .agg(
             pl.len().alias("count"),
             pl.col("repeat").sum().alias("repeats"),
-            pl.col("created_at").min().alias("first"),
-            pl.col("created_at").max().alias("last"),
-            pl.col("id").sort().alias("tickets"),
+            pl.col("created_at").min().dt.strftime("%Y-%m-%dT%H:%M:%SZ").alias("first"),
+            pl.col("created_at").max().dt.strftime("%Y-%m-%dT%H:%M:%SZ").alias("last"),
         )
         .filter(pl.col("repeats") > 0)
         .sort(
             ["client_id", "period", "count", "fingerprint"], descending=[False, False, True, False]
         )
     )
+    # A cluster's tickets are not stored: figure_tickets lists them from its fingerprint.
     out: dict[tuple, list[dict]] = defaultdict(list)
-    for client, period, fingerprint, count, _, first, last, ids in grouped.iter_rows():
+    for client, period, fingerprint, count, _, first, last in grouped.iter_rows():
         out[(client, period)].append(
-            {"fingerprint": fingerprint, "count": count, "first": first.isoformat() + "Z",
-             "last": last.isoformat() + "Z", "tickets": ids}
-        )  # fmt: skip
+            {"fingerprint": fingerprint, "count": count, "first": first, "last": last}
+        )
     return out
 
 
@@ -445,11 +474,15 @@ def _ratio(numerator, denominator):
     return numerator / denominator if denominator else None
 
 
+# Column names of each rule's aggregates, made once: _figures runs for every client-period.
+_COLUMNS = [(key, rule, f"{key}|d", f"{key}|n", f"{key}|v") for key, rule in RULES.items()]
+
+
 def _figures(row: dict, seats: int | None, reasons: dict, clusters: list) -> dict[str, Figure]:
     """A period's figures from its aggregated row (columns `key|d`, `key|n`, `key|v`)."""
     figures = {}
-    for key, rule in RULES.items():
-        d, n, v = row.get(f"{key}|d"), row.get(f"{key}|n"), row.get(f"{key}|v")
+    for key, rule, d_column, n_column, v_column in _COLUMNS:
+        d, n, v = row.get(d_column), row.get(n_column), row.get(v_column)
         if rule.kind == "count":
             value = d or 0
             figures[key] = Figure(value, None, None, note=rule.note)
@@ -476,36 +509,86 @@ def _figures(row: dict, seats: int | None, reasons: dict, clusters: list) -> dic
     return figures
 
 
-def _breakdowns(bases: dict[str, pl.DataFrame]) -> dict[tuple, dict[str, dict]]:
+def _additive(basis: str) -> list[pl.Expr]:
+    """Sums behind BREAKDOWN_KEYS, from the same rules: counts and totals add up from months to
+    quarters and years, so breakdowns are grouped once by month and then rolled up."""
+    if basis == "created":
+        response = RULES["response.compliance"]
+        return [
+            pl.len().alias("tickets.created|d"),
+            response.denominator.sum().alias("response.compliance|d"),
+            (response.denominator & response.numerator).sum().alias("response.compliance|n"),
+        ]
+    resolution, fix = RULES["resolution.compliance"], RULES["first_time_fix_rate"]
+    mean = RULES["resolution.mean_minutes"]
+    minutes = pl.col(mean.measure).filter(mean.denominator).sort()  # see _aggregations
+    return [
+        resolution.denominator.sum().alias("resolution.compliance|d"),
+        (resolution.denominator & resolution.numerator).sum().alias("resolution.compliance|n"),
+        pl.len().alias("first_time_fix_rate|d"),
+        fix.numerator.sum().alias("first_time_fix_rate|n"),
+        minutes.sum().alias("resolution.mean_minutes|n"),
+        minutes.count().alias("resolution.mean_minutes|d"),
+    ]
+
+
+def _breakdowns(frame: pl.DataFrame, wanted: pl.DataFrame) -> dict[tuple, dict[str, dict]]:
     """BREAKDOWN_KEYS by priority, category and origin (values that occur in the period)."""
     out: dict[tuple, dict[str, dict]] = defaultdict(lambda: defaultdict(dict))
     for column in BREAKDOWN_COLUMNS:
         keys = ["client_id", "period", column]
-        parts = [
-            bases[b]
-            .filter(pl.col(column) != "")
-            .group_by(keys)
-            .agg(_aggregations(b, BREAKDOWN_KEYS))
-            .rename({"n": f"{b}|n"})
-            for b in ("created", "resolved")
-        ]  # fmt: skip
-        joined = parts[0].join(parts[1], on=keys, how="full", coalesce=True)
-        for row in joined.sort(keys).iter_rows(named=True):
-            figures = _figures(row, None, {}, [])
-            out[(row["client_id"], row["period"])][column][row[column]] = {
-                k: figures[k].value for k in BREAKDOWN_KEYS
-            }
+        parts = []
+        for basis in ("created", "resolved"):
+            month = pl.col(f"{basis}_month")
+            monthly = (
+                frame.filter((pl.col(column) != "") & month.is_not_null())
+                .group_by("client_id", month.alias("month"), column)
+                .agg(_additive(basis))
+            )
+            rolled = pl.concat([monthly.with_columns(period=key) for key in _keys(pl.col("month"))])
+            # Months summed in month order, so float totals are the same on every run.
+            parts.append(
+                rolled.group_by(keys).agg(pl.all().exclude("month").sort_by("month").sum())
+            )
+        joined = (
+            parts[0]
+            .join(parts[1], on=keys, how="full", coalesce=True)
+            .join(wanted, on=["client_id", "period"], how="semi")
+        )
+        # Every breakdown key is a count or a ratio of sums (a mean is total / count).
+        values = joined.sort(keys).select(
+            *keys,
+            pl.col("tickets.created|d").fill_null(0),
+            *[_quotient(k) for k in BREAKDOWN_KEYS[1:]],
+        )
+        for client_id, period, value, *figures in values.iter_rows():
+            out[(client_id, period)][column][value] = dict(
+                zip(BREAKDOWN_KEYS, figures, strict=True)
+            )
     return {k: dict(v) for k, v in out.items()}
+
+
+def _quotient(key: str) -> pl.Expr:
+    """`key|n` / `key|d`, null when the denominator is 0 or missing (kpis.md: no division by 0)."""
+    n, d = pl.col(f"{key}|n").fill_null(0), pl.col(f"{key}|d").fill_null(0)
+    return pl.when(d > 0).then(n / d).alias(key)
 
 
 # --- One period, with its tickets ---------------------------------------------------------------
 
 
 def figure_tickets(
-    frame: pl.DataFrame, key: str, period: Period, *, part: str = "denominator", last_month=None
+    frame: pl.DataFrame,
+    key: str,
+    period: Period,
+    *,
+    part: str = "denominator",
+    last_month=None,
+    fingerprint: str | None = None,
 ) -> list[int]:
     """The ids of the tickets behind a figure: its denominator (every ticket it was computed
-    over) or, for a rate, its numerator. `frame` is `prepared` tickets of one client."""
+    over) or, for a rate, its numerator; for `repeat_clusters`, the incidents of every cluster
+    or of the one `fingerprint` names. `frame` is `prepared` tickets of one client."""
     rule = RULES[key]
     if rule.kind in ("count", "mean", "median", "p90", "per_seat"):
         part = "denominator"
@@ -513,11 +596,13 @@ def figure_tickets(
     if last_month is not None:
         last = max(last, _month_index(last_month))
     rows = basis_frame(frame, rule.basis, last // 12 * 12 + 11).filter(
-        pl.col("period") == period.label
+        pl.col("period") == period_key(period.label)
     )
     if rule.kind == "clusters":
         clustered = rows.filter(INCIDENT & pl.col("repeat"))["fingerprint"].unique()
         rows = rows.filter(INCIDENT & pl.col("fingerprint").is_in(clustered.implode()))
+        if fingerprint is not None:
+            rows = rows.filter(pl.col("fingerprint") == fingerprint)
         return sorted(rows["id"].to_list())
     if rule.denominator is not None:
         rows = rows.filter(rule.denominator)

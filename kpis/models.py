@@ -275,8 +275,10 @@ class KpiSnapshot(models.Model):
     period_label = models.CharField(max_length=10)  # 2025-07 | 2025-Q3 | 2025
     period_start = models.DateField()
     values = models.JSONField(default=dict)  # the kpis.md keys → values
-    figures = models.JSONField(default=dict)  # key → {value, numerator, denominator, tickets}
+    figures = models.JSONField(default=dict)  # key → {numerator, denominator, note}
     breakdowns = models.JSONField(default=dict)  # priority / category / origin → key → value
+    # md5 of the three JSON texts: a recompute rewrites only the snapshots whose content changed.
+    content_hash = models.CharField(max_length=32, blank=True, default="")
     computed_at = models.DateTimeField()
 
     class Meta:
