@@ -1,6 +1,6 @@
 from django.urls import path
 
-from kpis import outage_views, views
+from kpis import dashboard_views, outage_views, views
 
 urlpatterns = [
     path("imports/", views.import_list, name="import_list"),
@@ -11,6 +11,8 @@ urlpatterns = [
     path("imports/<int:pk>/problems.csv", views.import_problems_csv, name="import_problems_csv"),
     path("imports/<int:pk>/file/", views.import_file, name="import_file"),
     path("imports/<int:pk>/rerun/", views.import_rerun, name="import_rerun"),
+    path("clients/<slug:slug>/dashboard/", dashboard_views.dashboard, name="client_dashboard"),
+    path("clients/<slug:slug>/tickets/", dashboard_views.ticket_list, name="client_tickets"),
     path(
         "clients/<slug:slug>/contracts/<int:pk>/outages/",
         outage_views.outages,

@@ -23,6 +23,8 @@ from contracts.models import Contract, Membership, Organisation
 from contracts.services.commitments import evidence_add
 from contracts.services.contract_apply import contract_apply
 
+from . import browser as browser_support
+
 DEMO = Path(__file__).resolve().parent.parent / "contracts" / "demo"
 PASSWORD = "correct-horse-battery-staple"
 
@@ -150,3 +152,20 @@ def fresh_cache():
 @pytest.fixture
 def today() -> date:
     return date.today()
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    """One headless Chromium per test (see tests/browser.py)."""
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop on this thread; the ORM calls the test makes
+    # between browser steps are still plain synchronous code.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=browser_support.CHROMIUM, args=browser_support.CHROMIUM_ARGS
+        )
+        yield instance
+        instance.close()

@@ -3,64 +3,21 @@ bar reach done, and download the problem report. A real Celery worker runs the i
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 from celery.contrib.testing.worker import start_worker
-from django.test import Client
 
 from kpis.models import ImportJob, SavedMapping, Ticket
 from msp_portal.celery import app
 
-SAMPLES = Path(__file__).parent / "data" / "samples"
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-# Debian's chromium, as root and offline: no sandbox, no calls home.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from .browser import CHROMIUM, SCREENSHOTS, logged_in_page
 
+SAMPLES = Path(__file__).parent / "data" / "samples"
 pytestmark = [
     pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed"),
     pytest.mark.django_db(transaction=True),
 ]
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop on this thread; the ORM calls the test makes
-    # between browser steps are still plain synchronous code.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
-
-
-def logged_in_page(browser, live_server, user, width=1280):
-    """A page with the user's session cookie: the log-in form itself is tested in test_auth."""
-    client = Client()
-    client.force_login(user)
-    context = browser.new_context(viewport={"width": width, "height": 900}, accept_downloads=True)
-    context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
-    )
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    return page, errors
 
 
 def test_staff_upload_map_confirm_watch_progress_and_download_problems(

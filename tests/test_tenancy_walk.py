@@ -85,6 +85,8 @@ def route_targets(t: dict, own_slug: str) -> dict[str, list[dict]]:
     slug, pk = t["client"].slug, t["contract"].pk
     page = {
         "client_home": [{"slug": slug}],
+        "client_dashboard": [{"slug": slug}],
+        "client_tickets": [{"slug": slug}],
         "contract_detail": [{"slug": slug, "pk": pk}],
         "contract_matrix": [{"slug": slug, "pk": pk}],
         "contract_commitments": [{"slug": slug, "pk": pk}],
@@ -114,7 +116,7 @@ def route_targets(t: dict, own_slug: str) -> dict[str, list[dict]]:
     }
     # The same ids behind the caller's own client slug must not get through either.
     for name, variants in list(page.items()):
-        if name != "client_home":
+        if name not in ("client_home", "client_dashboard", "client_tickets"):
             page[name] = variants + [{**v, "slug": own_slug} for v in variants]
     api = {
         "organisation-detail": [{"pk": t["client"].pk}],

@@ -18,3 +18,43 @@ def percent(value, digits=1):
         return "—"
     text = f"{scaled:.{int(digits)}f}".rstrip("0").rstrip(".")
     return f"{text}%"
+
+
+@register.filter
+def get_item(mapping, key):
+    """A dict value by a key held in a variable: {{ names|get_item:kind }}."""
+    return mapping.get(key) if hasattr(mapping, "get") else None
+
+
+def duration(minutes) -> str:
+    """Business minutes for people: 42 → '42 min', 135 → '2 h 15 min', 3000 → '50 h'."""
+    total = round(float(minutes))
+    hours, rest = divmod(total, 60)
+    if not hours:
+        return f"{rest} min"
+    return f"{hours} h {rest} min" if rest and hours < 10 else f"{hours + (rest >= 30)} h"
+
+
+@register.simple_tag
+def figure_value(value, unit: str) -> str:
+    """A KPI value as the dashboard shows it; '—' when there is none."""
+    if value is None or value == "":
+        return "—"
+    if unit == "rate":
+        return percent(value)
+    if unit == "minutes":
+        return duration(value)
+    if unit == "count":
+        return f"{value:,}" if isinstance(value, int) else str(value)
+    return str(value)
+
+
+@register.simple_tag
+def minutes_of(seconds) -> str:
+    """Business seconds as a duration for people."""
+    return duration(seconds / 60)
+
+
+@register.filter
+def split(text: str) -> list[str]:
+    return text.split()

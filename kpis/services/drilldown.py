@@ -39,7 +39,12 @@ def clocks_load(client_id: int) -> pl.DataFrame:
 
 
 def figure_ticket_ids(
-    client: Organisation, period_label: str, key: str, *, part: str = "denominator"
+    client: Organisation,
+    period_label: str,
+    key: str,
+    *,
+    part: str = "denominator",
+    fingerprint: str | None = None,
 ) -> list[int]:
     """Ids of the tickets a figure of the client's period was computed over (`denominator`) or,
     for a rate, the ones it counts (`numerator`). Raises KeyError for an unknown key and
@@ -57,4 +62,5 @@ def figure_ticket_ids(
     policy = contract.sla_versions.order_by("-effective_from").first()
     window = policy.repeat_window_days if policy else 30
     frame = tickets_with_clocks(tickets_load([client.pk]), clocks_load(client.pk))
-    return figure_tickets(prepared(frame, contract.timezone, window), key, period, part=part)
+    return figure_tickets(prepared(frame, contract.timezone, window), key, period, part=part,
+                          fingerprint=fingerprint)  # fmt: skip

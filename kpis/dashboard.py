@@ -1,0 +1,157 @@
+"""What the client dashboard shows, read from stored snapshots (never recomputed on a page load):
+the scorecard against targets and earlier periods, and the data behind each chart.
+
+Chart data are plain lists and dicts: the page hands them to plotly.js with `json_script`, and
+the same structures fill each chart's table alternative for screen readers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from contracts.models import Contract
+from kpis.formulas import Period
+from kpis.models import KpiSnapshot
+
+
+@dataclass(frozen=True)
+class Measure:
+    key: str
+    label: str
+    unit: str  # rate | minutes | count | money
+    better: str  # higher | lower | neither
+
+
+SCORECARD = [
+    Measure("resolution.compliance", "Resolution SLA compliance", "rate", "higher"),
+    Measure("response.compliance", "Response SLA compliance", "rate", "higher"),
+    Measure("response.median_minutes", "Median time to respond", "minutes", "lower"),
+    Measure("resolution.median_minutes", "Median time to resolve", "minutes", "lower"),
+    Measure("response.mean_minutes", "Mean time to respond", "minutes", "lower"),
+    Measure("resolution.mean_minutes", "Mean time to resolve", "minutes", "lower"),
+    Measure("first_time_fix_rate", "First-time fix", "rate", "higher"),
+    Measure("repeat_incident_rate", "Repeat incidents", "rate", "lower"),
+    Measure("proactive_ratio", "Proactive detection", "rate", "higher"),
+    Measure("reopen_rate", "Reopened after resolution", "rate", "lower"),
+    Measure("escalation.rate", "Escalated above tier 1", "rate", "lower"),
+    Measure("tickets.created", "Tickets raised", "count", "neither"),
+    Measure("tickets.open_at_end", "Open at the period's end", "count", "lower"),
+    Measure("commitments.kept_rate", "Commitments kept", "rate", "higher"),
+]
+# Figures whose tickets can be listed (the others are not about tickets).
+TICKET_FIGURES = {m.key for m in SCORECARD} - {"commitments.kept_rate"}
+
+
+def previous_label(label: str) -> str:
+    """The period just before: 2026-01 → 2025-12, 2026-Q1 → 2025-Q4, 2026 → 2025."""
+    if len(label) == 4:
+        return str(int(label) - 1)
+    year = int(label[:4])
+    if label[5] == "Q":
+        quarter = int(label[6])
+        return f"{year - 1}-Q4" if quarter == 1 else f"{year}-Q{quarter - 1}"
+    month = int(label[5:])
+    return f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
+
+
+def year_before_label(label: str) -> str:
+    return f"{int(label[:4]) - 1}{label[4:]}"
+
+
+def credit_target(contract: Contract | None, key: str) -> float | None:
+    """The contract's promise for a measure: the lowest credit threshold of the measure the
+    service credits are tied to (below it, the MSP owes a credit)."""
+    if contract is None or contract.credit_measure != key or not contract.credit_tiers:
+        return None
+    return max(float(t["below"]) for t in contract.credit_tiers)
+
+
+@dataclass
+class Row:
+    measure: Measure
+    value: object
+    numerator: object
+    denominator: object
+    previous: object
+    year_before: object
+    target: float | None
+
+    @property
+    def change(self) -> str:
+        """better | worse | same | "" (nothing to compare)."""
+        if not isinstance(self.value, int | float) or not isinstance(self.previous, int | float):
+            return ""
+        if self.value == self.previous or self.measure.better == "neither":
+            return "same" if self.value == self.previous else ""
+        higher = self.value > self.previous
+        return "better" if higher == (self.measure.better == "higher") else "worse"
+
+    @property
+    def direction(self) -> str:
+        if not isinstance(self.value, int | float) or not isinstance(self.previous, int | float):
+            return ""
+        return "up" if self.value > self.previous else "down" if self.value < self.previous else ""
+
+    @property
+    def meets_target(self) -> bool | None:
+        if self.target is None or not isinstance(self.value, int | float):
+            return None
+        return self.value >= self.target if self.measure.better == "higher" else (
+            self.value <= self.target)  # fmt: skip
+
+
+def scorecard(snapshot: KpiSnapshot, previous, year_before, contract) -> list[Row]:
+    def value(s, key):
+        return s.values.get(key) if s is not None else None
+
+    rows = []
+    for measure in SCORECARD:
+        figure = snapshot.figures.get(measure.key, {})
+        rows.append(Row(
+            measure, snapshot.values.get(measure.key), figure.get("numerator"),
+            figure.get("denominator"), value(previous, measure.key),
+            value(year_before, measure.key), credit_target(contract, measure.key),
+        ))  # fmt: skip
+    return rows
+
+
+def months_up_to(snapshot: KpiSnapshot, count: int = 12) -> list[str]:
+    """The labels of the `count` months ending with the snapshot's period."""
+    period = Period.parse(snapshot.period_label, "UTC")
+    last = period.months[-1]
+    index = int(last[:4]) * 12 + int(last[5:]) - 1
+    return [f"{i // 12:04d}-{i % 12 + 1:02d}" for i in range(index - count + 1, index + 1)]
+
+
+def trend(client, labels: list[str]) -> dict:
+    """Monthly created, resolved, backlog and proactive ratio, for the trend charts."""
+    stored = {
+        s.period_label: s.values
+        for s in KpiSnapshot.objects.filter(client=client, period_label__in=labels).only(
+            "period_label", "values"
+        )
+    }
+
+    def series(key):
+        return [stored.get(label, {}).get(key) for label in labels]
+
+    return {
+        "months": labels,
+        "created": series("tickets.created"),
+        "resolved": series("tickets.resolved"),
+        "backlog": series("tickets.open_at_end"),
+        "proactive": series("proactive_ratio"),
+        "resolution_compliance": series("resolution.compliance"),
+    }
+
+
+def compliance_by_priority(snapshot: KpiSnapshot) -> dict:
+    """Response and resolution compliance per priority in the period."""
+    by_priority = snapshot.breakdowns.get("priority", {})
+    priorities = sorted(by_priority)
+    return {
+        "priorities": priorities,  # in this order: the page's table reads them as rows
+        "created": [by_priority[p].get("tickets.created") for p in priorities],
+        "response": [by_priority[p].get("response.compliance") for p in priorities],
+        "resolution": [by_priority[p].get("resolution.compliance") for p in priorities],
+    }

@@ -1,0 +1,39 @@
+"""Real Chromium for browser tests: Debian's package, driven by Playwright, never a download.
+The `browser` fixture lives in conftest.py; pages get a session cookie from `logged_in_page`
+(the log-in form itself is tested in test_auth)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from django.test import Client
+
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# Debian's chromium, as root and offline: no sandbox, no calls home.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def logged_in_page(browser, live_server, user, width=1280):
+    """A page with the user's session cookie: the log-in form itself is tested in test_auth."""
+    client = Client()
+    client.force_login(user)
+    context = browser.new_context(viewport={"width": width, "height": 900}, accept_downloads=True)
+    context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return page, errors

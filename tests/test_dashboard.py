@@ -1,0 +1,127 @@
+"""The client dashboard and its ticket drill-down, on real PostgreSQL with imported samples."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from django.urls import reverse
+
+from kpis.models import KpiSnapshot, Ticket
+
+from .test_recompute import import_sample
+
+
+def dashboard_url(world, period=""):
+    url = reverse("client_dashboard", args=[world.acme.slug])
+    return f"{url}?period={period}" if period else url
+
+
+def tickets_url(world, period, figure, **extra):
+    query = "&".join(f"{k}={v}" for k, v in {"period": period, "figure": figure, **extra}.items())
+    return f"{reverse('client_tickets', args=[world.acme.slug])}?{query}"
+
+
+def test_the_owner_sees_every_scorecard_figure_linked_to_its_tickets(world, client_for):
+    import_sample(world, "connectwise_service_tickets.csv")
+    page = client_for(world.owner).get(dashboard_url(world, "2025-Q4"))
+    assert page.status_code == 200
+    html = page.content.decode()
+    snapshot = KpiSnapshot.objects.get(client=world.acme, period_label="2025-Q4")
+    compliance = snapshot.values["resolution.compliance"]
+    assert f"{compliance * 100:.1f}".rstrip("0").rstrip(".") + "%" in html
+    assert 'data-figure="resolution.compliance"' in html
+    # Compared with the quarter before; the sample has no figures a year before.
+    assert "compared with 2025-Q3 and a year before (no figures)" in " ".join(html.split())
+    [row] = [r for r in page.context["rows"] if r.measure.key == "resolution.compliance"]
+    before = KpiSnapshot.objects.get(client=world.acme, period_label="2025-Q3")
+    assert row.previous == before.values["resolution.compliance"]
+    assert row.change == ("better" if compliance > row.previous else "worse")
+    assert 'id="dashboard-data"' in html and "vendor/plotly/plotly.min.js" in html
+    for chart in ("chart-priority", "chart-volume"):
+        assert f'id="{chart}"' in html
+    # The default period is the newest quarter with figures.
+    newest = (
+        KpiSnapshot.objects.filter(client=world.acme, period_kind="quarter")
+        .order_by("-period_start")
+        .first()
+    )
+    assert (
+        f'<option value="{newest.period_label}" selected>'
+        in client_for(world.owner).get(dashboard_url(world)).content.decode()
+    )
+
+
+def test_the_compliance_figure_lists_exactly_its_denominator(world, client_for):
+    import_sample(world, "connectwise_service_tickets.csv")
+    snapshot = KpiSnapshot.objects.get(client=world.acme, period_label="2025-Q3")
+    denominator = snapshot.figures["resolution.compliance"]["denominator"]
+    page = client_for(world.owner).get(tickets_url(world, "2025-Q3", "resolution.compliance"))
+    assert page.status_code == 200
+    assert page.context["count"] == denominator
+    assert page.context["page"].paginator.count == denominator
+    breached = client_for(world.owner).get(
+        tickets_url(world, "2025-Q3", "resolution.compliance", verdict="breached")
+    )
+    assert breached.context["page"].paginator.count == snapshot.values["resolution.sla_breached"]
+    met = client_for(world.owner).get(
+        tickets_url(world, "2025-Q3", "resolution.compliance", part="numerator")
+    )
+    assert met.context["count"] == snapshot.values["resolution.sla_met"]
+
+
+def test_the_csv_export_neutralises_formulas_and_lists_the_same_tickets(world, client_for):
+    import_sample(world, "connectwise_service_tickets.csv")
+    ticket = Ticket.objects.filter(client=world.acme, created_at__gte="2025-07-01T05:00:00Z",
+                                   created_at__lt="2025-10-01T05:00:00Z").first()  # fmt: skip
+    ticket.title = '=HYPERLINK("http://evil.test","click")'
+    ticket.save(update_fields=["title"])
+    response = client_for(world.owner).get(
+        tickets_url(world, "2025-Q3", "tickets.created", format="csv")
+    )
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    snapshot = KpiSnapshot.objects.get(client=world.acme, period_label="2025-Q3")
+    assert len(rows) - 1 == snapshot.values["tickets.created"]
+    titles = {row[2] for row in rows[1:]}
+    assert "'" + ticket.title in titles and ticket.title not in titles
+
+
+def test_titles_are_escaped_in_the_ticket_list(world, client_for):
+    import_sample(world, "connectwise_service_tickets.csv")
+    ticket = Ticket.objects.filter(client=world.acme, created_at__gte="2025-07-01T05:00:00Z",
+                                   created_at__lt="2025-10-01T05:00:00Z").first()  # fmt: skip
+    ticket.title = "<script>alert(1)</script>"
+    ticket.save(update_fields=["title"])
+    html = (
+        client_for(world.owner)
+        .get(tickets_url(world, "2025-Q3", "tickets.created", sort="created"))
+        .content.decode()
+    )
+    assert "<script>alert(1)</script>" not in html
+
+
+def test_unknown_periods_and_figures_are_not_found(world, client_for):
+    import_sample(world, "connectwise_service_tickets.csv")
+    owner = client_for(world.owner)
+    assert owner.get(dashboard_url(world, "1999-Q1")).status_code == 404
+    assert owner.get(tickets_url(world, "1999-Q1", "tickets.created")).status_code == 404
+    assert owner.get(tickets_url(world, "2025-Q3", "no.such.figure")).status_code == 404
+
+
+def test_a_client_without_figures_gets_an_explanation_not_an_error(world, client_for):
+    page = client_for(world.owner).get(dashboard_url(world))
+    assert page.status_code == 200
+    assert "No figures yet" in page.content.decode()
+
+
+def test_the_dashboard_and_list_use_a_fixed_number_of_queries(
+    world, client_for, django_assert_max_num_queries
+):
+    import_sample(world, "connectwise_service_tickets.csv")
+    owner = client_for(world.owner)
+    owner.get(dashboard_url(world, "2025-Q3"))  # warm the session and caches
+    with django_assert_max_num_queries(15):
+        owner.get(dashboard_url(world, "2025-Q3"))
+    with django_assert_max_num_queries(20):
+        owner.get(tickets_url(world, "2025", "tickets.created"))
