@@ -30,11 +30,19 @@ HISTORY_PAGE_SIZE = 25
 
 @login_required
 def home(request):
-    """One client: go straight to it. Several (MSP staff, advisors): list them."""
-    clients = list(visible_clients(request.user))
+    """One client: go straight to it. Several (MSP staff, advisors): the portfolio, every
+    client side by side for the newest quarter with figures."""
+    from kpis.portfolio import portfolio, portfolio_period
+
+    clients = list(visible_clients(request.user).order_by("name"))
     if len(clients) == 1:
         return redirect("client_home", slug=clients[0].slug)
-    return render(request, "contracts/home.html", {"clients": clients})
+    label = portfolio_period(clients)
+    return render(
+        request,
+        "contracts/portfolio.html",
+        {"lines": portfolio(clients, label), "label": label},
+    )
 
 
 @login_required

@@ -125,3 +125,29 @@ def test_the_dashboard_and_list_use_a_fixed_number_of_queries(
         owner.get(dashboard_url(world, "2025-Q3"))
     with django_assert_max_num_queries(20):
         owner.get(tickets_url(world, "2025", "tickets.created"))
+
+
+def test_msp_staff_see_their_clients_side_by_side_and_no_one_else(world, client_for):
+    import_sample(world, "connectwise_service_tickets.csv")
+    page = client_for(world.msp_staff).get(reverse("home"))
+    assert page.status_code == 200
+    names = [line.client.name for line in page.context["lines"]]
+    assert names == ["Acme Dental Group", "Birch & Cole Law"]  # not Other Co (another MSP)
+    label = page.context["label"]
+    acme = page.context["lines"][0]
+    snapshot = KpiSnapshot.objects.get(client=world.acme, period_label=label)
+    assert acme.values["resolution.compliance"] == snapshot.values["resolution.compliance"]
+    assert acme.last_import is not None and page.context["lines"][1].last_import is None
+    assert acme.gaps >= 1  # the demo matrix leaves change management without a split
+    html = page.content.decode()
+    assert reverse("client_dashboard", args=[world.acme.slug]) in html
+    assert "Other Co" not in html
+
+
+def test_the_portfolio_costs_the_same_queries_for_more_clients(
+    world, client_for, django_assert_max_num_queries
+):
+    staff = client_for(world.msp_staff)
+    staff.get(reverse("home"))
+    with django_assert_max_num_queries(16):
+        staff.get(reverse("home"))

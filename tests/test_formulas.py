@@ -348,14 +348,14 @@ def random_rows(drawn: list[dict]) -> list[dict]:
 def test_every_period_of_the_engine_equals_the_plain_reading_of_the_spec(drawn, window):
     rows = random_rows(drawn)
     computed = kpis_by_period(frame(rows), ZONE, seats={0: 12}, repeat_window_days=window)
+    ready = prepared(frame(rows), ZONE, window)
     assert computed, "every ticket has a creation period"
     for result in computed:
         period = Period.parse(result.period, ZONE)
         expected = oracle(rows, period, window, seats=12)
         got = engine_view(result.figures)
         for fingerprint, ids in expected.pop("cluster_tickets").items():
-            listed = figure_tickets(prepared(frame(rows), ZONE, window), "repeat_clusters", period,
-                                    fingerprint=fingerprint)  # fmt: skip
+            listed = figure_tickets(ready, "repeat_clusters", period, fingerprint=fingerprint)
             assert listed == ids, (result.period, fingerprint)
         for key in expected:
             assert close(got[key], expected[key]), (result.period, key, got[key], expected[key])

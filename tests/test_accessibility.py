@@ -1,0 +1,58 @@
+"""axe-core in real Chromium: no serious or critical accessibility violation on the dashboard,
+the ticket list, the contract page and the responsibility matrix. axe-core's script comes from
+the axe-playwright-python wheel and is injected into each page, so nothing is fetched."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+from .browser import CHROMIUM, logged_in_page
+from .test_recompute import import_sample
+
+pytestmark = [
+    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed"),
+    pytest.mark.django_db(transaction=True),
+]
+
+
+def axe_script() -> str:
+    import axe_playwright_python
+
+    return (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
+
+
+def serious_violations(page) -> list[str]:
+    page.add_script_tag(content=axe_script())
+    result = page.evaluate("async () => JSON.stringify(await axe.run(document))")
+    violations = json.loads(result)["violations"]
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes'][:3]]}"
+        for v in violations
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def test_the_main_pages_have_no_serious_accessibility_violations(world, browser, live_server):
+    import_sample(world, "connectwise_service_tickets.csv")
+    slug, pk = world.acme.slug, world.acme_contract.pk
+    pages = {
+        "dashboard": reverse("client_dashboard", args=[slug]) + "?period=2025-Q4",
+        "ticket list": reverse("client_tickets", args=[slug])
+        + "?period=2025-Q4&figure=resolution.compliance",
+        "contract": reverse("contract_detail", args=[slug, pk]),
+        "matrix": reverse("contract_matrix", args=[slug, pk]),
+        "outages": reverse("contract_outages", args=[slug, pk]),
+    }
+    page, errors = logged_in_page(browser, live_server, world.owner)
+    found = {}
+    for name, url in pages.items():
+        page.goto(live_server.url + url)
+        if name == "dashboard":
+            page.wait_for_selector("#chart-volume .main-svg", timeout=15_000)
+        found[name] = serious_violations(page)
+    assert found == {name: [] for name in pages}
+    assert errors == []
