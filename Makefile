@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint format check lock manage clean-data help bench-import bench-kpis
+.PHONY: install run test lint format check lock manage clean-data help bench-import bench-kpis bench-web
 
 help:
 	@echo "make run      start the portal on http://127.0.0.1:8000 (embedded PostgreSQL and Redis)"
@@ -14,6 +14,7 @@ help:
 	@echo "make manage ARGS='apply_contract FILE'   any manage.py command with the services up"
 	@echo "make bench-import   the million-row import benchmark (see benchmarks/RESULTS.md)"
 	@echo "make bench-kpis     clocks and KPI recompute on the same million tickets"
+	@echo "make bench-web      dashboard and ticket list under 20 concurrent users"
 
 install: $(STAMP)
 
@@ -47,6 +48,9 @@ bench-import: install
 
 bench-kpis: install
 	$(BIN)/python -m msp_portal.devstack script benchmarks/bench_kpis.py $(ARGS)
+
+bench-web: install
+	$(BIN)/python -m msp_portal.devstack script benchmarks/bench_web.py $(ARGS)
 
 # Re-resolve every dependency from pyproject.toml into requirements.lock (exact pins).
 lock:

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 
 from contracts.models import Contract
 from kpis.dashboard import (
@@ -28,6 +28,7 @@ from kpis.formulas import RULES, Period
 from kpis.ingest.normalise import safe_text
 from kpis.models import KpiSnapshot, Ticket
 from kpis.services.drilldown import figure_ticket_ids
+from kpis.timeline import ticket_timeline
 from msp_portal.tenancy import get_client_or_404
 
 KIND_NAMES = {"month": "Months", "quarter": "Quarters", "year": "Years"}
@@ -178,3 +179,19 @@ def _csv(tickets, client, label: str, key: str) -> HttpResponse:
             safe_text(clock.no_verdict_reason) if clock else "",
         ])  # fmt: skip
     return response
+
+
+@login_required
+def ticket_detail(request, slug, pk):
+    """One ticket: what the export said, its clocks against their targets, and its timeline."""
+    client, _access = get_client_or_404(request.user, slug)
+    ticket = get_object_or_404(
+        Ticket.objects.select_related("clock", "clock__policy_version", "import_job"),
+        pk=pk, client=client,
+    )  # fmt: skip
+    contract = _contract(client)
+    return render(request, "kpis/ticket_detail.html", {
+        "client": client, "contract": contract, "ticket": ticket,
+        "clock": getattr(ticket, "clock", None), "timeline": ticket_timeline(ticket),
+        "zone": ZoneInfo(contract.timezone if contract else "UTC"),
+    })  # fmt: skip

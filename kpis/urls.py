@@ -14,6 +14,9 @@ urlpatterns = [
     path("clients/<slug:slug>/dashboard/", dashboard_views.dashboard, name="client_dashboard"),
     path("clients/<slug:slug>/tickets/", dashboard_views.ticket_list, name="client_tickets"),
     path(
+        "clients/<slug:slug>/tickets/<int:pk>/", dashboard_views.ticket_detail, name="client_ticket"
+    ),
+    path(
         "clients/<slug:slug>/contracts/<int:pk>/outages/",
         outage_views.outages,
         name="contract_outages",

@@ -151,3 +151,17 @@ def test_the_portfolio_costs_the_same_queries_for_more_clients(
     staff.get(reverse("home"))
     with django_assert_max_num_queries(16):
         staff.get(reverse("home"))
+
+
+def test_a_ticket_page_shows_its_clocks_and_timeline_in_the_contract_zone(world, client_for):
+    import_sample(world, "connectwise_service_tickets.csv")
+    ticket = Ticket.objects.get(client=world.acme, external_id="48101")  # 8 Jul 2025 16:05 CDT
+    page = client_for(world.owner).get(reverse("client_ticket", args=[world.acme.slug, ticket.pk]))
+    assert page.status_code == 200
+    html = " ".join(page.content.decode().split())
+    assert "Tue 8 Jul 2025 16:05</time> Created" in html
+    assert "First response" in html and "Resolved (final)" in html
+    assert page.context["clock"].resolution_verdict in ("met", "breached")
+    listing = client_for(world.owner).get(tickets_url(world, "2025-07", "tickets.created"))
+    first = listing.context["page"].object_list[0]
+    assert reverse("client_ticket", args=[world.acme.slug, first.pk]) in listing.content.decode()

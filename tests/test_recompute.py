@@ -7,8 +7,9 @@ from __future__ import annotations
 import io
 import json
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import polars as pl
 import pytest
@@ -16,6 +17,7 @@ import yaml
 from celery.contrib.testing.worker import start_worker
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from contracts.models import SlaPolicyVersion
 from kpis.models import KpiSnapshot, RecomputeRequest, Ticket, TicketClock
@@ -211,12 +213,35 @@ def test_a_recompute_writes_only_the_clocks_that_changed(world):
     as_of = KpiSnapshot.objects.first().computed_at
     tickets = tickets_load([world.acme.pk])
     clocks = clocks_compute_many(tickets, {world.acme.pk: world.acme_contract}, as_of)
-    assert clocks_store([world.acme.pk], clocks) == 0  # nothing changed since the import
+    assert clocks_store([world.acme.pk], clocks).len() == 0  # nothing changed since the import
     first = clocks["id"][0]
     edited = clocks.with_columns(
         response_seconds=pl.when(pl.col("id") == first).then(7).otherwise("response_seconds")
     ).filter(pl.col("id") != clocks["id"][1])
-    assert clocks_store([world.acme.pk], edited) == 1
+    assert clocks_store([world.acme.pk], edited).to_list() == [first]
     assert TicketClock.objects.get(ticket_id=first).response_seconds == 7
     assert not TicketClock.objects.filter(ticket_id=clocks["id"][1]).exists()
     assert TicketClock.objects.filter(client=world.acme).count() == clocks.height - 1
+
+
+def test_a_partial_recompute_also_redoes_periods_whose_clocks_moved_on(world):
+    """An open ticket is pending on one run and past its target on the next; a recompute asked
+    only for another month still redoes the ticket's month, so the snapshot and the clocks its
+    drill-down lists agree."""
+    import_sample(world, "connectwise_service_tickets.csv")
+    ticket = Ticket.objects.filter(client=world.acme, resolved_at__isnull=True,
+                                   priority="P3").order_by("created_at").first()  # fmt: skip
+    assert ticket is not None, "the sample has open tickets"
+    early = ticket.created_at + timedelta(minutes=1)
+    kpis_recompute(world.acme, as_of=early)
+    month = timezone.localtime(ticket.created_at, ZoneInfo("America/Chicago")).strftime("%Y-%m")
+    assert TicketClock.objects.get(ticket=ticket).resolution_verdict == "pending"
+    assert ticket.pk in figure_ticket_ids(world.acme, month, "resolution.sla_pending")
+    other = "2026-01" if month != "2026-01" else "2025-12"
+    RecomputeRequest.objects.create(client=world.acme, month=date.fromisoformat(other + "-01"))
+    kpis_recompute(world.acme, full=False)
+    assert TicketClock.objects.get(ticket=ticket).resolution_verdict == "breached"
+    snapshot = KpiSnapshot.objects.get(client=world.acme, period_label=month)
+    pending = figure_ticket_ids(world.acme, month, "resolution.sla_pending")
+    assert ticket.pk not in pending
+    assert snapshot.values["resolution.sla_pending"] == len(pending)

@@ -46,7 +46,15 @@ def _target_objects(contract):
         "evidence": evidence,
         "audit": contract.audit_events.first(),
         "outage": _outage_of(contract),
+        "ticket": _ticket_of(contract),
     }
+
+
+def _ticket_of(contract):
+    from kpis.models import Ticket
+
+    _import_of(contract)  # imports one ticket
+    return Ticket.objects.filter(client=contract.client).first()
 
 
 def _outage_of(contract):
@@ -87,6 +95,7 @@ def route_targets(t: dict, own_slug: str) -> dict[str, list[dict]]:
         "client_home": [{"slug": slug}],
         "client_dashboard": [{"slug": slug}],
         "client_tickets": [{"slug": slug}],
+        "client_ticket": [{"slug": slug, "pk": t["ticket"].pk}],
         "contract_detail": [{"slug": slug, "pk": pk}],
         "contract_matrix": [{"slug": slug, "pk": pk}],
         "contract_commitments": [{"slug": slug, "pk": pk}],

@@ -365,11 +365,11 @@ TO STDOUT WITH (FORMAT csv, HEADER)
 """
 
 
-def clocks_store(client_ids: list[int], clocks: pl.DataFrame) -> int:
+def clocks_store(client_ids: list[int], clocks: pl.DataFrame) -> pl.Series:
     """Make the clients' stored clocks equal `clocks` (which has a client_id column), writing
     only what changed: a nightly recompute of a million tickets rewrites the few still open,
-    not the million. A row's computed_at is when its values were last written. Returns the
-    number of rows written."""
+    not the million. A row's computed_at is when its values were last written. Returns the ids
+    of the tickets whose clocks were written."""
     frame = clocks.with_columns(
         *[pl.when(pl.col(c) < 0).then(None).otherwise(pl.col(c)).alias(c)
           for c in ("policy_version_id", "response_seconds", "resolution_seconds",
@@ -392,7 +392,7 @@ def clocks_store(client_ids: list[int], clocks: pl.DataFrame) -> int:
             cursor.execute("DELETE FROM kpis_ticketclock WHERE ticket_id = ANY(%s)",
                            [gone.to_list()])  # fmt: skip
         if changed.is_empty():
-            return 0
+            return changed["ticket_id"]
         target = "kpis_ticketclock"
         if stored.height:  # upsert through a staging table
             cursor.execute("CREATE TEMP TABLE clock_staging (LIKE kpis_ticketclock) "
@@ -413,7 +413,7 @@ def clocks_store(client_ids: list[int], clocks: pl.DataFrame) -> int:
                 f"ON CONFLICT (ticket_id) DO UPDATE SET {updates}"
             )
             cursor.execute("DROP TABLE clock_staging")
-    return changed.height
+    return changed["ticket_id"]
 
 
 def _stored_clocks(client_ids: list[int]) -> pl.DataFrame:
@@ -552,6 +552,17 @@ def _snapshot_data(figures: dict[str, Figure], breakdowns: dict, context: Client
     }
 
 
+def _add_periods_of(only: dict[int, set[str]], tickets: pl.DataFrame, contracts) -> None:
+    """Add the months (with their quarters and years) in which these tickets were created or
+    resolved, in their contract's zone."""
+    for (client_id,), part in tickets.partition_by("client_id", as_dict=True).items():
+        zone = contracts[client_id].timezone
+        stamps = pl.concat([part["created_at"], part["resolved_at"]]).drop_nulls()
+        months = stamps.dt.replace_time_zone("UTC").dt.convert_time_zone(zone).dt.strftime("%Y-%m")
+        for month in months.unique().to_list():
+            only.setdefault(client_id, set()).update(period_labels_of_month(month))
+
+
 def _requested_periods(client_ids: list[int], as_of: datetime) -> dict[int, set[str]]:
     """Period labels made stale by imports: each requested month, its quarter and its year."""
     only: dict[int, set[str]] = {c: set() for c in client_ids}
@@ -586,7 +597,12 @@ def kpis_recompute_clients(
         only = None if full else _requested_periods(client_ids, as_of)
         tickets = tickets_load(client_ids)
         clocks = clocks_compute_many(tickets, contracts, as_of)
-        clocks_store(client_ids, clocks)
+        changed = clocks_store(client_ids, clocks)
+        if only is not None:
+            # Time moves open tickets from pending to breached: every period whose figures
+            # count a ticket with a changed clock is recomputed too, so a snapshot and the
+            # clocks its drill-down lists never disagree.
+            _add_periods_of(only, tickets.filter(pl.col("id").is_in(changed.implode())), contracts)
         contexts = _contexts(list(contracts.values()), as_of)
         written = 0
         frame = tickets_with_clocks(tickets, clocks)
