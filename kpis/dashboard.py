@@ -7,7 +7,9 @@ the same structures fill each chart's table alternative for screen readers.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 
 from contracts.models import Contract
 from kpis.formulas import Period
@@ -155,3 +157,81 @@ def compliance_by_priority(snapshot: KpiSnapshot) -> dict:
         "response": [by_priority[p].get("response.compliance") for p in priorities],
         "resolution": [by_priority[p].get("resolution.compliance") for p in priorities],
     }
+
+
+class DashboardData:
+    """Everything the dashboard draws for one client and period, loaded only when the page's
+    cached block has to be rendered again. `stamp` names the content: it changes whenever any
+    snapshot the page reads is recomputed, so a cached page is never stale."""
+
+    def __init__(self, client, contract, snapshot_stub):
+        self.client, self.contract = client, contract
+        self.label = snapshot_stub.period_label
+        self.labels = [self.label, previous_label(self.label), year_before_label(self.label),
+                       *months_up_to(snapshot_stub)]  # fmt: skip
+        stamps = sorted(
+            KpiSnapshot.objects.filter(client=client, period_label__in=self.labels).values_list(
+                "period_label", "computed_at"
+            )
+        )
+        self.stamp = hashlib.md5(repr(stamps).encode(), usedforsecurity=False).hexdigest()
+
+    @cached_property
+    def _snapshots(self) -> dict[str, KpiSnapshot]:
+        wanted = self.labels[:3]
+        return {s.period_label: s for s in KpiSnapshot.objects.filter(
+            client=self.client, period_label__in=wanted)}  # fmt: skip
+
+    @cached_property
+    def snapshot(self) -> KpiSnapshot:
+        return self._snapshots[self.label]
+
+    @cached_property
+    def previous(self):
+        return self._snapshots.get(self.labels[1])
+
+    @cached_property
+    def year_before(self):
+        return self._snapshots.get(self.labels[2])
+
+    @cached_property
+    def rows(self) -> list[Row]:
+        return scorecard(self.snapshot, self.previous, self.year_before, self.contract)
+
+    @cached_property
+    def charts(self) -> dict:
+        return {
+            "trend": trend(self.client, self.labels[3:]),
+            "priority": compliance_by_priority(self.snapshot),
+            "target": next((r.target for r in self.rows if r.target is not None), None),
+        }
+
+    @cached_property
+    def priority_rows(self) -> list[tuple]:
+        """The priority chart's numbers as rows, for its table alternative."""
+        return list(zip(*self.charts["priority"].values(), strict=True))
+
+    @cached_property
+    def trend_rows(self) -> list[tuple]:
+        t = self.charts["trend"]
+        return list(zip(t["months"], t["created"], t["resolved"], t["backlog"], t["proactive"],
+                        strict=True))  # fmt: skip
+
+    def value(self, key: str):
+        return self.snapshot.values.get(key)
+
+    @cached_property
+    def credits(self):
+        return self.value("service_credits")
+
+    @cached_property
+    def uptime(self):
+        return sorted((self.value("uptime") or {}).items())
+
+    @cached_property
+    def clusters(self):
+        return (self.value("repeat_clusters") or [])[:10]
+
+    @cached_property
+    def excluded(self):
+        return self.value("excluded") or {}

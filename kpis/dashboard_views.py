@@ -15,15 +15,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from contracts.models import Contract
-from kpis.dashboard import (
-    TICKET_FIGURES,
-    compliance_by_priority,
-    months_up_to,
-    previous_label,
-    scorecard,
-    trend,
-    year_before_label,
-)
+from kpis.dashboard import TICKET_FIGURES, DashboardData
 from kpis.formulas import RULES, Period
 from kpis.ingest.normalise import safe_text
 from kpis.models import KpiSnapshot, Ticket
@@ -56,42 +48,22 @@ def dashboard(request, slug):
     contract = _contract(client)
     periods = _periods(client)
     label = request.GET.get("period") or next(iter(periods["quarter"] or periods["month"]), None)
+    # Only the label and time here: the figures load inside the page's cached block (see
+    # DashboardData), so a repeat view costs a handful of small queries.
     snapshot = (
-        KpiSnapshot.objects.filter(client=client, period_label=label).first() if label else None
+        KpiSnapshot.objects.filter(client=client, period_label=label)
+        .only("period_label", "period_kind", "period_start", "computed_at")
+        .first()
+        if label
+        else None
     )
     if label and snapshot is None and request.GET.get("period"):
         raise Http404("No figures for that period.")
     context = {"client": client, "contract": contract, "periods": periods,
-               "kind_names": KIND_NAMES, "snapshot": snapshot}  # fmt: skip
+               "kind_names": KIND_NAMES, "snapshot": snapshot,
+               "ticket_figures": TICKET_FIGURES}  # fmt: skip
     if snapshot is not None:
-        others = {
-            s.period_label: s
-            for s in KpiSnapshot.objects.filter(
-                client=client, period_label__in=[previous_label(label), year_before_label(label)]
-            )
-        }
-        previous = others.get(previous_label(label))
-        year_before = others.get(year_before_label(label))
-        rows = scorecard(snapshot, previous, year_before, contract)
-        charts = {
-            "trend": trend(client, months_up_to(snapshot)),
-            "priority": compliance_by_priority(snapshot),
-            "target": next((r.target for r in rows if r.target is not None), None),
-        }
-        context |= {
-            "charts": charts,
-            # The same numbers as rows, for each chart's table alternative.
-            "priority_rows": list(zip(*charts["priority"].values(), strict=True)),
-            "trend_rows": list(zip(charts["trend"]["months"], charts["trend"]["created"],
-                                   charts["trend"]["resolved"], charts["trend"]["backlog"],
-                                   charts["trend"]["proactive"], strict=True)),
-            "previous": previous, "year_before": year_before, "rows": rows,
-            "ticket_figures": TICKET_FIGURES,
-            "credits": snapshot.values.get("service_credits"),
-            "uptime": sorted((snapshot.values.get("uptime") or {}).items()),
-            "clusters": (snapshot.values.get("repeat_clusters") or [])[:10],
-            "excluded": snapshot.values.get("excluded") or {},
-        }  # fmt: skip
+        context["data"] = DashboardData(client, contract, snapshot)
     return render(request, "kpis/dashboard.html", context)
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta
 
 from django.urls import reverse
 
 from kpis.models import KpiSnapshot, Ticket
+from kpis.services.recompute import kpis_recompute
 
 from .test_recompute import import_sample
 
@@ -33,7 +35,7 @@ def test_the_owner_sees_every_scorecard_figure_linked_to_its_tickets(world, clie
     assert 'data-figure="resolution.compliance"' in html
     # Compared with the quarter before; the sample has no figures a year before.
     assert "compared with 2025-Q3 and a year before (no figures)" in " ".join(html.split())
-    [row] = [r for r in page.context["rows"] if r.measure.key == "resolution.compliance"]
+    [row] = [r for r in page.context["data"].rows if r.measure.key == "resolution.compliance"]
     before = KpiSnapshot.objects.get(client=world.acme, period_label="2025-Q3")
     assert row.previous == before.values["resolution.compliance"]
     assert row.change == ("better" if compliance > row.previous else "worse")
@@ -165,3 +167,15 @@ def test_a_ticket_page_shows_its_clocks_and_timeline_in_the_contract_zone(world,
     listing = client_for(world.owner).get(tickets_url(world, "2025-07", "tickets.created"))
     first = listing.context["page"].object_list[0]
     assert reverse("client_ticket", args=[world.acme.slug, first.pk]) in listing.content.decode()
+
+
+def test_a_recompute_shows_on_the_next_view_despite_the_page_cache(world, client_for):
+    import_sample(world, "connectwise_service_tickets.csv")
+    owner = client_for(world.owner)
+    first = owner.get(dashboard_url(world, "2025-Q4"))
+    later = KpiSnapshot.objects.get(client=world.acme, period_label="2025-Q4").computed_at
+    kpis_recompute(world.acme, as_of=later + timedelta(days=400))
+    second = owner.get(dashboard_url(world, "2025-Q4"))
+    assert first.context["data"].stamp != second.context["data"].stamp
+    stamp = (later + timedelta(days=400)).strftime("%-d %b %Y")
+    assert f"Computed {stamp}" in second.content.decode()

@@ -6,13 +6,16 @@ figure's rule from kpis/formulas.py, the same rule the snapshot was aggregated w
 
 from __future__ import annotations
 
+import hashlib
 import io
 
 import polars as pl
+from django.core.cache import cache
 from django.db import connection
 
 from contracts.models import Contract, Organisation
 from kpis.formulas import RULES, Period, figure_tickets, prepared
+from kpis.models import KpiSnapshot
 from kpis.services.recompute import credit_breach_key, tickets_load, tickets_with_clocks
 
 _CLOCK_SQL = """
@@ -59,8 +62,22 @@ def figure_ticket_ids(
         if key in ("uptime", "commitments.kept_rate"):
             return []  # not ticket figures
         raise KeyError(key)
-    policy = contract.sla_versions.order_by("-effective_from").first()
-    window = policy.repeat_window_days if policy else 30
-    frame = tickets_with_clocks(tickets_load([client.pk]), clocks_load(client.pk))
-    return figure_tickets(prepared(frame, contract.timezone, window), key, period, part=part,
-                          fingerprint=fingerprint)  # fmt: skip
+    # Cached until the period is recomputed: the key carries the snapshot's computed_at, and a
+    # recompute rewrites the snapshot of every period whose tickets' clocks changed.
+    computed_at = (
+        KpiSnapshot.objects.filter(client=client, period_label=period_label)
+        .values_list("computed_at", flat=True)
+        .first()
+    )
+    digest = hashlib.md5(repr((period_label, key, part, fingerprint, computed_at)).encode(),
+                         usedforsecurity=False).hexdigest()  # fmt: skip
+    cache_key = f"figure-tickets:{client.pk}:{digest}"
+    ids = cache.get(cache_key)
+    if ids is None:
+        policy = contract.sla_versions.order_by("-effective_from").first()
+        window = policy.repeat_window_days if policy else 30
+        frame = tickets_with_clocks(tickets_load([client.pk]), clocks_load(client.pk))
+        ids = figure_tickets(prepared(frame, contract.timezone, window), key, period, part=part,
+                             fingerprint=fingerprint)  # fmt: skip
+        cache.set(cache_key, ids, 24 * 3600)
+    return ids
