@@ -35,12 +35,36 @@ def kpis_recompute_task(client_id: int, full: bool = False) -> int:
     return kpis_recompute(client, full=full) if client else 0
 
 
+@shared_task(
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=5,
+)
+def kpis_recompute_batch_task(client_ids: list[int]) -> int:
+    """Recompute several clients in full at once (one clock call, one group-by for them all)."""
+    from contracts.models import Organisation
+    from kpis.services.recompute import kpis_recompute_clients
+
+    clients = list(Organisation.objects.filter(pk__in=client_ids))
+    return kpis_recompute_clients(clients, full=True) if clients else 0
+
+
+def batches(ids: list[int], count: int) -> list[list[int]]:
+    """`ids` dealt into at most `count` batches of near-equal size, each in id order."""
+    count = max(1, min(count, len(ids)))
+    return [sorted(ids[i::count]) for i in range(count)] if ids else []
+
+
 @shared_task
 def kpis_recompute_all() -> int:
-    """Nightly: queue a recompute of every client with a contract."""
+    """Nightly: recompute every client with a contract, in as many batches as the worker has
+    processes (KPI_RECOMPUTE_BATCHES), so the batches run side by side, one per core."""
+    from django.conf import settings
+
     from contracts.models import Contract
 
     client_ids = sorted(set(Contract.objects.values_list("client_id", flat=True)))
-    for client_id in client_ids:
-        kpis_recompute_task.delay(client_id, full=True)
+    for batch in batches(client_ids, settings.KPI_RECOMPUTE_BATCHES):
+        kpis_recompute_batch_task.delay(batch)
     return len(client_ids)

@@ -128,6 +128,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# The nightly recompute is split into this many batches: one per worker process (concurrency).
+KPI_RECOMPUTE_BATCHES = env_int("KPI_RECOMPUTE_BATCHES", 2)
 # Beat runs hourly so that every contract's new period opens within an hour of its local midnight.
 CELERY_BEAT_SCHEDULE = {
     "commitments-refresh": {"task": "contracts.tasks.commitments_refresh", "schedule": 3600.0},

@@ -245,3 +245,30 @@ def test_a_partial_recompute_also_redoes_periods_whose_clocks_moved_on(world):
     pending = figure_ticket_ids(world.acme, month, "resolution.sla_pending")
     assert ticket.pk not in pending
     assert snapshot.values["resolution.sla_pending"] == len(pending)
+
+
+def test_the_nightly_recompute_deals_clients_into_batches_that_cover_each_once():
+    from kpis.tasks import batches
+
+    assert batches([5, 1, 9, 3, 7], 2) == [[5, 7, 9], [1, 3]]
+    assert batches([4], 2) == [[4]]
+    assert batches([], 2) == []
+    ids = list(range(1, 201))
+    dealt = batches(ids, 2)
+    assert sorted(i for batch in dealt for i in batch) == ids and len(dealt) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_nightly_recompute_runs_in_batches_on_a_real_worker(world):
+    import_sample(world, "halopsa_tickets.csv")
+    KpiSnapshot.objects.all().delete()
+    app.control.purge()
+    with start_worker(app, perform_ping_check=False, pool="solo", loglevel="WARNING"):
+        from kpis.tasks import kpis_recompute_all
+
+        assert kpis_recompute_all.delay().get(timeout=60) == 3  # Acme, Birch, Other Co
+        deadline = time.monotonic() + 60
+        while not KpiSnapshot.objects.filter(client=world.acme).exists():
+            assert time.monotonic() < deadline, "the batches did not run"
+            time.sleep(0.3)
+    assert KpiSnapshot.objects.filter(client=world.acme, period_label="2025-Q3").exists()
