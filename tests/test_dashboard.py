@@ -72,12 +72,18 @@ def test_the_compliance_figure_lists_exactly_its_denominator(world, client_for):
     assert met.context["count"] == snapshot.values["resolution.sla_met"]
 
 
-def test_the_csv_export_neutralises_formulas_and_lists_the_same_tickets(world, client_for):
+def q3_ticket_titled(world, title: str) -> Ticket:
+    """Imports the ConnectWise sample and gives one of its Q3 2025 tickets a hostile title."""
     import_sample(world, "connectwise_service_tickets.csv")
     ticket = Ticket.objects.filter(client=world.acme, created_at__gte="2025-07-01T05:00:00Z",
                                    created_at__lt="2025-10-01T05:00:00Z").first()  # fmt: skip
-    ticket.title = '=HYPERLINK("http://evil.test","click")'
+    ticket.title = title
     ticket.save(update_fields=["title"])
+    return ticket
+
+
+def test_the_csv_export_neutralises_formulas_and_lists_the_same_tickets(world, client_for):
+    ticket = q3_ticket_titled(world, '=HYPERLINK("http://evil.test","click")')
     response = client_for(world.owner).get(
         tickets_url(world, "2025-Q3", "tickets.created", format="csv")
     )
@@ -90,11 +96,7 @@ def test_the_csv_export_neutralises_formulas_and_lists_the_same_tickets(world, c
 
 
 def test_titles_are_escaped_in_the_ticket_list(world, client_for):
-    import_sample(world, "connectwise_service_tickets.csv")
-    ticket = Ticket.objects.filter(client=world.acme, created_at__gte="2025-07-01T05:00:00Z",
-                                   created_at__lt="2025-10-01T05:00:00Z").first()  # fmt: skip
-    ticket.title = "<script>alert(1)</script>"
-    ticket.save(update_fields=["title"])
+    q3_ticket_titled(world, "<script>alert(1)</script>")
     html = (
         client_for(world.owner)
         .get(tickets_url(world, "2025-Q3", "tickets.created", sort="created"))
