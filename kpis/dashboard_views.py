@@ -42,12 +42,26 @@ def _periods(client) -> dict[str, list[str]]:
     return out
 
 
+def _default_period(client, periods: dict[str, list[str]]) -> str | None:
+    """The newest quarter in which tickets were raised (a quarter holding only the last few
+    resolutions of older tickets says little), else the newest period of any kind."""
+    busy = (
+        KpiSnapshot.objects.filter(
+            client=client, period_kind="quarter", **{"values__tickets.created__gt": 0}
+        )
+        .order_by("-period_start")
+        .values_list("period_label", flat=True)
+        .first()
+    )
+    return busy or next(iter(periods["quarter"] or periods["month"]), None)
+
+
 @login_required
 def dashboard(request, slug):
     client, _access = get_client_or_404(request.user, slug)
     contract = _contract(client)
     periods = _periods(client)
-    label = request.GET.get("period") or next(iter(periods["quarter"] or periods["month"]), None)
+    label = request.GET.get("period") or _default_period(client, periods)
     # Only the label and time here: the figures load inside the page's cached block (see
     # DashboardData), so a repeat view costs a handful of small queries.
     snapshot = (
@@ -94,7 +108,7 @@ def ticket_list(request, slug):
     if key not in TICKET_FIGURES and key not in RULES and key not in ("service_credits",):
         raise Http404("No such figure.")
     periods = _periods(client)
-    label = request.GET.get("period") or next(iter(periods["quarter"] or periods["month"]), "")
+    label = request.GET.get("period") or _default_period(client, periods) or ""
     if contract is None or not label:
         return render(request, "kpis/ticket_list.html", {"client": client, "contract": contract,
                                                          "empty": True})  # fmt: skip
