@@ -4,7 +4,6 @@ DJANGO_ENV picks the defaults: `production` (the default, so a forgotten variabl
 `development` (what `make run` sets) or `test` (what `make test` sets).
 """
 
-import importlib.util
 from pathlib import Path
 
 import dj_database_url
@@ -208,11 +207,12 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 # Outside production, files are served straight from static/ (no collectstatic step needed).
 WHITENOISE_USE_FINDERS = not PRODUCTION
 WHITENOISE_AUTOREFRESH = DEBUG
-# plotly.js comes from the plotly wheel (the same version the PDFs' charts use), served by the
-# app like every other asset: no CDN.
-STATICFILES_DIRS = [
-    BASE_DIR / "static",
-    ("vendor/plotly", Path(importlib.util.find_spec("plotly").origin).parent / "package_data"),
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    # plotly.js from the plotly wheel, served by the app like every other asset: no CDN.
+    "msp_portal.staticfinders.PlotlyFinder",
 ]
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / ".data" / "media")))
 STORAGES = {

@@ -181,3 +181,13 @@ def test_a_recompute_shows_on_the_next_view_despite_the_page_cache(world, client
     assert first.context["data"].stamp != second.context["data"].stamp
     stamp = (later + timedelta(days=400)).strftime("%-d %b %Y")
     assert f"Computed {stamp}" in second.content.decode()
+
+
+def test_plotly_is_served_by_the_app_and_only_its_one_file_is_collected():
+    from django.contrib.staticfiles import finders
+
+    from msp_portal.staticfinders import PlotlyFinder
+
+    assert finders.find("vendor/plotly/plotly.min.js").endswith("plotly.min.js")
+    assert finders.find("vendor/plotly/widgetbundle.js") is None
+    assert [path for path, _ in PlotlyFinder().list([])] == ["plotly.min.js"]
