@@ -128,11 +128,29 @@ class CalendarIndex:
         return self.starts[i] + (goal - self.cum_before[i])
 
 
-def version_in_force(created: np.ndarray, effective_from: np.ndarray) -> np.ndarray:
+# Epoch seconds of years 1 to 9999 lie within ±2^38: a client's number above that range keeps
+# each client's instants apart in one sorted key (room for 2^24 clients).
+_INSTANT_OFFSET, _CLIENT_STRIDE = 1 << 38, 1 << 39
+
+
+def version_in_force(
+    created: np.ndarray,
+    effective_from: np.ndarray,
+    ticket_client: np.ndarray | None = None,
+    version_client: np.ndarray | None = None,
+) -> np.ndarray:
     """Index of the SLA policy version in force at each creation instant (-1: none yet).
     `effective_from` holds each version's start (local midnight) as epoch seconds, ascending;
-    a later version never rewrites the results of tickets created before it."""
-    return np.searchsorted(effective_from, created, side="right") - 1
+    a later version never rewrites the results of tickets created before it. With clients
+    given, a ticket only takes a version of its own client, and the versions are sorted by
+    client, then start."""
+    if ticket_client is None:
+        return np.searchsorted(effective_from, created, side="right") - 1
+    keys = version_client * _CLIENT_STRIDE + effective_from + _INSTANT_OFFSET
+    found = np.searchsorted(keys, ticket_client * _CLIENT_STRIDE + created + _INSTANT_OFFSET,
+                            side="right") - 1  # fmt: skip
+    own = (found >= 0) & (version_client[np.maximum(found, 0)] == ticket_client)
+    return np.where(own, found, -1)
 
 
 def to_epoch(moments: Iterable[datetime | None]) -> np.ndarray:

@@ -212,6 +212,18 @@ def test_the_policy_version_in_force_at_creation_applies_even_after_a_change_mid
     assert list(version_in_force(created, effective)) == [-1, 0, 1]
 
 
+def test_each_client_takes_only_its_own_policy_versions():
+    # Client 1 has versions from 1 Jul and 15 Aug; client 2 only from 1 Sep. A client-2 ticket
+    # of 20 Aug has no version yet, even though client 1's August version is in force then;
+    # year-1 and year-9999 instants stay within their client.
+    clients = np.array([1, 1, 2])
+    effective = np.array([at("2025-07-01 00:00"), at("2025-08-15 00:00"), at("2025-09-01 00:00")])
+    created = np.array([at("2025-08-20 12:00"), at("2025-08-20 12:00"), at("2025-09-02 09:00"),
+                        at("2025-06-01 09:00"), -62135596800, 253402300799])  # fmt: skip
+    owners = np.array([1, 2, 2, 1, 2, 1])
+    assert list(version_in_force(created, effective, owners, clients)) == [1, -1, 2, -1, -1, 1]
+
+
 def test_a_priority_change_retargets_from_creation():
     # The final priority's target, measured from creation: a ticket raised from P3 (24 h) to
     # P1 (4 h) after 5 business hours is already breached, although it met P3's target then.

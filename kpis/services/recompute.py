@@ -26,7 +26,14 @@ from django.db.models import Count
 from django.utils import timezone
 
 from contracts.models import CommitmentOccurrence, Contract, Organisation, SlaPolicyVersion
-from kpis.clock import VERDICTS, CalendarIndex, CalendarSpec, Intervals, ticket_clocks
+from kpis.clock import (
+    VERDICTS,
+    CalendarIndex,
+    CalendarSpec,
+    Intervals,
+    ticket_clocks,
+    version_in_force,
+)
 from kpis.formulas import Figure, Period, kpis_by_period, period_labels_of_month
 from kpis.models import Outage, RecomputeRequest
 from kpis.uptime import OutageWindow, uptime_figure
@@ -292,18 +299,11 @@ def _version_in_force(tickets: pl.DataFrame, created: np.ndarray, starts: list) 
     """Per ticket, the id of its client's policy version in force at creation (-1: none)."""
     if not starts:
         return np.full(tickets.height, -1, dtype=np.int64)
-    versions = pl.DataFrame(
-        starts, schema={"client_id": pl.Int64, "at": pl.Int64, "version": pl.Int64},
-        orient="row",
-    ).sort("at")  # fmt: skip
-    rows = pl.DataFrame(
-        {"client_id": tickets["client_id"].cast(pl.Int64), "at": created,
-         "row": np.arange(tickets.height)}
-    ).sort("at")  # fmt: skip
-    joined = rows.join_asof(
-        versions, on="at", by="client_id", strategy="backward", check_sortedness=False
-    ).sort("row")  # both sides are sorted on "at" above
-    return joined["version"].fill_null(-1).to_numpy()
+    # By client, then start: the order version_in_force searches in.
+    ordered = np.array(sorted(starts), dtype=np.int64)
+    clients, begins, ids = ordered[:, 0], ordered[:, 1], ordered[:, 2]
+    index = version_in_force(created, begins, tickets["client_id"].to_numpy(), clients)
+    return np.where(index >= 0, ids[np.maximum(index, 0)], -1)
 
 
 def _customer_owned(contracts: dict[int, Contract]) -> pl.DataFrame:
