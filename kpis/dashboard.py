@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from contracts.models import Contract
-from kpis.formulas import Period
+from kpis.formulas import Period, period_key, period_label
 from kpis.models import KpiSnapshot
 
 
@@ -119,10 +119,8 @@ def scorecard(snapshot: KpiSnapshot, previous, year_before, contract) -> list[Ro
 
 def months_up_to(snapshot: KpiSnapshot, count: int = 12) -> list[str]:
     """The labels of the `count` months ending with the snapshot's period."""
-    period = Period.parse(snapshot.period_label, "UTC")
-    last = period.months[-1]
-    index = int(last[:4]) * 12 + int(last[5:]) - 1
-    return [f"{i // 12:04d}-{i % 12 + 1:02d}" for i in range(index - count + 1, index + 1)]
+    last = period_key(Period.parse(snapshot.period_label, "UTC").months[-1])
+    return [period_label(key) for key in range(last - count + 1, last + 1)]
 
 
 def trend(client, labels: list[str]) -> dict:

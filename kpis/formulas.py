@@ -67,8 +67,8 @@ class Period:
     def months(self) -> list[str]:
         """The month labels the period is made of."""
         count = {"month": 1, "quarter": 3, "year": 12}[self.kind]
-        start = self.first_day.year * 12 + self.first_day.month - 1
-        return [f"{(start + i) // 12:04d}-{(start + i) % 12 + 1:02d}" for i in range(count)]
+        start = period_key(f"{self.first_day:%Y-%m}")
+        return [period_label(start + i) for i in range(count)]
 
 
 def _utc(day: date, zone: str) -> datetime:
@@ -224,15 +224,13 @@ def prepared(tickets: pl.DataFrame, zone: str, repeat_window_days: int) -> pl.Da
     minutes to escalate. Repeats look at the client's whole history, not just one period."""
     frame = tickets if "client_id" in tickets.columns else tickets.with_columns(client_id=0)
 
-    def month_index(column: str) -> pl.Expr:
+    def local_month(column: str) -> pl.Expr:
         local = pl.col(column).dt.replace_time_zone("UTC").dt.convert_time_zone(zone)
-        return (local.dt.year().cast(pl.Int32) * 12 + local.dt.month().cast(pl.Int32) - 1).alias(
-            f"{column[:-3]}_month"
-        )
+        return month_index(local).alias(f"{column[:-3]}_month")
 
     frame = frame.with_columns(
-        month_index("created_at"),
-        month_index("resolved_at"),
+        local_month("created_at"),
+        local_month("resolved_at"),
         fingerprint(),
         escalation_minutes=(pl.col("escalated_at") - pl.col("created_at")).dt.total_seconds() / 60,
     )
@@ -264,6 +262,11 @@ def _repeats(frame: pl.DataFrame, window_days: int) -> pl.DataFrame:
 # would cost more than the grouping): a month is its month index, a quarter 10⁶ + index // 3,
 # a year 2 × 10⁶ + index // 12. Labels are made only for the results.
 QUARTER_BASE, YEAR_BASE = 1_000_000, 2_000_000  # month indexes stay below 120,000 (9999-12)
+
+
+def month_index(local: pl.Expr) -> pl.Expr:
+    """Year × 12 + month − 1 of local datetimes: the key of a month (period_key)."""
+    return local.dt.year().cast(pl.Int32) * 12 + local.dt.month().cast(pl.Int32) - 1
 
 
 def _keys(index: pl.Expr) -> list[pl.Expr]:
@@ -391,7 +394,7 @@ def kpis_by_period(
         return []
     last = int(months.max())
     if last_month is not None:
-        last = max(last, int(last_month[:4]) * 12 + int(last_month[5:]) - 1)
+        last = max(last, period_key(last_month))
     last = last // 12 * 12 + 11  # the year's end, so a year in progress has its backlog
     bases = {b: basis_frame(frame, b, last) for b in BASES}
     if only is not None:  # a few periods of a few clients: drop the rest before grouping
@@ -592,9 +595,9 @@ def figure_tickets(
     rule = RULES[key]
     if rule.kind in ("count", "mean", "median", "p90", "per_seat"):
         part = "denominator"
-    last = _month_index(period.months[-1])
+    last = period_key(period.months[-1])
     if last_month is not None:
-        last = max(last, _month_index(last_month))
+        last = max(last, period_key(last_month))
     rows = basis_frame(frame, rule.basis, last // 12 * 12 + 11).filter(
         pl.col("period") == period_key(period.label)
     )
@@ -609,10 +612,6 @@ def figure_tickets(
     if part == "numerator" and rule.numerator is not None:
         rows = rows.filter(rule.numerator)
     return sorted(rows["id"].to_list())
-
-
-def _month_index(label: str) -> int:
-    return int(label[:4]) * 12 + int(label[5:7]) - 1
 
 
 def kpis_compute(

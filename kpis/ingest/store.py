@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 import polars as pl
 from django.db import connection
 
+from kpis.formulas import month_index, period_key, period_label
+
 # Staged and stored columns, in COPY order (client_id is added by the caller).
 COLUMNS: list[tuple[str, str]] = [
     ("client_id", "bigint"),
@@ -226,7 +228,7 @@ def _months(new: pl.DataFrame, changed: pl.DataFrame, zone_by_client: dict[int, 
     for zone in set(zone_by_client.values()):
         ids = [c for c, z in zone_by_client.items() if z == zone]
         current = now.astimezone(ZoneInfo(zone))
-        current_index = current.year * 12 + current.month - 1
+        current_index = period_key(f"{current:%Y-%m}")
         first = _month_index("start", zone)
         last = pl.max_horizontal(
             pl.coalesce(_month_index("end", zone), pl.lit(current_index)),
@@ -239,10 +241,7 @@ def _months(new: pl.DataFrame, changed: pl.DataFrame, zone_by_client: dict[int, 
             .explode("month")
             .unique()
         )
-        months |= {
-            (client_id, f"{m // 12:04d}-{m % 12 + 1:02d}-01")
-            for client_id, m in expanded.iter_rows()
-        }
+        months |= {(client_id, period_label(m) + "-01") for client_id, m in expanded.iter_rows()}
     return months
 
 
@@ -255,6 +254,5 @@ def _instant(column: str) -> pl.Expr:
 
 
 def _month_index(column: str, zone: str) -> pl.Expr:
-    """Year × 12 + month − 1 of an instant in the zone."""
-    local = pl.col(column).dt.convert_time_zone(zone)
-    return local.dt.year().cast(pl.Int32) * 12 + local.dt.month().cast(pl.Int32) - 1
+    """The month key of an instant in the zone."""
+    return month_index(pl.col(column).dt.convert_time_zone(zone))
