@@ -324,11 +324,11 @@ def basis_frame(frame: pl.DataFrame, basis: str, last_month: int) -> pl.DataFram
 # --- Aggregation -------------------------------------------------------------------------------
 
 
-def _aggregations(basis: str, keys: list[str] | None = None) -> list[pl.Expr]:
+def _aggregations(basis: str) -> list[pl.Expr]:
     """The columns one group-by over a basis frame needs for the rules on that basis."""
     exprs = [pl.len().alias("n")]
     for key, rule in RULES.items():
-        if rule.basis != basis or (keys is not None and key not in keys):
+        if rule.basis != basis:
             continue
         # A literal does not broadcast inside an aggregation: "every ticket" is a column test.
         den = rule.denominator if rule.denominator is not None else pl.col("id").is_not_null()

@@ -154,11 +154,6 @@ def calendar_index(calendar, first_day: date, last_day: date) -> CalendarIndex:
     return _INDEXES[key]
 
 
-def clocks_compute(tickets: pl.DataFrame, contract: Contract, as_of: datetime) -> pl.DataFrame:
-    """Each ticket's clocks under the policy version in force at its creation (one client)."""
-    return clocks_compute_many(tickets, {contract.client_id: contract}, as_of)
-
-
 @dataclass(frozen=True)
 class _Target:
     version_id: int
