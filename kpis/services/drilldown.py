@@ -7,38 +7,18 @@ figure's rule from kpis/formulas.py, the same rule the snapshot was aggregated w
 from __future__ import annotations
 
 import hashlib
-import io
 
-import polars as pl
 from django.core.cache import cache
-from django.db import connection
 
 from contracts.models import Contract, Organisation
 from kpis.formulas import RULES, Period, figure_tickets, prepared
 from kpis.models import KpiSnapshot
-from kpis.services.recompute import credit_breach_key, tickets_load, tickets_with_clocks
-
-_CLOCK_SQL = """
-COPY (SELECT ticket_id AS id, response_seconds, resolution_seconds, response_verdict,
-             resolution_verdict, no_verdict_reason
-      FROM kpis_ticketclock WHERE client_id = %s) TO STDOUT WITH (FORMAT csv, HEADER)
-"""
-_CLOCK_SCHEMA = {
-    "id": pl.Int64, "response_seconds": pl.Int64, "resolution_seconds": pl.Int64,
-    "response_verdict": pl.String, "resolution_verdict": pl.String,
-    "no_verdict_reason": pl.String,
-}  # fmt: skip
-
-
-def clocks_load(client_id: int) -> pl.DataFrame:
-    buffer = io.BytesIO()
-    with connection.cursor() as cursor:
-        cursor.cursor.copy_expert(cursor.mogrify(_CLOCK_SQL, [client_id]).decode(), buffer)
-    buffer.seek(0)
-    return pl.read_csv(buffer, schema=_CLOCK_SCHEMA).with_columns(
-        pl.col(c).fill_null("") for c in ("response_verdict", "resolution_verdict",
-                                          "no_verdict_reason")
-    )  # fmt: skip
+from kpis.services.recompute import (
+    clocks_load,
+    credit_breach_key,
+    tickets_load,
+    tickets_with_clocks,
+)
 
 
 def figure_ticket_ids(
@@ -76,7 +56,8 @@ def figure_ticket_ids(
     if ids is None:
         policy = contract.sla_versions.order_by("-effective_from").first()
         window = policy.repeat_window_days if policy else 30
-        frame = tickets_with_clocks(tickets_load([client.pk]), clocks_load(client.pk))
+        clocks = clocks_load([client.pk]).rename({"ticket_id": "id"})
+        frame = tickets_with_clocks(tickets_load([client.pk]), clocks)
         ids = figure_tickets(prepared(frame, contract.timezone, window), key, period, part=part,
                              fingerprint=fingerprint)  # fmt: skip
         cache.set(cache_key, ids, 24 * 3600)

@@ -370,7 +370,7 @@ def clocks_store(client_ids: list[int], clocks: pl.DataFrame) -> pl.Series:
           for c in ("policy_version_id", "response_seconds", "resolution_seconds",
                     "response_target_seconds", "resolution_target_seconds")],
     ).rename({"id": "ticket_id"})  # fmt: skip
-    stored = _stored_clocks(client_ids)
+    stored = clocks_load(client_ids).with_columns(known=pl.lit(True))
     if stored.height:
         compared = frame.join(stored, on="ticket_id", how="left", suffix="_stored")
         differs = pl.col("known").is_null()  # not stored yet
@@ -411,7 +411,8 @@ def clocks_store(client_ids: list[int], clocks: pl.DataFrame) -> pl.Series:
     return changed["ticket_id"]
 
 
-def _stored_clocks(client_ids: list[int]) -> pl.DataFrame:
+def clocks_load(client_ids: list[int]) -> pl.DataFrame:
+    """The clients' stored clocks (ticket_id and CLOCK_VALUES); no verdict reads as ""."""
     buffer = io.BytesIO()
     sql = _STORED_CLOCKS_SQL.format(columns=", ".join(CLOCK_VALUES))
     with connection.cursor() as cursor:
@@ -419,9 +420,8 @@ def _stored_clocks(client_ids: list[int]) -> pl.DataFrame:
     buffer.seek(0)
     schema = {"ticket_id": pl.Int64, **{c: pl.Int64 for c in CLOCK_VALUES[:5]},
               **{c: pl.String for c in CLOCK_VALUES[5:]}}  # fmt: skip
-    frame = pl.read_csv(buffer, schema=schema)
-    return frame.with_columns(
-        *[pl.col(c).fill_null("") for c in CLOCK_VALUES[5:]], known=pl.lit(True)
+    return pl.read_csv(buffer, schema=schema).with_columns(
+        pl.col(c).fill_null("") for c in CLOCK_VALUES[5:]
     )
 
 
