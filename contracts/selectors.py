@@ -22,6 +22,11 @@ from contracts.services.commitments import contract_today
 from contracts.services.matrix import matrix_version_gaps
 
 
+def current_contract(*, client: Organisation) -> Contract | None:
+    """The client's newest contract: the one its figures are computed and shown under."""
+    return Contract.objects.filter(client=client).order_by("-starts").first()
+
+
 def client_contracts(*, user, client: Organisation) -> QuerySet[Contract]:
     from msp_portal.tenancy import visible_contracts
 

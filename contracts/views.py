@@ -19,8 +19,8 @@ from contracts.services.matrix import matrix_approve
 from msp_portal.context_processors import SESSION_KEY
 from msp_portal.tenancy import (
     Action,
+    get_client_contract_or_404,
     get_client_or_404,
-    get_contract_or_404,
     user_organisations,
     visible_clients,
 )
@@ -80,15 +80,9 @@ def client_home(request, slug):
     )
 
 
-def _contract(request, slug, pk):
-    client, _ = get_client_or_404(request.user, slug)
-    contract, access = get_contract_or_404(request.user, client, pk)
-    return client, contract, access
-
-
 @login_required
 def contract_detail(request, slug, pk):
-    client, contract, access = _contract(request, slug, pk)
+    client, contract, access = get_client_contract_or_404(request.user, slug, pk)
     _version, gaps = selectors.matrix_with_gaps(contract=contract)
     return render(
         request,
@@ -109,7 +103,7 @@ def contract_detail(request, slug, pk):
 
 @login_required
 def matrix(request, slug, pk):
-    client, contract, access = _contract(request, slug, pk)
+    client, contract, access = get_client_contract_or_404(request.user, slug, pk)
     version, gaps = selectors.matrix_with_gaps(contract=contract)
     gap_areas = {g.area for g in gaps if g.area}
     return render(
@@ -131,7 +125,7 @@ def matrix(request, slug, pk):
 @login_required
 @require_POST
 def matrix_approve_view(request, slug, pk, version, side):
-    client, contract, access = _contract(request, slug, pk)
+    client, contract, access = get_client_contract_or_404(request.user, slug, pk)
     matrix_version = get_object_or_404(ResponsibilityMatrixVersion, contract=contract, pk=version)
     if side not in ("client", "msp"):
         raise Http404("No such side.")
@@ -146,7 +140,7 @@ def matrix_approve_view(request, slug, pk, version, side):
 
 @login_required
 def commitments(request, slug, pk):
-    client, contract, access = _contract(request, slug, pk)
+    client, contract, access = get_client_contract_or_404(request.user, slug, pk)
     return render(
         request,
         "contracts/commitments.html",
@@ -162,7 +156,7 @@ def commitments(request, slug, pk):
 
 
 def _occurrence(request, slug, pk, occurrence):
-    client, contract, access = _contract(request, slug, pk)
+    client, contract, access = get_client_contract_or_404(request.user, slug, pk)
     occ = get_object_or_404(
         CommitmentOccurrence.objects.select_related("commitment__contract"),
         pk=occurrence,
@@ -211,7 +205,7 @@ def evidence_upload_view(request, slug, pk, occurrence):
 
 @login_required
 def evidence_download(request, slug, pk, evidence):
-    _client, contract, _access = _contract(request, slug, pk)
+    _client, contract, _access = get_client_contract_or_404(request.user, slug, pk)
     item = get_object_or_404(Evidence, pk=evidence, occurrence__commitment__contract=contract)
     # Served as an attachment with its checked type, so a browser never renders it in our origin.
     return FileResponse(

@@ -14,7 +14,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
-from contracts.models import Contract
+from contracts.selectors import current_contract
 from kpis.dashboard import TICKET_FIGURES, DashboardData
 from kpis.formulas import RULES, Period
 from kpis.ingest.normalise import safe_text
@@ -24,10 +24,6 @@ from kpis.timeline import ticket_timeline
 from msp_portal.tenancy import get_client_or_404
 
 KIND_NAMES = {"month": "Months", "quarter": "Quarters", "year": "Years"}
-
-
-def _contract(client) -> Contract | None:
-    return Contract.objects.filter(client=client).order_by("-starts").first()
 
 
 def _periods(client) -> dict[str, list[str]]:
@@ -59,7 +55,7 @@ def _default_period(client, periods: dict[str, list[str]]) -> str | None:
 @login_required
 def dashboard(request, slug):
     client, _access = get_client_or_404(request.user, slug)
-    contract = _contract(client)
+    contract = current_contract(client=client)
     periods = _periods(client)
     label = request.GET.get("period") or _default_period(client, periods)
     # Only the label and time here: the figures load inside the page's cached block (see
@@ -102,7 +98,7 @@ def ticket_list(request, slug):
     denominator; `part=numerator` for the part a rate counts), narrowed by priority or
     verdict, sorted, paginated, or downloaded as CSV (`format=csv`)."""
     client, _access = get_client_or_404(request.user, slug)
-    contract = _contract(client)
+    contract = current_contract(client=client)
     key = request.GET.get("figure", "tickets.created")
     part = "numerator" if request.GET.get("part") == "numerator" else "denominator"
     if key not in TICKET_FIGURES and key not in RULES and key not in ("service_credits",):
@@ -175,7 +171,7 @@ def ticket_detail(request, slug, pk):
         Ticket.objects.select_related("clock", "clock__policy_version", "import_job"),
         pk=pk, client=client,
     )  # fmt: skip
-    contract = _contract(client)
+    contract = current_contract(client=client)
     return render(request, "kpis/ticket_detail.html", {
         "client": client, "contract": contract, "ticket": ticket,
         "clock": getattr(ticket, "clock", None), "timeline": ticket_timeline(ticket),

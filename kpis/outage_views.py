@@ -18,13 +18,7 @@ from django.views.decorators.http import require_POST
 
 from kpis.models import KpiSnapshot, Outage
 from kpis.services.outages import outage_add, outage_delete
-from msp_portal.tenancy import Action, get_client_or_404, get_contract_or_404
-
-
-def _contract(request, slug, pk):
-    client, _ = get_client_or_404(request.user, slug)
-    contract, access = get_contract_or_404(request.user, client, pk)
-    return client, contract, access
+from msp_portal.tenancy import Action, get_client_contract_or_404
 
 
 def _local(text: str, zone: str, field: str) -> datetime | None:
@@ -39,7 +33,7 @@ def _local(text: str, zone: str, field: str) -> datetime | None:
 
 @login_required
 def outages(request, slug, pk):
-    client, contract, access = _contract(request, slug, pk)
+    client, contract, access = get_client_contract_or_404(request.user, slug, pk)
     can_record = access.can(Action.RECORD_OUTAGE)
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
@@ -83,7 +77,7 @@ def outages(request, slug, pk):
 @login_required
 @require_POST
 def outage_remove(request, slug, pk, outage):
-    client, contract, access = _contract(request, slug, pk)
+    client, contract, access = get_client_contract_or_404(request.user, slug, pk)
     window = get_object_or_404(Outage, pk=outage, client=client)
     access.require(Action.RECORD_OUTAGE)
     outage_delete(contract=contract, actor=request.user, outage=window)

@@ -158,6 +158,13 @@ def get_client_or_404(user, slug: str) -> tuple[Organisation, Access]:
     return client, client_access(user, client)
 
 
+def get_client_contract_or_404(user, slug: str, pk) -> tuple[Organisation, Contract, Access]:
+    """The client with this slug and its contract `pk`, both visible to the user; else 404."""
+    client, _ = get_client_or_404(user, slug)
+    contract, access = get_contract_or_404(user, client, pk)
+    return client, contract, access
+
+
 def get_contract_or_404(user, client: Organisation, pk) -> tuple[Contract, Access]:
     """A contract of this client that the user is party to; otherwise 404."""
     contract = (

@@ -10,7 +10,8 @@ import hashlib
 
 from django.core.cache import cache
 
-from contracts.models import Contract, Organisation
+from contracts.models import Organisation
+from contracts.selectors import current_contract
 from kpis.formulas import RULES, Period, figure_tickets, prepared
 from kpis.models import KpiSnapshot
 from kpis.services.recompute import (
@@ -32,7 +33,7 @@ def figure_ticket_ids(
     """Ids of the tickets a figure of the client's period was computed over (`denominator`) or,
     for a rate, the ones it counts (`numerator`). Raises KeyError for an unknown key and
     ValueError for a malformed period."""
-    contract = Contract.objects.filter(client=client).order_by("-starts").first()
+    contract = current_contract(client=client)
     if contract is None:
         return []
     period = Period.parse(period_label, contract.timezone)

@@ -15,7 +15,8 @@ import polars as pl
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from contracts.models import Contract, Organisation
+from contracts.models import Organisation
+from contracts.selectors import current_contract
 from kpis.ingest.normalise import cells_clean, date_order_detect, timestamps_parse
 from kpis.ingest.presets import header_key
 from kpis.ingest.read import UnusableFile, table_read
@@ -42,7 +43,7 @@ class Command(BaseCommand):
         client = Organisation.objects.filter(slug=options["client"], kind="client").first()
         if client is None:
             raise CommandError(f"--client: no client with the slug '{options['client']}'")
-        contract = Contract.objects.filter(client=client).order_by("-starts").first()
+        contract = current_contract(client=client)
         zone = contract.timezone if contract else "UTC"
         path: Path = options["path"]
         try:
