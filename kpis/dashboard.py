@@ -142,6 +142,7 @@ def trend(client, labels: list[str]) -> dict:
         "backlog": series("tickets.open_at_end"),
         "proactive": series("proactive_ratio"),
         "resolution_compliance": series("resolution.compliance"),
+        "response_compliance": series("response.compliance"),
     }
 
 

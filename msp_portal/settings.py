@@ -133,6 +133,11 @@ KPI_RECOMPUTE_BATCHES = env_int("KPI_RECOMPUTE_BATCHES", 2)
 CELERY_BEAT_SCHEDULE = {
     "commitments-refresh": {"task": "contracts.tasks.commitments_refresh", "schedule": 3600.0},
     # Nightly full KPI recompute (imports trigger their own client's recompute as they commit).
+    # Draft QBRs for every active contract once a quarter has ended (daily; idempotent).
+    "reviews-create-drafts": {
+        "task": "reviews.tasks.reviews_create_drafts",
+        "schedule": crontab(hour=6, minute=0),
+    },
     "kpis-recompute-all": {
         "task": "kpis.tasks.kpis_recompute_all",
         "schedule": crontab(hour=2, minute=30),
@@ -188,6 +193,8 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "portal@localhost")
+# Where emails point people to (links in notifications are absolute).
+PORTAL_URL = env_str("PORTAL_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # --- Security ---------------------------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -268,4 +275,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # The PDF's chart exporter logs every browser tab, and WeasyPrint every layout step, at INFO.
+    "loggers": {
+        name: {"level": "WARNING"}
+        for name in ("kaleido", "choreographer", "logistro", "weasyprint", "fontTools")
+    },
 }

@@ -37,6 +37,8 @@ class Action(StrEnum):
     RECORD_COMMITMENT = "record_commitment"  # mark an occurrence done, upload evidence
     IMPORT_TICKETS = "import_tickets"  # upload a PSA export for the client
     RECORD_OUTAGE = "record_outage"  # enter or remove a service outage window
+    EDIT_REVIEW = "edit_review"  # QBR drafts, commentary, action items, publish, share
+    COMMENT_REVIEW = "comment_review"  # comment on a review, close the side's own action items
 
 
 # Which side, holding which roles, may do each action. VIEW needs only a membership.
@@ -56,6 +58,14 @@ _RULES: dict[Action, dict[Side, set[str]]] = {
     },
     # Both sides observe outages; each entry is audited and recomputes the client's uptime.
     Action.RECORD_OUTAGE: {
+        Side.MSP: WRITE_ROLES,
+        Side.CLIENT: WRITE_ROLES,
+        Side.ADVISOR: WRITE_ROLES,
+    },
+    # The review is the advisor's and the MSP's account to the client; the client reads it,
+    # comments and closes the action items that are its own.
+    Action.EDIT_REVIEW: {Side.MSP: WRITE_ROLES, Side.ADVISOR: WRITE_ROLES},
+    Action.COMMENT_REVIEW: {
         Side.MSP: WRITE_ROLES,
         Side.CLIENT: WRITE_ROLES,
         Side.ADVISOR: WRITE_ROLES,
@@ -238,3 +248,29 @@ def importing_msps(user) -> QuerySet[Organisation]:
         memberships__user=user,
         memberships__role__in=WRITE_ROLES,
     ).distinct()
+
+
+# --- Quarterly business reviews ---------------------------------------------------------------
+
+
+def get_review_or_404(user, slug: str, pk):
+    """A review of this client whose contract the user is party to: (client, review, access)."""
+    from reviews.models import Review
+
+    client, _ = get_client_or_404(user, slug)
+    review = (
+        Review.objects.filter(client=client, pk=pk, contract__in=visible_contracts(user))
+        .select_related("contract", "contract__msp", "contract__advisor", "client")
+        .first()
+    )
+    if review is None:
+        raise Http404("No such review.")
+    return client, review, contract_access(user, review.contract)
+
+
+def may_set_action_item(access: Access, owner_side: str) -> bool:
+    """Reviewers move any item; a side that may comment moves the items it owns."""
+    if access.can(Action.EDIT_REVIEW):
+        return True
+    role = access.roles.get(Side(owner_side))
+    return role in WRITE_ROLES and access.can(Action.COMMENT_REVIEW)

@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 urlpatterns = [
     path("", include("contracts.urls")),
     path("", include("kpis.urls")),
+    path("", include("reviews.urls")),
     path("api/v1/", include("contracts.api.urls")),
     path("api/v1/", include("kpis.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -22,6 +22,10 @@ NO_TENANT_DATA = {
     "contract-file-apply",  # covered by tests/test_api.py (applying into another tenant)
     "import-upload",  # the client is named in the body: tests/test_import_api.py
     "ticket-batch",  # likewise
+    # Share links are for people without an account: the signed token is the access. Forged,
+    # expired and revoked tokens are refused in tests/test_reviews.py.
+    "review_shared",
+    "review_shared_pdf",
 }
 EXCLUDED_NAMESPACES = {"admin"}  # staff only; tests/test_admin.py shows others are turned away
 
@@ -47,7 +51,29 @@ def _target_objects(contract):
         "audit": contract.audit_events.first(),
         "outage": _outage_of(contract),
         "ticket": _ticket_of(contract),
+        **_review_of(contract),
     }
+
+
+def _review_of(contract):
+    """A published review of the contract with an action item and a share link."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from reviews.models import ActionItem, Review, ShareLink
+
+    review, _ = Review.objects.get_or_create(
+        client=contract.client, contract=contract, quarter="2025-Q3",
+        defaults={"status": Review.Status.PUBLISHED, "frozen": {}},
+    )  # fmt: skip
+    item, _ = ActionItem.objects.get_or_create(
+        client=contract.client, raised_in="2025-Q3", title="Walk item", owner_side="client"
+    )
+    link, _ = ShareLink.objects.get_or_create(
+        review=review, defaults={"expires_at": timezone.now() + timedelta(days=1)}
+    )
+    return {"review": review, "action_item": item, "share_link": link}
 
 
 def _ticket_of(contract):
@@ -108,7 +134,15 @@ def route_targets(t: dict, own_slug: str) -> dict[str, list[dict]]:
         "evidence_download": [{"slug": slug, "pk": pk, "evidence": t["evidence"].pk}],
         "contract_outages": [{"slug": slug, "pk": pk}],
         "outage_remove": [{"slug": slug, "pk": pk, "outage": t["outage"].pk}],
+        "review_list": [{"slug": slug}],
+        "review_start": [{"slug": slug}],
+        "review_item_status": [{"slug": slug, "pk": t["review"].pk, "item": t["action_item"].pk}],
+        "review_share_revoke": [{"slug": slug, "pk": t["review"].pk, "link": t["share_link"].pk}],
     }
+    for name in ("review_detail", "review_edit", "review_item_add", "review_comment",
+                 "review_publish", "review_correct", "review_share", "review_pdf",
+                 "review_pdf_status"):  # fmt: skip
+        page[name] = [{"slug": slug, "pk": t["review"].pk}]
     job = {"pk": t["import"].pk}
     imports = {
         name: [job]
@@ -125,7 +159,8 @@ def route_targets(t: dict, own_slug: str) -> dict[str, list[dict]]:
     }
     # The same ids behind the caller's own client slug must not get through either.
     for name, variants in list(page.items()):
-        if name not in ("client_home", "client_dashboard", "client_tickets"):
+        if name not in ("client_home", "client_dashboard", "client_tickets", "review_list",
+                        "review_start"):  # fmt: skip
             page[name] = variants + [{**v, "slug": own_slug} for v in variants]
     api = {
         "organisation-detail": [{"pk": t["client"].pk}],
@@ -290,6 +325,9 @@ def test_the_walk_sees_real_objects_when_allowed(world, client_for):
             "-evidence"
         ):
             continue  # writes: covered by test_permissions.py
+        if name.startswith("review_") and name not in ("review_list", "review_detail",
+                                                       "review_pdf_status"):  # fmt: skip
+            continue  # writes and the not-yet-made PDF: covered by test_reviews.py
         if name.startswith("import"):
             continue  # below, as the MSP's staff: the importing side
         assert client.get(url).status_code == 200, url

@@ -4,6 +4,8 @@ from decimal import Decimal, InvalidOperation
 
 from django import template
 
+from kpis.units import duration
+
 register = template.Library()
 
 
@@ -26,15 +28,6 @@ def get_item(mapping, key):
     return mapping.get(key) if hasattr(mapping, "get") else None
 
 
-def duration(minutes) -> str:
-    """Business minutes for people: 42 → '42 min', 135 → '2 h 15 min', 3000 → '50 h'."""
-    total = round(float(minutes))
-    hours, rest = divmod(total, 60)
-    if not hours:
-        return f"{rest} min"
-    return f"{hours} h {rest} min" if rest and hours < 10 else f"{hours + (rest >= 30)} h"
-
-
 @register.simple_tag
 def figure_value(value, unit: str) -> str:
     """A KPI value as the dashboard shows it; '—' when there is none."""
@@ -53,6 +46,21 @@ def figure_value(value, unit: str) -> str:
 def minutes_of(seconds) -> str:
     """Business seconds as a duration for people."""
     return duration(seconds / 60)
+
+
+@register.filter
+def business_duration(minutes) -> str:
+    """Business minutes as a duration for people; None → '—'."""
+    return "—" if minutes is None else duration(minutes)
+
+
+@register.filter
+def get_index(sequence, index):
+    """An item of a list by position: {{ values|get_index:forloop.counter0 }}."""
+    try:
+        return sequence[int(index)]
+    except (IndexError, TypeError, ValueError):
+        return None
 
 
 @register.filter

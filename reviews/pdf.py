@@ -1,0 +1,127 @@
+"""The board PDF: the review's content dict rendered by WeasyPrint, its charts drawn as vector SVG
+by kaleido through one long-lived Chromium per process (started on first use, reused for every
+chart after it). No browser means no PDF: a chart is never silently left out.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from django.conf import settings
+from django.template.loader import render_to_string
+
+CHART_WIDTH, CHART_HEIGHT = 900, 360  # CSS pixels; the PDF scales the SVG to the column
+_lock = threading.Lock()
+_started_with: str | None = None
+
+
+class ChartExportError(RuntimeError):
+    """The charts could not be drawn (no browser, or the browser failed)."""
+
+
+def browser_path() -> str:
+    """The Chromium kaleido drives: BROWSER_PATH, else Debian's chromium on the PATH."""
+    for candidate in (
+        os.environ.get("BROWSER_PATH"),
+        shutil.which("chromium"),
+        shutil.which("chromium-browser"),
+        shutil.which("google-chrome"),
+    ):
+        if candidate and Path(candidate).exists():
+            return candidate
+    raise ChartExportError(
+        "The PDF's charts are drawn by Chromium and none was found. Install Debian's chromium "
+        "package (apt-get install chromium) or set BROWSER_PATH to a Chromium or Chrome "
+        "executable, then generate the PDF again."
+    )
+
+
+def _plotly_js() -> str:
+    import plotly
+
+    return str(Path(plotly.__file__).parent / "package_data" / "plotly.min.js")
+
+
+def _server() -> None:
+    """Start this process's kaleido server once; later calls reuse its browser."""
+    global _started_with
+    import kaleido
+
+    path = browser_path()
+    with _lock:
+        if _started_with == path:
+            return
+        if _started_with is not None:
+            kaleido.stop_sync_server(silence_warnings=True)
+        os.environ["BROWSER_PATH"] = path  # choreographer reads it
+        # mathjax=False: no LaTeX in our charts, and no fetch from a CDN.
+        kaleido.start_sync_server(
+            n=1, timeout=60, plotlyjs=_plotly_js(), mathjax=False, silence_warnings=True
+        )
+        _started_with = path
+
+
+def chart_svg(figure: dict, width: int = CHART_WIDTH, height: int | None = None) -> bytes:
+    """One Plotly figure (a dict) as SVG bytes."""
+    import kaleido
+
+    _server()
+    layout = figure.get("layout", {})
+    opts = {"format": "svg", "width": width, "height": height or layout.get("height") or 300}
+    try:
+        svg = kaleido.calc_fig_sync(figure, opts=opts)
+    except Exception as error:  # kaleido/choreographer raise many types; all mean "no chart"
+        raise ChartExportError(f"Chromium could not draw a chart: {error}") from error
+    if not svg or b"<svg" not in svg[:200]:
+        raise ChartExportError("Chromium returned no image for a chart.")
+    return svg
+
+
+def chart_images(charts: list[dict], progress: Callable[[int, int], None] | None = None) -> dict:
+    """{chart id: data URI of its SVG} for every chart of the review."""
+    images = {}
+    for done, chart in enumerate(charts, start=1):
+        svg = chart_svg(chart["figure"])
+        images[chart["id"]] = "data:image/svg+xml;base64," + base64.b64encode(svg).decode()
+        if progress:
+            progress(done, len(charts))
+    return images
+
+
+def review_pdf_render(
+    content: dict,
+    *,
+    paper: str = "A4",
+    logo_uri: str | None = None,
+    progress: Callable[[str, int], None] | None = None,
+) -> tuple[bytes, int]:
+    """The review as PDF bytes and its page count."""
+    from weasyprint import HTML
+
+    def report(phase: str, percent: int) -> None:
+        if progress:
+            progress(phase, percent)
+
+    report("drawing charts", 5)
+    images = chart_images(
+        content["charts"],
+        lambda done, total: report(f"drawing charts ({done} of {total})", 5 + 60 * done // total),
+    )
+    report("laying out pages", 70)
+    html = render_to_string(
+        "reviews/pdf.html",
+        {
+            "r": content,
+            "images": images,
+            "paper": paper,
+            "logo_uri": logo_uri,
+        },
+    )
+    document = HTML(string=html, base_url=str(settings.BASE_DIR)).render()
+    report("writing the PDF", 90)
+    return document.write_pdf(), len(document.pages)

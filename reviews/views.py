@@ -1,0 +1,372 @@
+"""QBR pages: the client's reviews, one review (read, edit, publish, correct, share, PDF), and
+the logged-out page a share link opens. Views parse, authorise, call a service, render."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from contracts.selectors import current_contract
+from kpis.models import KpiSnapshot
+from msp_portal.tenancy import (
+    Action,
+    get_client_or_404,
+    get_review_or_404,
+    may_set_action_item,
+)
+
+from . import services
+from .context import NoFigures, review_content
+from .generation import review_pdf_request
+from .models import ActionItem, Review, ReviewBranding
+
+LOGO_TYPES = {"image/png", "image/jpeg"}
+LOGO_MAX_BYTES = 2 * 1024 * 1024
+
+
+class ReviewForm(forms.ModelForm):
+    class Meta:
+        model = Review
+        fields = [
+            "msp_commentary",
+            "advisor_commentary",
+            "attendees",
+            "next_review_on",
+            "correction_note",
+        ]
+        widgets = {
+            "msp_commentary": forms.Textarea(attrs={"rows": 5}),
+            "advisor_commentary": forms.Textarea(attrs={"rows": 5}),
+            "attendees": forms.Textarea(attrs={"rows": 3}),
+            "correction_note": forms.Textarea(attrs={"rows": 2}),
+            "next_review_on": forms.DateInput(attrs={"type": "date"}),
+        }
+
+
+class ActionItemForm(forms.Form):
+    title = forms.CharField(max_length=300)
+    owner_side = forms.ChoiceField(choices=ActionItem.Side.choices, label="Owner")
+    due_on = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class BrandingForm(forms.ModelForm):
+    logo = forms.FileField(required=False, help_text="PNG or JPEG, at most 2 MB")
+
+    class Meta:
+        model = ReviewBranding
+        fields = ["paper", "logo"]
+
+    def clean_logo(self):
+        logo = self.cleaned_data.get("logo")
+        if logo and hasattr(logo, "content_type"):
+            head = logo.read(8)
+            logo.seek(0)
+            is_png, is_jpeg = head.startswith(b"\x89PNG"), head.startswith(b"\xff\xd8\xff")
+            if logo.size > LOGO_MAX_BYTES or not (is_png or is_jpeg):
+                raise ValidationError("The logo must be a PNG or JPEG file of at most 2 MB.")
+            self.logo_type = "image/png" if is_png else "image/jpeg"
+        return logo
+
+
+def _quarters_with_figures(client) -> list[str]:
+    return list(
+        KpiSnapshot.objects.filter(client=client, period_kind="quarter")
+        .order_by("-period_start")
+        .values_list("period_label", flat=True)
+    )
+
+
+@login_required
+def review_list(request, slug):
+    client, access = get_client_or_404(request.user, slug)
+    contract = current_contract(client=client)
+    reviews = Review.objects.filter(client=client).select_related("published_by")
+    may_edit = contract is not None and access.can(Action.EDIT_REVIEW)
+    branding = ReviewBranding.objects.filter(client=client).first() or ReviewBranding(client=client)
+    if request.method == "POST" and may_edit:
+        form = BrandingForm(request.POST, request.FILES, instance=branding)
+        if form.is_valid():
+            saved = form.save(commit=False)
+            if getattr(form, "logo_type", ""):
+                saved.logo_type = form.logo_type
+            saved.save()
+            messages.success(request, "The PDF layout is saved.")
+            return redirect("review_list", slug)
+    else:
+        form = BrandingForm(instance=branding)
+    return render(
+        request,
+        "reviews/review_list.html",
+        {
+            "client": client,
+            "contract": contract,
+            "reviews": reviews,
+            "may_edit": may_edit,
+            "quarters": _quarters_with_figures(client),
+            "branding_form": form,
+        },
+    )
+
+
+@login_required
+@require_POST
+def review_start(request, slug):
+    client, access = get_client_or_404(request.user, slug)
+    contract = current_contract(client=client)
+    if contract is None:
+        raise Http404("No contract.")
+    access.require(Action.EDIT_REVIEW)
+    quarter = request.POST.get("quarter", "")
+    if quarter not in _quarters_with_figures(client):
+        messages.error(request, f"There are no figures for the quarter '{quarter}'.")
+        return redirect("review_list", slug)
+    review, created = services.review_draft_ensure(
+        contract=contract, quarter=quarter, actor=request.user
+    )
+    if not created:
+        messages.info(request, f"{quarter} already has a review: here it is.")
+    return redirect("review_detail", slug, review.pk)
+
+
+@login_required
+def review_detail(request, slug, pk):
+    client, review, access = get_review_or_404(request.user, slug, pk)
+    try:
+        content = review_content(review)
+    except NoFigures as error:
+        content, missing = None, str(error)
+    else:
+        missing = ""
+    may_edit = access.can(Action.EDIT_REVIEW)
+    editing = may_edit and not review.published
+    item_forms = {}
+    if content and not review.published:
+        for item in content["action_items"]:
+            if may_set_action_item(access, item["owner_side"]):
+                item_forms[item["id"]] = True
+    latest = Review.objects.filter(client=client, quarter=review.quarter).order_by("-version")
+    return render(
+        request,
+        "reviews/review_detail.html",
+        {
+            "client": client,
+            "contract": review.contract,
+            "review": review,
+            "r": content,
+            "missing": missing,
+            "may_edit": may_edit,
+            "editing": editing,
+            "may_comment": access.can(Action.COMMENT_REVIEW),
+            "form": ReviewForm(instance=review) if editing else None,
+            "item_form": ActionItemForm() if editing else None,
+            "item_forms": item_forms,
+            "item_statuses": ActionItem.Status.choices,
+            "links": {"slug": client.slug, "contract": review.contract_id, "review": review.pk},
+            "comments": review.comments.select_related("author"),
+            "versions": latest,
+            "share_links": review.share_links.all() if may_edit else [],
+            "new_link": request.session.pop(f"share-link-{review.pk}", None),
+        },
+    )
+
+
+def _back(review) -> str:
+    return reverse("review_detail", args=[review.client.slug, review.pk])
+
+
+@login_required
+@require_POST
+def review_edit(request, slug, pk):
+    _client, review, access = get_review_or_404(request.user, slug, pk)
+    access.require(Action.EDIT_REVIEW)
+    form = ReviewForm(request.POST, instance=Review.objects.get(pk=review.pk))
+    if not form.is_valid():
+        messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+        return redirect(_back(review))
+    values = {name: form.cleaned_data[name] for name in ReviewForm.Meta.fields}
+    note = values.pop("correction_note")
+    try:
+        changes = services.review_update(review=review, values=values, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(_back(review))
+    if note != review.correction_note:
+        Review.objects.filter(pk=review.pk).update(correction_note=note)
+        changes["correction_note"] = note
+    messages.success(request, "Saved." if changes else "Nothing changed.")
+    return redirect(_back(review))
+
+
+@login_required
+@require_POST
+def review_item_add(request, slug, pk):
+    _client, review, access = get_review_or_404(request.user, slug, pk)
+    access.require(Action.EDIT_REVIEW)
+    form = ActionItemForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+        return redirect(_back(review))
+    try:
+        services.action_item_add(review=review, actor=request.user, **form.cleaned_data)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect(_back(review) + "#actions")
+
+
+@login_required
+@require_POST
+def review_item_status(request, slug, pk, item):
+    client, review, access = get_review_or_404(request.user, slug, pk)
+    action_item = get_object_or_404(ActionItem, pk=item, client=client)
+    status = request.POST.get("status", "")
+    if status not in ActionItem.Status.values:
+        messages.error(request, f"status: '{status}' is not one of {', '.join(ActionItem.Status)}")
+        return redirect(_back(review))
+    if not may_set_action_item(access, action_item.owner_side):
+        access.require(Action.EDIT_REVIEW)  # raises PermissionDenied (403)
+    services.action_item_set_status(
+        item=action_item, status=status, actor=request.user, contract=review.contract
+    )
+    messages.success(request, f"“{action_item.title}” is now {action_item.get_status_display()}.")
+    return redirect(_back(review) + "#actions")
+
+
+@login_required
+@require_POST
+def review_comment(request, slug, pk):
+    _client, review, access = get_review_or_404(request.user, slug, pk)
+    access.require(Action.COMMENT_REVIEW)
+    try:
+        services.comment_add(review=review, body=request.POST.get("body", ""), actor=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect(_back(review) + "#comments")
+
+
+@login_required
+@require_POST
+def review_publish(request, slug, pk):
+    _client, review, access = get_review_or_404(request.user, slug, pk)
+    access.require(Action.EDIT_REVIEW)
+    try:
+        services.review_publish(review=review, actor=request.user)
+    except (ValidationError, NoFigures) as error:
+        messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
+        return redirect(_back(review))
+    review_pdf_request(review=review)
+    messages.success(request, "Published: its figures and text are frozen. The PDF is on its way.")
+    return redirect(_back(review))
+
+
+@login_required
+@require_POST
+def review_correct(request, slug, pk):
+    _client, review, access = get_review_or_404(request.user, slug, pk)
+    access.require(Action.EDIT_REVIEW)
+    try:
+        draft = services.review_correct(review=review, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(_back(review))
+    messages.info(request, "A new version is open as a draft: say what it corrects.")
+    return redirect(_back(draft))
+
+
+@login_required
+@require_POST
+def review_share(request, slug, pk):
+    _client, review, access = get_review_or_404(request.user, slug, pk)
+    access.require(Action.EDIT_REVIEW)
+    try:
+        days = int(request.POST.get("days", "14"))
+        _link, token = services.share_link_create(review=review, days=days, actor=request.user)
+    except (ValueError, ValidationError) as error:
+        messages.error(request, " ".join(getattr(error, "messages", ["days: a whole number"])))
+        return redirect(_back(review))
+    # Shown once, on the next page: the token is not stored anywhere but in the link.
+    request.session[f"share-link-{review.pk}"] = request.build_absolute_uri(
+        reverse("review_shared", args=[token])
+    )
+    return redirect(_back(review) + "#share")
+
+
+@login_required
+@require_POST
+def review_share_revoke(request, slug, pk, link):
+    _client, review, access = get_review_or_404(request.user, slug, pk)
+    access.require(Action.EDIT_REVIEW)
+    share = get_object_or_404(review.share_links, pk=link, revoked_at__isnull=True)
+    services.share_link_revoke(link=share, actor=request.user)
+    messages.success(request, "The link no longer works.")
+    return redirect(_back(review) + "#share")
+
+
+@login_required
+def review_pdf(request, slug, pk):
+    """GET: the PDF when it is ready. POST: queue it (anyone who may see the review)."""
+    _client, review, _access = get_review_or_404(request.user, slug, pk)
+    if request.method == "POST":
+        review_pdf_request(review=review)
+        return redirect(_back(review) + "#pdf")
+    return _pdf_response(review)
+
+
+@login_required
+def review_pdf_status(request, slug, pk):
+    _client, review, _access = get_review_or_404(request.user, slug, pk)
+    return JsonResponse(
+        {
+            "status": review.pdf_status,
+            "phase": review.pdf_phase,
+            "progress": review.pdf_progress,
+            "message": review.pdf_message,
+            "pages": review.pdf_pages,
+            "url": reverse("review_pdf", args=[slug, pk]) if review.pdf_status == "done" else None,
+        }
+    )
+
+
+def _pdf_response(review: Review):
+    if review.pdf_status != Review.PdfStatus.DONE or not review.pdf:
+        raise Http404("The PDF has not been generated yet.")
+    name = f"QBR {review.client.name} {review.quarter} v{review.version}.pdf"
+    return FileResponse(
+        review.pdf.open("rb"), as_attachment=True, filename=name, content_type="application/pdf"
+    )
+
+
+def _shared_or_gone(token: str):
+    link, why = services.share_link_resolve(token)
+    if link is None:
+        return None, why
+    return link.review, ""
+
+
+def review_shared(request, token):
+    """The read-only review a share link opens, without an account."""
+    review, why = _shared_or_gone(token)
+    if review is None:
+        status = 410 if why in ("expired", "revoked") else 404
+        return render(request, "reviews/share_gone.html", {"why": why}, status=status)
+    return render(
+        request,
+        "reviews/review_shared.html",
+        {
+            "review": review,
+            "r": review.frozen,
+            "token": token,
+        },
+    )
+
+
+def review_shared_pdf(request, token):
+    review, _why = _shared_or_gone(token)
+    if review is None:
+        raise Http404("This link has expired or is not valid.")
+    return _pdf_response(review)
