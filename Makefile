@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint format check lock manage clean-data help bench-import bench-kpis bench-web
+.PHONY: install run test lint format check lock manage clean-data help bench-import bench-kpis bench-web bench-qbr
 
 help:
 	@echo "make run      start the portal on http://127.0.0.1:8000 (embedded PostgreSQL and Redis)"
@@ -15,6 +15,7 @@ help:
 	@echo "make bench-import   the million-row import benchmark (see benchmarks/RESULTS.md)"
 	@echo "make bench-kpis     clocks and KPI recompute on the same million tickets"
 	@echo "make bench-web      dashboard and ticket list under 20 concurrent users"
+	@echo "make bench-qbr      the demo client's QBR PDF with a warm worker"
 
 install: $(STAMP)
 
@@ -51,6 +52,9 @@ bench-kpis: install
 
 bench-web: install
 	$(BIN)/python -m msp_portal.devstack script benchmarks/bench_web.py $(ARGS)
+
+bench-qbr: install
+	$(BIN)/python -m msp_portal.devstack script benchmarks/bench_qbr.py $(ARGS)
 
 # Re-resolve every dependency from pyproject.toml into requirements.lock (exact pins).
 lock:

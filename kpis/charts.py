@@ -13,6 +13,11 @@ PALETTE = ["#1f4e8c", "#2e8540", "#b8860b", "#6f42c1", "#d9480f", "#0b7285"]
 FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
 
 
+# Log-scale ticks people can read: minutes to a month of business hours.
+HOUR_TICKS = [(0.25, "15 min"), (1, "1 h"), (4, "4 h"), (8, "8 h"), (24, "24 h"),
+              (72, "72 h"), (240, "240 h"), (720, "720 h")]  # fmt: skip
+
+
 def _percent(values: list) -> list:
     return [None if v is None else round(v * 100, 2) for v in values]
 
@@ -238,7 +243,12 @@ def resolution_times(times: dict) -> dict:
     return {
         "data": data,
         "layout": _layout(
-            yaxis={"title": {"text": "business hours to resolve"}, "type": "log"},
+            yaxis={
+                "title": {"text": "business time to resolve"},
+                "type": "log",
+                "tickvals": [h for h, _ in HOUR_TICKS],
+                "ticktext": [label for _, label in HOUR_TICKS],
+            },
             xaxis={"type": "category"},
         ),
     }

@@ -317,6 +317,7 @@ def review_data_build(contract: Contract, quarter: str) -> dict:
         "contract": contract.name,
         "timezone": contract.timezone,
         "computed_at": _iso(snapshot.computed_at),
+        "computed_label": f"{snapshot.computed_at:%Y-%m-%d %H:%M}",
         "built_at": _iso(timezone.now()),
         "summary": summary,
         "kpis": kpis,

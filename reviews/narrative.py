@@ -117,7 +117,7 @@ def summary(
         out.append(f"The largest recurring risk is {name}: {count} incidents in the quarter.")
     if commitments_kept is not None and commitments_kept[1]:
         kept, due = commitments_kept
-        sentence = f"{kept} of {due} recurring commitments due were kept"
+        sentence = f"Recurring commitments kept: {kept} of {due} due"
         if overdue_commitments:
             sentence += "; overdue: " + ", ".join(overdue_commitments)
         out.append(sentence + ".")

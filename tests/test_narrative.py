@@ -80,7 +80,7 @@ def test_the_summary_covers_commitments_credits_risks_and_gaps():
     )
     assert sentences == [
         "The largest recurring risk is ci:fw-01|network: 7 incidents in the quarter.",
-        "3 of 4 recurring commitments due were kept; overdue: Backup restore test.",
+        "Recurring commitments kept: 3 of 4 due; overdue: Backup restore test.",
         "A service credit is due: USD 841.00 for 2026-04 (10% of the fee).",
         "The responsibility matrix has 2 gaps: until they are closed, nobody can be held to "
         "those areas.",
