@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from contracts.models import Contract
+from kpis import charts
 from kpis.formulas import Period, period_key, period_label
 from kpis.models import KpiSnapshot
 
@@ -203,6 +204,14 @@ class DashboardData:
             "trend": trend(self.client, self.labels[3:]),
             "priority": compliance_by_priority(self.snapshot),
             "target": next((r.target for r in self.rows if r.target is not None), None),
+        }
+
+    @cached_property
+    def figures(self) -> dict:
+        """The Plotly figures the page draws: the same builders as the QBR's web page and PDF."""
+        return {
+            "priority": charts.priority_compliance(self.charts["priority"], self.charts["target"]),
+            "volume": charts.monthly_volume(self.charts["trend"]),
         }
 
     @cached_property
