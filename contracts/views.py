@@ -13,7 +13,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from contracts import selectors
-from contracts.models import CommitmentOccurrence, Evidence, ResponsibilityMatrixVersion
+from contracts.models import (
+    CommitmentOccurrence,
+    Evidence,
+    Organisation,
+    ResponsibilityMatrixVersion,
+)
 from contracts.services.commitments import contract_today, evidence_add, occurrence_complete
 from contracts.services.matrix import matrix_approve
 from msp_portal.context_processors import SESSION_KEY
@@ -30,18 +35,23 @@ HISTORY_PAGE_SIZE = 25
 
 @login_required
 def home(request):
-    """One client: go straight to it. Several (MSP staff, advisors): the portfolio, every
-    client side by side for the newest quarter with figures."""
-    from kpis.portfolio import portfolio, portfolio_period
+    """A client's people go straight to their client. MSP staff and advisors (and anyone seeing
+    several clients) get the portfolio: every client side by side for the newest quarter with
+    figures, and the reviews coming up."""
+    from kpis.portfolio import portfolio, portfolio_period, upcoming_reviews
 
     clients = list(visible_clients(request.user).order_by("name"))
-    if len(clients) == 1:
+    serves_clients = request.user.memberships.filter(
+        organisation__kind__in=[Organisation.Kind.MSP, Organisation.Kind.ADVISOR]
+    ).exists()
+    if len(clients) == 1 and not serves_clients:
         return redirect("client_home", slug=clients[0].slug)
     label = portfolio_period(clients)
+    lines = portfolio(clients, label)
     return render(
         request,
         "contracts/portfolio.html",
-        {"lines": portfolio(clients, label), "label": label},
+        {"lines": lines, "label": label, "upcoming": upcoming_reviews(lines)},
     )
 
 

@@ -29,6 +29,17 @@ class ClientLine:
     last_import: object = None
     overdue: int = 0
     gaps: int = 0
+    review: object = None  # the newest review (any status)
+    next_review_on: date | None = None  # as agreed in the newest published review
+
+
+def upcoming_reviews(lines: list[ClientLine]) -> list[ClientLine]:
+    """Clients with a review to prepare (a draft) or a next review date, soonest first."""
+    due = [line for line in lines if line.review is not None or line.next_review_on]
+    return sorted(due, key=lambda line: (
+        not (line.review is not None and not line.review.published),
+        line.next_review_on or date.max, line.client.name,
+    ))  # fmt: skip
 
 
 def portfolio_period(clients) -> str | None:
@@ -80,12 +91,27 @@ def portfolio(clients, label: str | None) -> list[ClientLine]:
         .values_list("client_id", "last")
     ):
         lines[client_id].last_import = finished
+    _reviews(lines)
     overdue = _overdue(contracts.values())
     for client_id, contract in contracts.items():
         versions = list(contract.matrix_versions.all())
         lines[client_id].gaps = len(matrix_version_gaps(versions[0] if versions else None))
         lines[client_id].overdue = overdue.get(contract.pk, 0)
     return sorted(lines.values(), key=lambda line: line.client.name)
+
+
+def _reviews(lines: dict[int, ClientLine]) -> None:
+    """Each client's newest review and agreed next review date (one query)."""
+    from reviews.models import Review
+
+    for review in Review.objects.filter(client_id__in=list(lines)).order_by(
+        "client_id", "-quarter", "-version"
+    ):
+        line = lines[review.client_id]
+        if line.review is None:
+            line.review = review
+        if review.published and line.next_review_on is None and review.next_review_on:
+            line.next_review_on = review.next_review_on
 
 
 def _overdue(contracts) -> dict[int, int]:

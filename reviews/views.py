@@ -88,30 +88,23 @@ def review_list(request, slug):
     contract = current_contract(client=client)
     reviews = Review.objects.filter(client=client).select_related("published_by")
     may_edit = contract is not None and access.can(Action.EDIT_REVIEW)
-    branding = ReviewBranding.objects.filter(client=client).first() or ReviewBranding(client=client)
-    if request.method == "POST" and may_edit:
-        form = BrandingForm(request.POST, request.FILES, instance=branding)
-        if form.is_valid():
+    context = {"client": client, "contract": contract, "reviews": reviews, "may_edit": may_edit}
+    if may_edit:  # the forms to start a review and set the PDF's layout
+        branding = ReviewBranding.objects.filter(client=client).first() or ReviewBranding(
+            client=client
+        )
+        form = BrandingForm(request.POST or None, request.FILES or None, instance=branding)
+        if request.method == "POST" and form.is_valid():
             saved = form.save(commit=False)
             if getattr(form, "logo_type", ""):
                 saved.logo_type = form.logo_type
             saved.save()
             messages.success(request, "The PDF layout is saved.")
             return redirect("review_list", slug)
-    else:
-        form = BrandingForm(instance=branding)
-    return render(
-        request,
-        "reviews/review_list.html",
-        {
-            "client": client,
-            "contract": contract,
-            "reviews": reviews,
-            "may_edit": may_edit,
-            "quarters": _quarters_with_figures(client),
-            "branding_form": form,
-        },
-    )
+        context.update(branding_form=form, quarters=_quarters_with_figures(client))
+    elif request.method == "POST":
+        access.require(Action.EDIT_REVIEW)
+    return render(request, "reviews/review_list.html", context)
 
 
 @login_required

@@ -153,7 +153,7 @@ def test_the_portfolio_costs_the_same_queries_for_more_clients(
 ):
     staff = client_for(world.msp_staff)
     staff.get(reverse("home"))
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(18):
         staff.get(reverse("home"))
 
 

@@ -270,8 +270,39 @@ def test_without_a_browser_the_pdf_fails_with_what_to_install(monkeypatch, tmp_p
         chart_svg({"data": [], "layout": {}})
 
 
+PNG_1PX = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02"
+    b"\x00\x00\x00\x90wS\xde\x00\x00\x00\x0cIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00"
+    b"\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82"
+)
+
+
+def test_the_pdf_layout_takes_a_paper_size_and_only_a_real_image_as_logo(acme, client_for):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from reviews.models import ReviewBranding
+
+    url = reverse("review_list", args=[acme.acme.slug])
+    advisor = client_for(acme.advisor)
+    fake = SimpleUploadedFile("logo.png", b"<svg onload=alert(1)>", content_type="image/png")
+    response = advisor.post(url, {"paper": "Letter", "logo": fake})
+    assert response.status_code == 200 and "must be a PNG or JPEG" in response.content.decode()
+    assert not ReviewBranding.objects.exists()
+    logo = SimpleUploadedFile("logo.png", PNG_1PX, content_type="image/png")
+    assert advisor.post(url, {"paper": "Letter", "logo": logo}).status_code == 302
+    branding = ReviewBranding.objects.get(client=acme.acme)
+    assert (branding.paper, branding.logo_type) == ("Letter", "image/png")
+    assert client_for(acme.owner).post(url, {"paper": "A4"}).status_code == 403
+
+
 @needs_pdf_tools
 def test_generate_qbr_writes_a_board_pdf_with_kpi_reports_figures(acme, tmp_path):
+    from django.core.files.base import ContentFile
+
+    from reviews.models import ReviewBranding
+
+    branding = ReviewBranding(client=acme.acme, paper="Letter", logo_type="image/png")
+    branding.logo.save("logo.png", ContentFile(PNG_1PX))
     output = tmp_path / "qbr.pdf"
     out = io.StringIO()
     call_command(
@@ -314,6 +345,13 @@ def test_generate_qbr_writes_a_board_pdf_with_kpi_reports_figures(acme, tmp_path
         "Page 3 of",
     ):
         assert heading in text, heading
+    info = subprocess.run(["pdfinfo", str(output)], capture_output=True, text=True).stdout
+    assert "612 x 792 pts (letter)" in info  # the client's paper size
+    fonts = subprocess.run(["pdffonts", str(output)], capture_output=True, text=True).stdout
+    embedded = [line.split()[-5] for line in fonts.splitlines()[2:]]
+    assert embedded and set(embedded) == {"yes"}, fonts  # every font embedded
+    images = subprocess.run(["pdfimages", "-list", str(output)], capture_output=True, text=True)
+    assert len(images.stdout.splitlines()) == 3  # header, rule, and the cover's logo
     pages = _pages_as_png(output, tmp_path)
     assert len(pages) >= 8
     # The chart pages: drawn charts colour a good part of the page; titles alone would not.
@@ -372,3 +410,38 @@ def test_a_worker_makes_the_pdf_with_progress_and_the_page_serves_it(world, clie
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     assert b"".join(response.streaming_content).startswith(b"%PDF")
     assert ActionItem.objects.count() == 0  # nothing else was written on the way
+
+
+def test_the_advisor_home_lists_reviews_to_prepare_first(acme, client_for):
+    published = draft(acme, "2025-Q3")
+    services.review_update(review=published, values={"next_review_on": date(2026, 1, 20)},
+                           actor=acme.advisor)  # fmt: skip
+    services.review_publish(review=published, actor=acme.advisor)
+    to_prepare = draft(acme, "2025-Q4")
+    page = client_for(acme.advisor).get(reverse("home"))
+    upcoming = page.context["upcoming"]
+    assert [(line.client, line.review) for line in upcoming] == [(acme.acme, to_prepare)]
+    assert upcoming[0].next_review_on == date(2026, 1, 20)
+    html = " ".join(page.content.decode().split())
+    assert "2025-Q4 to prepare and publish; next review 20 Jan 2026" in html
+    assert reverse("review_detail", args=[acme.acme.slug, to_prepare.pk]) in html
+
+
+def test_review_pages_use_a_fixed_number_of_queries(
+    acme, client_for, django_assert_max_num_queries
+):
+    review = draft(acme)
+    for n in range(5):
+        services.action_item_add(review=review, title=f"Item {n}", owner_side="client",
+                                 due_on=None, actor=acme.advisor)  # fmt: skip
+        services.comment_add(review=review, body=f"Comment {n}", actor=acme.owner)
+    owner = client_for(acme.owner)
+    url = reverse("review_detail", args=[acme.acme.slug, review.pk])
+    owner.get(url)
+    with django_assert_max_num_queries(40):  # a draft reads the live figures
+        owner.get(url)
+    services.review_publish(review=review, actor=acme.advisor)
+    with django_assert_max_num_queries(15):  # a published one reads its frozen copy
+        owner.get(url)
+    with django_assert_max_num_queries(12):
+        owner.get(reverse("review_list", args=[acme.acme.slug]))
