@@ -1,5 +1,6 @@
 """axe-core in real Chromium: no serious or critical accessibility violation on the dashboard,
-the ticket list, the contract page and the responsibility matrix. axe-core's script comes from
+the ticket list, the contract page, the responsibility matrix and a quarterly review (as the
+advisor writing it, with its forms). axe-core's script comes from
 the axe-playwright-python wheel and is injected into each page, so nothing is fetched."""
 
 from __future__ import annotations
@@ -55,4 +56,27 @@ def test_the_main_pages_have_no_serious_accessibility_violations(world, browser,
             page.wait_for_selector("#chart-volume .main-svg", timeout=15_000)
         found[name] = serious_violations(page)
     assert found == {name: [] for name in pages}
+    assert errors == []
+
+
+def test_a_review_being_written_has_no_serious_accessibility_violations(
+    world, browser, live_server
+):
+    from reviews import services
+
+    import_sample(world, "connectwise_service_tickets.csv")
+    review, _ = services.review_draft_ensure(contract=world.acme_contract, quarter="2025-Q3")
+    services.action_item_add(review=review, title="Replace the firewall", owner_side="msp",
+                             due_on=None, actor=world.advisor)  # fmt: skip
+    page, errors = logged_in_page(browser, live_server, world.advisor)
+    found = {}
+    for name, url in {
+        "review": reverse("review_detail", args=[world.acme.slug, review.pk]),
+        "reviews": reverse("review_list", args=[world.acme.slug]),
+    }.items():
+        page.goto(live_server.url + url)
+        if name == "review":
+            page.wait_for_selector("#chart-quality .main-svg", timeout=15_000)
+        found[name] = serious_violations(page)
+    assert found == {"review": [], "reviews": []}
     assert errors == []

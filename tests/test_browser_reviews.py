@@ -69,3 +69,17 @@ def test_the_advisor_publishes_downloads_the_pdf_and_shares_a_link_that_expires(
     assert "expired" in stranger.content()
     assert Review.objects.get(pk=review.pk).published
     assert errors == []
+
+
+def test_a_review_fits_a_phone(world, browser, live_server):
+    import_sample(world, "connectwise_service_tickets.csv")
+    review, _ = services.review_draft_ensure(contract=world.acme_contract, quarter="2025-Q3")
+    page, errors = logged_in_page(browser, live_server, world.owner, width=390)
+    page.goto(f"{live_server.url}{reverse('review_detail', args=[world.acme.slug, review.pk])}")
+    page.wait_for_selector("#chart-times .main-svg", timeout=15_000)
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    page.screenshot(path=str(SCREENSHOTS / "review-390.png"), full_page=True)
+    assert overflow <= 0
+    assert errors == []
