@@ -6,10 +6,10 @@ from __future__ import annotations
 import base64
 
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
-from .context import review_content
+from .context import NoFigures, review_content
 from .models import Review, ReviewBranding
 from .pdf import ChartExportError, review_pdf_render
 
@@ -61,21 +61,25 @@ def review_pdf_generate(review_id: int) -> str:
         pk=review_id
     )
 
+    running = Review.objects.filter(pk=review_id, pdf_status=Review.PdfStatus.RUNNING)
+
     def progress(phase: str, percent: int) -> None:
-        Review.objects.filter(pk=review_id).update(pdf_phase=phase, pdf_progress=percent)
+        running.update(pdf_phase=phase, pdf_progress=percent)
 
     try:
         pdf, pages = content_pdf(review_content(review), review.client, progress)
-    except ChartExportError as error:
-        Review.objects.filter(pk=review_id).update(
-            pdf_status=Review.PdfStatus.FAILED, pdf_phase="", pdf_message=str(error)
-        )
+    except (ChartExportError, NoFigures) as error:
+        running.update(pdf_status=Review.PdfStatus.FAILED, pdf_phase="", pdf_message=str(error))
         return "failed"
-    except Exception:
-        # Anything else: say so on the page rather than leave the bar running, then let the
-        # task's retry policy decide.
-        Review.objects.filter(pk=review_id).update(
-            pdf_status=Review.PdfStatus.QUEUED, pdf_phase="retrying after an error"
+    except (OperationalError, InterfaceError):
+        running.update(pdf_status=Review.PdfStatus.QUEUED, pdf_phase="retrying (database)")
+        raise  # the task retries these with backoff
+    except Exception as error:
+        # Never leave the page's bar running: say it failed, and log the error with the task.
+        running.update(
+            pdf_status=Review.PdfStatus.FAILED,
+            pdf_phase="",
+            pdf_message=f"The PDF could not be made ({type(error).__name__}).",
         )
         raise
     name = f"qbr-{review.client.slug}-{review.quarter}-v{review.version}.pdf"

@@ -295,6 +295,25 @@ def test_the_pdf_layout_takes_a_paper_size_and_only_a_real_image_as_logo(acme, c
     assert client_for(acme.owner).post(url, {"paper": "A4"}).status_code == 403
 
 
+def test_without_a_browser_the_queued_pdf_fails_and_says_so_on_the_page(
+    acme, monkeypatch, tmp_path, client_for
+):
+    from reviews.generation import review_pdf_generate
+
+    review = draft(acme)
+    Review.objects.filter(pk=review.pk).update(pdf_status=Review.PdfStatus.QUEUED)
+    monkeypatch.delenv("BROWSER_PATH", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert review_pdf_generate(review.pk) == "failed"
+    state = (
+        client_for(acme.owner)
+        .get(reverse("review_pdf_status", args=[acme.acme.slug, review.pk]))
+        .json()
+    )
+    assert state["status"] == "failed" and "apt-get install chromium" in state["message"]
+    assert review_pdf_generate(review.pk) == "not queued"  # a redelivered task does nothing
+
+
 @needs_pdf_tools
 def test_generate_qbr_writes_a_board_pdf_with_kpi_reports_figures(acme, tmp_path):
     from django.core.files.base import ContentFile
