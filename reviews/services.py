@@ -187,6 +187,20 @@ def action_item_add(
     return item
 
 
+def action_item_update(*, item: ActionItem, values: dict, actor, contract, source="web"):
+    """Change an item's title, owner or due date."""
+    fields = ["title", "owner_side", "due_on"]
+    before = snapshot(item, fields)
+    for name in fields:
+        setattr(item, name, values[name])
+    changes = diff(before, snapshot(item, fields))
+    if changes:
+        item.save(update_fields=list(changes))
+        audit_record(actor=actor, source=source, contract=contract, action="action_item_edited",
+                     obj=item, changes=changes)  # fmt: skip
+    return changes
+
+
 def action_item_set_status(*, item: ActionItem, status: str, actor, contract, source="web"):
     """Move an item to open, in progress or closed (recording who closed it)."""
     before = snapshot(item, ["status"])

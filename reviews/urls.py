@@ -11,6 +11,7 @@ urlpatterns = [
     path(R + "edit/", views.review_edit, name="review_edit"),
     path(R + "items/", views.review_item_add, name="review_item_add"),
     path(R + "items/<int:item>/status/", views.review_item_status, name="review_item_status"),
+    path(R + "items/<int:item>/", views.review_item_edit, name="review_item_edit"),
     path(R + "comments/", views.review_comment, name="review_comment"),
     path(R + "publish/", views.review_publish, name="review_publish"),
     path(R + "correct/", views.review_correct, name="review_correct"),

@@ -232,6 +232,21 @@ def review_item_status(request, slug, pk, item):
 
 @login_required
 @require_POST
+def review_item_edit(request, slug, pk, item):
+    client, review, access = get_review_or_404(request.user, slug, pk)
+    action_item = get_object_or_404(ActionItem, pk=item, client=client)
+    access.require(Action.EDIT_REVIEW)
+    form = ActionItemForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+        return redirect(_back(review) + "#actions")
+    services.action_item_update(item=action_item, values=form.cleaned_data, actor=request.user,
+                                contract=review.contract)  # fmt: skip
+    return redirect(_back(review) + "#actions")
+
+
+@login_required
+@require_POST
 def review_comment(request, slug, pk):
     _client, review, access = get_review_or_404(request.user, slug, pk)
     access.require(Action.COMMENT_REVIEW)

@@ -180,6 +180,8 @@ def test_owners_read_comment_and_close_their_own_items_but_do_not_edit(acme, cli
         ).status_code
         == 403
     )
+    edit = reverse("review_item_edit", args=[*args, own.pk])
+    assert owner.post(edit, {"title": "x", "owner_side": "msp"}).status_code == 403
     assert owner.post(reverse("review_comment", args=args), {"body": "Thanks"}).status_code == 302
     assert review.comments.get().body == "Thanks"
     status = reverse("review_item_status", args=[*args, own.pk])
@@ -211,6 +213,14 @@ def test_advisors_write_and_publish_and_the_page_escapes_what_they_write(acme, c
     html = advisor.get(reverse("review_detail", args=args)).content.decode()
     assert "&lt;script&gt;alert(1)&lt;/script&gt; Backups need work." in html
     assert "<script>alert(1)" not in html
+    item = services.action_item_add(review=review, title="Fix backups", owner_side="msp",
+                                    due_on=None, actor=acme.advisor)  # fmt: skip
+    edit = reverse("review_item_edit", args=[*args, item.pk])
+    form = {"title": "Test a restore", "owner_side": "client", "due_on": "2025-12-15"}
+    assert advisor.post(edit, form).status_code == 302
+    item.refresh_from_db()
+    assert (item.title, item.owner_side, item.due_on) == ("Test a restore", "client",
+                                                          date(2025, 12, 15))  # fmt: skip
     assert advisor.post(reverse("review_publish", args=args)).status_code == 302
     review.refresh_from_db()
     assert review.published and review.frozen["attendees"] == ["Ada Clark", "Olivia Owens"]

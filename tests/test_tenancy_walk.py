@@ -137,6 +137,7 @@ def route_targets(t: dict, own_slug: str) -> dict[str, list[dict]]:
         "review_list": [{"slug": slug}],
         "review_start": [{"slug": slug}],
         "review_item_status": [{"slug": slug, "pk": t["review"].pk, "item": t["action_item"].pk}],
+        "review_item_edit": [{"slug": slug, "pk": t["review"].pk, "item": t["action_item"].pk}],
         "review_share_revoke": [{"slug": slug, "pk": t["review"].pk, "link": t["share_link"].pk}],
     }
     for name in ("review_detail", "review_edit", "review_item_add", "review_comment",
