@@ -169,6 +169,11 @@ def review_detail(request, slug, pk):
     )
 
 
+def _say_errors(request, form) -> None:
+    """A form's errors as one message naming each field."""
+    messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+
+
 def _back(review) -> str:
     return reverse("review_detail", args=[review.client.slug, review.pk])
 
@@ -180,7 +185,7 @@ def review_edit(request, slug, pk):
     access.require(Action.EDIT_REVIEW)
     form = ReviewForm(request.POST, instance=Review.objects.get(pk=review.pk))
     if not form.is_valid():
-        messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+        _say_errors(request, form)
         return redirect(_back(review))
     values = {name: form.cleaned_data[name] for name in ReviewForm.Meta.fields}
     note = values.pop("correction_note")
@@ -203,7 +208,7 @@ def review_item_add(request, slug, pk):
     access.require(Action.EDIT_REVIEW)
     form = ActionItemForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+        _say_errors(request, form)
         return redirect(_back(review))
     try:
         services.action_item_add(review=review, actor=request.user, **form.cleaned_data)
@@ -238,7 +243,7 @@ def review_item_edit(request, slug, pk, item):
     access.require(Action.EDIT_REVIEW)
     form = ActionItemForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+        _say_errors(request, form)
         return redirect(_back(review) + "#actions")
     services.action_item_update(item=action_item, values=form.cleaned_data, actor=request.user,
                                 contract=review.contract)  # fmt: skip

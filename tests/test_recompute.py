@@ -157,6 +157,21 @@ def test_kpi_report_says_why_when_there_is_nothing(world):
         call_command("kpi_report", "--client", world.acme.slug, "--period", "Q3")
 
 
+def reexport_with_48101_as_p1(folder: Path) -> Path:
+    """The ConnectWise sample again with ticket 48101 (created 8 July 2025) raised to P1."""
+    lines = (SAMPLES / "connectwise_service_tickets.csv").read_text(encoding="utf-8-sig")
+    changed = lines.replace(
+        "48101,Acme Dental Group,Offboarding - gus.lopez,Service Desk,Closed (resolved),"
+        "Priority 3 - Normal Response",
+        "48101,Acme Dental Group,Offboarding - gus.lopez,Service Desk,Closed (resolved),"
+        "Priority 1 - Critical",
+    )
+    assert changed != lines
+    export = folder / "connectwise-again.csv"
+    export.write_text(changed, encoding="utf-8")
+    return export
+
+
 def computed_at_by_period(client) -> dict:
     return dict(
         KpiSnapshot.objects.filter(client=client).values_list("period_label", "computed_at")
@@ -173,16 +188,7 @@ def test_a_changed_export_recomputes_only_the_periods_it_touches(world, tmp_path
     july_p1 = KpiSnapshot.objects.get(client=world.acme, period_label="2025-07").breakdowns[
         "priority"
     ]["P1"]["tickets.created"]
-    lines = (SAMPLES / "connectwise_service_tickets.csv").read_text(encoding="utf-8-sig")
-    changed = lines.replace(
-        "48101,Acme Dental Group,Offboarding - gus.lopez,Service Desk,Closed (resolved),"
-        "Priority 3 - Normal Response",
-        "48101,Acme Dental Group,Offboarding - gus.lopez,Service Desk,Closed (resolved),"
-        "Priority 1 - Critical",
-    )
-    assert changed != lines
-    export = tmp_path / "connectwise-again.csv"
-    export.write_text(changed, encoding="utf-8")
+    export = reexport_with_48101_as_p1(tmp_path)
     api = token_client(world.msp_staff)
     app.control.purge()  # the full recomputes the world's contract files queued: not this test's
     with start_worker(app, perform_ping_check=False, pool="solo", loglevel="WARNING"):

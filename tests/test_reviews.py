@@ -29,7 +29,7 @@ from reviews.models import ActionItem, Review
 from reviews.pdf import ChartExportError, chart_svg
 
 from .browser import CHROMIUM
-from .test_recompute import SAMPLES, import_sample
+from .test_recompute import import_sample, reexport_with_48101_as_p1
 
 POPPLER = shutil.which("pdftotext") and shutil.which("pdftoppm")
 needs_pdf_tools = pytest.mark.skipif(
@@ -76,16 +76,7 @@ def test_a_published_review_is_unchanged_after_a_new_import(acme, client_for, tm
     page = client_for(acme.owner).get(reverse("review_detail", args=[acme.acme.slug, review.pk]))
     kpi_table = _section(page.content.decode(), "kpis")
 
-    lines = (SAMPLES / "connectwise_service_tickets.csv").read_text(encoding="utf-8-sig")
-    changed = lines.replace(
-        "48101,Acme Dental Group,Offboarding - gus.lopez,Service Desk,Closed (resolved),"
-        "Priority 3 - Normal Response",
-        "48101,Acme Dental Group,Offboarding - gus.lopez,Service Desk,Closed (resolved),"
-        "Priority 1 - Critical",
-    )
-    assert changed != lines
-    export = tmp_path / "again.csv"
-    export.write_text(changed, encoding="utf-8")
+    export = reexport_with_48101_as_p1(tmp_path)
     call_command(
         "import_tickets",
         str(export),
