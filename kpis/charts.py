@@ -14,7 +14,7 @@ FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
 
 
 # Log-scale ticks people can read: minutes to a month of business hours.
-HOUR_TICKS = [(0.25, "15 min"), (1, "1 h"), (4, "4 h"), (8, "8 h"), (24, "24 h"),
+HOUR_TICKS = [(1 / 60, "1 min"), (0.25, "15 min"), (1, "1 h"), (4, "4 h"), (8, "8 h"), (24, "24 h"),
               (72, "72 h"), (240, "240 h"), (720, "720 h")]  # fmt: skip
 
 
@@ -211,12 +211,14 @@ def categories(by_category: dict) -> dict:
 
 def resolution_times(times: dict) -> dict:
     """How long tickets took to resolve, in business hours, per priority: each ticket's time as
-    a box per priority, with the priority's target as a red mark."""
+    a box per priority, with the priority's target as a red mark. The scale is logarithmic (from
+    minutes to weeks), which has no zero: a ticket resolved in under a minute of business time
+    is drawn at one minute."""
     data = [
         {
             "type": "box",
             "name": priority,
-            "y": [round(m / 60, 2) for m in minutes],
+            "y": [round(max(m, 1) / 60, 4) for m in minutes],
             "boxpoints": "outliers",
             "marker": {"color": PALETTE[0]},
             "showlegend": False,
