@@ -24,11 +24,15 @@ CHROMIUM_ARGS = [
 ]
 
 
-def logged_in_page(browser, live_server, user, width=1280):
-    """A page with the user's session cookie: the log-in form itself is tested in test_auth."""
+def logged_in_page(browser, live_server, user, width=1280, *, bypass_csp=False):
+    """A page with the user's session cookie: the log-in form itself is tested in test_auth.
+    `bypass_csp` lets a test inject its own script (axe-core) or evaluate expressions in the
+    page, which the portal's Content-Security-Policy rightly refuses."""
     client = Client()
     client.force_login(user)
-    context = browser.new_context(viewport={"width": width, "height": 900}, accept_downloads=True)
+    context = browser.new_context(
+        viewport={"width": width, "height": 900}, accept_downloads=True, bypass_csp=bypass_csp
+    )
     context.add_cookies(
         [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
     )

@@ -24,7 +24,7 @@ def test_staff_upload_map_confirm_watch_progress_and_download_problems(
     world, live_server, browser, tmp_path
 ):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page, errors = logged_in_page(browser, live_server, world.msp_staff)
+    page, errors = logged_in_page(browser, live_server, world.msp_staff, bypass_csp=True)
     with start_worker(app, perform_ping_check=False, pool="solo", loglevel="WARNING"):
         page.goto(f"{live_server.url}/imports/new/")
         page.select_option("#target", label=f"{world.acme.name} (from {world.northwind.name})")
