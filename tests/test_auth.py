@@ -122,3 +122,25 @@ def test_password_reset_sends_an_email(world, client, mailoutbox, fresh_cache):
     assert response.status_code == 302
     assert len(mailoutbox) == 1
     assert "owner@acme.test" in mailoutbox[0].to
+
+
+def test_log_ins_failed_log_ins_and_log_outs_are_in_the_audit_trail(world, client, fresh_cache):
+    from contracts.models import AuditEvent
+
+    client.post(reverse("account_login"), {"login": "owner@acme.test", "password": "wrong"})
+    client.post(reverse("account_login"), {"login": "nobody@nowhere.test", "password": "x"})
+    client.post(reverse("account_login"), {"login": "owner@acme.test", "password": PASSWORD})
+    client.post(reverse("account_logout"))
+    events = list(
+        AuditEvent.objects.filter(object_type="user")
+        .order_by("at", "id")
+        .values_list("action", "actor__email", "object_repr", "changes")
+    )
+    assert [(a, actor, what) for a, actor, what, _ in events] == [
+        ("login_failed", "owner@acme.test", "owner@acme.test"),
+        ("login_failed", None, "nobody@nowhere.test"),
+        ("login", "owner@acme.test", "owner@acme.test"),
+        ("logout", "owner@acme.test", "owner@acme.test"),
+    ]
+    assert all(changes["address"] == "127.0.0.1" for *_, changes in events)
+    assert all("password" not in str(changes) for *_, changes in events)
