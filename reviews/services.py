@@ -17,6 +17,7 @@ from .context import quarter_period, review_content
 from .models import ActionItem, Review, ReviewComment, ShareLink
 
 EDITABLE = ["msp_commentary", "advisor_commentary", "attendees", "next_review_on"]
+WRITTEN = [*EDITABLE, "correction_note"]  # what a draft's writers change (EDITABLE carries over)
 SHARE_SALT = "reviews.share-link"
 SHARE_MAX_DAYS = 90
 
@@ -56,13 +57,14 @@ def _require_draft(review: Review) -> None:
 
 
 def review_update(*, review: Review, values: dict, actor, source: str = "web") -> dict:
-    """Change commentary, attendees or the next review date of a draft; returns the changes."""
+    """Change commentary, attendees, the next review date or (of a correction) what it corrects,
+    in a draft; returns the changes."""
     _require_draft(review)
-    before = snapshot(review, EDITABLE)
-    for name in EDITABLE:
+    before = snapshot(review, WRITTEN)
+    for name in WRITTEN:
         if name in values:
             setattr(review, name, values[name])
-    changes = diff(before, snapshot(review, EDITABLE))
+    changes = diff(before, snapshot(review, WRITTEN))
     if changes:
         review.pdf_status = Review.PdfStatus.NONE  # the PDF no longer shows what the page does
         review.save(update_fields=[*changes, "pdf_status"])

@@ -188,15 +188,11 @@ def review_edit(request, slug, pk):
         _say_errors(request, form)
         return redirect(_back(review))
     values = {name: form.cleaned_data[name] for name in ReviewForm.Meta.fields}
-    note = values.pop("correction_note")
     try:
         changes = services.review_update(review=review, values=values, actor=request.user)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect(_back(review))
-    if note != review.correction_note:
-        Review.objects.filter(pk=review.pk).update(correction_note=note)
-        changes["correction_note"] = note
     messages.success(request, "Saved." if changes else "Nothing changed.")
     return redirect(_back(review))
 
