@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.urls import reverse
 
-from kpis.models import KpiSnapshot, Ticket
+from kpis.models import KpiSnapshot, Ticket, TicketClock
 from kpis.services.recompute import kpis_recompute
 
 from .test_recompute import import_sample
@@ -146,6 +146,20 @@ def test_a_changed_ticket_shows_in_the_list_despite_the_row_cache(world, client_
     ticket.save(update_fields=["title"])
     html = owner.get(url).content.decode()
     assert "Printer put out" in html and "Printer on fire" not in html
+
+
+def test_a_listed_ticket_without_a_clock_shows_no_verdict(world, client_for):
+    # Between an import and its recompute (or while a recompute rewrites them) a listed ticket
+    # can be without its clock: the row says so instead of failing the page.
+    ticket = q3_ticket_titled(world, "Clock not computed yet")
+    owner = client_for(world.owner)
+    url = tickets_url(world, "2025-Q3", "tickets.created")
+    owner.get(url)  # the list's ids are cached with the clock still there
+    TicketClock.objects.filter(ticket=ticket).delete()
+    page = owner.get(url)
+    assert page.status_code == 200
+    row = page.content.decode().split("Clock not computed yet")[1].split("</tr>")[0]
+    assert row.count("no verdict") == 2
 
 
 def test_the_breached_list_follows_a_recompute(world, client_for):
