@@ -20,7 +20,7 @@ from kpis.dashboard import TICKET_FIGURES, DashboardData
 from kpis.formulas import RULES, Period
 from kpis.ingest.normalise import safe_text
 from kpis.models import KpiSnapshot, Ticket
-from kpis.services.drilldown import figure_ticket_list
+from kpis.services.drilldown import figure_ticket_list, snapshot_computed_at
 from kpis.timeline import ticket_timeline
 from msp_portal.tenancy import get_client_or_404
 
@@ -111,11 +111,7 @@ def ticket_list(request, slug):
     if contract is None or not label:
         return render(request, "kpis/ticket_list.html", {"client": client, "contract": contract,
                                                          "empty": True})  # fmt: skip
-    computed_at = (
-        KpiSnapshot.objects.filter(client=client, period_label=label)
-        .values_list("computed_at", flat=True)
-        .first()
-    )
+    computed_at = snapshot_computed_at(client, label)
     if computed_at is None:
         raise Http404("No figures for that period.")
     fingerprint = request.GET.get("fingerprint") if key == "repeat_clusters" else None

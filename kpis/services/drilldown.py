@@ -39,8 +39,8 @@ def figure_ticket_ids(
     contract = current_contract(client=client)
     if contract is None:
         return []
-    return _figure_ids(client, contract, period_label, _computed_at(client, period_label), key,
-                       part, fingerprint)  # fmt: skip
+    computed_at = snapshot_computed_at(client, period_label)
+    return _figure_ids(client, contract, period_label, computed_at, key, part, fingerprint)
 
 
 def figure_ticket_list(
@@ -76,9 +76,12 @@ def figure_ticket_list(
     return listed
 
 
-def _computed_at(client: Organisation, period_label: str) -> datetime | None:
+def snapshot_computed_at(client: Organisation, period_label: str) -> datetime | None:
+    """When the client's snapshot of the period was computed (None: no such snapshot); the
+    drill-down's caches are keyed by it."""
     return (
         KpiSnapshot.objects.filter(client=client, period_label=period_label)
+        .order_by()  # the model's ordering would join the client to sort by name
         .values_list("computed_at", flat=True)
         .first()
     )
