@@ -220,7 +220,7 @@ def test_a_ticket_page_shows_its_clocks_and_timeline_in_the_contract_zone(world,
     assert page.context["clock"].resolution_verdict in ("met", "breached")
     listing = client_for(world.owner).get(tickets_url(world, "2025-07", "tickets.created"))
     first = listing.context["page"].object_list[0]
-    assert reverse("client_ticket", args=[world.acme.slug, first.pk]) in listing.content.decode()
+    assert reverse("client_ticket", args=[world.acme.slug, first["pk"]]) in listing.content.decode()
 
 
 def test_a_recompute_shows_on_the_next_view_despite_the_page_cache(world, client_for):
