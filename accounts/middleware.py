@@ -5,7 +5,8 @@ from django.conf import settings
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from contracts.models import Membership, Organisation
+from contracts.models import Organisation
+from msp_portal.tenancy import user_memberships
 
 # Paths a person must still reach while enrolling: log-in and MFA pages, log-out, static files.
 _ALWAYS_ALLOWED = ("/accounts/", "/static/")
@@ -15,9 +16,9 @@ def needs_mfa_enrolment(user) -> bool:
     """True when the user is MSP or advisor staff without a TOTP authenticator."""
     if not settings.REQUIRE_STAFF_MFA or not user.is_authenticated:
         return False
-    is_staff_side = Membership.objects.filter(
-        user=user, organisation__kind__in=[Organisation.Kind.MSP, Organisation.Kind.ADVISOR]
-    ).exists()
+    staff_kinds = {Organisation.Kind.MSP, Organisation.Kind.ADVISOR}
+    # The memberships tenancy reads for the page anyway (one query per request).
+    is_staff_side = any(m.organisation.kind in staff_kinds for m in user_memberships(user))
     if not is_staff_side:
         return False
     return not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()

@@ -7,6 +7,7 @@ the client may see both (the same rule as the client's overview).
 from __future__ import annotations
 
 import csv
+import hashlib
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.decorators import login_required
@@ -19,22 +20,28 @@ from kpis.dashboard import TICKET_FIGURES, DashboardData
 from kpis.formulas import RULES, Period
 from kpis.ingest.normalise import safe_text
 from kpis.models import KpiSnapshot, Ticket
-from kpis.services.drilldown import figure_ticket_ids
+from kpis.services.drilldown import figure_ticket_list, snapshot_computed_at
 from kpis.timeline import ticket_timeline
 from msp_portal.tenancy import get_client_or_404
 
 KIND_NAMES = {"month": "Months", "quarter": "Quarters", "year": "Years"}
 
 
-def _periods(client) -> dict[str, list[str]]:
-    """Stored period labels by kind, newest first."""
-    out: dict[str, list[str]] = {"quarter": [], "month": [], "year": []}
-    for kind, label in (
+def _stored(client) -> list[KpiSnapshot]:
+    """The client's snapshots without their figures (label, kind, start, computed_at), newest
+    first: one small query serves the period picker, the chosen period and the page's stamp."""
+    return list(
         KpiSnapshot.objects.filter(client=client)
         .order_by("-period_start", "period_kind")
-        .values_list("period_kind", "period_label")
-    ):
-        out[kind].append(label)
+        .only("period_kind", "period_label", "period_start", "computed_at")
+    )
+
+
+def _periods(stored: list[KpiSnapshot]) -> dict[str, list[str]]:
+    """Stored period labels by kind, newest first."""
+    out: dict[str, list[str]] = {"quarter": [], "month": [], "year": []}
+    for s in stored:
+        out[s.period_kind].append(s.period_label)
     return out
 
 
@@ -56,24 +63,19 @@ def _default_period(client, periods: dict[str, list[str]]) -> str | None:
 def dashboard(request, slug):
     client, _access = get_client_or_404(request.user, slug)
     contract = current_contract(client=client)
-    periods = _periods(client)
+    stored = _stored(client)
+    periods = _periods(stored)
     label = request.GET.get("period") or _default_period(client, periods)
-    # Only the label and time here: the figures load inside the page's cached block (see
+    # Only labels and times here: the figures load inside the page's cached block (see
     # DashboardData), so a repeat view costs a handful of small queries.
-    snapshot = (
-        KpiSnapshot.objects.filter(client=client, period_label=label)
-        .only("period_label", "period_kind", "period_start", "computed_at")
-        .first()
-        if label
-        else None
-    )
+    snapshot = next((s for s in stored if s.period_label == label), None)
     if label and snapshot is None and request.GET.get("period"):
         raise Http404("No figures for that period.")
     context = {"client": client, "contract": contract, "periods": periods,
                "kind_names": KIND_NAMES, "snapshot": snapshot,
                "ticket_figures": TICKET_FIGURES}  # fmt: skip
     if snapshot is not None:
-        context["data"] = DashboardData(client, contract, snapshot)
+        context["data"] = DashboardData(client, contract, snapshot, stored)
     return render(request, "kpis/dashboard.html", context)
 
 
@@ -103,43 +105,80 @@ def ticket_list(request, slug):
     part = "numerator" if request.GET.get("part") == "numerator" else "denominator"
     if key not in TICKET_FIGURES and key not in RULES and key not in ("service_credits",):
         raise Http404("No such figure.")
-    periods = _periods(client)
-    label = request.GET.get("period") or _default_period(client, periods) or ""
+    label = request.GET.get("period") or ""
+    if not label and contract is not None:
+        label = _default_period(client, _periods(_stored(client))) or ""
     if contract is None or not label:
         return render(request, "kpis/ticket_list.html", {"client": client, "contract": contract,
                                                          "empty": True})  # fmt: skip
-    if not KpiSnapshot.objects.filter(client=client, period_label=label).exists():
+    computed_at = snapshot_computed_at(client, label)
+    if computed_at is None:
         raise Http404("No figures for that period.")
     fingerprint = request.GET.get("fingerprint") if key == "repeat_clusters" else None
-    ids = figure_ticket_ids(client, label, key, part=part, fingerprint=fingerprint)
-    tickets = Ticket.objects.filter(client=client, pk__in=ids).select_related("clock")
     priority = request.GET.get("priority", "")
-    if priority in ("P1", "P2", "P3", "P4"):
-        tickets = tickets.filter(priority=priority)
+    if priority not in ("P1", "P2", "P3", "P4"):
+        priority = ""
     verdict = request.GET.get("verdict", "")
-    if verdict in VERDICT_FILTERS:
-        tickets = tickets.filter(clock__resolution_verdict="" if verdict == "none" else verdict)
     sort = request.GET.get("sort", "-created")
-    tickets = tickets.order_by(SORTS.get(sort, "-created_at"), "pk")
+    count, listed = figure_ticket_list(
+        client, contract, label, computed_at, key, part=part, fingerprint=fingerprint,
+        priority=priority, order=SORTS.get(sort, "-created_at"),
+        verdict=("" if verdict == "none" else verdict) if verdict in VERDICT_FILTERS else None,
+    )  # fmt: skip
     if request.GET.get("format") == "csv":
-        return _csv(tickets, client, label, key)
-    page = Paginator(tickets, 50).get_page(request.GET.get("page"))
+        return _csv(client, listed, label, key)
+    page = Paginator(listed, 50).get_page(request.GET.get("page"))
+    page.object_list = _tickets_in_order(client, page.object_list)
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "kpis/ticket_list.html", {
-        "client": client, "contract": contract, "page": page, "count": len(ids),
+        "client": client, "contract": contract, "page": page, "count": count,
         "period": Period.parse(label, contract.timezone), "key": key, "part": part,
         "rule": RULES.get(key), "sort": sort, "priority": priority, "verdict": verdict,
         "query": query.urlencode(), "zone": ZoneInfo(contract.timezone),
         "verdicts": VERDICT_FILTERS, "fingerprint": fingerprint, "sort_choices": SORT_CHOICES,
+        "rows_stamp": _rows_stamp(client, contract.timezone, page.object_list),
     })  # fmt: skip
+
+
+# What a listed ticket shows (the page and the CSV): its JSON history columns stay unread.
+TICKET_FIELDS = ("source_system", "external_id", "title", "priority", "created_at",
+                 "resolved_at", "paused_minutes")  # fmt: skip
+CLOCK_FIELDS = ("response_seconds", "resolution_seconds", "response_verdict",
+                "resolution_verdict", "no_verdict_reason")  # fmt: skip
+
+
+def _tickets_in_order(client, ids: list[int]) -> list[dict]:
+    """The client's tickets with these ids, in the order of `ids`, as plain values: each with
+    its `clock` (None for a ticket not yet recomputed). Cheaper to read than model objects,
+    and what the page's rows are cached by."""
+    clock_columns = [f"clock__{f}" for f in CLOCK_FIELDS]
+    rows = Ticket.objects.filter(client=client, pk__in=ids).values_list(
+        "pk", *TICKET_FIELDS, *clock_columns
+    )
+    by_id = {}
+    for pk, *values in rows:
+        ticket = dict(zip(TICKET_FIELDS, values, strict=False))
+        clock = dict(zip(CLOCK_FIELDS, values[len(TICKET_FIELDS) :], strict=True))
+        # A stored clock always has a verdict text ("" for none); NULL means no clock row.
+        ticket["pk"], ticket["clock"] = pk, clock if clock["response_verdict"] is not None else None
+        by_id[pk] = ticket
+    return [by_id[pk] for pk in ids if pk in by_id]
+
+
+def _rows_stamp(client, zone: str, tickets: list[dict]) -> str:
+    """Names everything the page's rows show (the tickets' values, the client's slug in their
+    links, the time zone): the rendered rows are cached under it, so a change to any ticket or
+    clock renders them again."""
+    shown = repr((client.slug, zone, tickets)).encode()
+    return hashlib.md5(shown, usedforsecurity=False).hexdigest()
 
 
 def _minutes(seconds: int | None) -> str:
     return "" if seconds is None else f"{seconds / 60:.1f}"
 
 
-def _csv(tickets, client, label: str, key: str) -> HttpResponse:
+def _csv(client, ids: list[int], label: str, key: str) -> HttpResponse:
     """The listed tickets as CSV; text that a spreadsheet would run as a formula is made inert."""
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = (
@@ -149,17 +188,18 @@ def _csv(tickets, client, label: str, key: str) -> HttpResponse:
     writer.writerow(["source", "ticket", "title", "priority", "created (UTC)", "resolved (UTC)",
                      "response minutes", "resolution minutes", "response verdict",
                      "resolution verdict", "paused minutes", "no verdict because"])  # fmt: skip
-    for t in tickets.iterator(chunk_size=2000):
-        clock = getattr(t, "clock", None)
-        writer.writerow([
-            safe_text(t.source_system), safe_text(t.external_id), safe_text(t.title), t.priority,
-            t.created_at.isoformat(), t.resolved_at.isoformat() if t.resolved_at else "",
-            _minutes(clock and clock.response_seconds),
-            _minutes(clock and clock.resolution_seconds),
-            clock.response_verdict if clock else "", clock.resolution_verdict if clock else "",
-            t.paused_minutes if t.paused_minutes is not None else "",
-            safe_text(clock.no_verdict_reason) if clock else "",
-        ])  # fmt: skip
+    for start in range(0, len(ids), 2000):
+        for t in _tickets_in_order(client, ids[start : start + 2000]):
+            clock = t["clock"] or dict.fromkeys(CLOCK_FIELDS)
+            writer.writerow([
+                safe_text(t["source_system"]), safe_text(t["external_id"]),
+                safe_text(t["title"]), t["priority"], t["created_at"].isoformat(),
+                t["resolved_at"].isoformat() if t["resolved_at"] else "",
+                _minutes(clock["response_seconds"]), _minutes(clock["resolution_seconds"]),
+                clock["response_verdict"] or "", clock["resolution_verdict"] or "",
+                t["paused_minutes"] if t["paused_minutes"] is not None else "",
+                safe_text(clock["no_verdict_reason"] or ""),
+            ])  # fmt: skip
     return response
 
 

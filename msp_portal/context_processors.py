@@ -1,6 +1,6 @@
 """Template context every page needs: the user's organisations and the one they work in now."""
 
-from .tenancy import user_organisations, visible_clients
+from .tenancy import nav_clients, user_memberships
 
 SESSION_KEY = "current_organisation"
 
@@ -9,7 +9,7 @@ def tenancy(request) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    organisations = list(user_organisations(user))
+    organisations = [m.organisation for m in user_memberships(user)]
     current_id = request.session.get(SESSION_KEY)
     current = next((o for o in organisations if o.pk == current_id), None)
     if current is None and organisations:
@@ -17,5 +17,5 @@ def tenancy(request) -> dict:
     return {
         "my_organisations": organisations,
         "current_organisation": current,
-        "nav_clients": list(visible_clients(user).only("slug", "name")),
+        "nav_clients": nav_clients(user),
     }

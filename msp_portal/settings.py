@@ -180,6 +180,9 @@ MFA_TOTP_ISSUER = "MSP Accountability Portal"
 REQUIRE_STAFF_MFA = env_bool("REQUIRE_STAFF_MFA", True)
 
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600)
+# Every page reads the session: from Redis, with the database behind it (a session survives a
+# flushed cache, and logging out deletes it from both).
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from django.contrib.postgres.aggregates import ArrayAgg
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404
@@ -100,36 +101,75 @@ def _anonymous(user) -> bool:
     return user is None or not user.is_authenticated
 
 
+def user_memberships(user) -> list[Membership]:
+    """The user's memberships with their organisations, by organisation name.
+
+    Read once per request and kept on the user object: Django loads `request.user` afresh for
+    every request (session or token), so a change of membership shows from the next request on.
+    Every other rule below starts from these ids, which spares each page several joins."""
+    if _anonymous(user):
+        return []
+    memberships = getattr(user, "_tenancy_memberships", None)
+    if memberships is None:
+        memberships = list(Membership.objects.filter(user=user).select_related("organisation"))
+        user._tenancy_memberships = memberships
+    return memberships
+
+
+def _roles_by_org(user) -> dict[int, str]:
+    return {m.organisation_id: m.role for m in user_memberships(user)}
+
+
 def visible_contracts(user) -> QuerySet[Contract]:
     """Contracts the user is party to through their client, MSP or advisory firm."""
-    if _anonymous(user):
+    orgs = list(_roles_by_org(user))
+    if not orgs:
         return Contract.objects.none()
     return Contract.objects.filter(
-        Q(client__memberships__user=user)
-        | Q(msp__memberships__user=user)
-        | Q(advisor__memberships__user=user)
-    ).distinct()
+        Q(client_id__in=orgs) | Q(msp_id__in=orgs) | Q(advisor_id__in=orgs)
+    )
 
 
 def visible_clients(user) -> QuerySet[Organisation]:
     """Client organisations the user belongs to or sees a contract of."""
-    if _anonymous(user):
+    orgs = list(_roles_by_org(user))
+    if not orgs:
         return Organisation.objects.none()
+    # A contract seen through the client side names a client the user already belongs to.
+    served = Contract.objects.filter(Q(msp_id__in=orgs) | Q(advisor_id__in=orgs))
     return Organisation.objects.filter(
-        Q(kind=Organisation.Kind.CLIENT)
-        & (Q(memberships__user=user) | Q(client_contracts__in=visible_contracts(user).values("pk")))
-    ).distinct()
+        Q(kind=Organisation.Kind.CLIENT) & (Q(pk__in=orgs) | Q(pk__in=served.values("client_id")))
+    )
 
 
 def user_organisations(user) -> QuerySet[Organisation]:
     """The organisations the user is a member of (for the organisation switcher)."""
-    if _anonymous(user):
+    orgs = list(_roles_by_org(user))
+    if not orgs:
         return Organisation.objects.none()
-    return Organisation.objects.filter(memberships__user=user).distinct()
+    return Organisation.objects.filter(pk__in=orgs)
 
 
-def _roles_by_org(user) -> dict[int, str]:
-    return dict(Membership.objects.filter(user=user).values_list("organisation_id", "role"))
+def nav_clients(user) -> list[Organisation]:
+    """visible_clients as a list, for the header. Someone who belongs only to clients sees
+    exactly those, so their memberships answer without another query."""
+    memberships = user_memberships(user)
+    if all(m.organisation.kind == Organisation.Kind.CLIENT for m in memberships):
+        return [m.organisation for m in memberships]
+    return list(visible_clients(user).only("slug", "name"))
+
+
+def _best_roles(roles: dict[int, str], client_id: int, parties) -> Access:
+    """The user's best role per side over a client: their role in the client itself, and in
+    the MSP or advisory firm of any of its contracts, given as (msp id, advisor id) pairs."""
+    found: dict[Side, str] = {}
+    if client_id in roles:
+        found[Side.CLIENT] = roles[client_id]
+    for msp_id, advisor_id in parties:
+        for side, org in ((Side.MSP, msp_id), (Side.ADVISOR, advisor_id)):
+            if org in roles and (side not in found or roles[org] in WRITE_ROLES):
+                found[side] = roles[org]
+    return Access(found)
 
 
 def contract_access(user, contract: Contract) -> Access:
@@ -145,27 +185,30 @@ def contract_access(user, contract: Contract) -> Access:
     return Access({side: roles[org] for side, org in sides.items() if org in roles})
 
 
-def client_access(user, client: Organisation) -> Access:
-    """The user's best role per side over any contract of this client they can see."""
-    if _anonymous(user):
-        return Access()
-    roles = _roles_by_org(user)
-    found: dict[Side, str] = {}
-    if client.pk in roles:
-        found[Side.CLIENT] = roles[client.pk]
-    for contract in visible_contracts(user).filter(client=client):
-        for side, role in contract_access(user, contract).roles.items():
-            if side not in found or role in WRITE_ROLES:
-                found[side] = role
-    return Access(found)
-
-
 def get_client_or_404(user, slug: str) -> tuple[Organisation, Access]:
-    """The client with this slug if the user may see it; otherwise 404."""
-    client = visible_clients(user).filter(slug=slug).first()
+    """The client with this slug if the user may see it; otherwise 404.
+
+    One query: the client with the MSP and advisor of each of its contracts; the user's roles
+    (read once per request) decide."""
+    roles = _roles_by_org(user)
+    client = (
+        Organisation.objects.filter(slug=slug, kind=Organisation.Kind.CLIENT)
+        .annotate(
+            contract_msps=ArrayAgg("client_contracts__msp_id"),
+            contract_advisors=ArrayAgg("client_contracts__advisor_id"),
+        )
+        .first()
+        if roles
+        else None
+    )
     if client is None:
         raise Http404("No such client.")
-    return client, client_access(user, client)
+    # A client without contracts aggregates one row of NULLs: no party, nobody's role.
+    parties = zip(client.contract_msps, client.contract_advisors, strict=True)
+    access = _best_roles(roles, client.pk, parties)
+    if not access.roles:
+        raise Http404("No such client.")
+    return client, access
 
 
 def get_client_contract_or_404(user, slug: str, pk) -> tuple[Organisation, Contract, Access]:

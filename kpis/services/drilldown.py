@@ -7,19 +7,22 @@ figure's rule from kpis/formulas.py, the same rule the snapshot was aggregated w
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 
 from django.core.cache import cache
 
-from contracts.models import Organisation
+from contracts.models import Contract, Organisation
 from contracts.selectors import current_contract
 from kpis.formulas import RULES, Period, figure_tickets, prepared
-from kpis.models import KpiSnapshot
+from kpis.models import KpiSnapshot, Ticket
 from kpis.services.recompute import (
     clocks_load,
     credit_breach_key,
     tickets_load,
     tickets_with_clocks,
 )
+
+CACHE_SECONDS = 24 * 3600
 
 
 def figure_ticket_ids(
@@ -36,6 +39,59 @@ def figure_ticket_ids(
     contract = current_contract(client=client)
     if contract is None:
         return []
+    computed_at = snapshot_computed_at(client, period_label)
+    return _figure_ids(client, contract, period_label, computed_at, key, part, fingerprint)
+
+
+def figure_ticket_list(
+    client: Organisation,
+    contract: Contract,
+    period_label: str,
+    computed_at: datetime,
+    key: str,
+    *,
+    part: str = "denominator",
+    fingerprint: str | None = None,
+    priority: str = "",
+    verdict: str | None = None,
+    order: str = "-created_at",
+) -> tuple[int, list[int]]:
+    """The list page's tickets of a figure: how many the figure has, and the ids of those with
+    this priority and resolution verdict ("" for none; None for any) in this order (a Ticket
+    field, `-` for descending), ticket id breaking ties. Cached like figure_ticket_ids, by the
+    snapshot's `computed_at`: the verdicts and clock times it filters and sorts by are written
+    by the same recompute, and a page of the list then reads only its own fifty tickets."""
+    digest = _digest(period_label, key, part, fingerprint, computed_at, priority, verdict, order)
+    cache_key = f"figure-list:{client.pk}:{digest}"
+    listed = cache.get(cache_key)
+    if listed is None:
+        ids = _figure_ids(client, contract, period_label, computed_at, key, part, fingerprint)
+        tickets = Ticket.objects.filter(client=client, pk__in=ids)
+        if priority:
+            tickets = tickets.filter(priority=priority)
+        if verdict is not None:
+            tickets = tickets.filter(clock__resolution_verdict=verdict)
+        listed = (len(ids), list(tickets.order_by(order, "pk").values_list("pk", flat=True)))
+        cache.set(cache_key, listed, CACHE_SECONDS)
+    return listed
+
+
+def snapshot_computed_at(client: Organisation, period_label: str) -> datetime | None:
+    """When the client's snapshot of the period was computed (None: no such snapshot); the
+    drill-down's caches are keyed by it."""
+    return (
+        KpiSnapshot.objects.filter(client=client, period_label=period_label)
+        .order_by()  # the model's ordering would join the client to sort by name
+        .values_list("computed_at", flat=True)
+        .first()
+    )
+
+
+def _digest(*parts) -> str:
+    return hashlib.md5(repr(parts).encode(), usedforsecurity=False).hexdigest()
+
+
+def _figure_ids(client, contract, period_label, computed_at, key, part, fingerprint) -> list[int]:
     period = Period.parse(period_label, contract.timezone)
     if key == "service_credits":
         key = credit_breach_key(contract.credit_measure or "resolution.compliance")
@@ -45,13 +101,7 @@ def figure_ticket_ids(
         raise KeyError(key)
     # Cached until the period is recomputed: the key carries the snapshot's computed_at, and a
     # recompute rewrites the snapshot of every period whose tickets' clocks changed.
-    computed_at = (
-        KpiSnapshot.objects.filter(client=client, period_label=period_label)
-        .values_list("computed_at", flat=True)
-        .first()
-    )
-    digest = hashlib.md5(repr((period_label, key, part, fingerprint, computed_at)).encode(),
-                         usedforsecurity=False).hexdigest()  # fmt: skip
+    digest = _digest(period_label, key, part, fingerprint, computed_at)
     cache_key = f"figure-tickets:{client.pk}:{digest}"
     ids = cache.get(cache_key)
     if ids is None:
@@ -61,5 +111,5 @@ def figure_ticket_ids(
         frame = tickets_with_clocks(tickets_load([client.pk]), clocks)
         ids = figure_tickets(prepared(frame, contract.timezone, window), key, period, part=part,
                              fingerprint=fingerprint)  # fmt: skip
-        cache.set(cache_key, ids, 24 * 3600)
+        cache.set(cache_key, ids, CACHE_SECONDS)
     return ids
