@@ -61,7 +61,7 @@ _TEXT_LIMITS = {"external_id": 100, "kind_raw": 200, "priority_raw": 200, "statu
 _HASHED = [name for name, _ in COLUMNS if name not in ("client_id", "external_id")]
 _TIMESTAMPS = [name for name, sql_type in COLUMNS if sql_type == "timestamptz"]
 _KEY = ["client_id", "external_id"]
-SLICE_ROWS = 100_000  # tickets formatted and COPYed at a time: about 40 MB of CSV
+SLICE_ROWS = 50_000  # tickets formatted and COPYed at a time: about 20 MB of CSV
 
 
 @dataclass
@@ -189,17 +189,14 @@ def tickets_store(
 ) -> StoreResult:
     """Store the tickets: COPY the new ones, update the changed ones from a staging table, leave
     the unchanged alone. The caller holds the clients' import locks, so the diff cannot race."""
-    inputs = [("status" if name == "state" else name) for name, _ in COLUMNS]
+    keys = tickets.select(
+        pl.col("client_id").cast(pl.Int64),
+        pl.col("external_id").str.slice(0, _TEXT_LIMITS["external_id"]),
+    )
     # In key order, each client's new tickets reach the natural-key index as a run of
     # neighbouring entries instead of scattered ones: the COPY's index work is much cheaper.
-    frame = (
-        tickets.select(inputs)
-        .with_columns(
-            pl.col("client_id").cast(pl.Int64),
-            pl.col("external_id").str.slice(0, _TEXT_LIMITS["external_id"]),
-        )
-        .sort(_KEY)
-    )
+    # Only the order is computed here; the producer gathers each slice's rows itself.
+    order = keys.select(pl.arg_sort_by(_KEY)).to_series()
     now = timezone_now_text()
     extra = {"source_system": source_system, "import_job_id": job_id,
              "first_imported_at": now, "updated_at": now}  # fmt: skip
@@ -209,14 +206,13 @@ def tickets_store(
     with connection.cursor() as cursor, tempfile.TemporaryFile() as changed_csv:
         existing = _existing(cursor, source_system, sorted(zone_by_client))
         if existing.height:
-            frame = frame.join(existing, on=_KEY, how="left", maintain_order="left")
+            old_hash = keys.join(existing, on=_KEY, how="left", maintain_order="left")["old_hash"]
         else:
-            frame = frame.with_columns(old_hash=pl.lit(None, dtype=pl.String))
-        del existing
-
-        produce = partial(_slices, frame, extra, changed_csv, spans, counts)
+            old_hash = pl.repeat(None, keys.height, dtype=pl.String, eager=True)
+        del existing, keys
+        produce = partial(_slices, tickets, order, old_hash, extra, changed_csv, spans, counts)
         _copy_produced(cursor, _copy_sql("kpis_ticket", columns), produce)
-        del frame, produce
+        del produce, old_hash
         if counts["changed"]:
             changed_csv.seek(0)
             spans.append(_update_changed(cursor, changed_csv, source_system, job_id))
@@ -226,17 +222,28 @@ def tickets_store(
 
 
 def _slices(
-    frame: pl.DataFrame, extra: dict, changed_csv, spans: list, counts: dict
+    tickets: pl.DataFrame,
+    order: pl.Series,
+    old_hash: pl.Series,
+    extra: dict,
+    changed_csv,
+    spans: list,
+    counts: dict,
 ) -> Iterator[bytes]:
-    """The CSV of the new tickets, a slice at a time (run by the producer thread). Changed ones
-    go to `changed_csv` for the staging table; each new or changed ticket's creation and
-    resolution go to `spans`, for the months to recompute."""
-    for offset in range(0, frame.height, SLICE_ROWS):
-        part = frame.slice(offset, SLICE_ROWS)
+    """The CSV of the new tickets, a slice at a time in `order` (run by the producer thread).
+    Changed ones go to `changed_csv` for the staging table; each new or changed ticket's
+    creation and resolution go to `spans`, for the months to recompute."""
+    inputs = [("status" if name == "state" else name) for name, _ in COLUMNS]
+    for offset in range(0, len(order), SLICE_ROWS):
+        rows = order.slice(offset, SLICE_ROWS)
+        part = tickets.select(pl.col(inputs).gather(rows)).with_columns(
+            pl.col("client_id").cast(pl.Int64)
+        )
         staged = staging_frame(part)
         hashes = row_hashes(staged)
-        new = part["old_hash"].is_null()
-        changed = ~new & (part["old_hash"] != hashes)
+        old = old_hash.gather(rows)
+        new = old.is_null()
+        changed = ~new & (old != hashes)
         spans.append(
             part.filter(new | changed).select("client_id", start="created_at", end="resolved_at")
         )
@@ -323,7 +330,9 @@ def _months(spans: pl.DataFrame, zone_by_client: dict[int, str]) -> set:
         )
         expanded = (
             spans.filter(pl.col("client_id").is_in(ids))
-            .select("client_id", month=pl.int_ranges(first, last + 1, dtype=pl.Int32))
+            .select("client_id", first=first, last=last)
+            .unique()  # a few thousand distinct spans among a million tickets
+            .select("client_id", month=pl.int_ranges("first", pl.col("last") + 1, dtype=pl.Int32))
             .explode("month")
             .unique()
         )
