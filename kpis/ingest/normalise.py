@@ -270,7 +270,7 @@ def tickets_normalise(table_frame: pl.DataFrame, mapping: Mapping) -> Normalised
             order = mapping.preset_obj.date_order
 
     out: dict[str, pl.Series] = {"__row": rows}
-    bad = pl.Series([False] * rows_in)
+    bad = pl.repeat(False, rows_in, eager=True)
 
     for name in stamp_fields:
         in_utc = _timestamps_parse(raw[name], order=order, zone=mapping.timezone)
@@ -333,7 +333,7 @@ def tickets_normalise(table_frame: pl.DataFrame, mapping: Mapping) -> Normalised
     if mapping.shape == "event":
         text_fields += ["updated_by", "assignment_group", "assignee"]
     for name in text_fields:
-        out[name] = raw[name].fill_null("") if name in raw else pl.Series([""] * rows_in)
+        out[name] = raw[name].fill_null("") if name in raw else pl.repeat("", rows_in, eager=True)
     out["external_id"] = raw["external_id"]
 
     numbers = {
@@ -369,7 +369,10 @@ def tickets_normalise(table_frame: pl.DataFrame, mapping: Mapping) -> Normalised
 
         frame = events_fold(frame, pause_states=set(mapping.pause_states))
 
-    frame = frame.filter(~bad) if mapping.shape != "event" else _drop_bad_tickets(frame, bad, rows)
+    if mapping.shape == "event":
+        frame = _drop_bad_tickets(frame, bad, rows)
+    elif bad.any():  # a filter copies every column, even when it keeps every row
+        frame = frame.filter(~bad)
     checks, frame = _check_order(frame, mapping)
     problems.extend(checks)
     dupes, frame = _last_row_wins(frame, mapping)
@@ -408,7 +411,7 @@ def _derived(frame: pl.DataFrame, numbers: dict, raw: dict, mapping: Mapping) ->
         reassignment_count=reassign.cast(pl.Int64) if reassign is not None else None,
         reopen_count=numbers["reopen_count"].cast(pl.Int64) if "reopen_count" in numbers else None,
         paused_minutes=paused if paused is not None else None,
-        exclude_from_sla=exclude if exclude is not None else pl.Series([False] * n),
+        exclude_from_sla=exclude if exclude is not None else pl.repeat(False, n, eager=True),
     )
     for name in TIMESTAMP_FIELDS:
         if name not in frame.columns:
@@ -448,7 +451,7 @@ def _drop_bad_tickets(frame: pl.DataFrame, bad: pl.Series, rows: pl.Series) -> p
 
 def _check_order(frame: pl.DataFrame, mapping: Mapping) -> tuple[list[pl.DataFrame], pl.DataFrame]:
     """Times that contradict each other make the row unusable: it is reported and skipped."""
-    problems, bad = [], pl.Series([False] * frame.height)
+    problems, bad = [], pl.repeat(False, frame.height, eager=True)
     for name, reason in (
         ("resolved_at", "resolved before it was created"),
         ("first_response_at", "first response before the ticket was created"),
@@ -466,7 +469,7 @@ def _check_order(frame: pl.DataFrame, mapping: Mapping) -> tuple[list[pl.DataFra
                 problems_frame(frame.filter(wrong)["__row"].to_list(), column, values, reason)
             )
             bad |= wrong
-    return problems, frame.filter(~bad)
+    return problems, frame.filter(~bad) if problems else frame
 
 
 def _last_row_wins(
