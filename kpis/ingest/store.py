@@ -124,6 +124,7 @@ class _Produced(io.RawIOBase):
         super().__init__()
         self._slices: queue.Queue = queue.Queue(maxsize=2)
         self._stopped = threading.Event()
+        self.error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, args=(produce,), daemon=True)
         self._thread.start()
 
@@ -151,6 +152,7 @@ class _Produced(io.RawIOBase):
     def read(self, size: int = -1) -> bytes:
         item = self._slices.get()
         if isinstance(item, BaseException):
+            self.error = item
             raise item
         return item
 
@@ -164,6 +166,10 @@ def _copy_produced(cursor, sql: str, produce: Callable[[], Iterator[bytes]]) -> 
     stream = _Produced(produce)
     try:
         cursor.cursor.copy_expert(sql, stream)
+    except Exception:
+        if stream.error is not None:  # psycopg2 reports it as a cancelled COPY: say what it was
+            raise stream.error from None
+        raise
     finally:
         stream.finish()
 
