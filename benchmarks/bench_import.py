@@ -5,7 +5,8 @@
 (c) the same file again (must write nothing);
 (d) the peak resident memory of the import process.
 Each import runs in a fresh child process so its peak memory is its own. The benchmark uses its
-own database (msp_portal_bench, recreated each run) on the same server as DATABASE_URL.
+own database (BENCH_DB, default msp_portal_bench, recreated each run) on the same server as
+DATABASE_URL; set BENCH_DB to keep concurrent benchmark runs from dropping each other's database.
 
     python -m msp_portal.devstack script benchmarks/bench_import.py [--rows N] [--clients N]
 """
@@ -26,7 +27,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-BENCH_DB = "msp_portal_bench"
+# Every stage and child process reads the same name: children inherit the environment.
+BENCH_DB = os.environ.get("BENCH_DB", "msp_portal_bench")
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 
 

@@ -205,3 +205,65 @@ def test_imports_without_a_mapping_step_take_the_clients_pause_states(world):
     assert mapping.preset == "servicenow_audit"
     assert mapping.pause_states == ["waiting customer", "awaiting user info", "awaiting vendor"]
     assert mapping.timezone == "America/Chicago"
+
+
+def test_text_that_csv_could_read_as_null_or_split_is_stored_as_written(world, tmp_path):
+    """The COPY's CSV leaves null unquoted and empty; \\N, quotes, commas and line breaks in a
+    cell stay text."""
+    path = tmp_path / "awkward.csv"
+    path.write_text(
+        "Ticket,Title,Opened,Priority\n"
+        "1,\\N,2025-07-01 10:00,P1\n"
+        '2,"say ""hi"", then\nleave",2025-07-01 11:00,P2\n'
+        "3,,2025-07-01 12:00,P3\n"
+    )
+    counts, _ = run_import(path, world.acme.slug, "--preset", "generic")
+    assert counts["created"] == 3
+    titles = dict(Ticket.objects.values_list("external_id", "title"))
+    assert titles == {"1": "\\N", "2": 'say "hi", then\nleave', "3": ""}
+    again, _ = run_import(path, world.acme.slug, "--preset", "generic")
+    assert again == {"created": 0, "updated": 0, "unchanged": 3, "rejected": 0}
+
+
+def test_an_import_stored_in_many_slices_counts_and_marks_like_one(world, tmp_path, monkeypatch):
+    from kpis.ingest import store
+
+    source = (SAMPLES / "halopsa_tickets.csv").read_text()
+    run_import(SAMPLES / "halopsa_tickets.csv", world.acme.slug, "--no-recompute")
+    months_whole = set(RecomputeRequest.objects.values_list("client_id", "month"))
+    Ticket.objects.all().delete()
+    RecomputeRequest.objects.all().delete()
+
+    monkeypatch.setattr(store, "SLICE_ROWS", 7)
+    counts, _ = run_import(SAMPLES / "halopsa_tickets.csv", world.acme.slug, "--no-recompute")
+    assert counts == {"created": 2078, "updated": 0, "unchanged": 0, "rejected": 0}
+    assert set(RecomputeRequest.objects.values_list("client_id", "month")) == months_whole
+    changed = source.replace(
+        "48101,Offboarding - gus.lopez", "48101,Offboarding - gus.lopez (done)", 1
+    )
+    path = tmp_path / "halo-later.csv"
+    path.write_text(changed)
+    counts, _ = run_import(path, world.acme.slug, "--no-recompute")
+    assert counts == {"created": 0, "updated": 1, "unchanged": 2077, "rejected": 0}
+    assert Ticket.objects.get(external_id="48101").title == "Offboarding - gus.lopez (done)"
+
+
+def test_a_failure_while_tickets_are_streamed_writes_nothing(world, monkeypatch):
+    from kpis.ingest import store
+
+    hashes = store.row_hashes
+    calls = []
+
+    def fail_on_the_third_slice(staged):
+        calls.append(staged.height)
+        if len(calls) == 3:
+            raise RuntimeError("disk on fire")
+        return hashes(staged)
+
+    monkeypatch.setattr(store, "SLICE_ROWS", 100)
+    monkeypatch.setattr(store, "row_hashes", fail_on_the_third_slice)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        run_import(SAMPLES / "halopsa_tickets.csv", world.acme.slug)
+    assert Ticket.objects.count() == 0
+    job = ImportJob.objects.get()
+    assert job.status == ImportJob.Status.FAILED and "disk on fire" in job.message

@@ -7,6 +7,7 @@ UTC. Row numbers are the spreadsheet rows the user sees (header = row 1).
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import polars as pl
@@ -114,12 +115,12 @@ _NULL_SPELLINGS = sorted(
 
 def cells_clean(series: pl.Series) -> pl.Series:
     """Values trimmed; the null markers (empty, ?, N/A, null, -, ...) read as null."""
-    stripped = series.str.strip_chars()
-    return (
-        pl.select(pl.when(stripped.is_in(_NULL_SPELLINGS)).then(None).otherwise(stripped))
-        .to_series()
-        .rename(series.name)
-    )
+    return pl.select(_clean(pl.lit(series))).to_series().rename(series.name)
+
+
+def _clean(column: pl.Expr) -> pl.Expr:
+    stripped = column.str.strip_chars()
+    return pl.when(stripped.is_in(_NULL_SPELLINGS)).then(None).otherwise(stripped)
 
 
 def date_order_detect(columns: list[pl.Series]) -> str | None:
@@ -251,7 +252,10 @@ def tickets_normalise(table_frame: pl.DataFrame, mapping: Mapping) -> Normalised
     rows_in = table_frame.height
     rows = table_frame["__row"]
     problems: list[pl.DataFrame] = []
-    raw = {f: cells_clean(table_frame[c]) for f, c in mapping.columns.items()}
+    # One select, so polars cleans the columns in parallel.
+    cleaned = table_frame.select(_clean(pl.col(c)).alias(f) for f, c in mapping.columns.items())
+    raw = {f: cleaned[f].rename(c) for f, c in mapping.columns.items()}
+    del cleaned
 
     order = mapping.date_order
     stamp_fields = [f for f in (*TIMESTAMP_FIELDS, "updated_at") if f in raw]
@@ -270,11 +274,17 @@ def tickets_normalise(table_frame: pl.DataFrame, mapping: Mapping) -> Normalised
             order = mapping.preset_obj.date_order
 
     out: dict[str, pl.Series] = {"__row": rows}
-    bad = pl.Series([False] * rows_in)
+    bad = pl.repeat(False, rows_in, eager=True)
 
-    for name in stamp_fields:
+    def parse(name: str):
         in_utc = _timestamps_parse(raw[name], order=order, zone=mapping.timezone)
-        parsed = in_utc("earliest")
+        return in_utc, in_utc("earliest")
+
+    # The string parsing is single-threaded in polars: the columns go two at a time.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        parsed_columns = dict(zip(stamp_fields, pool.map(parse, stamp_fields), strict=True))
+    for name in stamp_fields:
+        in_utc, parsed = parsed_columns.pop(name)
         if name != "created_at" and "created_at" in out:
             # A wall time repeated when clocks go back: a later event reads as the later one
             # when the earlier reading would put it before the ticket's creation.
@@ -333,7 +343,7 @@ def tickets_normalise(table_frame: pl.DataFrame, mapping: Mapping) -> Normalised
     if mapping.shape == "event":
         text_fields += ["updated_by", "assignment_group", "assignee"]
     for name in text_fields:
-        out[name] = raw[name].fill_null("") if name in raw else pl.Series([""] * rows_in)
+        out[name] = raw[name].fill_null("") if name in raw else pl.repeat("", rows_in, eager=True)
     out["external_id"] = raw["external_id"]
 
     numbers = {
@@ -369,7 +379,10 @@ def tickets_normalise(table_frame: pl.DataFrame, mapping: Mapping) -> Normalised
 
         frame = events_fold(frame, pause_states=set(mapping.pause_states))
 
-    frame = frame.filter(~bad) if mapping.shape != "event" else _drop_bad_tickets(frame, bad, rows)
+    if mapping.shape == "event":
+        frame = _drop_bad_tickets(frame, bad, rows)
+    elif bad.any():  # a filter copies every column, even when it keeps every row
+        frame = frame.filter(~bad)
     checks, frame = _check_order(frame, mapping)
     problems.extend(checks)
     dupes, frame = _last_row_wins(frame, mapping)
@@ -408,7 +421,7 @@ def _derived(frame: pl.DataFrame, numbers: dict, raw: dict, mapping: Mapping) ->
         reassignment_count=reassign.cast(pl.Int64) if reassign is not None else None,
         reopen_count=numbers["reopen_count"].cast(pl.Int64) if "reopen_count" in numbers else None,
         paused_minutes=paused if paused is not None else None,
-        exclude_from_sla=exclude if exclude is not None else pl.Series([False] * n),
+        exclude_from_sla=exclude if exclude is not None else pl.repeat(False, n, eager=True),
     )
     for name in TIMESTAMP_FIELDS:
         if name not in frame.columns:
@@ -448,7 +461,7 @@ def _drop_bad_tickets(frame: pl.DataFrame, bad: pl.Series, rows: pl.Series) -> p
 
 def _check_order(frame: pl.DataFrame, mapping: Mapping) -> tuple[list[pl.DataFrame], pl.DataFrame]:
     """Times that contradict each other make the row unusable: it is reported and skipped."""
-    problems, bad = [], pl.Series([False] * frame.height)
+    problems, bad = [], pl.repeat(False, frame.height, eager=True)
     for name, reason in (
         ("resolved_at", "resolved before it was created"),
         ("first_response_at", "first response before the ticket was created"),
@@ -466,7 +479,7 @@ def _check_order(frame: pl.DataFrame, mapping: Mapping) -> tuple[list[pl.DataFra
                 problems_frame(frame.filter(wrong)["__row"].to_list(), column, values, reason)
             )
             bad |= wrong
-    return problems, frame.filter(~bad)
+    return problems, frame.filter(~bad) if problems else frame
 
 
 def _last_row_wins(

@@ -326,7 +326,9 @@ def _table(header, body, rows: pl.Series, label: str, kind: str, skipped=0, **cs
         raise UnusableFile(NO_TABLE.format(label))
     body.columns = columns
     blank = body.select(pl.all_horizontal(pl.all().is_null())).to_series()
-    frame = body.with_columns(rows.alias(ROW)).filter(~blank)
+    frame = body.with_columns(rows.alias(ROW))
+    if blank.any():  # a filter copies every column, even when it keeps every row
+        frame = frame.filter(~blank)
     if frame.height == 0:
         raise UnusableFile(NO_TABLE.format(label))
     skipped += body.height - frame.height  # xlsx skips its blank rows while reading

@@ -1,16 +1,23 @@
-"""Normalised tickets into PostgreSQL, set-based: a million tickets in seconds.
+"""Normalised tickets into PostgreSQL, set-based and streamed: a million tickets in seconds.
 
-The stored key and content hash of the clients' tickets are read once (COPY TO) and compared in
-polars: new tickets are COPYed straight into the table, changed ones updated in one statement from
-a staging table, unchanged ones not touched, so importing the same file twice writes nothing.
-Runs inside the caller's transaction, which holds the clients' import locks.
+The stored key and content hash of the clients' tickets are read once (COPY TO) and joined to the
+file's tickets in polars. Then, a slice of tickets at a time, a producer thread formats and hashes
+the rows while this thread COPYs the new ones straight into the table: the Python work and the
+server's work overlap, and no more than a few slices are held as text. Changed tickets are updated
+in one statement from a staging table; unchanged ones are not touched, so importing the same file
+twice writes nothing. Runs inside the caller's transaction, which holds the clients' import locks.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import queue
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -52,6 +59,9 @@ _TEXT_LIMITS = {"external_id": 100, "kind_raw": 200, "priority_raw": 200, "statu
                 "origin_raw": 200, "category": 200, "subcategory": 200,
                 "configuration_item": 200, "requester": 200}  # fmt: skip
 _HASHED = [name for name, _ in COLUMNS if name not in ("client_id", "external_id")]
+_TIMESTAMPS = [name for name, sql_type in COLUMNS if sql_type == "timestamptz"]
+_KEY = ["client_id", "external_id"]
+SLICE_ROWS = 50_000  # tickets formatted and COPYed at a time: about 20 MB of CSV
 
 
 @dataclass
@@ -64,7 +74,7 @@ class StoreResult:
 
 def staging_frame(tickets: pl.DataFrame) -> pl.DataFrame:
     """The ticket frame in staging-table order with text cut to the column limits."""
-    frame = tickets.rename({"status": "state"})
+    frame = tickets.rename({"status": "state"}) if "status" in tickets.columns else tickets
     exprs = []
     for name, sql_type in COLUMNS:
         column = pl.col(name)
@@ -79,31 +89,89 @@ def staging_frame(tickets: pl.DataFrame) -> pl.DataFrame:
 
 
 def row_hashes(staged: pl.DataFrame) -> pl.Series:
-    """md5 of each row's normalised values: stable across library versions, unlike polars' hash."""
+    """md5 of each row's normalised values: stable across library versions, unlike polars' hash.
+    The digests are hex-encoded by polars in one pass; only md5 itself runs per row."""
     joined = staged.select(
         pl.concat_str(
             [pl.col(c).cast(pl.String).fill_null("\x00") for c in _HASHED], separator="\x1f"
         )
     ).to_series()
     md5 = hashlib.md5
-    return pl.Series(
-        "content_hash",
-        [md5(v, usedforsecurity=False).hexdigest() for v in joined.cast(pl.Binary)],
-        dtype=pl.String,
+    digests = [md5(v, usedforsecurity=False).digest() for v in joined.cast(pl.Binary).to_list()]
+    return pl.Series("content_hash", digests, dtype=pl.Binary).bin.encode("hex")
+
+
+def _csv(frame: pl.DataFrame) -> bytes:
+    """COPY's CSV: null is an unquoted empty field, an empty string a quoted one (""), so no text
+    can be mistaken for null. Timestamps drop the hash's zero microseconds: less to parse."""
+    frame = frame.with_columns(
+        pl.col(c).str.replace(".000000+00", "+00", literal=True) for c in _TIMESTAMPS
     )
+    buffer = io.BytesIO()
+    frame.write_csv(buffer, include_header=False, null_value="", quote_style="necessary")
+    return buffer.getvalue()
 
 
-def _copy_csv(cursor, table: str, frame: pl.DataFrame, chunk_rows: int = 100_000) -> None:
-    """COPY the frame in slices, so the CSV text never holds the whole import at once."""
-    columns = ", ".join(frame.columns)
-    sql = f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
-    for offset in range(0, frame.height, chunk_rows):
-        buffer = io.BytesIO()
-        frame.slice(offset, chunk_rows).write_csv(
-            buffer, include_header=False, null_value="\\N", quote_style="non_numeric"
-        )
-        buffer.seek(0)
-        cursor.cursor.copy_expert(sql, buffer)
+def _copy_sql(table: str, columns: list[str]) -> str:
+    return f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)"
+
+
+class _Produced(io.RawIOBase):
+    """A file for copy_expert whose reads are the CSV slices a producer thread makes: polars and
+    md5 work on the next slice while the server parses and indexes this one."""
+
+    def __init__(self, produce: Callable[[], Iterator[bytes]]):
+        super().__init__()
+        self._slices: queue.Queue = queue.Queue(maxsize=2)
+        self._stopped = threading.Event()
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(produce,), daemon=True)
+        self._thread.start()
+
+    def _run(self, produce) -> None:
+        try:
+            for data in produce():
+                if not self._put(data):
+                    return
+            self._put(b"")
+        except BaseException as error:  # handed to the reading thread, which raises it
+            self._put(error)
+
+    def _put(self, item) -> bool:
+        while not self._stopped.is_set():
+            try:
+                self._slices.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        item = self._slices.get()
+        if isinstance(item, BaseException):
+            self.error = item
+            raise item
+        return item
+
+    def finish(self) -> None:
+        """Stop the producer (if the COPY failed) and wait for it."""
+        self._stopped.set()
+        self._thread.join()
+
+
+def _copy_produced(cursor, sql: str, produce: Callable[[], Iterator[bytes]]) -> None:
+    stream = _Produced(produce)
+    try:
+        cursor.cursor.copy_expert(sql, stream)
+    except Exception:
+        if stream.error is not None:  # psycopg2 reports it as a cancelled COPY: say what it was
+            raise stream.error from None
+        raise
+    finally:
+        stream.finish()
 
 
 def _existing(cursor, source_system: str, client_ids: list[int]) -> pl.DataFrame:
@@ -127,55 +195,77 @@ def tickets_store(
 ) -> StoreResult:
     """Store the tickets: COPY the new ones, update the changed ones from a staging table, leave
     the unchanged alone. The caller holds the clients' import locks, so the diff cannot race."""
-    staged = staging_frame(tickets)
-    staged = staged.with_columns(row_hashes(staged))
-    with connection.cursor() as cursor:
-        existing = _existing(cursor, source_system, sorted(zone_by_client))
-        joined = staged.join(existing, on=["client_id", "external_id"], how="left")
-        new = joined.filter(pl.col("old_hash").is_null())
-        changed = joined.filter(
-            pl.col("old_hash").is_not_null() & (pl.col("old_hash") != pl.col("content_hash"))
-        )
-        changed = _with_old_dates(cursor, changed, source_system)
-        months = _months(new, changed, zone_by_client)
-        extra = {"source_system": source_system, "import_job_id": job_id}
-        now = pl.lit(timezone_now_text())
-        columns = [name for name, _ in COLUMNS] + ["content_hash"]
-        if new.height:
-            rows = new.select(columns).with_columns(
-                **{k: pl.lit(v) for k, v in extra.items()},
-                first_imported_at=now,
-                updated_at=now,
-            )
-            _copy_csv(cursor, "kpis_ticket", rows)
-        if changed.height:
-            _update_changed(cursor, changed.select(columns), source_system, job_id)
-    return StoreResult(new.height, changed.height, staged.height - new.height - changed.height,
-                       months)  # fmt: skip
-
-
-def _with_old_dates(cursor, changed: pl.DataFrame, source_system: str) -> pl.DataFrame:
-    """The stored creation and resolution times of the changed tickets (their old months)."""
-    if changed.is_empty():
-        return changed.with_columns(
-            old_created=pl.lit(None, dtype=pl.String), old_resolved=pl.lit(None, dtype=pl.String)
-        )
-    cursor.execute(
-        "SELECT t.client_id, t.external_id, t.created_at::text, t.resolved_at::text "
-        "FROM kpis_ticket t JOIN unnest(%s::bigint[], %s::text[]) AS k(client_id, external_id) "
-        "USING (client_id, external_id) WHERE t.source_system = %s",
-        [changed["client_id"].to_list(), changed["external_id"].to_list(), source_system],
+    keys = tickets.select(
+        pl.col("client_id").cast(pl.Int64),
+        pl.col("external_id").str.slice(0, _TEXT_LIMITS["external_id"]),
     )
-    old = pl.DataFrame(
-        cursor.fetchall(),
-        schema={"client_id": pl.Int64, "external_id": pl.String, "old_created": pl.String,
-                "old_resolved": pl.String},
-        orient="row",
-    )  # fmt: skip
-    return changed.join(old, on=["client_id", "external_id"], how="left")
+    # In key order, each client's new tickets reach the natural-key index as a run of
+    # neighbouring entries instead of scattered ones: the COPY's index work is much cheaper.
+    # Only the order is computed here; the producer gathers each slice's rows itself.
+    order = keys.select(pl.arg_sort_by(_KEY)).to_series()
+    # 'now' is the transaction's start, as now() in the update of changed tickets; the server
+    # reads it faster than a full timestamp on every row.
+    extra = {"source_system": source_system, "import_job_id": job_id,
+             "first_imported_at": "now", "updated_at": "now"}  # fmt: skip
+    columns = [name for name, _ in COLUMNS] + ["content_hash", *extra]
+    counts = {"new": 0, "changed": 0}
+    spans: list[pl.DataFrame] = []  # creation and resolution of the new and changed tickets
+    with connection.cursor() as cursor, tempfile.TemporaryFile() as changed_csv:
+        existing = _existing(cursor, source_system, sorted(zone_by_client))
+        if existing.height:
+            old_hash = keys.join(existing, on=_KEY, how="left", maintain_order="left")["old_hash"]
+        else:
+            old_hash = pl.repeat(None, keys.height, dtype=pl.String, eager=True)
+        del existing, keys
+        produce = partial(_slices, tickets, order, old_hash, extra, changed_csv, spans, counts)
+        _copy_produced(cursor, _copy_sql("kpis_ticket", columns), produce)
+        del produce, old_hash
+        if counts["changed"]:
+            changed_csv.seek(0)
+            spans.append(_update_changed(cursor, changed_csv, source_system, job_id))
+    months = _months(pl.concat(spans), zone_by_client) if spans else set()
+    created, updated = counts["new"], counts["changed"]
+    return StoreResult(created, updated, tickets.height - created - updated, months)
 
 
-def _update_changed(cursor, rows: pl.DataFrame, source_system: str, job_id) -> None:
+def _slices(
+    tickets: pl.DataFrame,
+    order: pl.Series,
+    old_hash: pl.Series,
+    extra: dict,
+    changed_csv,
+    spans: list,
+    counts: dict,
+) -> Iterator[bytes]:
+    """The CSV of the new tickets, a slice at a time in `order` (run by the producer thread).
+    Changed ones go to `changed_csv` for the staging table; each new or changed ticket's
+    creation and resolution go to `spans`, for the months to recompute."""
+    inputs = [("status" if name == "state" else name) for name, _ in COLUMNS]
+    for offset in range(0, len(order), SLICE_ROWS):
+        rows = order.slice(offset, SLICE_ROWS)
+        part = tickets.select(pl.col(inputs).gather(rows)).with_columns(
+            pl.col("client_id").cast(pl.Int64)
+        )
+        staged = staging_frame(part)
+        hashes = row_hashes(staged)
+        old = old_hash.gather(rows)
+        new = old.is_null()
+        changed = ~new & (old != hashes)
+        spans.append(
+            part.filter(new | changed).select("client_id", start="created_at", end="resolved_at")
+        )
+        counts["new"] += new.sum()
+        counts["changed"] += changed.sum()
+        staged = staged.with_columns(hashes)
+        if changed.any():
+            changed_csv.write(_csv(staged.filter(changed)))
+        if new.any():
+            yield _csv(staged.filter(new).with_columns(**{k: pl.lit(v) for k, v in extra.items()}))
+
+
+def _update_changed(cursor, changed_csv, source_system: str, job_id) -> pl.DataFrame:
+    """Stage the changed tickets, update them in one statement; return their stored creation and
+    resolution times from before the update (their old months)."""
     # Dropped first as well as on commit: imports nested in one transaction (tests, the
     # demo seed) would otherwise meet the previous one's table.
     cursor.execute("DROP TABLE IF EXISTS ticket_staging")
@@ -184,7 +274,21 @@ def _update_changed(cursor, rows: pl.DataFrame, source_system: str, job_id) -> N
         + ", ".join(f"{name} {sql_type}" for name, sql_type in COLUMNS)
         + ", content_hash text) ON COMMIT DROP"
     )
-    _copy_csv(cursor, "ticket_staging", rows)
+    staged_columns = [name for name, _ in COLUMNS] + ["content_hash"]
+    cursor.cursor.copy_expert(_copy_sql("ticket_staging", staged_columns), changed_csv)
+    old = io.BytesIO()
+    query = cursor.mogrify(
+        "COPY (SELECT t.client_id, t.created_at, t.resolved_at FROM kpis_ticket t "
+        "JOIN ticket_staging s USING (client_id, external_id) WHERE t.source_system = %s) "
+        "TO STDOUT WITH (FORMAT csv)",
+        [source_system],
+    )
+    cursor.cursor.copy_expert(query.decode(), old)
+    old.seek(0)
+    old_spans = pl.read_csv(
+        old, has_header=False, new_columns=["client_id", "start", "end"],
+        schema={"client_id": pl.Int64, "start": pl.String, "end": pl.String},
+    ).with_columns(start=_instant("start"), end=_instant("end"))  # fmt: skip
     updates = ", ".join(f"{c} = s.{c}" for c in [*_HASHED, "content_hash"])
     cursor.execute(
         f"""
@@ -196,31 +300,21 @@ def _update_changed(cursor, rows: pl.DataFrame, source_system: str, job_id) -> N
         [job_id, source_system],
     )
     cursor.execute("DROP TABLE ticket_staging")
+    return old_spans
 
 
-def timezone_now_text() -> str:
-    from django.utils import timezone
-
-    return timezone.now().strftime("%Y-%m-%d %H:%M:%S.%f+00")
-
-
-def _months(new: pl.DataFrame, changed: pl.DataFrame, zone_by_client: dict[int, str]) -> set:
+def _months(spans: pl.DataFrame, zone_by_client: dict[int, str]) -> set:
     """Client-months whose figures these writes can change, for each new ticket and for each
     changed ticket as it is now and as it was: the months from its creation to its resolution
     (the backlog at each month's end counts it) or to now while open, and the two months after
-    its creation (a later incident may repeat it within a 30–60-day window)."""
-    spans = pl.concat(
-        [
-            frame.select("client_id", pl.col(start).alias("start"), pl.col(end).alias("end"))
-            for frame, pairs in ((new, [("created_at", "resolved_at")]),
-                                 (changed, [("created_at", "resolved_at"),
-                                            ("old_created", "old_resolved")]))
-            for start, end in pairs
-        ]
-    ).filter(pl.col("start").is_not_null())  # fmt: skip
+    its creation (a later incident may repeat it within a 30–60-day window). `spans` holds each
+    one's client, start and end as naive UTC datetimes."""
+    spans = spans.filter(pl.col("start").is_not_null())
     if spans.is_empty():
         return set()
-    spans = spans.with_columns(start=_instant("start"), end=_instant("end"))
+    spans = spans.with_columns(
+        pl.col("start", "end").cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+    )
     from django.utils import timezone
 
     now = timezone.now()
@@ -237,7 +331,9 @@ def _months(new: pl.DataFrame, changed: pl.DataFrame, zone_by_client: dict[int, 
         )
         expanded = (
             spans.filter(pl.col("client_id").is_in(ids))
-            .select("client_id", month=pl.int_ranges(first, last + 1, dtype=pl.Int32))
+            .select("client_id", first=first, last=last)
+            .unique()  # a few thousand distinct spans among a million tickets
+            .select("client_id", month=pl.int_ranges("first", pl.col("last") + 1, dtype=pl.Int32))
             .explode("month")
             .unique()
         )
@@ -246,11 +342,8 @@ def _months(new: pl.DataFrame, changed: pl.DataFrame, zone_by_client: dict[int, 
 
 
 def _instant(column: str) -> pl.Expr:
-    return (
-        pl.col(column)
-        .str.slice(0, 19)
-        .str.to_datetime("%Y-%m-%d %H:%M:%S", time_zone="UTC", strict=False)
-    )
+    """A stored timestamp's text (in the session's zone, UTC) as a naive UTC datetime."""
+    return pl.col(column).str.slice(0, 19).str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False)
 
 
 def _month_index(column: str, zone: str) -> pl.Expr:

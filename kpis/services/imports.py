@@ -18,7 +18,7 @@ from contracts.models import Contract, Organisation
 from kpis.ingest.mapping import Mapping, MappingError, mapping_for_preset, mapping_from_json
 from kpis.ingest.normalise import AmbiguousDates, problems_frame, tickets_normalise
 from kpis.ingest.presets import PRESETS, preset_guess, value_key
-from kpis.ingest.read import Table, UnusableFile, table_read
+from kpis.ingest.read import ROW, Table, UnusableFile, table_read
 from kpis.ingest.store import tickets_store
 from kpis.models import ImportJob, ImportProblem, RecomputeRequest, SavedMapping
 
@@ -238,17 +238,22 @@ def _run(job: ImportJob) -> None:
         except (UnusableFile, MappingError) as error:
             raise ImportRejected(str(error)) from None
         del content
-    total = table.frame.height
+        # Only the mapped columns go on: the others would be held through the whole import.
+        frame = table.frame.select(list(dict.fromkeys([*mapping.columns.values(), ROW])))
+        warnings_read = table.warnings
+        del table
+    total = frame.height
     progress_set(job.pk, "checking rows", 0, total)
     with phase("check"):
         try:
-            normalised = tickets_normalise(table.frame, mapping)
+            normalised = tickets_normalise(frame, mapping)
         except AmbiguousDates as error:
             raise ImportRejected(f"{job.original_name}: {error}") from None
-        warnings_read = table.warnings
-        del table
+        del frame
         tickets, extra_problems, zones = _assign_clients(job, normalised.tickets, mapping)
         problems = pl.concat([normalised.problems, extra_problems]).sort("row", nulls_last=True)
+        unmapped = normalised.unmapped
+        del normalised  # its tickets are a second copy of `tickets`
     progress_set(job.pk, "storing tickets", total // 2, total)
     with phase("store"):
         with connection.cursor() as cursor:
@@ -269,10 +274,10 @@ def _run(job: ImportJob) -> None:
     errors = problems.filter(pl.col("severity") == "error")
     warnings = problems.height - errors.height
     message = "; ".join(warnings_read)
-    if normalised.unmapped:
+    if unmapped:
         listed = ", ".join(
             f"{name}: " + ", ".join(f"'{v}' ×{n}" for v, n in values.items())
-            for name, values in normalised.unmapped.items()
+            for name, values in unmapped.items()
         )
         message = "; ".join(filter(None, [message, f"unmapped values ({listed})"]))
     ImportJob.objects.filter(pk=job.pk).update(
@@ -414,6 +419,7 @@ def import_file_sync(
     """Create, map and run an import in this process (the command, the demo seed).
     `mapping_options` are those of `mapping_prepare`."""
     job = import_create(msp=msp, client=client, user=user, via=via, name=name, content=content)
+    del content  # the job's file holds it now; the run reads it from there
     try:
         mapping = mapping_prepare(job, **mapping_options)
     except (UnusableFile, MappingError) as error:
