@@ -34,7 +34,7 @@ from kpis.clock import (
     ticket_clocks,
     version_in_force,
 )
-from kpis.formulas import Figure, Period, kpis_by_period, period_labels_of_month
+from kpis.formulas import Figure, Period, kpi_inputs, kpis_by_period, period_labels_of_month
 from kpis.models import Outage, RecomputeRequest
 from kpis.uptime import OutageWindow, uptime_figure
 
@@ -603,13 +603,15 @@ def kpis_recompute_clients(
             _add_periods_of(only, tickets.filter(pl.col("id").is_in(changed.implode())), contracts)
         contexts = _contexts(list(contracts.values()), as_of)
         written = 0
-        frame = tickets_with_clocks(tickets, clocks)
-        for zone in sorted({c.timezone for c in contracts.values()}):
+        frame = kpi_inputs(tickets_with_clocks(kpi_inputs(tickets), clocks))
+        zones = sorted({c.timezone for c in contracts.values()})
+        for zone in zones:
             zone_ids = [c for c in client_ids if contracts[c].timezone == zone]
             results = []
             if frame.height:
                 results = kpis_by_period(
-                    frame.filter(pl.col("client_id").is_in(zone_ids)), zone,
+                    frame if len(zones) == 1 else frame.filter(pl.col("client_id").is_in(zone_ids)),
+                    zone,
                     seats={c: contracts[c].seats or None for c in zone_ids},
                     repeat_window_days={c: contexts[c].window for c in zone_ids},
                     only=None if only is None else {c: only[c] for c in zone_ids},
