@@ -622,9 +622,15 @@ def _breakdowns(frame: pl.DataFrame, wanted: pl.DataFrame) -> dict[tuple, dict[s
                 .agg(_additive(basis))
             )
             rolled = pl.concat([monthly.with_columns(period=key) for key in _keys(pl.col("month"))])
-            # Months summed in month order, so float totals are the same on every run.
+            # Float totals summed in month order, so they are the same on every run; counts
+            # are exact in any order and skip the sort.
+            floats = [c for c, dtype in monthly.schema.items() if dtype.is_float()]
+            counts = [c for c in monthly.columns if c not in (*keys, "month", *floats)]
             parts.append(
-                rolled.group_by(keys).agg(pl.all().exclude("month").sort_by("month").sum())
+                rolled.group_by(keys).agg(
+                    *[pl.col(c).sort_by("month").sum() for c in floats],
+                    *[pl.col(c).sum() for c in counts],
+                )
             )
         joined = (
             parts[0]
