@@ -9,10 +9,12 @@ gives the same rows (idempotent).
 from __future__ import annotations
 
 import csv
+import gc
 import hashlib
 import io
 import json
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -571,6 +573,20 @@ def _requested_periods(client_ids: list[int], as_of: datetime) -> dict[int, set[
     return only
 
 
+@contextmanager
+def _without_cycle_collection():
+    """Python's cycle collector off while figures are built: a full recompute makes a few
+    hundred thousand small dicts and Figures, none in a cycle (reference counting frees them),
+    and the collections their allocations set off cost 0.3 s per 100 clients."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def kpis_recompute_clients(
     clients: list[Organisation], *, as_of: datetime | None = None, full: bool = True
 ) -> int:
@@ -588,7 +604,7 @@ def kpis_recompute_clients(
     client_ids = sorted(contracts)
     if not client_ids:
         return 0
-    with transaction.atomic():
+    with transaction.atomic(), _without_cycle_collection():
         with connection.cursor() as cursor:
             for client_id in client_ids:  # in id order, so two recomputes never deadlock
                 cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [RECOMPUTE_LOCK, client_id])
