@@ -478,7 +478,12 @@ def _naive_utc(moment: datetime) -> datetime:
 
 def tickets_with_clocks(tickets: pl.DataFrame, clocks: pl.DataFrame) -> pl.DataFrame:
     """The tickets with their clock results in minutes, as the KPI formulas read them."""
-    return tickets.join(clocks.drop("client_id", strict=False), on="id", how="left").with_columns(
+    clocks = clocks.drop("client_id", strict=False)
+    if clocks["id"].equals(tickets["id"]):  # computed from these tickets: side by side already
+        joined = tickets.hstack(clocks.drop("id").get_columns())
+    else:
+        joined = tickets.join(clocks, on="id", how="left")
+    return joined.with_columns(
         response_minutes=pl.when(pl.col("response_seconds") >= 0)
         .then(pl.col("response_seconds") / 60),
         resolution_minutes=pl.when(pl.col("resolution_seconds") >= 0)
