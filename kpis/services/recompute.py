@@ -382,7 +382,10 @@ def clocks_store(client_ids: list[int], clocks: pl.DataFrame) -> pl.Series:
         for column in CLOCK_VALUES:
             differs = differs | pl.col(column).ne_missing(pl.col(f"{column}_stored"))
         changed = compared.filter(differs).select(frame.columns)
-        gone = stored.join(frame, on="ticket_id", how="anti")["ticket_id"]
+        if compared["known"].sum() < stored.height:  # some stored clock has no ticket any more
+            gone = stored.join(frame, on="ticket_id", how="anti")["ticket_id"]
+        else:
+            gone = pl.Series("ticket_id", [], dtype=pl.Int64)
     else:
         changed, gone = frame, pl.Series("ticket_id", [], dtype=pl.Int64)
     now = timezone.now().strftime("%Y-%m-%d %H:%M:%S+00")
