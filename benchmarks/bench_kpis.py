@@ -205,7 +205,6 @@ def stage_measure() -> dict:
     kpis_recompute_clients(clients, full=True)  # nightly: only what changed is written
     full_seconds = time.perf_counter() - started
     batched_seconds = nightly_in_batches([c.pk for c in clients])
-    warm_seconds = nightly_in_batches([c.pk for c in clients], warm=True)
 
     client = clients[0]
     RecomputeRequest.objects.update_or_create(client=client, month=date(2026, 10, 1))
@@ -226,60 +225,37 @@ def stage_measure() -> dict:
     return {
         "tickets": tickets.height, "clients": len(clients), "load_seconds": load_seconds,
         "clock_cpu": clock_cpu, "clock_cold_cpu": clock_cold_cpu, "first_seconds": first_seconds,
-        "full_seconds": full_seconds, "batched_seconds": batched_seconds,
-        "warm_seconds": warm_seconds, "snapshots": written,
+        "full_seconds": full_seconds, "batched_seconds": batched_seconds, "snapshots": written,
         "month_seconds": month_seconds, "month_snapshots": one, "ours_seconds": ours_seconds,
         "pandas_seconds": pandas_seconds, "periods": len(ours), "mismatches": mismatches,
     }  # fmt: skip
 
 
-def nightly_in_batches(client_ids: list[int], *, warm: bool = False) -> float:
+def nightly_in_batches(client_ids: list[int]) -> float:
     """Wall time of the nightly recompute as beat runs it: kpis_recompute_all deals the clients
-    into KPI_RECOMPUTE_BATCHES batches (2: the worker's concurrency) that run side by side.
-
-    Cold: each batch is a new process, so the time includes starting Python, Django and the
-    imports. Warm: the clock starts once every batch process has done that and said so, as
-    in a running worker, whose processes start once and then take task after task."""
+    into KPI_RECOMPUTE_BATCHES batches (2: the worker's concurrency) that run side by side."""
     from django.conf import settings
 
     from kpis.tasks import batches
 
     started = time.perf_counter()
-    pipe = subprocess.PIPE if warm else None
     children = [
         subprocess.Popen(
-            [sys.executable, __file__, "--stage", "batch", "--ids", ",".join(map(str, batch))]
-            + (["--warm"] if warm else []),
+            [sys.executable, __file__, "--stage", "batch", "--ids", ",".join(map(str, batch))],
             cwd=ROOT,
-            stdin=pipe,
-            stdout=pipe,
-            text=True,
         )
         for batch in batches(client_ids, settings.KPI_RECOMPUTE_BATCHES)
     ]
-    if warm:
-        for child in children:
-            if child.stdout.readline().strip() != "ready":
-                raise SystemExit("a recompute batch did not start")
-        started = time.perf_counter()
-        for child in children:
-            child.stdin.write("go\n")
-            child.stdin.flush()
     for child in children:
         if child.wait():
             raise SystemExit("a recompute batch failed")
     return time.perf_counter() - started
 
 
-def stage_batch(ids: str, warm: bool) -> None:
+def stage_batch(ids: str) -> None:
     bench_import.django_setup()
     from kpis.tasks import kpis_recompute_batch_task
 
-    if warm:  # what a worker process has loaded before the nightly task reaches it
-        import kpis.services.recompute  # noqa: F401
-
-        print("ready", flush=True)
-        sys.stdin.readline()
     kpis_recompute_batch_task([int(i) for i in ids.split(",")])
 
 
@@ -324,8 +300,6 @@ def record(m: dict) -> None:
         f"| (b) full recompute, nightly as beat runs it: 2 batches side by side, every clock "
         f"and {m['snapshots']:,} snapshots computed, what changed written | "
         f"{m['batched_seconds']:.2f} s wall | ≤ 10 s |",
-        f"| (b) the same, each batch process started before the clock (a running worker) | "
-        f"{m['warm_seconds']:.2f} s wall | |",
         f"| (b) the same in one process | {m['full_seconds']:.2f} s wall | |",
         f"| (b) the first full recompute after the import (writes 1,000,000 clocks) | "
         f"{m['first_seconds']:.2f} s wall | |",
@@ -351,10 +325,9 @@ def main() -> None:
     parser.add_argument("--no-record", action="store_true")
     parser.add_argument("--stage", choices=["all", "measure", "batch"], default="all")
     parser.add_argument("--ids", help="client ids of one batch (--stage batch)")
-    parser.add_argument("--warm", action="store_true", help="--stage batch: start, then wait")
     args = parser.parse_args()
     if args.stage == "batch":
-        return stage_batch(args.ids, args.warm)
+        return stage_batch(args.ids)
     if args.stage == "measure":
         import json
 
