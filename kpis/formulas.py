@@ -194,6 +194,37 @@ BREAKDOWN_KEYS = ["tickets.created", "response.compliance", "resolution.complian
 BREAKDOWN_COLUMNS = ("priority", "category", "origin")
 
 
+def _rule_columns_of(rule: Rule) -> set[str]:
+    names = {rule.measure} if rule.measure else set()
+    for expr in (rule.denominator, rule.numerator):
+        if expr is not None:
+            names.update(expr.meta.root_names())
+    return names
+
+
+def _rule_columns(basis: str | None = None) -> set[str]:
+    """The columns the rules (on `basis`, or on any) read."""
+    names = set()
+    for rule in RULES.values():
+        if basis is None or rule.basis == basis:
+            names |= _rule_columns_of(rule)
+    return names
+
+
+# Every ticket column the figures are computed from, directly or through `prepared`.
+KPI_INPUTS = frozenset(
+    {"id", "client_id", "created_at", "resolved_at", "escalated_at", "state", "category",
+     "configuration_item", "requester", "title", *BREAKDOWN_COLUMNS, *_rule_columns()}
+)  # fmt: skip
+
+
+def kpi_inputs(tickets: pl.DataFrame) -> pl.DataFrame:
+    """The tickets narrowed to KPI_INPUTS. Each filter, explode and spread over periods copies
+    every column it carries, and a recompute's frame also holds the pause lists, clock seconds
+    and targets: a third of its columns, which no figure reads."""
+    return tickets.select([c for c in tickets.columns if c in KPI_INPUTS])
+
+
 # --- Preparing the frame -----------------------------------------------------------------------
 
 
@@ -240,16 +271,18 @@ def prepared(tickets: pl.DataFrame, zone: str, repeat_window_days: int) -> pl.Da
 def _repeats(frame: pl.DataFrame, window_days: int) -> pl.DataFrame:
     """Marks each incident created within the window after an earlier incident of the same
     client and fingerprint."""
+    # Fingerprints are sorted as codes, not text: only equal ones need to end up side by side.
     incidents = (
         frame.with_row_index("row")
         .filter(INCIDENT)
-        .select("row", "client_id", "id", "fingerprint", "created_at")
-    )
+        .select("row", "client_id", "id", "created_at",
+                code=pl.col("fingerprint").cast(pl.Categorical).to_physical())
+    )  # fmt: skip
     same = (pl.col("client_id") == pl.col("client_id").shift(1)) & (
-        pl.col("fingerprint") == pl.col("fingerprint").shift(1)
+        pl.col("code") == pl.col("code").shift(1)
     )
     gap = (pl.col("created_at") - pl.col("created_at").shift(1)).dt.total_seconds()
-    flags = incidents.sort("client_id", "fingerprint", "created_at", "id").select(
+    flags = incidents.sort("client_id", "code", "created_at", "id").select(
         "row", repeat=(same & (gap <= window_days * 86400)).fill_null(False)
     )
     # Scattered back by row number: cheaper than joining a million rows on their ids.
@@ -304,57 +337,77 @@ def basis_frame(frame: pl.DataFrame, basis: str, last_month: int) -> pl.DataFram
     # A ticket is open at the end of every month from its creation month up to the month before
     # the one it is resolved in (or up to the last month asked for, while open).
     end = pl.coalesce(pl.col("resolved_month") - 1, pl.lit(last_month)).clip(upper_bound=last_month)
+    # Only what the backlog's rules read is repeated for every month a ticket stays open.
+    kept = {"client_id", "id", "created_month", "resolved_month", "state"} | _rule_columns(basis)
     months = (
-        frame.filter((pl.col("state") != "cancelled") & (end >= pl.col("created_month")))
+        frame.select([c for c in frame.columns if c in kept])
+        .filter((pl.col("state") != "cancelled") & (end >= pl.col("created_month")))
         .with_columns(month=pl.int_ranges(pl.col("created_month"), end + 1, dtype=pl.Int32))
         .explode("month")
     )
-    quarter_end = (pl.col("month") % 3) == 2
-    year_end = (pl.col("month") % 12) == 11
-    keys = _keys(pl.col("month"))
-    return months.with_columns(
-        period=pl.concat_list(
-            keys[0],
-            pl.when(quarter_end).then(keys[1]),
-            pl.when(year_end).then(keys[2]),
-        ).list.drop_nulls()
-    ).explode("period")
+    month, quarter, year = _keys(pl.col("month"))
+    # Every month's row, then the rows at a quarter's and a year's end again: cheaper than a
+    # list of keys per row exploded.
+    return pl.concat(
+        [
+            months.with_columns(period=month),
+            months.filter(pl.col("month") % 3 == 2).with_columns(period=quarter),
+            months.filter(pl.col("month") % 12 == 11).with_columns(period=year),
+        ]
+    )
 
 
 # --- Aggregation -------------------------------------------------------------------------------
 
 
-def _aggregations(basis: str) -> list[pl.Expr]:
-    """The columns one group-by over a basis frame needs for the rules on that basis."""
-    exprs = [pl.len().alias("n")]
+def _aggregations(basis: str) -> tuple[list[pl.Expr], list[pl.Expr]]:
+    """The columns a group-by over a basis frame needs for the rules on that basis, in two
+    lists: counts, which add up from months to quarters and years, and what must be taken
+    over all of a period's tickets at once (float sums, medians, percentiles)."""
+    counts, values_of_period = [pl.len().alias("n")], []
     for key, rule in RULES.items():
         if rule.basis != basis:
             continue
         # A literal does not broadcast inside an aggregation: "every ticket" is a column test.
         den = rule.denominator if rule.denominator is not None else pl.col("id").is_not_null()
         if rule.kind in ("count", "rate", "shares"):
-            exprs.append(den.sum().alias(f"{key}|d"))
+            counts.append(den.sum().alias(f"{key}|d"))
         if rule.kind == "rate":
-            exprs.append((den & rule.numerator).sum().alias(f"{key}|n"))
+            counts.append((den & rule.numerator).sum().alias(f"{key}|n"))
+        if rule.kind in ("mean", "median", "p90"):
+            counts.append((den & pl.col(rule.measure).is_not_null()).sum().alias(f"{key}|d"))
         if rule.kind == "mean":
             # Summed in sorted order: a group's rows arrive in an order that depends on the
             # threads, and float sums must not change from one recompute to the next.
             values = pl.col(rule.measure).filter(den).sort()
-            exprs += [values.sum().alias(f"{key}|n"), values.count().alias(f"{key}|d"),
-                      pl.when(values.count() > 0).then(values.sum() / values.count())
-                      .alias(f"{key}|v")]  # fmt: skip
+            values_of_period += [values.sum().alias(f"{key}|n"),
+                                 pl.when(values.count() > 0).then(values.sum() / values.count())
+                                 .alias(f"{key}|v")]  # fmt: skip
         if rule.kind == "median":
-            values = pl.col(rule.measure).filter(den)
-            exprs += [values.count().alias(f"{key}|d"), values.median().alias(f"{key}|v")]
+            values_of_period.append(pl.col(rule.measure).filter(den).median().alias(f"{key}|v"))
         if rule.kind == "p90":  # nearest rank, ceil(0.9 n): a value some ticket really had
             values = pl.col(rule.measure).filter(den)
             rank = (values.count() * 9 + 9) // 10  # integer ceil(0.9 n): no float round-off
-            exprs += [values.count().alias(f"{key}|d"),
-                      values.sort().get(rank - 1, null_on_oob=True).alias(f"{key}|v")]  # fmt: skip
+            values_of_period.append(values.sort().get(rank - 1, null_on_oob=True).alias(f"{key}|v"))
         if rule.kind == "shares":
             for tier in (1, 2, 3):
-                exprs.append((den & (pl.col(rule.measure) == tier)).sum().alias(f"{key}|{tier}"))
-    return exprs
+                counts.append((den & (pl.col(rule.measure) == tier)).sum().alias(f"{key}|{tier}"))
+    return counts, values_of_period
+
+
+def _counted(frame: pl.DataFrame, basis: str, counts: list[pl.Expr]) -> pl.DataFrame:
+    """The counts of a created or resolved basis, grouped once by month over the tickets and
+    then summed into quarters and years: a third of the rows of grouping every period's copy
+    of the tickets, and integer sums are exact in any order."""
+    month = pl.col(f"{basis}_month")
+    monthly = (
+        frame.filter(month.is_not_null()).group_by("client_id", month.alias("month")).agg(counts)
+    )
+    return (
+        pl.concat([monthly.with_columns(period=key) for key in _keys(pl.col("month"))])
+        .group_by("client_id", "period")
+        .agg(pl.all().exclude("month").sum())
+    )
 
 
 @dataclass
@@ -377,11 +430,16 @@ def kpis_by_period(
     """Every KPI for every client and period in which a ticket was created or resolved (or only
     the periods `only` names per client). `tickets` holds the clients' whole histories (backlogs
     and repeats need them) with the clock results as columns; all clients share `zone`."""
+    tickets = kpi_inputs(tickets)
     if isinstance(repeat_window_days, dict):
         # Clients grouped by their policy's window: one pass for each distinct window.
         by_window: dict[int, list[int]] = defaultdict(list)
         for client, window in repeat_window_days.items():
             by_window[window].append(client)
+        present = set(tickets["client_id"].unique().to_list())
+        if len(by_window) == 1 and present <= set(repeat_window_days):
+            repeat_window_days = next(iter(by_window))  # one window: no need to split the frame
+    if isinstance(repeat_window_days, dict):
         parts = [
             prepared(tickets.filter(pl.col("client_id").is_in(clients)), zone, window)
             for window, clients in sorted(by_window.items())
@@ -389,6 +447,7 @@ def kpis_by_period(
         frame = pl.concat(parts) if parts else prepared(tickets, zone, 30)
     else:
         frame = prepared(tickets, zone, repeat_window_days)
+    frame = frame.drop("title", "requester", "configuration_item")  # read by the fingerprint only
     months = pl.concat([frame["created_month"], frame["resolved_month"]]).drop_nulls()
     if months.is_empty():
         return []
@@ -401,12 +460,21 @@ def kpis_by_period(
         asked = _asked(only, bases["created"].schema)
         bases = {b: f.join(asked, on=["client_id", "period"], how="semi") for b, f in bases.items()}
     reason_values = sorted(v for v in frame["no_verdict_reason"].unique().to_list() if v)
-    aggregated = {
-        basis: rows.group_by("client_id", "period")
-        .agg(_aggregations(basis) + (_reason_counts(reason_values) if basis == "created" else []))
-        .rename({"n": f"{basis}|n"})
-        for basis, rows in bases.items()
-    }  # fmt: skip
+    aggregated = {}
+    for basis, rows in bases.items():
+        counts, values_of_period = _aggregations(basis)
+        if basis == "created":
+            counts += _reason_counts(reason_values)
+        if basis == "open_at_end":  # a backlog does not add up: a quarter's is its last month's
+            agg = rows.group_by("client_id", "period").agg(counts + values_of_period)
+        else:
+            agg = _counted(frame, basis, counts)
+            if only is not None:
+                agg = agg.join(asked, on=["client_id", "period"], how="semi")
+            if values_of_period:
+                agg = agg.join(rows.group_by("client_id", "period").agg(values_of_period),
+                               on=["client_id", "period"], how="left")  # fmt: skip
+        aggregated[basis] = agg.rename({"n": f"{basis}|n"})
     # The periods with a ticket created or resolved in them; the backlog alone makes none.
     wanted = pl.concat(
         [aggregated[b].select("client_id", "period") for b in ("created", "resolved")]
@@ -445,6 +513,8 @@ def _clusters(frame: pl.DataFrame, wanted: pl.DataFrame, last: int) -> dict[tupl
     """Fingerprints with repeats among a period's incidents: the recurring risks of a review.
     Only fingerprints that ever repeat can form one, so the rest are dropped before the
     tickets are spread over their periods."""
+    frame = frame.select("client_id", "kind", "fingerprint", "repeat", "created_at",
+                         "created_month")  # fmt: skip
     repeating = frame.filter(pl.col("repeat")).select("client_id", "fingerprint").unique()
     incidents = frame.filter(INCIDENT).join(repeating, on=["client_id", "fingerprint"],
                                             how="semi")  # fmt: skip
@@ -538,6 +608,9 @@ def _additive(basis: str) -> list[pl.Expr]:
 def _breakdowns(frame: pl.DataFrame, wanted: pl.DataFrame) -> dict[tuple, dict[str, dict]]:
     """BREAKDOWN_KEYS by priority, category and origin (values that occur in the period)."""
     out: dict[tuple, dict[str, dict]] = defaultdict(lambda: defaultdict(dict))
+    read = {"client_id", "created_month", "resolved_month", *BREAKDOWN_COLUMNS}
+    read |= {name for key in BREAKDOWN_KEYS for name in _rule_columns_of(RULES[key])}
+    frame = frame.select([c for c in frame.columns if c in read])
     for column in BREAKDOWN_COLUMNS:
         keys = ["client_id", "period", column]
         parts = []
@@ -549,9 +622,15 @@ def _breakdowns(frame: pl.DataFrame, wanted: pl.DataFrame) -> dict[tuple, dict[s
                 .agg(_additive(basis))
             )
             rolled = pl.concat([monthly.with_columns(period=key) for key in _keys(pl.col("month"))])
-            # Months summed in month order, so float totals are the same on every run.
+            # Float totals summed in month order, so they are the same on every run; counts
+            # are exact in any order and skip the sort.
+            floats = [c for c, dtype in monthly.schema.items() if dtype.is_float()]
+            counts = [c for c in monthly.columns if c not in (*keys, "month", *floats)]
             parts.append(
-                rolled.group_by(keys).agg(pl.all().exclude("month").sort_by("month").sum())
+                rolled.group_by(keys).agg(
+                    *[pl.col(c).sort_by("month").sum() for c in floats],
+                    *[pl.col(c).sum() for c in counts],
+                )
             )
         joined = (
             parts[0]
