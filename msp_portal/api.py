@@ -8,6 +8,7 @@ from django.views.defaults import page_not_found
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
+from rest_framework.pagination import LimitOffsetPagination
 
 
 @extend_schema_field(OpenApiTypes.INT)
@@ -33,6 +34,13 @@ class FilterBackend(filters.DjangoFilterBackend):
     """django-filter's backend, building `filterset_fields` on IdFilterSet."""
 
     filterset_base = IdFilterSet
+
+
+class Pagination(LimitOffsetPagination):
+    """limit/offset pages of at most 1000 rows: a larger `limit` is read as 1000 (without a
+    ceiling, a limit past PostgreSQL's bigint was a server error)."""
+
+    max_limit = 1000
 
 
 def not_found(request, exception):
@@ -86,6 +94,8 @@ def error_responses_add(result, generator, request, public):
             )
             if takes_input:
                 errors["400"] = _error("Invalid input", "ValidationError")
+            if "requestBody" in operation:
+                errors["415"] = _error("A request body in a media type not listed here", "Error")
             responses = errors | operation.get("responses", {})
             operation["responses"] = dict(sorted(responses.items()))
     return result

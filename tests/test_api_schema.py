@@ -157,3 +157,22 @@ def test_an_id_that_is_not_a_number_is_a_json_404_not_a_server_error(world):
     assert response.json() == {"detail": "Not found."}
     # Pages keep the HTML 404.
     assert "text/html" in api.get("/no-such-page/")["Content-Type"]
+
+
+def test_a_limit_past_a_bigint_is_read_as_the_largest_page(world):
+    from .test_import_api import token_client
+
+    api = token_client(world.msp_staff)
+    response = api.get(reverse("contract-list"), {"limit": 2**63, "offset": 2**63})
+    assert response.status_code == 200
+    assert api.get(reverse("contract-list"), {"limit": 2**63}).json()["count"] == 2
+
+
+def test_a_body_in_a_media_type_not_taken_is_a_documented_415(world, client):
+    from .test_import_api import token_client
+
+    api = token_client(world.msp_staff)
+    response = api.post(reverse("ticket-batch"), "client=x", content_type="text/plain")
+    assert response.status_code == 415 and "detail" in response.json()
+    schema = client.get(reverse("api-schema"), HTTP_ACCEPT="application/json").json()
+    assert "415" in schema["paths"]["/api/v1/tickets/batch/"]["post"]["responses"]
