@@ -168,11 +168,14 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
-# Failed log-ins are throttled per address and per account (allauth keeps the counters in the
-# Redis cache, so every web process shares them).
+# Throttles, in allauth's rate syntax (allauth keeps the counters in the Redis cache, so every web
+# process shares them): failed log-ins per address and per account; password-reset mails per
+# address and per account asked for; API tokens issued on the profile page per person
+# (accounts/views.py, which reads this same dict).
 ACCOUNT_RATE_LIMITS = {
     "login_failed": env_str("LOGIN_FAILED_RATE_LIMIT", "10/m/ip,5/5m/key"),
-    "reset_password": "20/m/ip,5/m/key",
+    "reset_password": env_str("PASSWORD_RESET_RATE_LIMIT", "20/m/ip,5/m/key"),
+    "api_token": env_str("API_TOKEN_RATE_LIMIT", "5/h/user"),
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "MSP Accountability Portal"
