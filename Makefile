@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint format check lock manage clean-data help bench-import bench-kpis bench-web bench-qbr
+.PHONY: install run test lint format check lock manage clean-data help bench-import bench-kpis bench-web bench-qbr schemathesis
 
 help:
 	@echo "make run      start the portal on http://127.0.0.1:8000 (embedded PostgreSQL and Redis)"
@@ -16,6 +16,7 @@ help:
 	@echo "make bench-kpis     clocks and KPI recompute on the same million tickets"
 	@echo "make bench-web      dashboard and ticket list under 20 concurrent users"
 	@echo "make bench-qbr      the demo client's QBR PDF with a warm worker"
+	@echo "make schemathesis   the API against its schema with more examples than the suite's"
 
 install: $(STAMP)
 
@@ -55,6 +56,13 @@ bench-web: install
 
 bench-qbr: install
 	$(BIN)/python -m msp_portal.devstack script benchmarks/bench_qbr.py $(ARGS)
+
+# The suite runs tests/test_api_schema.py with 15 examples per operation; this runs it with more
+# (SCHEMATHESIS_MAX_EXAMPLES=1000 make schemathesis for longer still).
+SCHEMATHESIS_MAX_EXAMPLES ?= 200
+schemathesis: install
+	SCHEMATHESIS_MAX_EXAMPLES=$(SCHEMATHESIS_MAX_EXAMPLES) \
+		$(BIN)/python -m msp_portal.devstack test tests/test_api_schema.py $(ARGS)
 
 # Re-resolve every dependency from pyproject.toml into requirements.lock (exact pins).
 lock:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import io
 
 import polars as pl
-from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -66,11 +65,25 @@ class ImportUploadSerializer(serializers.Serializer):
     date_order = serializers.ChoiceField(choices=DATE_ORDERS, required=False)
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "properties": {
+            name: {"type": "string", "nullable": True, "description": label}
+            for name, label in (TICKET_FIELDS | EVENT_FIELDS).items()
+        },
+        "additionalProperties": False,
+    }
+)
+class BatchTicketField(serializers.DictField):
+    """One ticket of a batch: the import mapping's field names (any other is a 400)."""
+
+
 class TicketBatchSerializer(serializers.Serializer):
     client = serializers.SlugField()
     source_name = serializers.CharField(max_length=100, default="api-batch")
     tickets = serializers.ListField(
-        child=serializers.DictField(), min_length=1, max_length=BATCH_MAX_TICKETS
+        child=BatchTicketField(), min_length=1, max_length=BATCH_MAX_TICKETS
     )
 
 
@@ -163,6 +176,6 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     @extend_schema(responses={200: ImportProblemSerializer(many=True)})
     @action(detail=True)
     def problems(self, request, pk=None):
-        job = get_object_or_404(self.get_queryset(), pk=pk)
+        job = self.get_object()
         page = self.paginate_queryset(job.problems.all())
         return self.get_paginated_response(ImportProblemSerializer(page, many=True).data)

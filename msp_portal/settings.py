@@ -168,11 +168,14 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
-# Failed log-ins are throttled per address and per account (allauth keeps the counters in the
-# Redis cache, so every web process shares them).
+# Throttles, in allauth's rate syntax (allauth keeps the counters in the Redis cache, so every web
+# process shares them): failed log-ins per address and per account; password-reset mails per
+# address and per account asked for; API tokens issued on the profile page per person
+# (accounts/views.py, which reads this same dict).
 ACCOUNT_RATE_LIMITS = {
     "login_failed": env_str("LOGIN_FAILED_RATE_LIMIT", "10/m/ip,5/5m/key"),
-    "reset_password": "20/m/ip,5/m/key",
+    "reset_password": env_str("PASSWORD_RESET_RATE_LIMIT", "20/m/ip,5/m/key"),
+    "api_token": env_str("API_TOKEN_RATE_LIMIT", "5/h/user"),
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "MSP Accountability Portal"
@@ -266,8 +269,9 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    # django-filter, with foreign keys filtered by plain id (see msp_portal/api.py).
+    "DEFAULT_FILTER_BACKENDS": ["msp_portal.api.FilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "msp_portal.api.Pagination",
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
@@ -284,6 +288,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Error answers (400, 401, 403, 404, 429) are part of every operation's documented contract.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "msp_portal.api.error_responses_add",
+    ],
 }
 
 # --- Locale -----------------------------------------------------------------------------------

@@ -4,6 +4,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+handler404 = "msp_portal.api.not_found"
+
 urlpatterns = [
     path("", include("contracts.urls")),
     path("", include("kpis.urls")),

@@ -27,7 +27,7 @@ class OrganisationSerializer(serializers.ModelSerializer):
 class ContractSerializer(serializers.ModelSerializer):
     client = OrganisationSerializer(read_only=True)
     msp = OrganisationSerializer(read_only=True)
-    advisor = OrganisationSerializer(read_only=True)
+    advisor = OrganisationSerializer(read_only=True, allow_null=True)
     monthly_fee = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
 
     class Meta:
@@ -124,8 +124,8 @@ class GapSerializer(serializers.Serializer):
 class MatrixVersionSerializer(serializers.ModelSerializer):
     assignments = AssignmentSerializer(many=True, read_only=True)
     gaps = GapSerializer(many=True, read_only=True)
-    client_approved_by = serializers.StringRelatedField()
-    msp_approved_by = serializers.StringRelatedField()
+    client_approved_by = serializers.StringRelatedField(allow_null=True)
+    msp_approved_by = serializers.StringRelatedField(allow_null=True)
 
     class Meta:
         model = ResponsibilityMatrixVersion
@@ -195,7 +195,7 @@ class EvidenceUploadSerializer(serializers.Serializer):
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
-    actor = serializers.StringRelatedField()
+    actor = serializers.StringRelatedField(allow_null=True)  # null: the system, a command
 
     class Meta:
         model = AuditEvent
