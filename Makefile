@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint format check lock manage clean-data help bench-import bench-kpis bench-web bench-qbr schemathesis
+.PHONY: install run test lint format check lock manage clean-data help bench-import bench-kpis bench-web bench-qbr bench-load schemathesis
 
 help:
 	@echo "make run      start the portal on http://127.0.0.1:8000 (embedded PostgreSQL and Redis)"
@@ -16,6 +16,7 @@ help:
 	@echo "make bench-kpis     clocks and KPI recompute on the same million tickets"
 	@echo "make bench-web      dashboard and ticket list under 20 concurrent users"
 	@echo "make bench-qbr      the demo client's QBR PDF with a warm worker"
+	@echo "make bench-load     50 users on dashboards and ticket lists during a 200,000-row import"
 	@echo "make schemathesis   the API against its schema with more examples than the suite's"
 
 install: $(STAMP)
@@ -56,6 +57,9 @@ bench-web: install
 
 bench-qbr: install
 	$(BIN)/python -m msp_portal.devstack script benchmarks/bench_qbr.py $(ARGS)
+
+bench-load: install
+	$(BIN)/python -m msp_portal.devstack script benchmarks/bench_load.py $(ARGS)
 
 # The suite runs tests/test_api_schema.py with 15 examples per operation; this runs it with more
 # (SCHEMATHESIS_MAX_EXAMPLES=1000 make schemathesis for longer still).
