@@ -238,16 +238,16 @@ def _as_utf8(data: bytes, label: str) -> tuple[bytes, str]:
 
 
 def _utf16_without_bom(data: bytes) -> str | None:
-    """utf-16-le or -be when the start looks like ASCII text saved as UTF-16 without a mark:
-    every other byte NUL and the bytes between them not. Binary data does not look like that."""
+    """utf-16-le or -be when the start looks like text saved as UTF-16 without a mark: most of
+    every other byte NUL (Latin text), the bytes between them almost never. Binary data does not
+    look like that."""
     head = data[:4096]
     if len(head) < 4 or len(data) % 2:
         return None
     even, odd = head[0::2], head[1::2]
-    if not odd.strip(b"\x00") and b"\x00" not in even:
-        return "utf-16-le"
-    if not even.strip(b"\x00") and b"\x00" not in odd:
-        return "utf-16-be"
+    for encoding, high, low in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
+        if high.count(0) >= 0.7 * len(high) and low.count(0) <= 0.05 * len(low):
+            return encoding
     return None
 
 
