@@ -57,6 +57,12 @@ _EXCEL_EPOCH_DAYS = 25569  # days from Excel's 1899-12-30 epoch to 1970-01-01
 # thousand. They are errors on their row.
 FIRST_YEAR, LAST_YEAR = 1970, 2099
 ID_MAX_LENGTH = 100  # kpis_ticket.external_id: a longer id would be cut and collide
+# A title is a line for a page, not a document: a 50 MB cell is cut, with a warning. The other
+# text fields are stored in 200 characters (kpis.ingest.store).
+TITLE_MAX_LENGTH = 10_000
+_CUT_AT = {"title": TITLE_MAX_LENGTH, "category": 200, "subcategory": 200,
+           "configuration_item": 200, "requester": 200, "priority": 200, "status": 200,
+           "origin": 200, "kind": 200}  # fmt: skip
 COUNT_MAX = 2**31 - 1  # counts and minutes are stored as integers
 
 
@@ -126,11 +132,14 @@ def cells_clean(series: pl.Series) -> pl.Series:
 
 # Invisible marks a spreadsheet leaves around a value (a byte-order mark pasted mid-file, a
 # zero-width space): "\ufeffH-2" must be the same ticket as "H-2".
+# One set with Unicode's White_Space, so "X \u200b \u200b" loses all of its tail in one pass.
 _INVISIBLE = "\ufeff\u200b\u200e\u200f\u2060"
+_WHITE_SPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B)))
+_STRIPPED = _WHITE_SPACE + "\u2028\u2029\u202f\u205f\u3000" + _INVISIBLE
 
 
 def _clean(column: pl.Expr) -> pl.Expr:
-    stripped = column.str.strip_chars().str.strip_chars(_INVISIBLE).str.strip_chars()
+    stripped = column.str.strip_chars(_STRIPPED)
     return pl.when(stripped.is_in(_NULL_SPELLINGS)).then(None).otherwise(stripped)
 
 
@@ -368,6 +377,20 @@ def tickets_normalise(table_frame: pl.DataFrame, mapping: Mapping) -> Normalised
         text_fields += ["updated_by", "assignment_group", "assignee"]
     for name in text_fields:
         out[name] = raw[name].fill_null("") if name in raw else pl.repeat("", rows_in, eager=True)
+    for name, limit in _CUT_AT.items():
+        if name in raw:
+            cut = (raw[name].str.len_chars() > limit).fill_null(False)
+            if cut.any():
+                problems.append(
+                    row_problems(
+                        rows,
+                        cut & ~bad,
+                        mapping.columns[name],
+                        raw[name].str.slice(0, 60) + "…",
+                        f"longer than {limit:,} characters: the first {limit:,} are kept",
+                        "warning",
+                    )
+                )
     out["external_id"] = raw["external_id"]
     too_long = (raw["external_id"].str.len_chars() > ID_MAX_LENGTH).fill_null(False)
     if too_long.any():
