@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test fuzz lint format check lock manage clean-data help bench-import bench-kpis bench-web bench-qbr
+.PHONY: install run test lint format check lock manage clean-data help bench-import bench-kpis bench-web bench-qbr
 
 help:
 	@echo "make run      start the portal on http://127.0.0.1:8000 (embedded PostgreSQL and Redis)"
@@ -35,6 +35,7 @@ test: install
 # The hypothesis properties of the readers, parsers and the SLA clock, with the `fuzz` profile
 # (tests/conftest.py): FUZZ_EXAMPLES examples per property instead of the suite's few hundred.
 FUZZ_EXAMPLES ?= 5000
+.PHONY: fuzz
 fuzz: install
 	HYPOTHESIS_PROFILE=fuzz FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
 		$(BIN)/python -m msp_portal.devstack test tests/test_fuzz_parsers.py $(ARGS)
