@@ -10,6 +10,7 @@ help:
 	@echo "make run      start the portal on http://127.0.0.1:8000 (embedded PostgreSQL and Redis)"
 	@echo "make test     run the whole test suite against real PostgreSQL and Redis"
 	@echo "make install  create .venv and install the locked dependencies"
+	@echo "make fuzz     the parser and clock properties with many more examples (FUZZ_EXAMPLES=5000)"
 	@echo "make lint     ruff check + format check + migrations check"
 	@echo "make manage ARGS='apply_contract FILE'   any manage.py command with the services up"
 	@echo "make bench-import   the million-row import benchmark (see benchmarks/RESULTS.md)"
@@ -32,6 +33,14 @@ run: install
 
 test: install
 	$(BIN)/python -m msp_portal.devstack test $(ARGS)
+
+# The hypothesis properties of the readers, parsers and the SLA clock, with the `fuzz` profile
+# (tests/conftest.py): FUZZ_EXAMPLES examples per property instead of the suite's few hundred.
+FUZZ_EXAMPLES ?= 5000
+.PHONY: fuzz
+fuzz: install
+	HYPOTHESIS_PROFILE=fuzz FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
+		$(BIN)/python -m msp_portal.devstack test tests/test_fuzz_parsers.py $(ARGS)
 
 lint: install
 	$(BIN)/ruff check .

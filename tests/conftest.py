@@ -7,6 +7,7 @@ Northwind staff must never see. Each contract has a commitment occurrence with e
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -17,6 +18,7 @@ from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from hypothesis import HealthCheck, settings
 
 from contracts.contract_file import contract_file_parse
 from contracts.models import Contract, Membership, Organisation
@@ -26,6 +28,18 @@ from contracts.services.contract_apply import contract_apply
 from . import browser as browser_support
 
 DEMO = Path(__file__).resolve().parent.parent / "contracts" / "demo"
+
+# `make fuzz` picks the fuzz profile (HYPOTHESIS_PROFILE=fuzz): tests/test_fuzz_parsers.py then
+# runs each property this many times. Without the variable hypothesis keeps its own defaults,
+# so no other test changes.
+settings.register_profile(
+    "fuzz",
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "5000")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+if os.environ.get("HYPOTHESIS_PROFILE"):
+    settings.load_profile(os.environ["HYPOTHESIS_PROFILE"])
 PASSWORD = "correct-horse-battery-staple"
 
 

@@ -86,6 +86,7 @@ def mapping_from_json(data: dict, header: list[str] | None = None) -> Mapping:
     unknown = sorted(set(data) - known)
     if unknown:
         raise MappingError(f"mapping.{unknown[0]}: unknown key")
+    _check_types(data)
     preset = data.get("preset")
     if preset not in PRESETS:
         raise MappingError(f"mapping.preset: '{preset}' is not one of {', '.join(PRESETS)}")
@@ -102,6 +103,38 @@ def mapping_from_json(data: dict, header: list[str] | None = None) -> Mapping:
     )
     _check(mapping, header)
     return mapping
+
+
+# The JSON shape of each key (None allowed for all): a list where text belongs must be named,
+# not met later as a TypeError (an API upload's `mapping` is whatever the caller sent).
+_TEXT_KEYS = ("preset", "timezone", "date_order", "paused_unit", "default_kind")
+
+
+def _check_types(data: dict) -> None:
+    def text_map(key: str, value, *, nullable: bool = False) -> None:
+        if not isinstance(value, dict):
+            raise MappingError(f"{key}: must be an object")
+        for name, item in value.items():
+            if not (isinstance(item, str) or (nullable and item is None)):
+                raise MappingError(f"{key}.{name}: must be text")
+
+    for key in _TEXT_KEYS:
+        if data.get(key) is not None and not isinstance(data[key], str):
+            raise MappingError(f"mapping.{key}: must be text")
+    if data.get("columns") is not None:
+        text_map("mapping.columns", data["columns"])
+    if data.get("clients") is not None:
+        text_map("mapping.clients", data["clients"], nullable=True)
+    if data.get("values") is not None:
+        if not isinstance(data["values"], dict):
+            raise MappingError("mapping.values: must be an object")
+        for name, values in data["values"].items():
+            text_map(f"mapping.values.{name}", values)
+    states = data.get("pause_states")
+    if states is not None and not (
+        isinstance(states, list) and all(isinstance(state, str) for state in states)
+    ):
+        raise MappingError("mapping.pause_states: must be a list of text")
 
 
 def _check(mapping: Mapping, header: list[str] | None) -> None:

@@ -52,6 +52,18 @@ _NAMED_MONTH_FORMATS = [
 ]
 _EXAMPLE = {"mdy": "07/08/2025 04:05 PM", "dmy": "08/07/2025 16:05", "ymd": "2025-07-08 16:05:00"}
 _EXCEL_EPOCH_DAYS = 25569  # days from Excel's 1899-12-30 epoch to 1970-01-01
+# Ticket times outside these years are typing or export errors (0001-01-01, 9999-12-31): the
+# clock would lay out a calendar over millennia for them, and months to recompute by the
+# thousand. They are errors on their row.
+FIRST_YEAR, LAST_YEAR = 1970, 2099
+ID_MAX_LENGTH = 100  # kpis_ticket.external_id: a longer id would be cut and collide
+# A title is a line for a page, not a document: a 50 MB cell is cut, with a warning. The other
+# text fields are stored in 200 characters (kpis.ingest.store).
+TITLE_MAX_LENGTH = 10_000
+_CUT_AT = {"title": TITLE_MAX_LENGTH, "category": 200, "subcategory": 200,
+           "configuration_item": 200, "requester": 200, "priority": 200, "status": 200,
+           "origin": 200, "kind": 200}  # fmt: skip
+COUNT_MAX = 2**31 - 1  # counts and minutes are stored as integers
 
 
 @dataclass
@@ -118,8 +130,16 @@ def cells_clean(series: pl.Series) -> pl.Series:
     return pl.select(_clean(pl.lit(series))).to_series().rename(series.name)
 
 
+# Invisible marks a spreadsheet leaves around a value (a byte-order mark pasted mid-file, a
+# zero-width space): "\ufeffH-2" must be the same ticket as "H-2".
+# One set with Unicode's White_Space, so "X \u200b \u200b" loses all of its tail in one pass.
+_INVISIBLE = "\ufeff\u200b\u200e\u200f\u2060"
+_WHITE_SPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B)))
+_STRIPPED = _WHITE_SPACE + "\u2028\u2029\u202f\u205f\u3000" + _INVISIBLE
+
+
 def _clean(column: pl.Expr) -> pl.Expr:
-    stripped = column.str.strip_chars()
+    stripped = column.str.strip_chars(_STRIPPED)
     return pl.when(stripped.is_in(_NULL_SPELLINGS)).then(None).otherwise(stripped)
 
 
@@ -295,7 +315,20 @@ def tickets_normalise(table_frame: pl.DataFrame, mapping: Mapping) -> Normalised
                     .to_series()
                     .rename(name)
                 )
-        unreadable = raw[name].is_not_null() & parsed.is_null()
+        outside = parsed.dt.year().is_between(FIRST_YEAR, LAST_YEAR).not_().fill_null(False)
+        if outside.any():
+            problems.append(
+                row_problems(
+                    rows,
+                    outside,
+                    mapping.columns[name],
+                    raw[name],
+                    f"a date before {FIRST_YEAR} or after {LAST_YEAR} is not a ticket time",
+                )
+            )
+            bad |= outside
+            parsed = pl.select(pl.when(outside).then(None).otherwise(parsed)).to_series()
+        unreadable = raw[name].is_not_null() & parsed.is_null() & ~outside
         if unreadable.any():
             problems.append(
                 row_problems(
@@ -344,7 +377,33 @@ def tickets_normalise(table_frame: pl.DataFrame, mapping: Mapping) -> Normalised
         text_fields += ["updated_by", "assignment_group", "assignee"]
     for name in text_fields:
         out[name] = raw[name].fill_null("") if name in raw else pl.repeat("", rows_in, eager=True)
+    for name, limit in _CUT_AT.items():
+        if name in raw:
+            cut = (raw[name].str.len_chars() > limit).fill_null(False)
+            if cut.any():
+                problems.append(
+                    row_problems(
+                        rows,
+                        cut & ~bad,
+                        mapping.columns[name],
+                        raw[name].str.slice(0, 60) + "…",
+                        f"longer than {limit:,} characters: the first {limit:,} are kept",
+                        "warning",
+                    )
+                )
     out["external_id"] = raw["external_id"]
+    too_long = (raw["external_id"].str.len_chars() > ID_MAX_LENGTH).fill_null(False)
+    if too_long.any():
+        problems.append(
+            row_problems(
+                rows,
+                too_long,
+                mapping.columns["external_id"],
+                raw["external_id"].str.slice(0, ID_MAX_LENGTH + 20),
+                f"ticket id longer than {ID_MAX_LENGTH} characters",
+            )
+        )
+        bad |= too_long
 
     numbers = {
         name: _number(raw[name])
@@ -358,7 +417,10 @@ def tickets_normalise(table_frame: pl.DataFrame, mapping: Mapping) -> Normalised
         if name in raw
     }
     for name, series in numbers.items():
-        unreadable = raw[name].is_not_null() & (series.is_null() | (series < 0))
+        # NaN and inf read as floats; neither they nor a count past an integer column are data.
+        unreadable = raw[name].is_not_null() & (
+            series.is_null() | series.is_nan().fill_null(False) | ~series.is_between(0, COUNT_MAX)
+        ).fill_null(True)
         if unreadable.any():
             problems.append(
                 row_problems(
@@ -366,7 +428,7 @@ def tickets_normalise(table_frame: pl.DataFrame, mapping: Mapping) -> Normalised
                     unreadable,
                     mapping.columns[name],
                     raw[name],
-                    "not a number of zero or more",
+                    f"not a number from 0 to {COUNT_MAX:,}",
                     "warning",
                 )
             )

@@ -21,6 +21,7 @@ from pathlib import PurePosixPath
 
 import openpyxl  # parses with defusedxml when it is installed (tests assert it)
 import polars as pl
+from defusedxml.common import DefusedXmlException
 
 ROW = "__row"
 MAX_COLUMNS = 2000
@@ -43,7 +44,7 @@ class Table:
     columns: list[str]
     frame: pl.DataFrame
     source_format: str  # "csv" | "xlsx"
-    encoding: str | None = None  # csv only: utf-8, utf-8-sig, utf-16, cp1252
+    encoding: str | None = None  # csv only: utf-8, utf-8-sig, utf-16, cp1252, mixed
     delimiter: str | None = None  # csv only
     warnings: list[str] = field(default_factory=list)
 
@@ -110,8 +111,10 @@ def _zip_member(parts: list[zipfile.ZipInfo], label: str) -> zipfile.ZipInfo:
     if not found:
         raise UnusableFile(f"{label}: holds no .csv, .xlsx, .txt or .tsv file")
     if len(found) > 1:
-        names = ", ".join(info.filename for info in found)
-        raise UnusableFile(f"{label}: holds {len(found)} tables ({names}); upload one")
+        # A zip of thousands of members must not become a message of thousands of names.
+        names = ", ".join(info.filename for info in found[:5])
+        more = f" and {len(found) - 5} more" if len(found) > 5 else ""
+        raise UnusableFile(f"{label}: holds {len(found)} tables ({names}{more}); upload one")
     return found[0]
 
 
@@ -140,6 +143,11 @@ def _check_size(size: int, packed: int, label: str) -> None:
 
 def _csv_read(data: bytes, label: str, max_rows: int | None) -> Table:
     raw, encoding = _as_utf8(data, label)
+    notes = []
+    if encoding == "cp1252" and (mixed := _mixed_lines(data, label)):
+        raw, note = mixed
+        encoding = "mixed"
+        notes.append(note)
     if b"\r" in raw:  # CRLF and old Mac CR, inside quoted cells too; cheap next to parsing
         raw = raw.replace(b"\r\n", b"\n")
         raw = raw.replace(b"\r", b"\n") if b"\r" in raw else raw
@@ -147,17 +155,15 @@ def _csv_read(data: bytes, label: str, max_rows: int | None) -> Table:
     delimiter, width = _sniff(raw, label)
     _check_width(width, label)
     try:
-        frame = pl.read_csv(
-            raw,
-            has_header=False,  # the header is read as row 0 so its names stay exactly as written
-            separator=delimiter,
-            quote_char='"',
-            infer_schema=False,
-            null_values=[""],  # "" and an empty quoted "" both become null
-            truncate_ragged_lines=True,
-            n_rows=None if max_rows is None else max_rows + 1,
-            raise_if_empty=False,
-        )
+        try:
+            frame = _polars_csv(raw, delimiter, max_rows, ragged=False)
+        except pl.exceptions.ComputeError as error:
+            if "more fields than defined" not in str(error):
+                raise
+            # Rare, so only then: read again keeping the header's width, and say which rows
+            # had cells past it (they are not imported; a person may have shifted a column).
+            frame = _polars_csv(raw, delimiter, max_rows, ragged=True)
+            notes.append(_long_rows_note(raw, delimiter, width, skipped_lines))
     except pl.exceptions.PolarsError as error:  # keep the part of polars' error that finds the spot
         near = re.search(r"Field `([^\n`]{0,60})", str(error))
         problem = (
@@ -168,20 +174,57 @@ def _csv_read(data: bytes, label: str, max_rows: int | None) -> Table:
         raise UnusableFile(NO_TABLE.format(label))
     first = skipped_lines + 2
     rows = pl.int_range(first, first + frame.height - 1, dtype=pl.Int64, eager=True)
-    return _table(
+    table = _table(
         frame.row(0), frame.slice(1), rows, label, "csv", encoding=encoding, delimiter=delimiter
+    )
+    table.warnings[:0] = notes
+    return table
+
+
+def _polars_csv(raw: bytes, delimiter: str, max_rows: int | None, *, ragged: bool):
+    return pl.read_csv(
+        raw,
+        has_header=False,  # the header is read as row 0 so its names stay exactly as written
+        separator=delimiter,
+        quote_char='"',
+        infer_schema=False,
+        null_values=[""],  # "" and an empty quoted "" both become null
+        truncate_ragged_lines=ragged,
+        n_rows=None if max_rows is None else max_rows + 1,
+        raise_if_empty=False,
+    )
+
+
+def _long_rows_note(raw: bytes, delimiter: str, width: int, skipped_lines: int) -> str:
+    """Which rows have more cells than the header (the first few), for the import's message."""
+    text = io.StringIO(raw.decode("utf-8", errors="replace"))
+    records, long_rows = csv.reader(text, delimiter=delimiter), []
+    try:
+        for record in records:
+            if len(record) > width:
+                long_rows.append(skipped_lines + records.line_num)
+    except csv.Error:  # a cell over the csv module's limit: name the rows found before it
+        pass
+    shown = ", ".join(map(str, long_rows[:10])) + (" …" if len(long_rows) > 10 else "")
+    return (
+        f"row{'s' if len(long_rows) != 1 else ''} {shown or '?'} had more cells than the "
+        f"header's {width} columns: the cells past column {width} were not imported"
     )
 
 
 def _as_utf8(data: bytes, label: str) -> tuple[bytes, str]:
     """UTF-8 bytes for polars plus the encoding found; valid UTF-8 is passed on without a copy."""
-    if data[:2] in UTF16_BOMS:
+    utf16 = "utf-16" if data[:2] in UTF16_BOMS else _utf16_without_bom(data)
+    if utf16:
         try:
-            return data.decode("utf-16").encode(), "utf-16"
+            text = data.decode(utf16)
         except UnicodeDecodeError as error:
             raise UnusableFile(f"{label}: cannot be decoded as UTF-16") from error
+        if "\x00" in text:
+            raise UnusableFile(_nul_message(text.encode(), label))
+        return text.encode(), "utf-16"
     if b"\x00" in data:
-        raise UnusableFile(f"{label}: not a table (binary data)")
+        raise UnusableFile(_nul_message(data, label))
     bom = data[:3] == UTF8_BOM
     if data.isascii() or _is_utf8(data):
         return data, "utf-8-sig" if bom else "utf-8"  # polars skips the BOM itself
@@ -192,6 +235,54 @@ def _as_utf8(data: bytes, label: str) -> tuple[bytes, str]:
         return data.decode("cp1252").encode(), "cp1252"
     except UnicodeDecodeError as error:
         raise UnusableFile(UNDECODABLE.format(label)) from error
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """utf-16-le or -be when the start looks like text saved as UTF-16 without a mark: most of
+    every other byte NUL (Latin text), the bytes between them almost never. Binary data does not
+    look like that."""
+    head = data[:4096]
+    if len(head) < 4 or len(data) % 2:
+        return None
+    even, odd = head[0::2], head[1::2]
+    for encoding, high, low in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
+        if high.count(0) >= 0.7 * len(high) and low.count(0) <= 0.05 * len(low):
+            return encoding
+    return None
+
+
+def _nul_message(data: bytes, label: str) -> str:
+    """NUL bytes: a table of text has none. Say where the first is: a stray one can be fixed."""
+    line = data.count(b"\n", 0, data.index(b"\x00")) + 1
+    return f"{label}: not a table (binary data: a NUL byte on line {line})"
+
+
+# A UTF-8 multi-byte sequence: in Windows-1252 text these byte pairs are rare ("Ã©").
+_UTF8_SEQUENCE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
+
+
+def _mixed_lines(data: bytes, label: str) -> tuple[bytes, str] | None:
+    """A file that is not UTF-8 as a whole but has UTF-8 lines (two exports pasted together):
+    each line in the encoding it reads in, and a note naming the first Windows-1252 line."""
+    if not _UTF8_SEQUENCE.search(data):  # C speed; the per-line pass is for the rare mixed file
+        return None
+    lines, first_cp1252 = [], None
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        try:
+            lines.append(line.decode("utf-8"))
+        except UnicodeDecodeError:
+            try:
+                lines.append(line.decode("cp1252"))
+            except UnicodeDecodeError as error:
+                raise UnusableFile(UNDECODABLE.format(label)) from error
+            first_cp1252 = first_cp1252 or number
+    note = (
+        f"the file mixes encodings: lines in UTF-8 were read as UTF-8, the others (the first on "
+        f"line {first_cp1252}) as Windows-1252; check their accented letters"
+    )
+    return "\n".join(lines).encode(), note
 
 
 def _is_utf8(data: bytes) -> bool:
@@ -255,8 +346,22 @@ def _xlsx_read(data: bytes, label: str, max_rows: int | None) -> Table:
                 book.close()
     except UnusableFile:
         raise
-    except Exception as error:  # any parser failure means the same thing to the user
+    except Exception as error:  # any parser failure means the same thing to the user...
+        if _refused_by_defusedxml(error):  # ...except XML that tries entity tricks
+            raise UnusableFile(
+                f"{label}: its XML declares entities (an XML bomb or a reference to another "
+                "file), which are refused; Excel never writes them: save the sheet again"
+            ) from error
         raise UnusableFile(f"{label}: cannot be opened as an Excel workbook") from error
+
+
+def _refused_by_defusedxml(error: BaseException | None) -> bool:
+    """openpyxl wraps defusedxml's refusal in its own ValueError: look down the chain."""
+    while error is not None:
+        if isinstance(error, DefusedXmlException):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def _xlsx_table(book, label: str, max_rows: int | None) -> Table:

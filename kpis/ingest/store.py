@@ -24,6 +24,7 @@ import polars as pl
 from django.db import connection
 
 from kpis.formulas import month_index, period_key, period_label
+from kpis.ingest.normalise import ID_MAX_LENGTH, TITLE_MAX_LENGTH
 
 # Staged and stored columns, in COPY order (client_id is added by the caller).
 COLUMNS: list[tuple[str, str]] = [
@@ -55,9 +56,10 @@ COLUMNS: list[tuple[str, str]] = [
     ("paused_minutes", "double precision"),
     ("exclude_from_sla", "boolean"),
 ]
-_TEXT_LIMITS = {"external_id": 100, "kind_raw": 200, "priority_raw": 200, "status_raw": 200,
-                "origin_raw": 200, "category": 200, "subcategory": 200,
-                "configuration_item": 200, "requester": 200}  # fmt: skip
+# The column lengths; normalise warns on each value it cuts (and refuses a longer id).
+_TEXT_LIMITS = {"external_id": ID_MAX_LENGTH, "title": TITLE_MAX_LENGTH, "kind_raw": 200,
+                "priority_raw": 200, "status_raw": 200, "origin_raw": 200, "category": 200,
+                "subcategory": 200, "configuration_item": 200, "requester": 200}  # fmt: skip
 _HASHED = [name for name, _ in COLUMNS if name not in ("client_id", "external_id")]
 _TIMESTAMPS = [name for name, sql_type in COLUMNS if sql_type == "timestamptz"]
 _KEY = ["client_id", "external_id"]

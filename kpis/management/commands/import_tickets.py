@@ -31,8 +31,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         path: Path = options["path"]
-        if not path.is_file():
-            raise CommandError(f"{path}: no such file")
+        try:
+            content = path.read_bytes()
+        except (OSError, ValueError) as error:  # no such file, a folder, a NUL byte, too long
+            reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+            raise CommandError(f"{str(path)[:200]!r}: cannot be read ({reason})") from None
         client = Organisation.objects.filter(
             slug=options["client"], kind=Organisation.Kind.CLIENT
         ).first()
@@ -58,7 +61,7 @@ class Command(BaseCommand):
             user=None,
             via=ImportJob.Via.COMMAND,
             name=path.name,
-            content=path.read_bytes(),
+            content=content,
             preset=options["preset"],
             mapping_json=mapping,
             timezone_name=options["timezone"],
