@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from contracts.templatetags.portal import figure_value
 from kpis.dashboard import SCORECARD
-from kpis.models import KpiSnapshot
+from kpis.models import KpiSnapshot, Ticket
 from msp_portal.celery import app
 from reviews import services
 from reviews.context import review_content, review_data_build
@@ -323,6 +323,9 @@ def test_generate_qbr_writes_a_board_pdf_with_kpi_reports_figures(acme, tmp_path
 
     branding = ReviewBranding(client=acme.acme, paper="Letter", logo_type="image/png")
     branding.logo.save("logo.png", ContentFile(PNG_1PX))
+    # The worst breach gets a hostile title: the PDF must print it, not lay it out as HTML.
+    worst = review_data_build(acme.acme_contract, "2025-Q3")["breaches"][0]
+    Ticket.objects.filter(pk=worst["ticket_id"]).update(title="<script>x</script><b>y")
     output = tmp_path / "qbr.pdf"
     out = io.StringIO()
     call_command(
