@@ -115,6 +115,11 @@ def test_each_encoding_and_delimiter_is_detected_and_reads_back(rows, encoding, 
             pass
         else:
             assume(data.isascii())  # a cp1252 file that is also valid UTF-8 reads as UTF-8
+        # A file that is not UTF-8 as a whole is read line by line, and a line that is valid
+        # UTF-8 is read as UTF-8 (two exports pasted together): that is the documented rule,
+        # so a Windows-1252 line whose bytes happen to form UTF-8 ("ßœ" is DF 9C) is out of
+        # scope here.
+        assume(not any(not line.isascii() and _utf8(line) for line in data.split(b"\n")))
     wanted = [tuple(cell.replace("\r\n", "\n") or None for cell in row) for row in rows if any(row)]
     try:
         table = table_read(data, "f.csv")
@@ -124,6 +129,14 @@ def test_each_encoding_and_delimiter_is_detected_and_reads_back(rows, encoding, 
     assert table.delimiter == delimiter
     assert table.columns == ["Ticket", "Title", "Opened"]
     assert table.frame.drop(ROW).rows() == wanted
+
+
+def _utf8(line: bytes) -> bool:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 # Timestamps ------------------------------------------------------------------------------------
