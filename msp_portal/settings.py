@@ -111,7 +111,8 @@ REDIS_URL = env_required(
 )
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        # A miss while Redis is unreachable, not a 500 on every page (see msp_portal/cache.py).
+        "BACKEND": "msp_portal.cache.FailSoftRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": f"msp-portal-{DJANGO_ENV}",
     }
