@@ -3,7 +3,7 @@
 from celery import Task, shared_task
 
 from kpis.services.imports import import_fail, import_run, imports_sweep
-from msp_portal.leases import DATABASE_ERRORS
+from msp_portal.leases import DATABASE_ERRORS, forget_enqueued
 
 
 class ImportTask(Task):
@@ -11,7 +11,8 @@ class ImportTask(Task):
     queued). A worker killed mid-task is not a failure: its message goes back to the queue."""
 
     def on_failure(self, exc, task_id, args, kwargs, einfo):
-        import_fail(args[0], f"The import failed ({type(exc).__name__}); re-run it from its page.")
+        job_id = args[0] if args else kwargs["job_id"]
+        import_fail(job_id, f"The import failed ({type(exc).__name__}); re-run it from its page.")
 
 
 @shared_task(
@@ -50,6 +51,8 @@ def kpis_recompute_task(client_id: int, full: bool = False) -> int:
     from contracts.models import Organisation
     from kpis.services.recompute import kpis_recompute
 
+    # Taken off the queue: if this worker dies now, the sweep sees no message out and re-queues.
+    forget_enqueued("recompute", client_id)
     client = Organisation.objects.filter(pk=client_id).first()
     return kpis_recompute(client, full=full) if client else 0
 

@@ -14,7 +14,8 @@ class ReviewPdfTask(Task):
     def on_failure(self, exc, task_id, args, kwargs, einfo):
         from .generation import review_pdf_fail
 
-        review_pdf_fail(args[0], f"The PDF could not be made ({type(exc).__name__}).")
+        review_id = args[0] if args else kwargs["review_id"]
+        review_pdf_fail(review_id, f"The PDF could not be made ({type(exc).__name__}).")
 
 
 @shared_task(

@@ -501,9 +501,11 @@ def test_a_web_upload_while_the_broker_is_down_is_kept_and_runs_once_it_is_back(
     assert "the file is kept" in confirmed.text and "Queued" in confirmed.text
     assert (job.status, job.phase) == (ImportJob.Status.QUEUED, "waiting for the task queue")
     kept = Path(job.file.path).read_bytes()
-    assert hashlib.sha256(kept).hexdigest() == job.sha256 == hashlib.sha256(
-        sample.read_bytes()
-    ).hexdigest()
+    assert (
+        hashlib.sha256(kept).hexdigest()
+        == job.sha256
+        == hashlib.sha256(sample.read_bytes()).hexdigest()
+    )
     # The broker is back; the next look at the page hands the import to the worker.
     stack.redis.start()
     status = browser.get(f"{web}/imports/{job.pk}/status/", timeout=30).json()
@@ -560,8 +562,10 @@ def test_a_worker_killed_mid_pdf_does_not_leave_it_running_and_the_next_worker_m
     assert review.pdf_status == Review.PdfStatus.RUNNING  # left behind by the dead worker
     stack.worker("worker-2")
     wait_until(
-        lambda: Review.objects.get(pk=review.pk).pdf_status
-        in (Review.PdfStatus.DONE, Review.PdfStatus.FAILED),
+        lambda: (
+            Review.objects.get(pk=review.pk).pdf_status
+            in (Review.PdfStatus.DONE, Review.PdfStatus.FAILED)
+        ),
         180,
         "the PDF to be made",
     )
