@@ -4,11 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint format check lock manage clean-data help bench-import bench-kpis bench-web bench-qbr bench-load schemathesis
+.PHONY: install run test faults lint format check lock manage clean-data help bench-import bench-kpis bench-web bench-qbr bench-load schemathesis
 
 help:
 	@echo "make run      start the portal on http://127.0.0.1:8000 (embedded PostgreSQL and Redis)"
 	@echo "make test     run the whole test suite against real PostgreSQL and Redis"
+	@echo "make faults   kill workers, restart Redis, drop database connections mid-job (RELIABILITY.md)"
 	@echo "make install  create .venv and install the locked dependencies"
 	@echo "make fuzz     the parser and clock properties with many more examples (FUZZ_EXAMPLES=5000)"
 	@echo "make lint     ruff check + format check + migrations check"
@@ -41,6 +42,11 @@ FUZZ_EXAMPLES ?= 5000
 fuzz: install
 	HYPOTHESIS_PROFILE=fuzz FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
 		$(BIN)/python -m msp_portal.devstack test tests/test_fuzz_parsers.py $(ARGS)
+
+# Faults injected into real processes (tests/test_faults.py): each test starts its own Redis,
+# workers, beat and web server, and kills or restarts them mid-job. About three minutes.
+faults: install
+	RUN_FAULTS=1 $(BIN)/python -m msp_portal.devstack test -m faults tests/test_faults.py $(ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -22,6 +22,7 @@ from kpis.services.imports import (
     import_confirm,
     import_create,
     import_reject,
+    import_requeue_if_lost,
     mapping_prepare,
     progress_get,
 )
@@ -172,6 +173,11 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
     def get_queryset(self):
         return visible_imports(self.request.user).select_related("msp", "client")
+
+    def retrieve(self, request, *args, **kwargs):
+        # A poll of an import queued while the broker was down hands it over once it is back.
+        job = import_requeue_if_lost(self.get_object())
+        return Response(self.get_serializer(job).data)
 
     @extend_schema(responses={200: ImportProblemSerializer(many=True)})
     @action(detail=True)

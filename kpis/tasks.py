@@ -1,25 +1,45 @@
 """Celery tasks of the KPI domain: thin interfaces to services, safe to run twice."""
 
-from celery import shared_task
-from django.db import InterfaceError, OperationalError
+from celery import Task, shared_task
 
-from kpis.services.imports import import_run
+from kpis.services.imports import import_fail, import_run, imports_sweep
+from msp_portal.leases import DATABASE_ERRORS, forget_enqueued
+
+
+class ImportTask(Task):
+    """An import task that, once its retries are spent, marks its job failed (never left
+    queued). A worker killed mid-task is not a failure: its message goes back to the queue."""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        job_id = args[0] if args else kwargs["job_id"]
+        import_fail(job_id, f"The import failed ({type(exc).__name__}); re-run it from its page.")
 
 
 @shared_task(
-    autoretry_for=(OperationalError, InterfaceError),
+    base=ImportTask,
+    ignore_result=True,  # the job row is the result; publishing never waits on Redis
+    autoretry_for=DATABASE_ERRORS,
     retry_backoff=True,
     retry_backoff_max=120,
     max_retries=5,
 )
 def import_run_task(job_id: int) -> str:
-    """Run one queued import; a redelivered or repeated task finds it claimed and does nothing."""
+    """Run one queued import; a redelivered task takes over the job its dead worker left running,
+    a duplicate of a live one does nothing."""
     job = import_run(job_id)
     return job.status if job else "already handled"
 
 
+@shared_task(ignore_result=True)
+def imports_sweep_task() -> dict[str, int]:
+    """Beat, every minute, and each worker at start: re-queue imports and recomputes that a dead
+    worker or a broker outage left behind."""
+    return imports_sweep()
+
+
 @shared_task(
-    autoretry_for=(OperationalError, InterfaceError),
+    ignore_result=True,  # the snapshots are the result; publishing never waits on Redis
+    autoretry_for=DATABASE_ERRORS,
     retry_backoff=True,
     retry_backoff_max=300,
     max_retries=5,
@@ -31,12 +51,14 @@ def kpis_recompute_task(client_id: int, full: bool = False) -> int:
     from contracts.models import Organisation
     from kpis.services.recompute import kpis_recompute
 
+    # Taken off the queue: if this worker dies now, the sweep sees no message out and re-queues.
+    forget_enqueued("recompute", client_id)
     client = Organisation.objects.filter(pk=client_id).first()
     return kpis_recompute(client, full=full) if client else 0
 
 
 @shared_task(
-    autoretry_for=(OperationalError, InterfaceError),
+    autoretry_for=DATABASE_ERRORS,
     retry_backoff=True,
     retry_backoff_max=300,
     max_retries=5,

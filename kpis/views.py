@@ -32,6 +32,7 @@ from kpis.services.imports import (
     import_create,
     import_preview,
     import_reject,
+    import_requeue_if_lost,
     preview_table,
     progress_get,
 )
@@ -203,6 +204,8 @@ def import_mapping(request, pk):
 @login_required
 def import_detail(request, pk):
     job, access = get_import_or_404(request.user, pk)
+    # A look at an import queued while the broker was down hands it over once it is back.
+    job = import_requeue_if_lost(job)
     problems = job.problems.all()[:200]
     return render(
         request,
@@ -221,7 +224,7 @@ def import_detail(request, pk):
 @login_required
 def import_status(request, pk):
     job, _access = get_import_or_404(request.user, pk)
-    return JsonResponse(progress_get(job))
+    return JsonResponse(progress_get(import_requeue_if_lost(job)))
 
 
 @login_required

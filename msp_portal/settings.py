@@ -111,7 +111,8 @@ REDIS_URL = env_required(
 )
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        # A miss while Redis is unreachable, not a 500 on every page (see msp_portal/cache.py).
+        "BACKEND": "msp_portal.cache.FailSoftRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": f"msp-portal-{DJANGO_ENV}",
     }
@@ -132,8 +133,21 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 # The nightly recompute is split into this many batches: one per worker process (concurrency).
 KPI_RECOMPUTE_BATCHES = env_int("KPI_RECOMPUTE_BATCHES", 2)
 # Beat runs hourly so that every contract's new period opens within an hour of its local midnight.
+# Jobs a dead worker left running, or queued while the broker was down, are handed to a worker
+# again by this sweep (and by every worker as it starts).
+JOBS_SWEEP_SECONDS = env_int("JOBS_SWEEP_SECONDS", 60)
+# A recompute an import asked for this long ago, neither running nor queued, is queued again.
+RECOMPUTE_SWEEP_GRACE_SECONDS = env_int("RECOMPUTE_SWEEP_GRACE_SECONDS", 120)
 CELERY_BEAT_SCHEDULE = {
     "commitments-refresh": {"task": "contracts.tasks.commitments_refresh", "schedule": 3600.0},
+    "imports-sweep": {
+        "task": "kpis.tasks.imports_sweep_task",
+        "schedule": float(JOBS_SWEEP_SECONDS),
+    },
+    "review-pdfs-sweep": {
+        "task": "reviews.tasks.review_pdfs_sweep_task",
+        "schedule": float(JOBS_SWEEP_SECONDS),
+    },
     # Nightly full KPI recompute (imports trigger their own client's recompute as they commit).
     # Draft QBRs for every active contract once a quarter has ended (daily; idempotent).
     "reviews-create-drafts": {

@@ -4,14 +4,20 @@ the review row (the page polls it), or run in place by `generate_qbr`."""
 from __future__ import annotations
 
 import base64
+import contextlib
 
 from django.core.files.base import ContentFile
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import connection, transaction
 from django.utils import timezone
+
+from msp_portal.leases import DATABASE_ERRORS, enqueue, forget_enqueued, is_enqueued, lease
 
 from .context import NoFigures, review_content
 from .models import Review, ReviewBranding
 from .pdf import ChartExportError, review_pdf_render
+
+PDF_LOCK = 7311  # advisory lock namespace of a review's PDF lease
+LEASE_WAIT_SECONDS = 10
 
 
 def branding_of(client) -> tuple[str, str | None]:
@@ -33,8 +39,6 @@ def content_pdf(content: dict, client, progress=None) -> tuple[bytes, int]:
 
 def review_pdf_request(*, review: Review) -> bool:
     """Queue the PDF unless it is already queued or being made; True when queued now."""
-    from .tasks import review_pdf_task
-
     claimed = (
         Review.objects.filter(pk=review.pk)
         .exclude(pdf_status__in=[Review.PdfStatus.QUEUED, Review.PdfStatus.RUNNING])
@@ -46,17 +50,66 @@ def review_pdf_request(*, review: Review) -> bool:
         )
     )
     if claimed:
-        transaction.on_commit(lambda: review_pdf_task.delay(review.pk))
+        transaction.on_commit(lambda: review_pdf_enqueue(review.pk))
     return bool(claimed)
 
 
-def review_pdf_generate(review_id: int) -> str:
-    """Make the PDF of a queued review (a redelivered task finds it taken and does nothing)."""
-    taken = Review.objects.filter(pk=review_id, pdf_status=Review.PdfStatus.QUEUED).update(
-        pdf_status=Review.PdfStatus.RUNNING, pdf_phase="reading the review", pdf_progress=1
+def review_pdf_enqueue(review_id: int) -> bool:
+    """Hand a queued PDF to a worker; with the broker down it stays queued, saying so, and the
+    sweep hands it over once the broker is back."""
+    from .tasks import review_pdf_task
+
+    if enqueue(review_pdf_task, review_id, kind="review-pdf", key=review_id):
+        return True
+    Review.objects.filter(pk=review_id, pdf_status=Review.PdfStatus.QUEUED).update(
+        pdf_phase="waiting for the task queue"
     )
+    return False
+
+
+def review_pdf_fail(review_id: int, message: str) -> None:
+    """The task gave up (its retries spent): the page says so instead of waiting for ever."""
+    Review.objects.filter(
+        pk=review_id, pdf_status__in=[Review.PdfStatus.QUEUED, Review.PdfStatus.RUNNING]
+    ).update(pdf_status=Review.PdfStatus.FAILED, pdf_phase="", pdf_message=message)
+
+
+def review_pdfs_sweep() -> int:
+    """PDFs left 'running' by a dead worker (nobody holds their lease) or 'queued' with no task
+    out: handed to a worker again. Returns how many."""
+    swept = 0
+    running = Review.objects.filter(pdf_status=Review.PdfStatus.RUNNING)
+    for review_id in running.values_list("pk", flat=True):
+        with lease(PDF_LOCK, review_id) as orphaned:
+            if orphaned:
+                Review.objects.filter(pk=review_id, pdf_status=Review.PdfStatus.RUNNING).update(
+                    pdf_status=Review.PdfStatus.QUEUED, pdf_phase="resuming (worker stopped)"
+                )
+                forget_enqueued("review-pdf", review_id)
+    queued = Review.objects.filter(pdf_status=Review.PdfStatus.QUEUED)
+    for review_id in queued.values_list("pk", flat=True):
+        if not is_enqueued("review-pdf", review_id):
+            swept += review_pdf_enqueue(review_id)
+    return swept
+
+
+def review_pdf_generate(review_id: int) -> str:
+    """Make the PDF of a queued review. The worker holds the review's PDF lease while it works,
+    so a task redelivered after its worker died takes over the PDF left running, and a duplicate
+    of a live task does nothing."""
+    with lease(PDF_LOCK, review_id, wait=LEASE_WAIT_SECONDS) as held:
+        if not held:
+            return "being made elsewhere"
+        return _generate(review_id)
+
+
+def _generate(review_id: int) -> str:
+    taken = Review.objects.filter(
+        pk=review_id, pdf_status__in=[Review.PdfStatus.QUEUED, Review.PdfStatus.RUNNING]
+    ).update(pdf_status=Review.PdfStatus.RUNNING, pdf_phase="reading the review", pdf_progress=1)
     if not taken:
         return "not queued"
+    forget_enqueued("review-pdf", review_id)
     review = Review.objects.select_related("client", "contract__msp", "contract__advisor").get(
         pk=review_id
     )
@@ -71,8 +124,10 @@ def review_pdf_generate(review_id: int) -> str:
     except (ChartExportError, NoFigures) as error:
         running.update(pdf_status=Review.PdfStatus.FAILED, pdf_phase="", pdf_message=str(error))
         return "failed"
-    except (OperationalError, InterfaceError):
-        running.update(pdf_status=Review.PdfStatus.QUEUED, pdf_phase="retrying (database)")
+    except DATABASE_ERRORS:
+        connection.close()  # broken: the next query opens a fresh connection
+        with contextlib.suppress(*DATABASE_ERRORS):
+            running.update(pdf_status=Review.PdfStatus.QUEUED, pdf_phase="retrying (database)")
         raise  # the task retries these with backoff
     except Exception as error:
         # Never leave the page's bar running: say it failed, and log the error with the task.

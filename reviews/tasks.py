@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
-from celery import shared_task
-from django.db import InterfaceError, OperationalError
+from celery import Task, shared_task
+
+from msp_portal.leases import DATABASE_ERRORS
+
+
+class ReviewPdfTask(Task):
+    """Once its retries are spent the PDF is marked failed, never left queued. A worker killed
+    mid-PDF is not a failure: its message goes back to the queue and the next worker resumes."""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        from .generation import review_pdf_fail
+
+        review_id = args[0] if args else kwargs["review_id"]
+        review_pdf_fail(review_id, f"The PDF could not be made ({type(exc).__name__}).")
 
 
 @shared_task(
-    autoretry_for=(OperationalError, InterfaceError),
+    base=ReviewPdfTask,
+    ignore_result=True,  # the review row is the result; publishing never waits on Redis
+    autoretry_for=DATABASE_ERRORS,
     retry_backoff=True,
     retry_backoff_max=60,
     max_retries=3,
@@ -17,6 +31,15 @@ def review_pdf_task(review_id: int) -> str:
     from .generation import review_pdf_generate
 
     return review_pdf_generate(review_id)
+
+
+@shared_task(ignore_result=True)
+def review_pdfs_sweep_task() -> int:
+    """Beat, every minute, and each worker at start: re-queue PDFs a dead worker left running
+    or a broker outage left queued with no task."""
+    from .generation import review_pdfs_sweep
+
+    return review_pdfs_sweep()
 
 
 @shared_task

@@ -3,12 +3,16 @@ Celery task all come through here."""
 
 from __future__ import annotations
 
+import contextlib
+import datetime
 import hashlib
+import logging
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import polars as pl
+from django.conf import settings
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
@@ -21,10 +25,25 @@ from kpis.ingest.presets import PRESETS, preset_guess, value_key
 from kpis.ingest.read import ROW, Table, UnusableFile, table_read
 from kpis.ingest.store import tickets_store
 from kpis.models import ImportJob, ImportProblem, RecomputeRequest, SavedMapping
+from kpis.services.recompute import RECOMPUTE_LOCK
+from msp_portal.leases import (
+    BROKER_ERRORS,
+    DATABASE_ERRORS,
+    enqueue,
+    forget_enqueued,
+    is_enqueued,
+    lease,
+    mark_enqueued,
+)
+
+log = logging.getLogger(__name__)
 
 PREVIEW_ROWS = 200
 JOB_LOCK, CLIENT_LOCK = 7301, 7302  # advisory lock namespaces
 PROGRESS_TTL = 24 * 3600
+WAITING_FOR_BROKER = (
+    "The task queue is unreachable: the file is kept and the import starts as soon as it is back."
+)
 
 
 class ImportRejected(Exception):
@@ -134,9 +153,34 @@ def import_confirm(job: ImportJob, *, mapping: Mapping, user, save_as: str = "")
             name=save_as,
             defaults={"preset": mapping.preset, "mapping": job.mapping, "updated_by": user},
         )
+    transaction.on_commit(lambda: import_enqueue(job.pk))
+    if not connection.in_atomic_block:
+        job.refresh_from_db()  # enqueued already: show whether the broker took it
+    return job
+
+
+def import_enqueue(job_id: int) -> bool:
+    """Hand a queued import to a worker; with the broker down it stays queued, saying so, and
+    the sweep (or the next look at its page) hands it over once the broker is back."""
     from kpis.tasks import import_run_task
 
-    transaction.on_commit(lambda: import_run_task.delay(job.pk))
+    if enqueue(import_run_task, job_id, kind="import", key=job_id):
+        ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).exclude(
+            phase="queued"
+        ).update(phase="queued", message="")
+        return True
+    ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(
+        phase="waiting for the task queue", message=WAITING_FOR_BROKER
+    )
+    return False
+
+
+def import_requeue_if_lost(job: ImportJob) -> ImportJob:
+    """On a look at a queued import: if no task is out for it (the broker was down when it was
+    queued, or restarted empty), hand it over now."""
+    if job.status == ImportJob.Status.QUEUED and not is_enqueued("import", job.pk):
+        import_enqueue(job.pk)
+        job.refresh_from_db()
     return job
 
 
@@ -149,11 +193,21 @@ def _progress_key(job_id: int) -> str:
 
 def progress_set(job_id: int, phase: str, done: int, total: int | None) -> None:
     # In Redis, not the job row: the import's own transaction is still open while it reports.
-    cache.set(_progress_key(job_id), {"phase": phase, "done": done, "total": total}, PROGRESS_TTL)
+    # Only a display: a Redis restart must not fail the import that reports to it.
+    try:
+        cache.set(
+            _progress_key(job_id), {"phase": phase, "done": done, "total": total}, PROGRESS_TTL
+        )
+    except BROKER_ERRORS as error:
+        log.warning("import %s: progress not reported (%s)", job_id, error)
 
 
 def progress_get(job: ImportJob) -> dict:
-    live = cache.get(_progress_key(job.pk)) if not job.finished else None
+    live = None
+    if job.status == ImportJob.Status.RUNNING:
+        # Without Redis the page still shows the job row's true status, only not the live rows.
+        with contextlib.suppress(*BROKER_ERRORS):
+            live = cache.get(_progress_key(job.pk))
     base = {"phase": job.phase, "done": job.rows_done, "total": job.rows_total}
     data = {**base, **(live or {})}
     data |= {
@@ -176,33 +230,151 @@ def progress_get(job: ImportJob) -> dict:
 def import_run(job_id: int) -> ImportJob | None:
     """Run a queued import to the end, exactly once; a second call for the same job is a no-op.
 
-    Everything the import writes (tickets, problems, counts, recompute marks) commits together,
-    so a crash leaves no half import behind and a retry starts clean.
+    The runner holds the job's lease (see msp_portal.leases) from its claim to its end, so a
+    task redelivered after its worker died takes the job over, and a duplicate of a task still
+    running elsewhere does nothing. Everything the import writes (tickets, problems, counts,
+    recompute marks) commits together, so a crash leaves no half import behind and a retry
+    starts clean.
     """
-    claimed = ImportJob.objects.filter(
-        pk=job_id, status__in=[ImportJob.Status.QUEUED, ImportJob.Status.RUNNING]
-    ).update(status=ImportJob.Status.RUNNING, phase="reading", started_at=timezone.now())
-    if not claimed:
-        return None
-    job = ImportJob.objects.select_related("msp", "client").get(pk=job_id)
-    try:
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                # A redelivered task waits here while the first attempt still runs.
-                cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [JOB_LOCK, job_id])
-            job.refresh_from_db()
-            if job.status != ImportJob.Status.RUNNING:
-                return job
-            ImportProblem.objects.filter(job=job).delete()
-            _run(job)
-    except ImportRejected as rejected:
-        _finish(job, ImportJob.Status.REJECTED, str(rejected))
-        return job
-    except Exception as error:
-        _finish(job, ImportJob.Status.FAILED, f"{type(error).__name__}: {error}")
-        raise
+    with lease(JOB_LOCK, job_id, wait=LEASE_WAIT_SECONDS) as held:
+        if not held:
+            return None  # running in a live process; if that one dies, the sweep re-queues
+        # Holding the lease, "running" can only be a dead attempt's: take it over.
+        claimed = ImportJob.objects.filter(
+            pk=job_id, status__in=[ImportJob.Status.QUEUED, ImportJob.Status.RUNNING]
+        ).update(
+            status=ImportJob.Status.RUNNING, phase="reading", message="",
+            started_at=timezone.now(),
+        )  # fmt: skip
+        if not claimed:
+            return None
+        forget_enqueued("import", job_id)
+        job = ImportJob.objects.select_related("msp", "client").get(pk=job_id)
+        try:
+            with transaction.atomic():
+                ImportProblem.objects.filter(job=job).delete()
+                _run(job)
+        except ImportRejected as rejected:
+            _finish(job, ImportJob.Status.REJECTED, str(rejected))
+            return job
+        except DATABASE_ERRORS:
+            _retry_later(job_id)
+            raise  # the task retries with backoff
+        except Exception as error:
+            _finish(job, ImportJob.Status.FAILED, f"{type(error).__name__}: {error}")
+            raise
     job.refresh_from_db()
+    _recompute_enqueue(job)
     return job
+
+
+# A task redelivered the instant its worker was killed may reach PostgreSQL before the dead
+# worker's backend has noticed its client is gone; it waits this long for the lease.
+LEASE_WAIT_SECONDS = 10
+RETRY_MARK_SECONDS = 300  # > the task's longest backoff: then the sweep assumes the retry lost
+
+
+def _retry_later(job_id: int) -> None:
+    """The database went away mid-import (nothing of it was committed): queued again, saying
+    so, for the task's retry. With the database still down this cannot be written, and the
+    retry takes the job over from 'running' instead."""
+    connection.close()  # a broken connection: the next query opens a fresh one
+    with contextlib.suppress(*DATABASE_ERRORS):
+        ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.RUNNING).update(
+            status=ImportJob.Status.QUEUED, phase="retrying (database)"
+        )
+    mark_enqueued("import", job_id, RETRY_MARK_SECONDS)
+    progress_set(job_id, "retrying (database)", 0, None)
+
+
+def import_fail(job_id: int, message: str) -> None:
+    """The task gave up (its retries spent): the job says so instead of staying queued."""
+    ImportJob.objects.filter(
+        pk=job_id, status__in=[ImportJob.Status.QUEUED, ImportJob.Status.RUNNING]
+    ).update(
+        status=ImportJob.Status.FAILED, phase="failed", message=message,
+        finished_at=timezone.now(),
+    )  # fmt: skip
+    progress_set(job_id, "failed", 0, None)
+
+
+def _recompute_enqueue(job: ImportJob) -> None:
+    """Browser and API imports hand the KPIs to a worker; the command and the demo seed
+    recompute in the foreground themselves. With the broker down, the recompute requests the
+    import committed stay, and the sweep hands them over later."""
+    if job.status != ImportJob.Status.DONE or job.via not in (
+        ImportJob.Via.WEB, ImportJob.Via.API
+    ):  # fmt: skip
+        return
+    from kpis.tasks import kpis_recompute_task
+
+    client_ids = RecomputeRequest.objects.filter(client_id__in=_clients_of(job)).values_list(
+        "client_id", flat=True
+    )
+    for client_id in sorted(set(client_ids)):
+        enqueue(kpis_recompute_task, client_id, kind="recompute", key=client_id)
+
+
+def _clients_of(job: ImportJob) -> list[int]:
+    if job.client_id:
+        return [job.client_id]
+    return list(Contract.objects.filter(msp=job.msp).values_list("client_id", flat=True).distinct())
+
+
+# --- The sweep: nothing stays queued or running forever ---------------------------------------
+
+
+def imports_sweep() -> dict[str, int]:
+    """Hand every orphaned job to a worker again: imports left 'running' by a dead worker
+    (nobody holds their lease), imports 'queued' with no task out (the broker was down or
+    restarted empty), and recomputes an import asked for that were lost the same way. Beat runs
+    it every minute and each worker once at start; running it twice is harmless."""
+    resumed = 0
+    for job_id in ImportJob.objects.filter(status=ImportJob.Status.RUNNING).values_list(
+        "pk", flat=True
+    ):  # fmt: skip
+        with lease(JOB_LOCK, job_id) as orphaned:
+            if orphaned:
+                resumed += ImportJob.objects.filter(
+                    pk=job_id, status=ImportJob.Status.RUNNING
+                ).update(status=ImportJob.Status.QUEUED, phase="resuming (worker stopped)")
+                forget_enqueued("import", job_id)
+    queued = 0
+    for job_id in ImportJob.objects.filter(status=ImportJob.Status.QUEUED).values_list(
+        "pk", flat=True
+    ):  # fmt: skip
+        if not is_enqueued("import", job_id):
+            queued += import_enqueue(job_id)
+    return {"resumed": resumed, "queued": queued, "recomputes": recomputes_sweep()}
+
+
+def recomputes_sweep() -> int:
+    """Queue the recompute of every client whose import-made requests have waited too long
+    with no recompute running or queued for it."""
+    from kpis.tasks import kpis_recompute_task
+
+    before = timezone.now() - datetime.timedelta(seconds=settings.RECOMPUTE_SWEEP_GRACE_SECONDS)
+    client_ids = sorted(
+        set(
+            RecomputeRequest.objects.filter(requested_at__lt=before).values_list(
+                "client_id", flat=True
+            )
+        )
+    )
+    queued = 0
+    for client_id in client_ids:
+        if is_enqueued("recompute", client_id):
+            continue
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = %s "
+                "AND objid = %s AND objsubid = 2 AND granted",
+                [RECOMPUTE_LOCK, client_id],
+            )
+            if cursor.fetchone():
+                continue  # running now
+        queued += enqueue(kpis_recompute_task, client_id, kind="recompute", key=client_id)
+    return queued
 
 
 def _finish(job: ImportJob, status: str, message: str) -> None:
@@ -295,13 +467,6 @@ def _run(job: ImportJob) -> None:
         finished_at=timezone.now(),
     )
     progress_set(job.pk, "done", total, total)
-    if job.via in (ImportJob.Via.WEB, ImportJob.Via.API):
-        # Browser and API imports hand the KPIs to a worker; the command and the demo seed
-        # recompute in the foreground themselves.
-        from kpis.tasks import kpis_recompute_task
-
-        for client_id in sorted({c for c, _ in result.months}):
-            transaction.on_commit(lambda c=client_id: kpis_recompute_task.delay(c))
 
 
 def _assign_clients(
