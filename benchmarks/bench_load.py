@@ -17,7 +17,6 @@ import http.client
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import threading
@@ -85,17 +84,8 @@ def load_while(port: int, session: str, paths: list[str], busy: threading.Event)
                     errors.append(response.status)
         conn.close()
 
-    threads = [threading.Thread(target=user, args=(i,)) for i in range(USERS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    timings.sort()
-    return {
-        "requests": len(timings), "errors": len(errors),
-        "p50_ms": statistics.median(timings) * 1000,
-        "p95_ms": timings[int(len(timings) * 0.95) - 1] * 1000, "max_ms": timings[-1] * 1000,
-    }  # fmt: skip
+    bench_web.run_users([threading.Thread(target=user, args=(i,)) for i in range(USERS)])
+    return bench_web.latency_summary(timings, errors)
 
 
 def measure(clients: int) -> dict:

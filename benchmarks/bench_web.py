@@ -120,12 +120,20 @@ def load(port: int, session: str, path: str) -> dict:
                     errors.append(response.status)
         conn.close()
 
-    threads = [threading.Thread(target=user) for _ in range(USERS)]
+    run_users([threading.Thread(target=user) for _ in range(USERS)])
+    return latency_summary(timings, errors)
+
+
+def run_users(threads: list[threading.Thread]) -> None:
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    timings.sort()
+
+
+def latency_summary(timings: list[float], errors: list) -> dict:
+    """Requests, errors and the p50 / p95 (nearest rank) / max latency in milliseconds."""
+    timings = sorted(timings)
     return {
         "requests": len(timings), "errors": len(errors),
         "p50_ms": statistics.median(timings) * 1000,
