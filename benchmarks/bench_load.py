@@ -73,15 +73,11 @@ def load_while(port: int, session: str, paths: list[str], busy: threading.Event)
         while busy.is_set():
             path = paths[turn % len(paths)]
             turn += 1
-            started = time.perf_counter()
-            conn.request("GET", path, headers={"Cookie": f"sessionid={session}"})
-            response = conn.getresponse()
-            response.read()
-            elapsed = time.perf_counter() - started
+            elapsed, status = bench_web.timed_get(conn, path, session)
             with lock:
                 timings.append(elapsed)
-                if response.status != 200:
-                    errors.append(response.status)
+                if status != 200:
+                    errors.append(status)
         conn.close()
 
     bench_web.run_users([threading.Thread(target=user, args=(i,)) for i in range(USERS)])

@@ -109,19 +109,24 @@ def load(port: int, session: str, path: str) -> dict:
     def user():
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         for _ in range(REQUESTS_EACH):
-            started = time.perf_counter()
-            conn.request("GET", path, headers={"Cookie": f"sessionid={session}"} if session else {})
-            response = conn.getresponse()
-            response.read()
-            elapsed = time.perf_counter() - started
+            elapsed, status = timed_get(conn, path, session)
             with lock:
                 timings.append(elapsed)
-                if response.status != 200:
-                    errors.append(response.status)
+                if status != 200:
+                    errors.append(status)
         conn.close()
 
     run_users([threading.Thread(target=user) for _ in range(USERS)])
     return latency_summary(timings, errors)
+
+
+def timed_get(conn: http.client.HTTPConnection, path: str, session: str) -> tuple[float, int]:
+    """One GET on a keep-alive connection, read to the end: (seconds, status)."""
+    started = time.perf_counter()
+    conn.request("GET", path, headers={"Cookie": f"sessionid={session}"} if session else {})
+    response = conn.getresponse()
+    response.read()
+    return time.perf_counter() - started, response.status
 
 
 def run_users(threads: list[threading.Thread]) -> None:

@@ -22,6 +22,7 @@ from kpis.dashboard import (
     SCORECARD,
     compliance_by_priority,
     credit_target,
+    months_up_to,
     previous_label,
     scorecard,
     trend,
@@ -247,7 +248,7 @@ def review_data_build(contract: Contract, quarter: str) -> dict:
         raise NoFigures(f"No KPIs are stored for {client.name} in {quarter} yet.")
 
     kpis = _kpi_rows(snapshot, stored.get(previous), stored.get(year_before), contract)
-    months = [*_months_before(period.months[0], 9), *period.months]
+    months = months_up_to(snapshot, 12)  # the quarter's three and the nine before
     monthly = trend(client, months)
     priority = compliance_by_priority(snapshot)
     target = next((r["target"] for r in kpis if r["target"] is not None), None)
@@ -341,13 +342,6 @@ def review_data_build(contract: Contract, quarter: str) -> dict:
         "credit_target": credit_target(contract, contract.credit_measure),
         "measure_count": len(SCORECARD),
     }
-
-
-def _months_before(month: str, count: int) -> list[str]:
-    labels = [month]
-    for _ in range(count):
-        labels.insert(0, previous_label(labels[0]))
-    return labels[:-1]
 
 
 def review_action_items(review: Review) -> list[dict]:
