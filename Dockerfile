@@ -28,4 +28,5 @@ RUN DJANGO_ENV=production DJANGO_SECRET_KEY=collectstatic-only-not-a-real-secret
 
 USER portal
 EXPOSE 8000
-CMD ["gunicorn", "msp_portal.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# Workers, timeouts and logging: gunicorn.conf.py (one sync worker per core; WEB_CONCURRENCY overrides).
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "msp_portal.wsgi:application"]

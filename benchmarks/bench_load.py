@@ -135,9 +135,10 @@ def record(m: dict) -> None:
     run = m["import_run"]
     rows = [
         f"\n## bench-load, {date.today().isoformat()}\n",
-        f"The bench-kpis database (1,000,000 tickets, 200 clients), gunicorn with 2 workers × 4 "
-        f"threads, production settings; {USERS} users on loopback, each alternating between the "
-        f"dashboard and the filtered ticket list; {machine}.\n",
+        f"The bench-kpis database (1,000,000 tickets, 200 clients), gunicorn as gunicorn.conf.py "
+        f"sets it ({bench_web.server_workers()} sync workers), production settings; {USERS} users "
+        f"on loopback, each alternating between the dashboard and the filtered ticket list; "
+        f"{machine}.\n",
         "| load | requests | p50 | p95 | max | errors | p95 / baseline p95 |",
         "|---|---|---|---|---|---|---|",
     ]

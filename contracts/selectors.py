@@ -20,11 +20,20 @@ from contracts.models import (
 from contracts.rules import Gap
 from contracts.services.commitments import contract_today
 from contracts.services.matrix import matrix_version_gaps
+from msp_portal import sql
 
 
 def current_contract(*, client: Organisation) -> Contract | None:
-    """The client's newest contract: the one its figures are computed and shown under."""
-    return Contract.objects.filter(client=client).order_by("-starts").first()
+    """The client's newest contract: the one its figures are computed and shown under. Read on
+    every client page, so written as SQL (msp_portal/sql.py says why)."""
+    rows = sql.fetch(_CURRENT_CONTRACT_SQL, [client.pk])
+    return sql.load(Contract, rows[0]) if rows else None
+
+
+_CURRENT_CONTRACT_SQL = f"""
+    SELECT {sql.columns(Contract, "c")} FROM contracts_contract c
+    WHERE c.client_id = %s ORDER BY c.starts DESC, c.id DESC LIMIT 1
+"""  # noqa: S608 - names from _meta; values are parameters
 
 
 def client_contracts(*, user, client: Organisation) -> QuerySet[Contract]:

@@ -22,19 +22,25 @@ from kpis.ingest.normalise import safe_text
 from kpis.models import KpiSnapshot, Ticket
 from kpis.services.drilldown import figure_ticket_list, snapshot_computed_at
 from kpis.timeline import ticket_timeline
-from msp_portal.tenancy import get_client_or_404
+from msp_portal import sql
+from msp_portal.tenancy import get_client_or_404, get_client_with_contract_or_404
 
 KIND_NAMES = {"month": "Months", "quarter": "Quarters", "year": "Years"}
 
 
+_STORED_FIELDS = ("period_kind", "period_label", "period_start", "computed_at")
+_STORED_SQL = f"""
+    SELECT {sql.columns(KpiSnapshot, "s", _STORED_FIELDS)} FROM kpis_kpisnapshot s
+    WHERE s.client_id = %s ORDER BY s.period_start DESC, s.period_kind
+"""  # noqa: S608 - names from _meta; values are parameters
+
+
 def _stored(client) -> list[KpiSnapshot]:
     """The client's snapshots without their figures (label, kind, start, computed_at), newest
-    first: one small query serves the period picker, the chosen period and the page's stamp."""
-    return list(
-        KpiSnapshot.objects.filter(client=client)
-        .order_by("-period_start", "period_kind")
-        .only("period_kind", "period_label", "period_start", "computed_at")
-    )
+    first: one small query serves the period picker, the chosen period and the page's stamp.
+    Written as SQL: it runs on every view of the dashboard (msp_portal/sql.py says why)."""
+    rows = sql.fetch(_STORED_SQL, [client.pk])
+    return [sql.load(KpiSnapshot, row, only=_STORED_FIELDS) for row in rows]
 
 
 def _periods(stored: list[KpiSnapshot]) -> dict[str, list[str]]:
@@ -61,8 +67,7 @@ def _default_period(client, periods: dict[str, list[str]]) -> str | None:
 
 @login_required
 def dashboard(request, slug):
-    client, _access = get_client_or_404(request.user, slug)
-    contract = current_contract(client=client)
+    client, _access, contract = get_client_with_contract_or_404(request.user, slug)
     stored = _stored(client)
     periods = _periods(stored)
     label = request.GET.get("period") or _default_period(client, periods)
@@ -99,8 +104,7 @@ def ticket_list(request, slug):
     """The tickets behind one figure of one period: `?period=2026-Q2&figure=...` (the figure's
     denominator; `part=numerator` for the part a rate counts), narrowed by priority or
     verdict, sorted, paginated, or downloaded as CSV (`format=csv`)."""
-    client, _access = get_client_or_404(request.user, slug)
-    contract = current_contract(client=client)
+    client, _access, contract = get_client_with_contract_or_404(request.user, slug)
     key = request.GET.get("figure", "tickets.created")
     part = "numerator" if request.GET.get("part") == "numerator" else "denominator"
     if key not in TICKET_FIGURES and key not in RULES and key not in ("service_credits",):
@@ -148,16 +152,21 @@ CLOCK_FIELDS = ("response_seconds", "resolution_seconds", "response_verdict",
                 "resolution_verdict", "no_verdict_reason")  # fmt: skip
 
 
+# Written as SQL: every ticket list reads its page of tickets (msp_portal/sql.py says why).
+_TICKETS_SQL = f"""
+    SELECT t.id, {", ".join(f"t.{f}" for f in TICKET_FIELDS)},
+           {", ".join(f"c.{f}" for f in CLOCK_FIELDS)}
+    FROM kpis_ticket t LEFT JOIN kpis_ticketclock c ON c.ticket_id = t.id
+    WHERE t.client_id = %s AND t.id = ANY(%s)
+"""  # noqa: S608 - names from _meta; values are parameters
+
+
 def _tickets_in_order(client, ids: list[int]) -> list[dict]:
     """The client's tickets with these ids, in the order of `ids`, as plain values: each with
     its `clock` (None for a ticket not yet recomputed). Cheaper to read than model objects,
     and what the page's rows are cached by."""
-    clock_columns = [f"clock__{f}" for f in CLOCK_FIELDS]
-    rows = Ticket.objects.filter(client=client, pk__in=ids).values_list(
-        "pk", *TICKET_FIELDS, *clock_columns
-    )
     by_id = {}
-    for pk, *values in rows:
+    for pk, *values in sql.fetch(_TICKETS_SQL, [client.pk, list(ids)]):
         ticket = dict(zip(TICKET_FIELDS, values, strict=False))
         clock = dict(zip(CLOCK_FIELDS, values[len(TICKET_FIELDS) :], strict=True))
         # A stored clock always has a verdict text ("" for none); NULL means no clock row.

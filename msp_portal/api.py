@@ -69,6 +69,15 @@ def _error(description: str, schema: str) -> dict:
     return {"description": description, "content": {"application/json": {"schema": ref}}}
 
 
+def _text_without_nul(parameter: dict) -> None:
+    """Django refuses a NUL character in any text it is given to look up (400, "Null characters
+    are not allowed"); say so in the schema, so that such a value counts as invalid input."""
+    schema = parameter.get("schema", {})
+    plain_text = schema.get("type") == "string" and not {"enum", "format", "pattern"} & set(schema)
+    if parameter["in"] == "query" and plain_text:
+        schema["pattern"] = "^[^\\x00]*$"
+
+
 def error_responses_add(result, generator, request, public):
     """drf-spectacular post-processing hook: document the answers every operation can give
     besides success (no or a bad token, a role that may not, an id that is not the caller's, too
@@ -80,6 +89,8 @@ def error_responses_add(result, generator, request, public):
     for operations in result.get("paths", {}).values():
         for operation in operations.values():
             parameters = operation.get("parameters", [])
+            for parameter in parameters:
+                _text_without_nul(parameter)
             errors = {
                 "401": _error("Not authenticated: no token or session, or a bad token", "Error"),
                 "403": _error(

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 
 import redis.exceptions
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
 log = logging.getLogger(__name__)
 UNREACHABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
@@ -37,8 +38,36 @@ def _soft(method, fallback):
     return soft
 
 
+class ReusedRedisCacheClient(RedisCacheClient):
+    """Django's Redis cache client, keeping one redis.Redis per connection pool.
+
+    Django builds a new redis.Redis for every cache call, and each one fills a table of about
+    170 response callbacks: about 0.4 ms of CPU per call, three or four calls a page. A
+    redis.Redis is safe to share between threads (each command borrows a pooled connection)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._clients: dict[int, object] = {}
+        self._clients_lock = threading.Lock()
+
+    def get_client(self, key=None, *, write=False):
+        index = self._get_connection_pool_index(write)
+        client = self._clients.get(index)
+        if client is None:
+            with self._clients_lock:
+                client = self._clients.get(index)
+                if client is None:
+                    client = self._client(connection_pool=self._get_connection_pool(write))
+                    self._clients[index] = client
+        return client
+
+
 class FailSoftRedisCache(RedisCache):
     """RedisCache whose reads miss and whose writes are dropped while Redis is unreachable."""
+
+    def __init__(self, server, params):
+        super().__init__(server, params)
+        self._class = ReusedRedisCacheClient
 
     get = _soft(RedisCache.get, lambda key, default=None, *a, **k: default)
     get_many = _soft(RedisCache.get_many, lambda *a, **k: {})

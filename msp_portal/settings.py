@@ -115,6 +115,12 @@ CACHES = {
         "BACKEND": "msp_portal.cache.FailSoftRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": f"msp-portal-{DJANGO_ENV}",
+        # A Redis that stops answering (packets dropped, a hung host) must cost a page this
+        # long at most, then count as unreachable: without a timeout the socket waits forever.
+        "OPTIONS": {
+            "socket_connect_timeout": env_int("CACHE_SOCKET_TIMEOUT_SECONDS", 2),
+            "socket_timeout": env_int("CACHE_SOCKET_TIMEOUT_SECONDS", 2),
+        },
     }
 }
 

@@ -17,6 +17,7 @@ from django.core.cache import cache
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
+from django.test import Client
 from django.urls import reverse
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -176,3 +177,17 @@ def test_a_body_in_a_media_type_not_taken_is_a_documented_415(world, client):
     assert response.status_code == 415 and "detail" in response.json()
     schema = client.get(reverse("api-schema"), HTTP_ACCEPT="application/json").json()
     assert "415" in schema["paths"]["/api/v1/tickets/batch/"]["post"]["responses"]
+
+
+def test_a_nul_character_in_a_text_filter_is_documented_invalid_input(world):
+    """Schemathesis sent client__slug=%00 as schema-valid; Django refuses NUL in lookups."""
+    token = Token.objects.create(user=world.msp_staff).key
+    answer = Client().get(
+        "/api/v1/contracts/?client__slug=a%00b", HTTP_AUTHORIZATION=f"Token {token}"
+    )
+    assert answer.status_code == 400
+    document = Client().get("/api/schema/?format=json").json()
+    parameters = document["paths"]["/api/v1/contracts/"]["get"]["parameters"]
+    slug = next(p for p in parameters if p["name"] == "client__slug")
+    assert slug["schema"]["pattern"] == "^[^\\x00]*$"
+    assert "400" in document["paths"]["/api/v1/contracts/"]["get"]["responses"]

@@ -63,7 +63,7 @@ def test_env_example_lists_every_variable_settings_read():
     import re
 
     read = set()
-    for source in ("msp_portal/settings.py", "msp_portal/devstack.py"):
+    for source in ("msp_portal/settings.py", "msp_portal/devstack.py", "gunicorn.conf.py"):
         text = (ROOT / source).read_text()
         read |= set(re.findall(r'env_(?:str|bool|int|list|required)\(\s*"([A-Z_]+)"', text))
         read |= set(re.findall(r'os\.environ(?:\.get)?\(\s*"([A-Z_]+)"', text))

@@ -14,13 +14,14 @@ from django.core.cache import cache
 from contracts.models import Contract, Organisation
 from contracts.selectors import current_contract
 from kpis.formulas import RULES, Period, figure_tickets, prepared
-from kpis.models import KpiSnapshot, Ticket
+from kpis.models import Ticket
 from kpis.services.recompute import (
     clocks_load,
     credit_breach_key,
     tickets_load,
     tickets_with_clocks,
 )
+from msp_portal import sql
 
 CACHE_SECONDS = 24 * 3600
 
@@ -79,12 +80,13 @@ def figure_ticket_list(
 def snapshot_computed_at(client: Organisation, period_label: str) -> datetime | None:
     """When the client's snapshot of the period was computed (None: no such snapshot); the
     drill-down's caches are keyed by it."""
-    return (
-        KpiSnapshot.objects.filter(client=client, period_label=period_label)
-        .order_by()  # the model's ordering would join the client to sort by name
-        .values_list("computed_at", flat=True)
-        .first()
+    # Written as SQL: every ticket list reads it (msp_portal/sql.py says why).
+    rows = sql.fetch(
+        "SELECT computed_at FROM kpis_kpisnapshot WHERE client_id = %s AND period_label = %s "
+        "ORDER BY id LIMIT 1",
+        [client.pk, period_label],
     )
+    return rows[0][0] if rows else None
 
 
 def _digest(*parts) -> str:

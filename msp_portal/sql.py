@@ -1,0 +1,63 @@
+"""Hand-written SQL for the few reads that every page makes, loaded into ordinary model objects.
+
+Django compiles a queryset into SQL each time it is evaluated. On our two-core machines that
+costs about 1 ms of CPU per query, which was most of a page's cost once its figures were
+cached (benchmarks/RESULTS.md, bench-web 2026-12-02). The reads made on every request are
+written once as SQL: the memberships, the client with its parties, the current contract and a
+period's stamp. `load` builds their rows into the same objects the ORM would give, through the
+public Model.from_db. Column lists come from each model's _meta, so a new field is read without
+editing the queries.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from django.db import connection
+from django.db.models import Model
+
+
+@cache
+def _fields(model: type[Model], only: tuple[str, ...] | None):
+    """(attribute names, column names, converters by position) of the model's concrete fields,
+    or of `only` these (and the primary key, as `.only()` reads it). A converter is what the
+    ORM's compiler would apply to the column: JSON text decoded, for one."""
+    fields = model._meta.concrete_fields
+    if only is not None:
+        wanted = {model._meta.pk.name, *only}
+        fields = [f for f in fields if f.name in wanted]
+    converters = [
+        (i, f.get_db_converters(connection))
+        for i, f in enumerate(fields)
+        if f.get_db_converters(connection)
+    ]
+    return [f.attname for f in fields], [f.column for f in fields], converters
+
+
+def columns(model: type[Model], alias: str, only: tuple[str, ...] | None = None) -> str:
+    """The select list of the model's fields (or `only` these) from the table aliased `alias`."""
+    return ", ".join(f'{alias}."{column}"' for column in _fields(model, only)[1])
+
+
+def width(model: type[Model], only: tuple[str, ...] | None = None) -> int:
+    """How many columns `columns` selects for the model."""
+    return len(_fields(model, only)[0])
+
+
+def load(model: type[Model], row, start: int = 0, only: tuple[str, ...] | None = None):
+    """The model instance whose fields are row[start:start + width(model, only)]; with `only`,
+    the other fields are deferred, as `.only()` leaves them."""
+    names, _, converters = _fields(model, only)
+    values = row[start : start + len(names)]
+    if converters:
+        values = list(values)
+        for i, functions in converters:
+            for convert in functions:
+                values[i] = convert(values[i], None, connection)
+    return model.from_db(connection.alias, names, values)
+
+
+def fetch(sql: str, params: list | tuple) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()

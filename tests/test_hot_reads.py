@@ -1,0 +1,175 @@
+"""The reads every page makes, written as SQL for speed (msp_portal/sql.py), give what the ORM
+gives; the Redis cache reuses its client and gives up on a Redis that does not answer."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from datetime import date, timedelta
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.http import Http404
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from contracts.models import Contract, Membership, Organisation
+from contracts.selectors import current_contract
+from kpis.models import KpiSnapshot
+from msp_portal import sql
+from msp_portal.cache import FailSoftRedisCache
+from msp_portal.tenancy import (
+    Side,
+    get_client_or_404,
+    get_client_with_contract_or_404,
+    user_memberships,
+)
+
+CONTRACT_FIELDS = [f.attname for f in Contract._meta.concrete_fields]
+
+
+def as_values(obj, names):
+    return {name: getattr(obj, name) for name in names}
+
+
+def test_a_loaded_contract_equals_the_orms_with_json_decoded(world):
+    row = sql.fetch(
+        f"SELECT {sql.columns(Contract, 'c')} FROM contracts_contract c WHERE c.id = %s",  # noqa: S608
+        [world.acme_contract.pk],
+    )[0]
+    loaded = sql.load(Contract, row)
+    fresh = Contract.objects.get(pk=world.acme_contract.pk)
+    assert as_values(loaded, CONTRACT_FIELDS) == as_values(fresh, CONTRACT_FIELDS)
+    assert isinstance(loaded.credit_tiers, list) and loaded.credit_tiers  # JSON, not its text
+    assert loaded._state.adding is False and loaded._state.db == "default"
+
+
+def test_only_loads_the_named_fields_and_defers_the_rest(world):
+    snapshot = KpiSnapshot.objects.create(
+        client=world.acme, period_kind="month", period_label="2025-07",
+        period_start=date(2025, 7, 1), values={"x": 1},
+        computed_at=timezone.now(),
+    )  # fmt: skip
+    only = ("period_label", "computed_at")
+    row = sql.fetch(
+        f"SELECT {sql.columns(KpiSnapshot, 's', only)} FROM kpis_kpisnapshot s WHERE s.id = %s",  # noqa: S608
+        [snapshot.pk],
+    )[0]
+    assert len(row) == sql.width(KpiSnapshot, only) == 3  # the key and the two named
+    loaded = sql.load(KpiSnapshot, row, only=only)
+    assert (loaded.pk, loaded.period_label) == (snapshot.pk, "2025-07")
+    assert "values" in loaded.get_deferred_fields()
+    assert loaded.values == {"x": 1}  # a deferred field still loads when read
+
+
+def test_memberships_match_the_orm_in_order_with_their_organisations(world, django_user_model):
+    user = world.msp_staff
+    Membership.objects.create(user=user, organisation=world.clearview, role="readonly")
+    expected = list(
+        Membership.objects.filter(user=user)
+        .select_related("organisation")
+        .order_by("organisation__name", "id")
+    )
+    fresh = django_user_model.objects.get(pk=user.pk)
+    loaded = user_memberships(fresh)
+    assert [(m.pk, m.role, m.organisation_id) for m in loaded] == [
+        (m.pk, m.role, m.organisation_id) for m in expected
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        names = [m.organisation.name for m in loaded]
+    assert names == sorted(names) and len(queries) == 0  # organisations came with the row
+
+
+def test_the_client_with_its_current_contract_is_the_newest_by_start(world):
+    newer = Contract.objects.create(
+        client=world.acme, msp=world.northwind, name="Renewal", timezone="Europe/London",
+        starts=world.acme_contract.starts + timedelta(days=365), pricing_model="flat_fee",
+    )  # fmt: skip
+    client, access, contract = get_client_with_contract_or_404(world.owner, "acme-dental")
+    assert client == world.acme and contract == newer == current_contract(client=client)
+    assert access.roles == get_client_or_404(world.owner, "acme-dental")[1].roles
+    assert Side.CLIENT in access.roles
+
+
+def test_the_combined_read_keeps_the_tenancy_rules(world):
+    for user in (world.outsider, world.rival_staff):
+        with pytest.raises(Http404):
+            get_client_with_contract_or_404(user, "acme-dental")
+    with pytest.raises(Http404):
+        get_client_with_contract_or_404(world.owner, "northwind-it")  # an MSP is not a client
+    # The MSP sees its client through the contract's parties.
+    _, access, contract = get_client_with_contract_or_404(world.msp_staff, "acme-dental")
+    assert Side.MSP in access.roles and contract == world.acme_contract
+
+
+def test_a_client_without_a_contract_has_no_current_contract(world, django_user_model):
+    lone = Organisation.objects.create(slug="lone-co", name="Lone Co", kind="client")
+    member = django_user_model.objects.create_user(email="lone@example.com", password="x" * 12)
+    Membership.objects.create(user=member, organisation=lone, role="admin")
+    client, access, contract = get_client_with_contract_or_404(member, "lone-co")
+    assert client == lone and contract is None and access.roles == {Side.CLIENT: "admin"}
+
+
+# --- The cache's Redis client -----------------------------------------------------------------
+
+
+def test_the_cache_reuses_one_redis_client_safely_across_threads():
+    backend = cache._cache
+    assert backend.get_client(write=True) is backend.get_client(write=True)
+    errors = []
+
+    def work(n):
+        try:
+            for i in range(50):
+                cache.set(f"hot-reads-{n}-{i}", (n, i), 30)
+                assert cache.get(f"hot-reads-{n}-{i}") == (n, i)
+        except Exception as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+
+
+def silent_server() -> tuple[socket.socket, int, list]:
+    """A TCP server that accepts connections and never answers: a Redis whose host hangs."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    held: list = []
+
+    def accept():
+        while True:
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    return listener, listener.getsockname()[1], held
+
+
+def test_a_redis_that_never_answers_is_a_miss_after_the_timeout(settings):
+    assert settings.CACHES["default"]["OPTIONS"]["socket_timeout"] > 0
+    listener, port, held = silent_server()
+    try:
+        hung = FailSoftRedisCache(
+            f"redis://127.0.0.1:{port}/0",
+            {"OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}},
+        )
+        started = time.monotonic()
+        assert hung.get("anything", "fallback") == "fallback"
+        hung.set("anything", 1)  # dropped, not raised
+        elapsed = time.monotonic() - started
+        # Two calls, each bounded by the timeout (redis-py may retry once): never forever.
+        assert elapsed < 5, elapsed
+        assert held, "the client did reach the silent server"
+    finally:
+        listener.close()
+        for conn in held:
+            conn.close()
