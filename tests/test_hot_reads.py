@@ -173,3 +173,29 @@ def test_a_redis_that_never_answers_is_a_miss_after_the_timeout(settings):
         listener.close()
         for conn in held:
             conn.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_table_changed_in_bulk_is_analysed_once():
+    """After a large load the planner gets statistics without waiting for autovacuum."""
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS analyze_probe")
+        cursor.execute("CREATE TABLE analyze_probe (n integer)")
+        try:
+            cursor.execute("INSERT INTO analyze_probe SELECT generate_series(1, 20000)")
+            deadline = time.monotonic() + 10
+            analysed: list = []
+            while not analysed and time.monotonic() < deadline:
+                # The statistics a backend counts reach the view when it flushes them.
+                cursor.execute("SELECT pg_stat_force_next_flush()")
+                time.sleep(0.2)
+                analysed = sql.analyze_if_stale(["analyze_probe", "contracts_contract"])
+            assert analysed == ["analyze_probe"]  # the other table changed too little
+            cursor.execute(
+                "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables "
+                "WHERE relname = 'analyze_probe'"
+            )
+            assert cursor.fetchone() == (True,)
+            assert sql.analyze_if_stale(["analyze_probe"]) == []  # fresh statistics now
+        finally:
+            cursor.execute("DROP TABLE analyze_probe")

@@ -39,6 +39,7 @@ from kpis.clock import (
 from kpis.formulas import Figure, Period, kpi_inputs, kpis_by_period, period_labels_of_month
 from kpis.models import Outage, RecomputeRequest
 from kpis.uptime import OutageWindow, uptime_figure
+from msp_portal import sql
 
 RECOMPUTE_LOCK = 7303
 KEYS_IN_ORDER = [
@@ -422,9 +423,9 @@ def clocks_store(client_ids: list[int], clocks: pl.DataFrame) -> pl.Series:
 def clocks_load(client_ids: list[int]) -> pl.DataFrame:
     """The clients' stored clocks (ticket_id and CLOCK_VALUES); no verdict reads as ""."""
     buffer = io.BytesIO()
-    sql = _STORED_CLOCKS_SQL.format(columns=", ".join(CLOCK_VALUES))
+    query = _STORED_CLOCKS_SQL.format(columns=", ".join(CLOCK_VALUES))
     with connection.cursor() as cursor:
-        cursor.cursor.copy_expert(cursor.mogrify(sql, [list(client_ids)]).decode(), buffer)
+        cursor.cursor.copy_expert(cursor.mogrify(query, [list(client_ids)]).decode(), buffer)
     buffer.seek(0)
     schema = {"ticket_id": pl.Int64, **{c: pl.Int64 for c in CLOCK_VALUES[:5]},
               **{c: pl.String for c in CLOCK_VALUES[5:]}}  # fmt: skip
@@ -643,6 +644,8 @@ def kpis_recompute_clients(
                 )  # fmt: skip
             written += _snapshots_write(results, contexts, zone, as_of, zone_ids, only)
         RecomputeRequest.objects.filter(client_id__in=client_ids, requested_at__lte=as_of).delete()
+    # Every import ends in a recompute: the place to refresh the statistics a large one spoiled.
+    sql.analyze_if_stale(["kpis_ticket", "kpis_ticketclock", "kpis_kpisnapshot"])
     return written
 
 
