@@ -7,14 +7,16 @@ it is free, so requests queue first come, first served across the workers. Threa
 workers keep each keep-alive connection on the worker that accepted it, and one worker often
 holds most of them. Measured on 2 cores with 20 users (benchmarks/RESULTS.md, 2026-12-02):
 dashboard p95 161 ms with 2 sync workers, 270 ms with 2 × 4 gthread, and 205 ms with 4 sync
-workers. Sync workers assume a buffering proxy in front, which a deployment needs anyway for TLS.
+workers. Sync workers assume a proxy in front that buffers request bodies (nginx does by
+default), which a deployment needs anyway for TLS: an upload then reaches a worker at once
+instead of holding it for as long as the client takes to send it.
 """
 
-import multiprocessing
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
-workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
+# The cores this process may run on (a container or taskset limits them), not the host's.
+workers = int(os.environ.get("WEB_CONCURRENCY", len(os.sched_getaffinity(0))))
 worker_class = "sync"
 # A CSV export of a year's tickets streams for a few seconds; nothing should take a minute.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))

@@ -81,7 +81,7 @@ def stage_prepare() -> None:
 
 def server_workers() -> int:
     """The worker count gunicorn.conf.py gives this machine."""
-    return int(os.environ.get("WEB_CONCURRENCY", os.cpu_count()))
+    return int(os.environ.get("WEB_CONCURRENCY", len(os.sched_getaffinity(0))))
 
 
 def free_port() -> int:

@@ -51,13 +51,19 @@ class ReusedRedisCacheClient(RedisCacheClient):
         self._clients_lock = threading.Lock()
 
     def get_client(self, key=None, *, write=False):
+        # One draw of the server: with replicas, reads pick one at random, and the client and
+        # its pool must be for the same one.
         index = self._get_connection_pool_index(write)
         client = self._clients.get(index)
         if client is None:
             with self._clients_lock:
                 client = self._clients.get(index)
                 if client is None:
-                    client = self._client(connection_pool=self._get_connection_pool(write))
+                    if index not in self._pools:
+                        self._pools[index] = self._pool_class.from_url(
+                            self._servers[index], **self._pool_options
+                        )
+                    client = self._client(connection_pool=self._pools[index])
                     self._clients[index] = client
         return client
 

@@ -607,9 +607,10 @@ def kpis_recompute_clients(
     as_of = as_of or timezone.now()
     contracts = {}
     for contract in Contract.objects.filter(client__in=clients).select_related("client").order_by(
-        "client_id", "starts"
+        "client_id", "starts", "id"
     ):  # fmt: skip
-        contracts[contract.client_id] = contract  # the latest contract of each client
+        # The latest contract of each client, ties broken by id as current_contract breaks them.
+        contracts[contract.client_id] = contract
     client_ids = sorted(contracts)
     if not client_ids:
         return 0
