@@ -135,14 +135,15 @@ def ticket_list(request, slug):
     page.object_list = _tickets_in_order(client, page.object_list)
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "kpis/ticket_list.html", {
+    context = {
         "client": client, "contract": contract, "page": page, "count": count,
         "period": Period.parse(label, contract.timezone), "key": key, "part": part,
         "rule": RULES.get(key), "sort": sort, "priority": priority, "verdict": verdict,
         "query": query.urlencode(), "zone": ZoneInfo(contract.timezone),
         "verdicts": VERDICT_FILTERS, "fingerprint": fingerprint, "sort_choices": SORT_CHOICES,
-        "rows_stamp": _rows_stamp(client, contract.timezone, page.object_list),
-    })  # fmt: skip
+    }  # fmt: skip
+    context["page_stamp"] = _page_stamp(context)
+    return render(request, "kpis/ticket_list.html", context)
 
 
 # What a listed ticket shows (the page and the CSV): its JSON history columns stay unread.
@@ -175,12 +176,18 @@ def _tickets_in_order(client, ids: list[int]) -> list[dict]:
     return [by_id[pk] for pk in ids if pk in by_id]
 
 
-def _rows_stamp(client, zone: str, tickets: list[dict]) -> str:
-    """Names everything the page's rows show (the tickets' values, the client's slug in their
-    links, the time zone): the rendered rows are cached under it, so a change to any ticket or
-    clock renders them again."""
-    shown = repr((client.slug, zone, tickets)).encode()
-    return hashlib.md5(shown, usedforsecurity=False).hexdigest()
+def _page_stamp(context: dict) -> str:
+    """Names everything the list's content shows: the client and contract in its header and
+    links, the figure, filters and page, and the values of the page's tickets. The rendered
+    content is cached under it, so a change to any ticket or clock renders it again."""
+    client, contract, page = context["client"], context["contract"], context["page"]
+    shown = (
+        client.pk, client.slug, client.name, contract.pk, contract.timezone,
+        [context[k] for k in ("count", "key", "part", "sort", "priority", "verdict",
+                              "fingerprint", "query")],
+        context["period"].label, page.number, page.paginator.num_pages, page.object_list,
+    )  # fmt: skip
+    return hashlib.md5(repr(shown).encode(), usedforsecurity=False).hexdigest()
 
 
 def _minutes(seconds: int | None) -> str:
