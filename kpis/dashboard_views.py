@@ -10,6 +10,7 @@ import csv
 import hashlib
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
@@ -26,6 +27,22 @@ from msp_portal import sql
 from msp_portal.tenancy import get_client_or_404, get_client_with_contract_or_404
 
 KIND_NAMES = {"month": "Months", "quarter": "Quarters", "year": "Years"}
+
+
+def _release(*paths: str) -> str:
+    """A digest of the files that shape the pages' cached blocks, part of their cache keys: a
+    deploy that changes any of them renders the blocks anew instead of serving old markup."""
+    digest = hashlib.md5(usedforsecurity=False)
+    for path in paths:
+        digest.update((settings.BASE_DIR / path).read_bytes())
+    return digest.hexdigest()[:12]
+
+
+PAGE_RELEASE = _release(
+    "templates/kpis/dashboard.html", "templates/kpis/ticket_list.html",
+    "templates/contracts/_client_nav.html", "contracts/templatetags/portal.py",
+    "kpis/dashboard.py", "kpis/charts.py", "kpis/dashboard_views.py",
+)  # fmt: skip
 
 
 _STORED_FIELDS = ("period_kind", "period_label", "period_start", "computed_at")
@@ -78,7 +95,7 @@ def dashboard(request, slug):
         raise Http404("No figures for that period.")
     context = {"client": client, "contract": contract, "periods": periods,
                "kind_names": KIND_NAMES, "snapshot": snapshot,
-               "ticket_figures": TICKET_FIGURES}  # fmt: skip
+               "ticket_figures": TICKET_FIGURES, "release": PAGE_RELEASE}  # fmt: skip
     if snapshot is not None:
         context["data"] = DashboardData(client, contract, snapshot, stored)
     return render(request, "kpis/dashboard.html", context)
@@ -182,7 +199,7 @@ def _page_stamp(context: dict) -> str:
     content is cached under it, so a change to any ticket or clock renders it again."""
     client, contract, page = context["client"], context["contract"], context["page"]
     shown = (
-        client.pk, client.slug, client.name, contract.pk, contract.timezone,
+        PAGE_RELEASE, client.pk, client.slug, client.name, contract.pk, contract.timezone,
         [context[k] for k in ("count", "key", "part", "sort", "priority", "verdict",
                               "fingerprint", "query")],
         context["period"].label, page.number, page.paginator.num_pages, page.object_list,

@@ -240,3 +240,29 @@ def test_plotly_is_served_by_the_app_and_only_its_one_file_is_collected():
     assert finders.find("vendor/plotly/plotly.min.js").endswith("plotly.min.js")
     assert finders.find("vendor/plotly/widgetbundle.js") is None
     assert [path for path, _ in PlotlyFinder().list([])] == ["plotly.min.js"]
+
+
+def test_the_cached_dashboard_block_is_rendered_anew_for_a_new_release(world, client_for):
+    """The whole content block is served from the cache, and a deploy that changes its markup
+    (a new PAGE_RELEASE) renders it again rather than serving the old one."""
+    from django.core.cache import cache
+
+    import kpis.dashboard_views as views
+
+    import_sample(world, "connectwise_service_tickets.csv")
+    owner = client_for(world.owner)
+    assert "Scorecard" in owner.get(dashboard_url(world, "2025-Q3")).content.decode()
+    redis = cache._cache.get_client(write=True)
+    stored = [k.decode() for k in redis.keys("*template.cache.dashboard-page.*")]
+    assert stored, "the dashboard's block was not cached"
+    for raw in stored:  # what the cache holds is what the next view shows
+        cache.set(raw.split(":", 2)[2], "<p>markup of the previous release</p>", 60)
+    page = owner.get(dashboard_url(world, "2025-Q3")).content.decode()
+    assert "markup of the previous release" in page and "Scorecard" not in page
+    original = views.PAGE_RELEASE
+    try:
+        views.PAGE_RELEASE = "next-release"
+        page = owner.get(dashboard_url(world, "2025-Q3")).content.decode()
+    finally:
+        views.PAGE_RELEASE = original
+    assert "markup of the previous release" not in page and "Scorecard" in page
