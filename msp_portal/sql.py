@@ -73,7 +73,7 @@ def analyze_if_stale(tables: list[str]) -> list[str]:
     A million-ticket import leaves the planner guessing from an empty table until autovacuum
     analyses it, and autovacuum may be slow or off. Measured on the benchmark database before
     it had statistics: a ticket-list page's 50 tickets took 5.8 ms through a bitmap AND of two
-    indexes, where the primary key alone serves them."""
+    indexes; after ANALYZE, 0.9 ms through the primary key alone."""
     if connection.in_atomic_block:
         # Inside a caller's transaction its own writes are not counted yet, and ANALYZE would
         # hold its lock until that transaction ends: the next recompute outside one does it.
