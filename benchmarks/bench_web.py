@@ -18,6 +18,7 @@ import json
 import os
 import platform
 import re
+import runpy
 import socket
 import statistics
 import subprocess
@@ -50,14 +51,14 @@ def stage_prepare() -> None:
 
     from contracts.models import Membership, Organisation
     from kpis.models import KpiSnapshot
-    from kpis.services.recompute import kpis_recompute_clients
+    from kpis.services.recompute import RECOMPUTED_TABLES, kpis_recompute_clients
     from msp_portal import sql
 
     clients = list(Organisation.objects.filter(kind="client").order_by("slug"))
     if not KpiSnapshot.objects.exists():
         kpis_recompute_clients(clients, full=True)
     # What that recompute ends with, for a database an older one left without statistics.
-    sql.analyze_if_stale(["kpis_ticket", "kpis_ticketclock", "kpis_kpisnapshot"])
+    sql.analyze_if_stale(RECOMPUTED_TABLES)
     client = clients[0]
     user, _ = get_user_model().objects.get_or_create(email="owner@bench.test")
     Membership.objects.get_or_create(user=user, organisation=client,
@@ -80,8 +81,8 @@ def stage_prepare() -> None:
 
 
 def server_workers() -> int:
-    """The worker count gunicorn.conf.py gives this machine."""
-    return int(os.environ.get("WEB_CONCURRENCY", len(os.sched_getaffinity(0))))
+    """The worker count gunicorn.conf.py gives this machine (read from the file itself)."""
+    return runpy.run_path(str(ROOT / "gunicorn.conf.py"))["workers"]
 
 
 def free_port() -> int:

@@ -109,6 +109,7 @@ REDIS_URL = env_required(
     "run through `make run` / `make test` (they start an embedded Redis) or point it at a server, "
     "e.g. redis://host:6379/0",
 )
+_CACHE_TIMEOUT = env_int("CACHE_SOCKET_TIMEOUT_SECONDS", 2)
 CACHES = {
     "default": {
         # A miss while Redis is unreachable, not a 500 on every page (see msp_portal/cache.py).
@@ -117,10 +118,7 @@ CACHES = {
         "KEY_PREFIX": f"msp-portal-{DJANGO_ENV}",
         # A Redis that stops answering (packets dropped, a hung host) must cost a page this
         # long at most, then count as unreachable: without a timeout the socket waits forever.
-        "OPTIONS": {
-            "socket_connect_timeout": env_int("CACHE_SOCKET_TIMEOUT_SECONDS", 2),
-            "socket_timeout": env_int("CACHE_SOCKET_TIMEOUT_SECONDS", 2),
-        },
+        "OPTIONS": {"socket_connect_timeout": _CACHE_TIMEOUT, "socket_timeout": _CACHE_TIMEOUT},
     }
 }
 

@@ -30,9 +30,9 @@ def _fields(model: type[Model], only: tuple[str, ...] | None):
         wanted = {model._meta.pk.name, *only}
         fields = [f for f in fields if f.name in wanted]
     converters = [
-        (i, f.get_db_converters(connection))
+        (i, functions)
         for i, f in enumerate(fields)
-        if f.get_db_converters(connection)
+        if (functions := f.get_db_converters(connection))
     ]
     return [f.attname for f in fields], [f.column for f in fields], converters
 

@@ -42,6 +42,8 @@ from kpis.uptime import OutageWindow, uptime_figure
 from msp_portal import sql
 
 RECOMPUTE_LOCK = 7303
+# The tables a recompute reads and writes at a scale that can outdate their statistics.
+RECOMPUTED_TABLES = ["kpis_ticket", "kpis_ticketclock", "kpis_kpisnapshot"]
 KEYS_IN_ORDER = [
     "tickets.created", "tickets.resolved", "tickets.open_at_end", "tickets.per_seat",
     "response.mean_minutes", "response.median_minutes", "response.p90_minutes",
@@ -646,7 +648,7 @@ def kpis_recompute_clients(
             written += _snapshots_write(results, contexts, zone, as_of, zone_ids, only)
         RecomputeRequest.objects.filter(client_id__in=client_ids, requested_at__lte=as_of).delete()
     # Every import ends in a recompute: the place to refresh the statistics a large one spoiled.
-    sql.analyze_if_stale(["kpis_ticket", "kpis_ticketclock", "kpis_kpisnapshot"])
+    sql.analyze_if_stale(RECOMPUTED_TABLES)
     return written
 
 
