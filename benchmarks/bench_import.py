@@ -86,9 +86,15 @@ def stage_seed(clients: int) -> None:
         contract_apply(data=contract_file_parse(yaml.safe_dump(template)), recompute=False)
 
 
-def stage_import(path: Path, clients: int) -> None:
+def stage_import(path: Path, clients: int, as_worker: bool = False) -> None:
     """One import in this process; prints its counts, wall time and peak memory as JSON."""
     django_setup()
+    if as_worker:
+        from django.conf import settings
+
+        from msp_portal.celery import lower_priority
+
+        lower_priority(settings.WORKER_NICENESS)
     from benchmarks.generate import client_names
     from contracts.models import Organisation
     from kpis.ingest.mapping import mapping_for_preset
@@ -130,11 +136,13 @@ def floor_copy(path: Path) -> float:
     return seconds
 
 
-def run_import_child(path: Path, clients: int) -> dict:
+def run_import_child(path: Path, clients: int, *, as_worker: bool = False) -> dict:
+    """The import in a process of its own; `as_worker`: at the priority a Celery worker gives
+    itself (settings.WORKER_NICENESS), as when a worker imports while pages are served."""
     env = {**os.environ, "DATABASE_URL": bench_url()}
     out = subprocess.run(
         [sys.executable, __file__, "--stage", "import", "--file", str(path),
-         "--clients", str(clients)],
+         "--clients", str(clients), *(["--as-worker"] if as_worker else [])],
         cwd=ROOT, env=env, check=True, capture_output=True, text=True,
     )  # fmt: skip
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -146,12 +154,13 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--stage", choices=["all", "seed", "import"], default="all")
     parser.add_argument("--file", type=Path)
+    parser.add_argument("--as-worker", action="store_true", help="at a worker's niceness")
     parser.add_argument("--no-record", action="store_true", help="do not append to RESULTS.md")
     args = parser.parse_args()
     if args.stage == "seed":
         return stage_seed(args.clients)
     if args.stage == "import":
-        return stage_import(args.file, args.clients)
+        return stage_import(args.file, args.clients, args.as_worker)
 
     from benchmarks.generate import export_frame
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import csv
 import hashlib
+from datetime import date, datetime
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -45,22 +47,30 @@ PAGE_RELEASE = _release(
 )  # fmt: skip
 
 
-_STORED_FIELDS = ("period_kind", "period_label", "period_start", "computed_at")
+class StoredPeriod(NamedTuple):
+    """A stored snapshot without its figures: what the period picker, the chosen period and the
+    page's stamp read. A tuple, not a model object: a client has dozens of periods, and
+    building a model instance for each was a tenth of a cached dashboard's CPU."""
+
+    period_kind: str
+    period_label: str
+    period_start: date
+    computed_at: datetime
+
+
 _STORED_SQL = f"""
-    SELECT {sql.columns(KpiSnapshot, "s", _STORED_FIELDS)} FROM kpis_kpisnapshot s
+    SELECT {", ".join(f"s.{name}" for name in StoredPeriod._fields)} FROM kpis_kpisnapshot s
     WHERE s.client_id = %s ORDER BY s.period_start DESC, s.period_kind
-"""  # noqa: S608 - names from _meta; values are parameters
+"""  # noqa: S608 - names from the tuple's fields; values are parameters
 
 
-def _stored(client) -> list[KpiSnapshot]:
-    """The client's snapshots without their figures (label, kind, start, computed_at), newest
-    first: one small query serves the period picker, the chosen period and the page's stamp.
-    Written as SQL: it runs on every view of the dashboard (msp_portal/sql.py says why)."""
-    rows = sql.fetch(_STORED_SQL, [client.pk])
-    return [sql.load(KpiSnapshot, row, only=_STORED_FIELDS) for row in rows]
+def _stored(client) -> list[StoredPeriod]:
+    """The client's periods, newest first, in one small query. Written as SQL: it runs on every
+    view of the dashboard (msp_portal/sql.py says why)."""
+    return [StoredPeriod(*row) for row in sql.fetch(_STORED_SQL, [client.pk])]
 
 
-def _periods(stored: list[KpiSnapshot]) -> dict[str, list[str]]:
+def _periods(stored: list[StoredPeriod]) -> dict[str, list[str]]:
     """Stored period labels by kind, newest first."""
     out: dict[str, list[str]] = {"quarter": [], "month": [], "year": []}
     for s in stored:

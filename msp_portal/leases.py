@@ -22,7 +22,9 @@ from django.db import InterfaceError, OperationalError, connection
 
 log = logging.getLogger(__name__)
 
-# What publishing a task raises when Redis is down or restarting.
+# What publishing a task raises when Redis is down or restarting, or does not answer within
+# BROKER_SOCKET_TIMEOUT_SECONDS: redis.exceptions.TimeoutError (a RedisError), which kombu
+# re-raises as kombu.exceptions.OperationalError (a KombuError); socket.timeout is an OSError.
 BROKER_ERRORS = (kombu.exceptions.KombuError, redis.exceptions.RedisError, OSError)
 ENQUEUED_TTL = 24 * 3600
 # A dropped database connection, as Django's cursor raises it and as the raw psycopg2 cursor of

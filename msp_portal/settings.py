@@ -133,7 +133,32 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A broker that accepts connections and then never answers (a hung host, a partition, a stopped
+# redis-server) must not hang the request that publishes a task: without a socket timeout
+# redis-py waits on it for ever (celery#4296, kombu#449). Every command of the broker and of the
+# result backend (whose own default is 120 s) gives up after this many seconds. It stays above
+# the 1 s for which an idle worker's BRPOP waits for its empty reply (kombu's redis Transport:
+# brpop_timeout = 1, polling_interval unset), so an idle queue never times out.
+_BROKER_TIMEOUT = env_int("BROKER_SOCKET_TIMEOUT_SECONDS", 3)
+if _BROKER_TIMEOUT < 2:
+    raise ImproperlyConfigured("BROKER_SOCKET_TIMEOUT_SECONDS must be 2 or more (BRPOP waits 1 s)")
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    "socket_connect_timeout": _BROKER_TIMEOUT,
+    "socket_timeout": _BROKER_TIMEOUT,
+}
+CELERY_REDIS_SOCKET_TIMEOUT = _BROKER_TIMEOUT
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = _BROKER_TIMEOUT
+# One retry of a failed publish, at once: enough for a pooled connection that a Redis restart
+# left stale. Against a broker that does not answer, task.delay() then gives up after at most
+# three timeouts (the send, then two connection attempts: 9 s by default) and the job stays
+# queued for the sweep (msp_portal.leases.enqueue). Celery's default, 3 retries, is 5 timeouts.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 # The nightly recompute is split into this many batches: one per worker process (concurrency).
 KPI_RECOMPUTE_BATCHES = env_int("KPI_RECOMPUTE_BATCHES", 2)
 # Beat runs hourly so that every contract's new period opens within an hour of its local midnight.
@@ -142,6 +167,10 @@ KPI_RECOMPUTE_BATCHES = env_int("KPI_RECOMPUTE_BATCHES", 2)
 JOBS_SWEEP_SECONDS = env_int("JOBS_SWEEP_SECONDS", 60)
 # A recompute an import asked for this long ago, neither running nor queued, is queued again.
 RECOMPUTE_SWEEP_GRACE_SECONDS = env_int("RECOMPUTE_SWEEP_GRACE_SECONDS", 120)
+# The niceness a Celery worker gives itself at start (its pool processes inherit it): imports,
+# recomputes and PDFs take the CPU the pages leave, so a big import does not slow every page
+# (msp_portal/celery.py; bench-load in benchmarks/RESULTS.md). 0 keeps the worker's own.
+WORKER_NICENESS = env_int("WORKER_NICENESS", 10)
 CELERY_BEAT_SCHEDULE = {
     "commitments-refresh": {"task": "contracts.tasks.commitments_refresh", "schedule": 3600.0},
     "imports-sweep": {
@@ -166,9 +195,10 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- Auth: email log-in, MFA, throttling ------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
+# Django's and allauth's, each loading a session's user with their memberships in one query.
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    "accounts.backends.ModelBackend",
+    "accounts.backends.AuthenticationBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

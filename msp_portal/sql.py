@@ -3,10 +3,10 @@
 Django compiles a queryset into SQL each time it is evaluated. On our two-core machines that
 costs about 1 ms of CPU per query, which was most of a page's cost once its figures were
 cached (benchmarks/RESULTS.md, bench-web 2026-12-02). The reads made on every request are
-written once as SQL: the memberships, the client with its parties, the current contract and a
-period's stamp. `load` builds their rows into the same objects the ORM would give, through the
-public Model.from_db. Column lists come from each model's _meta, so a new field is read without
-editing the queries.
+written once as SQL: the session's user with their memberships, the client with its parties,
+the current contract, the dashboard's periods and a period's stamp. `load` builds their rows
+into the same objects the ORM would give, through the public Model.from_db. Column lists come
+from each model's _meta, so a new field is read without editing the queries.
 """
 
 from __future__ import annotations
@@ -21,14 +21,11 @@ log = logging.getLogger(__name__)
 
 
 @cache
-def _fields(model: type[Model], only: tuple[str, ...] | None):
-    """(attribute names, column names, converters by position) of the model's concrete fields,
-    or of `only` these (and the primary key, as `.only()` reads it). A converter is what the
-    ORM's compiler would apply to the column: JSON text decoded, for one."""
+def _fields(model: type[Model]):
+    """(attribute names, column names, converters by position) of the model's concrete fields.
+    A converter is what the ORM's compiler would apply to the column: JSON text decoded, for
+    one."""
     fields = model._meta.concrete_fields
-    if only is not None:
-        wanted = {model._meta.pk.name, *only}
-        fields = [f for f in fields if f.name in wanted]
     converters = [
         (i, functions)
         for i, f in enumerate(fields)
@@ -37,20 +34,19 @@ def _fields(model: type[Model], only: tuple[str, ...] | None):
     return [f.attname for f in fields], [f.column for f in fields], converters
 
 
-def columns(model: type[Model], alias: str, only: tuple[str, ...] | None = None) -> str:
-    """The select list of the model's fields (or `only` these) from the table aliased `alias`."""
-    return ", ".join(f'{alias}."{column}"' for column in _fields(model, only)[1])
+def columns(model: type[Model], alias: str) -> str:
+    """The select list of the model's fields from the table aliased `alias`."""
+    return ", ".join(f'{alias}."{column}"' for column in _fields(model)[1])
 
 
-def width(model: type[Model], only: tuple[str, ...] | None = None) -> int:
+def width(model: type[Model]) -> int:
     """How many columns `columns` selects for the model."""
-    return len(_fields(model, only)[0])
+    return len(_fields(model)[0])
 
 
-def load(model: type[Model], row, start: int = 0, only: tuple[str, ...] | None = None):
-    """The model instance whose fields are row[start:start + width(model, only)]; with `only`,
-    the other fields are deferred, as `.only()` leaves them."""
-    names, _, converters = _fields(model, only)
+def load(model: type[Model], row, start: int = 0):
+    """The model instance whose fields are row[start:start + width(model)]."""
+    names, _, converters = _fields(model)
     values = row[start : start + len(names)]
     if converters:
         values = list(values)

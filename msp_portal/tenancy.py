@@ -111,12 +111,21 @@ def user_memberships(user) -> list[Membership]:
         return []
     memberships = getattr(user, "_tenancy_memberships", None)
     if memberships is None:
-        memberships = []
-        for row in sql.fetch(_MEMBERSHIPS_SQL, [user.pk]):
-            membership = sql.load(Membership, row)
-            membership.organisation = sql.load(Organisation, row, sql.width(Membership))
-            memberships.append(membership)
+        memberships = _memberships_from(sql.fetch(_MEMBERSHIPS_SQL, [user.pk]), 0)
         user._tenancy_memberships = memberships
+    return memberships
+
+
+def _memberships_from(rows: list[tuple], start: int) -> list[Membership]:
+    """Memberships with their organisations, from the columns at `start` of each row: a
+    membership's, then its organisation's. A row without one (an outer join's) is skipped."""
+    memberships = []
+    for row in rows:
+        if row[start] is None:
+            continue
+        membership = sql.load(Membership, row, start)
+        membership.organisation = sql.load(Organisation, row, start + sql.width(Membership))
+        memberships.append(membership)
     return memberships
 
 
@@ -127,6 +136,38 @@ _MEMBERSHIPS_SQL = f"""
     FROM contracts_membership m JOIN contracts_organisation o ON o.id = m.organisation_id
     WHERE m.user_id = %s ORDER BY o.name, m.id
 """  # noqa: S608 - names from _meta; values are parameters
+
+
+def user_with_memberships(user_id: int):
+    """The user with this id and their memberships (as user_memberships gives them) in one
+    query, or None: what the session's user is loaded with (accounts/backends.py), since
+    every page reads both."""
+    from django.contrib.auth import get_user_model
+
+    user_model = get_user_model()
+    rows = sql.fetch(_USER_WITH_MEMBERSHIPS_SQL, [user_id])
+    if not rows:
+        return None
+    user = sql.load(user_model, rows[0])
+    user._tenancy_memberships = _memberships_from(rows, sql.width(user_model))
+    return user
+
+
+def _user_with_memberships_sql() -> str:
+    from django.contrib.auth import get_user_model
+
+    user_model = get_user_model()
+    return f"""
+        SELECT {sql.columns(user_model, "u")}, {sql.columns(Membership, "m")},
+               {sql.columns(Organisation, "o")}
+        FROM "{user_model._meta.db_table}" u
+        LEFT JOIN contracts_membership m ON m.user_id = u.id
+        LEFT JOIN contracts_organisation o ON o.id = m.organisation_id
+        WHERE u.id = %s ORDER BY o.name, m.id
+    """  # noqa: S608 - names from _meta; values are parameters
+
+
+_USER_WITH_MEMBERSHIPS_SQL = _user_with_memberships_sql()
 
 
 def _roles_by_org(user) -> dict[int, str]:

@@ -122,14 +122,14 @@ def test_the_dashboard_and_list_use_a_fixed_number_of_queries(
     import_sample(world, "connectwise_service_tickets.csv")
     owner = client_for(world.owner)
     owner.get(dashboard_url(world, "2025-Q3"))  # warm the session and caches
-    # The user, their memberships, the client with its contracts' parties and its current
-    # contract (one query), the client's snapshot stubs; the figures come from the page cache.
-    with django_assert_max_num_queries(4):
+    # The user with their memberships (one query), the client with its contracts' parties and
+    # its current contract (one), the client's periods; the figures come from the page cache.
+    with django_assert_max_num_queries(3):
         owner.get(dashboard_url(world, "2025-Q3"))
     with django_assert_max_num_queries(20):  # a list's first view finds its tickets
         owner.get(tickets_url(world, "2025", "tickets.created", verdict="met"))
-    # Again: the same three, the snapshot's stamp, and the page's own tickets.
-    with django_assert_max_num_queries(5):
+    # Again: the same two, the snapshot's stamp, and the page's own tickets.
+    with django_assert_max_num_queries(4):
         page = owner.get(tickets_url(world, "2025", "tickets.created", verdict="met", page=2))
     assert len(page.context["page"].object_list) == 50  # a full page, in one query
 

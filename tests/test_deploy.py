@@ -71,3 +71,21 @@ def test_env_example_lists_every_variable_settings_read():
     listed = set(re.findall(r"^#?\s*([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
     assert read, "no variables found: the pattern is stale"
     assert read - listed == set()
+
+
+FREEZE_PROBE = """
+import gc, runpy, sys
+import django
+django.setup()
+hooks = runpy.run_path("gunicorn.conf.py")
+before = "kpis.dashboard_views" in sys.modules
+hooks["post_worker_init"](None)
+print(before, "kpis.dashboard_views" in sys.modules, gc.get_freeze_count() > 10000)
+"""
+
+
+def test_a_gunicorn_worker_loads_the_views_and_freezes_them_before_its_first_request():
+    result = subprocess.run([sys.executable, "-c", FREEZE_PROBE], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120, check=False)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "True", "True"]

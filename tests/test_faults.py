@@ -101,6 +101,15 @@ class Redis:
             self.proc.kill()
             self.proc.wait(10)
 
+    def pause(self) -> None:
+        """SIGSTOP: a hung host or a partition. The kernel still accepts connections and takes
+        their commands; nothing ever answers."""
+        os.kill(self.proc.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT: Redis reads what was sent meanwhile and answers again."""
+        os.kill(self.proc.pid, signal.SIGCONT)
+
 
 class Stack:
     """The subprocesses of one test: workers, beat and the web server, all on one Redis."""
@@ -277,19 +286,31 @@ def assert_imported_exactly_once(world, job: ImportJob, rows: int) -> None:
     assert set(tickets.values_list("import_job_id", flat=True).distinct()) <= {job.pk}
 
 
-def lease_holder(job_id: int) -> int | None:
-    """The PostgreSQL backend that runs the import: the one holding its lease."""
+def lease_holder(job_id: int, namespace: int = JOB_LOCK) -> int | None:
+    """The PostgreSQL backend that runs the import (or, with PDF_LOCK, the review's PDF): the one
+    holding its lease."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = %s "
             "AND objid = %s AND objsubid = 2 AND granted",
-            [JOB_LOCK, job_id],
+            [namespace, job_id],
         )
         row = cursor.fetchone()
     return row[0] if row else None
 
 
 PAST_READING = ("checking rows", "storing tickets")
+
+
+def recompute_lock(client_id: int, granted: bool) -> bool:
+    """Whether a backend holds (granted) or waits for (not granted) the client's recompute lock."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = %s "
+            "AND objid = %s AND granted = %s",
+            [RECOMPUTE_LOCK, client_id, granted],
+        )
+        return cursor.fetchone() is not None
 
 
 def live_phase(stack: Stack, job_id: int) -> str | None:
@@ -401,16 +422,8 @@ def test_redis_restarted_mid_recompute_the_recompute_completes(world, stack, big
     stack.beat()
     stack.app.send_task("kpis.tasks.kpis_recompute_task", args=[world.acme.pk])
 
-    def recomputing() -> bool:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = %s "
-                "AND objid = %s AND granted",
-                [RECOMPUTE_LOCK, world.acme.pk],
-            )
-            return cursor.fetchone() is not None
-
-    wait_until(recomputing, 120, "the recompute to start", every=0.05)
+    wait_until(lambda: recompute_lock(world.acme.pk, granted=True), 120, "the recompute to start",
+               every=0.05)  # fmt: skip
     stack.redis.stop()
     time.sleep(2)
     stack.redis.start()
@@ -490,26 +503,42 @@ def form_of(page: str) -> dict:
     return parser.fields
 
 
+def browser_upload(browser, sample: Path, target: str, timings: dict | None = None):
+    """Upload `sample` for `target` through the form and confirm the mapping the page proposes,
+    as a person would: the page the confirmation lands on. `timings` gets the seconds each
+    response took, by request ("POST /imports/new/"; a redirect is a request of its own)."""
+    web = browser.base
+
+    def step(method: str, url: str, **kwargs) -> requests.Response:
+        response = browser.request(method, url, timeout=60, **kwargs)
+        if timings is not None:
+            for answer in [*response.history, response]:
+                path = answer.request.path_url
+                timings[f"{answer.request.method} {path}"] = answer.elapsed.total_seconds()
+        return response
+
+    page = step("GET", f"{web}/imports/new/")
+    assert page.status_code == 200
+    fields = form_of(page.text)
+    upload = step(
+        "POST", f"{web}/imports/new/",
+        data={"csrfmiddlewaretoken": fields["csrfmiddlewaretoken"][0], "target": target},
+        files={"file": (sample.name, sample.read_bytes(), "text/csv")},
+        headers={"Referer": f"{web}/imports/new/"},
+    )  # fmt: skip
+    assert upload.status_code == 200 and "/mapping/" in upload.url, upload.text[:500]
+    data = form_of(upload.text) | {"action": ["confirm"]}
+    confirmed = step("POST", upload.url, data=data, headers={"Referer": upload.url})
+    assert confirmed.status_code == 200, confirmed.text[:1000]  # never a 500
+    return confirmed
+
+
 def test_a_web_upload_while_the_broker_is_down_is_kept_and_runs_once_it_is_back(world, stack):
     web = stack.web()
     browser = browser_for(world.msp_staff, web)
     stack.redis.stop()
     sample = SAMPLES / "zendesk_tickets.csv"
-    page = browser.get(f"{web}/imports/new/", timeout=30)
-    assert page.status_code == 200
-    fields = form_of(page.text)
-    target = f"client:{world.acme.pk}:{world.northwind.pk}"
-    upload = browser.post(
-        f"{web}/imports/new/",
-        data={"csrfmiddlewaretoken": fields["csrfmiddlewaretoken"][0], "target": target},
-        files={"file": (sample.name, sample.read_bytes(), "text/csv")},
-        headers={"Referer": f"{web}/imports/new/"},
-        timeout=60,
-    )
-    assert upload.status_code == 200 and "/mapping/" in upload.url, upload.text[:500]
-    data = form_of(upload.text) | {"action": ["confirm"]}
-    confirmed = browser.post(upload.url, data=data, headers={"Referer": upload.url}, timeout=60)
-    assert confirmed.status_code == 200, confirmed.text[:1000]  # never a 500
+    confirmed = browser_upload(browser, sample, f"client:{world.acme.pk}:{world.northwind.pk}")
     job = ImportJob.objects.get()
     assert confirmed.url.endswith(f"/imports/{job.pk}/")
     assert "the file is kept" in confirmed.text and "Queued" in confirmed.text
@@ -549,7 +578,74 @@ def test_an_api_upload_while_the_broker_is_down_says_so_and_beat_queues_it_later
     assert Ticket.objects.filter(client=world.acme).count() == 2078
 
 
+# The longest a page of the upload may take while Redis accepts connections and never answers:
+# a few cache calls of CACHE_SOCKET_TIMEOUT_SECONDS (2 s) and at most one publish, which gives up
+# after three BROKER_SOCKET_TIMEOUT_SECONDS (3 s each; RELIABILITY.md).
+HUNG_BROKER_SECONDS = 20
+
+
+def test_a_web_upload_while_the_broker_hangs_answers_in_bounded_time_and_runs_once_it_is_back(
+    world, stack, tmp_path
+):
+    export = tmp_path / "connectwise-5000.csv"
+    export_frame(5_000, 1).write_csv(export)
+    web = stack.web()
+    browser = browser_for(world.msp_staff, web)
+    target = f"client:{world.acme.pk}:{world.northwind.pk}"
+    stack.worker()
+    stack.beat()
+    # An import while Redis answers first: the web process then holds a broker connection, the
+    # slowest case (the send times out, then two reconnects do; a fresh process only connects).
+    # Its recompute is held back until Redis is stopped, so the worker finishes it (and sends
+    # its acknowledgement) while Redis does not answer.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s, %s)", [RECOMPUTE_LOCK, world.acme.pk])
+    landed = browser_upload(browser, SAMPLES / "zendesk_tickets.csv", target)
+    first = finished(int(re.search(r"/imports/(\d+)/$", landed.url)[1]))
+    assert first.status == ImportJob.Status.DONE, (first.phase, first.message)
+
+    wait_until(lambda: recompute_lock(world.acme.pk, granted=False), 120,
+               "the first import's recompute")  # fmt: skip
+    stack.redis.pause()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [RECOMPUTE_LOCK, world.acme.pk])
+    wait_until(lambda: not RecomputeRequest.objects.filter(client=world.acme).exists(), 60,
+               "the recompute to finish while Redis is stopped")  # fmt: skip
+    timings = {}
+    confirmed = browser_upload(browser, export, target, timings)
+    print(f"seconds per response with Redis stopped: {timings}")
+    assert max(timings.values()) <= HUNG_BROKER_SECONDS, timings
+    job = ImportJob.objects.exclude(pk=first.pk).get()
+    assert confirmed.url.endswith(f"/imports/{job.pk}/")
+    assert "the file is kept" in confirmed.text and "Queued" in confirmed.text
+    assert (job.status, job.phase) == (ImportJob.Status.QUEUED, "waiting for the task queue")
+    kept = hashlib.sha256(Path(job.file.path).read_bytes()).hexdigest()
+    assert kept == job.sha256 == hashlib.sha256(export.read_bytes()).hexdigest()
+    # No page is looked at. Beat's sweep publishes it, or Redis, reading what was sent while it
+    # was stopped, takes the message whose send had timed out: either way it is imported once.
+    stack.redis.resume()
+    # The worker goes on: the import is done once.
+    job = finished(job.pk)
+    assert_imported_exactly_once(world, job, 5_000)
+
+
 # --- 5. A worker killed mid-PDF ------------------------------------------------------------------
+
+
+def assert_pdf_made(review: Review) -> None:
+    """Wait for the review's PDF to finish; it must be done, a PDF of eight pages or more."""
+    wait_until(
+        lambda: (
+            Review.objects.get(pk=review.pk).pdf_status
+            in (Review.PdfStatus.DONE, Review.PdfStatus.FAILED)
+        ),
+        180,
+        "the PDF to be made",
+    )
+    review.refresh_from_db()
+    assert review.pdf_status == Review.PdfStatus.DONE, (review.pdf_phase, review.pdf_message)
+    assert review.pdf_pages >= 8
+    assert Path(review.pdf.path).read_bytes().startswith(b"%PDF")
 
 
 @pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs Debian's chromium")
@@ -575,15 +671,44 @@ def test_a_worker_killed_mid_pdf_does_not_leave_it_running_and_the_next_worker_m
     review.refresh_from_db()
     assert review.pdf_status == Review.PdfStatus.RUNNING  # left behind by the dead worker
     stack.worker("worker-2")
-    wait_until(
-        lambda: (
-            Review.objects.get(pk=review.pk).pdf_status
-            in (Review.PdfStatus.DONE, Review.PdfStatus.FAILED)
-        ),
-        180,
-        "the PDF to be made",
+    assert_pdf_made(review)
+
+
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs Debian's chromium")
+def test_a_dropped_database_connection_mid_pdf_retries_and_makes_it_exactly_once(world, stack):
+    from reviews.generation import PDF_LOCK
+    from tests.test_recompute import import_sample
+
+    import_sample(world, "connectwise_service_tickets.csv")
+    review, _ = review_services.review_draft_ensure(
+        contract=world.acme_contract, quarter="2025-Q3", actor=world.advisor
     )
-    review.refresh_from_db()
-    assert review.pdf_status == Review.PdfStatus.DONE, (review.pdf_phase, review.pdf_message)
-    assert review.pdf_pages >= 8
-    assert Path(review.pdf.path).read_bytes().startswith(b"%PDF")
+    Review.objects.filter(pk=review.pk).update(pdf_status=Review.PdfStatus.QUEUED)
+    began = time.time()
+    stack.worker()  # its start-up sweep sends the one message for the queued PDF
+
+    def drawing_charts():
+        review.refresh_from_db()
+        return review.pdf_status == Review.PdfStatus.RUNNING and review.pdf_phase.startswith(
+            "drawing charts"
+        )
+
+    wait_until(drawing_charts, 120, "the PDF's charts to be under way", every=0.05)
+    pid = lease_holder(review.pk, PDF_LOCK)
+    assert pid, "the PDF was made before the fault"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+        assert cursor.fetchone()[0]
+    assert_pdf_made(review)
+    log = stack.log("worker")
+    retried = re.findall(
+        r"review_pdf_task\[([^]]+)\] retry: Retry in \d+s: (?:OperationalError|InterfaceError)", log
+    )
+    # Made once, by the retry: the one run that ended with the PDF is the task that retried, and
+    # it wrote the only file of this review.
+    made = re.findall(r"review_pdf_task\[([^]]+)\] succeeded in \S+: 'done'", log)
+    assert len(retried) == 1 and made == retried, log[-3000:]
+    folder = Path(review.pdf.path).parent
+    written = [f for f in folder.glob(f"{review.quarter}-v{review.version}-*.pdf")
+               if f.stat().st_mtime >= began]  # fmt: skip
+    assert written == [Path(review.pdf.path)], written

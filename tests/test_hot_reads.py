@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from contracts.models import Contract, Membership, Organisation
 from contracts.selectors import current_contract
+from kpis.dashboard_views import StoredPeriod, _stored
 from kpis.models import KpiSnapshot
 from msp_portal import sql
 from msp_portal.cache import FailSoftRedisCache
@@ -25,6 +26,7 @@ from msp_portal.tenancy import (
     get_client_or_404,
     get_client_with_contract_or_404,
     user_memberships,
+    user_with_memberships,
 )
 
 CONTRACT_FIELDS = [f.attname for f in Contract._meta.concrete_fields]
@@ -46,22 +48,57 @@ def test_a_loaded_contract_equals_the_orms_with_json_decoded(world):
     assert loaded._state.adding is False and loaded._state.db == "default"
 
 
-def test_only_loads_the_named_fields_and_defers_the_rest(world):
-    snapshot = KpiSnapshot.objects.create(
+def test_a_dashboards_periods_are_the_orms_newest_first(world):
+    KpiSnapshot.objects.create(
         client=world.acme, period_kind="month", period_label="2025-07",
-        period_start=date(2025, 7, 1), values={"x": 1},
-        computed_at=timezone.now(),
+        period_start=date(2025, 7, 1), values={"x": 1}, computed_at=timezone.now(),
     )  # fmt: skip
-    only = ("period_label", "computed_at")
-    row = sql.fetch(
-        f"SELECT {sql.columns(KpiSnapshot, 's', only)} FROM kpis_kpisnapshot s WHERE s.id = %s",  # noqa: S608
-        [snapshot.pk],
-    )[0]
-    assert len(row) == sql.width(KpiSnapshot, only) == 3  # the key and the two named
-    loaded = sql.load(KpiSnapshot, row, only=only)
-    assert (loaded.pk, loaded.period_label) == (snapshot.pk, "2025-07")
-    assert "values" in loaded.get_deferred_fields()
-    assert loaded.values == {"x": 1}  # a deferred field still loads when read
+    fields = StoredPeriod._fields
+    expected = list(
+        KpiSnapshot.objects.filter(client=world.acme)
+        .order_by("-period_start", "period_kind")
+        .values_list(*fields)
+    )
+    assert expected and [tuple(p) for p in _stored(world.acme)] == expected
+    assert "2025-07" not in {p.period_label for p in _stored(world.birch)}  # acme's alone
+
+
+def test_the_session_user_comes_with_the_orms_fields_and_memberships(world, django_user_model):
+    user = world.msp_staff
+    Membership.objects.create(user=user, organisation=world.clearview, role="readonly")
+    loaded = user_with_memberships(user.pk)
+    fresh = django_user_model.objects.get(pk=user.pk)
+    names = [f.attname for f in django_user_model._meta.concrete_fields]
+    assert as_values(loaded, names) == as_values(fresh, names)
+    with CaptureQueriesContext(connection) as queries:
+        got = [(m.pk, m.role, m.organisation.name) for m in user_memberships(loaded)]
+    assert len(queries) == 0  # read with the user
+    assert got == [(m.pk, m.role, m.organisation.name) for m in user_memberships(fresh)]
+    assert len(got) == 2
+
+
+def test_a_user_without_memberships_or_without_a_row(world, django_user_model):
+    loner = django_user_model.objects.create_user(email="loner@example.com", password="x" * 12)
+    loaded = user_with_memberships(loner.pk)
+    assert loaded == loner and user_memberships(loaded) == []
+    assert user_with_memberships(loner.pk + 10_000) is None
+
+
+def test_a_page_reads_the_user_and_memberships_in_one_query(world, client_for):
+    browser = client_for(world.owner)
+    with CaptureQueriesContext(connection) as queries:
+        assert browser.get("/clients/acme-dental/").status_code == 200
+    reads = [q["sql"] for q in queries.captured_queries]
+    assert sum("contracts_membership" in q for q in reads) == 1, reads
+    assert sum('FROM "accounts_user"' in q for q in reads) == 1, reads
+
+
+def test_an_inactive_user_is_logged_out_by_the_backend(world, client_for):
+    browser = client_for(world.owner)
+    world.owner.is_active = False
+    world.owner.save(update_fields=["is_active"])
+    response = browser.get("/clients/acme-dental/")
+    assert response.status_code == 302 and response.url.startswith("/accounts/login/")
 
 
 def test_memberships_match_the_orm_in_order_with_their_organisations(world, django_user_model):
