@@ -76,7 +76,7 @@ bench-qbr: install
 bench-load: install
 	$(BIN)/python -m msp_portal.devstack script benchmarks/bench_load.py $(ARGS)
 
-# The suite runs tests/test_api_schema.py with 15 examples per operation; this runs it with more
+# The suite runs tests/test_api_schema.py with 25 examples per operation; this runs it with more
 # (SCHEMATHESIS_MAX_EXAMPLES=1000 make schemathesis for longer still).
 SCHEMATHESIS_MAX_EXAMPLES ?= 200
 schemathesis: install

