@@ -104,6 +104,13 @@ class Redis:
             return True
         return False
 
+    def holds(self, key: str) -> bool:
+        return bool(redis.Redis.from_url(self.url).exists(key))
+
+    def mark(self, key: str) -> None:
+        """A key written just before a kill: after the restart, it says whether data survived."""
+        redis.Redis.from_url(self.url).set(key, 1)
+
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
@@ -441,9 +448,11 @@ def test_redis_restarted_mid_recompute_the_recompute_completes(
 
     wait_until(lambda: recompute_lock(world.acme.pk, granted=True), 120, "the recompute to start",
                every=0.05)  # fmt: skip
+    stack.redis.mark("before-the-kill")
     stack.redis.stop()
     time.sleep(2)
     stack.redis.start()
+    assert stack.redis.holds("before-the-kill") is keeps_data
     wait_until(lambda: not RecomputeRequest.objects.filter(client=world.acme).exists(), 180,
                "the recompute to finish")  # fmt: skip
     assert KpiSnapshot.objects.filter(client=world.acme, period_label__contains="Q").exists()
@@ -481,9 +490,11 @@ def test_redis_restarted_with_its_data_mid_import_the_import_finishes_once_and_n
     reconnects, the import is done exactly once and no copy of its message is left behind."""
     api, job_id = uploaded_and_past_reading(world, stack, big_export, beat=True)
     assert broker_messages(stack, IMPORT_TASK) == {"queued": [], "unacked": [f"({job_id},)"]}
+    stack.redis.mark("before-the-kill")
     stack.redis.stop()  # SIGKILL: no shutdown save, only what the append-only file holds
     time.sleep(2)
     stack.redis.start()
+    assert stack.redis.holds("before-the-kill")  # the data came back
     assert api_job(api, job_id)["status"] in ("running", "done")
     job = finished(job_id)
     assert_imported_exactly_once(world, job, ROWS)
