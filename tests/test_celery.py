@@ -41,6 +41,17 @@ def test_beat_schedules_the_refresh_hourly(settings):
     assert entry["schedule"] == 3600.0
 
 
+def test_the_app_keeps_the_delivery_settings_exactly_once_rests_on():
+    """What the fault tests rely on, read from the running app's configuration (not the settings
+    module), so a namespace typo or a Celery default that changes shows here."""
+    assert app.conf.task_acks_late is True  # acknowledged when done: a dead worker gives it back
+    assert app.conf.task_reject_on_worker_lost is True
+    assert app.conf.worker_prefetch_multiplier == 1
+    # A broker lost mid-task: the task runs to its end (Celery 6 would cancel it by default).
+    assert app.conf.worker_cancel_long_running_tasks_on_connection_loss is False
+    assert app.conf.broker_transport_options["socket_timeout"] >= 2
+
+
 def _wait_for(check, seconds: float, what: str) -> None:
     deadline = time.monotonic() + seconds
     while not check():
