@@ -123,6 +123,10 @@ CACHES = {
 }
 
 CELERY_BROKER_URL = REDIS_URL
+# kombu's Redis transport with a failed acknowledgement repaired (msp_portal/broker.py): without
+# it, a worker whose ack timed out on a hung broker never takes another task.
+if REDIS_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT = "msp_portal.broker:Transport"
 CELERY_RESULT_BACKEND = REDIS_URL
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

@@ -92,6 +92,7 @@ PERSONAS = ["msp_staff"] * 5 + ["owner", "viewer", "outsider", "advisor", "rival
 
 @pytest.fixture
 def tokens(world, keep_test_connection) -> dict[str, str]:
+    """An API token for each persona, by the World attribute that names it."""
     cache.clear()  # the API throttle counts in Redis
     return {p: Token.objects.create(user=getattr(world, p)).key for p in set(PERSONAS)}
 

