@@ -556,6 +556,30 @@ def test_redis_restarted_with_its_data_mid_import_the_import_finishes_once_and_n
     assert_imported_exactly_once(world, job, ROWS)
 
 
+@pytest.mark.redis_keeps_data
+def test_a_message_whose_ack_was_lost_comes_back_and_changes_nothing(world, stack, big_export):
+    """An ack lost with its connection leaves a done import's message unacknowledged in Redis
+    (here: taken by a consumer that then dies without a word). Given back to the queue, as the
+    visibility timeout does, the next worker runs it and it does nothing."""
+    stack.worker()
+    job = queue_import(world, big_export)
+    stack.app.send_task(IMPORT_TASK, args=[job.pk])
+    job = finished(job.pk)
+    assert settle(stack, IMPORT_TASK) == "acknowledged"
+    finished_at = job.finished_at
+    stack.kill("worker")
+    stack.app.send_task(IMPORT_TASK, args=[job.pk])
+    with stack.app.connection_for_write() as taker:  # delivered, never acknowledged
+        assert taker.default_channel.basic_get(queue="celery", no_ack=False) is not None
+        assert broker_messages(stack, IMPORT_TASK) == {"queued": [], "unacked": [[job.pk]]}
+        stack.worker("worker-2")
+        assert settle(stack, IMPORT_TASK) == "redelivered"
+    assert "'already handled'" in stack.log("worker-2")
+    job.refresh_from_db()
+    assert job.finished_at == finished_at
+    assert_imported_exactly_once(world, job, ROWS)
+
+
 # --- 3. PostgreSQL connection dropped mid-import -------------------------------------------------
 
 
