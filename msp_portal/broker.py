@@ -20,20 +20,22 @@ from kombu.transport import redis, virtual
 
 
 class QoS(redis.QoS):
+    """kombu's own ack and reject; only when their Redis command fails is the slot freed here,
+    as kombu frees it after a success (virtual.QoS.ack), before the error goes on to Celery."""
+
     def ack(self, delivery_tag):
         try:
-            self._remove_from_indices(delivery_tag).execute()
-        finally:
+            super().ack(delivery_tag)
+        except Exception:
             virtual.QoS.ack(self, delivery_tag)
+            raise
 
     def reject(self, delivery_tag, requeue=False):
         try:
-            if requeue:
-                self.restore_by_tag(delivery_tag, leftmost=True)
-            else:
-                self._remove_from_indices(delivery_tag).execute()
-        finally:
+            super().reject(delivery_tag, requeue=requeue)
+        except Exception:
             virtual.QoS.ack(self, delivery_tag)
+            raise
 
 
 class Channel(redis.Channel):
