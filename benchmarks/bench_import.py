@@ -97,9 +97,9 @@ def stage_import(path: Path, clients: int, as_worker: bool = False) -> None:
         lower_priority(settings.WORKER_NICENESS)
     from benchmarks.generate import client_names
     from contracts.models import Organisation
-    from kpis.ingest.mapping import mapping_for_preset
-    from kpis.ingest.presets import PRESETS, header_key
-    from kpis.services.imports import import_file_sync
+    from kpis.imports.ingest.mapping import mapping_for_preset
+    from kpis.imports.ingest.presets import PRESETS, header_key
+    from kpis.imports.services import import_file_sync
 
     header = path.open(encoding="utf-8").readline().strip().split(",")
     mapping = mapping_for_preset(PRESETS["connectwise"], header, timezone="America/Chicago")

@@ -169,15 +169,15 @@ def stage_measure() -> dict:
     from zoneinfo import ZoneInfo
 
     from contracts.models import Contract, Organisation
-    from kpis.formulas import kpis_by_period
-    from kpis.models import KpiSnapshot, RecomputeRequest
-    from kpis.services.recompute import (
+    from kpis.metrics.formulas import kpis_by_period
+    from kpis.metrics.recompute import (
         clocks_compute_many,
         kpis_recompute,
         kpis_recompute_clients,
         tickets_load,
         tickets_with_clocks,
     )
+    from kpis.models import KpiSnapshot, RecomputeRequest
 
     as_of = datetime.now(ZoneInfo("UTC"))
     clients = list(Organisation.objects.filter(kind="client").order_by("slug"))

@@ -50,8 +50,8 @@ def stage_prepare() -> None:
     from django.test import Client
 
     from contracts.models import Membership, Organisation
+    from kpis.metrics.recompute import RECOMPUTED_TABLES, kpis_recompute_clients
     from kpis.models import KpiSnapshot
-    from kpis.services.recompute import RECOMPUTED_TABLES, kpis_recompute_clients
     from msp_portal import sql
 
     clients = list(Organisation.objects.filter(kind="client").order_by("slug"))

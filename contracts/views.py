@@ -38,7 +38,7 @@ def home(request):
     """A client's people go straight to their client. MSP staff and advisors (and anyone seeing
     several clients) get the portfolio: every client side by side for the newest quarter with
     figures, and the reviews coming up."""
-    from kpis.portfolio import portfolio, portfolio_period, upcoming_reviews
+    from portfolio.selectors import portfolio, portfolio_period, upcoming_reviews
 
     clients = list(visible_clients(request.user).order_by("name"))
     serves_clients = request.user.memberships.filter(

@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from kpis import api
+from kpis.imports import api
 
 router = SimpleRouter()
 router.register("imports", api.ImportJobViewSet, basename="import")

@@ -2,7 +2,7 @@
 
 from celery import Task, shared_task
 
-from kpis.services.imports import import_fail, import_run, imports_sweep
+from kpis.imports.services import import_fail, import_run, imports_sweep
 from msp_portal.leases import DATABASE_ERRORS, forget_enqueued
 
 
@@ -49,7 +49,7 @@ def kpis_recompute_task(client_id: int, full: bool = False) -> int:
     or all of them (`full`: nightly and after a contract change). A second run for the same
     client waits for the first, then gives the same rows."""
     from contracts.models import Organisation
-    from kpis.services.recompute import kpis_recompute
+    from kpis.metrics.recompute import kpis_recompute
 
     # Taken off the queue: if this worker dies now, the sweep sees no message out and re-queues.
     forget_enqueued("recompute", client_id)
@@ -66,7 +66,7 @@ def kpis_recompute_task(client_id: int, full: bool = False) -> int:
 def kpis_recompute_batch_task(client_ids: list[int]) -> int:
     """Recompute several clients in full at once (one clock call, one group-by for them all)."""
     from contracts.models import Organisation
-    from kpis.services.recompute import kpis_recompute_clients
+    from kpis.metrics.recompute import kpis_recompute_clients
 
     clients = list(Organisation.objects.filter(pk__in=client_ids))
     return kpis_recompute_clients(clients, full=True) if clients else 0

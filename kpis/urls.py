@@ -1,6 +1,8 @@
 from django.urls import path
 
-from kpis import dashboard_views, outage_views, views
+from kpis.dashboard import views as dashboard_views
+from kpis.imports import views
+from kpis.outages import views as outage_views
 
 urlpatterns = [
     path("imports/", views.import_list, name="import_list"),

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 BROKER_ERRORS = (kombu.exceptions.KombuError, redis.exceptions.RedisError, OSError)
 ENQUEUED_TTL = 24 * 3600
 # A dropped database connection, as Django's cursor raises it and as the raw psycopg2 cursor of
-# the COPY in kpis.ingest.store does: transient, retried with backoff by the tasks.
+# the COPY in kpis.imports.store does: transient, retried with backoff by the tasks.
 DATABASE_ERRORS = (
     OperationalError, InterfaceError, psycopg2.OperationalError, psycopg2.InterfaceError
 )  # fmt: skip

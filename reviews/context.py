@@ -17,8 +17,9 @@ from django.utils import timezone
 from contracts.models import CommitmentOccurrence, Contract, Evidence
 from contracts.selectors import matrix_with_gaps, policy_with_targets
 from contracts.services.commitments import contract_today
-from kpis import charts
-from kpis.dashboard import (
+from kpis.dashboard import charts
+from kpis.dashboard.drilldown import figure_ticket_ids
+from kpis.dashboard.selectors import (
     SCORECARD,
     compliance_by_priority,
     credit_target,
@@ -28,9 +29,8 @@ from kpis.dashboard import (
     trend,
     year_before_label,
 )
-from kpis.formulas import Period
+from kpis.metrics.formulas import Period
 from kpis.models import KpiSnapshot, Ticket, TicketClock
-from kpis.services.drilldown import figure_ticket_ids
 
 from . import narrative
 from .models import ActionItem, Review

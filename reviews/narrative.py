@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from kpis.units import duration
+from msp_portal.units import duration
 
 
 @dataclass(frozen=True)

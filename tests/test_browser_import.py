@@ -68,7 +68,7 @@ def test_staff_upload_map_confirm_watch_progress_and_download_problems(
 
 
 def test_the_import_pages_fit_a_phone_screen(world, live_server, browser):
-    from kpis.services.imports import import_file_sync
+    from kpis.imports.services import import_file_sync
 
     import_file_sync(
         msp=world.northwind, client=world.acme, user=world.msp_staff, via="web",

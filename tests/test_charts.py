@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from kpis import charts
+from kpis.dashboard import charts
 
 
 def test_compliance_is_drawn_in_percent_with_the_target_as_a_dashed_line():

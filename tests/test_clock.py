@@ -1,5 +1,5 @@
-"""The SLA clock (kpis/clock.py): every edge case of kpis.md with a hand-computed answer, and the
-properties any business-time clock must have, tested with hypothesis. Pure: no database."""
+"""The SLA clock (kpis/metrics/clock.py): every edge case of kpis.md with a hand-computed answer,
+and the properties any business-time clock must have, tested with hypothesis. Pure: no database."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from contracts.rules import parse_weekly_hours
-from kpis.clock import (
+from kpis.metrics.clock import (
     CalendarIndex,
     CalendarSpec,
     Intervals,

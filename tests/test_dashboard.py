@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 from django.urls import reverse
 
+from kpis.metrics.recompute import kpis_recompute
 from kpis.models import KpiSnapshot, Ticket, TicketClock
-from kpis.services.recompute import kpis_recompute
 
 from .test_recompute import import_sample
 
@@ -247,7 +247,7 @@ def test_the_cached_dashboard_block_is_rendered_anew_for_a_new_release(world, cl
     (a new PAGE_RELEASE) renders it again rather than serving the old one."""
     from django.core.cache import cache
 
-    import kpis.dashboard_views as views
+    import kpis.dashboard.views as views
 
     import_sample(world, "connectwise_service_tickets.csv")
     owner = client_for(world.owner)

@@ -78,9 +78,9 @@ import gc, runpy, sys
 import django
 django.setup()
 hooks = runpy.run_path("gunicorn.conf.py")
-before = "kpis.dashboard_views" in sys.modules
+before = "kpis.dashboard.views" in sys.modules
 hooks["post_worker_init"](None)
-print(before, "kpis.dashboard_views" in sys.modules, gc.get_freeze_count() > 10000)
+print(before, "kpis.dashboard.views" in sys.modules, gc.get_freeze_count() > 10000)
 """
 
 

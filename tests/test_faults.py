@@ -35,9 +35,9 @@ from django.db import connection
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
+from kpis.imports.services import JOB_LOCK
+from kpis.metrics.recompute import RECOMPUTE_LOCK
 from kpis.models import ImportJob, KpiSnapshot, RecomputeRequest, Ticket
-from kpis.services.imports import JOB_LOCK
-from kpis.services.recompute import RECOMPUTE_LOCK
 from reviews import services as review_services
 from reviews.models import Review
 
@@ -270,7 +270,7 @@ def api_job(api: requests.Session, job_id: int) -> dict:
 def queue_import(world, path: Path, preset: str = "connectwise") -> ImportJob:
     """An import queued as the web and the API queue them (the task is published separately,
     on the private broker)."""
-    from kpis.services.imports import import_create, mapping_prepare
+    from kpis.imports.services import import_create, mapping_prepare
 
     job = import_create(
         msp=world.northwind, client=world.acme, user=world.msp_staff, via=ImportJob.Via.API,
@@ -437,7 +437,7 @@ def test_redis_restarted_mid_import_the_import_finishes_and_the_status_stays_tru
 def test_redis_restarted_mid_recompute_the_recompute_completes(
     world, stack, big_export, keeps_data
 ):
-    from kpis.services.imports import import_file_sync
+    from kpis.imports.services import import_file_sync
 
     job = import_file_sync(
         msp=world.northwind, client=world.acme, user=None, via=ImportJob.Via.COMMAND,

@@ -1,5 +1,5 @@
-"""KPI formulas (kpis/formulas.py) on a hand-built client: every figure computed by hand, plus
-properties over random tickets. Pure: no database."""
+"""KPI formulas (kpis/metrics/formulas.py) on a hand-built client: every figure computed by hand,
+plus properties over random tickets. Pure: no database."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kpis.formulas import (
+from kpis.metrics.formulas import (
     RULES,
     Period,
     figure_tickets,

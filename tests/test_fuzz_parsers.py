@@ -20,9 +20,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from contracts.rules import parse_weekly_hours
-from kpis.clock import WEEKDAYS, CalendarIndex, CalendarSpec, Intervals, ticket_clocks
-from kpis.ingest.mapping import MappingError, mapping_for_preset, mapping_from_json
-from kpis.ingest.normalise import (
+from kpis.imports.ingest.mapping import MappingError, mapping_for_preset, mapping_from_json
+from kpis.imports.ingest.normalise import (
     FIRST_YEAR,
     LAST_YEAR,
     AmbiguousDates,
@@ -30,8 +29,9 @@ from kpis.ingest.normalise import (
     tickets_normalise,
     timestamps_parse,
 )
-from kpis.ingest.presets import MAPPED_VALUE_FIELDS, NORMALISED_VALUES, PRESETS, value_guess
-from kpis.ingest.read import ROW, Table, UnusableFile, table_read
+from kpis.imports.ingest.presets import MAPPED_VALUE_FIELDS, NORMALISED_VALUES, PRESETS, value_guess
+from kpis.imports.ingest.read import ROW, Table, UnusableFile, table_read
+from kpis.metrics.clock import WEEKDAYS, CalendarIndex, CalendarSpec, Intervals, ticket_clocks
 
 FUZZING = os.environ.get("HYPOTHESIS_PROFILE") == "fuzz"
 

@@ -25,8 +25,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from contracts.models import Membership, Organisation
+from kpis.imports.services import import_run
 from kpis.models import ImportJob, Ticket
-from kpis.services.imports import import_run
 
 from . import hostile_corpus
 from .conftest import DEMO, apply_yaml_text

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from contracts.models import Contract, Membership, Organisation
 from contracts.selectors import current_contract
-from kpis.dashboard_views import StoredPeriod, _stored
+from kpis.dashboard.views import StoredPeriod, _stored
 from kpis.models import KpiSnapshot
 from msp_portal import sql
 from msp_portal.cache import FailSoftRedisCache

@@ -115,7 +115,7 @@ def test_an_import_marks_its_client_months_for_recomputation(world):
     months = set(RecomputeRequest.objects.filter(client=world.acme).values_list("month", flat=True))
     assert {m.isoformat() for m in months} >= {"2025-07-01", "2025-12-01", "2026-06-01"}
     # The recompute consumes them.
-    from kpis.services.recompute import kpis_recompute
+    from kpis.metrics.recompute import kpis_recompute
 
     kpis_recompute(world.acme)
     assert not RecomputeRequest.objects.filter(client=world.acme).exists()
@@ -195,7 +195,7 @@ def test_problems_carry_row_column_value_and_reason(world):
 
 def test_imports_without_a_mapping_step_take_the_clients_pause_states(world):
     """The command, the API and the seed read event logs with the SLA policy's pause states."""
-    from kpis.services.imports import import_create, mapping_prepare
+    from kpis.imports.services import import_create, mapping_prepare
 
     job = import_create(
         msp=world.northwind, client=world.acme, user=None, via=ImportJob.Via.API,
@@ -226,7 +226,7 @@ def test_text_that_csv_could_read_as_null_or_split_is_stored_as_written(world, t
 
 
 def test_an_import_stored_in_many_slices_counts_and_marks_like_one(world, tmp_path, monkeypatch):
-    from kpis.ingest import store
+    from kpis.imports.ingest import store
 
     source = (SAMPLES / "halopsa_tickets.csv").read_text()
     run_import(SAMPLES / "halopsa_tickets.csv", world.acme.slug, "--no-recompute")
@@ -249,7 +249,7 @@ def test_an_import_stored_in_many_slices_counts_and_marks_like_one(world, tmp_pa
 
 
 def test_a_failure_while_tickets_are_streamed_writes_nothing(world, monkeypatch):
-    from kpis.ingest import store
+    from kpis.imports.ingest import store
 
     hashes = store.row_hashes
     calls = []

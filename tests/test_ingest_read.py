@@ -1,4 +1,5 @@
-"""Reading uploaded ticket exports into tables of strings (kpis.ingest.read); no database."""
+"""Reading uploaded ticket exports into tables of strings (kpis.imports.ingest.read); no
+database."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kpis.ingest import read
-from kpis.ingest.read import Table, UnusableFile, table_read
+from kpis.imports.ingest import read
+from kpis.imports.ingest.read import Table, UnusableFile, table_read
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
 

@@ -20,15 +20,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from contracts.models import SlaPolicyVersion
-from kpis.models import KpiSnapshot, RecomputeRequest, Ticket, TicketClock
-from kpis.services.drilldown import figure_ticket_ids
-from kpis.services.recompute import (
+from kpis.dashboard.drilldown import figure_ticket_ids
+from kpis.metrics.recompute import (
     KEYS_IN_ORDER,
     clocks_compute_many,
     clocks_store,
     kpis_recompute,
     tickets_load,
 )
+from kpis.models import KpiSnapshot, RecomputeRequest, Ticket, TicketClock
 from msp_portal.celery import app
 
 from .conftest import DEMO, apply_yaml_text

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from contracts.templatetags.portal import figure_value
-from kpis.dashboard import SCORECARD
+from kpis.dashboard.selectors import SCORECARD
 from kpis.models import KpiSnapshot, Ticket
 from msp_portal.celery import app
 from reviews import services
@@ -85,7 +85,7 @@ def test_a_published_review_is_unchanged_after_a_new_import(acme, client_for, tm
         stdout=io.StringIO(),
         stderr=io.StringIO(),
     )
-    from kpis.services.recompute import kpis_recompute
+    from kpis.metrics.recompute import kpis_recompute
 
     kpis_recompute(acme.acme, full=True)
     live = review_data_build(acme.acme_contract, "2025-Q3")

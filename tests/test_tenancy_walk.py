@@ -97,8 +97,8 @@ def _outage_of(contract):
 
 def _import_of(contract):
     """A finished single-client import of the contract's client, with a problem row."""
+    from kpis.imports.services import import_file_sync
     from kpis.models import ImportJob
-    from kpis.services.imports import import_file_sync
 
     job = ImportJob.objects.filter(client=contract.client).first()
     if job is None:

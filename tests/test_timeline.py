@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
-from kpis.timeline import ticket_timeline
+from kpis.dashboard.timeline import ticket_timeline
 
 
 def utc(text: str) -> datetime:

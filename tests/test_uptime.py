@@ -9,9 +9,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from kpis.formulas import Period
+from kpis.metrics.formulas import Period
+from kpis.metrics.uptime import OutageWindow, uptime_figure
 from kpis.models import KpiSnapshot, Outage
-from kpis.uptime import OutageWindow, uptime_figure
 
 JULY = Period.parse("2025-07", "America/Chicago")  # 31 days: 44,640 minutes
 TARGETS = {"Email and collaboration": 0.999, "Practice management system": 0.995}

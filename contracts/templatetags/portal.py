@@ -4,7 +4,7 @@ from decimal import Decimal, InvalidOperation
 
 from django import template
 
-from kpis.units import duration
+from msp_portal.units import duration
 
 register = template.Library()
 

@@ -1,5 +1,5 @@
 // Draws the dashboard's charts from the Plotly figures the page embeds (json_script): no inline
-// script, no network. The figures come from kpis/charts.py, the same builders the QBR's page and
+// script, no network. The figures come from kpis/dashboard/charts.py, the same builders the QBR's page and
 // PDF use. Each chart has a table alternative in the page itself.
 (function () {
   "use strict";

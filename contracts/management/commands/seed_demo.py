@@ -50,8 +50,8 @@ class Command(BaseCommand):
 
     def _tickets(self, staff) -> None:
         """A year of tickets per demo client, through the importer, once per file."""
+        from kpis.imports.services import import_file_sync
         from kpis.models import ImportJob
-        from kpis.services.imports import import_file_sync
 
         for path in sorted(TICKETS_DIR.glob("*.csv")):
             slug = path.stem.rsplit("-", 1)[0]
@@ -71,8 +71,8 @@ class Command(BaseCommand):
                 f"  {path.name}: {job.status}, created={job.created} updated={job.updated} "
                 f"unchanged={job.unchanged} rejected={job.rejected}"
             )
+        from kpis.metrics.recompute import kpis_recompute
         from kpis.models import KpiSnapshot
-        from kpis.services.recompute import kpis_recompute
 
         for contract in Contract.objects.select_related("client"):
             if not KpiSnapshot.objects.filter(client=contract.client).exists():

@@ -17,9 +17,9 @@ from django.db import transaction
 
 from contracts.models import Organisation
 from contracts.selectors import current_contract
-from kpis.ingest.normalise import cells_clean, date_order_detect, timestamps_parse
-from kpis.ingest.presets import header_key
-from kpis.ingest.read import UnusableFile, table_read
+from kpis.imports.ingest.normalise import cells_clean, date_order_detect, timestamps_parse
+from kpis.imports.ingest.presets import header_key
+from kpis.imports.ingest.read import UnusableFile, table_read
 from kpis.models import Outage
 
 COLUMNS = {
@@ -87,7 +87,7 @@ class Command(BaseCommand):
                 updated += not was_created
         self.stdout.write(f"created={created} updated={updated} rejected={rejected}")
         if options["recompute"] and (created or updated):
-            from kpis.services.recompute import kpis_recompute
+            from kpis.metrics.recompute import kpis_recompute
 
             kpis_recompute(client)
 

@@ -8,9 +8,9 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from contracts.models import Contract, Organisation
-from kpis.ingest.presets import DATE_ORDERS, PRESETS
+from kpis.imports.ingest.presets import DATE_ORDERS, PRESETS
+from kpis.imports.services import import_file_sync
 from kpis.models import ImportJob
-from kpis.services.imports import import_file_sync
 
 
 class Command(BaseCommand):
@@ -84,7 +84,7 @@ class Command(BaseCommand):
             f"unchanged={job.unchanged} rejected={job.rejected}"
         )
         if options["recompute"] and (job.created or job.updated):
-            from kpis.services.recompute import kpis_recompute
+            from kpis.metrics.recompute import kpis_recompute
 
             periods = kpis_recompute(client, full=False)
             self.stderr.write(f"KPIs recomputed: {periods} periods")

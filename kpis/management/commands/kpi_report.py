@@ -7,9 +7,9 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from contracts.models import Organisation
-from kpis.formulas import Period
+from kpis.metrics.formulas import Period
+from kpis.metrics.recompute import KEYS_IN_ORDER
 from kpis.models import KpiSnapshot
-from kpis.services.recompute import KEYS_IN_ORDER
 
 
 def _text(value) -> str:

@@ -15,9 +15,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from contracts.models import Organisation
-from kpis.ingest.mapping import MappingError, mapping_from_json
-from kpis.ingest.normalise import safe_text
-from kpis.ingest.presets import (
+from kpis.imports.ingest.mapping import MappingError, mapping_from_json
+from kpis.imports.ingest.normalise import safe_text
+from kpis.imports.ingest.presets import (
     DATE_ORDERS,
     EVENT_FIELDS,
     NORMALISED_VALUES,
@@ -25,9 +25,8 @@ from kpis.ingest.presets import (
     TICKET_FIELDS,
     value_key,
 )
-from kpis.ingest.read import UnusableFile
-from kpis.models import ImportJob
-from kpis.services.imports import (
+from kpis.imports.ingest.read import UnusableFile
+from kpis.imports.services import (
     import_confirm,
     import_create,
     import_preview,
@@ -36,6 +35,7 @@ from kpis.services.imports import (
     preview_table,
     progress_get,
 )
+from kpis.models import ImportJob
 from msp_portal.tenancy import (
     Action,
     get_import_or_404,

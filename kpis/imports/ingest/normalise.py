@@ -58,7 +58,7 @@ _EXCEL_EPOCH_DAYS = 25569  # days from Excel's 1899-12-30 epoch to 1970-01-01
 FIRST_YEAR, LAST_YEAR = 1970, 2099
 ID_MAX_LENGTH = 100  # kpis_ticket.external_id: a longer id would be cut and collide
 # A title is a line for a page, not a document: a 50 MB cell is cut, with a warning. The other
-# text fields are stored in 200 characters (kpis.ingest.store).
+# text fields are stored in 200 characters (kpis.imports.store).
 TITLE_MAX_LENGTH = 10_000
 _CUT_AT = {"title": TITLE_MAX_LENGTH, "category": 200, "subcategory": 200,
            "configuration_item": 200, "requester": 200, "priority": 200, "status": 200,

@@ -1,7 +1,7 @@
 """The tickets behind a stored figure: the drill-down every number on a page links to.
 
 Reads the client's tickets with their *stored* clocks (never recomputing them) and applies the
-figure's rule from kpis/formulas.py, the same rule the snapshot was aggregated with.
+figure's rule from kpis/metrics/formulas.py, the same rule the snapshot was aggregated with.
 """
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ from django.core.cache import cache
 
 from contracts.models import Contract, Organisation
 from contracts.selectors import current_contract
-from kpis.formulas import RULES, Period, figure_tickets, prepared
-from kpis.models import Ticket
-from kpis.services.recompute import (
+from kpis.metrics.formulas import RULES, Period, figure_tickets, prepared
+from kpis.metrics.recompute import (
     clocks_load,
     credit_breach_key,
     tickets_load,
     tickets_with_clocks,
 )
+from kpis.models import Ticket
 from msp_portal import sql
 
 CACHE_SECONDS = 24 * 3600

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from contracts.models import Contract
-from kpis import charts
-from kpis.formulas import Period, period_key, period_label
+from kpis.dashboard import charts
+from kpis.metrics.formulas import Period, period_key, period_label
 from kpis.models import KpiSnapshot
 
 

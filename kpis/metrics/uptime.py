@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from kpis.formulas import Figure, Period
+from kpis.metrics.formulas import Figure, Period
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,12 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from contracts.selectors import current_contract
-from kpis.dashboard import TICKET_FIGURES, DashboardData
-from kpis.formulas import RULES, Period
-from kpis.ingest.normalise import safe_text
+from kpis.dashboard.drilldown import figure_ticket_list, snapshot_computed_at
+from kpis.dashboard.selectors import TICKET_FIGURES, DashboardData
+from kpis.dashboard.timeline import ticket_timeline
+from kpis.imports.ingest.normalise import safe_text
+from kpis.metrics.formulas import RULES, Period
 from kpis.models import KpiSnapshot, Ticket
-from kpis.services.drilldown import figure_ticket_list, snapshot_computed_at
-from kpis.timeline import ticket_timeline
 from msp_portal import sql
 from msp_portal.tenancy import get_client_or_404, get_client_with_contract_or_404
 
@@ -43,7 +43,7 @@ def _release(*paths: str) -> str:
 PAGE_RELEASE = _release(
     "templates/kpis/dashboard.html", "templates/kpis/ticket_list.html",
     "templates/contracts/_client_nav.html", "contracts/templatetags/portal.py",
-    "kpis/dashboard.py", "kpis/charts.py", "kpis/dashboard_views.py",
+    "kpis/dashboard/selectors.py", "kpis/dashboard/charts.py", "kpis/dashboard/views.py",
 )  # fmt: skip
 
 

@@ -19,13 +19,13 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from contracts.models import Contract, Organisation
-from kpis.ingest.mapping import Mapping, MappingError, mapping_for_preset, mapping_from_json
-from kpis.ingest.normalise import AmbiguousDates, problems_frame, tickets_normalise
-from kpis.ingest.presets import PRESETS, preset_guess, value_key
-from kpis.ingest.read import ROW, Table, UnusableFile, table_read
-from kpis.ingest.store import tickets_store
+from kpis.imports.ingest.mapping import Mapping, MappingError, mapping_for_preset, mapping_from_json
+from kpis.imports.ingest.normalise import AmbiguousDates, problems_frame, tickets_normalise
+from kpis.imports.ingest.presets import PRESETS, preset_guess, value_key
+from kpis.imports.ingest.read import ROW, Table, UnusableFile, table_read
+from kpis.imports.store import tickets_store
+from kpis.metrics.recompute import RECOMPUTE_LOCK
 from kpis.models import ImportJob, ImportProblem, RecomputeRequest, SavedMapping
-from kpis.services.recompute import RECOMPUTE_LOCK
 from msp_portal.leases import (
     BROKER_ERRORS,
     DATABASE_ERRORS,

@@ -1,6 +1,6 @@
 """Plotly figures of the KPIs, as plain dicts: the dashboard hands them to plotly.js, the QBR to
 plotly.js on its web page and to kaleido for the PDF's SVG images, so all three draw the same
-figure. Pure: data in (the shapes kpis.dashboard and reviews.context build), figures out.
+figure. Pure: data in (the shapes kpis.dashboard.selectors and reviews.context build), figures out.
 
 Rates arrive as fractions (0.95) and are drawn as percentages; times arrive in minutes and are
 drawn in hours, which is how people read SLA targets.

@@ -14,11 +14,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from contracts.models import Organisation
-from kpis.ingest.mapping import MappingError
-from kpis.ingest.presets import DATE_ORDERS, EVENT_FIELDS, PRESETS, TICKET_FIELDS
-from kpis.ingest.read import UnusableFile
-from kpis.models import ImportJob, ImportProblem
-from kpis.services.imports import (
+from kpis.imports.ingest.mapping import MappingError
+from kpis.imports.ingest.presets import DATE_ORDERS, EVENT_FIELDS, PRESETS, TICKET_FIELDS
+from kpis.imports.ingest.read import UnusableFile
+from kpis.imports.services import (
     import_confirm,
     import_create,
     import_reject,
@@ -26,6 +25,7 @@ from kpis.services.imports import (
     mapping_prepare,
     progress_get,
 )
+from kpis.models import ImportJob, ImportProblem
 from msp_portal.tenancy import importable_clients, visible_imports
 
 BATCH_MAX_TICKETS = 10_000

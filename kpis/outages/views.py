@@ -17,7 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from kpis.models import KpiSnapshot, Outage
-from kpis.services.outages import outage_add, outage_delete
+from kpis.outages.services import outage_add, outage_delete
 from msp_portal.tenancy import Action, get_client_contract_or_404
 
 

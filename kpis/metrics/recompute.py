@@ -28,7 +28,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from contracts.models import CommitmentOccurrence, Contract, Organisation, SlaPolicyVersion
-from kpis.clock import (
+from kpis.metrics.clock import (
     VERDICTS,
     CalendarIndex,
     CalendarSpec,
@@ -36,9 +36,9 @@ from kpis.clock import (
     ticket_clocks,
     version_in_force,
 )
-from kpis.formulas import Figure, Period, kpi_inputs, kpis_by_period, period_labels_of_month
+from kpis.metrics.formulas import Figure, Period, kpi_inputs, kpis_by_period, period_labels_of_month
+from kpis.metrics.uptime import OutageWindow, uptime_figure
 from kpis.models import Outage, RecomputeRequest
-from kpis.uptime import OutageWindow, uptime_figure
 from msp_portal import sql
 
 RECOMPUTE_LOCK = 7303

@@ -1,0 +1,1 @@
+"""Outage windows: the contract's Outages tab and its writes."""

@@ -1,1 +1,0 @@
-"""Writes of the KPI domain: imports now, recomputation with #4."""
