@@ -170,13 +170,9 @@ def stage_measure() -> dict:
 
     from contracts.models import Contract, Organisation
     from kpis.metrics.formulas import kpis_by_period
-    from kpis.metrics.recompute import (
-        clocks_compute_many,
-        kpis_recompute,
-        kpis_recompute_clients,
-        tickets_load,
-        tickets_with_clocks,
-    )
+    from kpis.metrics.policy_clocks import clocks_compute_many, tickets_with_clocks
+    from kpis.metrics.recompute import kpis_recompute, kpis_recompute_clients
+    from kpis.metrics.store import tickets_load
     from kpis.models import KpiSnapshot, RecomputeRequest
 
     as_of = datetime.now(ZoneInfo("UTC"))

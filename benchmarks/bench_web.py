@@ -50,7 +50,8 @@ def stage_prepare() -> None:
     from django.test import Client
 
     from contracts.models import Membership, Organisation
-    from kpis.metrics.recompute import RECOMPUTED_TABLES, kpis_recompute_clients
+    from kpis.metrics.recompute import kpis_recompute_clients
+    from kpis.metrics.store import RECOMPUTED_TABLES
     from kpis.models import KpiSnapshot
     from msp_portal import sql
 

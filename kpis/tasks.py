@@ -3,7 +3,7 @@
 from celery import Task, shared_task
 
 from kpis.imports.services import import_fail, import_run, imports_sweep
-from msp_portal.leases import DATABASE_ERRORS, forget_enqueued
+from msp_portal.jobs import DATABASE_ERRORS, forget_enqueued
 
 
 class ImportTask(Task):

@@ -5,7 +5,7 @@ page into a 500 (the cached_db session writes the session back to the cache afte
 from the database) and every API call too (the throttle history lives in the cache). With it,
 pages and the API keep answering from PostgreSQL while Redis is away: sessions are read from
 the database, an import's progress shows its row's true status, and uploads are kept and
-queued for when the broker is back (see msp_portal.leases).
+queued for when the broker is back (see msp_portal.jobs).
 
 The price, accepted knowingly: while Redis is down the rate limits kept in the cache (log-in,
 API throttles) see no history, so they do not limit.

@@ -161,7 +161,7 @@ CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = _BROKER_TIMEOUT
 # One retry of a failed publish, at once: enough for a pooled connection that a Redis restart
 # left stale. Against a broker that does not answer, task.delay() then gives up after at most
 # three timeouts (the send, then two connection attempts: 9 s by default) and the job stays
-# queued for the sweep (msp_portal.leases.enqueue). Celery's default, 3 retries, is 5 timeouts.
+# queued for the sweep (msp_portal.jobs.enqueue). Celery's default, 3 retries, is 5 timeouts.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "max_retries": 1,
     "interval_start": 0,

@@ -12,7 +12,7 @@ from django.db.models import Max, Prefetch
 from contracts.models import CommitmentOccurrence, Contract, ResponsibilityMatrixVersion
 from contracts.services.commitments import contract_today
 from contracts.services.matrix import matrix_version_gaps
-from kpis.metrics.formulas import Period
+from kpis.metrics.period import Period
 from kpis.models import ImportJob, KpiSnapshot
 
 COLUMNS = ["resolution.compliance", "response.compliance", "response.median_minutes",

@@ -20,7 +20,6 @@ from contracts.services.commitments import contract_today
 from kpis.dashboard import charts
 from kpis.dashboard.drilldown import figure_ticket_ids
 from kpis.dashboard.selectors import (
-    SCORECARD,
     compliance_by_priority,
     credit_target,
     months_up_to,
@@ -29,7 +28,8 @@ from kpis.dashboard.selectors import (
     trend,
     year_before_label,
 )
-from kpis.metrics.formulas import Period
+from kpis.metrics.period import Period
+from kpis.metrics.registry import SCORECARD
 from kpis.models import KpiSnapshot, Ticket, TicketClock
 
 from . import narrative

@@ -4,20 +4,16 @@ the review row (the page polls it), or run in place by `generate_qbr`."""
 from __future__ import annotations
 
 import base64
-import contextlib
 
 from django.core.files.base import ContentFile
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from msp_portal.leases import DATABASE_ERRORS, enqueue, forget_enqueued, is_enqueued, lease
+from msp_portal.jobs import DATABASE_ERRORS, JobKind, Locks
 
 from .context import NoFigures, review_content
 from .models import Review, ReviewBranding
 from .pdf import ChartExportError, review_pdf_render
-
-PDF_LOCK = 7311  # advisory lock namespace of a review's PDF lease
-LEASE_WAIT_SECONDS = 10
 
 
 def branding_of(client) -> tuple[str, str | None]:
@@ -54,62 +50,57 @@ def review_pdf_request(*, review: Review) -> bool:
     return bool(claimed)
 
 
-def review_pdf_enqueue(review_id: int) -> bool:
-    """Hand a queued PDF to a worker; with the broker down it stays queued, saying so, and the
-    sweep hands it over once the broker is back."""
+def _pdf_task():
     from .tasks import review_pdf_task
 
-    if enqueue(review_pdf_task, review_id, kind="review-pdf", key=review_id):
-        return True
-    Review.objects.filter(pk=review_id, pdf_status=Review.PdfStatus.QUEUED).update(
-        pdf_phase="waiting for the task queue"
-    )
-    return False
+    return review_pdf_task
+
+
+REVIEW_PDFS = JobKind(
+    name="review-pdf",
+    lock=Locks.REVIEW_PDF,
+    model=Review,
+    task=_pdf_task,
+    status="pdf_status",
+    phase="pdf_phase",
+    message="pdf_message",
+    queued=Review.PdfStatus.QUEUED,
+    running=Review.PdfStatus.RUNNING,
+    failed=Review.PdfStatus.FAILED,
+    queued_phase="waiting for a worker",
+    failed_phase="",
+)
+
+
+def review_pdf_enqueue(review_id: int) -> bool:
+    """Hand a queued PDF to a worker (see msp_portal.jobs.JobKind.enqueue)."""
+    return REVIEW_PDFS.enqueue(review_id)
 
 
 def review_pdf_fail(review_id: int, message: str) -> None:
     """The task gave up (its retries spent): the page says so instead of waiting for ever."""
-    Review.objects.filter(
-        pk=review_id, pdf_status__in=[Review.PdfStatus.QUEUED, Review.PdfStatus.RUNNING]
-    ).update(pdf_status=Review.PdfStatus.FAILED, pdf_phase="", pdf_message=message)
+    REVIEW_PDFS.fail(review_id, message)
 
 
 def review_pdfs_sweep() -> int:
     """PDFs left 'running' by a dead worker (nobody holds their lease) or 'queued' with no task
-    out: handed to a worker again. Returns how many."""
-    swept = 0
-    running = Review.objects.filter(pdf_status=Review.PdfStatus.RUNNING)
-    for review_id in running.values_list("pk", flat=True):
-        with lease(PDF_LOCK, review_id) as orphaned:
-            if orphaned:
-                Review.objects.filter(pk=review_id, pdf_status=Review.PdfStatus.RUNNING).update(
-                    pdf_status=Review.PdfStatus.QUEUED, pdf_phase="resuming (worker stopped)"
-                )
-                forget_enqueued("review-pdf", review_id)
-    queued = Review.objects.filter(pdf_status=Review.PdfStatus.QUEUED)
-    for review_id in queued.values_list("pk", flat=True):
-        if not is_enqueued("review-pdf", review_id):
-            swept += review_pdf_enqueue(review_id)
-    return swept
+    out: handed to a worker again. Returns how many were handed over."""
+    return REVIEW_PDFS.sweep()[1]
 
 
 def review_pdf_generate(review_id: int) -> str:
     """Make the PDF of a queued review. The worker holds the review's PDF lease while it works,
     so a task redelivered after its worker died takes over the PDF left running, and a duplicate
     of a live task does nothing."""
-    with lease(PDF_LOCK, review_id, wait=LEASE_WAIT_SECONDS) as held:
+    with REVIEW_PDFS.leased(review_id) as held:
         if not held:
             return "being made elsewhere"
         return _generate(review_id)
 
 
 def _generate(review_id: int) -> str:
-    taken = Review.objects.filter(
-        pk=review_id, pdf_status__in=[Review.PdfStatus.QUEUED, Review.PdfStatus.RUNNING]
-    ).update(pdf_status=Review.PdfStatus.RUNNING, pdf_phase="reading the review", pdf_progress=1)
-    if not taken:
+    if not REVIEW_PDFS.claim(review_id, pdf_phase="reading the review", pdf_progress=1):
         return "not queued"
-    forget_enqueued("review-pdf", review_id)
     review = Review.objects.select_related("client", "contract__msp", "contract__advisor").get(
         pk=review_id
     )
@@ -125,9 +116,7 @@ def _generate(review_id: int) -> str:
         running.update(pdf_status=Review.PdfStatus.FAILED, pdf_phase="", pdf_message=str(error))
         return "failed"
     except DATABASE_ERRORS:
-        connection.close()  # broken: the next query opens a fresh connection
-        with contextlib.suppress(*DATABASE_ERRORS):
-            running.update(pdf_status=Review.PdfStatus.QUEUED, pdf_phase="retrying (database)")
+        REVIEW_PDFS.retry_later(review_id)
         raise  # the task retries these with backoff
     except Exception as error:
         # Never leave the page's bar running: say it failed, and log the error with the task.

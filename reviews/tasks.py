@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import Task, shared_task
 
-from msp_portal.leases import DATABASE_ERRORS
+from msp_portal.jobs import DATABASE_ERRORS
 
 
 class ReviewPdfTask(Task):

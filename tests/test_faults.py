@@ -35,9 +35,8 @@ from django.db import connection
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
-from kpis.imports.services import JOB_LOCK
-from kpis.metrics.recompute import RECOMPUTE_LOCK
 from kpis.models import ImportJob, KpiSnapshot, RecomputeRequest, Ticket
+from msp_portal.jobs import Locks
 from reviews import services as review_services
 from reviews.models import Review
 
@@ -306,9 +305,9 @@ def assert_imported_exactly_once(world, job: ImportJob, rows: int) -> None:
     assert set(tickets.values_list("import_job_id", flat=True).distinct()) <= {job.pk}
 
 
-def lease_holder(job_id: int, namespace: int = JOB_LOCK) -> int | None:
-    """The PostgreSQL backend that runs the import (or, with PDF_LOCK, the review's PDF): the one
-    holding its lease."""
+def lease_holder(job_id: int, namespace: int = Locks.IMPORT_JOB) -> int | None:
+    """The PostgreSQL backend that runs the import (or, with Locks.REVIEW_PDF, the review's
+    PDF): the one holding its lease."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = %s "
@@ -328,7 +327,7 @@ def recompute_lock(client_id: int, granted: bool) -> bool:
         cursor.execute(
             "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = %s "
             "AND objid = %s AND granted = %s",
-            [RECOMPUTE_LOCK, client_id, granted],
+            [Locks.RECOMPUTE, client_id, granted],
         )
         return cursor.fetchone() is not None
 
@@ -746,7 +745,7 @@ def test_a_web_upload_while_the_broker_hangs_answers_in_bounded_time_and_runs_on
     # Its recompute is held back until Redis is stopped, so the worker finishes it (and sends
     # its acknowledgement) while Redis does not answer.
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s, %s)", [RECOMPUTE_LOCK, world.acme.pk])
+        cursor.execute("SELECT pg_advisory_lock(%s, %s)", [Locks.RECOMPUTE, world.acme.pk])
     landed = browser_upload(browser, SAMPLES / "zendesk_tickets.csv", target)
     first = finished(int(re.search(r"/imports/(\d+)/$", landed.url)[1]))
     assert first.status == ImportJob.Status.DONE, (first.phase, first.message)
@@ -755,7 +754,7 @@ def test_a_web_upload_while_the_broker_hangs_answers_in_bounded_time_and_runs_on
                "the first import's recompute")  # fmt: skip
     stack.redis.pause()
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [RECOMPUTE_LOCK, world.acme.pk])
+        cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [Locks.RECOMPUTE, world.acme.pk])
     wait_until(lambda: not RecomputeRequest.objects.filter(client=world.acme).exists(), 60,
                "the recompute to finish while Redis is stopped")  # fmt: skip
     timings = {}
@@ -823,7 +822,6 @@ def test_a_worker_killed_mid_pdf_does_not_leave_it_running_and_the_next_worker_m
 
 @pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs Debian's chromium")
 def test_a_dropped_database_connection_mid_pdf_retries_and_makes_it_exactly_once(world, stack):
-    from reviews.generation import PDF_LOCK
     from tests.test_recompute import import_sample
 
     import_sample(world, "connectwise_service_tickets.csv")
@@ -841,7 +839,7 @@ def test_a_dropped_database_connection_mid_pdf_retries_and_makes_it_exactly_once
         )
 
     wait_until(drawing_charts, 120, "the PDF's charts to be under way", every=0.05)
-    pid = lease_holder(review.pk, PDF_LOCK)
+    pid = lease_holder(review.pk, Locks.REVIEW_PDF)
     assert pid, "the PDF was made before the fault"
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_terminate_backend(%s)", [pid])

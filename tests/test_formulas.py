@@ -14,17 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kpis.metrics.formulas import (
-    RULES,
-    Period,
-    figure_tickets,
-    kpis_by_period,
-    kpis_compute,
-    period_key,
-    period_label,
-    period_labels_of_month,
-    prepared,
-)
+from kpis.metrics.formulas import figure_tickets, kpis_by_period, kpis_compute, prepared
+from kpis.metrics.period import Period, period_key, period_label, period_labels_of_month
+from kpis.metrics.registry import RULES
 
 JULY = Period.parse("2025-07", "America/Chicago")
 COLUMNS = {

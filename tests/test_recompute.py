@@ -21,13 +21,10 @@ from django.utils import timezone
 
 from contracts.models import SlaPolicyVersion
 from kpis.dashboard.drilldown import figure_ticket_ids
-from kpis.metrics.recompute import (
-    KEYS_IN_ORDER,
-    clocks_compute_many,
-    clocks_store,
-    kpis_recompute,
-    tickets_load,
-)
+from kpis.metrics.policy_clocks import clocks_compute_many
+from kpis.metrics.recompute import kpis_recompute
+from kpis.metrics.registry import KEYS_IN_ORDER
+from kpis.metrics.store import clocks_store, tickets_load
 from kpis.models import KpiSnapshot, RecomputeRequest, Ticket, TicketClock
 from msp_portal.celery import app
 

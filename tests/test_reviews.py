@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from contracts.templatetags.portal import figure_value
-from kpis.dashboard.selectors import SCORECARD
+from kpis.metrics.registry import SCORECARD
 from kpis.models import KpiSnapshot, Ticket
 from msp_portal.celery import app
 from reviews import services

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from kpis.metrics.formulas import Period
+from kpis.metrics.period import Period
 from kpis.metrics.uptime import OutageWindow, uptime_figure
 from kpis.models import KpiSnapshot, Outage
 

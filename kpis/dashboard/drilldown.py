@@ -13,13 +13,12 @@ from django.core.cache import cache
 
 from contracts.models import Contract, Organisation
 from contracts.selectors import current_contract
-from kpis.metrics.formulas import RULES, Period, figure_tickets, prepared
-from kpis.metrics.recompute import (
-    clocks_load,
-    credit_breach_key,
-    tickets_load,
-    tickets_with_clocks,
-)
+from kpis.metrics.formulas import figure_tickets, prepared
+from kpis.metrics.period import Period
+from kpis.metrics.policy_clocks import tickets_with_clocks
+from kpis.metrics.registry import RULES
+from kpis.metrics.snapshot import credit_breach_key
+from kpis.metrics.store import clocks_load, tickets_load
 from kpis.models import Ticket
 from msp_portal import sql
 

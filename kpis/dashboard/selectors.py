@@ -13,36 +13,12 @@ from functools import cached_property
 
 from contracts.models import Contract
 from kpis.dashboard import charts
-from kpis.metrics.formulas import Period, period_key, period_label
+from kpis.metrics.period import Period, period_key, period_label
+from kpis.metrics.registry import SCORECARD, Kpi
 from kpis.models import KpiSnapshot
 
-
-@dataclass(frozen=True)
-class Measure:
-    key: str
-    label: str
-    unit: str  # rate | minutes | count | money
-    better: str  # higher | lower | neither
-
-
-SCORECARD = [
-    Measure("resolution.compliance", "Resolution SLA compliance", "rate", "higher"),
-    Measure("response.compliance", "Response SLA compliance", "rate", "higher"),
-    Measure("response.median_minutes", "Median time to respond", "minutes", "lower"),
-    Measure("resolution.median_minutes", "Median time to resolve", "minutes", "lower"),
-    Measure("response.mean_minutes", "Mean time to respond", "minutes", "lower"),
-    Measure("resolution.mean_minutes", "Mean time to resolve", "minutes", "lower"),
-    Measure("first_time_fix_rate", "First-time fix", "rate", "higher"),
-    Measure("repeat_incident_rate", "Repeat incidents", "rate", "lower"),
-    Measure("proactive_ratio", "Proactive detection", "rate", "higher"),
-    Measure("reopen_rate", "Reopened after resolution", "rate", "lower"),
-    Measure("escalation.rate", "Escalated above tier 1", "rate", "lower"),
-    Measure("tickets.created", "Tickets raised", "count", "neither"),
-    Measure("tickets.open_at_end", "Open at the period's end", "count", "lower"),
-    Measure("commitments.kept_rate", "Commitments kept", "rate", "higher"),
-]
 # Figures whose tickets can be listed (the others are not about tickets).
-TICKET_FIGURES = {m.key for m in SCORECARD} - {"commitments.kept_rate"}
+TICKET_FIGURES = {kpi.key for kpi in SCORECARD if kpi.lists_tickets}
 
 
 def previous_label(label: str) -> str:
@@ -71,7 +47,7 @@ def credit_target(contract: Contract | None, key: str) -> float | None:
 
 @dataclass
 class Row:
-    measure: Measure
+    measure: Kpi
     value: object
     numerator: object
     denominator: object

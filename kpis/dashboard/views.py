@@ -23,7 +23,8 @@ from kpis.dashboard.drilldown import figure_ticket_list, snapshot_computed_at
 from kpis.dashboard.selectors import TICKET_FIGURES, DashboardData
 from kpis.dashboard.timeline import ticket_timeline
 from kpis.imports.ingest.normalise import safe_text
-from kpis.metrics.formulas import RULES, Period
+from kpis.metrics.period import Period
+from kpis.metrics.registry import RULES
 from kpis.models import KpiSnapshot, Ticket
 from msp_portal import sql
 from msp_portal.tenancy import get_client_or_404, get_client_with_contract_or_404

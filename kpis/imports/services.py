@@ -24,22 +24,12 @@ from kpis.imports.ingest.normalise import AmbiguousDates, problems_frame, ticket
 from kpis.imports.ingest.presets import PRESETS, preset_guess, value_key
 from kpis.imports.ingest.read import ROW, Table, UnusableFile, table_read
 from kpis.imports.store import tickets_store
-from kpis.metrics.recompute import RECOMPUTE_LOCK
 from kpis.models import ImportJob, ImportProblem, RecomputeRequest, SavedMapping
-from msp_portal.leases import (
-    BROKER_ERRORS,
-    DATABASE_ERRORS,
-    enqueue,
-    forget_enqueued,
-    is_enqueued,
-    lease,
-    mark_enqueued,
-)
+from msp_portal.jobs import BROKER_ERRORS, DATABASE_ERRORS, JobKind, Locks, enqueue, is_enqueued
 
 log = logging.getLogger(__name__)
 
 PREVIEW_ROWS = 200
-JOB_LOCK, CLIENT_LOCK = 7301, 7302  # advisory lock namespaces
 PROGRESS_TTL = 24 * 3600
 WAITING_FOR_BROKER = (
     "The task queue is unreachable: the file is kept and the import starts as soon as it is back."
@@ -160,26 +150,14 @@ def import_confirm(job: ImportJob, *, mapping: Mapping, user, save_as: str = "")
 
 
 def import_enqueue(job_id: int) -> bool:
-    """Hand a queued import to a worker; with the broker down it stays queued, saying so, and
-    the sweep (or the next look at its page) hands it over once the broker is back."""
-    from kpis.tasks import import_run_task
-
-    if enqueue(import_run_task, job_id, kind="import", key=job_id):
-        ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).exclude(
-            phase="queued"
-        ).update(phase="queued", message="")
-        return True
-    ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(
-        phase="waiting for the task queue", message=WAITING_FOR_BROKER
-    )
-    return False
+    """Hand a queued import to a worker (see msp_portal.jobs.JobKind.enqueue)."""
+    return IMPORT_JOBS.enqueue(job_id)
 
 
 def import_requeue_if_lost(job: ImportJob) -> ImportJob:
     """On a look at a queued import: if no task is out for it (the broker was down when it was
     queued, or restarted empty), hand it over now."""
-    if job.status == ImportJob.Status.QUEUED and not is_enqueued("import", job.pk):
-        import_enqueue(job.pk)
+    if IMPORT_JOBS.requeue_if_lost(job.pk):
         job.refresh_from_db()
     return job
 
@@ -200,6 +178,30 @@ def progress_set(job_id: int, phase: str, done: int, total: int | None) -> None:
         )
     except BROKER_ERRORS as error:
         log.warning("import %s: progress not reported (%s)", job_id, error)
+
+
+def _import_task():
+    from kpis.tasks import import_run_task
+
+    return import_run_task
+
+
+IMPORT_JOBS = JobKind(
+    name="import",
+    lock=Locks.IMPORT_JOB,
+    model=ImportJob,
+    task=_import_task,
+    status="status",
+    phase="phase",
+    message="message",
+    queued=ImportJob.Status.QUEUED,
+    running=ImportJob.Status.RUNNING,
+    failed=ImportJob.Status.FAILED,
+    queued_phase="queued",
+    waiting_message=WAITING_FOR_BROKER,
+    ended_at="finished_at",
+    on_progress=lambda job_id, phase: progress_set(job_id, phase, 0, None),
+)
 
 
 def progress_get(job: ImportJob) -> dict:
@@ -230,25 +232,17 @@ def progress_get(job: ImportJob) -> dict:
 def import_run(job_id: int) -> ImportJob | None:
     """Run a queued import to the end, exactly once; a second call for the same job is a no-op.
 
-    The runner holds the job's lease (see msp_portal.leases) from its claim to its end, so a
+    The runner holds the job's lease (see msp_portal.jobs) from its claim to its end, so a
     task redelivered after its worker died takes the job over, and a duplicate of a task still
     running elsewhere does nothing. Everything the import writes (tickets, problems, counts,
     recompute marks) commits together, so a crash leaves no half import behind and a retry
     starts clean.
     """
-    with lease(JOB_LOCK, job_id, wait=LEASE_WAIT_SECONDS) as held:
+    with IMPORT_JOBS.leased(job_id) as held:
         if not held:
             return None  # running in a live process; if that one dies, the sweep re-queues
-        # Holding the lease, "running" can only be a dead attempt's: take it over.
-        claimed = ImportJob.objects.filter(
-            pk=job_id, status__in=[ImportJob.Status.QUEUED, ImportJob.Status.RUNNING]
-        ).update(
-            status=ImportJob.Status.RUNNING, phase="reading", message="",
-            started_at=timezone.now(),
-        )  # fmt: skip
-        if not claimed:
+        if not IMPORT_JOBS.claim(job_id, phase="reading", message="", started_at=timezone.now()):
             return None
-        forget_enqueued("import", job_id)
         job = ImportJob.objects.select_related("msp", "client").get(pk=job_id)
         try:
             with transaction.atomic():
@@ -258,7 +252,7 @@ def import_run(job_id: int) -> ImportJob | None:
             _finish(job, ImportJob.Status.REJECTED, str(rejected))
             return job
         except DATABASE_ERRORS:
-            _retry_later(job_id)
+            IMPORT_JOBS.retry_later(job_id)
             raise  # the task retries with backoff
         except Exception as error:
             _finish(job, ImportJob.Status.FAILED, f"{type(error).__name__}: {error}")
@@ -268,34 +262,9 @@ def import_run(job_id: int) -> ImportJob | None:
     return job
 
 
-# A task redelivered the instant its worker was killed may reach PostgreSQL before the dead
-# worker's backend has noticed its client is gone; it waits this long for the lease.
-LEASE_WAIT_SECONDS = 10
-RETRY_MARK_SECONDS = 300  # > the task's longest backoff: then the sweep assumes the retry lost
-
-
-def _retry_later(job_id: int) -> None:
-    """The database went away mid-import (nothing of it was committed): queued again, saying
-    so, for the task's retry. With the database still down this cannot be written, and the
-    retry takes the job over from 'running' instead."""
-    connection.close()  # a broken connection: the next query opens a fresh one
-    with contextlib.suppress(*DATABASE_ERRORS):
-        ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.RUNNING).update(
-            status=ImportJob.Status.QUEUED, phase="retrying (database)"
-        )
-    mark_enqueued("import", job_id, RETRY_MARK_SECONDS)
-    progress_set(job_id, "retrying (database)", 0, None)
-
-
 def import_fail(job_id: int, message: str) -> None:
     """The task gave up (its retries spent): the job says so instead of staying queued."""
-    ImportJob.objects.filter(
-        pk=job_id, status__in=[ImportJob.Status.QUEUED, ImportJob.Status.RUNNING]
-    ).update(
-        status=ImportJob.Status.FAILED, phase="failed", message=message,
-        finished_at=timezone.now(),
-    )  # fmt: skip
-    progress_set(job_id, "failed", 0, None)
+    IMPORT_JOBS.fail(job_id, message)
 
 
 def _recompute_enqueue(job: ImportJob) -> None:
@@ -329,22 +298,7 @@ def imports_sweep() -> dict[str, int]:
     (nobody holds their lease), imports 'queued' with no task out (the broker was down or
     restarted empty), and recomputes an import asked for that were lost the same way. Beat runs
     it every minute and each worker once at start; running it twice is harmless."""
-    resumed = 0
-    for job_id in ImportJob.objects.filter(status=ImportJob.Status.RUNNING).values_list(
-        "pk", flat=True
-    ):  # fmt: skip
-        with lease(JOB_LOCK, job_id) as orphaned:
-            if orphaned:
-                resumed += ImportJob.objects.filter(
-                    pk=job_id, status=ImportJob.Status.RUNNING
-                ).update(status=ImportJob.Status.QUEUED, phase="resuming (worker stopped)")
-                forget_enqueued("import", job_id)
-    queued = 0
-    for job_id in ImportJob.objects.filter(status=ImportJob.Status.QUEUED).values_list(
-        "pk", flat=True
-    ):  # fmt: skip
-        if not is_enqueued("import", job_id):
-            queued += import_enqueue(job_id)
+    resumed, queued = IMPORT_JOBS.sweep()
     return {"resumed": resumed, "queued": queued, "recomputes": recomputes_sweep()}
 
 
@@ -369,7 +323,7 @@ def recomputes_sweep() -> int:
             cursor.execute(
                 "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = %s "
                 "AND objid = %s AND objsubid = 2 AND granted",
-                [RECOMPUTE_LOCK, client_id],
+                [Locks.RECOMPUTE, client_id],
             )
             if cursor.fetchone():
                 continue  # running now
@@ -431,7 +385,9 @@ def _run(job: ImportJob) -> None:
         with connection.cursor() as cursor:
             # One import at a time per client: the store compares against what is stored.
             for client_id in sorted(zones):
-                cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [CLIENT_LOCK, client_id])
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(%s, %s)", [Locks.IMPORT_CLIENT, client_id]
+                )
         result = tickets_store(
             tickets, source_system=mapping.source_system, job_id=job.pk, zone_by_client=zones
         )

@@ -24,7 +24,7 @@ import polars as pl
 from django.db import connection
 
 from kpis.imports.ingest.normalise import ID_MAX_LENGTH, TITLE_MAX_LENGTH
-from kpis.metrics.formulas import month_index, period_key, period_label
+from kpis.metrics.period import month_index, period_key, period_label
 
 # Staged and stored columns, in COPY order (client_id is added by the caller).
 COLUMNS: list[tuple[str, str]] = [

@@ -1,11 +1,10 @@
-"""Every ticket KPI of ../shared/spec/kpis.md, for many clients and periods at once. Pure: a polars
-frame of tickets (with their clock results) in, figures out.
+"""Every ticket KPI of docs/kpis.md, for many clients and periods at once. Pure: a polars frame
+of tickets (with their clock results) in, figures out.
 
-Each figure is defined once, as a *rule*: the basis it counts over (tickets created in the
-period, resolved in it, or open at its end) and polars conditions for its denominator and
-numerator. The same rule drives the aggregation (every client and period in one group-by) and
-the drill-down (`figure_tickets`: exactly the tickets behind a figure), so the two cannot
-disagree.
+Each figure's rule is defined once, in registry.py: the basis it counts over and polars
+conditions for its denominator and numerator. The same rule drives the aggregation here (every
+client and period in one group-by) and the drill-down (`figure_tickets`: exactly the tickets
+behind a figure), so the two cannot disagree.
 
 Which period a ticket counts in (kpis.md): creation-based figures (volume, response, proactive
 ratio, repeat incidents, escalation) by creation time; resolution-based figures (resolution time
@@ -21,65 +20,17 @@ spec leaves open, made here and shown in the figure's note:
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import polars as pl
 
-INCIDENT_KINDS = ["incident", "alert"]
+from kpis.metrics.breakdowns import breakdowns_by_period
+from kpis.metrics.period import Period, month_index, period_key, period_keys, period_label
+from kpis.metrics.registry import INCIDENT, RULES, kpi_inputs, rule_columns
+
 BASES = ("created", "resolved", "open_at_end")
-
-
-@dataclass(frozen=True)
-class Period:
-    """A month, quarter or year in the contract's zone, as a half-open UTC range."""
-
-    kind: str  # month | quarter | year
-    label: str  # 2025-07 | 2025-Q3 | 2025
-    first_day: date
-    next_first_day: date
-    start: datetime  # UTC, naive
-    end: datetime
-    zone: str = "UTC"
-
-    @classmethod
-    def parse(cls, label: str, zone: str) -> Period:
-        if m := re.fullmatch(r"(\d{4})-Q([1-4])", label):
-            year, quarter = int(m[1]), int(m[2])
-            first, months, kind = date(year, 3 * quarter - 2, 1), 3, "quarter"
-        elif m := re.fullmatch(r"(\d{4})-(\d{2})", label):
-            if not 1 <= int(m[2]) <= 12:
-                raise ValueError(f"'{label}' is not a period like 2025-07, 2025-Q3 or 2025")
-            first, months, kind = date(int(m[1]), int(m[2]), 1), 1, "month"
-        elif m := re.fullmatch(r"(\d{4})", label):
-            first, months, kind = date(int(m[1]), 1, 1), 12, "year"
-        else:
-            raise ValueError(f"'{label}' is not a period like 2025-07, 2025-Q3 or 2025")
-        total = first.month - 1 + months
-        following = date(first.year + total // 12, total % 12 + 1, 1)
-        return cls(kind, label, first, following, _utc(first, zone), _utc(following, zone), zone)
-
-    @property
-    def months(self) -> list[str]:
-        """The month labels the period is made of."""
-        count = {"month": 1, "quarter": 3, "year": 12}[self.kind]
-        start = period_key(f"{self.first_day:%Y-%m}")
-        return [period_label(start + i) for i in range(count)]
-
-
-def _utc(day: date, zone: str) -> datetime:
-    local = datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(zone))
-    return local.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
-
-
-def period_labels_of_month(month: str) -> list[str]:
-    """A month label and the quarter and year containing it: '2025-08' → 2025-08, 2025-Q3, 2025."""
-    year, number = month[:4], int(month[5:])
-    return [month, f"{year}-Q{(number - 1) // 3 + 1}", year]
 
 
 @dataclass
@@ -102,127 +53,6 @@ class Figure:
 
 
 # --- The rules ---------------------------------------------------------------------------------
-
-INCIDENT = pl.col("kind").is_in(INCIDENT_KINDS)
-FIRST_FIX = (
-    (pl.col("reopen_count").fill_null(0) == 0)
-    & (pl.col("tier").fill_null(1) <= 1)
-    & (pl.col("reassignment_count").fill_null(0) == 0)
-)
-
-
-def _verdict(column: str, *values: str) -> pl.Expr:
-    return pl.col(column).is_in(list(values))
-
-
-@dataclass(frozen=True)
-class Rule:
-    """A figure's tickets: those of `basis` matching `denominator`; `numerator` picks the part a
-    rate counts. `measure` names the column a mean / median / p90 is taken over."""
-
-    kind: str  # count | rate | mean | median | p90 | shares | by_reason | clusters | per_seat
-    basis: str
-    denominator: pl.Expr | None = None
-    numerator: pl.Expr | None = None
-    measure: str | None = None
-    note: str = ""
-
-
-def _clock_rules(prefix: str, basis: str) -> dict[str, Rule]:
-    minutes, verdict = f"{prefix}_minutes", f"{prefix}_verdict"
-    has_value = pl.col(minutes).is_not_null()
-    return {
-        f"{prefix}.mean_minutes": Rule("mean", basis, has_value, measure=minutes),
-        f"{prefix}.median_minutes": Rule("median", basis, has_value, measure=minutes),
-        f"{prefix}.p90_minutes": Rule(
-            "p90", basis, has_value, measure=minutes, note="nearest-rank 90th percentile"
-        ),
-        f"{prefix}.sla_met": Rule("count", basis, _verdict(verdict, "met")),
-        f"{prefix}.sla_breached": Rule("count", basis, _verdict(verdict, "breached")),
-        f"{prefix}.sla_pending": Rule("count", basis, _verdict(verdict, "pending")),
-        f"{prefix}.compliance": Rule(
-            "rate", basis, _verdict(verdict, "met", "breached"), _verdict(verdict, "met"),
-            note="met / (met + breached)",
-        ),
-    }  # fmt: skip
-
-
-RULES: dict[str, Rule] = {
-    "tickets.created": Rule("count", "created"),
-    "tickets.resolved": Rule("count", "resolved"),
-    "tickets.open_at_end": Rule("count", "open_at_end", note="backlog at the period's end"),
-    "tickets.per_seat": Rule("per_seat", "created", note="created / seats in the contract"),
-    **_clock_rules("response", "created"),
-    **_clock_rules("resolution", "resolved"),
-    "resolution.sla_pending": Rule(
-        "count", "created", _verdict("resolution_verdict", "pending"),
-        note="created in the period, open, within target",
-    ),
-    "first_time_fix_rate": Rule(
-        "rate", "resolved", None, FIRST_FIX,
-        note="never reopened, escalated or reassigned / resolved",
-    ),
-    "repeat_incident_rate": Rule(
-        "rate", "created", INCIDENT, pl.col("repeat"),
-        note="incidents repeating an earlier one within the policy's window / incidents",
-    ),
-    # Incidents whose fingerprint repeats within the period (see figure_tickets).
-    "repeat_clusters": Rule("clusters", "created", INCIDENT, note="fingerprints with repeats"),
-    "proactive_ratio": Rule(
-        "rate", "created", INCIDENT & (pl.col("origin") != ""), pl.col("origin") == "proactive",
-        note="proactive incidents / incidents with a known origin",
-    ),
-    "reopen_rate": Rule("rate", "resolved", None, pl.col("reopen_count").fill_null(0) > 0),
-    "escalation.rate": Rule(
-        "rate", "created", None, pl.col("tier").fill_null(1) > 1, note="went above tier 1 / tickets"
-    ),
-    "escalation.mean_minutes_to_escalate": Rule(
-        "mean", "created", pl.col("escalated_at").is_not_null(), measure="escalation_minutes",
-        note="wall-clock minutes, where the export says when",
-    ),
-    "escalation.resolved_at_tier": Rule(
-        "shares", "resolved", pl.col("tier").is_not_null(), measure="tier",
-        note="share of resolved tickets by highest tier",
-    ),
-    "excluded": Rule(
-        "by_reason", "created", pl.col("no_verdict_reason") != "", measure="no_verdict_reason",
-        note="tickets without an SLA verdict, by reason",
-    ),
-}  # fmt: skip
-BREAKDOWN_KEYS = ["tickets.created", "response.compliance", "resolution.compliance",
-                  "resolution.mean_minutes", "first_time_fix_rate"]  # fmt: skip
-BREAKDOWN_COLUMNS = ("priority", "category", "origin")
-
-
-def _rule_columns_of(rule: Rule) -> set[str]:
-    names = {rule.measure} if rule.measure else set()
-    for expr in (rule.denominator, rule.numerator):
-        if expr is not None:
-            names.update(expr.meta.root_names())
-    return names
-
-
-def _rule_columns(basis: str | None = None) -> set[str]:
-    """The columns the rules (on `basis`, or on any) read."""
-    names = set()
-    for rule in RULES.values():
-        if basis is None or rule.basis == basis:
-            names |= _rule_columns_of(rule)
-    return names
-
-
-# Every ticket column the figures are computed from, directly or through `prepared`.
-KPI_INPUTS = frozenset(
-    {"id", "client_id", "created_at", "resolved_at", "escalated_at", "state", "category",
-     "configuration_item", "requester", "title", *BREAKDOWN_COLUMNS, *_rule_columns()}
-)  # fmt: skip
-
-
-def kpi_inputs(tickets: pl.DataFrame) -> pl.DataFrame:
-    """The tickets narrowed to KPI_INPUTS. Each filter, explode and spread over periods copies
-    every column it carries, and a recompute's frame also holds the pause lists, clock seconds
-    and targets: a third of its columns, which no figure reads."""
-    return tickets.select([c for c in tickets.columns if c in KPI_INPUTS])
 
 
 # --- Preparing the frame -----------------------------------------------------------------------
@@ -291,40 +121,6 @@ def _repeats(frame: pl.DataFrame, window_days: int) -> pl.DataFrame:
     return frame.with_columns(repeat=pl.Series(repeat))
 
 
-# Periods are integers while a million tickets are grouped (formatting three million labels
-# would cost more than the grouping): a month is its month index, a quarter 10⁶ + index // 3,
-# a year 2 × 10⁶ + index // 12. Labels are made only for the results.
-QUARTER_BASE, YEAR_BASE = 1_000_000, 2_000_000  # month indexes stay below 120,000 (9999-12)
-
-
-def month_index(local: pl.Expr) -> pl.Expr:
-    """Year × 12 + month − 1 of local datetimes: the key of a month (period_key)."""
-    return local.dt.year().cast(pl.Int32) * 12 + local.dt.month().cast(pl.Int32) - 1
-
-
-def _keys(index: pl.Expr) -> list[pl.Expr]:
-    """Month, quarter and year keys of a month index."""
-    return [index, QUARTER_BASE + index // 3, YEAR_BASE + index // 12]
-
-
-def period_key(label: str) -> int:
-    """'2025-08' → its month index; '2025-Q3' and '2025' → their quarter and year keys."""
-    if len(label) == 4:
-        return YEAR_BASE + int(label)
-    if label[5] == "Q":
-        return QUARTER_BASE + int(label[:4]) * 4 + int(label[6]) - 1
-    return int(label[:4]) * 12 + int(label[5:7]) - 1
-
-
-def period_label(key: int) -> str:
-    if key >= YEAR_BASE:
-        return f"{key - YEAR_BASE:04d}"
-    if key >= QUARTER_BASE:
-        quarter = key - QUARTER_BASE
-        return f"{quarter // 4:04d}-Q{quarter % 4 + 1}"
-    return f"{key // 12:04d}-{key % 12 + 1:02d}"
-
-
 def basis_frame(frame: pl.DataFrame, basis: str, last_month: int) -> pl.DataFrame:
     """One row per ticket and period of `basis`: a ticket created in August 2025 appears under
     2025-08, 2025-Q3 and 2025. Open at a period's end: created before it, not resolved by then,
@@ -333,19 +129,21 @@ def basis_frame(frame: pl.DataFrame, basis: str, last_month: int) -> pl.DataFram
         index = pl.col("created_month") if basis == "created" else pl.col("resolved_month")
         dated = frame.filter(index.is_not_null())
         # Three views of the same rows, one per kind of period: concatenated without copying.
-        return pl.concat([dated.with_columns(period=key) for key in _keys(index)], rechunk=False)
+        return pl.concat(
+            [dated.with_columns(period=key) for key in period_keys(index)], rechunk=False
+        )
     # A ticket is open at the end of every month from its creation month up to the month before
     # the one it is resolved in (or up to the last month asked for, while open).
     end = pl.coalesce(pl.col("resolved_month") - 1, pl.lit(last_month)).clip(upper_bound=last_month)
     # Only what the backlog's rules read is repeated for every month a ticket stays open.
-    kept = {"client_id", "id", "created_month", "resolved_month", "state"} | _rule_columns(basis)
+    kept = {"client_id", "id", "created_month", "resolved_month", "state"} | rule_columns(basis)
     months = (
         frame.select([c for c in frame.columns if c in kept])
         .filter((pl.col("state") != "cancelled") & (end >= pl.col("created_month")))
         .with_columns(month=pl.int_ranges(pl.col("created_month"), end + 1, dtype=pl.Int32))
         .explode("month")
     )
-    month, quarter, year = _keys(pl.col("month"))
+    month, quarter, year = period_keys(pl.col("month"))
     # Every month's row, then the rows at a quarter's and a year's end again: cheaper than a
     # list of keys per row exploded.
     return pl.concat(
@@ -404,7 +202,7 @@ def _counted(frame: pl.DataFrame, basis: str, counts: list[pl.Expr]) -> pl.DataF
         frame.filter(month.is_not_null()).group_by("client_id", month.alias("month")).agg(counts)
     )
     return (
-        pl.concat([monthly.with_columns(period=key) for key in _keys(pl.col("month"))])
+        pl.concat([monthly.with_columns(period=key) for key in period_keys(pl.col("month"))])
         .group_by("client_id", "period")
         .agg(pl.all().exclude("month").sum())
     )
@@ -483,7 +281,7 @@ def kpis_by_period(
     for agg in aggregated.values():
         totals = totals.join(agg, on=["client_id", "period"], how="left")
     clusters = _clusters(frame, wanted, last)
-    breakdowns = _breakdowns(frame, wanted)
+    breakdowns = breakdowns_by_period(frame, wanted)
     seats = seats or {}
     out = []
     for row in totals.sort("client_id", "period").iter_rows(named=True):
@@ -580,80 +378,6 @@ def _figures(row: dict, seats: int | None, reasons: dict, clusters: list) -> dic
         if isinstance(figures[key].value, int):
             figures[key].value = float(figures[key].value)
     return figures
-
-
-def _additive(basis: str) -> list[pl.Expr]:
-    """Sums behind BREAKDOWN_KEYS, from the same rules: counts and totals add up from months to
-    quarters and years, so breakdowns are grouped once by month and then rolled up."""
-    if basis == "created":
-        response = RULES["response.compliance"]
-        return [
-            pl.len().alias("tickets.created|d"),
-            response.denominator.sum().alias("response.compliance|d"),
-            (response.denominator & response.numerator).sum().alias("response.compliance|n"),
-        ]
-    resolution, fix = RULES["resolution.compliance"], RULES["first_time_fix_rate"]
-    mean = RULES["resolution.mean_minutes"]
-    minutes = pl.col(mean.measure).filter(mean.denominator).sort()  # see _aggregations
-    return [
-        resolution.denominator.sum().alias("resolution.compliance|d"),
-        (resolution.denominator & resolution.numerator).sum().alias("resolution.compliance|n"),
-        pl.len().alias("first_time_fix_rate|d"),
-        fix.numerator.sum().alias("first_time_fix_rate|n"),
-        minutes.sum().alias("resolution.mean_minutes|n"),
-        minutes.count().alias("resolution.mean_minutes|d"),
-    ]
-
-
-def _breakdowns(frame: pl.DataFrame, wanted: pl.DataFrame) -> dict[tuple, dict[str, dict]]:
-    """BREAKDOWN_KEYS by priority, category and origin (values that occur in the period)."""
-    out: dict[tuple, dict[str, dict]] = defaultdict(lambda: defaultdict(dict))
-    read = {"client_id", "created_month", "resolved_month", *BREAKDOWN_COLUMNS}
-    read |= {name for key in BREAKDOWN_KEYS for name in _rule_columns_of(RULES[key])}
-    frame = frame.select([c for c in frame.columns if c in read])
-    for column in BREAKDOWN_COLUMNS:
-        keys = ["client_id", "period", column]
-        parts = []
-        for basis in ("created", "resolved"):
-            month = pl.col(f"{basis}_month")
-            monthly = (
-                frame.filter((pl.col(column) != "") & month.is_not_null())
-                .group_by("client_id", month.alias("month"), column)
-                .agg(_additive(basis))
-            )
-            rolled = pl.concat([monthly.with_columns(period=key) for key in _keys(pl.col("month"))])
-            # Float totals summed in month order, so they are the same on every run; counts
-            # are exact in any order and skip the sort.
-            floats = [c for c, dtype in monthly.schema.items() if dtype.is_float()]
-            counts = [c for c in monthly.columns if c not in (*keys, "month", *floats)]
-            parts.append(
-                rolled.group_by(keys).agg(
-                    *[pl.col(c).sort_by("month").sum() for c in floats],
-                    *[pl.col(c).sum() for c in counts],
-                )
-            )
-        joined = (
-            parts[0]
-            .join(parts[1], on=keys, how="full", coalesce=True)
-            .join(wanted, on=["client_id", "period"], how="semi")
-        )
-        # Every breakdown key is a count or a ratio of sums (a mean is total / count).
-        values = joined.sort(keys).select(
-            *keys,
-            pl.col("tickets.created|d").fill_null(0),
-            *[_quotient(k) for k in BREAKDOWN_KEYS[1:]],
-        )
-        for client_id, period, value, *figures in values.iter_rows():
-            out[(client_id, period)][column][value] = dict(
-                zip(BREAKDOWN_KEYS, figures, strict=True)
-            )
-    return {k: dict(v) for k, v in out.items()}
-
-
-def _quotient(key: str) -> pl.Expr:
-    """`key|n` / `key|d`, null when the denominator is 0 or missing (kpis.md: no division by 0)."""
-    n, d = pl.col(f"{key}|n").fill_null(0), pl.col(f"{key}|d").fill_null(0)
-    return pl.when(d > 0).then(n / d).alias(key)
 
 
 # --- One period, with its tickets ---------------------------------------------------------------

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from kpis.metrics.formulas import Figure, Period
+from kpis.metrics.formulas import Figure
+from kpis.metrics.period import Period
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from contracts.models import Organisation
-from kpis.metrics.formulas import Period
-from kpis.metrics.recompute import KEYS_IN_ORDER
+from kpis.metrics.period import Period
+from kpis.metrics.registry import KEYS_IN_ORDER
 from kpis.models import KpiSnapshot
 
 

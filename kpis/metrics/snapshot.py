@@ -1,0 +1,125 @@
+"""What a snapshot holds besides the ticket figures, and its stored form. Pure: uptime,
+commitments kept and service credits for a period, from what the recompute loaded; the
+snapshot's values, figures and breakdowns in the order of the KPI registry."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from contracts.models import Contract
+from kpis.metrics.formulas import Figure
+from kpis.metrics.period import Period
+from kpis.metrics.registry import KEYS_IN_ORDER
+from kpis.metrics.uptime import OutageWindow, uptime_figure
+
+
+def _commitments_kept(occurrences: list, period: Period, today: date) -> Figure:
+    """Occurrences fulfilled on time with evidence where required / occurrences due."""
+    due = [o for o in occurrences
+           if period.first_day <= o.due_date < min(period.next_first_day, today)]  # fmt: skip
+    kept = [o for o in due if o.status_on(today, o.evidence_count) == "kept"]
+    return Figure(
+        len(kept) / len(due) if due else None, len(kept), len(due), [],
+        "occurrences done by their due date, with evidence where required / occurrences due",
+    )  # fmt: skip
+
+
+def _service_credits(contract: Contract, figures: dict[str, Figure], period: Period) -> Figure:
+    """The credit the contract's terms give for this period's measure, with the breaches."""
+    if not contract.credit_measure or period.kind != contract.credit_period:
+        return Figure(None, note="no credit terms for this kind of period")
+    measure = figures.get(contract.credit_measure)
+    if measure is None or measure.value is None:
+        return Figure(None, note=f"{contract.credit_measure} has no value this period")
+    percent = Decimal(0)
+    for tier in sorted(contract.credit_tiers, key=lambda t: t["below"]):
+        if measure.value < float(tier["below"]):
+            percent = max(percent, Decimal(str(tier["credit_percent"])))
+    if contract.credit_cap_percent is not None:
+        percent = min(percent, contract.credit_cap_percent)
+    fee = contract.monthly_fee or Decimal(0)
+    months = {"month": 1, "quarter": 3}.get(period.kind, 12)
+    amount = (fee * months * percent / 100).quantize(Decimal("0.01"))
+    breach_key = credit_breach_key(contract.credit_measure)
+    breaches = figures[breach_key].value if breach_key in figures else None
+    return Figure(
+        {"percent": float(percent), "amount": float(amount), "currency": contract.currency,
+         "measure": contract.credit_measure, "measured": measure.value, "breaches": breaches},
+        float(amount), None, [],
+        f"{contract.credit_measure} {measure.value:.1%} against the contract's tiers",
+    )  # fmt: skip
+
+
+def credit_breach_key(measure: str) -> str:
+    """The figure whose tickets triggered a credit: `resolution.compliance` → its breaches."""
+    return measure.split(".")[0] + ".sla_breached"
+
+
+def naive_utc(moment: datetime) -> datetime:
+    return moment.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+
+
+@dataclass
+class ClientContext:
+    """What a client's snapshots need besides tickets, loaded once per recompute."""
+
+    contract: Contract
+    window: int
+    uptime_targets: dict[str, float]
+    outages: list[OutageWindow]
+    occurrences: list
+    today: date
+
+
+def _snapshot_data(figures: dict[str, Figure], breakdowns: dict, context: ClientContext,
+                   period: Period, as_of: datetime) -> dict:  # fmt: skip
+    """The stored form of one period: values, figures (numerator, denominator, note) and
+    breakdowns, with uptime, commitments and credits added to the ticket figures."""
+    figures["uptime"] = uptime_figure(context.outages, context.uptime_targets, period,
+                                      naive_utc(as_of))  # fmt: skip
+    figures["commitments.kept_rate"] = _commitments_kept(context.occurrences, period, context.today)
+    figures["service_credits"] = _service_credits(context.contract, figures, period)
+    return {
+        "values": {k: figures[k].value for k in KEYS_IN_ORDER},
+        "figures": {k: figures[k].to_json() for k in KEYS_IN_ORDER},
+        "breakdowns": breakdowns,
+    }
+
+
+# A snapshot as stored: client id, period label, kind and first day, the JSON text of its
+# values, figures and breakdowns, and the digest of that text.
+SnapshotRow = tuple[int, str, str, str, str, str, str, str]
+
+
+def snapshot_rows(
+    results, contexts: dict[int, ClientContext], zone: str, as_of
+) -> list[SnapshotRow]:
+    """The stored form of each computed period, with the digest that tells a changed one."""
+    rows = []
+    for result in results:
+        period = Period.parse(result.period, zone)
+        data = _snapshot_data(
+            result.figures, result.breakdowns, contexts[result.client_id], period, as_of
+        )
+        # Built in a fixed order by the same code, so equal content gives equal text.
+        texts = [
+            json.dumps(data[k], separators=(",", ":"), allow_nan=False)
+            for k in ("values", "figures", "breakdowns")
+        ]
+        digest = hashlib.md5("\n".join(texts).encode(), usedforsecurity=False).hexdigest()
+        rows.append(
+            (
+                result.client_id,
+                period.label,
+                period.kind,
+                period.first_day.isoformat(),
+                *texts,
+                digest,
+            )
+        )
+    return rows
