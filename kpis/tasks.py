@@ -2,7 +2,8 @@
 
 from celery import Task, shared_task
 
-from kpis.imports.services import import_fail, import_run, imports_sweep
+from kpis.imports.jobs import import_fail, imports_sweep
+from kpis.imports.services import import_run
 from msp_portal.jobs import DATABASE_ERRORS, forget_enqueued
 
 

@@ -209,6 +209,19 @@ AUTHENTICATION_BACKENDS = [
     "accounts.backends.ModelBackend",
     "accounts.backends.AuthenticationBackend",
 ]
+if DJANGO_ENV == "test":
+    # The suite makes a few hundred users; the production hasher's cost (≈0.4 s a password) is
+    # there for attackers, not for test data. Django's default hashers stay listed, so a hash
+    # made by either is read by both (tests/test_deploy.py checks production keeps them).
+    PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+        "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+        "django.contrib.auth.hashers.Argon2PasswordHasher",
+        "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+        "django.contrib.auth.hashers.ScryptPasswordHasher",
+    ]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -100,8 +100,8 @@ def _with_evidence(contract: Contract, user) -> None:
     )
 
 
-@pytest.fixture
-def world(db, django_user_model) -> World:
+def world_build(django_user_model) -> World:
+    """The world as each test sees it at its start, made through the product's own services."""
     for name in ("acme-dental.yaml", "birch-cole-law.yaml"):
         apply_yaml_text((DEMO / name).read_text())
     apply_yaml_text(yaml.safe_dump(rival_document()))
@@ -141,6 +141,123 @@ def world(db, django_user_model) -> World:
     for contract in (w.acme_contract, w.birch_contract, w.other_contract):
         _with_evidence(contract, w.msp_staff)
     return w
+
+
+def _transactional(item: pytest.Item) -> bool:
+    """Whether pytest-django runs the test outside a transaction (its data must be committed:
+    a live server, a worker or a restore reads it from another connection)."""
+    marker = item.get_closest_marker("django_db")
+    if marker and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences")):
+        return True
+    return bool({"transactional_db", "live_server"} & set(getattr(item, "fixturenames", ())))
+
+
+class SharedWorld:
+    """One world per test module, built in a transaction that stays open while the module's
+    tests run and is rolled back after them; each test runs in a savepoint inside it (the `db`
+    fixture), so what a test writes is gone before the next. Building the world costs about
+    half a second; two hundred tests use it.
+
+    pytest-django runs every non-transactional test before any transactional one, so a
+    module's tests that may share the world run one after another. A transactional test never
+    sees it: pytest_runtest_setup closes it first, and `world` builds that test its own."""
+
+    def __init__(self, django_db_blocker):
+        self._blocker = django_db_blocker
+        self._atomic = None
+        self.ids: dict[str, int] | None = None
+
+    def open(self) -> None:
+        from django.contrib.auth import get_user_model
+        from django.db import transaction
+
+        with self._blocker.unblock():
+            self._atomic = transaction.atomic()
+            self._atomic.__enter__()
+            built = world_build(get_user_model())
+        self.ids = {name: getattr(built, name).pk for name in World.__dataclass_fields__}
+
+    def close(self) -> None:
+        if self._atomic is None:
+            return
+        from django.db import transaction
+
+        with self._blocker.unblock():
+            transaction.set_rollback(True)
+            self._atomic.__exit__(None, None, None)
+        self._atomic, self.ids = None, None
+
+    def fresh(self, django_user_model) -> World:
+        """The world's objects read anew: a test that changes one in memory changes no other
+        test's copy."""
+        objects = {}
+        for name, pk in self.ids.items():
+            model = _WORLD_TYPES[name] or django_user_model
+            objects[name] = model.objects.get(pk=pk)
+        return World(**objects)
+
+
+# The model of each World field (None: the user model).
+_WORLD_TYPES = {
+    **{
+        name: Organisation
+        for name in ("acme", "birch", "other", "northwind", "clearview", "rival_msp")
+    },
+    **{name: Contract for name in ("acme_contract", "birch_contract", "other_contract")},
+    **{
+        name: None
+        for name in ("owner", "viewer", "outsider", "msp_staff", "advisor", "rival_staff")
+    },
+}
+_OPEN: list[SharedWorld] = []
+_CURRENT: list[pytest.Item] = []  # the test whose fixtures are being set up
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    _CURRENT[:] = [item]
+    if _OPEN and _transactional(item):
+        _OPEN.pop().close()
+
+
+@pytest.fixture(scope="module")
+def _module_world(request, django_db_blocker):
+    """The module's shared world, opened when its first test that asks for `world` runs inside
+    a transaction (module fixtures are set up before the test's own transaction begins)."""
+    shared = SharedWorld(django_db_blocker)
+    if _CURRENT and not _transactional(_CURRENT[0]):
+        request.getfixturevalue("django_db_setup")
+        shared.open()
+        _OPEN.append(shared)
+    yield shared
+    if shared in _OPEN:
+        _OPEN.remove(shared)
+    shared.close()
+
+
+@pytest.fixture
+def world(request, _module_world, db, django_user_model) -> World:
+    """Acme, Birch & Cole and Other Co with their MSPs, advisor and people (module docstring).
+    Shared by the module's tests that run inside a transaction; built anew for a test whose
+    data must be committed."""
+    if _transactional(request.node):
+        return world_build(django_user_model)
+    if _module_world.ids is None:
+        raise RuntimeError("the shared world was not opened before the test's transaction")
+    return _module_world.fresh(django_user_model)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _media_in_a_temporary_folder(tmp_path_factory):
+    """Uploads the suite makes (evidence, imported files, PDFs, logos) land under pytest's
+    temporary folders, never in the developer's .data/media. Subprocesses the tests start read
+    settings.MEDIA_ROOT, so they share it."""
+    from django.test.utils import override_settings
+
+    override = override_settings(MEDIA_ROOT=str(tmp_path_factory.mktemp("media")))
+    override.enable()
+    yield
+    override.disable()
 
 
 @pytest.fixture

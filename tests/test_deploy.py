@@ -45,6 +45,20 @@ def test_production_settings_pass_check_deploy():
     assert "no issues" in result.stdout
 
 
+def test_only_the_test_settings_hash_passwords_with_the_fast_hasher():
+    """The suite's fast hasher (msp_portal/settings.py) must never reach a deployment."""
+    probe = "from django.conf import settings; print(settings.PASSWORD_HASHERS[0])"
+    secret = {"DJANGO_SECRET_KEY": "x7Kq-2pLm9vRt4sWz8yBc1nDf6gHj3kQ0aEe5uIo_ZpXv-NwMb" * 2}
+    production = run_manage("shell", "-c", probe, DJANGO_ENV="production", **secret)
+    development = run_manage("shell", "-c", probe, DJANGO_ENV="development")
+    test = run_manage("shell", "-c", probe, DJANGO_ENV="test")
+    assert production.stdout.strip() == "django.contrib.auth.hashers.PBKDF2PasswordHasher", (
+        production.stderr
+    )
+    assert development.stdout.strip() == "django.contrib.auth.hashers.PBKDF2PasswordHasher"
+    assert test.stdout.strip() == "django.contrib.auth.hashers.MD5PasswordHasher", test.stderr
+
+
 def test_docker_compose_names_the_services_of_a_deployment():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]

@@ -21,16 +21,10 @@ from hypothesis import strategies as st
 
 from contracts.rules import parse_weekly_hours
 from kpis.imports.ingest.mapping import MappingError, mapping_for_preset, mapping_from_json
-from kpis.imports.ingest.normalise import (
-    FIRST_YEAR,
-    LAST_YEAR,
-    AmbiguousDates,
-    cells_clean,
-    tickets_normalise,
-    timestamps_parse,
-)
+from kpis.imports.ingest.normalise import FIRST_YEAR, LAST_YEAR, cells_clean, tickets_normalise
 from kpis.imports.ingest.presets import MAPPED_VALUE_FIELDS, NORMALISED_VALUES, PRESETS, value_guess
 from kpis.imports.ingest.read import ROW, Table, UnusableFile, table_read
+from kpis.imports.ingest.timestamps import AmbiguousDates, timestamps_parse
 from kpis.metrics.clock import WEEKDAYS, CalendarIndex, CalendarSpec, Intervals, ticket_clocks
 
 FUZZING = os.environ.get("HYPOTHESIS_PROFILE") == "fuzz"

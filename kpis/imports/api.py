@@ -17,14 +17,8 @@ from contracts.models import Organisation
 from kpis.imports.ingest.mapping import MappingError
 from kpis.imports.ingest.presets import DATE_ORDERS, EVENT_FIELDS, PRESETS, TICKET_FIELDS
 from kpis.imports.ingest.read import UnusableFile
-from kpis.imports.services import (
-    import_confirm,
-    import_create,
-    import_reject,
-    import_requeue_if_lost,
-    mapping_prepare,
-    progress_get,
-)
+from kpis.imports.jobs import import_requeue_if_lost, progress_get
+from kpis.imports.services import import_confirm, import_create, import_reject, mapping_prepare
 from kpis.models import ImportJob, ImportProblem
 from msp_portal.tenancy import importable_clients, visible_imports
 

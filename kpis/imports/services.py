@@ -3,8 +3,6 @@ Celery task all come through here."""
 
 from __future__ import annotations
 
-import contextlib
-import datetime
 import hashlib
 import logging
 import time
@@ -12,28 +10,25 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import polars as pl
-from django.conf import settings
-from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.utils import timezone
 
 from contracts.models import Contract, Organisation
 from kpis.imports.ingest.mapping import Mapping, MappingError, mapping_for_preset, mapping_from_json
-from kpis.imports.ingest.normalise import AmbiguousDates, problems_frame, tickets_normalise
+from kpis.imports.ingest.normalise import tickets_normalise
 from kpis.imports.ingest.presets import PRESETS, preset_guess, value_key
+from kpis.imports.ingest.problems import problems_frame
 from kpis.imports.ingest.read import ROW, Table, UnusableFile, table_read
+from kpis.imports.ingest.timestamps import AmbiguousDates
+from kpis.imports.jobs import IMPORT_JOBS, import_enqueue, progress_set, recompute_enqueue
 from kpis.imports.store import tickets_store
 from kpis.models import ImportJob, ImportProblem, RecomputeRequest, SavedMapping
-from msp_portal.jobs import BROKER_ERRORS, DATABASE_ERRORS, JobKind, Locks, enqueue, is_enqueued
+from msp_portal.jobs import DATABASE_ERRORS, Locks
 
 log = logging.getLogger(__name__)
 
 PREVIEW_ROWS = 200
-PROGRESS_TTL = 24 * 3600
-WAITING_FOR_BROKER = (
-    "The task queue is unreachable: the file is kept and the import starts as soon as it is back."
-)
 
 
 class ImportRejected(Exception):
@@ -149,83 +144,6 @@ def import_confirm(job: ImportJob, *, mapping: Mapping, user, save_as: str = "")
     return job
 
 
-def import_enqueue(job_id: int) -> bool:
-    """Hand a queued import to a worker (see msp_portal.jobs.JobKind.enqueue)."""
-    return IMPORT_JOBS.enqueue(job_id)
-
-
-def import_requeue_if_lost(job: ImportJob) -> ImportJob:
-    """On a look at a queued import: if no task is out for it (the broker was down when it was
-    queued, or restarted empty), hand it over now."""
-    if IMPORT_JOBS.requeue_if_lost(job.pk):
-        job.refresh_from_db()
-    return job
-
-
-# --- Progress ------------------------------------------------------------------------------
-
-
-def _progress_key(job_id: int) -> str:
-    return f"import-progress:{job_id}"
-
-
-def progress_set(job_id: int, phase: str, done: int, total: int | None) -> None:
-    # In Redis, not the job row: the import's own transaction is still open while it reports.
-    # Only a display: a Redis restart must not fail the import that reports to it.
-    try:
-        cache.set(
-            _progress_key(job_id), {"phase": phase, "done": done, "total": total}, PROGRESS_TTL
-        )
-    except BROKER_ERRORS as error:
-        log.warning("import %s: progress not reported (%s)", job_id, error)
-
-
-def _import_task():
-    from kpis.tasks import import_run_task
-
-    return import_run_task
-
-
-IMPORT_JOBS = JobKind(
-    name="import",
-    lock=Locks.IMPORT_JOB,
-    model=ImportJob,
-    task=_import_task,
-    status="status",
-    phase="phase",
-    message="message",
-    queued=ImportJob.Status.QUEUED,
-    running=ImportJob.Status.RUNNING,
-    failed=ImportJob.Status.FAILED,
-    queued_phase="queued",
-    waiting_message=WAITING_FOR_BROKER,
-    ended_at="finished_at",
-    on_progress=lambda job_id, phase: progress_set(job_id, phase, 0, None),
-)
-
-
-def progress_get(job: ImportJob) -> dict:
-    live = None
-    if job.status == ImportJob.Status.RUNNING:
-        # Without Redis the page still shows the job row's true status, only not the live rows.
-        with contextlib.suppress(*BROKER_ERRORS):
-            live = cache.get(_progress_key(job.pk))
-    base = {"phase": job.phase, "done": job.rows_done, "total": job.rows_total}
-    data = {**base, **(live or {})}
-    data |= {
-        "status": job.status,
-        "status_label": job.get_status_display(),
-        "finished": job.finished,
-        "created": job.created,
-        "updated": job.updated,
-        "unchanged": job.unchanged,
-        "rejected": job.rejected,
-        "warnings": job.warnings,
-        "message": job.message,
-    }
-    return data
-
-
 # --- Running --------------------------------------------------------------------------------
 
 
@@ -258,77 +176,11 @@ def import_run(job_id: int) -> ImportJob | None:
             _finish(job, ImportJob.Status.FAILED, f"{type(error).__name__}: {error}")
             raise
     job.refresh_from_db()
-    _recompute_enqueue(job)
+    recompute_enqueue(job)
     return job
 
 
-def import_fail(job_id: int, message: str) -> None:
-    """The task gave up (its retries spent): the job says so instead of staying queued."""
-    IMPORT_JOBS.fail(job_id, message)
-
-
-def _recompute_enqueue(job: ImportJob) -> None:
-    """Browser and API imports hand the KPIs to a worker; the command and the demo seed
-    recompute in the foreground themselves. With the broker down, the recompute requests the
-    import committed stay, and the sweep hands them over later."""
-    if job.status != ImportJob.Status.DONE or job.via not in (
-        ImportJob.Via.WEB, ImportJob.Via.API
-    ):  # fmt: skip
-        return
-    from kpis.tasks import kpis_recompute_task
-
-    client_ids = RecomputeRequest.objects.filter(client_id__in=_clients_of(job)).values_list(
-        "client_id", flat=True
-    )
-    for client_id in sorted(set(client_ids)):
-        enqueue(kpis_recompute_task, client_id, kind="recompute", key=client_id)
-
-
-def _clients_of(job: ImportJob) -> list[int]:
-    if job.client_id:
-        return [job.client_id]
-    return list(Contract.objects.filter(msp=job.msp).values_list("client_id", flat=True).distinct())
-
-
 # --- The sweep: nothing stays queued or running forever ---------------------------------------
-
-
-def imports_sweep() -> dict[str, int]:
-    """Hand every orphaned job to a worker again: imports left 'running' by a dead worker
-    (nobody holds their lease), imports 'queued' with no task out (the broker was down or
-    restarted empty), and recomputes an import asked for that were lost the same way. Beat runs
-    it every minute and each worker once at start; running it twice is harmless."""
-    resumed, queued = IMPORT_JOBS.sweep()
-    return {"resumed": resumed, "queued": queued, "recomputes": recomputes_sweep()}
-
-
-def recomputes_sweep() -> int:
-    """Queue the recompute of every client whose import-made requests have waited too long
-    with no recompute running or queued for it."""
-    from kpis.tasks import kpis_recompute_task
-
-    before = timezone.now() - datetime.timedelta(seconds=settings.RECOMPUTE_SWEEP_GRACE_SECONDS)
-    client_ids = sorted(
-        set(
-            RecomputeRequest.objects.filter(requested_at__lt=before).values_list(
-                "client_id", flat=True
-            )
-        )
-    )
-    queued = 0
-    for client_id in client_ids:
-        if is_enqueued("recompute", client_id):
-            continue
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = %s "
-                "AND objid = %s AND objsubid = 2 AND granted",
-                [Locks.RECOMPUTE, client_id],
-            )
-            if cursor.fetchone():
-                continue  # running now
-        queued += enqueue(kpis_recompute_task, client_id, kind="recompute", key=client_id)
-    return queued
 
 
 def _finish(job: ImportJob, status: str, message: str) -> None:

@@ -26,14 +26,13 @@ from kpis.imports.ingest.presets import (
     value_key,
 )
 from kpis.imports.ingest.read import UnusableFile
+from kpis.imports.jobs import import_requeue_if_lost, progress_get
 from kpis.imports.services import (
     import_confirm,
     import_create,
     import_preview,
     import_reject,
-    import_requeue_if_lost,
     preview_table,
-    progress_get,
 )
 from kpis.models import ImportJob
 from msp_portal.tenancy import (

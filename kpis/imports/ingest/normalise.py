@@ -14,44 +14,11 @@ import polars as pl
 
 from .mapping import Mapping
 from .presets import MAPPED_VALUE_FIELDS, TIMESTAMP_FIELDS
+from .problems import problems_frame, row_problems
+from .timestamps import FORMAT_EXAMPLE, AmbiguousDates, date_order_detect, timestamps_reader
 
 NULL_MARKERS = ["", "?", "n/a", "na", "null", "none", "-", "--", "nil"]
-PROBLEM_SCHEMA = {
-    "row": pl.Int64,
-    "column": pl.String,
-    "value": pl.String,
-    "reason": pl.String,
-    "severity": pl.String,
-}
 
-_AWARE = r"(Z|[+-]\d\d:?\d\d)$"
-_ISO_FORMATS = [
-    "%Y-%m-%dT%H:%M:%S%.f",
-    "%Y-%m-%d %H:%M:%S%.f",
-    "%Y-%m-%dT%H:%M",
-    "%Y-%m-%d %H:%M",
-    "%Y/%m/%d %H:%M:%S",
-    "%Y/%m/%d %H:%M",
-]
-_ORDERED_FORMATS = {
-    "mdy": ["%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M",
-            "%m/%d/%y %I:%M %p", "%m/%d/%y %H:%M", "%m-%d-%Y %H:%M", "%m/%d/%Y", "%m/%d/%y"],
-    "dmy": ["%d/%m/%Y %I:%M:%S %p", "%d/%m/%Y %I:%M %p", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M",
-            "%d/%m/%y %H:%M", "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d-%m-%Y %H:%M",
-            "%d/%m/%Y", "%d.%m.%Y", "%d/%m/%y"],
-}  # fmt: skip
-# Month names decide the order by themselves (Jira: 08/Jul/25 04:05 PM).
-_NAMED_MONTH_FORMATS = [
-    "%d/%b/%y %I:%M %p",
-    "%d/%b/%Y %I:%M %p",
-    "%d/%b/%y %H:%M",
-    "%d-%b-%Y %H:%M",
-    "%d %b %Y %H:%M",
-    "%b %d, %Y %I:%M %p",
-    "%Y-%m-%d",
-]
-_EXAMPLE = {"mdy": "07/08/2025 04:05 PM", "dmy": "08/07/2025 16:05", "ymd": "2025-07-08 16:05:00"}
-_EXCEL_EPOCH_DAYS = 25569  # days from Excel's 1899-12-30 epoch to 1970-01-01
 # Ticket times outside these years are typing or export errors (0001-01-01, 9999-12-31): the
 # clock would lay out a calendar over millennia for them, and months to recompute by the
 # thousand. They are errors on their row.
@@ -75,44 +42,6 @@ class Normalised:
     unmapped: dict[str, dict[str, int]]
     date_order: str
     rows_in: int
-
-
-class AmbiguousDates(ValueError):
-    """Dates like 03/04/2025 could be either order and nothing in the file decides it."""
-
-
-def problems_frame(rows=None, column="", values=None, reason="", severity="error") -> pl.DataFrame:
-    if rows is None:
-        return pl.DataFrame(schema=PROBLEM_SCHEMA)
-    n = len(rows)
-    return pl.DataFrame(
-        {
-            "row": rows,
-            "column": [column] * n,
-            "value": values if values is not None else [""] * n,
-            "reason": [reason] * n if isinstance(reason, str) else reason,
-            "severity": [severity] * n,
-        },
-        schema=PROBLEM_SCHEMA,
-    )
-
-
-def row_problems(
-    rows: pl.Series,
-    mask: pl.Series,
-    column: str,
-    values: pl.Series | None,
-    reason: str,
-    severity: str = "error",
-) -> pl.DataFrame:
-    """One problem per row where `mask` holds, naming the column and (if given) its value."""
-    return problems_frame(
-        rows.filter(mask).to_list(),
-        column,
-        values.filter(mask).to_list() if values is not None else None,
-        reason,
-        severity,
-    )
 
 
 # Every capitalisation of the markers, so a column is matched without lower-casing it.
@@ -141,100 +70,6 @@ _STRIPPED = _WHITE_SPACE + "\u2028\u2029\u202f\u205f\u3000" + _INVISIBLE
 def _clean(column: pl.Expr) -> pl.Expr:
     stripped = column.str.strip_chars(_STRIPPED)
     return pl.when(stripped.is_in(_NULL_SPELLINGS)).then(None).otherwise(stripped)
-
-
-def date_order_detect(columns: list[pl.Series]) -> str | None:
-    """mdy or dmy when a component above 12 decides it; ymd for ISO dates; None if undecided."""
-    first_above, second_above, iso = False, False, False
-    for series in columns:
-        # The date part of each distinct value: a few hundred days, not a million rows.
-        series = series.drop_nulls().str.slice(0, 10).unique()
-        parts = series.str.extract_groups(r"^(\d{1,2})[/.-](\d{1,2})[/.-]\d{2,4}")
-        a = parts.struct.field("1").cast(pl.Int32, strict=False)
-        b = parts.struct.field("2").cast(pl.Int32, strict=False)
-        first_above |= bool((a > 12).any())
-        second_above |= bool((b > 12).any())
-        iso |= bool(series.drop_nulls().str.contains(r"^\d{4}-\d\d-\d\d").any())
-    if first_above and not second_above:
-        return "dmy"
-    if second_above and not first_above:
-        return "mdy"
-    if iso and not (first_above or second_above):
-        return "ymd"
-    return None
-
-
-def _parse_formats(text: pl.Series, formats: list[str]) -> pl.Series:
-    """Parse with the first format that reads each value. Formats are ranked on a sample, and
-    each later format only sees the values the earlier ones could not read: a clean column costs
-    one pass, not one pass per candidate format."""
-    sample = text.drop_nulls().head(500)
-    hits = {f: sample.str.to_datetime(f, strict=False, time_unit="us").is_not_null().sum()
-            for f in formats}  # fmt: skip
-    ranked = sorted(formats, key=lambda f: -hits[f])
-
-    def parse(values: pl.Series, fmt: str) -> pl.Series:
-        parsed = values.str.to_datetime(fmt, strict=False, time_unit="us")
-        if getattr(parsed.dtype, "time_zone", None):  # %z formats: offsets become UTC
-            parsed = parsed.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
-        return parsed
-
-    # The best format over the whole column at once; the others only on what it left.
-    result = parse(text, ranked[0])
-    todo = pl.Series("i", range(len(text)), dtype=pl.UInt32).filter(
-        text.is_not_null() & result.is_null()
-    )
-    for fmt in ranked[1:]:
-        if todo.is_empty():
-            break
-        parsed = parse(text.gather(todo), fmt)
-        read = parsed.is_not_null()
-        if read.any():
-            result = result.scatter(todo.filter(read), parsed.filter(read))
-            todo = todo.filter(~read)
-    return result
-
-
-def timestamps_parse(
-    series: pl.Series, *, order: str, zone: str, ambiguous: str = "earliest"
-) -> pl.Series:
-    """Strings → naive UTC datetimes (null where unreadable). Offsets are honoured; naive
-    values are read in `zone` (a wall time repeated when clocks go back is read as the
-    `ambiguous` one, earliest or latest); Excel serial day numbers are understood."""
-    return _timestamps_parse(series, order=order, zone=zone)(ambiguous)
-
-
-def _timestamps_parse(series: pl.Series, *, order: str, zone: str):
-    """Parse once; return a function giving the UTC values for either reading of an ambiguous
-    wall time (the string parsing is the expensive part, the zone conversion is cheap)."""
-    text = series.str.replace(r"Z$", "+00:00")
-    aware_mask = text.str.contains(_AWARE).fill_null(False)
-    any_aware = bool(aware_mask.any())
-    naive_text = pl.select(pl.when(~aware_mask).then(text)).to_series() if any_aware else text
-    formats = [*_ISO_FORMATS, *_ORDERED_FORMATS.get(order, []), *_NAMED_MONTH_FORMATS]
-    naive = _parse_formats(naive_text, formats)
-    if naive.null_count() > naive_text.null_count():
-        serial = naive_text.cast(pl.Float64, strict=False)
-        serial = pl.select(
-            pl.when((serial > 20000) & (serial < 80000)).then(serial).otherwise(None)
-        ).to_series()
-        from_serial = (
-            ((serial - _EXCEL_EPOCH_DAYS) * 86_400_000_000).cast(pl.Int64).cast(pl.Datetime("us"))
-        )
-        naive = naive.fill_null(from_serial)
-    aware = None
-    if any_aware:
-        aware_text = pl.select(pl.when(aware_mask).then(text)).to_series()
-        aware = _parse_formats(aware_text, ["%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%d %H:%M:%S%.f%:z"])
-
-    def in_utc(ambiguous: str) -> pl.Series:
-        local = naive.dt.replace_time_zone(zone, ambiguous=ambiguous, non_existent="null")
-        utc = local.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
-        if aware is not None:
-            utc = pl.select(pl.when(aware_mask).then(aware).otherwise(utc)).to_series()
-        return utc.rename(series.name)
-
-    return in_utc
 
 
 def _value_map(
@@ -297,7 +132,7 @@ def tickets_normalise(table_frame: pl.DataFrame, mapping: Mapping) -> Normalised
     bad = pl.repeat(False, rows_in, eager=True)
 
     def parse(name: str):
-        in_utc = _timestamps_parse(raw[name], order=order, zone=mapping.timezone)
+        in_utc = timestamps_reader(raw[name], order=order, zone=mapping.timezone)
         return in_utc, in_utc("earliest")
 
     # The string parsing is single-threaded in polars: the columns go two at a time.
@@ -337,7 +172,7 @@ def tickets_normalise(table_frame: pl.DataFrame, mapping: Mapping) -> Normalised
                     mapping.columns[name],
                     raw[name],
                     f"not a date and time that exists (read as {order.upper()}, "
-                    f"like {_EXAMPLE.get(order, _EXAMPLE['ymd'])})",
+                    f"like {FORMAT_EXAMPLE.get(order, FORMAT_EXAMPLE['ymd'])})",
                 )
             )
             bad |= unreadable

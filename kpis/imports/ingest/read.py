@@ -7,7 +7,6 @@ point at it. Pure module: no Django, nothing stored.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import gzip
 import io
@@ -23,6 +22,9 @@ import openpyxl  # parses with defusedxml when it is installed (tests assert it)
 import polars as pl
 from defusedxml.common import DefusedXmlException
 
+from kpis.imports.ingest.encoding import as_utf8, mixed_lines
+from kpis.imports.ingest.errors import UnusableFile
+
 ROW = "__row"
 MAX_COLUMNS = 2000
 MAX_UNPACKED = 2 * 1024**3  # bytes after decompression
@@ -32,9 +34,7 @@ DELIMITERS = (",", ";", "\t", "|")  # in order of preference when the sniff is a
 SNIFF_LINES, SNIFF_BYTES = 50, 1024**2
 ZIP_MAGIC, EMPTY_ZIP_MAGIC, GZIP_MAGIC = b"PK\x03\x04", b"PK\x05\x06", b"\x1f\x8b"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls, and password-protected .xlsx
-UTF8_BOM, UTF16_BOMS = b"\xef\xbb\xbf", (b"\xff\xfe", b"\xfe\xff")
 NO_TABLE = "{}: has no table: expected a header row of two or more columns and a data row"
-UNDECODABLE = "{}: cannot be decoded as UTF-8, UTF-16 or Windows-1252"
 
 
 @dataclass(frozen=True)
@@ -47,10 +47,6 @@ class Table:
     encoding: str | None = None  # csv only: utf-8, utf-8-sig, utf-16, cp1252, mixed
     delimiter: str | None = None  # csv only
     warnings: list[str] = field(default_factory=list)
-
-
-class UnusableFile(Exception):
-    """The file as a whole cannot be read: the message says why, for a person."""
 
 
 def table_read(data: bytes, filename: str, *, max_rows: int | None = None) -> Table:
@@ -142,9 +138,9 @@ def _check_size(size: int, packed: int, label: str) -> None:
 
 
 def _csv_read(data: bytes, label: str, max_rows: int | None) -> Table:
-    raw, encoding = _as_utf8(data, label)
+    raw, encoding = as_utf8(data, label)
     notes = []
-    if encoding == "cp1252" and (mixed := _mixed_lines(data, label)):
+    if encoding == "cp1252" and (mixed := mixed_lines(data, label)):
         raw, note = mixed
         encoding = "mixed"
         notes.append(note)
@@ -210,91 +206,6 @@ def _long_rows_note(raw: bytes, delimiter: str, width: int, skipped_lines: int) 
         f"row{'s' if len(long_rows) != 1 else ''} {shown or '?'} had more cells than the "
         f"header's {width} columns: the cells past column {width} were not imported"
     )
-
-
-def _as_utf8(data: bytes, label: str) -> tuple[bytes, str]:
-    """UTF-8 bytes for polars plus the encoding found; valid UTF-8 is passed on without a copy."""
-    utf16 = "utf-16" if data[:2] in UTF16_BOMS else _utf16_without_bom(data)
-    if utf16:
-        try:
-            text = data.decode(utf16)
-        except UnicodeDecodeError as error:
-            raise UnusableFile(f"{label}: cannot be decoded as UTF-16") from error
-        if "\x00" in text:
-            raise UnusableFile(_nul_message(text.encode(), label))
-        return text.encode(), "utf-16"
-    if b"\x00" in data:
-        raise UnusableFile(_nul_message(data, label))
-    bom = data[:3] == UTF8_BOM
-    if data.isascii() or _is_utf8(data):
-        return data, "utf-8-sig" if bom else "utf-8"  # polars skips the BOM itself
-    if bom:  # marked as UTF-8 but is not: no better guess left
-        raise UnusableFile(UNDECODABLE.format(label))
-    try:
-        # Python's cp1252 rejects the five undefined bytes (0x81 0x8D 0x8F 0x90 0x9D).
-        return data.decode("cp1252").encode(), "cp1252"
-    except UnicodeDecodeError as error:
-        raise UnusableFile(UNDECODABLE.format(label)) from error
-
-
-def _utf16_without_bom(data: bytes) -> str | None:
-    """utf-16-le or -be when the start looks like text saved as UTF-16 without a mark: most of
-    every other byte NUL (Latin text), the bytes between them almost never. Binary data does not
-    look like that."""
-    head = data[:4096]
-    if len(head) < 4 or len(data) % 2:
-        return None
-    even, odd = head[0::2], head[1::2]
-    for encoding, high, low in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
-        if high.count(0) >= 0.7 * len(high) and low.count(0) <= 0.05 * len(low):
-            return encoding
-    return None
-
-
-def _nul_message(data: bytes, label: str) -> str:
-    """NUL bytes: a table of text has none. Say where the first is: a stray one can be fixed."""
-    line = data.count(b"\n", 0, data.index(b"\x00")) + 1
-    return f"{label}: not a table (binary data: a NUL byte on line {line})"
-
-
-# A UTF-8 multi-byte sequence: in Windows-1252 text these byte pairs are rare ("Ã©").
-_UTF8_SEQUENCE = re.compile(
-    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
-)
-
-
-def _mixed_lines(data: bytes, label: str) -> tuple[bytes, str] | None:
-    """A file that is not UTF-8 as a whole but has UTF-8 lines (two exports pasted together):
-    each line in the encoding it reads in, and a note naming the first Windows-1252 line."""
-    if not _UTF8_SEQUENCE.search(data):  # C speed; the per-line pass is for the rare mixed file
-        return None
-    lines, first_cp1252 = [], None
-    for number, line in enumerate(data.split(b"\n"), start=1):
-        try:
-            lines.append(line.decode("utf-8"))
-        except UnicodeDecodeError:
-            try:
-                lines.append(line.decode("cp1252"))
-            except UnicodeDecodeError as error:
-                raise UnusableFile(UNDECODABLE.format(label)) from error
-            first_cp1252 = first_cp1252 or number
-    note = (
-        f"the file mixes encodings: lines in UTF-8 were read as UTF-8, the others (the first on "
-        f"line {first_cp1252}) as Windows-1252; check their accented letters"
-    )
-    return "\n".join(lines).encode(), note
-
-
-def _is_utf8(data: bytes) -> bool:
-    """Validate in slices, so a large file is never held as a decoded str as well."""
-    decoder, view = codecs.getincrementaldecoder("utf-8")(), memoryview(data)
-    try:
-        for start in range(0, len(view), 16 * 1024**2):
-            decoder.decode(view[start : start + 16 * 1024**2])
-        decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def _skip_leading_blank_lines(raw: bytes) -> tuple[bytes, int]:

@@ -17,9 +17,10 @@ from django.db import transaction
 
 from contracts.models import Organisation
 from contracts.selectors import current_contract
-from kpis.imports.ingest.normalise import cells_clean, date_order_detect, timestamps_parse
+from kpis.imports.ingest.normalise import cells_clean
 from kpis.imports.ingest.presets import header_key
 from kpis.imports.ingest.read import UnusableFile, table_read
+from kpis.imports.ingest.timestamps import date_order_detect, timestamps_parse
 from kpis.models import Outage
 
 COLUMNS = {
