@@ -226,7 +226,7 @@ def test_text_that_csv_could_read_as_null_or_split_is_stored_as_written(world, t
 
 
 def test_an_import_stored_in_many_slices_counts_and_marks_like_one(world, tmp_path, monkeypatch):
-    from kpis.imports.ingest import store
+    from kpis.imports import store
 
     source = (SAMPLES / "halopsa_tickets.csv").read_text()
     run_import(SAMPLES / "halopsa_tickets.csv", world.acme.slug, "--no-recompute")
@@ -249,7 +249,7 @@ def test_an_import_stored_in_many_slices_counts_and_marks_like_one(world, tmp_pa
 
 
 def test_a_failure_while_tickets_are_streamed_writes_nothing(world, monkeypatch):
-    from kpis.imports.ingest import store
+    from kpis.imports import store
 
     hashes = store.row_hashes
     calls = []
