@@ -17,7 +17,6 @@ from contracts.models import (
     Organisation,
     SlaPolicyVersion,
 )
-from contracts.rules import Gap
 from contracts.services.commitments import contract_today
 from contracts.services.matrix import matrix_version_gaps
 from msp_portal import sql
@@ -130,10 +129,3 @@ def commitment_summary(*, contract: Contract) -> dict[str, int]:
 def audit_trail(*, contract: Contract) -> QuerySet[AuditEvent]:
     """Every recorded change to the contract and what hangs off it, newest first."""
     return contract.audit_events.select_related("actor").order_by("-at", "-id")
-
-
-def gaps_by_kind(gaps: list[Gap]) -> dict[str, list[Gap]]:
-    grouped: dict[str, list[Gap]] = {}
-    for gap in gaps:
-        grouped.setdefault(gap.kind, []).append(gap)
-    return grouped

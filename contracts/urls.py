@@ -3,7 +3,6 @@ from django.urls import path
 from . import views
 
 urlpatterns = [
-    path("", views.home, name="home"),
     path("organisations/switch/", views.organisation_switch, name="organisation_switch"),
     path("clients/<slug:slug>/", views.client_home, name="client_home"),
     path("clients/<slug:slug>/contracts/<int:pk>/", views.contract_detail, name="contract_detail"),

@@ -16,7 +16,6 @@ from contracts import selectors
 from contracts.models import (
     CommitmentOccurrence,
     Evidence,
-    Organisation,
     ResponsibilityMatrixVersion,
 )
 from contracts.services.commitments import contract_today, evidence_add, occurrence_complete
@@ -31,28 +30,6 @@ from msp_portal.tenancy import (
 )
 
 HISTORY_PAGE_SIZE = 25
-
-
-@login_required
-def home(request):
-    """A client's people go straight to their client. MSP staff and advisors (and anyone seeing
-    several clients) get the portfolio: every client side by side for the newest quarter with
-    figures, and the reviews coming up."""
-    from portfolio.selectors import portfolio, portfolio_period, upcoming_reviews
-
-    clients = list(visible_clients(request.user).order_by("name"))
-    serves_clients = request.user.memberships.filter(
-        organisation__kind__in=[Organisation.Kind.MSP, Organisation.Kind.ADVISOR]
-    ).exists()
-    if len(clients) == 1 and not serves_clients:
-        return redirect("client_home", slug=clients[0].slug)
-    label = portfolio_period(clients)
-    lines = portfolio(clients, label)
-    return render(
-        request,
-        "contracts/portfolio.html",
-        {"lines": lines, "label": label, "upcoming": upcoming_reviews(lines)},
-    )
 
 
 @login_required

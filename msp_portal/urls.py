@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 handler404 = "msp_portal.api.not_found"
 
 urlpatterns = [
+    path("", include("portfolio.urls")),
     path("", include("contracts.urls")),
     path("", include("kpis.urls")),
     path("", include("reviews.urls")),

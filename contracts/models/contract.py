@@ -1,6 +1,8 @@
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.db import models
+from django.utils import timezone
 
 from .organisations import Organisation
 
@@ -95,19 +97,10 @@ class Contract(models.Model):
 
     def current_policy(self, on=None):
         """The SLA policy version in force on a date (default: today in the contract's zone)."""
-        from .sla import SlaPolicyVersion
-
         if on is None:
-            from zoneinfo import ZoneInfo
-
-            from django.utils import timezone
-
             on = timezone.now().astimezone(ZoneInfo(self.timezone)).date()
-        return (
-            SlaPolicyVersion.objects.filter(contract=self, effective_from__lte=on)
-            .order_by("-effective_from")
-            .first()
-        )
+        # Through the reverse relation: the SLA module imports this one, not the other way.
+        return self.sla_versions.filter(effective_from__lte=on).order_by("-effective_from").first()
 
     def current_matrix(self):
         """The newest responsibility-matrix version, approved or not."""

@@ -33,10 +33,6 @@ class ResponsibilityMatrixVersion(models.Model):
     def __str__(self) -> str:
         return f"{self.contract.name}: matrix v{self.number}"
 
-    @property
-    def fully_approved(self) -> bool:
-        return self.client_approved_at is not None and self.msp_approved_at is not None
-
 
 class ResponsibilityAssignment(models.Model):
     """One area of the matrix and who owns it; a shared area says how it is split."""

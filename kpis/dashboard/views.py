@@ -45,6 +45,7 @@ PAGE_RELEASE = _release(
     "templates/kpis/dashboard.html", "templates/kpis/ticket_list.html",
     "templates/contracts/_client_nav.html", "contracts/templatetags/portal.py",
     "kpis/dashboard/selectors.py", "kpis/dashboard/charts.py", "kpis/dashboard/views.py",
+    "kpis/metrics/registry.py", "msp_portal/units.py",
 )  # fmt: skip
 
 

@@ -14,7 +14,8 @@ from django.http import FileResponse, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from contracts.models import Organisation
+from contracts.models import Contract, Organisation
+from kpis.imports.forms import VALUE_FIELDS, MappingForm
 from kpis.imports.ingest.mapping import MappingError, mapping_from_json
 from kpis.imports.ingest.normalise import safe_text
 from kpis.imports.ingest.presets import (
@@ -23,7 +24,6 @@ from kpis.imports.ingest.presets import (
     NORMALISED_VALUES,
     PRESETS,
     TICKET_FIELDS,
-    value_key,
 )
 from kpis.imports.ingest.read import UnusableFile
 from kpis.imports.jobs import import_requeue_if_lost, progress_get
@@ -43,8 +43,6 @@ from msp_portal.tenancy import (
     may_download_import_file,
     visible_imports,
 )
-
-VALUE_FIELDS = ("priority", "status", "origin", "tier", "kind")
 
 
 @login_required
@@ -91,36 +89,12 @@ def import_upload(request):
     return render(request, "kpis/import_upload.html", {"targets": targets})
 
 
-def _mapping_from_post(post, preview) -> dict:
-    """The mapping form back into mapping JSON (checked by mapping_from_json)."""
-    header = preview.table.columns
-    data = {
-        "preset": post.get("preset", preview.mapping.preset),
-        "timezone": post.get("timezone", preview.mapping.timezone).strip(),
-        "date_order": post.get("date_order", "auto"),
-        "columns": {},
-        "values": {},
-        "clients": {},
-        "pause_states": post.getlist("pause_states"),
-    }
-    for field_name in [*TICKET_FIELDS, *EVENT_FIELDS]:
-        column = post.get(f"col__{field_name}", "")
-        if column in header:
-            data["columns"][field_name] = column
-    for field_name in VALUE_FIELDS:
-        for index in range(int(post.get(f"count__{field_name}", 0) or 0)):
-            raw = post.get(f"raw__{field_name}__{index}")
-            if raw is not None:
-                chosen = post.get(f"val__{field_name}__{index}", "")
-                data["values"].setdefault(field_name, {})[value_key(raw)] = chosen
-    for index in range(int(post.get("count__company", 0) or 0)):
-        company = post.get(f"rawco__{index}")
-        if company is not None:
-            data["clients"][company] = post.get(f"company__{index}") or None
-    if post.get("preset") and post.get("preset") != preview.mapping.preset:
-        # A new preset brings its own column guesses; keep only the zone and date order.
-        return {k: data[k] for k in ("preset", "timezone", "date_order")}
-    return data
+def _clients_of_msp(job: ImportJob) -> list[Organisation]:
+    """The clients a several-clients import can route a company to: those of the job's MSP."""
+    contracts = (
+        Contract.objects.filter(msp=job.msp).select_related("client").order_by("client__name")
+    )
+    return list({c.client_id: c.client for c in contracts}.values())
 
 
 @login_required
@@ -133,7 +107,15 @@ def import_mapping(request, pk):
     try:
         table = preview_table(job)  # read once, for the form and the preview
         if request.method == "POST":
-            mapping_json = _mapping_from_post(request.POST, import_preview(job, table=table))
+            form = MappingForm(
+                request.POST,
+                preview=import_preview(job, table=table),
+                client_slugs=[c.slug for c in _clients_of_msp(job)],
+            )
+            if form.is_valid():
+                mapping_json = form.mapping_json()
+            else:
+                problem = form.errors_in_words()
         try:
             preview = import_preview(job, mapping_json=mapping_json, table=table)
         except MappingError as error:
@@ -153,14 +135,10 @@ def import_mapping(request, pk):
             if job.client is None and unmapped_companies:
                 problem = "Map or skip every company: " + ", ".join(unmapped_companies[:5])
             else:
-                save_as = request.POST.get("save_as", "").strip()[:100]
+                save_as = form.cleaned_data["save_as"]
                 import_confirm(job, mapping=mapping, user=request.user, save_as=save_as)
                 return redirect("import_detail", pk=job.pk)
-    clients = []
-    if job.client is None:
-        from contracts.models import Contract
-
-        clients = [c.client for c in Contract.objects.filter(msp=job.msp).select_related("client")]
+    clients = _clients_of_msp(job) if job.client is None else []
     header = preview.table.columns
     rows = preview.table.frame.head(8).drop("__row").rows()
     return render(

@@ -14,7 +14,6 @@ change; a window edge that falls in a skipped hour moves to the first instant th
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import cached_property
@@ -151,11 +150,6 @@ def version_in_force(
                             side="right") - 1  # fmt: skip
     own = (found >= 0) & (version_client[np.maximum(found, 0)] == ticket_client)
     return np.where(own, found, -1)
-
-
-def to_epoch(moments: Iterable[datetime | None]) -> np.ndarray:
-    """Aware datetimes → epoch seconds (int64); None → -1 (never a real instant here)."""
-    return np.asarray([-1 if m is None else int(m.timestamp()) for m in moments], dtype=np.int64)
 
 
 # --- Tickets ---------------------------------------------------------------------------------

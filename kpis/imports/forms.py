@@ -1,0 +1,120 @@
+"""The mapping step of a browser import as a Django form: the page's fields (preset, time zone,
+date order, a column per ticket field, a meaning per value seen, pause states, a client per
+company, the name to save it as) checked field by field, then turned into mapping JSON for
+`mapping_from_json`, which checks the mapping as a whole."""
+
+from __future__ import annotations
+
+from zoneinfo import available_timezones
+
+from django import forms
+
+from kpis.imports.ingest.presets import (
+    DATE_ORDERS,
+    EVENT_FIELDS,
+    NORMALISED_VALUES,
+    PRESETS,
+    TICKET_FIELDS,
+    value_key,
+)
+
+# The fields whose raw values the user maps to normalised ones, in the page's order.
+VALUE_FIELDS = ("priority", "status", "origin", "tier", "kind")
+SAVE_AS_MAX_LENGTH = 100
+MAX_LISTED = 10_000  # values of one field a page lists at the most
+
+
+class MappingForm(forms.Form):
+    """One import's mapping. The column, value and company fields depend on the file: they are
+    made from the preview the page shows (its header, the values seen, the companies)."""
+
+    preset = forms.ChoiceField(choices=[(p.name, p.label) for p in PRESETS.values()])
+    timezone = forms.CharField(label="Time zone of times without an offset")
+    date_order = forms.ChoiceField(
+        choices=[("auto", "Detect from the data"), *[(o, o) for o in DATE_ORDERS]],
+        required=False,
+    )
+    pause_states = forms.MultipleChoiceField(required=False)
+    save_as = forms.CharField(required=False, max_length=SAVE_AS_MAX_LENGTH, strip=True)
+
+    def __init__(self, data, *, preview, client_slugs: list[str]):
+        super().__init__(data)
+        self.preview = preview
+        columns = [("", "— not in this file —"), *[(c, c) for c in preview.table.columns]]
+        for name, label in {**TICKET_FIELDS, **EVENT_FIELDS}.items():
+            self.fields[f"col__{name}"] = forms.ChoiceField(
+                label=label, choices=columns, required=False
+            )
+        # The values and companies the page listed come back beside the choices made for them
+        # (raw__…, rawco__…): the page may have shown another column's values than a fresh
+        # preview of the saved mapping would.
+        self._values: list[tuple[str, str, str]] = []  # (field, raw, form field name)
+        for field_name in VALUE_FIELDS:
+            choices = [("", "— unmapped —"), *[(v, v) for v in NORMALISED_VALUES[field_name]]]
+            for index, raw in self._listed(data, field_name, "raw"):
+                name = f"val__{field_name}__{index}"
+                self.fields[name] = forms.ChoiceField(label=raw, choices=choices, required=False)
+                self._values.append((field_name, raw, name))
+        statuses = [raw for field_name, raw, _ in self._values if field_name == "status"]
+        self.fields["pause_states"].choices = [(s, s) for s in statuses]
+        self._companies: list[tuple[str, str]] = []  # (company, form field name)
+        slugs = [("", "Skip these tickets"), *[(s, s) for s in client_slugs]]
+        for index, company in self._listed(data, "company", "rawco"):
+            name = f"company__{index}"
+            self.fields[name] = forms.ChoiceField(label=company, choices=slugs, required=False)
+            self._companies.append((company, name))
+
+    @staticmethod
+    def _listed(data, group: str, prefix: str) -> list[tuple[int, str]]:
+        """(index, raw text) of the values the page listed for a group."""
+        try:
+            count = min(int(data.get(f"count__{group}") or 0), MAX_LISTED)
+        except ValueError:
+            count = 0
+        key = (
+            (lambda i: f"{prefix}__{i}")
+            if group == "company"
+            else (lambda i: f"{prefix}__{group}__{i}")
+        )
+        return [(i, data[key(i)]) for i in range(count) if data.get(key(i)) is not None]
+
+    def clean_timezone(self) -> str:
+        zone = self.cleaned_data["timezone"].strip()
+        if zone not in available_timezones():
+            raise forms.ValidationError(
+                f"'{zone}' is not a time zone: choose one such as Europe/London or America/Chicago."
+            )
+        return zone
+
+    def mapping_json(self) -> dict:
+        """The mapping the form describes (call after is_valid()). A preset other than the one
+        shown brings its own column guesses: only the zone and the date order are kept."""
+        data = self.cleaned_data
+        mapping = {
+            "preset": data["preset"],
+            "timezone": data["timezone"],
+            "date_order": data.get("date_order") or "auto",
+        }
+        if data["preset"] != self.preview.mapping.preset:
+            return mapping
+        header = set(self.preview.table.columns)
+        mapping["columns"] = {
+            name: data[f"col__{name}"]
+            for name in {**TICKET_FIELDS, **EVENT_FIELDS}
+            if data.get(f"col__{name}") in header
+        }
+        values: dict[str, dict[str, str]] = {}
+        for field_name, raw, name in self._values:
+            values.setdefault(field_name, {})[value_key(raw)] = data.get(name, "")
+        mapping["values"] = values
+        mapping["clients"] = {company: data.get(name) or None for company, name in self._companies}
+        mapping["pause_states"] = list(data.get("pause_states") or [])
+        return mapping
+
+    def errors_in_words(self) -> str:
+        """Every field error as one sentence per field, named by its label."""
+        parts = []
+        for name, errors in self.errors.items():
+            label = self.fields[name].label if name in self.fields else ""
+            parts.append(f"{label or name.replace('_', ' ').capitalize()}: {' '.join(errors)}")
+        return " ".join(parts)
