@@ -4,15 +4,16 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test faults lint format check lock manage clean-data help bench-import bench-kpis bench-web bench-qbr bench-load schemathesis
+.PHONY: install run test test-fast faults lint format check lock manage clean-data help bench-import bench-kpis bench-web bench-qbr bench-load schemathesis
 
 help:
 	@echo "make run      start the portal on http://127.0.0.1:8000 (embedded PostgreSQL and Redis)"
 	@echo "make test     run the whole test suite against real PostgreSQL and Redis"
+	@echo "make test-fast  the tests that need no database, for the edit loop (under a minute)"
 	@echo "make faults   kill workers, restart Redis, drop database connections mid-job (RELIABILITY.md)"
 	@echo "make install  create .venv and install the locked dependencies"
 	@echo "make fuzz     the parser and clock properties with many more examples (FUZZ_EXAMPLES=5000)"
-	@echo "make lint     ruff check + format check + migrations check"
+	@echo "make lint     ruff check + format check + mypy on the pure modules + migrations check"
 	@echo "make manage ARGS='apply_contract FILE'   any manage.py command with the services up"
 	@echo "make bench-import   the million-row import benchmark (see benchmarks/RESULTS.md)"
 	@echo "make bench-kpis     clocks and KPI recompute on the same million tickets"
@@ -35,6 +36,11 @@ run: install
 test: install
 	$(BIN)/python -m msp_portal.devstack test $(ARGS)
 
+# The edit loop: the tests that need no database (clocks, formulas, parsers, rules, charts,
+# properties), in well under a minute. `make test` is still the whole suite.
+test-fast: install
+	$(BIN)/python -m msp_portal.devstack test -m "no_database and not faults" $(ARGS)
+
 # The hypothesis properties of the readers, parsers and the SLA clock, with the `fuzz` profile
 # (tests/conftest.py): FUZZ_EXAMPLES examples per property instead of the suite's few hundred.
 FUZZ_EXAMPLES ?= 5000
@@ -51,6 +57,7 @@ faults: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/python -m msp_portal.devstack manage makemigrations --check --dry-run
 
 format: install

@@ -1,4 +1,4 @@
-"""Normalised tickets and the imports that bring them in (see ../shared/spec/kpis.md)."""
+"""Normalised tickets and the imports that bring them in (see docs/kpis.md)."""
 
 from __future__ import annotations
 

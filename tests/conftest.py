@@ -209,6 +209,17 @@ _WORLD_TYPES = {
         for name in ("owner", "viewer", "outsider", "msp_staff", "advisor", "rival_staff")
     },
 }
+_DATABASE_FIXTURES = {"db", "transactional_db", "live_server", "world", "django_db_setup"}
+
+
+def pytest_collection_modifyitems(items):
+    """Mark the tests that need no database (`make test-fast` runs only those)."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if not item.get_closest_marker("django_db") and not fixtures & _DATABASE_FIXTURES:
+            item.add_marker(pytest.mark.no_database)
+
+
 _OPEN: list[SharedWorld] = []
 _CURRENT: list[pytest.Item] = []  # the test whose fixtures are being set up
 

@@ -18,17 +18,17 @@ def _additive(basis: str) -> list[pl.Expr]:
         response = RULES["response.compliance"]
         return [
             pl.len().alias("tickets.created|d"),
-            response.denominator.sum().alias("response.compliance|d"),
-            (response.denominator & response.numerator).sum().alias("response.compliance|n"),
+            response.over.sum().alias("response.compliance|d"),
+            (response.over & response.counted).sum().alias("response.compliance|n"),
         ]
     resolution, fix = RULES["resolution.compliance"], RULES["first_time_fix_rate"]
     mean = RULES["resolution.mean_minutes"]
-    minutes = pl.col(mean.measure).filter(mean.denominator).sort()  # see _aggregations
+    minutes = pl.col(mean.column).filter(mean.over).sort()  # see _aggregations
     return [
-        resolution.denominator.sum().alias("resolution.compliance|d"),
-        (resolution.denominator & resolution.numerator).sum().alias("resolution.compliance|n"),
+        resolution.over.sum().alias("resolution.compliance|d"),
+        (resolution.over & resolution.counted).sum().alias("resolution.compliance|n"),
         pl.len().alias("first_time_fix_rate|d"),
-        fix.numerator.sum().alias("first_time_fix_rate|n"),
+        fix.counted.sum().alias("first_time_fix_rate|n"),
         minutes.sum().alias("resolution.mean_minutes|n"),
         minutes.count().alias("resolution.mean_minutes|d"),
     ]

@@ -5,7 +5,7 @@ turned once into its open intervals over a span, with the cumulative open second
 the open time up to any instant is then one binary search (`searchsorted`), so elapsed business
 time for N tickets is a handful of array operations, never a day-by-day loop per ticket.
 
-Rules (../shared/spec/kpis.md): weekly windows in the calendar's IANA zone, several a day; an
+Rules (docs/kpis.md): weekly windows in the calendar's IANA zone, several a day; an
 overnight window is already split at midnight (contracts.rules.parse_weekly_hours); 24:00 ends a
 day; a holiday is a local date on which no window opens. Windows are laid out in local wall time
 and converted to UTC day by day, so a 00:00–24:00 day is 23 or 25 hours long when the clocks
@@ -105,7 +105,7 @@ class CalendarIndex:
         inside = np.clip(t - self.starts[safe], 0, self.ends[safe] - self.starts[safe])
         return np.where(i >= 0, self.cum_before[safe] + inside, 0)
 
-    def elapsed(self, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    def elapsed(self, start: np.ndarray | int, end: np.ndarray | int) -> np.ndarray:
         """Business seconds in [start, end) for each pair; 0 where end <= start."""
         start = np.asarray(start, dtype=np.int64)
         end = np.asarray(end, dtype=np.int64)
@@ -143,7 +143,7 @@ def version_in_force(
     a later version never rewrites the results of tickets created before it. With clients
     given, a ticket only takes a version of its own client, and the versions are sorted by
     client, then start."""
-    if ticket_client is None:
+    if ticket_client is None or version_client is None:
         return np.searchsorted(effective_from, created, side="right") - 1
     keys = version_client * _CLIENT_STRIDE + effective_from + _INSTANT_OFFSET
     found = np.searchsorted(keys, ticket_client * _CLIENT_STRIDE + created + _INSTANT_OFFSET,

@@ -166,30 +166,29 @@ def _aggregations(basis: str) -> tuple[list[pl.Expr], list[pl.Expr]]:
     for key, rule in RULES.items():
         if rule.basis != basis:
             continue
-        # A literal does not broadcast inside an aggregation: "every ticket" is a column test.
-        den = rule.denominator if rule.denominator is not None else pl.col("id").is_not_null()
+        den = rule.over
         if rule.kind in ("count", "rate", "shares"):
             counts.append(den.sum().alias(f"{key}|d"))
         if rule.kind == "rate":
-            counts.append((den & rule.numerator).sum().alias(f"{key}|n"))
+            counts.append((den & rule.counted).sum().alias(f"{key}|n"))
         if rule.kind in ("mean", "median", "p90"):
-            counts.append((den & pl.col(rule.measure).is_not_null()).sum().alias(f"{key}|d"))
+            counts.append((den & pl.col(rule.column).is_not_null()).sum().alias(f"{key}|d"))
         if rule.kind == "mean":
             # Summed in sorted order: a group's rows arrive in an order that depends on the
             # threads, and float sums must not change from one recompute to the next.
-            values = pl.col(rule.measure).filter(den).sort()
+            values = pl.col(rule.column).filter(den).sort()
             values_of_period += [values.sum().alias(f"{key}|n"),
                                  pl.when(values.count() > 0).then(values.sum() / values.count())
                                  .alias(f"{key}|v")]  # fmt: skip
         if rule.kind == "median":
-            values_of_period.append(pl.col(rule.measure).filter(den).median().alias(f"{key}|v"))
+            values_of_period.append(pl.col(rule.column).filter(den).median().alias(f"{key}|v"))
         if rule.kind == "p90":  # nearest rank, ceil(0.9 n): a value some ticket really had
-            values = pl.col(rule.measure).filter(den)
+            values = pl.col(rule.column).filter(den)
             rank = (values.count() * 9 + 9) // 10  # integer ceil(0.9 n): no float round-off
             values_of_period.append(values.sort().get(rank - 1, null_on_oob=True).alias(f"{key}|v"))
         if rule.kind == "shares":
             for tier in (1, 2, 3):
-                counts.append((den & (pl.col(rule.measure) == tier)).sum().alias(f"{key}|{tier}"))
+                counts.append((den & (pl.col(rule.column) == tier)).sum().alias(f"{key}|{tier}"))
     return counts, values_of_period
 
 
@@ -249,7 +248,7 @@ def kpis_by_period(
     months = pl.concat([frame["created_month"], frame["resolved_month"]]).drop_nulls()
     if months.is_empty():
         return []
-    last = int(months.max())
+    last = int(months.cast(pl.Int64).to_numpy().max())
     if last_month is not None:
         last = max(last, period_key(last_month))
     last = last // 12 * 12 + 11  # the year's end, so a year in progress has its backlog
@@ -375,8 +374,9 @@ def _figures(row: dict, seats: int | None, reasons: dict, clusters: list) -> dic
             figures[key] = Figure(created / seats if seats else None, created, seats,
                                   note=rule.note)  # fmt: skip
     for key in ("response.mean_minutes", "resolution.mean_minutes"):
-        if isinstance(figures[key].value, int):
-            figures[key].value = float(figures[key].value)
+        mean = figures[key].value
+        if isinstance(mean, int):
+            figures[key].value = float(mean)
     return figures
 
 

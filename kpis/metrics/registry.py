@@ -39,6 +39,26 @@ class Rule:
     measure: str | None = None
     note: str = ""
 
+    @property
+    def over(self) -> pl.Expr:
+        """The tickets of the basis the figure is taken over (all of them when unset)."""
+        # A literal does not broadcast inside an aggregation: "every ticket" is a column test.
+        return self.denominator if self.denominator is not None else pl.col("id").is_not_null()
+
+    @property
+    def counted(self) -> pl.Expr:
+        """The part a rate counts."""
+        if self.numerator is None:
+            raise ValueError(f"a {self.kind} rule has no numerator")
+        return self.numerator
+
+    @property
+    def column(self) -> str:
+        """The column a mean, median, percentile or share is taken of."""
+        if self.measure is None:
+            raise ValueError(f"a {self.kind} rule measures no column")
+        return self.measure
+
 
 def _clock_rules(prefix: str, basis: str) -> dict[str, Rule]:
     minutes, verdict = f"{prefix}_minutes", f"{prefix}_verdict"
@@ -167,7 +187,7 @@ KEYS_IN_ORDER = [kpi.key for kpi in KPIS]
 # The figures computed from tickets, each with the rule that counts and lists its tickets.
 RULES: dict[str, Rule] = {key: rule for key, rule in _TICKET_RULES.items()}
 # The scorecard of the dashboard and the QBR, in its order.
-SCORECARD = sorted((k for k in KPIS if k.scorecard is not None), key=lambda k: k.scorecard)
+SCORECARD = sorted((k for k in KPIS if k.scorecard is not None), key=lambda k: k.scorecard or 0)
 
 BREAKDOWN_KEYS = ["tickets.created", "response.compliance", "resolution.compliance",
                   "resolution.mean_minutes", "first_time_fix_rate"]  # fmt: skip

@@ -34,7 +34,7 @@ def _service_credits(contract: Contract, figures: dict[str, Figure], period: Per
     if not contract.credit_measure or period.kind != contract.credit_period:
         return Figure(None, note="no credit terms for this kind of period")
     measure = figures.get(contract.credit_measure)
-    if measure is None or measure.value is None:
+    if measure is None or not isinstance(measure.value, int | float):
         return Figure(None, note=f"{contract.credit_measure} has no value this period")
     percent = Decimal(0)
     for tier in sorted(contract.credit_tiers, key=lambda t: t["below"]):

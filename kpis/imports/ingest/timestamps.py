@@ -3,7 +3,12 @@ serial days, offsets) read into naive UTC, column-wise with polars. Pure."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 import polars as pl
+
+# Which reading of a wall time that occurs twice (when the clocks go back).
+Ambiguous = Literal["earliest", "latest"]
 
 _AWARE = r"(Z|[+-]\d\d:?\d\d)$"
 
@@ -101,7 +106,7 @@ def _parse_formats(text: pl.Series, formats: list[str]) -> pl.Series:
 
 
 def timestamps_parse(
-    series: pl.Series, *, order: str, zone: str, ambiguous: str = "earliest"
+    series: pl.Series, *, order: str, zone: str, ambiguous: Ambiguous = "earliest"
 ) -> pl.Series:
     """Strings → naive UTC datetimes (null where unreadable). Offsets are honoured; naive
     values are read in `zone` (a wall time repeated when clocks go back is read as the
@@ -132,7 +137,7 @@ def timestamps_reader(series: pl.Series, *, order: str, zone: str):
         aware_text = pl.select(pl.when(aware_mask).then(text)).to_series()
         aware = _parse_formats(aware_text, ["%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%d %H:%M:%S%.f%:z"])
 
-    def in_utc(ambiguous: str) -> pl.Series:
+    def in_utc(ambiguous: Ambiguous) -> pl.Series:
         local = naive.dt.replace_time_zone(zone, ambiguous=ambiguous, non_existent="null")
         utc = local.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
         if aware is not None:
