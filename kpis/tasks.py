@@ -1,19 +1,15 @@
 """Celery tasks of the KPI domain: thin interfaces to services, safe to run twice."""
 
-from celery import Task, shared_task
+from celery import shared_task
 
-from kpis.imports.jobs import import_fail, imports_sweep
+from kpis.imports.jobs import imports_sweep
 from kpis.imports.services import import_run
-from msp_portal.jobs import DATABASE_ERRORS, forget_enqueued
+from msp_portal.jobs import DATABASE_ERRORS, JobTask, forget_enqueued
 
 
-class ImportTask(Task):
-    """An import task that, once its retries are spent, marks its job failed (never left
-    queued). A worker killed mid-task is not a failure: its message goes back to the queue."""
-
-    def on_failure(self, exc, task_id, args, kwargs, einfo):
-        job_id = args[0] if args else kwargs["job_id"]
-        import_fail(job_id, f"The import failed ({type(exc).__name__}); re-run it from its page.")
+class ImportTask(JobTask):
+    job = "kpis.imports.jobs.IMPORT_JOBS"
+    failure_message = "The import failed ({error}); re-run it from its page."
 
 
 @shared_task(

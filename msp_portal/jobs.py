@@ -21,9 +21,11 @@ from dataclasses import dataclass, field
 import kombu.exceptions
 import psycopg2
 import redis.exceptions
+from celery import Task
 from django.core.cache import cache
 from django.db import InterfaceError, OperationalError, connection, models
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +131,7 @@ class JobKind:
     name: str  # the kind in the "a message is out" marker
     lock: int  # its lease's namespace (Locks)
     model: type[models.Model]
-    task: Callable[[], object]  # the Celery task, imported when first needed
+    task: str  # the Celery task's dotted path, imported when first sent (tasks import services)
     status: str
     phase: str
     message: str
@@ -149,7 +151,7 @@ class JobKind:
         """Hand a queued job to a worker; with the broker down it stays queued, saying so, and
         the sweep (or the next look at its page) hands it over once the broker is back."""
         queued = self._rows(pk, self.queued)
-        if enqueue(self.task(), pk, kind=self.name, key=pk):
+        if enqueue(import_string(self.task), pk, kind=self.name, key=pk):
             queued.exclude(**{self.phase: self.queued_phase}).update(
                 **{self.phase: self.queued_phase, **self._message("")}
             )
@@ -228,3 +230,16 @@ class JobKind:
             if not is_enqueued(self.name, pk):
                 handed += self.enqueue(pk)
         return resumed, handed
+
+
+class JobTask(Task):
+    """The base of a job's Celery task: once its retries are spent, the job is marked failed,
+    never left queued. A worker killed mid-task is not a failure: its message goes back to the
+    queue and the next worker resumes. `job` is the dotted path of the task's JobKind."""
+
+    job: str = ""
+    failure_message = "It failed ({error})."
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        pk = args[0] if args else next(iter(kwargs.values()))
+        import_string(self.job).fail(pk, self.failure_message.format(error=type(exc).__name__))

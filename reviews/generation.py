@@ -50,17 +50,11 @@ def review_pdf_request(*, review: Review) -> bool:
     return bool(claimed)
 
 
-def _pdf_task():
-    from .tasks import review_pdf_task
-
-    return review_pdf_task
-
-
 REVIEW_PDFS = JobKind(
     name="review-pdf",
     lock=Locks.REVIEW_PDF,
     model=Review,
-    task=_pdf_task,
+    task="reviews.tasks.review_pdf_task",
     status="pdf_status",
     phase="pdf_phase",
     message="pdf_message",
@@ -75,11 +69,6 @@ REVIEW_PDFS = JobKind(
 def review_pdf_enqueue(review_id: int) -> bool:
     """Hand a queued PDF to a worker (see msp_portal.jobs.JobKind.enqueue)."""
     return REVIEW_PDFS.enqueue(review_id)
-
-
-def review_pdf_fail(review_id: int, message: str) -> None:
-    """The task gave up (its retries spent): the page says so instead of waiting for ever."""
-    REVIEW_PDFS.fail(review_id, message)
 
 
 def review_pdfs_sweep() -> int:

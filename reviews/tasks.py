@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from celery import Task, shared_task
+from celery import shared_task
 
-from msp_portal.jobs import DATABASE_ERRORS
+from msp_portal.jobs import DATABASE_ERRORS, JobTask
 
 
-class ReviewPdfTask(Task):
-    """Once its retries are spent the PDF is marked failed, never left queued. A worker killed
-    mid-PDF is not a failure: its message goes back to the queue and the next worker resumes."""
-
-    def on_failure(self, exc, task_id, args, kwargs, einfo):
-        from .generation import review_pdf_fail
-
-        review_id = args[0] if args else kwargs["review_id"]
-        review_pdf_fail(review_id, f"The PDF could not be made ({type(exc).__name__}).")
+class ReviewPdfTask(JobTask):
+    job = "reviews.generation.REVIEW_PDFS"
+    failure_message = "The PDF could not be made ({error})."
 
 
 @shared_task(

@@ -55,17 +55,11 @@ def progress_set(job_id: int, phase: str, done: int, total: int | None) -> None:
         log.warning("import %s: progress not reported (%s)", job_id, error)
 
 
-def _import_task():
-    from kpis.tasks import import_run_task
-
-    return import_run_task
-
-
 IMPORT_JOBS = JobKind(
     name="import",
     lock=Locks.IMPORT_JOB,
     model=ImportJob,
-    task=_import_task,
+    task="kpis.tasks.import_run_task",
     status="status",
     phase="phase",
     message="message",
@@ -99,11 +93,6 @@ def progress_get(job: ImportJob) -> dict:
         "message": job.message,
     }
     return data
-
-
-def import_fail(job_id: int, message: str) -> None:
-    """The task gave up (its retries spent): the job says so instead of staying queued."""
-    IMPORT_JOBS.fail(job_id, message)
 
 
 def recompute_enqueue(job: ImportJob) -> None:
