@@ -107,6 +107,14 @@ def tickets_normalise(table_frame: pl.DataFrame, mapping: Mapping) -> Normalised
     rows_in = table_frame.height
     rows = table_frame["__row"]
     problems: list[pl.DataFrame] = []
+
+    def flag(mask: pl.Series, field: str, values, reason: str, severity: str = "error") -> bool:
+        """A problem on every row where `mask` holds, naming the field's column; True if any."""
+        if not mask.any():
+            return False
+        problems.append(row_problems(rows, mask, mapping.columns[field], values, reason, severity))
+        return True
+
     # One select, so polars cleans the columns in parallel.
     cleaned = table_frame.select(_clean(pl.col(c)).alias(f) for f, c in mapping.columns.items())
     raw = {f: cleaned[f].rename(c) for f, c in mapping.columns.items()}
@@ -151,39 +159,24 @@ def tickets_normalise(table_frame: pl.DataFrame, mapping: Mapping) -> Normalised
                     .rename(name)
                 )
         outside = parsed.dt.year().is_between(FIRST_YEAR, LAST_YEAR).not_().fill_null(False)
-        if outside.any():
-            problems.append(
-                row_problems(
-                    rows,
-                    outside,
-                    mapping.columns[name],
-                    raw[name],
-                    f"a date before {FIRST_YEAR} or after {LAST_YEAR} is not a ticket time",
-                )
-            )
+        if flag(
+            outside,
+            name,
+            raw[name],
+            f"a date before {FIRST_YEAR} or after {LAST_YEAR} is not a ticket time",
+        ):
             bad |= outside
             parsed = pl.select(pl.when(outside).then(None).otherwise(parsed)).to_series()
         unreadable = raw[name].is_not_null() & parsed.is_null() & ~outside
-        if unreadable.any():
-            problems.append(
-                row_problems(
-                    rows,
-                    unreadable,
-                    mapping.columns[name],
-                    raw[name],
-                    f"not a date and time that exists (read as {order.upper()}, "
-                    f"like {FORMAT_EXAMPLE.get(order, FORMAT_EXAMPLE['ymd'])})",
-                )
-            )
+        example = FORMAT_EXAMPLE.get(order, FORMAT_EXAMPLE["ymd"])
+        reason = f"not a date and time that exists (read as {order.upper()}, like {example})"
+        if flag(unreadable, name, raw[name], reason):
             bad |= unreadable
         out[name] = parsed
 
     for name in ("external_id", "created_at"):
         missing = raw[name].is_null()
-        if missing.any():
-            problems.append(
-                row_problems(rows, missing, mapping.columns[name], None, "required value is empty")
-            )
+        if flag(missing, name, None, "required value is empty"):
             bad |= missing
 
     unmapped: dict[str, dict[str, int]] = {}
@@ -197,16 +190,8 @@ def tickets_normalise(table_frame: pl.DataFrame, mapping: Mapping) -> Normalised
             unmapped[name] = missing_values
     if "priority" in raw and raw["priority"].is_null().any():
         empty = raw["priority"].is_null() & ~bad
-        problems.append(
-            row_problems(
-                rows,
-                empty,
-                mapping.columns["priority"],
-                None,
-                "priority is empty: the ticket gets no SLA verdict (unmapped priority)",
-                "warning",
-            )
-        )
+        reason = "priority is empty: the ticket gets no SLA verdict (unmapped priority)"
+        flag(empty, "priority", None, reason, "warning")
     text_fields = ["title", "category", "subcategory", "configuration_item", "requester", "company"]
     if mapping.shape == "event":
         text_fields += ["updated_by", "assignment_group", "assignee"]
@@ -215,29 +200,12 @@ def tickets_normalise(table_frame: pl.DataFrame, mapping: Mapping) -> Normalised
     for name, limit in _CUT_AT.items():
         if name in raw:
             cut = (raw[name].str.len_chars() > limit).fill_null(False)
-            if cut.any():
-                problems.append(
-                    row_problems(
-                        rows,
-                        cut & ~bad,
-                        mapping.columns[name],
-                        raw[name].str.slice(0, 60) + "…",
-                        f"longer than {limit:,} characters: the first {limit:,} are kept",
-                        "warning",
-                    )
-                )
+            reason = f"longer than {limit:,} characters: the first {limit:,} are kept"
+            flag(cut & ~bad, name, raw[name].str.slice(0, 60) + "…", reason, "warning")
     out["external_id"] = raw["external_id"]
     too_long = (raw["external_id"].str.len_chars() > ID_MAX_LENGTH).fill_null(False)
-    if too_long.any():
-        problems.append(
-            row_problems(
-                rows,
-                too_long,
-                mapping.columns["external_id"],
-                raw["external_id"].str.slice(0, ID_MAX_LENGTH + 20),
-                f"ticket id longer than {ID_MAX_LENGTH} characters",
-            )
-        )
+    shown = raw["external_id"].str.slice(0, ID_MAX_LENGTH + 20)
+    if flag(too_long, "external_id", shown, f"ticket id longer than {ID_MAX_LENGTH} characters"):
         bad |= too_long
 
     numbers = {
@@ -256,17 +224,7 @@ def tickets_normalise(table_frame: pl.DataFrame, mapping: Mapping) -> Normalised
         unreadable = raw[name].is_not_null() & (
             series.is_null() | series.is_nan().fill_null(False) | ~series.is_between(0, COUNT_MAX)
         ).fill_null(True)
-        if unreadable.any():
-            problems.append(
-                row_problems(
-                    rows,
-                    unreadable,
-                    mapping.columns[name],
-                    raw[name],
-                    f"not a number from 0 to {COUNT_MAX:,}",
-                    "warning",
-                )
-            )
+        if flag(unreadable, name, raw[name], f"not a number from 0 to {COUNT_MAX:,}", "warning"):
             numbers[name] = pl.select(pl.when(unreadable).then(None).otherwise(series)).to_series()
 
     frame = pl.DataFrame(out)
