@@ -49,10 +49,10 @@ fuzz: install
 	HYPOTHESIS_PROFILE=fuzz FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
 		$(BIN)/python -m msp_portal.devstack test tests/test_fuzz_parsers.py $(ARGS)
 
-# Faults injected into real processes (tests/test_faults.py): each test starts its own Redis,
+# Faults injected into real processes (tests/faults/): each test starts its own Redis,
 # workers, beat and web server, and kills or restarts them mid-job. About three minutes.
 faults: install
-	RUN_FAULTS=1 $(BIN)/python -m msp_portal.devstack test -m faults tests/test_faults.py $(ARGS)
+	RUN_FAULTS=1 $(BIN)/python -m msp_portal.devstack test -m faults tests/faults $(ARGS)
 
 lint: install
 	$(BIN)/ruff check .

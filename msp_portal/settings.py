@@ -139,7 +139,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # A task running when the worker loses the broker goes on to its end (Celery 6 will cancel it by
 # default): an import or a recompute is one transaction under a lease, so finishing it is right,
 # and a copy of its message given back to the queue finds the job done and does nothing
-# (tests/test_faults.py, the Redis restarts).
+# (tests/faults/test_redis.py, the Redis restarts).
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A broker that accepts connections and then never answers (a hung host, a partition, a stopped

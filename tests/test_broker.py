@@ -13,7 +13,7 @@ from kombu import Connection
 
 from msp_portal.celery import app
 
-from .test_faults import Redis
+from .faults.support import Redis
 
 
 @pytest.fixture

@@ -1,0 +1,34 @@
+"""The fault tests' fixtures: a stack of real processes per test, and a big export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .support import ROWS, Redis, Stack, export_frame
+
+
+@pytest.fixture
+def stack(request, tmp_path):
+    redis = Redis(
+        tmp_path, keeps_data=request.node.get_closest_marker("redis_keeps_data") is not None
+    )
+    redis.start()
+    running = Stack(tmp_path, redis)
+    yield running
+    running.stop_all()
+    running.app.close()
+    redis.stop()
+    for name in ("worker", "worker-2", "beat", "web"):
+        path = tmp_path / f"{name}.log"
+        if path.exists():  # shown with a failing test
+            print(f"--- {name}.log (tail)\n" + path.read_text(errors="replace")[-3000:])
+
+
+@pytest.fixture(scope="module")
+def big_export(tmp_path_factory) -> Path:
+    """A ConnectWise export of ROWS tickets with distinct ticket numbers."""
+    path = tmp_path_factory.mktemp("exports") / "connectwise-big.csv"
+    export_frame(ROWS, 1).write_csv(path)
+    return path
