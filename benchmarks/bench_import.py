@@ -55,8 +55,12 @@ def setup_database(clients: int) -> None:
     conn.close()
     env = {**os.environ, "DATABASE_URL": bench_url()}
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    subprocess.run([sys.executable, __file__, "--stage", "seed", "--clients", str(clients)],
-                   cwd=ROOT, env=env, check=True)  # fmt: skip
+    subprocess.run(
+        [sys.executable, __file__, "--stage", "seed", "--clients", str(clients)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
 
 
 def django_setup() -> None:
@@ -107,15 +111,31 @@ def stage_import(path: Path, clients: int, as_worker: bool = False) -> None:
     assert header_key(header[0]) == "ticket"
     started = time.perf_counter()
     job = import_file_sync(
-        msp=Organisation.objects.get(slug="bench-msp"), client=None, user=None, via="command",
-        name=path.name, content=path.read_bytes(), mapping_json=mapping.to_json(),
-    )  # fmt: skip
+        msp=Organisation.objects.get(slug="bench-msp"),
+        client=None,
+        user=None,
+        via="command",
+        name=path.name,
+        content=path.read_bytes(),
+        mapping_json=mapping.to_json(),
+    )
     seconds = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "status": job.status,
-                      "created": job.created, "updated": job.updated,
-                      "unchanged": job.unchanged, "rejected": job.rejected,
-                      "message": job.message, "phases": job.phase_seconds}))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "peak_mb": peak_mb,
+                "status": job.status,
+                "created": job.created,
+                "updated": job.updated,
+                "unchanged": job.unchanged,
+                "rejected": job.rejected,
+                "message": job.message,
+                "phases": job.phase_seconds,
+            }
+        )
+    )
 
 
 def floor_copy(path: Path) -> float:
@@ -141,10 +161,23 @@ def run_import_child(path: Path, clients: int, *, as_worker: bool = False) -> di
     itself (settings.WORKER_NICENESS), as when a worker imports while pages are served."""
     env = {**os.environ, "DATABASE_URL": bench_url()}
     out = subprocess.run(
-        [sys.executable, __file__, "--stage", "import", "--file", str(path),
-         "--clients", str(clients), *(["--as-worker"] if as_worker else [])],
-        cwd=ROOT, env=env, check=True, capture_output=True, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            __file__,
+            "--stage",
+            "import",
+            "--file",
+            str(path),
+            "--clients",
+            str(clients),
+            *(["--as-worker"] if as_worker else []),
+        ],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

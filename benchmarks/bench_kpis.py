@@ -40,8 +40,9 @@ def ensure_tickets(rows: int, clients: int) -> None:
             if cur.fetchone()[0] >= rows:
                 # Kept from an earlier run: bring its schema up to this code's migrations.
                 env = {**os.environ, "DATABASE_URL": bench_import.bench_url()}
-                subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT,
-                               env=env, check=True)  # fmt: skip
+                subprocess.run(
+                    [sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True
+                )
                 return
     except psycopg2.Error:
         pass
@@ -70,10 +71,14 @@ def pandas_kpis(frame, zone: str, window_days: int, seats: dict) -> dict:
     category = df["category"].str.lower()
     device = df["configuration_item"]
     df["fingerprint"] = np.where(
-        device != "", "ci:" + device.str.lower() + "|" + category,
-        np.where(df["requester"] != "", "user:" + df["requester"].str.lower() + "|" + category,
-                 "title:" + category + "|" + title),
-    )  # fmt: skip
+        device != "",
+        "ci:" + device.str.lower() + "|" + category,
+        np.where(
+            df["requester"] != "",
+            "user:" + df["requester"].str.lower() + "|" + category,
+            "title:" + category + "|" + title,
+        ),
+    )
     incident = df["kind"].isin(["incident", "alert"])
     inc = df[incident].sort_values(["client_id", "fingerprint", "created_at", "id"])
     gap = inc.groupby(["client_id", "fingerprint"])["created_at"].diff().dt.total_seconds()
@@ -109,10 +114,16 @@ def pandas_kpis(frame, zone: str, window_days: int, seats: dict) -> dict:
                 in_c, in_r = t["c_month"].str[:4] == label, t["r_month"].str[:4] == label
                 last = f"{label}-12"
             created, resolved = t[in_c], t[in_r]
-            backlog = t[(t["c_month"] <= last) & (t["state"] != "cancelled")
-                        & (t["r_month"].isna() | (t["r_month"] > last))]  # fmt: skip
-            r = {"tickets.created": len(created), "tickets.resolved": len(resolved),
-                 "tickets.open_at_end": len(backlog)}  # fmt: skip
+            backlog = t[
+                (t["c_month"] <= last)
+                & (t["state"] != "cancelled")
+                & (t["r_month"].isna() | (t["r_month"] > last))
+            ]
+            r = {
+                "tickets.created": len(created),
+                "tickets.resolved": len(resolved),
+                "tickets.open_at_end": len(backlog),
+            }
             r["tickets.per_seat"] = len(created) / seats[client_id] if seats[client_id] else None
             for prefix, part in (("response", created), ("resolution", resolved)):
                 minutes = part[f"{prefix}_minutes"].dropna()
@@ -128,9 +139,11 @@ def pandas_kpis(frame, zone: str, window_days: int, seats: dict) -> dict:
                 r[f"{prefix}.sla_pending"] = int((verdict == "pending").sum())
                 r[f"{prefix}.compliance"] = met / (met + breached) if met + breached else None
             r["resolution.sla_pending"] = int((created["resolution_verdict"] == "pending").sum())
-            fixed = resolved[(resolved["reopen_count"].fillna(0) == 0)
-                             & (resolved["tier"].fillna(1) <= 1)
-                             & (resolved["reassignment_count"].fillna(0) == 0)]  # fmt: skip
+            fixed = resolved[
+                (resolved["reopen_count"].fillna(0) == 0)
+                & (resolved["tier"].fillna(1) <= 1)
+                & (resolved["reassignment_count"].fillna(0) == 0)
+            ]
             r["first_time_fix_rate"] = len(fixed) / len(resolved) if len(resolved) else None
             incidents = created[created["kind"].isin(["incident", "alert"])]
             r["repeat_incident_rate"] = (
@@ -142,16 +155,18 @@ def pandas_kpis(frame, zone: str, window_days: int, seats: dict) -> dict:
             )
             r["reopen_rate"] = (
                 (resolved["reopen_count"].fillna(0) > 0).sum() / len(resolved)
-                if len(resolved) else None
-            )  # fmt: skip
+                if len(resolved)
+                else None
+            )
             r["escalation.rate"] = (
                 (created["tier"].fillna(1) > 1).sum() / len(created) if len(created) else None
             )
             timed = created.dropna(subset=["escalated_at"])
             r["escalation.mean_minutes_to_escalate"] = (
                 ((timed["escalated_at"] - timed["created_at"]).dt.total_seconds() / 60).mean()
-                if len(timed) else None
-            )  # fmt: skip
+                if len(timed)
+                else None
+            )
             tiered = resolved.dropna(subset=["tier"])
             r["escalation.resolved_at_tier"] = {
                 str(n): (tiered["tier"] == n).sum() / len(tiered) if len(tiered) else None
@@ -219,12 +234,22 @@ def stage_measure() -> dict:
     pandas_seconds = time.perf_counter() - started
     mismatches = compare(ours, baseline)
     return {
-        "tickets": tickets.height, "clients": len(clients), "load_seconds": load_seconds,
-        "clock_cpu": clock_cpu, "clock_cold_cpu": clock_cold_cpu, "first_seconds": first_seconds,
-        "full_seconds": full_seconds, "batched_seconds": batched_seconds, "snapshots": written,
-        "month_seconds": month_seconds, "month_snapshots": one, "ours_seconds": ours_seconds,
-        "pandas_seconds": pandas_seconds, "periods": len(ours), "mismatches": mismatches,
-    }  # fmt: skip
+        "tickets": tickets.height,
+        "clients": len(clients),
+        "load_seconds": load_seconds,
+        "clock_cpu": clock_cpu,
+        "clock_cold_cpu": clock_cold_cpu,
+        "first_seconds": first_seconds,
+        "full_seconds": full_seconds,
+        "batched_seconds": batched_seconds,
+        "snapshots": written,
+        "month_seconds": month_seconds,
+        "month_snapshots": one,
+        "ours_seconds": ours_seconds,
+        "pandas_seconds": pandas_seconds,
+        "periods": len(ours),
+        "mismatches": mismatches,
+    }
 
 
 def nightly_in_batches(client_ids: list[int]) -> float:
@@ -273,15 +298,24 @@ def compare(ours, baseline) -> int:
             if not same(result.figures[key].value, value):
                 bad += 1
                 if bad <= 5:
-                    print("mismatch", result.client_id, result.period, key,
-                          result.figures[key].value, value)  # fmt: skip
+                    print(
+                        "mismatch",
+                        result.client_id,
+                        result.period,
+                        key,
+                        result.figures[key].value,
+                        value,
+                    )
     return bad + abs(len(ours) - len(baseline))
 
 
 def record(m: dict) -> None:
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    server = "the machine's PostgreSQL" if "127.0.0.1" in os.environ["DATABASE_URL"] else (
-        "embedded PostgreSQL")  # fmt: skip
+    server = (
+        "the machine's PostgreSQL"
+        if "127.0.0.1" in os.environ["DATABASE_URL"]
+        else ("embedded PostgreSQL")
+    )
     ratio = m["pandas_seconds"] / m["ours_seconds"]
     lines = [
         f"\n## bench-kpis, {date.today().isoformat()}\n",
@@ -333,8 +367,13 @@ def main() -> None:
     import json
 
     env = {**os.environ, "DATABASE_URL": bench_import.bench_url()}
-    out = subprocess.run([sys.executable, __file__, "--stage", "measure"], cwd=ROOT, env=env,
-                         capture_output=True, text=True)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, __file__, "--stage", "measure"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     sys.stderr.write(out.stderr)
     if out.returncode:
         sys.stdout.write(out.stdout)

@@ -100,11 +100,20 @@ def measure(clients: int) -> dict:
     bench_kpis.ensure_tickets(1_000_000, clients)
     remove_imported()  # a run stopped half-way leaves none behind for the next
     env = {**os.environ, "DATABASE_URL": bench_import.bench_url(), **bench_web.PRODUCTION_ENV}
-    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT,
-                   env=env, check=True)  # fmt: skip
-    prepared = subprocess.run([sys.executable, bench_web.__file__, "--stage", "prepare"],
-                              cwd=ROOT, env=env, check=True, capture_output=True,
-                              text=True)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+    prepared = subprocess.run(
+        [sys.executable, bench_web.__file__, "--stage", "prepare"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     pages = json.loads(prepared.stdout.strip().splitlines()[-1])
     session = pages.pop("session")
     paths = [pages["dashboard"], pages["tickets"]]
@@ -154,12 +163,16 @@ def record(m: dict) -> None:
         "| load | requests | p50 | p95 | max | errors | p95 / baseline p95 |",
         "|---|---|---|---|---|---|---|",
     ]
-    for name, label in (("baseline", "no import (baseline)"),
-                        ("import", f"while {IMPORT_ROWS:,} tickets are imported")):  # fmt: skip
+    for name, label in (
+        ("baseline", "no import (baseline)"),
+        ("import", f"while {IMPORT_ROWS:,} tickets are imported"),
+    ):
         r = m[name]
-        rows.append(f"| {label} | {r['requests']} | {r['p50_ms']:.0f} ms | {r['p95_ms']:.0f} ms | "
-                    f"{r['max_ms']:.0f} ms | {r['errors']} | "
-                    f"{r['p95_ms'] / m['baseline']['p95_ms']:.1f} |")  # fmt: skip
+        rows.append(
+            f"| {label} | {r['requests']} | {r['p50_ms']:.0f} ms | {r['p95_ms']:.0f} ms | "
+            f"{r['max_ms']:.0f} ms | {r['errors']} | "
+            f"{r['p95_ms'] / m['baseline']['p95_ms']:.1f} |"
+        )
     rows += [
         "",
         f"The import: {run['status']}, created {run['created']:,}, rejected {run['rejected']}, "

@@ -46,8 +46,13 @@ def ensure_demo() -> str:
     url = urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
     env = {**os.environ, "DATABASE_URL": url}
     for command in (["migrate", "-v0"], ["seed_demo"]):
-        subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True,
-                       stdout=subprocess.DEVNULL)  # fmt: skip
+        subprocess.run(
+            [sys.executable, "manage.py", *command],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     return url
 
 
@@ -97,10 +102,13 @@ def measure(runs: int, baseline_runs: int) -> dict:
     client = Organisation.objects.get(slug=CLIENT)
     contract = current_contract(client=client)
     quarter = (
-        KpiSnapshot.objects.filter(client=client, period_kind="quarter",
-                                   **{"values__tickets.created__gt": 0})
-        .order_by("-period_start").values_list("period_label", flat=True).first()
-    )  # fmt: skip
+        KpiSnapshot.objects.filter(
+            client=client, period_kind="quarter", **{"values__tickets.created__gt": 0}
+        )
+        .order_by("-period_start")
+        .values_list("period_label", flat=True)
+        .first()
+    )
     warm_up = one_pdf(contract, quarter)
     ours = [one_pdf(contract, quarter) for _ in range(runs)]
     server_chart = pdf_module.chart_svg
@@ -113,10 +121,14 @@ def measure(runs: int, baseline_runs: int) -> dict:
 
     charts = len(review_data_build(contract, quarter)["charts"])
     return {
-        "quarter": quarter, "charts": charts, "warm_up": warm_up[0],
-        "ours": [r[0] for r in ours], "pages": ours[0][1], "bytes": ours[0][2],
+        "quarter": quarter,
+        "charts": charts,
+        "warm_up": warm_up[0],
+        "ours": [r[0] for r in ours],
+        "pages": ours[0][1],
+        "bytes": ours[0][2],
         "baseline": [r[0] for r in baseline],
-    }  # fmt: skip
+    }
 
 
 def record(m: dict) -> None:
@@ -149,9 +161,11 @@ def main() -> None:
     os.environ["DATABASE_URL"] = ensure_demo()
     m = measure(args.runs, args.baseline_runs)
     ours = statistics.median(m["ours"])
-    print(f"{m['quarter']}: {m['pages']} pages, {m['charts']} charts; warm-up {m['warm_up']:.2f}"
-          f" s; ours {ours:.2f} s (median of {m['ours']}); baseline "
-          f"{statistics.median(m['baseline']):.2f} s ({m['baseline']})")  # fmt: skip
+    print(
+        f"{m['quarter']}: {m['pages']} pages, {m['charts']} charts; warm-up {m['warm_up']:.2f}"
+        f" s; ours {ours:.2f} s (median of {m['ours']}); baseline "
+        f"{statistics.median(m['baseline']):.2f} s ({m['baseline']})"
+    )
     if not args.no_record:
         record(m)
 

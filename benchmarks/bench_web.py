@@ -36,10 +36,13 @@ from benchmarks import bench_import, bench_kpis  # noqa: E402
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 USERS, REQUESTS_EACH = 20, 25
 PRODUCTION_ENV = {
-    "DJANGO_ENV": "production", "DJANGO_SECRET_KEY": "bench-web-" + "x" * 50,
-    "DJANGO_ALLOWED_HOSTS": "127.0.0.1", "SECURE_SSL_REDIRECT": "false",
-    "SECURE_COOKIES": "false", "SECURE_HSTS_SECONDS": "0",
-}  # fmt: skip
+    "DJANGO_ENV": "production",
+    "DJANGO_SECRET_KEY": "bench-web-" + "x" * 50,
+    "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+    "SECURE_SSL_REDIRECT": "false",
+    "SECURE_COOKIES": "false",
+    "SECURE_HSTS_SECONDS": "0",
+}
 
 
 def stage_prepare() -> None:
@@ -62,8 +65,9 @@ def stage_prepare() -> None:
     sql.analyze_if_stale(RECOMPUTED_TABLES)
     client = clients[0]
     user, _ = get_user_model().objects.get_or_create(email="owner@bench.test")
-    Membership.objects.get_or_create(user=user, organisation=client,
-                                     defaults={"role": Membership.Role.ADMIN})  # fmt: skip
+    Membership.objects.get_or_create(
+        user=user, organisation=client, defaults={"role": Membership.Role.ADMIN}
+    )
     browser = Client()
     browser.force_login(user)
     label = (
@@ -72,13 +76,17 @@ def stage_prepare() -> None:
         .values_list("period_label", flat=True)
         .first()
     )
-    print(json.dumps({
-        "session": browser.cookies["sessionid"].value,
-        "dashboard": f"/clients/{client.slug}/dashboard/?period={label}",
-        "tickets": f"/clients/{client.slug}/tickets/?period={label}"
-                   "&figure=resolution.compliance&verdict=breached",
-        "baseline": "/accounts/login/",
-    }))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "session": browser.cookies["sessionid"].value,
+                "dashboard": f"/clients/{client.slug}/dashboard/?period={label}",
+                "tickets": f"/clients/{client.slug}/tickets/?period={label}"
+                "&figure=resolution.compliance&verdict=breached",
+                "baseline": "/accounts/login/",
+            }
+        )
+    )
 
 
 def server_workers() -> int:
@@ -96,10 +104,20 @@ def serve(env: dict, port: int) -> subprocess.Popen:
     # Production's own settings (gunicorn.conf.py: one sync worker per core, access log on),
     # bound to loopback; the access log goes nowhere but is still written.
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "msp_portal.wsgi:application",
-         "--bind", f"127.0.0.1:{port}"],
-        cwd=ROOT, env={**env, "GUNICORN_LOG_LEVEL": "warning"}, stdout=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            "gunicorn.conf.py",
+            "msp_portal.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+        ],
+        cwd=ROOT,
+        env={**env, "GUNICORN_LOG_LEVEL": "warning"},
+        stdout=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -151,10 +169,12 @@ def latency_summary(timings: list[float], errors: list) -> dict:
     """Requests, errors and the p50 / p95 (nearest rank) / max latency in milliseconds."""
     timings = sorted(timings)
     return {
-        "requests": len(timings), "errors": len(errors),
+        "requests": len(timings),
+        "errors": len(errors),
         "p50_ms": statistics.median(timings) * 1000,
-        "p95_ms": timings[int(len(timings) * 0.95) - 1] * 1000, "max_ms": timings[-1] * 1000,
-    }  # fmt: skip
+        "p95_ms": timings[int(len(timings) * 0.95) - 1] * 1000,
+        "max_ms": timings[-1] * 1000,
+    }
 
 
 def warm(port: int, session: str, path: str, times: int = 8) -> None:
@@ -201,9 +221,11 @@ def record(m: dict) -> None:
     ]
     for name in ("baseline", "dashboard", "tickets"):
         r = m[name]
-        rows.append(f"| {m['paths'][name]} | {r['p50_ms']:.0f} ms | {r['p95_ms']:.0f} ms | "
-                    f"{r['max_ms']:.0f} ms | {r['errors']} of {r['requests']} | "
-                    f"{r['p95_ms'] / m['baseline']['p95_ms']:.1f} |")  # fmt: skip
+        rows.append(
+            f"| {m['paths'][name]} | {r['p50_ms']:.0f} ms | {r['p95_ms']:.0f} ms | "
+            f"{r['max_ms']:.0f} ms | {r['errors']} of {r['requests']} | "
+            f"{r['p95_ms'] / m['baseline']['p95_ms']:.1f} |"
+        )
     f = m["first_visit"]
     rows += [
         "",
@@ -226,10 +248,20 @@ def main() -> None:
         return stage_prepare()
     bench_kpis.ensure_tickets(1_000_000, 200)
     env = {**os.environ, "DATABASE_URL": bench_import.bench_url(), **PRODUCTION_ENV}
-    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT,
-                   env=env, check=True)  # fmt: skip
-    prepared = subprocess.run([sys.executable, __file__, "--stage", "prepare"], cwd=ROOT,
-                              env=env, check=True, capture_output=True, text=True)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+    prepared = subprocess.run(
+        [sys.executable, __file__, "--stage", "prepare"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     paths = json.loads(prepared.stdout.strip().splitlines()[-1])
     session = paths.pop("session")
     port = free_port()

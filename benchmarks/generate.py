@@ -15,12 +15,36 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-HEADER = ["Ticket #", "Company", "Summary Description", "Board", "Status", "Priority", "Type",
-          "Subtype", "Item", "Source", "Configuration", "Contact", "Resources", "Date Entered",
-          "Date Responded", "Date Resolved", "Closed Date", "Escalation Level",
-          "Minutes Before Waiting", "Waiting Minutes", "Reopened", "SLA Status"]  # fmt: skip
-PRIORITIES = ["Priority 1 - Emergency Response", "Priority 2 - Quick Response",
-              "Priority 3 - Normal Response", "Priority 4 - Schedule Maintenance"]  # fmt: skip
+HEADER = [
+    "Ticket #",
+    "Company",
+    "Summary Description",
+    "Board",
+    "Status",
+    "Priority",
+    "Type",
+    "Subtype",
+    "Item",
+    "Source",
+    "Configuration",
+    "Contact",
+    "Resources",
+    "Date Entered",
+    "Date Responded",
+    "Date Resolved",
+    "Closed Date",
+    "Escalation Level",
+    "Minutes Before Waiting",
+    "Waiting Minutes",
+    "Reopened",
+    "SLA Status",
+]
+PRIORITIES = [
+    "Priority 1 - Emergency Response",
+    "Priority 2 - Quick Response",
+    "Priority 3 - Normal Response",
+    "Priority 4 - Schedule Maintenance",
+]
 TYPES = ["Security", "Server", "Network", "Backup", "Workstation", "Printer", "Email", "Accounts"]
 SOURCES = ["Monitoring", "Phone", "Email", "Portal"]
 START = np.datetime64("2024-11-01T00:00", "m")

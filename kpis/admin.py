@@ -24,8 +24,18 @@ class ImportProblemInline(admin.TabularInline):
 
 @admin.register(ImportJob)
 class ImportJobAdmin(admin.ModelAdmin):
-    list_display = ["pk", "original_name", "msp", "client", "status", "created", "updated",
-                    "unchanged", "rejected", "created_at"]  # fmt: skip
+    list_display = [
+        "pk",
+        "original_name",
+        "msp",
+        "client",
+        "status",
+        "created",
+        "updated",
+        "unchanged",
+        "rejected",
+        "created_at",
+    ]
     list_filter = ["status", "via", "preset"]
     raw_id_fields = ["msp", "client", "uploaded_by"]
     inlines = [ImportProblemInline]

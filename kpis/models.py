@@ -241,16 +241,22 @@ class TicketClock(models.Model):
     policy version they were measured against. Written by the recompute, read by every page."""
 
     ticket = models.OneToOneField(
-        Ticket, on_delete=models.CASCADE, primary_key=True, related_name="clock",
+        Ticket,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="clock",
         db_constraint=False,
-    )  # fmt: skip
+    )
     client = models.ForeignKey(
         "contracts.Organisation", on_delete=models.CASCADE, related_name="+", db_constraint=False
     )
     policy_version = models.ForeignKey(
-        "contracts.SlaPolicyVersion", on_delete=models.SET_NULL, null=True, related_name="+",
+        "contracts.SlaPolicyVersion",
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
         db_constraint=False,
-    )  # fmt: skip
+    )
     response_seconds = models.BigIntegerField(null=True)
     resolution_seconds = models.BigIntegerField(null=True)
     response_target_seconds = models.BigIntegerField(null=True)

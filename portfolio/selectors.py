@@ -15,8 +15,14 @@ from contracts.services.matrix import matrix_version_gaps
 from kpis.metrics.period import Period
 from kpis.models import ImportJob, KpiSnapshot
 
-COLUMNS = ["resolution.compliance", "response.compliance", "response.median_minutes",
-           "resolution.median_minutes", "proactive_ratio", "repeat_incident_rate"]  # fmt: skip
+COLUMNS = [
+    "resolution.compliance",
+    "response.compliance",
+    "response.median_minutes",
+    "resolution.median_minutes",
+    "proactive_ratio",
+    "repeat_incident_rate",
+]
 
 
 @dataclass
@@ -36,10 +42,14 @@ class ClientLine:
 def upcoming_reviews(lines: list[ClientLine]) -> list[ClientLine]:
     """Clients with a review to prepare (a draft) or a next review date, soonest first."""
     due = [line for line in lines if line.review is not None or line.next_review_on]
-    return sorted(due, key=lambda line: (
-        not (line.review is not None and not line.review.published),
-        line.next_review_on or date.max, line.client.name,
-    ))  # fmt: skip
+    return sorted(
+        due,
+        key=lambda line: (
+            not (line.review is not None and not line.review.published),
+            line.next_review_on or date.max,
+            line.client.name,
+        ),
+    )
 
 
 def portfolio_period(clients) -> str | None:

@@ -66,8 +66,13 @@ def test_a_review_being_written_has_no_serious_accessibility_violations(
 
     import_sample(world, "connectwise_service_tickets.csv")
     review, _ = services.review_draft_ensure(contract=world.acme_contract, quarter="2025-Q3")
-    services.action_item_add(review=review, title="Replace the firewall", owner_side="msp",
-                             due_on=None, actor=world.advisor)  # fmt: skip
+    services.action_item_add(
+        review=review,
+        title="Replace the firewall",
+        owner_side="msp",
+        due_on=None,
+        actor=world.advisor,
+    )
     page, errors = logged_in_page(browser, live_server, world.advisor, bypass_csp=True)
     found = {}
     for name, url in {

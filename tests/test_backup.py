@@ -99,8 +99,10 @@ def table_rows(dsn: dict, dbname: str) -> dict[str, list]:
             for table in COMPARED_TABLES:
                 cur.execute(f"SELECT * FROM {table}")  # noqa: S608 - our own table names
                 rows[table] = sorted(cur.fetchall(), key=repr)
-            cur.execute("SELECT file, sha256 FROM contracts_evidence UNION ALL "
-                        "SELECT file, sha256 FROM kpis_importjob WHERE file <> ''")  # fmt: skip
+            cur.execute(
+                "SELECT file, sha256 FROM contracts_evidence UNION ALL "
+                "SELECT file, sha256 FROM kpis_importjob WHERE file <> ''"
+            )
             rows["files"] = sorted(cur.fetchall())
     finally:
         conn.close()
@@ -148,18 +150,28 @@ def test_a_restored_backup_reports_the_same_kpis(media_root, world, restored_dat
     dump = tmp_path / "portal.dump"
     subprocess.run(
         [pg_tool("pg_dump", server_major), "-Fc", "--no-owner", "-f", dump, source],
-        env=env, check=True, timeout=300,
-    )  # fmt: skip
+        env=env,
+        check=True,
+        timeout=300,
+    )
     archive = tmp_path / "media.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(media_root, arcname=".")
 
     # Restore into a fresh database and an empty media folder (docs/backup.md, "Restore").
     subprocess.run(
-        [pg_tool("pg_restore", server_major), "--no-owner", "--exit-on-error",
-         "-d", restored_database, dump],
-        env=env, check=True, timeout=300,
-    )  # fmt: skip
+        [
+            pg_tool("pg_restore", server_major),
+            "--no-owner",
+            "--exit-on-error",
+            "-d",
+            restored_database,
+            dump,
+        ],
+        env=env,
+        check=True,
+        timeout=300,
+    )
     restored_media = tmp_path / "restored-media"
     with tarfile.open(archive) as tar:
         tar.extractall(restored_media, filter="data")

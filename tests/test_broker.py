@@ -30,9 +30,10 @@ def delivered_then_ack_times_out(server: Redis, transport: str):
     """A message delivered to a channel with a prefetch of one (a worker's), then acknowledged
     while Redis hangs. Gives the channel once Redis answers again; closes it after."""
     connection = Connection(
-        server.url, transport=transport,
+        server.url,
+        transport=transport,
         transport_options={"socket_timeout": 1, "socket_connect_timeout": 1},
-    )  # fmt: skip
+    )
     try:
         channel = connection.channel()
         channel.basic_qos(0, 1, False)

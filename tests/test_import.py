@@ -17,15 +17,20 @@ SAMPLES = Path(__file__).parent / "data" / "samples"
 
 # file, preset, distinct tickets in the file, rows rejected, (row, reason fragment) expected
 SAMPLE_CASES = [
-    ("connectwise_service_tickets.csv", "connectwise", 2078, 1,
-     [(27, "not a date and time that exists"), (12, "appears again at row 2080")]),
+    (
+        "connectwise_service_tickets.csv",
+        "connectwise",
+        2078,
+        1,
+        [(27, "not a date and time that exists"), (12, "appears again at row 2080")],
+    ),
     ("autotask_tickets.csv", "autotask", 2078, 0, [(42, "priority is empty")]),
     ("halopsa_tickets.csv", "halopsa", 2078, 0, []),
     ("zendesk_tickets.csv", "zendesk", 2078, 0, []),
     ("jira_sm_issues.csv", "jira_sm", 2078, 0, []),
     ("servicenow_incident_audit.csv", "servicenow_audit", 900, 0, []),
     ("generic_tickets.xlsx", "generic", 401, 1, [(402, "required value is empty")]),
-]  # fmt: skip
+]
 
 
 def run_import(path: Path, client: str, *extra: str) -> tuple[dict[str, int], str]:
@@ -50,8 +55,12 @@ def test_every_sample_imports_with_its_preset_and_a_second_import_changes_nothin
         assert f"row {row}" in report
 
     again, _ = run_import(SAMPLES / name, world.acme.slug, "--preset", preset)
-    assert again == {"created": 0, "updated": 0, "unchanged": distinct - rejected,
-                     "rejected": rejected}  # fmt: skip
+    assert again == {
+        "created": 0,
+        "updated": 0,
+        "unchanged": distinct - rejected,
+        "rejected": rejected,
+    }
     assert Ticket.objects.filter(client=world.acme).count() == distinct - rejected
 
 
@@ -198,9 +207,13 @@ def test_imports_without_a_mapping_step_take_the_clients_pause_states(world):
     from kpis.imports.services import import_create, mapping_prepare
 
     job = import_create(
-        msp=world.northwind, client=world.acme, user=None, via=ImportJob.Via.API,
-        name="audit.csv", content=(SAMPLES / "servicenow_incident_audit.csv").read_bytes(),
-    )  # fmt: skip
+        msp=world.northwind,
+        client=world.acme,
+        user=None,
+        via=ImportJob.Via.API,
+        name="audit.csv",
+        content=(SAMPLES / "servicenow_incident_audit.csv").read_bytes(),
+    )
     mapping = mapping_prepare(job)
     assert mapping.preset == "servicenow_audit"
     assert mapping.pause_states == ["waiting customer", "awaiting user info", "awaiting vendor"]

@@ -36,8 +36,15 @@ SAMPLES = Path(__file__).parent / "data" / "samples"
 
 def import_sample(world, name: str, *extra: str) -> None:
     out = io.StringIO()
-    call_command("import_tickets", str(SAMPLES / name), "--client", world.acme.slug, *extra,
-                 stdout=out, stderr=io.StringIO())  # fmt: skip
+    call_command(
+        "import_tickets",
+        str(SAMPLES / name),
+        "--client",
+        world.acme.slug,
+        *extra,
+        stdout=out,
+        stderr=io.StringIO(),
+    )
 
 
 def test_a_paused_ticket_has_its_hand_computed_clocks_stored(world):
@@ -121,8 +128,9 @@ def test_tickets_in_a_customer_owned_area_get_no_verdict(world):
     )
     assert not TicketClock.objects.filter(ticket__in=accounts).exclude(response_verdict="").exists()
     snapshot = KpiSnapshot.objects.get(client=world.acme, period_label="2025-Q3")
-    in_q3 = accounts.filter(created_at__gte="2025-07-01T05:00:00Z",
-                            created_at__lt="2025-10-01T05:00:00Z")  # fmt: skip
+    in_q3 = accounts.filter(
+        created_at__gte="2025-07-01T05:00:00Z", created_at__lt="2025-10-01T05:00:00Z"
+    )
     assert snapshot.values["excluded"]["customer-owned area"] == in_q3.count()
 
 
@@ -137,8 +145,16 @@ def test_tickets_without_a_verdict_are_counted_by_reason(world):
 def test_kpi_report_prints_every_key_of_the_spec(world):
     import_sample(world, "connectwise_service_tickets.csv")
     out = io.StringIO()
-    call_command("kpi_report", "--client", world.acme.slug, "--period", "2025-Q3",
-                 "--format", "json", stdout=out)  # fmt: skip
+    call_command(
+        "kpi_report",
+        "--client",
+        world.acme.slug,
+        "--period",
+        "2025-Q3",
+        "--format",
+        "json",
+        stdout=out,
+    )
     report = json.loads(out.getvalue())
     assert list(report) == KEYS_IN_ORDER
     assert 0 <= report["resolution.compliance"] <= 1
@@ -232,8 +248,11 @@ def test_a_partial_recompute_also_redoes_periods_whose_clocks_moved_on(world):
     only for another month still redoes the ticket's month, so the snapshot and the clocks its
     drill-down lists agree."""
     import_sample(world, "connectwise_service_tickets.csv")
-    ticket = Ticket.objects.filter(client=world.acme, resolved_at__isnull=True,
-                                   priority="P3").order_by("created_at").first()  # fmt: skip
+    ticket = (
+        Ticket.objects.filter(client=world.acme, resolved_at__isnull=True, priority="P3")
+        .order_by("created_at")
+        .first()
+    )
     assert ticket is not None, "the sample has open tickets"
     early = ticket.created_at + timedelta(minutes=1)
     kpis_recompute(world.acme, as_of=early)

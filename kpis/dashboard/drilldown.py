@@ -110,7 +110,12 @@ def _figure_ids(client, contract, period_label, computed_at, key, part, fingerpr
         window = policy.repeat_window_days if policy else 30
         clocks = clocks_load([client.pk]).rename({"ticket_id": "id"})
         frame = tickets_with_clocks(tickets_load([client.pk]), clocks)
-        ids = figure_tickets(prepared(frame, contract.timezone, window), key, period, part=part,
-                             fingerprint=fingerprint)  # fmt: skip
+        ids = figure_tickets(
+            prepared(frame, contract.timezone, window),
+            key,
+            period,
+            part=part,
+            fingerprint=fingerprint,
+        )
         cache.set(cache_key, ids, CACHE_SECONDS)
     return ids

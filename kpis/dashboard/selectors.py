@@ -75,8 +75,11 @@ class Row:
     def meets_target(self) -> bool | None:
         if self.target is None or not isinstance(self.value, int | float):
             return None
-        return self.value >= self.target if self.measure.better == "higher" else (
-            self.value <= self.target)  # fmt: skip
+        return (
+            self.value >= self.target
+            if self.measure.better == "higher"
+            else (self.value <= self.target)
+        )
 
 
 def scorecard(snapshot: KpiSnapshot, previous, year_before, contract) -> list[Row]:
@@ -86,11 +89,17 @@ def scorecard(snapshot: KpiSnapshot, previous, year_before, contract) -> list[Ro
     rows = []
     for measure in SCORECARD:
         figure = snapshot.figures.get(measure.key, {})
-        rows.append(Row(
-            measure, snapshot.values.get(measure.key), figure.get("numerator"),
-            figure.get("denominator"), value(previous, measure.key),
-            value(year_before, measure.key), credit_target(contract, measure.key),
-        ))  # fmt: skip
+        rows.append(
+            Row(
+                measure,
+                snapshot.values.get(measure.key),
+                figure.get("numerator"),
+                figure.get("denominator"),
+                value(previous, measure.key),
+                value(year_before, measure.key),
+                credit_target(contract, measure.key),
+            )
+        )
     return rows
 
 
@@ -145,8 +154,12 @@ class DashboardData:
         read), as the view already has them for the period picker."""
         self.client, self.contract = client, contract
         self.label = snapshot_stub.period_label
-        self.labels = [self.label, previous_label(self.label), year_before_label(self.label),
-                       *months_up_to(snapshot_stub)]  # fmt: skip
+        self.labels = [
+            self.label,
+            previous_label(self.label),
+            year_before_label(self.label),
+            *months_up_to(snapshot_stub),
+        ]
         wanted = set(self.labels)
         stamps = sorted((s.period_label, s.computed_at) for s in stored if s.period_label in wanted)
         self.stamp = hashlib.md5(repr(stamps).encode(), usedforsecurity=False).hexdigest()
@@ -154,8 +167,10 @@ class DashboardData:
     @cached_property
     def _snapshots(self) -> dict[str, KpiSnapshot]:
         wanted = self.labels[:3]
-        return {s.period_label: s for s in KpiSnapshot.objects.filter(
-            client=self.client, period_label__in=wanted)}  # fmt: skip
+        return {
+            s.period_label: s
+            for s in KpiSnapshot.objects.filter(client=self.client, period_label__in=wanted)
+        }
 
     @cached_property
     def snapshot(self) -> KpiSnapshot:
@@ -197,8 +212,9 @@ class DashboardData:
     @cached_property
     def trend_rows(self) -> list[tuple]:
         t = self.charts["trend"]
-        return list(zip(t["months"], t["created"], t["resolved"], t["backlog"], t["proactive"],
-                        strict=True))  # fmt: skip
+        return list(
+            zip(t["months"], t["created"], t["resolved"], t["backlog"], t["proactive"], strict=True)
+        )
 
     def value(self, key: str):
         return self.snapshot.values.get(key)

@@ -99,9 +99,7 @@ def recompute_enqueue(job: ImportJob) -> None:
     """Browser and API imports hand the KPIs to a worker; the command and the demo seed
     recompute in the foreground themselves. With the broker down, the recompute requests the
     import committed stay, and the sweep hands them over later."""
-    if job.status != ImportJob.Status.DONE or job.via not in (
-        ImportJob.Via.WEB, ImportJob.Via.API
-    ):  # fmt: skip
+    if job.status != ImportJob.Status.DONE or job.via not in (ImportJob.Via.WEB, ImportJob.Via.API):
         return
     from kpis.tasks import kpis_recompute_task
 

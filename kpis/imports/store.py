@@ -57,9 +57,18 @@ COLUMNS: list[tuple[str, str]] = [
     ("exclude_from_sla", "boolean"),
 ]
 # The column lengths; normalise warns on each value it cuts (and refuses a longer id).
-_TEXT_LIMITS = {"external_id": ID_MAX_LENGTH, "title": TITLE_MAX_LENGTH, "kind_raw": 200,
-                "priority_raw": 200, "status_raw": 200, "origin_raw": 200, "category": 200,
-                "subcategory": 200, "configuration_item": 200, "requester": 200}  # fmt: skip
+_TEXT_LIMITS = {
+    "external_id": ID_MAX_LENGTH,
+    "title": TITLE_MAX_LENGTH,
+    "kind_raw": 200,
+    "priority_raw": 200,
+    "status_raw": 200,
+    "origin_raw": 200,
+    "category": 200,
+    "subcategory": 200,
+    "configuration_item": 200,
+    "requester": 200,
+}
 _HASHED = [name for name, _ in COLUMNS if name not in ("client_id", "external_id")]
 _TIMESTAMPS = [name for name, sql_type in COLUMNS if sql_type == "timestamptz"]
 _KEY = ["client_id", "external_id"]
@@ -207,8 +216,12 @@ def tickets_store(
     order = keys.select(pl.arg_sort_by(_KEY)).to_series()
     # 'now' is the transaction's start, as now() in the update of changed tickets; the server
     # reads it faster than a full timestamp on every row.
-    extra = {"source_system": source_system, "import_job_id": job_id,
-             "first_imported_at": "now", "updated_at": "now"}  # fmt: skip
+    extra = {
+        "source_system": source_system,
+        "import_job_id": job_id,
+        "first_imported_at": "now",
+        "updated_at": "now",
+    }
     columns = [name for name, _ in COLUMNS] + ["content_hash", *extra]
     counts = {"new": 0, "changed": 0}
     spans: list[pl.DataFrame] = []  # creation and resolution of the new and changed tickets
@@ -288,9 +301,11 @@ def _update_changed(cursor, changed_csv, source_system: str, job_id) -> pl.DataF
     cursor.cursor.copy_expert(query.decode(), old)
     old.seek(0)
     old_spans = pl.read_csv(
-        old, has_header=False, new_columns=["client_id", "start", "end"],
+        old,
+        has_header=False,
+        new_columns=["client_id", "start", "end"],
         schema={"client_id": pl.Int64, "start": pl.String, "end": pl.String},
-    ).with_columns(start=_instant("start"), end=_instant("end"))  # fmt: skip
+    ).with_columns(start=_instant("start"), end=_instant("end"))
     updates = ", ".join(f"{c} = s.{c}" for c in [*_HASHED, "content_hash"])
     cursor.execute(
         f"""

@@ -146,8 +146,12 @@ def version_in_force(
     if ticket_client is None or version_client is None:
         return np.searchsorted(effective_from, created, side="right") - 1
     keys = version_client * _CLIENT_STRIDE + effective_from + _INSTANT_OFFSET
-    found = np.searchsorted(keys, ticket_client * _CLIENT_STRIDE + created + _INSTANT_OFFSET,
-                            side="right") - 1  # fmt: skip
+    found = (
+        np.searchsorted(
+            keys, ticket_client * _CLIENT_STRIDE + created + _INSTANT_OFFSET, side="right"
+        )
+        - 1
+    )
     own = (found >= 0) & (version_client[np.maximum(found, 0)] == ticket_client)
     return np.where(own, found, -1)
 

@@ -23,12 +23,13 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-import numpy as np
 import polars as pl
 
+from kpis.metrics.bases import basis_frame
 from kpis.metrics.breakdowns import breakdowns_by_period
 from kpis.metrics.period import Period, month_index, period_key, period_keys, period_label
-from kpis.metrics.registry import INCIDENT, RULES, kpi_inputs, rule_columns
+from kpis.metrics.registry import INCIDENT, RULES, kpi_inputs
+from kpis.metrics.repeats import fingerprint, mark_repeats, repeat_clusters
 
 BASES = ("created", "resolved", "open_at_end")
 
@@ -58,27 +59,6 @@ class Figure:
 # --- Preparing the frame -----------------------------------------------------------------------
 
 
-def fingerprint() -> pl.Expr:
-    """Configuration item + category when the item is known, else requester + category, else
-    category + normalised title (kpis.md)."""
-    title = (
-        pl.col("title")
-        .str.to_lowercase()
-        .str.replace_all(r"\d+", "#")
-        .str.replace_all(r"[^a-z#]+", " ")
-        .str.strip_chars()
-    )
-    category = pl.col("category").str.to_lowercase()
-    return (
-        pl.when(pl.col("configuration_item") != "")
-        .then(pl.lit("ci:") + pl.col("configuration_item").str.to_lowercase() + "|" + category)
-        .when(pl.col("requester") != "")
-        .then(pl.lit("user:") + pl.col("requester").str.to_lowercase() + "|" + category)
-        .otherwise(pl.lit("title:") + category + "|" + title)
-        .alias("fingerprint")
-    )
-
-
 def prepared(tickets: pl.DataFrame, zone: str, repeat_window_days: int) -> pl.DataFrame:
     """The tickets with what every rule reads: the local month of creation and resolution (as a
     month index, year × 12 + month − 1), the fingerprint and repeat flag of incidents, and the
@@ -95,64 +75,7 @@ def prepared(tickets: pl.DataFrame, zone: str, repeat_window_days: int) -> pl.Da
         fingerprint(),
         escalation_minutes=(pl.col("escalated_at") - pl.col("created_at")).dt.total_seconds() / 60,
     )
-    return _repeats(frame, repeat_window_days)
-
-
-def _repeats(frame: pl.DataFrame, window_days: int) -> pl.DataFrame:
-    """Marks each incident created within the window after an earlier incident of the same
-    client and fingerprint."""
-    # Fingerprints are sorted as codes, not text: only equal ones need to end up side by side.
-    incidents = (
-        frame.with_row_index("row")
-        .filter(INCIDENT)
-        .select("row", "client_id", "id", "created_at",
-                code=pl.col("fingerprint").cast(pl.Categorical).to_physical())
-    )  # fmt: skip
-    same = (pl.col("client_id") == pl.col("client_id").shift(1)) & (
-        pl.col("code") == pl.col("code").shift(1)
-    )
-    gap = (pl.col("created_at") - pl.col("created_at").shift(1)).dt.total_seconds()
-    flags = incidents.sort("client_id", "code", "created_at", "id").select(
-        "row", repeat=(same & (gap <= window_days * 86400)).fill_null(False)
-    )
-    # Scattered back by row number: cheaper than joining a million rows on their ids.
-    repeat = np.zeros(frame.height, dtype=bool)
-    repeat[flags["row"].to_numpy()] = flags["repeat"].to_numpy()
-    return frame.with_columns(repeat=pl.Series(repeat))
-
-
-def basis_frame(frame: pl.DataFrame, basis: str, last_month: int) -> pl.DataFrame:
-    """One row per ticket and period of `basis`: a ticket created in August 2025 appears under
-    2025-08, 2025-Q3 and 2025. Open at a period's end: created before it, not resolved by then,
-    not cancelled; a quarter's or year's end is the end of its last month."""
-    if basis in ("created", "resolved"):
-        index = pl.col("created_month") if basis == "created" else pl.col("resolved_month")
-        dated = frame.filter(index.is_not_null())
-        # Three views of the same rows, one per kind of period: concatenated without copying.
-        return pl.concat(
-            [dated.with_columns(period=key) for key in period_keys(index)], rechunk=False
-        )
-    # A ticket is open at the end of every month from its creation month up to the month before
-    # the one it is resolved in (or up to the last month asked for, while open).
-    end = pl.coalesce(pl.col("resolved_month") - 1, pl.lit(last_month)).clip(upper_bound=last_month)
-    # Only what the backlog's rules read is repeated for every month a ticket stays open.
-    kept = {"client_id", "id", "created_month", "resolved_month", "state"} | rule_columns(basis)
-    months = (
-        frame.select([c for c in frame.columns if c in kept])
-        .filter((pl.col("state") != "cancelled") & (end >= pl.col("created_month")))
-        .with_columns(month=pl.int_ranges(pl.col("created_month"), end + 1, dtype=pl.Int32))
-        .explode("month")
-    )
-    month, quarter, year = period_keys(pl.col("month"))
-    # Every month's row, then the rows at a quarter's and a year's end again: cheaper than a
-    # list of keys per row exploded.
-    return pl.concat(
-        [
-            months.with_columns(period=month),
-            months.filter(pl.col("month") % 3 == 2).with_columns(period=quarter),
-            months.filter(pl.col("month") % 12 == 11).with_columns(period=year),
-        ]
-    )
+    return mark_repeats(frame, repeat_window_days)
 
 
 # --- Aggregation -------------------------------------------------------------------------------
@@ -177,9 +100,10 @@ def _aggregations(basis: str) -> tuple[list[pl.Expr], list[pl.Expr]]:
             # Summed in sorted order: a group's rows arrive in an order that depends on the
             # threads, and float sums must not change from one recompute to the next.
             values = pl.col(rule.column).filter(den).sort()
-            values_of_period += [values.sum().alias(f"{key}|n"),
-                                 pl.when(values.count() > 0).then(values.sum() / values.count())
-                                 .alias(f"{key}|v")]  # fmt: skip
+            values_of_period += [
+                values.sum().alias(f"{key}|n"),
+                pl.when(values.count() > 0).then(values.sum() / values.count()).alias(f"{key}|v"),
+            ]
         if rule.kind == "median":
             values_of_period.append(pl.col(rule.column).filter(den).median().alias(f"{key}|v"))
         if rule.kind == "p90":  # nearest rank, ceil(0.9 n): a value some ticket really had
@@ -269,8 +193,11 @@ def kpis_by_period(
             if only is not None:
                 agg = agg.join(asked, on=["client_id", "period"], how="semi")
             if values_of_period:
-                agg = agg.join(rows.group_by("client_id", "period").agg(values_of_period),
-                               on=["client_id", "period"], how="left")  # fmt: skip
+                agg = agg.join(
+                    rows.group_by("client_id", "period").agg(values_of_period),
+                    on=["client_id", "period"],
+                    how="left",
+                )
         aggregated[basis] = agg.rename({"n": f"{basis}|n"})
     # The periods with a ticket created or resolved in them; the backlog alone makes none.
     wanted = pl.concat(
@@ -279,7 +206,7 @@ def kpis_by_period(
     totals = wanted
     for agg in aggregated.values():
         totals = totals.join(agg, on=["client_id", "period"], how="left")
-    clusters = _clusters(frame, wanted, last)
+    clusters = repeat_clusters(frame, wanted, last)
     breakdowns = breakdowns_by_period(frame, wanted)
     seats = seats or {}
     out = []
@@ -287,8 +214,11 @@ def kpis_by_period(
         key = (row["client_id"], row["period"])
         reasons = {r: row[f"reason|{r}"] for r in reason_values if row.get(f"reason|{r}")}
         figures = _figures(row, seats.get(row["client_id"]), reasons, clusters.get(key, []))
-        out.append(PeriodFigures(row["client_id"], period_label(row["period"]), figures,
-                                 breakdowns.get(key, {})))  # fmt: skip
+        out.append(
+            PeriodFigures(
+                row["client_id"], period_label(row["period"]), figures, breakdowns.get(key, {})
+            )
+        )
     return out
 
 
@@ -304,40 +234,6 @@ def _asked(only: dict[int, set[str]], schema) -> pl.DataFrame:
 def _reason_counts(reasons: list[str]) -> list[pl.Expr]:
     """Tickets without a verdict, one count per reason (the `excluded` figure)."""
     return [(pl.col("no_verdict_reason") == r).sum().alias(f"reason|{r}") for r in reasons]
-
-
-def _clusters(frame: pl.DataFrame, wanted: pl.DataFrame, last: int) -> dict[tuple, list[dict]]:
-    """Fingerprints with repeats among a period's incidents: the recurring risks of a review.
-    Only fingerprints that ever repeat can form one, so the rest are dropped before the
-    tickets are spread over their periods."""
-    frame = frame.select("client_id", "kind", "fingerprint", "repeat", "created_at",
-                         "created_month")  # fmt: skip
-    repeating = frame.filter(pl.col("repeat")).select("client_id", "fingerprint").unique()
-    incidents = frame.filter(INCIDENT).join(repeating, on=["client_id", "fingerprint"],
-                                            how="semi")  # fmt: skip
-    created = basis_frame(incidents, "created", last).join(
-        wanted, on=["client_id", "period"], how="semi"
-    )
-    grouped = (
-        created.group_by("client_id", "period", "fingerprint")
-        .agg(
-            pl.len().alias("count"),
-            pl.col("repeat").sum().alias("repeats"),
-            pl.col("created_at").min().dt.strftime("%Y-%m-%dT%H:%M:%SZ").alias("first"),
-            pl.col("created_at").max().dt.strftime("%Y-%m-%dT%H:%M:%SZ").alias("last"),
-        )
-        .filter(pl.col("repeats") > 0)
-        .sort(
-            ["client_id", "period", "count", "fingerprint"], descending=[False, False, True, False]
-        )
-    )
-    # A cluster's tickets are not stored: figure_tickets lists them from its fingerprint.
-    out: dict[tuple, list[dict]] = defaultdict(list)
-    for client, period, fingerprint, count, _, first, last in grouped.iter_rows():
-        out[(client, period)].append(
-            {"fingerprint": fingerprint, "count": count, "first": first, "last": last}
-        )
-    return out
 
 
 def _ratio(numerator, denominator):
@@ -371,8 +267,9 @@ def _figures(row: dict, seats: int | None, reasons: dict, clusters: list) -> dic
             figures[key] = Figure(clusters, None, len(clusters), note=rule.note)
         elif rule.kind == "per_seat":
             created = row.get("created|n") or 0
-            figures[key] = Figure(created / seats if seats else None, created, seats,
-                                  note=rule.note)  # fmt: skip
+            figures[key] = Figure(
+                created / seats if seats else None, created, seats, note=rule.note
+            )
     for key in ("response.mean_minutes", "resolution.mean_minutes"):
         mean = figures[key].value
         if isinstance(mean, int):
@@ -425,9 +322,13 @@ def kpis_compute(
     frame = prepared(tickets, period.zone, repeat_window_days)
     client = int(frame["client_id"][0]) if frame.height else 0
     computed = kpis_by_period(
-        tickets, period.zone, seats={client: seats}, repeat_window_days=repeat_window_days,
-        only={client: {period.label}}, last_month=period.months[-1],
-    )  # fmt: skip
+        tickets,
+        period.zone,
+        seats={client: seats},
+        repeat_window_days=repeat_window_days,
+        only={client: {period.label}},
+        last_month=period.months[-1],
+    )
     if computed:
         figures = computed[0].figures
     else:

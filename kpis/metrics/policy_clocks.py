@@ -72,9 +72,16 @@ _INDEXES: dict[tuple, CalendarIndex] = {}
 def calendar_index(calendar, first_day: date, last_day: date) -> CalendarIndex:
     """The calendar's open intervals over whole years, built once per process for each distinct
     calendar content: two hundred clients on the same business hours share one index."""
-    key = (calendar.is_24x7, calendar.timezone, repr(calendar.weekly_hours),
-           calendar.holiday_country, calendar.holiday_subdivision,
-           tuple(calendar.extra_holidays), first_day, last_day)  # fmt: skip
+    key = (
+        calendar.is_24x7,
+        calendar.timezone,
+        repr(calendar.weekly_hours),
+        calendar.holiday_country,
+        calendar.holiday_subdivision,
+        tuple(calendar.extra_holidays),
+        first_day,
+        last_day,
+    )
     if key not in _INDEXES:
         if len(_INDEXES) >= 64:  # a worker lives for days: keep the cache bounded
             _INDEXES.clear()
@@ -118,8 +125,9 @@ def _policies(contracts: dict[int, Contract], first_day: date, last_day: date):
         if id(index) not in positions:
             positions[id(index)] = len(indexes)
             indexes.append(index)
-        targets.append(_Target(version_id, priority, response * 60, resolution * 60,
-                               positions[id(index)]))  # fmt: skip
+        targets.append(
+            _Target(version_id, priority, response * 60, resolution * 60, positions[id(index)])
+        )
     return starts, targets, indexes
 
 
@@ -153,12 +161,19 @@ def clocks_compute_many(
     version = _version_in_force(tickets, created, starts)
     reasons = _no_verdict_reasons(tickets, version, _customer_owned(contracts))
     target_of = pl.DataFrame(
-        [(t.version_id, t.priority, t.response_seconds, t.resolution_seconds, t.calendar)
-         for t in targets],
-        schema={"version": pl.Int64, "priority": pl.String, "response_target": pl.Int64,
-                "resolution_target": pl.Int64, "calendar": pl.Int64},
+        [
+            (t.version_id, t.priority, t.response_seconds, t.resolution_seconds, t.calendar)
+            for t in targets
+        ],
+        schema={
+            "version": pl.Int64,
+            "priority": pl.String,
+            "response_target": pl.Int64,
+            "resolution_target": pl.Int64,
+            "calendar": pl.Int64,
+        },
         orient="row",
-    )  # fmt: skip
+    )
     matched = (
         pl.DataFrame({"version": version, "priority": tickets["priority"], "row": np.arange(n)})
         .join(target_of, on=["version", "priority"], how="left")
@@ -205,8 +220,14 @@ def clocks_compute_many(
 
 NO_VERDICT = VERDICTS.index("")
 
-REASONS = ("", "created before the first SLA policy", "customer-owned area", "unmapped priority",
-           "excluded by the export", "cancelled or merged")  # fmt: skip
+REASONS = (
+    "",
+    "created before the first SLA policy",
+    "customer-owned area",
+    "unmapped priority",
+    "excluded by the export",
+    "cancelled or merged",
+)
 
 
 def _named(out: dict[str, np.ndarray], reasons: np.ndarray) -> pl.DataFrame:
@@ -240,19 +261,19 @@ def _customer_owned(contracts: dict[int, Contract]) -> pl.DataFrame:
     newest = {}
     for assignment in ResponsibilityAssignment.objects.filter(
         version__contract__in=list(contracts.values()), owner="customer"
-    ).select_related("version__contract"):  # fmt: skip
+    ).select_related("version__contract"):
         contract = assignment.version.contract
         newest[contract.pk] = max(newest.get(contract.pk, 0), assignment.version.number)
-        rows.append((contract.client_id, contract.pk, assignment.version.number,
-                     assignment.categories))  # fmt: skip
+        rows.append(
+            (contract.client_id, contract.pk, assignment.version.number, assignment.categories)
+        )
     owned = [
         (client_id, category.strip().lower())
         for client_id, contract_id, number, categories in rows
         if number == newest[contract_id] and _is_current(contracts, client_id, contract_id)
         for category in categories
     ]
-    return pl.DataFrame(owned, schema={"client_id": pl.Int64, "category": pl.String},
-                        orient="row")  # fmt: skip
+    return pl.DataFrame(owned, schema={"client_id": pl.Int64, "category": pl.String}, orient="row")
 
 
 def _is_current(contracts: dict[int, Contract], client_id: int, contract_id: int) -> bool:
@@ -268,12 +289,18 @@ def _no_verdict_reasons(
     reasons[version < 0] = REASONS.index("created before the first SLA policy")
     if customer_owned.height:
         owned = (
-            tickets.select(pl.col("client_id").cast(pl.Int64),
-                           category=pl.col("category").str.strip_chars().str.to_lowercase())
-            .join(customer_owned.with_columns(owned=pl.lit(True)), on=["client_id", "category"],
-                  how="left", maintain_order="left")["owned"]
+            tickets.select(
+                pl.col("client_id").cast(pl.Int64),
+                category=pl.col("category").str.strip_chars().str.to_lowercase(),
+            )
+            .join(
+                customer_owned.with_columns(owned=pl.lit(True)),
+                on=["client_id", "category"],
+                how="left",
+                maintain_order="left",
+            )["owned"]
             .fill_null(False)
-        )  # fmt: skip
+        )
         reasons[owned.to_numpy()] = REASONS.index("customer-owned area")
     reasons[(tickets["priority"] == "").to_numpy()] = REASONS.index("unmapped priority")
     reasons[tickets["exclude_from_sla"].to_numpy()] = REASONS.index("excluded by the export")
@@ -289,8 +316,10 @@ def tickets_with_clocks(tickets: pl.DataFrame, clocks: pl.DataFrame) -> pl.DataF
     else:
         joined = tickets.join(clocks, on="id", how="left")
     return joined.with_columns(
-        response_minutes=pl.when(pl.col("response_seconds") >= 0)
-        .then(pl.col("response_seconds") / 60),
-        resolution_minutes=pl.when(pl.col("resolution_seconds") >= 0)
-        .then(pl.col("resolution_seconds") / 60),
-    )  # fmt: skip
+        response_minutes=pl.when(pl.col("response_seconds") >= 0).then(
+            pl.col("response_seconds") / 60
+        ),
+        resolution_minutes=pl.when(pl.col("resolution_seconds") >= 0).then(
+            pl.col("resolution_seconds") / 60
+        ),
+    )

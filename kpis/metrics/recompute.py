@@ -35,9 +35,11 @@ from msp_portal.jobs import Locks
 def _contexts(contracts: list[Contract], as_of: datetime) -> dict[int, ClientContext]:
     ids = [c.pk for c in contracts]
     latest = {}
-    for version in SlaPolicyVersion.objects.filter(contract_id__in=ids).prefetch_related(
-        "uptime_targets"
-    ).order_by("contract_id", "effective_from"):  # fmt: skip
+    for version in (
+        SlaPolicyVersion.objects.filter(contract_id__in=ids)
+        .prefetch_related("uptime_targets")
+        .order_by("contract_id", "effective_from")
+    ):
         latest[version.contract_id] = version
     outages = defaultdict(list)
     for o in Outage.objects.filter(client_id__in=[c.client_id for c in contracts]):
@@ -63,11 +65,12 @@ def _contexts(contracts: list[Contract], as_of: datetime) -> dict[int, ClientCon
             contract=contract,
             window=version.repeat_window_days if version else 30,
             uptime_targets={u.service: float(u.target) for u in version.uptime_targets.all()}
-            if version else {},
+            if version
+            else {},
             outages=outages[contract.client_id],
             occurrences=occurrences[contract.pk],
             today=as_of.astimezone(ZoneInfo(contract.timezone)).date(),
-        )  # fmt: skip
+        )
     return out
 
 
@@ -116,9 +119,11 @@ def kpis_recompute_clients(
     recomputed in full either way, since they are cheap and a policy may have changed."""
     as_of = as_of or timezone.now()
     contracts = {}
-    for contract in Contract.objects.filter(client__in=clients).select_related("client").order_by(
-        "client_id", "starts", "id"
-    ):  # fmt: skip
+    for contract in (
+        Contract.objects.filter(client__in=clients)
+        .select_related("client")
+        .order_by("client_id", "starts", "id")
+    ):
         # The latest contract of each client, ties broken by id as current_contract breaks them.
         contracts[contract.client_id] = contract
     client_ids = sorted(contracts)
@@ -152,7 +157,7 @@ def kpis_recompute_clients(
                     repeat_window_days={c: contexts[c].window for c in zone_ids},
                     only=None if only is None else {c: only[c] for c in zone_ids},
                     last_month=f"{as_of.astimezone(ZoneInfo(zone)):%Y-%m}",
-                )  # fmt: skip
+                )
             written += snapshots_write(
                 snapshot_rows(results, contexts, zone, as_of), as_of, zone_ids, only
             )

@@ -73,10 +73,13 @@ def _clock_rules(prefix: str, basis: str) -> dict[str, Rule]:
         f"{prefix}.sla_breached": Rule("count", basis, _verdict(verdict, "breached")),
         f"{prefix}.sla_pending": Rule("count", basis, _verdict(verdict, "pending")),
         f"{prefix}.compliance": Rule(
-            "rate", basis, _verdict(verdict, "met", "breached"), _verdict(verdict, "met"),
+            "rate",
+            basis,
+            _verdict(verdict, "met", "breached"),
+            _verdict(verdict, "met"),
             note="met / (met + breached)",
         ),
-    }  # fmt: skip
+    }
 
 
 _TICKET_RULES: dict[str, Rule] = {
@@ -87,21 +90,32 @@ _TICKET_RULES: dict[str, Rule] = {
     **_clock_rules("response", "created"),
     **_clock_rules("resolution", "resolved"),
     "resolution.sla_pending": Rule(
-        "count", "created", _verdict("resolution_verdict", "pending"),
+        "count",
+        "created",
+        _verdict("resolution_verdict", "pending"),
         note="created in the period, open, within target",
     ),
     "first_time_fix_rate": Rule(
-        "rate", "resolved", None, FIRST_FIX,
+        "rate",
+        "resolved",
+        None,
+        FIRST_FIX,
         note="never reopened, escalated or reassigned / resolved",
     ),
     "repeat_incident_rate": Rule(
-        "rate", "created", INCIDENT, pl.col("repeat"),
+        "rate",
+        "created",
+        INCIDENT,
+        pl.col("repeat"),
         note="incidents repeating an earlier one within the policy's window / incidents",
     ),
     # Incidents whose fingerprint repeats within the period (see figure_tickets).
     "repeat_clusters": Rule("clusters", "created", INCIDENT, note="fingerprints with repeats"),
     "proactive_ratio": Rule(
-        "rate", "created", INCIDENT & (pl.col("origin") != ""), pl.col("origin") == "proactive",
+        "rate",
+        "created",
+        INCIDENT & (pl.col("origin") != ""),
+        pl.col("origin") == "proactive",
         note="proactive incidents / incidents with a known origin",
     ),
     "reopen_rate": Rule("rate", "resolved", None, pl.col("reopen_count").fill_null(0) > 0),
@@ -109,18 +123,27 @@ _TICKET_RULES: dict[str, Rule] = {
         "rate", "created", None, pl.col("tier").fill_null(1) > 1, note="went above tier 1 / tickets"
     ),
     "escalation.mean_minutes_to_escalate": Rule(
-        "mean", "created", pl.col("escalated_at").is_not_null(), measure="escalation_minutes",
+        "mean",
+        "created",
+        pl.col("escalated_at").is_not_null(),
+        measure="escalation_minutes",
         note="wall-clock minutes, where the export says when",
     ),
     "escalation.resolved_at_tier": Rule(
-        "shares", "resolved", pl.col("tier").is_not_null(), measure="tier",
+        "shares",
+        "resolved",
+        pl.col("tier").is_not_null(),
+        measure="tier",
         note="share of resolved tickets by highest tier",
     ),
     "excluded": Rule(
-        "by_reason", "created", pl.col("no_verdict_reason") != "", measure="no_verdict_reason",
+        "by_reason",
+        "created",
+        pl.col("no_verdict_reason") != "",
+        measure="no_verdict_reason",
         note="tickets without an SLA verdict, by reason",
     ),
-}  # fmt: skip
+}
 
 
 @dataclass(frozen=True)
@@ -189,8 +212,13 @@ RULES: dict[str, Rule] = {key: rule for key, rule in _TICKET_RULES.items()}
 # The scorecard of the dashboard and the QBR, in its order.
 SCORECARD = sorted((k for k in KPIS if k.scorecard is not None), key=lambda k: k.scorecard or 0)
 
-BREAKDOWN_KEYS = ["tickets.created", "response.compliance", "resolution.compliance",
-                  "resolution.mean_minutes", "first_time_fix_rate"]  # fmt: skip
+BREAKDOWN_KEYS = [
+    "tickets.created",
+    "response.compliance",
+    "resolution.compliance",
+    "resolution.mean_minutes",
+    "first_time_fix_rate",
+]
 
 BREAKDOWN_COLUMNS = ("priority", "category", "origin")
 
@@ -214,9 +242,21 @@ def rule_columns(basis: str | None = None) -> set[str]:
 
 # Every ticket column the figures are computed from, directly or through `prepared`.
 KPI_INPUTS = frozenset(
-    {"id", "client_id", "created_at", "resolved_at", "escalated_at", "state", "category",
-     "configuration_item", "requester", "title", *BREAKDOWN_COLUMNS, *rule_columns()}
-)  # fmt: skip
+    {
+        "id",
+        "client_id",
+        "created_at",
+        "resolved_at",
+        "escalated_at",
+        "state",
+        "category",
+        "configuration_item",
+        "requester",
+        "title",
+        *BREAKDOWN_COLUMNS,
+        *rule_columns(),
+    }
+)
 
 
 def kpi_inputs(tickets: pl.DataFrame) -> pl.DataFrame:

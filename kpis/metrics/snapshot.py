@@ -20,13 +20,17 @@ from kpis.metrics.uptime import OutageWindow, uptime_figure
 
 def _commitments_kept(occurrences: list, period: Period, today: date) -> Figure:
     """Occurrences fulfilled on time with evidence where required / occurrences due."""
-    due = [o for o in occurrences
-           if period.first_day <= o.due_date < min(period.next_first_day, today)]  # fmt: skip
+    due = [
+        o for o in occurrences if period.first_day <= o.due_date < min(period.next_first_day, today)
+    ]
     kept = [o for o in due if o.status_on(today, o.evidence_count) == "kept"]
     return Figure(
-        len(kept) / len(due) if due else None, len(kept), len(due), [],
+        len(kept) / len(due) if due else None,
+        len(kept),
+        len(due),
+        [],
         "occurrences done by their due date, with evidence where required / occurrences due",
-    )  # fmt: skip
+    )
 
 
 def _service_credits(contract: Contract, figures: dict[str, Figure], period: Period) -> Figure:
@@ -48,11 +52,19 @@ def _service_credits(contract: Contract, figures: dict[str, Figure], period: Per
     breach_key = credit_breach_key(contract.credit_measure)
     breaches = figures[breach_key].value if breach_key in figures else None
     return Figure(
-        {"percent": float(percent), "amount": float(amount), "currency": contract.currency,
-         "measure": contract.credit_measure, "measured": measure.value, "breaches": breaches},
-        float(amount), None, [],
+        {
+            "percent": float(percent),
+            "amount": float(amount),
+            "currency": contract.currency,
+            "measure": contract.credit_measure,
+            "measured": measure.value,
+            "breaches": breaches,
+        },
+        float(amount),
+        None,
+        [],
         f"{contract.credit_measure} {measure.value:.1%} against the contract's tiers",
-    )  # fmt: skip
+    )
 
 
 def credit_breach_key(measure: str) -> str:
@@ -76,12 +88,18 @@ class ClientContext:
     today: date
 
 
-def _snapshot_data(figures: dict[str, Figure], breakdowns: dict, context: ClientContext,
-                   period: Period, as_of: datetime) -> dict:  # fmt: skip
+def _snapshot_data(
+    figures: dict[str, Figure],
+    breakdowns: dict,
+    context: ClientContext,
+    period: Period,
+    as_of: datetime,
+) -> dict:
     """The stored form of one period: values, figures (numerator, denominator, note) and
     breakdowns, with uptime, commitments and credits added to the ticket figures."""
-    figures["uptime"] = uptime_figure(context.outages, context.uptime_targets, period,
-                                      naive_utc(as_of))  # fmt: skip
+    figures["uptime"] = uptime_figure(
+        context.outages, context.uptime_targets, period, naive_utc(as_of)
+    )
     figures["commitments.kept_rate"] = _commitments_kept(context.occurrences, period, context.today)
     figures["service_credits"] = _service_credits(context.contract, figures, period)
     return {

@@ -34,13 +34,28 @@ TO STDOUT WITH (FORMAT csv, HEADER)
 """
 
 _TICKET_SCHEMA = {
-    "id": pl.Int64, "client_id": pl.Int64, "created_at": pl.Int64, "first_response_at": pl.Int64,
-    "resolved_at": pl.Int64, "kind": pl.String, "priority": pl.String, "origin": pl.String,
-    "category": pl.String, "configuration_item": pl.String, "requester": pl.String,
-    "title": pl.String, "tier": pl.Int16, "escalated_at": pl.Int64, "reopen_count": pl.Int64,
-    "reassignment_count": pl.Int64, "state": pl.String, "paused_intervals": pl.String,
-    "reopen_gaps": pl.String, "paused_minutes": pl.Float64, "exclude_from_sla": pl.String,
-}  # fmt: skip
+    "id": pl.Int64,
+    "client_id": pl.Int64,
+    "created_at": pl.Int64,
+    "first_response_at": pl.Int64,
+    "resolved_at": pl.Int64,
+    "kind": pl.String,
+    "priority": pl.String,
+    "origin": pl.String,
+    "category": pl.String,
+    "configuration_item": pl.String,
+    "requester": pl.String,
+    "title": pl.String,
+    "tier": pl.Int16,
+    "escalated_at": pl.Int64,
+    "reopen_count": pl.Int64,
+    "reassignment_count": pl.Int64,
+    "state": pl.String,
+    "paused_intervals": pl.String,
+    "reopen_gaps": pl.String,
+    "paused_minutes": pl.Float64,
+    "exclude_from_sla": pl.String,
+}
 
 _STAMPS = ["created_at", "first_response_at", "resolved_at", "escalated_at"]
 
@@ -64,9 +79,16 @@ def tickets_load(client_ids: list[int]) -> pl.DataFrame:
     )
 
 
-CLOCK_VALUES = ["policy_version_id", "response_seconds", "resolution_seconds",
-                "response_target_seconds", "resolution_target_seconds", "response_verdict",
-                "resolution_verdict", "no_verdict_reason"]  # fmt: skip
+CLOCK_VALUES = [
+    "policy_version_id",
+    "response_seconds",
+    "resolution_seconds",
+    "response_target_seconds",
+    "resolution_target_seconds",
+    "response_verdict",
+    "resolution_verdict",
+    "no_verdict_reason",
+]
 
 _STORED_CLOCKS_SQL = """
 COPY (SELECT ticket_id, {columns} FROM kpis_ticketclock WHERE client_id = ANY(%s))
@@ -80,10 +102,17 @@ def clocks_store(client_ids: list[int], clocks: pl.DataFrame) -> pl.Series:
     not the million. A row's computed_at is when its values were last written. Returns the ids
     of the tickets whose clocks were written."""
     frame = clocks.with_columns(
-        *[pl.when(pl.col(c) < 0).then(None).otherwise(pl.col(c)).alias(c)
-          for c in ("policy_version_id", "response_seconds", "resolution_seconds",
-                    "response_target_seconds", "resolution_target_seconds")],
-    ).rename({"id": "ticket_id"})  # fmt: skip
+        *[
+            pl.when(pl.col(c) < 0).then(None).otherwise(pl.col(c)).alias(c)
+            for c in (
+                "policy_version_id",
+                "response_seconds",
+                "resolution_seconds",
+                "response_target_seconds",
+                "resolution_target_seconds",
+            )
+        ],
+    ).rename({"id": "ticket_id"})
     stored = clocks_load(client_ids).with_columns(known=pl.lit(True))
     if stored.height:
         compared = frame.join(stored, on="ticket_id", how="left", suffix="_stored")
@@ -101,14 +130,14 @@ def clocks_store(client_ids: list[int], clocks: pl.DataFrame) -> pl.Series:
     changed = changed.with_columns(computed_at=pl.lit(now))
     with connection.cursor() as cursor:
         if gone.len():
-            cursor.execute("DELETE FROM kpis_ticketclock WHERE ticket_id = ANY(%s)",
-                           [gone.to_list()])  # fmt: skip
+            cursor.execute(
+                "DELETE FROM kpis_ticketclock WHERE ticket_id = ANY(%s)", [gone.to_list()]
+            )
         if changed.is_empty():
             return changed["ticket_id"]
         target = "kpis_ticketclock"
         if stored.height:  # upsert through a staging table
-            cursor.execute("CREATE TEMP TABLE clock_staging (LIKE kpis_ticketclock) "
-                           "ON COMMIT DROP")  # fmt: skip
+            cursor.execute("CREATE TEMP TABLE clock_staging (LIKE kpis_ticketclock) ON COMMIT DROP")
             target = "clock_staging"
         buffer = io.BytesIO()
         changed.write_csv(buffer, include_header=False, null_value="\\N")
@@ -135,8 +164,11 @@ def clocks_load(client_ids: list[int]) -> pl.DataFrame:
     with connection.cursor() as cursor:
         cursor.cursor.copy_expert(cursor.mogrify(query, [list(client_ids)]).decode(), buffer)
     buffer.seek(0)
-    schema = {"ticket_id": pl.Int64, **{c: pl.Int64 for c in CLOCK_VALUES[:5]},
-              **{c: pl.String for c in CLOCK_VALUES[5:]}}  # fmt: skip
+    schema = {
+        "ticket_id": pl.Int64,
+        **{c: pl.Int64 for c in CLOCK_VALUES[:5]},
+        **{c: pl.String for c in CLOCK_VALUES[5:]},
+    }
     return pl.read_csv(buffer, schema=schema).with_columns(
         pl.col(c).fill_null("") for c in CLOCK_VALUES[5:]
     )
@@ -173,9 +205,15 @@ def snapshots_write(rows: list[SnapshotRow], as_of, client_ids, only) -> int:
             "                WHERE k.c = s.client_id AND k.p = s.period_label) "
             "AND (%s OR EXISTS (SELECT 1 FROM unnest(%s::bigint[], %s::text[]) AS a(c, p) "
             "                   WHERE a.c = s.client_id AND a.p = s.period_label))",
-            [list(client_ids), [r[0] for r in rows], [r[1] for r in rows], only is None,
-             [c for c, _ in asked], [p for _, p in asked]],
-        )  # fmt: skip
+            [
+                list(client_ids),
+                [r[0] for r in rows],
+                [r[1] for r in rows],
+                only is None,
+                [c for c, _ in asked],
+                [p for _, p in asked],
+            ],
+        )
     return len(rows)
 
 

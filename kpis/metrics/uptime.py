@@ -48,6 +48,9 @@ def uptime_figure(
             "outage_minutes": down / 60,
         }
     return Figure(
-        value, None, None, [],
+        value,
+        None,
+        None,
+        [],
         "1 − unplanned outage minutes in the period / minutes in the period",
-    )  # fmt: skip
+    )

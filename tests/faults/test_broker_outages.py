@@ -90,13 +90,17 @@ def test_a_web_upload_while_the_broker_hangs_answers_in_bounded_time_and_runs_on
     first = finished(int(re.search(r"/imports/(\d+)/$", landed.url)[1]))
     assert first.status == ImportJob.Status.DONE, (first.phase, first.message)
 
-    wait_until(lambda: recompute_lock(world.acme.pk, granted=False), 120,
-               "the first import's recompute")  # fmt: skip
+    wait_until(
+        lambda: recompute_lock(world.acme.pk, granted=False), 120, "the first import's recompute"
+    )
     stack.redis.pause()
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [Locks.RECOMPUTE, world.acme.pk])
-    wait_until(lambda: not RecomputeRequest.objects.filter(client=world.acme).exists(), 60,
-               "the recompute to finish while Redis is stopped")  # fmt: skip
+    wait_until(
+        lambda: not RecomputeRequest.objects.filter(client=world.acme).exists(),
+        60,
+        "the recompute to finish while Redis is stopped",
+    )
     timings = {}
     confirmed = browser_upload(browser, export, target, timings)
     print(f"seconds per response with Redis stopped: {timings}")

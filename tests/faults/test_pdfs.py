@@ -80,6 +80,9 @@ def test_a_dropped_database_connection_mid_pdf_retries_and_makes_it_exactly_once
     made = re.findall(r"review_pdf_task\[([^]]+)\] succeeded in \S+: 'done'", log)
     assert len(retried) == 1 and made == retried, log[-3000:]
     folder = Path(review.pdf.path).parent
-    written = [f for f in folder.glob(f"{review.quarter}-v{review.version}-*.pdf")
-               if f.stat().st_mtime >= began]  # fmt: skip
+    written = [
+        f
+        for f in folder.glob(f"{review.quarter}-v{review.version}-*.pdf")
+        if f.stat().st_mtime >= began
+    ]
     assert written == [Path(review.pdf.path)], written

@@ -40,32 +40,47 @@ def test_redis_restarted_mid_import_the_import_finishes_and_the_status_stays_tru
     assert_imported_exactly_once(world, job, ROWS)
     assert api_job(api, job_id)["progress"]["status"] == "done"
     # The recompute the import asked for is done too, even if its message was lost.
-    wait_until(lambda: not RecomputeRequest.objects.filter(client=world.acme).exists(), 120,
-               "the recompute after the import")  # fmt: skip
+    wait_until(
+        lambda: not RecomputeRequest.objects.filter(client=world.acme).exists(),
+        120,
+        "the recompute after the import",
+    )
     assert KpiSnapshot.objects.filter(client=world.acme).exists()
 
 
-@pytest.mark.parametrize("keeps_data", [
-    pytest.param(False, id="empty"),
-    pytest.param(True, id="with_its_data", marks=pytest.mark.redis_keeps_data),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "keeps_data",
+    [
+        pytest.param(False, id="empty"),
+        pytest.param(True, id="with_its_data", marks=pytest.mark.redis_keeps_data),
+    ],
+)
 def test_redis_restarted_mid_recompute_the_recompute_completes(
     world, stack, big_export, keeps_data
 ):
     from kpis.imports.services import import_file_sync
 
     job = import_file_sync(
-        msp=world.northwind, client=world.acme, user=None, via=ImportJob.Via.COMMAND,
-        name=big_export.name, content=big_export.read_bytes(), preset="connectwise",
-    )  # fmt: skip
+        msp=world.northwind,
+        client=world.acme,
+        user=None,
+        via=ImportJob.Via.COMMAND,
+        name=big_export.name,
+        content=big_export.read_bytes(),
+        preset="connectwise",
+    )
     assert job.status == ImportJob.Status.DONE
     assert RecomputeRequest.objects.filter(client=world.acme).exists()
     stack.worker()
     stack.beat()
     stack.app.send_task(RECOMPUTE_TASK, args=[world.acme.pk])
 
-    wait_until(lambda: recompute_lock(world.acme.pk, granted=True), 120, "the recompute to start",
-               every=0.05)  # fmt: skip
+    wait_until(
+        lambda: recompute_lock(world.acme.pk, granted=True),
+        120,
+        "the recompute to start",
+        every=0.05,
+    )
     assert broker_messages(stack, RECOMPUTE_TASK)["unacked"] == [[world.acme.pk]]
     stack.redis.mark("before-the-kill")
     stack.redis.stop()
@@ -73,16 +88,22 @@ def test_redis_restarted_mid_recompute_the_recompute_completes(
     time.sleep(2)
     stack.redis.start()
     assert stack.redis.holds("before-the-kill") is keeps_data
-    wait_until(lambda: not RecomputeRequest.objects.filter(client=world.acme).exists(), 180,
-               "the recompute to finish")  # fmt: skip
+    wait_until(
+        lambda: not RecomputeRequest.objects.filter(client=world.acme).exists(),
+        180,
+        "the recompute to finish",
+    )
     assert KpiSnapshot.objects.filter(client=world.acme, period_label__contains="Q").exists()
     if keeps_data:  # the message came back with Redis: acknowledged there, or run again
         settle(stack, RECOMPUTE_TASK)
     # The worker is back on the restarted broker: a new job runs.
     RecomputeRequest.objects.create(client=world.acme, month="2025-07-01")
     stack.app.send_task(RECOMPUTE_TASK, args=[world.acme.pk])
-    wait_until(lambda: not RecomputeRequest.objects.filter(client=world.acme).exists(), 120,
-               "a recompute after the restart")  # fmt: skip
+    wait_until(
+        lambda: not RecomputeRequest.objects.filter(client=world.acme).exists(),
+        120,
+        "a recompute after the restart",
+    )
 
 
 @pytest.mark.redis_keeps_data
@@ -116,8 +137,11 @@ def test_redis_restarted_with_its_data_mid_import_the_import_finishes_once_and_n
         assert "'already handled'" in outcomes, outcomes
     # The recompute the import asked for ran too: sent after the restart, or, when the import
     # ended during the outage and could not send it, by beat's sweep.
-    wait_until(lambda: not RecomputeRequest.objects.filter(client=world.acme).exists(), 120,
-               "the recompute after the import")  # fmt: skip
+    wait_until(
+        lambda: not RecomputeRequest.objects.filter(client=world.acme).exists(),
+        120,
+        "the recompute after the import",
+    )
     assert KpiSnapshot.objects.filter(client=world.acme).exists()
     # Another copy of the message, sent now, finds the job done and changes nothing.
     finished_at = job.finished_at

@@ -69,11 +69,12 @@ def browser_upload(browser, sample: Path, target: str, timings: dict | None = No
     assert page.status_code == 200
     fields = form_of(page.text)
     upload = step(
-        "POST", f"{web}/imports/new/",
+        "POST",
+        f"{web}/imports/new/",
         data={"csrfmiddlewaretoken": fields["csrfmiddlewaretoken"][0], "target": target},
         files={"file": (sample.name, sample.read_bytes(), "text/csv")},
         headers={"Referer": f"{web}/imports/new/"},
-    )  # fmt: skip
+    )
     assert upload.status_code == 200 and "/mapping/" in upload.url, upload.text[:500]
     data = form_of(upload.text) | {"action": ["confirm"]}
     confirmed = step("POST", upload.url, data=data, headers={"Referer": upload.url})

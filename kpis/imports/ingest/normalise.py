@@ -27,9 +27,17 @@ ID_MAX_LENGTH = 100  # kpis_ticket.external_id: a longer id would be cut and col
 # A title is a line for a page, not a document: a 50 MB cell is cut, with a warning. The other
 # text fields are stored in 200 characters (kpis.imports.store).
 TITLE_MAX_LENGTH = 10_000
-_CUT_AT = {"title": TITLE_MAX_LENGTH, "category": 200, "subcategory": 200,
-           "configuration_item": 200, "requester": 200, "priority": 200, "status": 200,
-           "origin": 200, "kind": 200}  # fmt: skip
+_CUT_AT = {
+    "title": TITLE_MAX_LENGTH,
+    "category": 200,
+    "subcategory": 200,
+    "configuration_item": 200,
+    "requester": 200,
+    "priority": 200,
+    "status": 200,
+    "origin": 200,
+    "kind": 200,
+}
 COUNT_MAX = 2**31 - 1  # counts and minutes are stored as integers
 
 

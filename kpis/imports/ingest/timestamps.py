@@ -22,12 +22,31 @@ _ISO_FORMATS = [
 ]
 
 _ORDERED_FORMATS = {
-    "mdy": ["%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M",
-            "%m/%d/%y %I:%M %p", "%m/%d/%y %H:%M", "%m-%d-%Y %H:%M", "%m/%d/%Y", "%m/%d/%y"],
-    "dmy": ["%d/%m/%Y %I:%M:%S %p", "%d/%m/%Y %I:%M %p", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M",
-            "%d/%m/%y %H:%M", "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d-%m-%Y %H:%M",
-            "%d/%m/%Y", "%d.%m.%Y", "%d/%m/%y"],
-}  # fmt: skip
+    "mdy": [
+        "%m/%d/%Y %I:%M:%S %p",
+        "%m/%d/%Y %I:%M %p",
+        "%m/%d/%Y %H:%M:%S",
+        "%m/%d/%Y %H:%M",
+        "%m/%d/%y %I:%M %p",
+        "%m/%d/%y %H:%M",
+        "%m-%d-%Y %H:%M",
+        "%m/%d/%Y",
+        "%m/%d/%y",
+    ],
+    "dmy": [
+        "%d/%m/%Y %I:%M:%S %p",
+        "%d/%m/%Y %I:%M %p",
+        "%d/%m/%Y %H:%M:%S",
+        "%d/%m/%Y %H:%M",
+        "%d/%m/%y %H:%M",
+        "%d.%m.%Y %H:%M:%S",
+        "%d.%m.%Y %H:%M",
+        "%d-%m-%Y %H:%M",
+        "%d/%m/%Y",
+        "%d.%m.%Y",
+        "%d/%m/%y",
+    ],
+}
 
 # Month names decide the order by themselves (Jira: 08/Jul/25 04:05 PM).
 _NAMED_MONTH_FORMATS = [
@@ -79,8 +98,10 @@ def _parse_formats(text: pl.Series, formats: list[str]) -> pl.Series:
     each later format only sees the values the earlier ones could not read: a clean column costs
     one pass, not one pass per candidate format."""
     sample = text.drop_nulls().head(500)
-    hits = {f: sample.str.to_datetime(f, strict=False, time_unit="us").is_not_null().sum()
-            for f in formats}  # fmt: skip
+    hits = {
+        f: sample.str.to_datetime(f, strict=False, time_unit="us").is_not_null().sum()
+        for f in formats
+    }
     ranked = sorted(formats, key=lambda f: -hits[f])
 
     def parse(values: pl.Series, fmt: str) -> pl.Series:

@@ -57,8 +57,9 @@ class Command(BaseCommand):
             found[name] = next((keys[a] for a in aliases if a in keys), None)
         missing = [n for n in ("service", "start") if found[n] is None]
         if missing:
-            raise CommandError(f"{path.name}: no '{missing[0]}' column (have: "
-                               f"{', '.join(table.columns)})")  # fmt: skip
+            raise CommandError(
+                f"{path.name}: no '{missing[0]}' column (have: {', '.join(table.columns)})"
+            )
         frame = table.frame
         text = {n: cells_clean(frame[c]) for n, c in found.items() if c}
         stamps = [text[n] for n in ("start", "end") if n in text]
@@ -78,12 +79,13 @@ class Command(BaseCommand):
                     service=text["service"][i],
                     started_at=start[i].replace(tzinfo=UTC),
                     defaults={
-                        "ended_at": end[i].replace(tzinfo=UTC) if end is not None and end[i]
+                        "ended_at": end[i].replace(tzinfo=UTC)
+                        if end is not None and end[i]
                         else None,
                         "planned": _yes(text.get("planned"), i),
                         "note": (text["note"][i] or "")[:300] if "note" in text else "",
                     },
-                )  # fmt: skip
+                )
                 created += was_created
                 updated += not was_created
         self.stdout.write(f"created={created} updated={updated} rejected={rejected}")

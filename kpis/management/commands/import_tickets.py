@@ -25,9 +25,11 @@ class Command(BaseCommand):
         parser.add_argument("--date-order", choices=DATE_ORDERS, help="for dates like 03/04/2025")
         parser.add_argument("--msp", help="the MSP's slug, when the client has several")
         parser.add_argument(
-            "--no-recompute", dest="recompute", action="store_false",
+            "--no-recompute",
+            dest="recompute",
+            action="store_false",
             help="leave the KPIs for the nightly recompute",
-        )  # fmt: skip
+        )
 
     def handle(self, *args, **options):
         path: Path = options["path"]
