@@ -23,7 +23,7 @@ import psycopg2
 import redis.exceptions
 from celery import Task
 from django.core.cache import cache
-from django.db import InterfaceError, OperationalError, connection, models
+from django.db import InterfaceError, OperationalError, connection, models, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -97,6 +97,25 @@ def enqueue(task, *args, kind: str, key: int) -> bool:
         return False
     mark_enqueued(kind, key)
     return True
+
+
+# By name: the apps whose changes call for a recompute (contracts, outages) do not import the
+# KPI app's tasks.
+RECOMPUTE_TASK = "kpis.tasks.kpis_recompute_task"
+
+
+def recompute_enqueue(client_id: int, *, full: bool = False) -> bool:
+    """Hand a client's KPI recompute to a worker (every period with `full`); False when the
+    broker is unreachable: an import's requests stay for the sweep, and a full recompute waits
+    for the nightly one."""
+    task = import_string(RECOMPUTE_TASK)
+    return enqueue(task, client_id, full, kind="recompute", key=client_id)
+
+
+def recompute_after_commit(client_id: int) -> None:
+    """Every period of the client is recomputed once the current transaction commits (targets,
+    calendars, credit terms, areas or outages changed)."""
+    transaction.on_commit(lambda: recompute_enqueue(client_id, full=True))
 
 
 def mark_enqueued(kind: str, key: int, seconds: int = ENQUEUED_TTL) -> None:

@@ -21,6 +21,7 @@ from contracts.models import (
     SlaTarget,
     UptimeTarget,
 )
+from msp_portal.jobs import recompute_after_commit
 
 from .audit import audit_record, diff, snapshot
 from .commitments import commitment_occurrences_ensure
@@ -354,7 +355,5 @@ def contract_apply(
         if result.changes and recompute:
             # Targets, calendars, credit terms or customer-owned areas may have changed: every
             # period of the client is recomputed once this commits.
-            from kpis.tasks import kpis_recompute_task
-
-            transaction.on_commit(lambda: kpis_recompute_task.delay(client.pk, full=True))
+            recompute_after_commit(client.pk)
     return result

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from contracts.models import Contract
 from kpis.models import ImportJob, RecomputeRequest
-from msp_portal.jobs import BROKER_ERRORS, JobKind, Locks, enqueue, is_enqueued
+from msp_portal.jobs import BROKER_ERRORS, JobKind, Locks, is_enqueued, recompute_enqueue
 
 PROGRESS_TTL = 24 * 3600
 
@@ -95,19 +95,17 @@ def progress_get(job: ImportJob) -> dict:
     return data
 
 
-def recompute_enqueue(job: ImportJob) -> None:
+def recomputes_after_import(job: ImportJob) -> None:
     """Browser and API imports hand the KPIs to a worker; the command and the demo seed
     recompute in the foreground themselves. With the broker down, the recompute requests the
     import committed stay, and the sweep hands them over later."""
     if job.status != ImportJob.Status.DONE or job.via not in (ImportJob.Via.WEB, ImportJob.Via.API):
         return
-    from kpis.tasks import kpis_recompute_task
-
     client_ids = RecomputeRequest.objects.filter(client_id__in=_clients_of(job)).values_list(
         "client_id", flat=True
     )
     for client_id in sorted(set(client_ids)):
-        enqueue(kpis_recompute_task, client_id, kind="recompute", key=client_id)
+        recompute_enqueue(client_id)
 
 
 def _clients_of(job: ImportJob) -> list[int]:
@@ -128,8 +126,6 @@ def imports_sweep() -> dict[str, int]:
 def recomputes_sweep() -> int:
     """Queue the recompute of every client whose import-made requests have waited too long
     with no recompute running or queued for it."""
-    from kpis.tasks import kpis_recompute_task
-
     before = timezone.now() - datetime.timedelta(seconds=settings.RECOMPUTE_SWEEP_GRACE_SECONDS)
     client_ids = sorted(
         set(
@@ -150,5 +146,5 @@ def recomputes_sweep() -> int:
             )
             if cursor.fetchone():
                 continue  # running now
-        queued += enqueue(kpis_recompute_task, client_id, kind="recompute", key=client_id)
+        queued += recompute_enqueue(client_id)
     return queued

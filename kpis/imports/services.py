@@ -21,7 +21,7 @@ from kpis.imports.ingest.presets import PRESETS, preset_guess, value_key
 from kpis.imports.ingest.problems import problems_frame
 from kpis.imports.ingest.read import ROW, Table, UnusableFile, table_read
 from kpis.imports.ingest.timestamps import AmbiguousDates
-from kpis.imports.jobs import IMPORT_JOBS, import_enqueue, progress_set, recompute_enqueue
+from kpis.imports.jobs import IMPORT_JOBS, import_enqueue, progress_set, recomputes_after_import
 from kpis.imports.store import tickets_store
 from kpis.models import ImportJob, ImportProblem, RecomputeRequest, SavedMapping
 from msp_portal.jobs import DATABASE_ERRORS, Locks
@@ -176,7 +176,7 @@ def import_run(job_id: int) -> ImportJob | None:
             _finish(job, ImportJob.Status.FAILED, f"{type(error).__name__}: {error}")
             raise
     job.refresh_from_db()
-    recompute_enqueue(job)
+    recomputes_after_import(job)
     return job
 
 

@@ -10,13 +10,11 @@ from django.db import IntegrityError, transaction
 from contracts.models import Contract
 from contracts.services.audit import audit_record
 from kpis.models import Outage
+from msp_portal.jobs import recompute_after_commit
 
 
 def _recompute_later(contract: Contract) -> None:
-    from kpis.tasks import kpis_recompute_task
-
-    client_id = contract.client_id
-    transaction.on_commit(lambda: kpis_recompute_task.delay(client_id, full=True))
+    recompute_after_commit(contract.client_id)
 
 
 def outage_add(
