@@ -163,6 +163,29 @@ def test_kpi_report_prints_every_key_of_the_spec(world):
     assert "resolution.compliance" in text.getvalue() and "Acme" in text.getvalue()
 
 
+def test_kpi_report_recomputes_the_months_an_import_left_stale_before_printing(world):
+    import_sample(world, "connectwise_service_tickets.csv", "--no-recompute")
+    assert RecomputeRequest.objects.filter(client=world.acme).exists()
+    assert not KpiSnapshot.objects.filter(client=world.acme).exists()
+    out, err = io.StringIO(), io.StringIO()
+    call_command(
+        "kpi_report",
+        "--client",
+        world.acme.slug,
+        "--period",
+        "2025-Q3",
+        "--format",
+        "json",
+        stdout=out,
+        stderr=err,
+    )
+    report = json.loads(out.getvalue())
+    stored = KpiSnapshot.objects.get(client=world.acme, period_label="2025-Q3")
+    assert report["tickets.created"] == stored.values["tickets.created"] > 0
+    assert "changed since the figures were computed: recomputing them first" in err.getvalue()
+    assert not RecomputeRequest.objects.filter(client=world.acme).exists()
+
+
 def test_kpi_report_says_why_when_there_is_nothing(world):
     with pytest.raises(CommandError, match="no KPIs stored"):
         call_command("kpi_report", "--client", world.acme.slug, "--period", "2019-Q1")

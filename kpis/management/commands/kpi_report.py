@@ -8,8 +8,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 from contracts.models import Organisation
 from kpis.metrics.period import Period
+from kpis.metrics.recompute import kpis_recompute
 from kpis.metrics.registry import KEYS_IN_ORDER
-from kpis.models import KpiSnapshot
+from kpis.models import KpiSnapshot, RecomputeRequest
 
 
 def _text(value) -> str:
@@ -27,7 +28,18 @@ def _text(value) -> str:
 
 
 class Command(BaseCommand):
-    help = "Print a client's stored KPIs for a month, quarter or year (the keys of kpis.md)."
+    help = "Print a client's KPIs for a month, quarter or year (the keys of docs/kpis.md)."
+
+    def _recompute_if_stale(self, client: Organisation) -> None:
+        """Months an import changed and no recompute has run since: computed first, so the
+        report never prints figures its tickets have moved on from."""
+        stale = RecomputeRequest.objects.filter(client=client).count()
+        if stale:
+            self.stderr.write(
+                f"{stale} month(s) of {client.name} changed since the figures were computed: "
+                "recomputing them first."
+            )
+            kpis_recompute(client, full=False)
 
     def add_arguments(self, parser):
         parser.add_argument("--client", required=True, help="the client's slug")
@@ -42,6 +54,7 @@ class Command(BaseCommand):
             Period.parse(options["period"], "UTC")
         except ValueError as error:
             raise CommandError(f"--period: {error}") from None
+        self._recompute_if_stale(client)
         snapshot = KpiSnapshot.objects.filter(client=client, period_label=options["period"]).first()
         if snapshot is None:
             raise CommandError(
