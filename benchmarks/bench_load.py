@@ -17,7 +17,6 @@ import http.client
 import json
 import os
 import platform
-import subprocess
 import sys
 import threading
 import time
@@ -99,22 +98,7 @@ def load_while(port: int, session: str, paths: list[str], busy: threading.Event)
 def measure(clients: int) -> dict:
     bench_kpis.ensure_tickets(1_000_000, clients)
     remove_imported()  # a run stopped half-way leaves none behind for the next
-    env = {**os.environ, "DATABASE_URL": bench_import.bench_url(), **bench_web.PRODUCTION_ENV}
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-    )
-    prepared = subprocess.run(
-        [sys.executable, bench_web.__file__, "--stage", "prepare"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    pages = json.loads(prepared.stdout.strip().splitlines()[-1])
+    env, pages = bench_web.production_prepared()
     session = pages.pop("session")
     paths = [pages["dashboard"], pages["tickets"]]
     export = new_tickets_file(clients)

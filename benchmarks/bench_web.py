@@ -239,21 +239,12 @@ def record(m: dict) -> None:
         handle.write("\n".join(rows) + "\n")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--no-record", action="store_true")
-    parser.add_argument("--stage", choices=["all", "prepare"], default="all")
-    args = parser.parse_args()
-    if args.stage == "prepare":
-        return stage_prepare()
-    bench_kpis.ensure_tickets(1_000_000, 200)
+def production_prepared() -> tuple[dict, dict]:
+    """The environment of the production server (static files collected) and the pages to
+    load with the session to load them as, from the prepare stage in a process of its own."""
     env = {**os.environ, "DATABASE_URL": bench_import.bench_url(), **PRODUCTION_ENV}
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-    )
+    manage = [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"]
+    subprocess.run(manage, cwd=ROOT, env=env, check=True)
     prepared = subprocess.run(
         [sys.executable, __file__, "--stage", "prepare"],
         cwd=ROOT,
@@ -262,7 +253,18 @@ def main() -> None:
         capture_output=True,
         text=True,
     )
-    paths = json.loads(prepared.stdout.strip().splitlines()[-1])
+    return env, json.loads(prepared.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--no-record", action="store_true")
+    parser.add_argument("--stage", choices=["all", "prepare"], default="all")
+    args = parser.parse_args()
+    if args.stage == "prepare":
+        return stage_prepare()
+    bench_kpis.ensure_tickets(1_000_000, 200)
+    env, paths = production_prepared()
     session = paths.pop("session")
     port = free_port()
     server = serve(env, port)

