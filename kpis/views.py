@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from zoneinfo import available_timezones
 
 from django.conf import settings
@@ -36,6 +35,7 @@ from kpis.services.imports import (
     preview_table,
     progress_get,
 )
+from msp_portal.csv_export import csv_writer
 from msp_portal.tenancy import (
     Action,
     get_import_or_404,
@@ -232,7 +232,7 @@ def import_problems_csv(request, pk):
     job, _access = get_import_or_404(request.user, pk)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-problems.csv"'
-    writer = csv.writer(response)
+    writer = csv_writer(response)
     writer.writerow(["row", "column", "value", "severity", "reason"])
     for problem in job.problems.all().iterator(chunk_size=5000):
         writer.writerow(

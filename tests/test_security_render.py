@@ -178,3 +178,72 @@ def test_ssrf_weasyprint_loads_only_data_uris_and_the_apps_static_files(settings
         HTML(string=html, base_url=str(settings.BASE_DIR), url_fetcher=guarded).render()
         assert listener.requests == []
     assert fetched == [static]
+
+
+# --- Item 12: CSV exports ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        ("x;=cmd|' /C calc'!A0", "x;'=cmd|' /C calc'!A0"),
+        ("=1+1", "'=1+1"),
+        ("a,+b", "a,'+b"),
+        ("a\t@b", "a\t'@b"),
+        ("a| -b", "a| '-b"),
+        ("line\n=HYPERLINK(1)", "line\n'=HYPERLINK(1)"),
+        ("plain - text", "plain - text"),
+    ],
+)
+def test_csv_a_formula_is_inert_wherever_a_delimiter_guess_could_start_a_cell(text, written):
+    import io
+
+    from msp_portal.csv_export import csv_writer, inert
+
+    assert inert(text) == written
+    buffer = io.StringIO()
+    csv_writer(buffer).writerow([7, text, None])
+    # Every text cell quoted, numbers not: no guess splits a text cell.
+    assert buffer.getvalue().startswith(f'7,"{written.replace(chr(34), chr(34) * 2)}",""')
+
+
+def _cells_split_as(content: bytes, delimiter: str) -> list[str]:
+    """The cells a spreadsheet sees when it guesses `delimiter` and ignores the quotes a
+    different guess would have honoured (the worst case)."""
+    text = content.decode()
+    return [cell.strip().strip('"') for line in text.splitlines() for cell in line.split(delimiter)]
+
+
+def test_csv_every_export_is_inert_under_every_delimiter_guess(world, client_for, tmp_path):
+    import csv
+    import io
+
+    from django.core.management import call_command
+
+    from kpis.models import ImportJob
+
+    from .hostile_corpus import row, table
+
+    hostile = "x;=cmd|' /C calc'!A0"
+    export = tmp_path / "hostile.csv"
+    # One ticket titled with it; one whose priority is it (a problem row quoting the value).
+    export.write_bytes(table(row("H-1", title=f'"{hostile}"'), row("H-2", priority=f'"{hostile}"')))
+    call_command("import_tickets", str(export), "--client", world.acme.slug,
+                 stdout=io.StringIO(), stderr=io.StringIO())  # fmt: skip
+    job = ImportJob.objects.latest("pk")
+    assert Ticket.objects.filter(title=hostile).exists() and job.problems.exists()
+    staff = client_for(world.msp_staff)
+    listing = reverse("client_tickets", args=[world.acme.slug])
+    exports = {
+        "tickets": staff.get(listing + "?period=2025-Q3&figure=tickets.created&format=csv"),
+        "problems": staff.get(reverse("import_problems_csv", args=[job.pk])),
+    }
+    for where, response in exports.items():
+        assert response.status_code == 200, where
+        assert hostile.replace(";=", ";'=") in response.content.decode(), where
+        for delimiter in (",", ";", "\t", "|"):
+            cells = _cells_split_as(response.content, delimiter)
+            runnable = [c for c in cells if c[:1] in ("=", "+", "-", "@")]
+            assert runnable == [], (where, delimiter, runnable[:3])
+        rows = list(csv.reader(io.StringIO(response.content.decode())))
+        assert len(rows) > 1, where
