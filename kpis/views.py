@@ -43,6 +43,7 @@ from msp_portal.tenancy import (
     importing_msps,
     may_download_import_file,
     visible_imports,
+    writes_for_msp,
 )
 
 VALUE_FIELDS = ("priority", "status", "origin", "tier", "kind")
@@ -197,6 +198,7 @@ def import_mapping(request, pk):
             "zones": sorted(available_timezones()),
             "date_orders": DATE_ORDERS,
             "save_as": job.mapping_name or PRESETS[preview.mapping.preset].label,
+            "saves_for_msp": writes_for_msp(request.user, job.msp_id),
         },
     )
 

@@ -406,3 +406,10 @@ def may_set_action_item(access: Access, owner_side: str) -> bool:
         return True
     role = access.roles.get(Side(owner_side))
     return role in WRITE_ROLES and access.can(Action.COMMENT_REVIEW)
+
+def writes_for_msp(user, msp_id: int) -> bool:
+    """Whether the user holds a writing role in this MSP itself: what an MSP-wide setting (a
+    saved import mapping, used for all its clients) needs. Advisors and client members do
+    not, whatever they may do for the clients they see."""
+    return _roles_by_org(user).get(msp_id) in WRITE_ROLES
+

@@ -247,3 +247,59 @@ def test_csv_every_export_is_inert_under_every_delimiter_guess(world, client_for
             assert runnable == [], (where, delimiter, runnable[:3])
         rows = list(csv.reader(io.StringIO(response.content.decode())))
         assert len(rows) > 1, where
+
+
+# --- Item 6: saved import mappings --------------------------------------------------------
+
+
+def _web_import_confirmed(user, client, msp, *, timezone: str = "", save_as: str = ""):
+    """Upload the ConnectWise sample in the browser for (client, msp) as `user`, and confirm
+    its mapping (with this zone and name, when given): (job, the preview shown)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import Client
+
+    from kpis.models import ImportJob
+
+    from .test_recompute import SAMPLES
+
+    web = Client()
+    web.force_login(user)
+    data = (SAMPLES / "connectwise_service_tickets.csv").read_bytes()
+    upload = SimpleUploadedFile("export.csv", data, "text/csv")
+    target = f"client:{client.pk}:{msp.pk}"
+    assert web.post(reverse("import_upload"), {"file": upload, "target": target}).status_code == 302
+    job = ImportJob.objects.filter(via="web").latest("pk")
+    preview = web.get(reverse("import_mapping", args=[job.pk])).context["preview"]
+    mapping = preview.mapping
+    form = {"preset": mapping.preset, "timezone": timezone or mapping.timezone,
+            "date_order": mapping.date_order, "action": "confirm", "save_as": save_as}  # fmt: skip
+    form |= {f"col__{f}": column for f, column in mapping.columns.items()}
+    assert web.post(reverse("import_mapping", args=[job.pk]), form).status_code == 302
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.QUEUED
+    return job, preview
+
+
+def test_mapping_an_advisor_cannot_overwrite_the_msps_saved_mapping(world):
+    from kpis.models import SavedMapping
+
+    # Northwind's staff save the MSP's mapping on an import for Birch & Cole.
+    _web_import_confirmed(world.msp_staff, world.birch, world.northwind, save_as="Northwind CW")
+    msp_wide = SavedMapping.objects.get(msp=world.northwind, name="Northwind CW")
+    assert msp_wide.client is None and msp_wide.updated_by == world.msp_staff
+    # The advisor (Acme's only) saves under the same name, with another time zone.
+    _web_import_confirmed(
+        world.advisor, world.acme, world.northwind,
+        timezone="Pacific/Auckland", save_as="Northwind CW",
+    )  # fmt: skip
+    msp_wide.refresh_from_db()
+    assert msp_wide.updated_by == world.msp_staff
+    assert msp_wide.mapping["timezone"] != "Pacific/Auckland"
+    advisors = SavedMapping.objects.get(msp=world.northwind, name="Northwind CW", client=world.acme)
+    assert advisors.mapping["timezone"] == "Pacific/Auckland"
+    # Birch & Cole's next import (a client the advisor cannot see) is not pre-filled by it.
+    _job, preview = _web_import_confirmed(world.msp_staff, world.birch, world.northwind)
+    assert preview.mapping.timezone != "Pacific/Auckland"
+    # Acme's next import is: it is that client's own saved mapping.
+    _job, preview = _web_import_confirmed(world.msp_staff, world.acme, world.northwind)
+    assert preview.mapping.timezone == "Pacific/Auckland"

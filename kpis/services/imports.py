@@ -24,8 +24,9 @@ from kpis.ingest.normalise import AmbiguousDates, problems_frame, tickets_normal
 from kpis.ingest.presets import PRESETS, preset_guess, value_key
 from kpis.ingest.read import ROW, Table, UnusableFile, table_read
 from kpis.ingest.store import tickets_store
-from kpis.models import ImportJob, ImportProblem, RecomputeRequest, SavedMapping
+from kpis.models import ImportJob, ImportProblem, RecomputeRequest
 from kpis.services.recompute import RECOMPUTE_LOCK
+from kpis.services.saved_mappings import saved_mapping_for, saved_mapping_save
 from msp_portal.leases import (
     BROKER_ERRORS,
     DATABASE_ERRORS,
@@ -108,7 +109,7 @@ def import_preview(
     elif mapping_json or job.mapping:
         mapping = mapping_from_json(mapping_json or job.mapping, table.columns)
     else:
-        saved = SavedMapping.objects.filter(msp=job.msp, preset=guessed.name).first()
+        saved = saved_mapping_for(job, guessed.name)
         mapping = (
             _saved_or_default(saved.mapping, table.columns, guessed, zone)
             if saved
@@ -148,11 +149,7 @@ def import_confirm(job: ImportJob, *, mapping: Mapping, user, save_as: str = "")
     job.phase = "queued"
     job.save()
     if save_as:
-        SavedMapping.objects.update_or_create(
-            msp=job.msp,
-            name=save_as,
-            defaults={"preset": mapping.preset, "mapping": job.mapping, "updated_by": user},
-        )
+        saved_mapping_save(job, name=save_as, mapping=mapping, user=user)
     transaction.on_commit(lambda: import_enqueue(job.pk))
     if not connection.in_atomic_block:
         job.refresh_from_db()  # enqueued already: show whether the broker took it
