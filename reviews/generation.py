@@ -20,9 +20,12 @@ PDF_LOCK = 7311  # advisory lock namespace of a review's PDF lease
 LEASE_WAIT_SECONDS = 10
 
 
-def branding_of(client) -> tuple[str, str | None]:
-    """(paper size, logo as a data URI or None) for the client's PDFs."""
-    branding = ReviewBranding.objects.filter(client=client).first()
+def branding_of(client, contract=None) -> tuple[str, str | None]:
+    """(paper size, logo as a data URI or None) for PDFs of the contract's reviews: its own
+    layout, else the client's default."""
+    branding = (contract and ReviewBranding.objects.filter(contract=contract).first()) or (
+        ReviewBranding.objects.filter(client=client, contract__isnull=True).first()
+    )
     if branding is None:
         return ReviewBranding.Paper.A4, None
     logo = None
@@ -32,8 +35,8 @@ def branding_of(client) -> tuple[str, str | None]:
     return branding.paper, logo
 
 
-def content_pdf(content: dict, client, progress=None) -> tuple[bytes, int]:
-    paper, logo = branding_of(client)
+def content_pdf(content: dict, client, progress=None, contract=None) -> tuple[bytes, int]:
+    paper, logo = branding_of(client, contract)
     return review_pdf_render(content, paper=paper, logo_uri=logo, progress=progress)
 
 
@@ -120,7 +123,7 @@ def _generate(review_id: int) -> str:
         running.update(pdf_phase=phase, pdf_progress=percent)
 
     try:
-        pdf, pages = content_pdf(review_content(review), review.client, progress)
+        pdf, pages = content_pdf(review_content(review), review.client, progress, review.contract)
     except (ChartExportError, NoFigures) as error:
         running.update(pdf_status=Review.PdfStatus.FAILED, pdf_phase="", pdf_message=str(error))
         return "failed"

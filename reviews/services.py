@@ -34,7 +34,7 @@ def review_draft_ensure(*, contract: Contract, quarter: str, actor=None, source:
     with transaction.atomic():
         existing = (
             Review.objects.select_for_update()
-            .filter(client=contract.client, quarter=quarter)
+            .filter(contract=contract, quarter=quarter)  # another MSP's review is not this one
             .order_by("-version")
             .first()
         )
@@ -109,7 +109,7 @@ def review_publish(*, review: Review, actor, source: str = "web") -> Review:
     _require_draft(review)
     earlier = (
         Review.objects.filter(
-            client=review.client,
+            contract=review.contract_id,
             quarter=review.quarter,
             status=Review.Status.PUBLISHED,
             version__lt=review.version,
@@ -146,7 +146,7 @@ def review_correct(*, review: Review, actor, source: str = "web") -> Review:
     with transaction.atomic():
         latest = (
             Review.objects.select_for_update()
-            .filter(client=review.client, quarter=review.quarter)
+            .filter(contract=review.contract_id, quarter=review.quarter)
             .order_by("-version")
             .first()
         )
@@ -177,6 +177,7 @@ def action_item_add(
     _require_draft(review)
     item = ActionItem.objects.create(
         client=review.client,
+        contract=review.contract,
         raised_in=review.quarter,
         title=title.strip(),
         owner_side=owner_side,

@@ -303,3 +303,87 @@ def test_mapping_an_advisor_cannot_overwrite_the_msps_saved_mapping(world):
     # Acme's next import is: it is that client's own saved mapping.
     _job, preview = _web_import_confirmed(world.msp_staff, world.acme, world.northwind)
     assert preview.mapping.timezone == "Pacific/Auckland"
+
+
+# --- Item 7: a client with two MSPs -----------------------------------------------------------
+
+
+@pytest.fixture
+def two_msps(world, django_user_model):
+    """Acme's tickets imported, then a second MSP with its own, newer contract with Acme (no
+    advisor) and a member of its staff: world.second_contract, world.second_staff."""
+    import yaml
+
+    from contracts.models import Contract, Membership
+
+    from .conftest import apply_yaml_text, demo_document, make_user
+
+    import_sample(world, "connectwise_service_tickets.csv")
+    doc = demo_document("acme-dental.yaml")
+    doc.pop("advisor", None)
+    doc["msp"] = {"slug": "second-msp", "name": "Second MSP"}
+    doc["contract"]["name"] = "Second MSP support"
+    doc["contract"]["starts"] = "2025-08-01"
+    apply_yaml_text(yaml.safe_dump(doc))
+    world.second_contract = Contract.objects.get(msp__slug="second-msp")
+    world.second_staff = make_user(
+        django_user_model, "staff@second.test", world.second_contract.msp,
+        Membership.Role.MEMBER, totp=True,
+    )  # fmt: skip
+    return world
+
+
+def test_two_msps_each_see_and_change_only_their_own_reviews(two_msps, client_for):
+    from reviews.generation import branding_of
+    from reviews.models import ActionItem, Review
+
+    w = two_msps
+    first = services.review_draft_ensure(
+        contract=w.acme_contract, quarter="2025-Q3", actor=w.advisor
+    )[0]
+    item = services.action_item_add(
+        review=first, title="Rotate the Northwind admin password", owner_side="msp",
+        due_on=None, actor=w.advisor,
+    )  # fmt: skip
+    services.review_publish(review=first, actor=w.advisor)
+    second, northwind, owner = (
+        client_for(w.second_staff), client_for(w.msp_staff), client_for(w.owner)
+    )  # fmt: skip
+    slug = w.acme.slug
+
+    # The list: the first MSP's review and who published it are not the second MSP's to read.
+    listing = second.get(reverse("review_list", args=[slug]))
+    assert listing.status_code == 200
+    assert list(listing.context["reviews"]) == []
+    assert w.advisor.email not in listing.content.decode()
+    assert listing.context["contract"] == w.second_contract
+    assert second.get(reverse("review_detail", args=[slug, first.pk])).status_code == 404
+
+    # Starting the quarter's review opens the second MSP's own, on its own contract.
+    started = second.post(reverse("review_start", args=[slug]), {"quarter": "2025-Q3"})
+    own = Review.objects.get(contract=w.second_contract, quarter="2025-Q3")
+    assert started["Location"] == reverse("review_detail", args=[slug, own.pk])
+    assert own.pk != first.pk and own.version == 1
+    assert [i["id"] for i in review_content(own)["action_items"]] == []
+    mark = reverse("review_item_status", args=[slug, own.pk, item.pk])
+    assert second.post(mark, {"status": "closed"}).status_code == 404
+    item.refresh_from_db()
+    assert item.status == ActionItem.Status.OPEN
+
+    # The PDF's layout the second MSP sets is its own contract's.
+    branding = second.post(reverse("review_list", args=[slug]), {"paper": "Letter"})
+    assert branding.status_code == 302
+    assert branding_of(w.acme, w.second_contract)[0] == "Letter"
+    assert branding_of(w.acme, w.acme_contract)[0] == "A4"
+
+    # Northwind starts its reviews on its own contract, though the other one is newer.
+    assert northwind.get(reverse("review_list", args=[slug])).context["contract"] == (
+        w.acme_contract
+    )
+    northwind.post(reverse("review_start", args=[slug]), {"quarter": "2025-Q4"})
+    assert Review.objects.get(quarter="2025-Q4").contract == w.acme_contract
+    assert not Review.objects.filter(contract=w.second_contract, quarter="2025-Q4").exists()
+
+    # The client's own people are party to both contracts and read both MSPs' reviews.
+    seen = set(owner.get(reverse("review_list", args=[slug])).context["reviews"])
+    assert {first, own} <= seen
