@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+from datetime import timedelta
 
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
@@ -40,11 +41,21 @@ def content_pdf(content: dict, client, progress=None, contract=None) -> tuple[by
     return review_pdf_render(content, paper=paper, logo_uri=logo, progress=progress)
 
 
+# A PDF takes a worker and a Chromium for seconds: one that is current (nothing changed since,
+# which sets its status back) is not made again within this time, however often it is asked.
+REGENERATE_AFTER = timedelta(minutes=5)
+
+
 def review_pdf_request(*, review: Review) -> bool:
-    """Queue the PDF unless it is already queued or being made; True when queued now."""
+    """Queue the PDF unless it is already queued or being made, or was made moments ago and
+    is still current; True when queued now. The last PDF stays downloadable meanwhile."""
     claimed = (
         Review.objects.filter(pk=review.pk)
         .exclude(pdf_status__in=[Review.PdfStatus.QUEUED, Review.PdfStatus.RUNNING])
+        .exclude(
+            pdf_status=Review.PdfStatus.DONE,
+            pdf_generated_at__gt=timezone.now() - REGENERATE_AFTER,
+        )
         .update(
             pdf_status=Review.PdfStatus.QUEUED,
             pdf_phase="waiting for a worker",
@@ -141,6 +152,7 @@ def _generate(review_id: int) -> str:
         )
         raise
     name = f"qbr-{review.client.slug}-{review.quarter}-v{review.version}.pdf"
+    superseded = review.pdf.name  # served until this line's file is recorded, then removed
     review.pdf.save(name, ContentFile(pdf), save=False)
     Review.objects.filter(pk=review_id).update(
         pdf=review.pdf.name,
@@ -150,4 +162,7 @@ def _generate(review_id: int) -> str:
         pdf_generated_at=timezone.now(),
         pdf_pages=pages,
     )
+    if superseded and superseded != review.pdf.name:
+        with contextlib.suppress(OSError):
+            review.pdf.storage.delete(superseded)
     return "done"

@@ -336,10 +336,13 @@ def review_share_revoke(request, slug, pk, link):
 
 @login_required
 def review_pdf(request, slug, pk):
-    """GET: the PDF when it is ready. POST: queue it (anyone who may see the review)."""
-    _client, review, _access = get_review_or_404(request.user, slug, pk)
+    """GET: the last PDF made. POST: queue a new one (people with a writing role: it takes a
+    worker's Chromium; a current PDF is not made again for a few minutes)."""
+    _client, review, access = get_review_or_404(request.user, slug, pk)
     if request.method == "POST":
-        review_pdf_request(review=review)
+        access.require(Action.COMMENT_REVIEW)
+        if not review_pdf_request(review=review) and review.pdf_status == Review.PdfStatus.DONE:
+            messages.info(request, "The PDF was made a few minutes ago and is current.")
         return redirect(_back(review) + "#pdf")
     return _pdf_response(review)
 
@@ -354,13 +357,14 @@ def review_pdf_status(request, slug, pk):
             "progress": review.pdf_progress,
             "message": review.pdf_message,
             "pages": review.pdf_pages,
-            "url": reverse("review_pdf", args=[slug, pk]) if review.pdf_status == "done" else None,
+            # The last PDF made, also while a new one is being made.
+            "url": reverse("review_pdf", args=[slug, pk]) if review.pdf else None,
         }
     )
 
 
 def _pdf_response(review: Review):
-    if review.pdf_status != Review.PdfStatus.DONE or not review.pdf:
+    if not review.pdf:  # the last one made is served until a new one replaces it
         raise Http404("The PDF has not been generated yet.")
     name = f"QBR {review.client.name} {review.quarter} v{review.version}.pdf"
     return FileResponse(

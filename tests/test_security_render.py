@@ -387,3 +387,49 @@ def test_two_msps_each_see_and_change_only_their_own_reviews(two_msps, client_fo
     # The client's own people are party to both contracts and read both MSPs' reviews.
     seen = set(owner.get(reverse("review_list", args=[slug])).context["reviews"])
     assert {first, own} <= seen
+
+
+# --- Item 9: PDF regeneration -----------------------------------------------------------------
+
+
+def test_pdf_regen_needs_a_writing_role_is_throttled_and_the_last_pdf_stays_served(
+    world, client_for
+):
+    from datetime import timedelta
+
+    from django.core.files.base import ContentFile
+    from django.utils import timezone
+
+    from reviews.models import Review
+
+    import_sample(world, "connectwise_service_tickets.csv")
+    review = services.review_draft_ensure(
+        contract=world.acme_contract, quarter="2025-Q3", actor=world.advisor
+    )[0]
+    review.pdf.save("old.pdf", ContentFile(b"%PDF-1.4 the last one"), save=False)
+    review.pdf_status, review.pdf_generated_at = Review.PdfStatus.DONE, timezone.now()
+    review.save()
+    args = [world.acme.slug, review.pk]
+    pdf, status = reverse("review_pdf", args=args), reverse("review_pdf_status", args=args)
+    viewer, advisor = client_for(world.viewer), client_for(world.advisor)
+
+    # A read-only member reads the PDF but does not make the worker draw it again.
+    assert viewer.post(pdf).status_code == 403
+    assert b"".join(viewer.get(pdf).streaming_content) == b"%PDF-1.4 the last one"
+    # A writer asking again moments later, with nothing changed, queues nothing.
+    assert advisor.post(pdf).status_code == 302
+    review.refresh_from_db()
+    assert review.pdf_status == Review.PdfStatus.DONE
+    # Later, it is queued; meanwhile the last PDF is served, and the status names it.
+    Review.objects.filter(pk=review.pk).update(
+        pdf_generated_at=timezone.now() - timedelta(minutes=10)
+    )
+    assert advisor.post(pdf).status_code == 302
+    review.refresh_from_db()
+    assert review.pdf_status == Review.PdfStatus.QUEUED
+    served = viewer.get(pdf)
+    assert served.status_code == 200
+    assert b"".join(served.streaming_content) == b"%PDF-1.4 the last one"
+    assert viewer.get(status).json()["url"] == pdf
+    page = viewer.get(reverse("review_detail", args=args)).content.decode()
+    assert 'id="pdf-generate"' not in page and 'id="pdf-last"' in page
