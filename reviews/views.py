@@ -242,9 +242,14 @@ def review_item_status(request, slug, pk, item):
         return redirect(_back(review))
     if not may_set_action_item(access, action_item.owner_side):
         access.require(Action.EDIT_REVIEW)  # raises PermissionDenied (403)
-    services.action_item_set_status(
-        item=action_item, status=status, actor=request.user, contract=review.contract
-    )
+    try:
+        services.action_item_set_status(
+            item=action_item, status=status, actor=request.user, contract=review.contract,
+            review=review,
+        )  # fmt: skip
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(_back(review) + "#actions")
     messages.success(request, f"“{action_item.title}” is now {action_item.get_status_display()}.")
     return redirect(_back(review) + "#actions")
 
@@ -259,8 +264,11 @@ def review_item_edit(request, slug, pk, item):
     if not form.is_valid():
         _say_errors(request, form)
         return redirect(_back(review) + "#actions")
-    services.action_item_update(item=action_item, values=form.cleaned_data, actor=request.user,
-                                contract=review.contract)  # fmt: skip
+    try:
+        services.action_item_update(item=action_item, values=form.cleaned_data, actor=request.user,
+                                    contract=review.contract, review=review)  # fmt: skip
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
     return redirect(_back(review) + "#actions")
 
 

@@ -433,3 +433,54 @@ def test_pdf_regen_needs_a_writing_role_is_throttled_and_the_last_pdf_stays_serv
     assert viewer.get(status).json()["url"] == pdf
     page = viewer.get(reverse("review_detail", args=args)).content.decode()
     assert 'id="pdf-generate"' not in page and 'id="pdf-last"' in page
+
+
+# --- Item 13: action items of a published review ----------------------------------------------
+
+
+def test_action_item_of_a_published_review_changes_only_through_a_correction(world, client_for):
+    from contracts.models import AuditEvent
+    from reviews.models import ActionItem
+
+    import_sample(world, "connectwise_service_tickets.csv")
+    q3 = services.review_draft_ensure(
+        contract=world.acme_contract, quarter="2025-Q3", actor=world.advisor
+    )[0]
+    item = services.action_item_add(
+        review=q3, title="Replace the firewall", owner_side="msp", due_on=None,
+        actor=world.advisor,
+    )  # fmt: skip
+    services.review_publish(review=q3, actor=world.advisor)
+    advisor, owner = client_for(world.advisor), client_for(world.owner)
+    slug = world.acme.slug
+
+    def edit(review, **values):
+        form = {"title": "Nothing to replace", "owner_side": "client", **values}
+        return advisor.post(reverse("review_item_edit", args=[slug, review.pk, item.pk]), form)
+
+    def mark(client, review, status):
+        url = reverse("review_item_status", args=[slug, review.pk, item.pk])
+        return client.post(url, {"status": status})
+
+    # Through the published review: refused, nothing changes.
+    assert edit(q3).status_code == 302
+    assert mark(advisor, q3, "closed").status_code == 302
+    item.refresh_from_db()
+    assert (item.title, item.owner_side, item.status) == ("Replace the firewall", "msp", "open")
+    # Through the next quarter's draft: its status moves, its agreed wording does not.
+    q4 = services.review_draft_ensure(
+        contract=world.acme_contract, quarter="2025-Q4", actor=world.advisor
+    )[0]
+    edit(q4)
+    item.refresh_from_db()
+    assert item.title == "Replace the firewall"
+    mark(advisor, q4, "in_progress")
+    item.refresh_from_db()
+    assert item.status == ActionItem.Status.IN_PROGRESS
+    # A correction of the quarter it was agreed in changes the wording, and the audit says so.
+    correction = services.review_correct(review=q3, actor=world.advisor)
+    edit(correction)
+    item.refresh_from_db()
+    assert (item.title, item.owner_side) == ("Nothing to replace", "client")
+    assert AuditEvent.objects.filter(action="action_item_edited").exists()
+    assert owner.get(reverse("review_detail", args=[slug, q3.pk])).status_code == 200
