@@ -87,7 +87,7 @@ def import_upload(request):
                 user=request.user,
                 via=ImportJob.Via.WEB,
                 name=upload.name,
-                content=upload.read(),
+                content=upload,  # on disk (kpis/upload_limit.py), copied in chunks
             )
             return redirect("import_mapping", pk=job.pk)
     return render(request, "kpis/import_upload.html", {"targets": targets})
@@ -275,7 +275,7 @@ def import_rerun(request, pk):
             user=request.user,
             via=ImportJob.Via.WEB,
             name=job.original_name,
-            content=handle.read(),
+            content=handle,
         )
     again.mapping, again.mapping_name = job.mapping, job.mapping_name
     again.save(update_fields=["mapping", "mapping_name"])

@@ -484,3 +484,86 @@ def test_action_item_of_a_published_review_changes_only_through_a_correction(wor
     assert (item.title, item.owner_side) == ("Nothing to replace", "client")
     assert AuditEvent.objects.filter(action="action_item_edited").exists()
     assert owner.get(reverse("review_detail", args=[slug, q3.pk])).status_code == 200
+
+
+# --- Item 8: upload size and memory -----------------------------------------------------------
+
+
+def _export_rows(count: int) -> bytes:
+    from .hostile_corpus import HEADER
+
+    rows = "".join(
+        f"H-{n},Printer jam {n},Incident,Closed,P3,Phone,Printing,WS-1,ann,"
+        f"2025-07-01 10:00,2025-07-01 12:00,0\n"
+        for n in range(count)
+    )
+    return (HEADER + "\n" + rows).encode()
+
+
+@pytest.mark.parametrize("size", [50_000, 3 * 1024**2], ids=["streamed", "declared"])
+def test_upload_over_the_limit_is_413_naming_the_limit_in_the_browser_and_the_api(
+    world, client_for, settings, size
+):
+    """Refused while it streams (a body within the declared slack) and before it is read (a
+    body declared larger than the limit allows), by the page and by the API alike."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from kpis.models import ImportJob
+
+    from .test_import_api import token_client
+
+    settings.IMPORT_MAX_BYTES = 20_000
+    data = _export_rows(size // 90)[:size]
+    web = client_for(world.msp_staff)
+    target = f"client:{world.acme.pk}:{world.northwind.pk}"
+    page = web.post(
+        reverse("import_upload"),
+        {"file": SimpleUploadedFile("big.csv", data, "text/csv"), "target": target},
+    )
+    assert page.status_code == 413
+    assert "file: the upload is larger than the limit of 20,000 bytes" in page.content.decode()
+    api = token_client(world.msp_staff)
+    answer = api.post(
+        reverse("import-upload"),
+        {"file": SimpleUploadedFile("big.csv", data, "text/csv"), "client": world.acme.slug},
+        format="multipart",
+    )
+    assert answer.status_code == 413, answer.content[:300]
+    assert "larger than the limit of 20,000 bytes" in answer.json()["detail"]
+    assert not ImportJob.objects.exists()
+    # Under the limit both still take it.
+    small = _export_rows(20)
+    assert len(small) < 20_000
+    ok = api.post(
+        reverse("import-upload"),
+        {"file": SimpleUploadedFile("small.csv", small, "text/csv"), "client": world.acme.slug},
+        format="multipart",
+    )
+    assert ok.status_code == 202, ok.content[:300]
+
+
+def test_upload_preview_reads_only_the_head_of_a_large_gz(world):
+    """64 MB of rows in a .gz: the preview unpacks a few MB for its 200 rows, not the file."""
+    import gzip
+    import tracemalloc
+
+    from kpis.services.imports import PREVIEW_ROWS, import_create, preview_table
+
+    text = _export_rows(720_000)
+    assert len(text) > 60 * 1024**2
+    packed = gzip.compress(text, compresslevel=1)
+    del text
+    job = import_create(
+        msp=world.northwind, client=world.acme, user=world.msp_staff, via="web",
+        name="big.csv.gz", content=packed,
+    )  # fmt: skip
+    del packed
+    tracemalloc.start()
+    try:
+        table = preview_table(job)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert table.frame.height == PREVIEW_ROWS
+    assert table.columns[0] == "Ticket"
+    assert peak < 32 * 1024**2, f"the preview held {peak / 1024**2:.0f} MB"

@@ -22,7 +22,7 @@ from contracts.models import Contract, Organisation
 from kpis.ingest.mapping import Mapping, MappingError, mapping_for_preset, mapping_from_json
 from kpis.ingest.normalise import AmbiguousDates, problems_frame, tickets_normalise
 from kpis.ingest.presets import PRESETS, preset_guess, value_key
-from kpis.ingest.read import ROW, Table, UnusableFile, table_read
+from kpis.ingest.read import ROW, Table, UnusableFile, table_read, table_read_head
 from kpis.ingest.store import tickets_store
 from kpis.models import ImportJob, ImportProblem, RecomputeRequest
 from kpis.services.recompute import RECOMPUTE_LOCK
@@ -52,19 +52,28 @@ class ImportRejected(Exception):
 
 
 def import_create(
-    *, msp: Organisation, client: Organisation | None, user, via: str, name: str, content: bytes
+    *, msp: Organisation, client: Organisation | None, user, via: str, name: str, content
 ) -> ImportJob:
-    """Keep the uploaded file (so an import can be re-run) and open a job awaiting its mapping."""
+    """Keep the uploaded file (so an import can be re-run) and open a job awaiting its mapping.
+    `content` is bytes or a file (an upload streamed to disk): a file is copied in chunks,
+    never read into memory whole."""
+    upload = ContentFile(content) if isinstance(content, bytes) else content
+    digest, size = hashlib.sha256(), 0
+    upload.seek(0)
+    for chunk in upload.chunks():
+        digest.update(chunk)
+        size += len(chunk)
+    upload.seek(0)
     job = ImportJob(
         msp=msp,
         client=client,
         uploaded_by=user if user and user.is_authenticated else None,
         via=via,
         original_name=name[:255],
-        size=len(content),
-        sha256=hashlib.sha256(content).hexdigest(),
+        size=size,
+        sha256=digest.hexdigest(),
     )
-    job.file.save("upload", ContentFile(content), save=False)
+    job.file.save("upload", upload, save=False)
     job.save()
     return job
 
@@ -90,7 +99,7 @@ class Preview:
 def preview_table(job: ImportJob) -> Table:
     """Only the first rows of the import's file: bounded work in a web request."""
     with job.file.open("rb") as handle:
-        return table_read(handle.read(), job.original_name, max_rows=PREVIEW_ROWS)
+        return table_read_head(handle, job.original_name, max_rows=PREVIEW_ROWS)
 
 
 def import_preview(
@@ -539,7 +548,7 @@ def mapping_prepare(
     (named, else guessed from the header), with the time zone, the date order and the client's
     pause states filled in. Raises UnusableFile or MappingError, naming what is wrong."""
     with job.file.open("rb") as handle:
-        table = table_read(handle.read(), job.original_name, max_rows=PREVIEW_ROWS)
+        table = table_read_head(handle, job.original_name, max_rows=PREVIEW_ROWS)
     if mapping_json is None:
         chosen = PRESETS[preset] if preset else preset_guess(table.columns)
         zone = client_zone(job.msp, job.client) if job.client else "UTC"
