@@ -11,7 +11,7 @@ Django REST framework, with the same handler, and its 413 is the exception's."""
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.files.uploadhandler import TemporaryFileUploadHandler
+from django.core.files.uploadhandler import MemoryFileUploadHandler, TemporaryFileUploadHandler
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from rest_framework.exceptions import APIException
@@ -77,13 +77,23 @@ class UploadLimitMiddleware:
         ):
             if _declared_length(request) > settings.IMPORT_MAX_BYTES + FORM_SLACK:
                 return _too_large(request, "file")
-            request.upload_handlers = [LimitedUploadHandler(request)]
+            request.upload_handlers = _handlers(request)
             if not _is_api(request):  # the API parses (with this handler) in its own time
                 try:
                     request.POST  # noqa: B018 - parse now, with the handler above
                 except UploadTooLarge as error:
                     return _too_large(request, error.field)
         return self.get_response(request)
+
+
+def _handlers(request) -> list:
+    """A small body whose declared length is within the limit stays in memory as Django keeps
+    it (its parts cannot outgrow the length it declared); anything else streams to disk."""
+    limited = LimitedUploadHandler(request)
+    declared = _declared_length(request)
+    if 0 < declared <= min(settings.IMPORT_MAX_BYTES, settings.FILE_UPLOAD_MAX_MEMORY_SIZE):
+        return [MemoryFileUploadHandler(request), limited]
+    return [limited]
 
 
 def _is_api(request) -> bool:
