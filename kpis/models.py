@@ -195,10 +195,22 @@ class ImportProblem(models.Model):
 
 
 class SavedMapping(models.Model):
-    """A named column and value mapping an MSP reuses for its next export of the same shape."""
+    """A named column and value mapping an MSP reuses for its next export of the same shape.
+
+    Without a client it is the MSP's own, for all its imports, and only the MSP's writers save
+    it; with one it was saved by someone else who imports for that client (an advisor) and
+    pre-fills that client's imports only, never the MSP's other clients."""
 
     msp = models.ForeignKey(
         "contracts.Organisation", on_delete=models.CASCADE, related_name="saved_mappings"
+    )
+    client = models.ForeignKey(
+        "contracts.Organisation",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty: the MSP's own mapping, for all its clients",
     )
     name = models.CharField(max_length=100)
     preset = models.CharField(max_length=30)
@@ -210,7 +222,16 @@ class SavedMapping(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["msp", "name"], name="one_mapping_name_per_msp")
+            models.UniqueConstraint(
+                fields=["msp", "name"],
+                condition=models.Q(client__isnull=True),
+                name="one_mapping_name_per_msp",
+            ),
+            models.UniqueConstraint(
+                fields=["msp", "client", "name"],
+                condition=models.Q(client__isnull=False),
+                name="one_mapping_name_per_msp_client",
+            ),
         ]
         ordering = ["name"]
 

@@ -107,6 +107,8 @@ def error_responses_add(result, generator, request, public):
                 errors["400"] = _error("Invalid input", "ValidationError")
             if "requestBody" in operation:
                 errors["415"] = _error("A request body in a media type not listed here", "Error")
+            if "multipart/form-data" in operation.get("requestBody", {}).get("content", {}):
+                errors["413"] = _error("An upload over the limit (IMPORT_MAX_BYTES)", "Error")
             responses = errors | operation.get("responses", {})
             operation["responses"] = dict(sorted(responses.items()))
     return result

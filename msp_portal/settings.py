@@ -72,6 +72,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "accounts.middleware.RequireStaffMfaMiddleware",
+    "kpis.imports.upload_limit.UploadLimitMiddleware",  # last: its 413 page has the others' context
 ]
 
 ROOT_URLCONF = "msp_portal.urls"

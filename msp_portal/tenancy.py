@@ -406,3 +406,29 @@ def may_set_action_item(access: Access, owner_side: str) -> bool:
         return True
     role = access.roles.get(Side(owner_side))
     return role in WRITE_ROLES and access.can(Action.COMMENT_REVIEW)
+
+
+def writes_for_msp(user, msp_id: int) -> bool:
+    """Whether the user holds a writing role in this MSP itself: what an MSP-wide setting (a
+    saved import mapping, used for all its clients) needs. Advisors and client members do
+    not, whatever they may do for the clients they see."""
+    return _roles_by_org(user).get(msp_id) in WRITE_ROLES
+
+
+def party_contracts(user, client: Organisation) -> QuerySet[Contract]:
+    """The contracts of this client the user is party to: all of them for the client's own
+    members; for an MSP or advisory firm, its own only. A client can have several MSPs, and
+    what one writes with the client (reviews, their action items, the PDF's look) is not the
+    other's to read or change."""
+    return visible_contracts(user).filter(client=client)
+
+
+def current_party_contract(user, client: Organisation) -> Contract | None:
+    """The newest of party_contracts (by start, ties by id, as current_contract picks): the
+    contract a review page of this user starts from."""
+    return (
+        party_contracts(user, client)
+        .select_related("client", "msp", "advisor")
+        .order_by("-starts", "-id")
+        .first()
+    )

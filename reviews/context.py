@@ -347,7 +347,8 @@ def review_data_build(contract: Contract, quarter: str) -> dict:
 def review_action_items(review: Review) -> list[dict]:
     """Items raised in this review's quarter, and earlier ones still not closed."""
     items = ActionItem.objects.filter(client=review.client, raised_in__lte=review.quarter).filter(
-        Q(raised_in=review.quarter) | ~Q(status=ActionItem.Status.CLOSED)
+        Q(raised_in=review.quarter) | ~Q(status=ActionItem.Status.CLOSED),
+        Q(contract=review.contract_id) | Q(contract__isnull=True),  # this contract's items only
     )
     return [
         {

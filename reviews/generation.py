@@ -4,6 +4,8 @@ the review row (the page polls it), or run in place by `generate_qbr`."""
 from __future__ import annotations
 
 import base64
+import contextlib
+from datetime import timedelta
 
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -16,9 +18,12 @@ from .models import Review, ReviewBranding
 from .pdf import ChartExportError, review_pdf_render
 
 
-def branding_of(client) -> tuple[str, str | None]:
-    """(paper size, logo as a data URI or None) for the client's PDFs."""
-    branding = ReviewBranding.objects.filter(client=client).first()
+def branding_of(client, contract=None) -> tuple[str, str | None]:
+    """(paper size, logo as a data URI or None) for PDFs of the contract's reviews: its own
+    layout, else the client's default."""
+    branding = (contract and ReviewBranding.objects.filter(contract=contract).first()) or (
+        ReviewBranding.objects.filter(client=client, contract__isnull=True).first()
+    )
     if branding is None:
         return ReviewBranding.Paper.A4, None
     logo = None
@@ -28,16 +33,26 @@ def branding_of(client) -> tuple[str, str | None]:
     return branding.paper, logo
 
 
-def content_pdf(content: dict, client, progress=None) -> tuple[bytes, int]:
-    paper, logo = branding_of(client)
+def content_pdf(content: dict, client, progress=None, contract=None) -> tuple[bytes, int]:
+    paper, logo = branding_of(client, contract)
     return review_pdf_render(content, paper=paper, logo_uri=logo, progress=progress)
 
 
+# A PDF takes a worker and a Chromium for seconds: one that is current (nothing changed since,
+# which sets its status back) is not made again within this time, however often it is asked.
+REGENERATE_AFTER = timedelta(minutes=5)
+
+
 def review_pdf_request(*, review: Review) -> bool:
-    """Queue the PDF unless it is already queued or being made; True when queued now."""
+    """Queue the PDF unless it is already queued or being made, or was made moments ago and
+    is still current; True when queued now. The last PDF stays downloadable meanwhile."""
     claimed = (
         Review.objects.filter(pk=review.pk)
         .exclude(pdf_status__in=[Review.PdfStatus.QUEUED, Review.PdfStatus.RUNNING])
+        .exclude(
+            pdf_status=Review.PdfStatus.DONE,
+            pdf_generated_at__gt=timezone.now() - REGENERATE_AFTER,
+        )
         .update(
             pdf_status=Review.PdfStatus.QUEUED,
             pdf_phase="waiting for a worker",
@@ -100,7 +115,7 @@ def _generate(review_id: int) -> str:
         running.update(pdf_phase=phase, pdf_progress=percent)
 
     try:
-        pdf, pages = content_pdf(review_content(review), review.client, progress)
+        pdf, pages = content_pdf(review_content(review), review.client, progress, review.contract)
     except (ChartExportError, NoFigures) as error:
         running.update(pdf_status=Review.PdfStatus.FAILED, pdf_phase="", pdf_message=str(error))
         return "failed"
@@ -116,6 +131,7 @@ def _generate(review_id: int) -> str:
         )
         raise
     name = f"qbr-{review.client.slug}-{review.quarter}-v{review.version}.pdf"
+    superseded = review.pdf.name  # served until this line's file is recorded, then removed
     review.pdf.save(name, ContentFile(pdf), save=False)
     Review.objects.filter(pk=review_id).update(
         pdf=review.pdf.name,
@@ -125,4 +141,7 @@ def _generate(review_id: int) -> str:
         pdf_generated_at=timezone.now(),
         pdf_pages=pages,
     )
+    if superseded and superseded != review.pdf.name:
+        with contextlib.suppress(OSError):
+            review.pdf.storage.delete(superseded)
     return "done"

@@ -28,10 +28,24 @@ class ReviewBranding(models.Model):
         A4 = "A4", "A4"
         LETTER = "Letter", "US Letter"
 
-    client = models.OneToOneField(Organisation, on_delete=models.CASCADE, related_name="+")
+    client = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    # Each MSP sets the look of its own reviews' PDFs; a row without a contract is the
+    # client's default (set by the command line or the admin), used where a contract has none.
+    contract = models.OneToOneField(
+        Contract, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
     paper = models.CharField(max_length=6, choices=Paper.choices, default=Paper.A4)
     logo = models.FileField(upload_to=logo_path, blank=True)
     logo_type = models.CharField(max_length=40, blank=True, default="")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client"],
+                condition=models.Q(contract__isnull=True),
+                name="one_default_branding_per_client",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.client}: {self.paper}"
@@ -89,11 +103,12 @@ class Review(models.Model):
     class Meta:
         ordering = ["client", "-quarter", "-version"]
         constraints = [
+            # Per contract: two MSPs of one client each review the quarter with it.
             models.UniqueConstraint(
-                fields=["client", "quarter", "version"], name="review_version_per_quarter"
+                fields=["contract", "quarter", "version"], name="review_version_per_quarter"
             ),
             models.UniqueConstraint(
-                fields=["client", "quarter"],
+                fields=["contract", "quarter"],
                 condition=models.Q(status="draft"),
                 name="one_draft_per_quarter",
             ),
@@ -122,6 +137,11 @@ class ActionItem(models.Model):
         CLOSED = "closed", "Closed"
 
     client = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="action_items")
+    # The contract whose review raised it (shown in that contract's reviews only); items from
+    # before contracts were recorded on them have none and show in every review of the client.
+    contract = models.ForeignKey(
+        Contract, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
     raised_in = models.CharField(max_length=7)  # the quarter of the review it was raised in
     title = models.CharField(max_length=300)
     owner_side = models.CharField(max_length=10, choices=Side.choices)

@@ -15,6 +15,8 @@ from pathlib import Path
 from django.conf import settings
 from django.template.loader import render_to_string
 
+from .render_guard import NO_PROXY_SERVER, figure_inert, sealed_page, static_only_fetcher
+
 CHART_WIDTH, CHART_HEIGHT = 900, 360  # CSS pixels; the PDF scales the SVG to the column
 _lock = threading.Lock()
 _started_with: str | None = None
@@ -59,10 +61,12 @@ def _server() -> None:
         if _started_with is not None:
             kaleido.stop_sync_server(silence_warnings=True)
         os.environ["BROWSER_PATH"] = path  # choreographer reads it
-        # mathjax=False: no LaTeX in our charts, and no fetch from a CDN.
+        # No LaTeX in our charts (no MathJax from a CDN), and a page that fetches nothing: see
+        # reviews/render_guard.py.
         kaleido.start_sync_server(
-            n=1, timeout=60, plotlyjs=_plotly_js(), mathjax=False, silence_warnings=True
-        )
+            n=1, timeout=60, page_generator=sealed_page(_plotly_js()),
+            proxy_server=NO_PROXY_SERVER, silence_warnings=True,
+        )  # fmt: skip
         _started_with = path
 
 
@@ -74,7 +78,7 @@ def chart_svg(figure: dict, width: int = CHART_WIDTH, height: int | None = None)
     layout = figure.get("layout", {})
     opts = {"format": "svg", "width": width, "height": height or layout.get("height") or 300}
     try:
-        svg = kaleido.calc_fig_sync(figure, opts=opts)
+        svg = kaleido.calc_fig_sync(figure_inert(figure), opts=opts)  # text, never markup
     except Exception as error:  # kaleido/choreographer raise many types; all mean "no chart"
         raise ChartExportError(f"Chromium could not draw a chart: {error}") from error
     if not svg or b"<svg" not in svg[:200]:
@@ -122,6 +126,8 @@ def review_pdf_render(
             "logo_uri": logo_uri,
         },
     )
-    document = HTML(string=html, base_url=str(settings.BASE_DIR)).render()
+    document = HTML(
+        string=html, base_url=str(settings.BASE_DIR), url_fetcher=static_only_fetcher()
+    ).render()
     report("writing the PDF", 90)
     return document.write_pdf(), len(document.pages)

@@ -34,7 +34,7 @@ def review_draft_ensure(*, contract: Contract, quarter: str, actor=None, source:
     with transaction.atomic():
         existing = (
             Review.objects.select_for_update()
-            .filter(client=contract.client, quarter=quarter)
+            .filter(contract=contract, quarter=quarter)  # another MSP's review is not this one
             .order_by("-version")
             .first()
         )
@@ -109,7 +109,7 @@ def review_publish(*, review: Review, actor, source: str = "web") -> Review:
     _require_draft(review)
     earlier = (
         Review.objects.filter(
-            client=review.client,
+            contract=review.contract_id,
             quarter=review.quarter,
             status=Review.Status.PUBLISHED,
             version__lt=review.version,
@@ -146,7 +146,7 @@ def review_correct(*, review: Review, actor, source: str = "web") -> Review:
     with transaction.atomic():
         latest = (
             Review.objects.select_for_update()
-            .filter(client=review.client, quarter=review.quarter)
+            .filter(contract=review.contract_id, quarter=review.quarter)
             .order_by("-version")
             .first()
         )
@@ -177,6 +177,7 @@ def action_item_add(
     _require_draft(review)
     item = ActionItem.objects.create(
         client=review.client,
+        contract=review.contract,
         raised_in=review.quarter,
         title=title.strip(),
         owner_side=owner_side,
@@ -189,8 +190,32 @@ def action_item_add(
     return item
 
 
-def action_item_update(*, item: ActionItem, values: dict, actor, contract, source="web"):
-    """Change an item's title, owner or due date."""
+def _require_item_open_to_change(item: ActionItem, review: Review | None, *, wording: bool):
+    """An action item changes only through a draft review that shows it. Its wording (title,
+    owner, due date) was agreed in the review of the quarter it was raised in: once that review
+    is published, only a correction of it (a new, tracked version) changes the wording; a later
+    quarter's draft moves its status only."""
+    if review is None:  # the command line and tests, which name no review
+        return
+    _require_draft(review)
+    mine = item.contract_id in (None, review.contract_id)
+    if item.client_id != review.client_id or not mine or item.raised_in > review.quarter:
+        raise ValidationError("This action item is not part of this review.")
+    agreed = Review.objects.filter(
+        contract=review.contract_id, quarter=item.raised_in, status=Review.Status.PUBLISHED
+    )
+    if wording and item.raised_in != review.quarter and agreed.exists():
+        raise ValidationError(
+            f"This action item was agreed in the published review of {item.raised_in}; "
+            f"start a correction of that review to change its wording."
+        )
+
+
+def action_item_update(
+    *, item: ActionItem, values: dict, actor, contract, source="web", review: Review | None = None
+):
+    """Change an item's title, owner or due date (in a draft: see _require_item_open_to_change)."""
+    _require_item_open_to_change(item, review, wording=True)
     fields = ["title", "owner_side", "due_on"]
     before = snapshot(item, fields)
     for name in fields:
@@ -203,8 +228,11 @@ def action_item_update(*, item: ActionItem, values: dict, actor, contract, sourc
     return changes
 
 
-def action_item_set_status(*, item: ActionItem, status: str, actor, contract, source="web"):
-    """Move an item to open, in progress or closed (recording who closed it)."""
+def action_item_set_status(
+    *, item: ActionItem, status: str, actor, contract, source="web", review: Review | None = None
+):
+    """Move an item to open, in progress or closed (recording who closed it), in a draft."""
+    _require_item_open_to_change(item, review, wording=False)
     before = snapshot(item, ["status"])
     item.status = status
     closed = status == ActionItem.Status.CLOSED

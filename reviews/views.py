@@ -7,18 +7,21 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from contracts.selectors import current_contract
 from kpis.models import KpiSnapshot
 from msp_portal.tenancy import (
     Action,
+    contract_access,
+    current_party_contract,
     get_client_or_404,
     get_review_or_404,
     may_set_action_item,
+    party_contracts,
 )
 
 from . import services
@@ -82,16 +85,25 @@ def _quarters_with_figures(client) -> list[str]:
     )
 
 
+def _party_contract(user, slug):
+    """(client, the newest contract of it the user is party to or None, access to that
+    contract): a second MSP of the client neither sees nor changes the first one's reviews."""
+    client, access = get_client_or_404(user, slug)
+    contract = current_party_contract(user, client)
+    return client, contract, contract_access(user, contract) if contract else access
+
+
 @login_required
 def review_list(request, slug):
-    client, access = get_client_or_404(request.user, slug)
-    contract = current_contract(client=client)
-    reviews = Review.objects.filter(client=client).select_related("published_by")
+    client, contract, access = _party_contract(request.user, slug)
+    reviews = Review.objects.filter(
+        client=client, contract__in=party_contracts(request.user, client)
+    ).select_related("published_by")
     may_edit = contract is not None and access.can(Action.EDIT_REVIEW)
     context = {"client": client, "contract": contract, "reviews": reviews, "may_edit": may_edit}
-    if may_edit:  # the forms to start a review and set the PDF's layout
-        branding = ReviewBranding.objects.filter(client=client).first() or ReviewBranding(
-            client=client
+    if may_edit:  # the forms to start a review and set the PDF's layout (of this contract's)
+        branding = ReviewBranding.objects.filter(contract=contract).first() or ReviewBranding(
+            client=client, contract=contract
         )
         form = BrandingForm(request.POST or None, request.FILES or None, instance=branding)
         if request.method == "POST" and form.is_valid():
@@ -110,8 +122,7 @@ def review_list(request, slug):
 @login_required
 @require_POST
 def review_start(request, slug):
-    client, access = get_client_or_404(request.user, slug)
-    contract = current_contract(client=client)
+    client, contract, access = _party_contract(request.user, slug)
     if contract is None:
         raise Http404("No contract.")
     access.require(Action.EDIT_REVIEW)
@@ -143,7 +154,9 @@ def review_detail(request, slug, pk):
         for item in content["action_items"]:
             if may_set_action_item(access, item["owner_side"]):
                 item_forms[item["id"]] = True
-    latest = Review.objects.filter(client=client, quarter=review.quarter).order_by("-version")
+    latest = Review.objects.filter(contract=review.contract_id, quarter=review.quarter).order_by(
+        "-version"
+    )
     return render(
         request,
         "reviews/review_detail.html",
@@ -213,20 +226,30 @@ def review_item_add(request, slug, pk):
     return redirect(_back(review) + "#actions")
 
 
+def _items_of(review):
+    """Action items of the review's contract (and those from before items had one)."""
+    return ActionItem.objects.filter(Q(contract=review.contract_id) | Q(contract__isnull=True))
+
+
 @login_required
 @require_POST
 def review_item_status(request, slug, pk, item):
     client, review, access = get_review_or_404(request.user, slug, pk)
-    action_item = get_object_or_404(ActionItem, pk=item, client=client)
+    action_item = get_object_or_404(_items_of(review), pk=item, client=client)
     status = request.POST.get("status", "")
     if status not in ActionItem.Status.values:
         messages.error(request, f"status: '{status}' is not one of {', '.join(ActionItem.Status)}")
         return redirect(_back(review))
     if not may_set_action_item(access, action_item.owner_side):
         access.require(Action.EDIT_REVIEW)  # raises PermissionDenied (403)
-    services.action_item_set_status(
-        item=action_item, status=status, actor=request.user, contract=review.contract
-    )
+    try:
+        services.action_item_set_status(
+            item=action_item, status=status, actor=request.user, contract=review.contract,
+            review=review,
+        )  # fmt: skip
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(_back(review) + "#actions")
     messages.success(request, f"“{action_item.title}” is now {action_item.get_status_display()}.")
     return redirect(_back(review) + "#actions")
 
@@ -235,14 +258,17 @@ def review_item_status(request, slug, pk, item):
 @require_POST
 def review_item_edit(request, slug, pk, item):
     client, review, access = get_review_or_404(request.user, slug, pk)
-    action_item = get_object_or_404(ActionItem, pk=item, client=client)
+    action_item = get_object_or_404(_items_of(review), pk=item, client=client)
     access.require(Action.EDIT_REVIEW)
     form = ActionItemForm(request.POST)
     if not form.is_valid():
         _say_errors(request, form)
         return redirect(_back(review) + "#actions")
-    services.action_item_update(item=action_item, values=form.cleaned_data, actor=request.user,
-                                contract=review.contract)  # fmt: skip
+    try:
+        services.action_item_update(item=action_item, values=form.cleaned_data, actor=request.user,
+                                    contract=review.contract, review=review)  # fmt: skip
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
     return redirect(_back(review) + "#actions")
 
 
@@ -318,10 +344,13 @@ def review_share_revoke(request, slug, pk, link):
 
 @login_required
 def review_pdf(request, slug, pk):
-    """GET: the PDF when it is ready. POST: queue it (anyone who may see the review)."""
-    _client, review, _access = get_review_or_404(request.user, slug, pk)
+    """GET: the last PDF made. POST: queue a new one (people with a writing role: it takes a
+    worker's Chromium; a current PDF is not made again for a few minutes)."""
+    _client, review, access = get_review_or_404(request.user, slug, pk)
     if request.method == "POST":
-        review_pdf_request(review=review)
+        access.require(Action.COMMENT_REVIEW)
+        if not review_pdf_request(review=review) and review.pdf_status == Review.PdfStatus.DONE:
+            messages.info(request, "The PDF was made a few minutes ago and is current.")
         return redirect(_back(review) + "#pdf")
     return _pdf_response(review)
 
@@ -336,13 +365,14 @@ def review_pdf_status(request, slug, pk):
             "progress": review.pdf_progress,
             "message": review.pdf_message,
             "pages": review.pdf_pages,
-            "url": reverse("review_pdf", args=[slug, pk]) if review.pdf_status == "done" else None,
+            # The last PDF made, also while a new one is being made.
+            "url": reverse("review_pdf", args=[slug, pk]) if review.pdf else None,
         }
     )
 
 
 def _pdf_response(review: Review):
-    if review.pdf_status != Review.PdfStatus.DONE or not review.pdf:
+    if not review.pdf:  # the last one made is served until a new one replaces it
         raise Http404("The PDF has not been generated yet.")
     name = f"QBR {review.client.name} {review.quarter} v{review.version}.pdf"
     return FileResponse(

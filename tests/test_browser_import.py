@@ -3,6 +3,8 @@ bar reach done, and download the problem report. A real Celery worker runs the i
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 import pytest
@@ -56,10 +58,10 @@ def test_staff_upload_map_confirm_watch_progress_and_download_problems(
             page.click("text=Download all problems as CSV")
         report = Path(download_info.value.path()).read_text()
 
-    lines = report.splitlines()
-    assert lines[0] == "row,column,value,severity,reason"
-    assert any(line.startswith("27,") and "not a date and time" in line for line in lines)
-    assert any(line.startswith("12,") and "appears again at row 2080" in line for line in lines)
+    lines = list(csv.reader(io.StringIO(report)))  # every text cell is quoted
+    assert lines[0] == ["row", "column", "value", "severity", "reason"]
+    assert any(line[0] == "27" and "not a date and time" in line[4] for line in lines)
+    assert any(line[0] == "12" and "appears again at row 2080" in line[4] for line in lines)
     job = ImportJob.objects.get()
     assert job.status == "done" and job.mapping["values"]["origin"]["portal"] == "proactive"
     assert SavedMapping.objects.get(msp=world.northwind).name == "Northwind ConnectWise"

@@ -66,3 +66,12 @@ def get_index(sequence, index):
 @register.filter
 def split(text: str) -> list[str]:
     return text.split()
+
+
+@register.filter
+def inert_figures(figures):
+    """Plotly figures with every string escaped, for plotly.js: `{{ figures|inert_figures|
+    json_script:"…" }}` (kpis/dashboard/chart_text.py says why)."""
+    from kpis.dashboard.chart_text import figure_inert
+
+    return figure_inert(figures)

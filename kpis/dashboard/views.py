@@ -6,7 +6,6 @@ the client may see both (the same rule as the client's overview).
 
 from __future__ import annotations
 
-import csv
 import hashlib
 from datetime import date, datetime
 from typing import NamedTuple
@@ -27,6 +26,7 @@ from kpis.metrics.period import Period
 from kpis.metrics.registry import RULES
 from kpis.models import KpiSnapshot, Ticket
 from msp_portal import sql
+from msp_portal.csv_export import csv_writer
 from msp_portal.tenancy import get_client_or_404, get_client_with_contract_or_404
 
 KIND_NAMES = {"month": "Months", "quarter": "Quarters", "year": "Years"}
@@ -229,7 +229,7 @@ def _csv(client, ids: list[int], label: str, key: str) -> HttpResponse:
     response["Content-Disposition"] = (
         f'attachment; filename="{client.slug}-{label}-{key.replace(".", "-")}.csv"'
     )
-    writer = csv.writer(response)
+    writer = csv_writer(response)
     writer.writerow(["source", "ticket", "title", "priority", "created (UTC)", "resolved (UTC)",
                      "response minutes", "resolution minutes", "response verdict",
                      "resolution verdict", "paused minutes", "no verdict because"])  # fmt: skip

@@ -115,7 +115,7 @@ class ImportUploadView(APIView):
         upload = data["file"]
         job = import_create(
             msp=msp, client=client, user=request.user, via=ImportJob.Via.API,
-            name=upload.name, content=upload.read(),
+            name=upload.name, content=upload,  # on disk (kpis/imports/upload_limit.py)
         )  # fmt: skip
         job = _map_and_queue(
             job, request.user, preset=data.get("preset"), mapping_json=data.get("mapping"),

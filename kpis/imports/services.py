@@ -19,11 +19,12 @@ from kpis.imports.ingest.mapping import Mapping, MappingError, mapping_for_prese
 from kpis.imports.ingest.normalise import tickets_normalise
 from kpis.imports.ingest.presets import PRESETS, preset_guess, value_key
 from kpis.imports.ingest.problems import problems_frame
-from kpis.imports.ingest.read import ROW, Table, UnusableFile, table_read
+from kpis.imports.ingest.read import ROW, Table, UnusableFile, table_read, table_read_head
 from kpis.imports.ingest.timestamps import AmbiguousDates
 from kpis.imports.jobs import IMPORT_JOBS, import_enqueue, progress_set, recomputes_after_import
+from kpis.imports.saved_mappings import saved_mapping_for, saved_mapping_save
 from kpis.imports.store import tickets_store
-from kpis.models import ImportJob, ImportProblem, RecomputeRequest, SavedMapping
+from kpis.models import ImportJob, ImportProblem, RecomputeRequest
 from msp_portal.jobs import DATABASE_ERRORS, Locks
 
 log = logging.getLogger(__name__)
@@ -36,19 +37,28 @@ class ImportRejected(Exception):
 
 
 def import_create(
-    *, msp: Organisation, client: Organisation | None, user, via: str, name: str, content: bytes
+    *, msp: Organisation, client: Organisation | None, user, via: str, name: str, content
 ) -> ImportJob:
-    """Keep the uploaded file (so an import can be re-run) and open a job awaiting its mapping."""
+    """Keep the uploaded file (so an import can be re-run) and open a job awaiting its mapping.
+    `content` is bytes or a file (an upload streamed to disk): a file is copied in chunks,
+    never read into memory whole."""
+    upload = ContentFile(content) if isinstance(content, bytes) else content
+    digest, size = hashlib.sha256(), 0
+    upload.seek(0)
+    for chunk in upload.chunks():
+        digest.update(chunk)
+        size += len(chunk)
+    upload.seek(0)
     job = ImportJob(
         msp=msp,
         client=client,
         uploaded_by=user if user and user.is_authenticated else None,
         via=via,
         original_name=name[:255],
-        size=len(content),
-        sha256=hashlib.sha256(content).hexdigest(),
+        size=size,
+        sha256=digest.hexdigest(),
     )
-    job.file.save("upload", ContentFile(content), save=False)
+    job.file.save("upload", upload, save=False)
     job.save()
     return job
 
@@ -74,7 +84,7 @@ class Preview:
 def preview_table(job: ImportJob) -> Table:
     """Only the first rows of the import's file: bounded work in a web request."""
     with job.file.open("rb") as handle:
-        return table_read(handle.read(), job.original_name, max_rows=PREVIEW_ROWS)
+        return table_read_head(handle, job.original_name, max_rows=PREVIEW_ROWS)
 
 
 def import_preview(
@@ -93,7 +103,7 @@ def import_preview(
     elif mapping_json or job.mapping:
         mapping = mapping_from_json(mapping_json or job.mapping, table.columns)
     else:
-        saved = SavedMapping.objects.filter(msp=job.msp, preset=guessed.name).first()
+        saved = saved_mapping_for(job, guessed.name)
         mapping = (
             _saved_or_default(saved.mapping, table.columns, guessed, zone)
             if saved
@@ -133,11 +143,7 @@ def import_confirm(job: ImportJob, *, mapping: Mapping, user, save_as: str = "")
     job.phase = "queued"
     job.save()
     if save_as:
-        SavedMapping.objects.update_or_create(
-            msp=job.msp,
-            name=save_as,
-            defaults={"preset": mapping.preset, "mapping": job.mapping, "updated_by": user},
-        )
+        saved_mapping_save(job, name=save_as, mapping=mapping, user=user)
     transaction.on_commit(lambda: import_enqueue(job.pk))
     if not connection.in_atomic_block:
         job.refresh_from_db()  # enqueued already: show whether the broker took it
@@ -350,7 +356,7 @@ def mapping_prepare(
     (named, else guessed from the header), with the time zone, the date order and the client's
     pause states filled in. Raises UnusableFile or MappingError, naming what is wrong."""
     with job.file.open("rb") as handle:
-        table = table_read(handle.read(), job.original_name, max_rows=PREVIEW_ROWS)
+        table = table_read_head(handle, job.original_name, max_rows=PREVIEW_ROWS)
     if mapping_json is None:
         chosen = PRESETS[preset] if preset else preset_guess(table.columns)
         zone = client_zone(job.msp, job.client) if job.client else "UTC"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from zoneinfo import available_timezones
 
 from django.conf import settings
@@ -35,6 +34,7 @@ from kpis.imports.services import (
     preview_table,
 )
 from kpis.models import ImportJob
+from msp_portal.csv_export import csv_writer
 from msp_portal.tenancy import (
     Action,
     get_import_or_404,
@@ -42,6 +42,7 @@ from msp_portal.tenancy import (
     importing_msps,
     may_download_import_file,
     visible_imports,
+    writes_for_msp,
 )
 
 
@@ -83,7 +84,7 @@ def import_upload(request):
                 user=request.user,
                 via=ImportJob.Via.WEB,
                 name=upload.name,
-                content=upload.read(),
+                content=upload,  # on disk (kpis/imports/upload_limit.py), copied in chunks
             )
             return redirect("import_mapping", pk=job.pk)
     return render(request, "kpis/import_upload.html", {"targets": targets})
@@ -174,6 +175,7 @@ def import_mapping(request, pk):
             "zones": sorted(available_timezones()),
             "date_orders": DATE_ORDERS,
             "save_as": job.mapping_name or PRESETS[preview.mapping.preset].label,
+            "saves_for_msp": writes_for_msp(request.user, job.msp_id),
         },
     )
 
@@ -209,7 +211,7 @@ def import_problems_csv(request, pk):
     job, _access = get_import_or_404(request.user, pk)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-problems.csv"'
-    writer = csv.writer(response)
+    writer = csv_writer(response)
     writer.writerow(["row", "column", "value", "severity", "reason"])
     for problem in job.problems.all().iterator(chunk_size=5000):
         writer.writerow(
@@ -250,7 +252,7 @@ def import_rerun(request, pk):
             user=request.user,
             via=ImportJob.Via.WEB,
             name=job.original_name,
-            content=handle.read(),
+            content=handle,
         )
     again.mapping, again.mapping_name = job.mapping, job.mapping_name
     again.save(update_fields=["mapping", "mapping_name"])

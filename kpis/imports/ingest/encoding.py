@@ -11,7 +11,7 @@ from kpis.imports.ingest.errors import UNDECODABLE, UTF8_BOM, UTF16_BOMS, Unusab
 
 def as_utf8(data: bytes, label: str) -> tuple[bytes, str]:
     """UTF-8 bytes for polars plus the encoding found; valid UTF-8 is passed on without a copy."""
-    utf16 = "utf-16" if data[:2] in UTF16_BOMS else _utf16_without_bom(data)
+    utf16 = "utf-16" if data[:2] in UTF16_BOMS else utf16_without_bom(data)
     if utf16:
         try:
             text = data.decode(utf16)
@@ -34,7 +34,7 @@ def as_utf8(data: bytes, label: str) -> tuple[bytes, str]:
         raise UnusableFile(UNDECODABLE.format(label)) from error
 
 
-def _utf16_without_bom(data: bytes) -> str | None:
+def utf16_without_bom(data: bytes) -> str | None:
     """utf-16-le or -be when the start looks like text saved as UTF-16 without a mark: most of
     every other byte NUL (Latin text), the bytes between them almost never. Binary data does not
     look like that."""

@@ -22,8 +22,8 @@ import openpyxl  # parses with defusedxml when it is installed (tests assert it)
 import polars as pl
 from defusedxml.common import DefusedXmlException
 
-from kpis.imports.ingest.encoding import as_utf8, mixed_lines
-from kpis.imports.ingest.errors import UnusableFile
+from kpis.imports.ingest.encoding import as_utf8, mixed_lines, utf16_without_bom
+from kpis.imports.ingest.errors import UTF16_BOMS, UnusableFile
 
 ROW = "__row"
 MAX_COLUMNS = 2000
@@ -375,3 +375,54 @@ def _header_names(cells: list) -> list[str]:
 def _check_width(width: int, label: str) -> None:
     if width > MAX_COLUMNS:
         raise UnusableFile(f"{label}: has {width} columns; at most {MAX_COLUMNS} are supported")
+
+
+# Previews ---------------------------------------------------------------------------------------
+
+HEAD_BYTES = 4 * 1024**2  # of text: far more than the preview's 200 rows of any real export
+
+
+def table_read_head(handle, filename: str, *, max_rows: int) -> Table:
+    """table_read of the first `max_rows` rows of a file on disk, reading only its head: the
+    lines those rows need (at least HEAD_BYTES of text when there is that much, more only when
+    the rows are longer), unpacked from a .gz as far as that takes and no further, cut at the
+    end of a line. A .zip or .xlsx is read whole (its directory is at its end), as table_read
+    does, with its size checks."""
+    start = handle.read(8)
+    handle.seek(0)
+    if start[:2] == GZIP_MAGIC:
+        label = PurePosixPath(filename.replace("\\", "/")).name or "the file"
+        try:
+            with gzip.GzipFile(fileobj=handle) as stream:
+                head = _head(stream, max_rows)
+        except (OSError, EOFError, zlib.error) as error:
+            raise UnusableFile(f"{label}: is a damaged or incomplete .gz file") from error
+        if head[:4] in (ZIP_MAGIC, EMPTY_ZIP_MAGIC):  # a zip in a gz: needs all of it
+            handle.seek(0)
+            return table_read(handle.read(), filename, max_rows=max_rows)
+        return table_read(head, filename, max_rows=max_rows)
+    if start[:4] in (ZIP_MAGIC, EMPTY_ZIP_MAGIC) or start == OLE_MAGIC:
+        return table_read(handle.read(), filename, max_rows=max_rows)
+    return table_read(_head(handle, max_rows), filename, max_rows=max_rows)
+
+
+def _head(stream, max_rows: int) -> bytes:
+    """The stream's first lines: read in chunks until there are HEAD_BYTES and more line breaks
+    than the header and `max_rows` rows need (a row may hold quoted line breaks: twice as many),
+    or until its end; then without its last, possibly cut, line. In UTF-16 a line ends in two
+    bytes, and the cut keeps the length even."""
+    chunks: list[bytes] = []
+    size = breaks = 0
+    while size < HEAD_BYTES or breaks <= 2 * max_rows + 1:
+        chunk = stream.read(1024**2)
+        if not chunk:
+            return b"".join(chunks)  # the whole of it
+        chunks.append(chunk)
+        size += len(chunk)
+        breaks += chunk.count(b"\n")
+    head = b"".join(chunks)
+    end = head.rfind(b"\n") + 1
+    utf16 = head[:2] in UTF16_BOMS or utf16_without_bom(head[: len(head) // 2 * 2])
+    if utf16 and end % 2:
+        end += 1
+    return head[:end]

@@ -37,7 +37,9 @@ class Command(BaseCommand):
         quarter = options["quarter"]
         try:
             review = (
-                Review.objects.filter(client=client, quarter=quarter).order_by("-version").first()
+                Review.objects.filter(contract=contract, quarter=quarter)
+                .order_by("-version")
+                .first()
             )
             if review is None:
                 if not KpiSnapshot.objects.filter(client=client, period_label=quarter).exists():
@@ -46,7 +48,7 @@ class Command(BaseCommand):
                     contract=contract, quarter=quarter, source="command"
                 )
             content = review_content(review)
-            pdf, pages = content_pdf(content, client)
+            pdf, pages = content_pdf(content, client, contract=review.contract)
         except ValueError as error:
             raise CommandError(f"--quarter: {error}") from None
         except NoFigures as error:
