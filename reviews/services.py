@@ -14,7 +14,7 @@ from contracts.models import Contract
 from contracts.services.audit import audit_record, diff, snapshot
 
 from .context import quarter_period, review_content
-from .models import ActionItem, Review, ReviewComment, ShareLink
+from .models import ActionItem, Review, ReviewBranding, ReviewComment, ShareLink
 
 EDITABLE = ["msp_commentary", "advisor_commentary", "attendees", "next_review_on"]
 WRITTEN = [*EDITABLE, "correction_note"]  # what a draft's writers change (EDITABLE carries over)
@@ -304,3 +304,34 @@ def share_link_revoke(*, link: ShareLink, actor, source="web") -> None:
         action="review_share_revoked",
         obj=link,
     )
+
+
+def branding_save(
+    *, contract: Contract, paper: str, logo=None, logo_type: str = "", actor, source: str = "web"
+) -> ReviewBranding:
+    """Set the paper size and, when one is given, the cover logo of the PDFs of the contract's
+    reviews; the change is in the contract's audit trail (before → after, the logo by the name
+    it was uploaded with)."""
+    branding = ReviewBranding.objects.filter(contract=contract).first() or ReviewBranding(
+        client=contract.client, contract=contract
+    )
+    created = branding.pk is None
+    changes = {}
+    if created or branding.paper != paper:
+        changes["paper"] = [None if created else branding.paper, paper]
+    branding.paper = paper
+    if logo:
+        changes["logo"] = ["a logo" if branding.logo else None, logo.name]
+        branding.logo, branding.logo_type = logo, logo_type
+    branding.full_clean()
+    branding.save()
+    if changes:
+        audit_record(
+            actor=actor,
+            source=source,
+            contract=contract,
+            action="create" if created else "update",
+            obj=branding,
+            changes=changes,
+        )
+    return branding

@@ -107,10 +107,14 @@ def review_list(request, slug):
         )
         form = BrandingForm(request.POST or None, request.FILES or None, instance=branding)
         if request.method == "POST" and form.is_valid():
-            saved = form.save(commit=False)
-            if getattr(form, "logo_type", ""):
-                saved.logo_type = form.logo_type
-            saved.save()
+            services.branding_save(
+                contract=contract,
+                paper=form.cleaned_data["paper"],
+                # Without a new file the form gives back the stored one: nothing to change.
+                logo=form.cleaned_data.get("logo") if "logo" in request.FILES else None,
+                logo_type=getattr(form, "logo_type", ""),
+                actor=request.user,
+            )
             messages.success(request, "The PDF layout is saved.")
             return redirect("review_list", slug)
         context.update(branding_form=form, quarters=_quarters_with_figures(client))

@@ -18,6 +18,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
+from contracts.models import AuditEvent
 from contracts.templatetags.portal import figure_value
 from kpis.metrics.registry import SCORECARD
 from kpis.models import KpiSnapshot, Ticket
@@ -293,6 +294,12 @@ def test_the_pdf_layout_takes_a_paper_size_and_only_a_real_image_as_logo(acme, c
     assert advisor.post(url, {"paper": "Letter", "logo": logo}).status_code == 302
     branding = ReviewBranding.objects.get(client=acme.acme)
     assert (branding.paper, branding.logo_type) == ("Letter", "image/png")
+    event = AuditEvent.objects.filter(object_type="review branding").latest("pk")
+    assert event.actor == acme.advisor and event.action == "create"
+    assert event.changes == {"paper": [None, "Letter"], "logo": [None, "logo.png"]}
+    assert advisor.post(url, {"paper": "A4"}).status_code == 302
+    event = AuditEvent.objects.filter(object_type="review branding").latest("pk")
+    assert (event.action, event.changes) == ("update", {"paper": ["Letter", "A4"]})
     assert client_for(acme.owner).post(url, {"paper": "A4"}).status_code == 403
 
 
