@@ -7,6 +7,7 @@ Northwind staff must never see. Each contract has a commitment occurrence with e
 
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import dataclass
 from datetime import date
@@ -269,6 +270,23 @@ def _media_in_a_temporary_folder(tmp_path_factory):
     override.enable()
     yield
     override.disable()
+
+
+@pytest.fixture
+def acme(world) -> World:
+    """The world with the ConnectWise sample imported into Acme Dental and its KPIs computed."""
+    from django.core.management import call_command
+
+    sample = Path(__file__).parent / "data" / "samples" / "connectwise_service_tickets.csv"
+    call_command(
+        "import_tickets",
+        str(sample),
+        "--client",
+        world.acme.slug,
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+    )
+    return world
 
 
 @pytest.fixture
