@@ -325,7 +325,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # The second factor is checked here as well as in the middleware: the middleware runs before
+    # DRF reads a token, so to it a token request looks anonymous (accounts/permissions.py).
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "accounts.permissions.SecondFactorRequired",
+    ],
     # django-filter, with foreign keys filtered by plain id (see msp_portal/api.py).
     "DEFAULT_FILTER_BACKENDS": ["msp_portal.api.FilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "msp_portal.api.Pagination",

@@ -10,14 +10,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import yaml
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from contracts.models import Contract, Organisation
+from contracts.models import Contract, Membership, Organisation
 
-from .conftest import apply_yaml_text, demo_document
+from .conftest import PASSWORD, apply_yaml_text, demo_document, make_user
+from .test_auth import _current_code
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -115,3 +119,99 @@ def test_apply_contract_run_by_an_operator_keeps_its_power(world):
     doc["contract"]["name"] = "Set up by the operator"
     apply_yaml_text(yaml.safe_dump(doc))
     assert Contract.objects.filter(client=world.acme, msp=world.rival_msp).exists()
+
+
+# --- 2. The second factor holds for API tokens ------------------------------------------------
+
+
+@pytest.mark.parametrize("org", ["northwind", "clearview"])
+def test_staff_without_a_second_factor_get_403_with_a_token(world, django_user_model, org):
+    """The middleware ran before DRF read the token: a token request looked anonymous to it."""
+    user = make_user(
+        django_user_model, f"new@{org}.test", getattr(world, org), Membership.Role.MEMBER
+    )
+    api, _ = token_client(user)
+    for url in (reverse("contract-list"), reverse("import-list")):
+        response = api.get(url)
+        assert response.status_code == 403, url
+        assert response.json() == {
+            "detail": "Multi-factor authentication must be enabled for this account."
+        }
+    doc = demo_document("acme-dental.yaml")
+    assert (
+        api.post(reverse("contract-file-apply"), {"document": doc}, format="json").status_code
+        == 403
+    )
+
+
+def test_a_superuser_without_a_second_factor_gets_403_with_a_token(world, django_user_model):
+    admin = django_user_model.objects.create_superuser(email="root@portal.test", password=PASSWORD)
+    api, _ = token_client(admin)
+    assert api.get(reverse("contract-list")).status_code == 403
+
+
+def test_losing_the_second_factor_revokes_the_tokens(world):
+    api, key = token_client(world.msp_staff)
+    assert api.get(reverse("contract-list")).status_code == 200
+    Authenticator.objects.filter(user=world.msp_staff, type=Authenticator.Type.TOTP).delete()
+    assert not Token.objects.filter(key=key).exists()
+    assert api.get(reverse("contract-list")).status_code == 401
+    # Enrolling again does not bring the old token back.
+    TOTP.activate(world.msp_staff, generate_totp_secret())
+    assert api.get(reverse("contract-list")).status_code == 401
+
+
+def test_removing_the_second_factor_on_its_page_revokes_the_tokens(world, client, fresh_cache):
+    api, _key = token_client(world.msp_staff)
+    client.post(reverse("account_login"), {"login": world.msp_staff.email, "password": PASSWORD})
+    client.post(reverse("mfa_authenticate"), {"code": _current_code(world.msp_staff)})
+    reauth = client.post(reverse("mfa_deactivate_totp"))  # allauth asks for the password again
+    assert reauth["Location"].startswith(reverse("account_reauthenticate"))
+    client.post(reauth["Location"], {"password": PASSWORD})  # and then carries the removal out
+    assert not Authenticator.objects.filter(
+        user=world.msp_staff, type=Authenticator.Type.TOTP
+    ).exists()
+    assert api.get(reverse("contract-list")).status_code == 401
+
+
+@pytest.mark.parametrize("how", ["page", "set_password"])
+def test_a_password_change_revokes_the_tokens(world, client, fresh_cache, how):
+    api, key = token_client(world.owner)
+    assert api.get(reverse("contract-list")).status_code == 200
+    new = "another-horse-battery-staple"
+    if how == "page":
+        client.post(reverse("account_login"), {"login": world.owner.email, "password": PASSWORD})
+        response = client.post(
+            reverse("account_change_password"),
+            {"oldpassword": PASSWORD, "password1": new, "password2": new},
+        )
+        assert response.status_code == 302
+    else:  # the admin, changepassword and the shell all end here
+        world.owner.set_password(new)
+        world.owner.save()
+    assert not Token.objects.filter(key=key).exists()
+    assert api.get(reverse("contract-list")).status_code == 401
+
+
+def test_other_saves_of_the_person_keep_the_token(world):
+    api, _key = token_client(world.owner)
+    world.owner.first_name = "Olive"
+    world.owner.save()
+    assert api.get(reverse("contract-list")).status_code == 200
+
+
+def test_a_token_issued_before_enrolment_ends_with_it(
+    world, client_for, django_user_model, settings
+):
+    """Issued while MFA was relaxed (or before the person joined the MSP): enrolling revokes it,
+    so every working staff token was issued by a session that passed the second factor."""
+    settings.REQUIRE_STAFF_MFA = False
+    user = make_user(django_user_model, "early@northwind.test", world.northwind, "member")
+    key = client_for(user).post(reverse("api_token")).context["new_key"]
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert api.get(reverse("contract-list")).status_code == 200
+    settings.REQUIRE_STAFF_MFA = True
+    assert api.get(reverse("contract-list")).status_code == 403
+    TOTP.activate(user, generate_totp_secret())
+    assert api.get(reverse("contract-list")).status_code == 401
