@@ -215,3 +215,77 @@ def test_a_token_issued_before_enrolment_ends_with_it(
     assert api.get(reverse("contract-list")).status_code == 403
     TOTP.activate(user, generate_totp_secret())
     assert api.get(reverse("contract-list")).status_code == 401
+
+
+# --- 3 and 4. The admin is behind the portal's log-in ----------------------------------------
+
+
+@pytest.fixture
+def superuser(django_user_model):
+    user = django_user_model.objects.create_superuser(email="root@portal.test", password=PASSWORD)
+    TOTP.activate(user, generate_totp_secret())
+    return user
+
+
+def test_the_admin_log_in_page_sends_people_to_the_portals(db, client, superuser, fresh_cache):
+    response = client.get("/admin/login/?next=/admin/accounts/user/")
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=%2Fadmin%2Faccounts%2Fuser%2F"
+    # The admin's own form took the password alone; now it logs nobody in.
+    response = client.post("/admin/login/", {"username": superuser.email, "password": PASSWORD})
+    assert response.status_code == 302
+    assert "_auth_user_id" not in client.session
+    assert client.get("/admin/").status_code == 302
+    # An address elsewhere is not followed.
+    assert client.get("/admin/login/?next=https://evil.test/")["Location"] == (
+        "/accounts/login/?next=%2Fadmin%2F"
+    )
+
+
+def test_the_admin_opens_after_the_portals_log_in_with_its_code(db, client, superuser, fresh_cache):
+    response = client.post(
+        reverse("account_login"), {"login": superuser.email, "password": PASSWORD}
+    )
+    assert response["Location"] == reverse("mfa_authenticate")
+    assert client.get("/admin/").status_code == 302  # the password alone does not open it
+    client.post(reverse("mfa_authenticate"), {"code": _current_code(superuser)})
+    assert client.get("/admin/").status_code == 200
+
+
+def test_a_session_not_made_by_the_portals_log_in_does_not_open_the_admin(
+    db, client_for, superuser
+):
+    session = client_for(superuser)  # a session with no log-in steps recorded
+    response = session.get("/admin/")
+    assert response.status_code == 302
+    page = session.get(response["Location"])
+    assert page.status_code == 403
+    assert "log in again" in page.content.decode()
+
+
+def test_a_superuser_must_enrol_a_second_factor_before_the_admin(
+    db, client, django_user_model, fresh_cache
+):
+    root = django_user_model.objects.create_superuser(
+        email="new-root@portal.test", password=PASSWORD
+    )
+    client.post(reverse("account_login"), {"login": root.email, "password": PASSWORD})
+    response = client.get("/admin/")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("mfa_activate_totp")
+
+
+def test_admin_log_in_attempts_are_limited_like_the_portals(db, client, superuser, fresh_cache):
+    """Fifteen wrong passwords, then the right one, at /admin/login/: before, the sixteenth
+    opened the admin. Now no password is checked there, and the portal's log-in, where they are
+    checked, refuses the account after five failures, even with the right password."""
+    for _ in range(15):
+        client.post("/admin/login/", {"username": superuser.email, "password": "wrong"})
+    client.post("/admin/login/", {"username": superuser.email, "password": PASSWORD})
+    assert client.get("/admin/").status_code == 302
+    throttled = "Too many failed login attempts"
+    for _ in range(6):
+        client.post(reverse("account_login"), {"login": superuser.email, "password": "wrong"})
+    page = client.post(reverse("account_login"), {"login": superuser.email, "password": PASSWORD})
+    assert throttled in page.content.decode()
+    assert client.get("/admin/").status_code == 302
