@@ -22,6 +22,17 @@ PRODUCTION = DJANGO_ENV == "production"
 
 DEBUG = env_bool("DJANGO_DEBUG", DJANGO_ENV == "development")
 
+DEVELOPMENT_SECRET_KEY = "insecure-development-key-only-for-make-run-and-make-test-never-production"  # noqa: S105
+# Keys published in this repository or commonly pasted from examples: anyone could sign sessions
+# and password-reset links with them. tests/test_deploy.py checks .env.example's is listed.
+PLACEHOLDER_SECRET_KEYS = {
+    "change-me-to-a-long-random-string-of-at-least-50-characters",
+    DEVELOPMENT_SECRET_KEY,
+    "change-me",
+    "changeme",
+    "secret",
+    "your-secret-key",
+}
 _secret = env_str("DJANGO_SECRET_KEY")
 if not _secret:
     if PRODUCTION:
@@ -29,7 +40,13 @@ if not _secret:
             "DJANGO_SECRET_KEY is not set: production refuses to start without one "
             "(generate with: python -c 'import secrets; print(secrets.token_urlsafe(64))')"
         )
-    _secret = "insecure-development-key-only-for-make-run-and-make-test-never-production"  # noqa: S105
+    _secret = DEVELOPMENT_SECRET_KEY
+if PRODUCTION and (_secret in PLACEHOLDER_SECRET_KEYS or _secret.startswith("django-insecure-")):
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is a placeholder (the example in .env.example or a development key): "
+        "production refuses to start with it "
+        "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(64))')"
+    )
 SECRET_KEY = _secret
 
 ALLOWED_HOSTS = env_list(

@@ -8,12 +8,14 @@ Each test failed on the code before its fix (RELIABILITY.md, "Security, round tw
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 import yaml
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+from django.conf import settings as django_settings
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -22,6 +24,7 @@ from contracts.models import Contract, Membership, Organisation
 
 from .conftest import PASSWORD, apply_yaml_text, demo_document, make_user
 from .test_auth import _current_code
+from .test_deploy import run_manage
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -289,3 +292,20 @@ def test_admin_log_in_attempts_are_limited_like_the_portals(db, client, superuse
     page = client.post(reverse("account_login"), {"login": superuser.email, "password": PASSWORD})
     assert throttled in page.content.decode()
     assert client.get("/admin/").status_code == 302
+
+
+# --- 10. Production refuses placeholder secret keys -------------------------------------------
+
+
+def test_production_refuses_the_placeholder_secret_key_of_env_example():
+    example = re.search(
+        r"^DJANGO_SECRET_KEY=(.*)$", (ROOT / ".env.example").read_text(), re.M
+    ).group(1)
+    assert example in django_settings.PLACEHOLDER_SECRET_KEYS
+    for key in (example, "django-insecure-" + "x" * 50):
+        result = run_manage(
+            "check", DJANGO_ENV="production", DJANGO_SECRET_KEY=key,
+            DJANGO_ALLOWED_HOSTS="portal.example.com",
+        )  # fmt: skip
+        assert result.returncode != 0
+        assert "DJANGO_SECRET_KEY is a placeholder" in result.stderr
