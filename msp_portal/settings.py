@@ -363,6 +363,11 @@ SPECTACULAR_SETTINGS = {
     "scoped to the organisations the caller belongs to.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its docs describe tenant-shaped endpoints: only for people who may call them.
+    "SERVE_PERMISSIONS": [
+        "rest_framework.permissions.IsAuthenticated",
+        "accounts.permissions.SecondFactorRequired",
+    ],
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI from the sidecar package's static files: nothing is fetched from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",

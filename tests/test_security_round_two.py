@@ -309,3 +309,24 @@ def test_production_refuses_the_placeholder_secret_key_of_env_example():
         )  # fmt: skip
         assert result.returncode != 0
         assert "DJANGO_SECRET_KEY is a placeholder" in result.stderr
+
+
+# --- 11. The API schema and docs are for logged-in people -------------------------------------
+
+
+def test_the_api_schema_and_docs_need_a_logged_in_person(world, client, client_for):
+    schema = client.get(reverse("api-schema"))
+    assert schema.status_code == 401
+    docs = client.get(reverse("api-docs"))
+    assert docs.status_code == 302
+    assert docs["Location"].startswith(reverse("account_login"))
+    _, key = token_client(world.owner)
+    with_token = client.get(reverse("api-schema"), HTTP_AUTHORIZATION=f"Token {key}")
+    assert with_token.status_code == 200
+    assert client_for(world.owner).get(reverse("api-docs")).status_code == 200
+
+
+def test_staff_without_a_second_factor_do_not_get_the_schema(world, django_user_model):
+    user = make_user(django_user_model, "new@northwind.test", world.northwind, "member")
+    api, _ = token_client(user)
+    assert api.get(reverse("api-schema")).status_code == 403
