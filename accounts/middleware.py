@@ -1,27 +1,15 @@
-"""Send MSP and advisor members to TOTP enrolment before they can see any client's data."""
+"""Send MSP and advisor members (and superusers) to TOTP enrolment before they see any data.
 
-from allauth.mfa.models import Authenticator
-from django.conf import settings
+This middleware runs before DRF authenticates an API token, so a token request looks anonymous
+here: the API applies the same rule itself (accounts.permissions.SecondFactorRequired)."""
+
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from contracts.models import Organisation
-from msp_portal.tenancy import user_memberships
+from .mfa import MFA_MISSING, needs_mfa_enrolment
 
 # Paths a person must still reach while enrolling: log-in and MFA pages, log-out, static files.
 _ALWAYS_ALLOWED = ("/accounts/", "/static/")
-
-
-def needs_mfa_enrolment(user) -> bool:
-    """True when the user is MSP or advisor staff without a TOTP authenticator."""
-    if not settings.REQUIRE_STAFF_MFA or not user.is_authenticated:
-        return False
-    staff_kinds = {Organisation.Kind.MSP, Organisation.Kind.ADVISOR}
-    # The memberships tenancy reads for the page anyway (one query per request).
-    is_staff_side = any(m.organisation.kind in staff_kinds for m in user_memberships(user))
-    if not is_staff_side:
-        return False
-    return not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
 
 
 class RequireStaffMfaMiddleware:
@@ -36,9 +24,6 @@ class RequireStaffMfaMiddleware:
             if path.startswith("/api/"):
                 from django.http import JsonResponse
 
-                return JsonResponse(
-                    {"detail": "Multi-factor authentication must be enabled for this account."},
-                    status=403,
-                )
+                return JsonResponse({"detail": MFA_MISSING}, status=403)
             return redirect(reverse("mfa_activate_totp"))
         return self.get_response(request)

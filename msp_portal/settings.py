@@ -22,6 +22,17 @@ PRODUCTION = DJANGO_ENV == "production"
 
 DEBUG = env_bool("DJANGO_DEBUG", DJANGO_ENV == "development")
 
+DEVELOPMENT_SECRET_KEY = "insecure-development-key-only-for-make-run-and-make-test-never-production"  # noqa: S105
+# Keys published in this repository or commonly pasted from examples: anyone could sign sessions
+# and password-reset links with them. tests/test_deploy.py checks .env.example's is listed.
+PLACEHOLDER_SECRET_KEYS = {
+    "change-me-to-a-long-random-string-of-at-least-50-characters",
+    DEVELOPMENT_SECRET_KEY,
+    "change-me",
+    "changeme",
+    "secret",
+    "your-secret-key",
+}
 _secret = env_str("DJANGO_SECRET_KEY")
 if not _secret:
     if PRODUCTION:
@@ -29,7 +40,13 @@ if not _secret:
             "DJANGO_SECRET_KEY is not set: production refuses to start without one "
             "(generate with: python -c 'import secrets; print(secrets.token_urlsafe(64))')"
         )
-    _secret = "insecure-development-key-only-for-make-run-and-make-test-never-production"  # noqa: S105
+    _secret = DEVELOPMENT_SECRET_KEY
+if PRODUCTION and (_secret in PLACEHOLDER_SECRET_KEYS or _secret.startswith("django-insecure-")):
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is a placeholder (the example in .env.example or a development key): "
+        "production refuses to start with it "
+        "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(64))')"
+    )
 SECRET_KEY = _secret
 
 ALLOWED_HOSTS = env_list(
@@ -38,7 +55,8 @@ ALLOWED_HOSTS = env_list(
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin, behind the portal's log-in and its second factor (msp_portal/admin_site.py).
+    "msp_portal.apps.PortalAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -339,7 +357,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # The second factor is checked here as well as in the middleware: the middleware runs before
+    # DRF reads a token, so to it a token request looks anonymous (accounts/permissions.py).
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "accounts.permissions.SecondFactorRequired",
+    ],
     # django-filter, with foreign keys filtered by plain id (see msp_portal/api.py).
     "DEFAULT_FILTER_BACKENDS": ["msp_portal.api.FilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "msp_portal.api.Pagination",
@@ -354,6 +377,11 @@ SPECTACULAR_SETTINGS = {
     "scoped to the organisations the caller belongs to.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its docs describe tenant-shaped endpoints: only for people who may call them.
+    "SERVE_PERMISSIONS": [
+        "rest_framework.permissions.IsAuthenticated",
+        "accounts.permissions.SecondFactorRequired",
+    ],
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI from the sidecar package's static files: nothing is fetched from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",

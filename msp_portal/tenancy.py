@@ -320,6 +320,17 @@ def get_contract_or_404(user, client: Organisation, pk) -> tuple[Contract, Acces
     return contract, contract_access(user, contract)
 
 
+def writing_organisations(user) -> set[int]:
+    """Ids of the organisations the user writes for: those they hold a writing role in, and the
+    clients of contracts they may edit. A write naming any other existing organisation (a
+    contract file, say) must be refused: it would reach into another tenant."""
+    own = {org for org, role in _roles_by_org(user).items() if role in WRITE_ROLES}
+    if not own:
+        return set()
+    served = visible_contracts(user).select_related(None).only("client_id", "msp_id", "advisor_id")
+    return own | {c.client_id for c in served if contract_access(user, c).can(Action.EDIT_CONTRACT)}
+
+
 # --- Ticket imports ---------------------------------------------------------------------------
 
 

@@ -1,6 +1,7 @@
 """Top-level URLs: pages, the API under /api/v1/, its schema and docs, log-in, admin."""
 
 from django.contrib import admin
+from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -13,9 +14,15 @@ urlpatterns = [
     path("", include("reviews.urls")),
     path("api/v1/", include("contracts.api.urls")),
     path("api/v1/", include("kpis.api_urls")),
+    # The schema documents tenant-shaped endpoints: only for a logged-in caller (401 otherwise;
+    # SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"]). The docs page sends a visitor to log in.
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script as a file: no inline script for the CSP.
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path(
+        "api/docs/",
+        login_required(SpectacularSwaggerSplitView.as_view(url_name="api-schema")),
+        name="api-docs",
+    ),
     path("accounts/", include("allauth.urls")),
     path("profile/", include("accounts.urls")),
     path("admin/", admin.site.urls),

@@ -78,6 +78,11 @@ class World:
     msp_staff: object
     advisor: object
     rival_staff: object  # member of another MSP altogether
+    # Two tenants of every kind: a second advisory firm, advising the rival contract, and the
+    # other client's own admin (set by _second_tenants_add).
+    rival_advisory: Organisation | None = None
+    rival_advisor: object = None  # member of Rival Advisory, which advises Other Co only
+    other_owner: object = None  # admin of Other Co, the rival MSP's client
 
 
 def make_user(django_user_model, email, org, role, *, totp=False):
@@ -141,7 +146,23 @@ def world_build(django_user_model) -> World:
     )
     for contract in (w.acme_contract, w.birch_contract, w.other_contract):
         _with_evidence(contract, w.msp_staff)
+    _second_tenants_add(w, django_user_model)
     return w
+
+
+def _second_tenants_add(w: World, django_user_model) -> None:
+    """A second advisory firm advising the rival contract, with a member, and an admin of the
+    rival MSP's client: with them every kind of tenant (client, MSP, advisor) exists twice."""
+    role = Membership.Role
+    w.rival_advisory = Organisation.objects.create(
+        slug="rival-advisory", name="Rival Advisory", kind=Organisation.Kind.ADVISOR
+    )
+    Contract.objects.filter(pk=w.other_contract.pk).update(advisor=w.rival_advisory)
+    w.other_contract.refresh_from_db()
+    w.rival_advisor = make_user(
+        django_user_model, "advisor@rival-advisory.test", w.rival_advisory, role.MEMBER, totp=True
+    )
+    w.other_owner = make_user(django_user_model, "owner@other.test", w.other, role.ADMIN)
 
 
 def _transactional(item: pytest.Item) -> bool:
@@ -202,12 +223,29 @@ class SharedWorld:
 _WORLD_TYPES = {
     **{
         name: Organisation
-        for name in ("acme", "birch", "other", "northwind", "clearview", "rival_msp")
+        for name in (
+            "acme",
+            "birch",
+            "other",
+            "northwind",
+            "clearview",
+            "rival_msp",
+            "rival_advisory",
+        )
     },
     **{name: Contract for name in ("acme_contract", "birch_contract", "other_contract")},
     **{
         name: None
-        for name in ("owner", "viewer", "outsider", "msp_staff", "advisor", "rival_staff")
+        for name in (
+            "owner",
+            "viewer",
+            "outsider",
+            "msp_staff",
+            "advisor",
+            "rival_staff",
+            "rival_advisor",
+            "other_owner",
+        )
     },
 }
 _DATABASE_FIXTURES = {"db", "transactional_db", "live_server", "world", "django_db_setup"}

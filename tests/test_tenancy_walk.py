@@ -1,15 +1,29 @@
 """Charlie must not see Alice's data: every route that takes an object id, walked as an outsider
 with another tenant's real ids, answers 404; every list leaves the other tenant's objects out.
+Every write attempt of the walk (POST with a plausible body, PATCH, DELETE), and every write that
+names the other tenant in its body, leaves each row of that tenant as it was
+(tests/tenant_rows.py digests them).
 
-A route added without an entry in ROUTE_TARGETS (or NO_TENANT_DATA) makes this test fail.
+A route added without an entry in ROUTE_TARGETS (or NO_TENANT_DATA) makes this test fail, and so
+does a route that takes a POST without an entry in body_writes or SELF_ONLY_WRITES.
 """
 
 from __future__ import annotations
 
+import io
+import json
 import re
 
 import pytest
+from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from rest_framework.authtoken.models import Token
+
+from contracts.models import Organisation
+from msp_portal.tenancy import WRITE_ROLES, writing_organisations
+
+from .conftest import demo_document
+from .tenant_rows import changed_tables, tenant_digest
 
 # Routes that hold no tenant data, or are the log-in machinery itself (allauth, admin, docs).
 NO_TENANT_DATA = {
@@ -247,15 +261,45 @@ def test_every_route_is_covered_by_the_walk(world):
     assert uncovered == [], f"routes with no tenancy coverage: {uncovered}"
 
 
-def _walk(client, routes: dict[str, list[dict]]) -> list[str]:
+def _write_body() -> dict:
+    """A body every write route of the walk would take from someone allowed: the fields of each
+    form and serializer at once (each reads its own), so a missing check would show as a change
+    of the other tenant's rows, not hide behind a 400 for an empty form."""
+    upload = io.BytesIO(b"%PDF-1.4 written by the tenancy walk")
+    upload.name = "walk.pdf"
+    return {
+        "completed_on": "2025-07-15", "note": "written by the walk", "side": "client",
+        "service": "Email and collaboration", "started_at": "2025-07-20T10:00",
+        "ended_at": "2025-07-20T11:00", "status": "done", "body": "walk comment", "days": "7",
+        "quarter": "2025-Q3", "title": "walk item", "owner_side": "client", "paper": "letter",
+        "action": "confirm", "file": upload,
+    }  # fmt: skip
+
+
+def _request(client, method: str, url: str):
+    if method == "post":
+        return client.post(url, _write_body())
+    return getattr(client, method)(url)
+
+
+def _walk(client, routes: dict[str, list[dict]], guarded=None) -> list[str]:
+    """Each route with GET, POST, PATCH and DELETE. With `guarded` (the target's contract), the
+    rows of its tenant are digested before the walk and after every request."""
     failures = []
+    baseline = tenant_digest(guarded) if guarded is not None else None
     for name, variants in routes.items():
         for kwargs in variants:
             url = reverse(name, kwargs=kwargs)
-            statuses = {
-                method: getattr(client, method)(url).status_code
-                for method in ("get", "post", "patch", "delete")
-            }
+            statuses = {}
+            for method in ("get", "post", "patch", "delete"):
+                statuses[method] = _request(client, method, url).status_code
+                if guarded is None:
+                    continue
+                after = tenant_digest(guarded)
+                if after != baseline:
+                    changed = changed_tables(baseline, after)
+                    failures.append(f"{name} {method.upper()} {url} changed rows of {changed}")
+                    baseline = after
             if 404 not in statuses.values():
                 failures.append(f"{name} {url}: {statuses}")
                 continue
@@ -267,7 +311,7 @@ def _walk(client, routes: dict[str, list[dict]]) -> list[str]:
                     name,
                     kwargs={k: (999999 if isinstance(v, int) else v) for k, v in kwargs.items()},
                 )
-                if code != 405 or getattr(client, method)(missing).status_code != 405:
+                if code != 405 or _request(client, method, missing).status_code != 405:
                     failures.append(f"{name} {method.upper()} {url}: {code}")
     return failures
 
@@ -279,6 +323,11 @@ PERSONA_TARGETS = [
     ("msp_staff", "other_contract", "acme"),
     ("advisor", "birch_contract", "acme"),
     ("owner", "birch_contract", "acme"),
+    # Two tenants of every kind: the second advisory firm, the other client's admin, and the
+    # first advisor against the rival's contract (advised by the second firm).
+    ("rival_advisor", "acme_contract", "other"),
+    ("other_owner", "birch_contract", "other"),
+    ("advisor", "other_contract", "acme"),
 ]
 
 
@@ -288,7 +337,7 @@ def test_outsiders_get_404_on_every_object_route(world, client_for, persona, tar
     objects = _target_objects(getattr(world, target))
     routes = route_targets(objects, getattr(world, own).slug)
     assert set(routes) >= {n for n, p in tenant_routes().items() if p}
-    assert _walk(client, routes) == []
+    assert _walk(client, routes, guarded=getattr(world, target)) == []
 
 
 @pytest.mark.parametrize(("persona", "target", "own"), PERSONA_TARGETS)
@@ -350,3 +399,155 @@ def test_anonymous_visitors_are_sent_to_log_in(world, client):
             assert response.status_code in (302, 405), url
             if response.status_code == 302:
                 assert response["Location"].startswith("/accounts/login/"), url
+
+
+# --- Writes that name the other tenant in their body ---------------------------------------------
+
+# Routes that take a POST yet write nothing of a tenant's: why each needs no write walk.
+SELF_ONLY_WRITES = {
+    "api_token": "issues the caller's own token",
+    "home": "a page that reads only: a POST is answered as a GET",
+    "import_list": "a page that reads only: a POST is answered as a GET",
+}
+
+
+def _own_writing_org(user, kind) -> Organisation | None:
+    return Organisation.objects.filter(
+        kind=kind, memberships__user=user, memberships__role__in=WRITE_ROLES
+    ).first()
+
+
+def _served_client(user, target_client) -> Organisation | None:
+    """A client the caller writes for (their own or one they serve), not the target's."""
+    ids = writing_organisations(user) - {target_client.pk}
+    return Organisation.objects.filter(pk__in=ids, kind=Organisation.Kind.CLIENT).first()
+
+
+def _ref(org) -> dict:
+    return {"slug": org.slug, "name": org.name}
+
+
+def _contract_documents(user, contract) -> list[dict]:
+    """Contract files a persona could send to reach into the target contract's tenant: the
+    target's own file changed; their MSP or advisory firm attached to the target's client; the
+    target's MSP or advisor attached to a client of theirs; the target's organisations renamed."""
+    base = demo_document("birch-cole-law.yaml")
+    base["sla"]["effective_from"] = "2026-09-01"
+    base["sla"]["targets"]["P1"]["response_minutes"] = 1
+    base["contract"]["name"] = contract.name
+    client, msp, advisor = contract.client, contract.msp, contract.advisor
+    own_msp = _own_writing_org(user, Organisation.Kind.MSP)
+    own_advisor = _own_writing_org(user, Organisation.Kind.ADVISOR)
+    served = _served_client(user, client)
+    variants = [
+        {"client": _ref(client), "msp": _ref(msp)} | ({"advisor": _ref(advisor)} if advisor else {})
+    ]
+    for own in (own_msp, own_advisor):
+        if own is None:
+            continue
+        side = "msp" if own.kind == Organisation.Kind.MSP else "advisor"
+        variants.append({"client": _ref(client), "msp": _ref(msp), side: _ref(own)})
+        variants.append(
+            {
+                "client": {**_ref(client), "name": "Renamed by the walk"},
+                "msp": _ref(msp),
+                side: _ref(own),
+            }
+        )
+        if served is not None:
+            # The target's MSP (or advisory firm) attached to a client the caller serves.
+            other_side = "advisor" if side == "msp" else "msp"
+            for foreign in (msp, advisor):
+                if foreign is not None:
+                    renamed = {**_ref(foreign), "name": "Renamed by the walk"}
+                    variants.append({"client": _ref(served), side: _ref(own), other_side: renamed})
+    documents = []
+    for parties in variants:
+        doc = {**base, **parties}
+        if "advisor" not in parties:
+            doc.pop("advisor", None)
+        documents.append({"document": json.loads(json.dumps(doc, default=str))})
+    return documents
+
+
+def _ticket_csv():
+    upload = io.BytesIO(b"Ticket,Opened,Priority\n901,2025-07-02 10:00,P1\n")
+    upload.name = "walk.csv"
+    return upload
+
+
+def body_writes(user, contract) -> dict[str, list[tuple[str, dict, str | None]]]:
+    """Per write route that names its target in the body: (url, body, format) attempts."""
+    client, msp = contract.client, contract.msp
+    ticket = {"external_id": "901", "created_at": "2025-07-02T10:00:00Z"}
+    return {
+        "contract-file-apply": [
+            (reverse("contract-file-apply"), doc, "json")
+            for doc in _contract_documents(user, contract)
+        ],
+        "import-upload": [
+            (reverse("import-upload"), {"file": _ticket_csv(), "client": client.slug}, None)
+        ],
+        "ticket-batch": [
+            (reverse("ticket-batch"), {"client": client.slug, "tickets": [ticket]}, "json")
+        ],
+        "import_upload": [
+            (reverse("import_upload"), {"file": _ticket_csv(), "target": target}, None)
+            for target in (f"client:{client.pk}:{msp.pk}", f"msp:{msp.pk}")
+        ],
+        "organisation_switch": [
+            (reverse("organisation_switch"), {"organisation": org.pk}, None)
+            for org in (client, msp)
+        ],
+    }
+
+
+def _send(api, url: str, body: dict, fmt: str | None):
+    if fmt == "json":
+        return api.post(url, json.dumps(body), content_type="application/json")
+    return api.post(url, body)
+
+
+@pytest.mark.parametrize(("persona", "target", "own"), PERSONA_TARGETS)
+def test_writes_naming_another_tenant_change_none_of_its_rows(
+    world, client_for, persona, target, own
+):
+    """Each write that names its target in the body, sent by the persona's session and by their
+    API token, about the other tenant: refused (4xx, or the page again with its error), and not
+    one row of that tenant differs afterwards."""
+    user, contract = getattr(world, persona), getattr(world, target)
+    _target_objects(contract)  # the tenant's imports, tickets, outages and reviews exist
+    token = Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    before = tenant_digest(contract)
+    failures = []
+    for name, attempts in body_writes(user, contract).items():
+        for url, body, fmt in attempts:
+            callers = [client_for(user)] + ([token] if url.startswith("/api/") else [])
+            for caller in callers:
+                response = _send(caller, url, body, fmt)
+                if name == "import_upload":
+                    ok = response.status_code in (200, 403)  # the form again, with its error
+                else:
+                    ok = 400 <= response.status_code < 500
+                after = tenant_digest(contract)
+                if not ok or after != before:
+                    failures.append(
+                        f"{name} {body.get('document', body)!s:.160}: {response.status_code}, "
+                        f"changed {changed_tables(before, after)}"
+                    )
+                    before = after
+    assert failures == []
+
+
+def test_every_write_route_is_covered_by_the_write_walk(world, client_for):
+    """A route without an object id that takes a POST (anything but 405) must be walked with a
+    body naming another tenant (body_writes) or change only the caller's own things."""
+    covered = set(body_writes(world.msp_staff, world.other_contract)) | set(SELF_ONLY_WRITES)
+    staff = client_for(world.msp_staff)
+    uncovered = []
+    for name, pattern in all_routes():
+        if is_allauth(pattern) or route_params(pattern) or name in covered:
+            continue
+        if staff.post(reverse(name)).status_code != 405:
+            uncovered.append(name)
+    assert uncovered == [], f"write routes with no write-walk coverage: {uncovered}"

@@ -38,6 +38,7 @@ from msp_portal.tenancy import (
     user_organisations,
     visible_clients,
     visible_contracts,
+    writing_organisations,
 )
 
 from . import serializers as s
@@ -268,8 +269,11 @@ class ContractFileView(APIView):
 
     @staticmethod
     def _authorise(user, data) -> None:
-        """Only staff of the file's MSP or advisory firm apply it, to clients they already
-        serve or to new ones; an existing contract needs the right to edit it."""
+        """Only staff of the file's MSP or advisory firm apply it, and the file may touch only
+        organisations the caller already writes for (msp_portal.tenancy.writing_organisations)
+        or creates. Another tenant's organisation is answered as unknown, whatever its kind, so
+        nothing about it is confirmed. The management command (an operator's) has no such limit.
+        """
         write_orgs = set(
             Membership.objects.filter(user=user, role__in=WRITE_ROLES).values_list(
                 "organisation__slug", flat=True
@@ -280,11 +284,36 @@ class ContractFileView(APIView):
             raise PermissionDenied(
                 "Only members of the contract's MSP or advisory firm may apply a contract file."
             )
-        client = Organisation.objects.filter(slug=data.client.slug).first()
-        if client is not None and not visible_clients(user).filter(pk=client.pk).exists():
-            raise ValidationError({"document": ["client.slug: unknown client"]})
+        refs = {"client": data.client, "msp": data.msp}
+        if data.advisor:
+            refs["advisor"] = data.advisor
+        named = Organisation.objects.in_bulk([ref.slug for ref in refs.values()], field_name="slug")
+        writable = writing_organisations(user)
         existing = Contract.objects.filter(
             client__slug=data.client.slug, msp__slug=data.msp.slug, name=data.contract.name
         ).first()
+        # The parties already on a contract the caller may edit may be named again unchanged
+        # (MSP staff re-applying their file name the client's advisor).
+        parties_kept = set()
+        if existing is not None and contract_access(user, existing).can(Action.EDIT_CONTRACT):
+            parties_kept = {existing.msp_id, existing.advisor_id}
+        problems = []
+        for path, ref in refs.items():
+            org = named.get(ref.slug)
+            if org is None:
+                continue  # a new organisation: created by the file
+            if org.pk not in writable and org.pk not in parties_kept:
+                problems.append(f"{path}.slug: unknown {_KIND_WORDS[path]}")
+            elif org.pk not in writable and org.name != ref.name:
+                problems.append(
+                    f"{path}.name: '{ref.name}' is not the organisation's name "
+                    f"('{org.name}'); only its own members may rename it"
+                )
+        if problems:
+            raise ValidationError({"document": problems})
         if existing is not None:
             _require(user, existing, Action.EDIT_CONTRACT)
+
+
+# How a refused slug is answered, by where it stands in the file (never by what it really is).
+_KIND_WORDS = {"client": "client", "msp": "MSP", "advisor": "advisory firm"}
