@@ -28,6 +28,7 @@ from msp_portal.tenancy import (
     get_client_or_404,
     user_organisations,
     visible_clients,
+    visible_contracts,
 )
 
 HISTORY_PAGE_SIZE = 25
@@ -47,7 +48,7 @@ def home(request):
     if len(clients) == 1 and not serves_clients:
         return redirect("client_home", slug=clients[0].slug)
     label = portfolio_period(clients)
-    lines = portfolio(clients, label)
+    lines = portfolio(clients, label, visible_contracts(request.user))
     return render(
         request,
         "contracts/portfolio.html",

@@ -384,6 +384,12 @@ def test_two_msps_each_see_and_change_only_their_own_reviews(two_msps, client_fo
     assert Review.objects.get(quarter="2025-Q4").contract == w.acme_contract
     assert not Review.objects.filter(contract=w.second_contract, quarter="2025-Q4").exists()
 
+    # Each MSP's home shows Acme under its own contract, with its own newest review.
+    [line] = [li for li in second.get(reverse("home")).context["lines"] if li.client == w.acme]
+    assert (line.contract, line.review) == (w.second_contract, own)
+    [line] = [li for li in northwind.get(reverse("home")).context["lines"] if li.client == w.acme]
+    assert line.contract == w.acme_contract and line.review.quarter == "2025-Q4"
+
     # The client's own people are party to both contracts and read both MSPs' reviews.
     seen = set(owner.get(reverse("review_list", args=[slug])).context["reviews"])
     assert {first, own} <= seen
