@@ -573,3 +573,39 @@ def test_upload_preview_reads_only_the_head_of_a_large_gz(world):
     assert table.frame.height == PREVIEW_ROWS
     assert table.columns[0] == "Ticket"
     assert peak < 32 * 1024**2, f"the preview held {peak / 1024**2:.0f} MB"
+
+
+# --- The data the migrations of these items move ----------------------------------------------
+
+
+def test_mapping_and_two_msps_migrations_move_existing_rows(world):
+    """The data steps of kpis/0005 and reviews/0002, on rows as they were before them."""
+    import importlib
+
+    from django.apps import apps
+
+    from kpis.models import SavedMapping
+    from reviews.models import ActionItem
+
+    mapping = {"preset": "generic"}
+    kept = SavedMapping.objects.create(msp=world.northwind, name="Staff's", preset="generic",
+                                       mapping=mapping, updated_by=world.msp_staff)  # fmt: skip
+    SavedMapping.objects.create(msp=world.northwind, name="Advisor's", preset="generic",
+                                mapping=mapping, updated_by=world.advisor)  # fmt: skip
+    kpis_0005 = importlib.import_module("kpis.migrations.0005_savedmapping_client")
+    kpis_0005.remove_mappings_saved_by_outsiders(apps, None)
+    assert list(SavedMapping.objects.all()) == [kept]
+
+    review = services.review_draft_ensure(
+        contract=world.acme_contract, quarter="2025-Q3", actor=world.advisor
+    )[0]
+    raised = ActionItem.objects.create(client=world.acme, raised_in="2025-Q3", title="a",
+                                       owner_side="msp")  # fmt: skip
+    orphan = ActionItem.objects.create(client=world.birch, raised_in="2024-Q1", title="b",
+                                       owner_side="msp")  # fmt: skip
+    reviews_0002 = importlib.import_module("reviews.migrations.0002_reviews_per_contract")
+    reviews_0002.items_to_their_contract(apps, None)
+    raised.refresh_from_db()
+    orphan.refresh_from_db()
+    assert raised.contract == review.contract == world.acme_contract
+    assert orphan.contract == world.birch_contract
