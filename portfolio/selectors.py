@@ -63,11 +63,14 @@ def portfolio_period(clients) -> str | None:
     return newest
 
 
-def portfolio(clients, label: str | None) -> list[ClientLine]:
+def portfolio(clients, label: str | None, party=None) -> list[ClientLine]:
+    """`party`: the contracts the viewer is party to (tenancy.visible_contracts). A client with
+    two MSPs shows each MSP its own contract's figures of record and reviews, not the other's."""
     clients = list(clients)
+    party = Contract.objects.all() if party is None else party
     contracts: dict[int, Contract] = {}
     for contract in (
-        Contract.objects.filter(client__in=clients)
+        party.filter(client__in=clients)
         .order_by("client_id", "starts")
         .prefetch_related(
             Prefetch(
@@ -101,7 +104,7 @@ def portfolio(clients, label: str | None) -> list[ClientLine]:
         .values_list("client_id", "last")
     ):
         lines[client_id].last_import = finished
-    _reviews(lines)
+    _reviews(lines, party)
     overdue = _overdue(contracts.values())
     for client_id, contract in contracts.items():
         versions = list(contract.matrix_versions.all())
@@ -110,13 +113,13 @@ def portfolio(clients, label: str | None) -> list[ClientLine]:
     return sorted(lines.values(), key=lambda line: line.client.name)
 
 
-def _reviews(lines: dict[int, ClientLine]) -> None:
-    """Each client's newest review and agreed next review date (one query)."""
+def _reviews(lines: dict[int, ClientLine], party) -> None:
+    """Each client's newest review and agreed next review date, of the viewer's contracts (one
+    query)."""
     from reviews.models import Review
 
-    for review in Review.objects.filter(client_id__in=list(lines)).order_by(
-        "client_id", "-quarter", "-version"
-    ):
+    reviews = Review.objects.filter(client_id__in=list(lines), contract__in=party)
+    for review in reviews.order_by("client_id", "-quarter", "-version"):
         line = lines[review.client_id]
         if line.review is None:
             line.review = review

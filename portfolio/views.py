@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 
 from contracts.models import Organisation
-from msp_portal.tenancy import visible_clients
+from msp_portal.tenancy import visible_clients, visible_contracts
 from portfolio.selectors import portfolio, portfolio_period, upcoming_reviews
 
 
@@ -22,7 +22,7 @@ def home(request):
     if len(clients) == 1 and not serves_clients:
         return redirect("client_home", slug=clients[0].slug)
     label = portfolio_period(clients)
-    lines = portfolio(clients, label)
+    lines = portfolio(clients, label, visible_contracts(request.user))
     return render(
         request,
         "contracts/portfolio.html",

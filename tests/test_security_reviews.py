@@ -89,6 +89,12 @@ def test_two_msps_each_see_and_change_only_their_own_reviews(two_msps, client_fo
     assert Review.objects.get(quarter="2025-Q4").contract == w.acme_contract
     assert not Review.objects.filter(contract=w.second_contract, quarter="2025-Q4").exists()
 
+    # Each MSP's home shows Acme under its own contract, with its own newest review.
+    [line] = [li for li in second.get(reverse("home")).context["lines"] if li.client == w.acme]
+    assert (line.contract, line.review) == (w.second_contract, own)
+    [line] = [li for li in northwind.get(reverse("home")).context["lines"] if li.client == w.acme]
+    assert line.contract == w.acme_contract and line.review.quarter == "2025-Q4"
+
     # The client's own people are party to both contracts and read both MSPs' reviews.
     seen = set(owner.get(reverse("review_list", args=[slug])).context["reviews"])
     assert {first, own} <= seen
@@ -183,3 +189,51 @@ def test_action_item_of_a_published_review_changes_only_through_a_correction(wor
     assert (item.title, item.owner_side) == ("Nothing to replace", "client")
     assert AuditEvent.objects.filter(action="action_item_edited").exists()
     assert owner.get(reverse("review_detail", args=[slug, q3.pk])).status_code == 200
+
+
+# --- The data the migrations of these items move ----------------------------------------------
+
+
+def test_mapping_and_two_msps_migrations_move_existing_rows(world):
+    """The data steps of kpis/0005 and reviews/0002, on rows as they were before them."""
+    import importlib
+
+    from django.apps import apps
+
+    from kpis.models import SavedMapping
+    from reviews.models import ActionItem
+
+    mapping = {"preset": "generic"}
+    kept = SavedMapping.objects.create(
+        msp=world.northwind,
+        name="Staff's",
+        preset="generic",
+        mapping=mapping,
+        updated_by=world.msp_staff,
+    )
+    SavedMapping.objects.create(
+        msp=world.northwind,
+        name="Advisor's",
+        preset="generic",
+        mapping=mapping,
+        updated_by=world.advisor,
+    )
+    kpis_0005 = importlib.import_module("kpis.migrations.0005_savedmapping_client")
+    kpis_0005.remove_mappings_saved_by_outsiders(apps, None)
+    assert list(SavedMapping.objects.all()) == [kept]
+
+    review = services.review_draft_ensure(
+        contract=world.acme_contract, quarter="2025-Q3", actor=world.advisor
+    )[0]
+    raised = ActionItem.objects.create(
+        client=world.acme, raised_in="2025-Q3", title="a", owner_side="msp"
+    )
+    orphan = ActionItem.objects.create(
+        client=world.birch, raised_in="2024-Q1", title="b", owner_side="msp"
+    )
+    reviews_0002 = importlib.import_module("reviews.migrations.0002_reviews_per_contract")
+    reviews_0002.items_to_their_contract(apps, None)
+    raised.refresh_from_db()
+    orphan.refresh_from_db()
+    assert raised.contract == review.contract == world.acme_contract
+    assert orphan.contract == world.birch_contract
