@@ -48,8 +48,11 @@ ENQUEUED_TTL = 24 * 3600
 # A dropped database connection, as Django's cursor raises it and as the raw psycopg2 cursor of
 # the COPY in kpis.imports.store does: transient, retried with backoff by the tasks.
 DATABASE_ERRORS = (
-    OperationalError, InterfaceError, psycopg2.OperationalError, psycopg2.InterfaceError
-)  # fmt: skip
+    OperationalError,
+    InterfaceError,
+    psycopg2.OperationalError,
+    psycopg2.InterfaceError,
+)
 
 
 def _try_lock(namespace: int, key: int) -> bool:

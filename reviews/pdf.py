@@ -64,9 +64,12 @@ def _server() -> None:
         # No LaTeX in our charts (no MathJax from a CDN), and a page that fetches nothing: see
         # reviews/render_guard.py.
         kaleido.start_sync_server(
-            n=1, timeout=60, page_generator=sealed_page(_plotly_js()),
-            proxy_server=NO_PROXY_SERVER, silence_warnings=True,
-        )  # fmt: skip
+            n=1,
+            timeout=60,
+            page_generator=sealed_page(_plotly_js()),
+            proxy_server=NO_PROXY_SERVER,
+            silence_warnings=True,
+        )
         _started_with = path
 
 

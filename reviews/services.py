@@ -223,8 +223,14 @@ def action_item_update(
     changes = diff(before, snapshot(item, fields))
     if changes:
         item.save(update_fields=list(changes))
-        audit_record(actor=actor, source=source, contract=contract, action="action_item_edited",
-                     obj=item, changes=changes)  # fmt: skip
+        audit_record(
+            actor=actor,
+            source=source,
+            contract=contract,
+            action="action_item_edited",
+            obj=item,
+            changes=changes,
+        )
     return changes
 
 

@@ -248,9 +248,12 @@ def review_item_status(request, slug, pk, item):
         access.require(Action.EDIT_REVIEW)  # raises PermissionDenied (403)
     try:
         services.action_item_set_status(
-            item=action_item, status=status, actor=request.user, contract=review.contract,
+            item=action_item,
+            status=status,
+            actor=request.user,
+            contract=review.contract,
             review=review,
-        )  # fmt: skip
+        )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect(_back(review) + "#actions")
@@ -269,8 +272,13 @@ def review_item_edit(request, slug, pk, item):
         _say_errors(request, form)
         return redirect(_back(review) + "#actions")
     try:
-        services.action_item_update(item=action_item, values=form.cleaned_data, actor=request.user,
-                                    contract=review.contract, review=review)  # fmt: skip
+        services.action_item_update(
+            item=action_item,
+            values=form.cleaned_data,
+            actor=request.user,
+            contract=review.contract,
+            review=review,
+        )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     return redirect(_back(review) + "#actions")

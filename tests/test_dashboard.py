@@ -44,10 +44,13 @@ def test_the_owner_sees_every_scorecard_figure_linked_to_its_tickets(world, clie
         assert f'id="{chart}"' in html
     # The default period is the newest quarter in which tickets were raised.
     newest = max(
-        (s for s in KpiSnapshot.objects.filter(client=world.acme, period_kind="quarter")
-         if s.values["tickets.created"]),
+        (
+            s
+            for s in KpiSnapshot.objects.filter(client=world.acme, period_kind="quarter")
+            if s.values["tickets.created"]
+        ),
         key=lambda s: s.period_start,
-    )  # fmt: skip
+    )
     assert (
         f'<option value="{newest.period_label}" selected>'
         in client_for(world.owner).get(dashboard_url(world)).content.decode()
@@ -75,8 +78,11 @@ def test_the_compliance_figure_lists_exactly_its_denominator(world, client_for):
 def q3_ticket_titled(world, title: str) -> Ticket:
     """Imports the ConnectWise sample and gives one of its Q3 2025 tickets a hostile title."""
     import_sample(world, "connectwise_service_tickets.csv")
-    ticket = Ticket.objects.filter(client=world.acme, created_at__gte="2025-07-01T05:00:00Z",
-                                   created_at__lt="2025-10-01T05:00:00Z").first()  # fmt: skip
+    ticket = Ticket.objects.filter(
+        client=world.acme,
+        created_at__gte="2025-07-01T05:00:00Z",
+        created_at__lt="2025-10-01T05:00:00Z",
+    ).first()
     ticket.title = title
     ticket.save(update_fields=["title"])
     return ticket
@@ -166,9 +172,11 @@ def test_the_breached_list_follows_a_recompute(world, client_for):
     before = owner.get(url).context["page"].paginator.count  # cached from here on
     # A July ticket resolved in time, as a re-export says it was resolved in late September.
     ticket = Ticket.objects.filter(
-        client=world.acme, clock__resolution_verdict="met",
-        created_at__gte="2025-07-01T05:00:00Z", resolved_at__lt="2025-08-01T05:00:00Z",
-    ).first()  # fmt: skip
+        client=world.acme,
+        clock__resolution_verdict="met",
+        created_at__gte="2025-07-01T05:00:00Z",
+        resolved_at__lt="2025-08-01T05:00:00Z",
+    ).first()
     ticket.resolved_at = ticket.closed_at = datetime(2025, 9, 25, 15, tzinfo=UTC)
     ticket.save(update_fields=["resolved_at", "closed_at"])
     snapshot = KpiSnapshot.objects.get(client=world.acme, period_label="2025-Q3")

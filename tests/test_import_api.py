@@ -61,12 +61,22 @@ def test_msp_staff_upload_an_export_with_a_token_and_a_worker_imports_it(world):
 def test_a_json_batch_goes_through_the_same_checks(world):
     api = token_client(world.msp_staff)
     tickets = [
-        {"external_id": "RMM-1", "title": "Disk full on SRV01", "priority": "P2",
-         "origin": "RMM alert", "created_at": "2025-09-01T14:00:00Z",
-         "resolved_at": "2025-09-01T16:30:00Z"},
-        {"external_id": "RMM-2", "title": "Backup failed", "priority": "P1",
-         "created_at": "2025-09-02T08:00:00Z", "resolved_at": "2025-09-01T08:00:00Z"},
-    ]  # fmt: skip
+        {
+            "external_id": "RMM-1",
+            "title": "Disk full on SRV01",
+            "priority": "P2",
+            "origin": "RMM alert",
+            "created_at": "2025-09-01T14:00:00Z",
+            "resolved_at": "2025-09-01T16:30:00Z",
+        },
+        {
+            "external_id": "RMM-2",
+            "title": "Backup failed",
+            "priority": "P1",
+            "created_at": "2025-09-02T08:00:00Z",
+            "resolved_at": "2025-09-01T08:00:00Z",
+        },
+    ]
     with start_worker(app, perform_ping_check=False, pool="solo", loglevel="WARNING"):
         response = api.post(
             reverse("ticket-batch"),
@@ -106,9 +116,10 @@ def test_client_members_read_imports_but_do_not_upload(world, persona):
     api = token_client(getattr(world, persona))
     with (SAMPLES / "halopsa_tickets.csv").open("rb") as handle:
         response = api.post(
-            reverse("import-upload"), {"file": handle, "client": world.acme.slug},
+            reverse("import-upload"),
+            {"file": handle, "client": world.acme.slug},
             format="multipart",
-        )  # fmt: skip
+        )
     assert response.status_code == 400
     assert api.get(reverse("import-list")).status_code == 200
 

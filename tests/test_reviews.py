@@ -178,14 +178,18 @@ def test_advisors_write_and_publish_and_the_page_escapes_what_they_write(acme, c
     html = advisor.get(reverse("review_detail", args=args)).content.decode()
     assert "&lt;script&gt;alert(1)&lt;/script&gt; Backups need work." in html
     assert "<script>alert(1)" not in html
-    item = services.action_item_add(review=review, title="Fix backups", owner_side="msp",
-                                    due_on=None, actor=acme.advisor)  # fmt: skip
+    item = services.action_item_add(
+        review=review, title="Fix backups", owner_side="msp", due_on=None, actor=acme.advisor
+    )
     edit = reverse("review_item_edit", args=[*args, item.pk])
     form = {"title": "Test a restore", "owner_side": "client", "due_on": "2025-12-15"}
     assert advisor.post(edit, form).status_code == 302
     item.refresh_from_db()
-    assert (item.title, item.owner_side, item.due_on) == ("Test a restore", "client",
-                                                          date(2025, 12, 15))  # fmt: skip
+    assert (item.title, item.owner_side, item.due_on) == (
+        "Test a restore",
+        "client",
+        date(2025, 12, 15),
+    )
     assert advisor.post(reverse("review_publish", args=args)).status_code == 302
     review.refresh_from_db()
     assert review.published and review.frozen["attendees"] == ["Ada Clark", "Olivia Owens"]
@@ -240,8 +244,9 @@ def test_quarter_ended_before():
 
 def test_the_advisor_home_lists_reviews_to_prepare_first(acme, client_for):
     published = draft(acme, "2025-Q3")
-    services.review_update(review=published, values={"next_review_on": date(2026, 1, 20)},
-                           actor=acme.advisor)  # fmt: skip
+    services.review_update(
+        review=published, values={"next_review_on": date(2026, 1, 20)}, actor=acme.advisor
+    )
     services.review_publish(review=published, actor=acme.advisor)
     to_prepare = draft(acme, "2025-Q4")
     page = client_for(acme.advisor).get(reverse("home"))
@@ -258,8 +263,9 @@ def test_review_pages_use_a_fixed_number_of_queries(
 ):
     review = draft(acme)
     for n in range(5):
-        services.action_item_add(review=review, title=f"Item {n}", owner_side="client",
-                                 due_on=None, actor=acme.advisor)  # fmt: skip
+        services.action_item_add(
+            review=review, title=f"Item {n}", owner_side="client", due_on=None, actor=acme.advisor
+        )
         services.comment_add(review=review, body=f"Comment {n}", actor=acme.owner)
     owner = client_for(acme.owner)
     url = reverse("review_detail", args=[acme.acme.slug, review.pk])

@@ -26,8 +26,13 @@ def _web_import_confirmed(user, client, msp, *, timezone: str = "", save_as: str
     job = ImportJob.objects.filter(via="web").latest("pk")
     preview = web.get(reverse("import_mapping", args=[job.pk])).context["preview"]
     mapping = preview.mapping
-    form = {"preset": mapping.preset, "timezone": timezone or mapping.timezone,
-            "date_order": mapping.date_order, "action": "confirm", "save_as": save_as}  # fmt: skip
+    form = {
+        "preset": mapping.preset,
+        "timezone": timezone or mapping.timezone,
+        "date_order": mapping.date_order,
+        "action": "confirm",
+        "save_as": save_as,
+    }
     form |= {f"col__{f}": column for f, column in mapping.columns.items()}
     assert web.post(reverse("import_mapping", args=[job.pk]), form).status_code == 302
     job.refresh_from_db()
@@ -44,9 +49,12 @@ def test_mapping_an_advisor_cannot_overwrite_the_msps_saved_mapping(world):
     assert msp_wide.client is None and msp_wide.updated_by == world.msp_staff
     # The advisor (Acme's only) saves under the same name, with another time zone.
     _web_import_confirmed(
-        world.advisor, world.acme, world.northwind,
-        timezone="Pacific/Auckland", save_as="Northwind CW",
-    )  # fmt: skip
+        world.advisor,
+        world.acme,
+        world.northwind,
+        timezone="Pacific/Auckland",
+        save_as="Northwind CW",
+    )
     msp_wide.refresh_from_db()
     assert msp_wide.updated_by == world.msp_staff
     assert msp_wide.mapping["timezone"] != "Pacific/Auckland"
@@ -125,9 +133,13 @@ def test_upload_preview_reads_only_the_head_of_a_large_gz(world):
     packed = gzip.compress(text, compresslevel=1)
     del text
     job = import_create(
-        msp=world.northwind, client=world.acme, user=world.msp_staff, via="web",
-        name="big.csv.gz", content=packed,
-    )  # fmt: skip
+        msp=world.northwind,
+        client=world.acme,
+        user=world.msp_staff,
+        via="web",
+        name="big.csv.gz",
+        content=packed,
+    )
     del packed
     tracemalloc.start()
     try:

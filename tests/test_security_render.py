@@ -83,9 +83,10 @@ def test_ssrf_a_qbr_pdf_with_hostile_categories_and_titles_fetches_nothing(world
     import_sample(world, "connectwise_service_tickets.csv")
     with Listener().running() as listener:
         q3 = Ticket.objects.filter(
-            client=world.acme, created_at__gte="2025-07-01T05:00:00Z",
+            client=world.acme,
+            created_at__gte="2025-07-01T05:00:00Z",
             created_at__lt="2025-10-01T05:00:00Z",
-        )  # fmt: skip
+        )
         q3.update(category=_hostile(listener, "category"), title=_hostile(listener, "title"))
         kpis_recompute(world.acme)
         review, _ = services.review_draft_ensure(
@@ -226,8 +227,14 @@ def test_csv_every_export_is_inert_under_every_delimiter_guess(world, client_for
     export = tmp_path / "hostile.csv"
     # One ticket titled with it; one whose priority is it (a problem row quoting the value).
     export.write_bytes(table(row("H-1", title=f'"{hostile}"'), row("H-2", priority=f'"{hostile}"')))
-    call_command("import_tickets", str(export), "--client", world.acme.slug,
-                 stdout=io.StringIO(), stderr=io.StringIO())  # fmt: skip
+    call_command(
+        "import_tickets",
+        str(export),
+        "--client",
+        world.acme.slug,
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+    )
     job = ImportJob.objects.latest("pk")
     assert Ticket.objects.filter(title=hostile).exists() and job.problems.exists()
     staff = client_for(world.msp_staff)

@@ -32,9 +32,12 @@ def two_msps(world, django_user_model):
     apply_yaml_text(yaml.safe_dump(doc))
     world.second_contract = Contract.objects.get(msp__slug="second-msp")
     world.second_staff = make_user(
-        django_user_model, "staff@second.test", world.second_contract.msp,
-        Membership.Role.MEMBER, totp=True,
-    )  # fmt: skip
+        django_user_model,
+        "staff@second.test",
+        world.second_contract.msp,
+        Membership.Role.MEMBER,
+        totp=True,
+    )
     return world
 
 
@@ -47,13 +50,18 @@ def test_two_msps_each_see_and_change_only_their_own_reviews(two_msps, client_fo
         contract=w.acme_contract, quarter="2025-Q3", actor=w.advisor
     )[0]
     item = services.action_item_add(
-        review=first, title="Rotate the Northwind admin password", owner_side="msp",
-        due_on=None, actor=w.advisor,
-    )  # fmt: skip
+        review=first,
+        title="Rotate the Northwind admin password",
+        owner_side="msp",
+        due_on=None,
+        actor=w.advisor,
+    )
     services.review_publish(review=first, actor=w.advisor)
     second, northwind, owner = (
-        client_for(w.second_staff), client_for(w.msp_staff), client_for(w.owner)
-    )  # fmt: skip
+        client_for(w.second_staff),
+        client_for(w.msp_staff),
+        client_for(w.owner),
+    )
     slug = w.acme.slug
 
     # The list: the first MSP's review and who published it are not the second MSP's to read.
@@ -152,9 +160,12 @@ def test_action_item_of_a_published_review_changes_only_through_a_correction(wor
         contract=world.acme_contract, quarter="2025-Q3", actor=world.advisor
     )[0]
     item = services.action_item_add(
-        review=q3, title="Replace the firewall", owner_side="msp", due_on=None,
+        review=q3,
+        title="Replace the firewall",
+        owner_side="msp",
+        due_on=None,
         actor=world.advisor,
-    )  # fmt: skip
+    )
     services.review_publish(review=q3, actor=world.advisor)
     advisor, owner = client_for(world.advisor), client_for(world.owner)
     slug = world.acme.slug

@@ -304,9 +304,11 @@ def test_production_refuses_the_placeholder_secret_key_of_env_example():
     assert example in django_settings.PLACEHOLDER_SECRET_KEYS
     for key in (example, "django-insecure-" + "x" * 50):
         result = run_manage(
-            "check", DJANGO_ENV="production", DJANGO_SECRET_KEY=key,
+            "check",
+            DJANGO_ENV="production",
+            DJANGO_SECRET_KEY=key,
             DJANGO_ALLOWED_HOSTS="portal.example.com",
-        )  # fmt: skip
+        )
         assert result.returncode != 0
         assert "DJANGO_SECRET_KEY is a placeholder" in result.stderr
 

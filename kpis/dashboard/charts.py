@@ -14,8 +14,17 @@ FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
 
 
 # Log-scale ticks people can read: minutes to a month of business hours.
-HOUR_TICKS = [(1 / 60, "1 min"), (0.25, "15 min"), (1, "1 h"), (4, "4 h"), (8, "8 h"), (24, "24 h"),
-              (72, "72 h"), (240, "240 h"), (720, "720 h")]  # fmt: skip
+HOUR_TICKS = [
+    (1 / 60, "1 min"),
+    (0.25, "15 min"),
+    (1, "1 h"),
+    (4, "4 h"),
+    (8, "8 h"),
+    (24, "24 h"),
+    (72, "72 h"),
+    (240, "240 h"),
+    (720, "720 h"),
+]
 
 
 def _percent(values: list) -> list:

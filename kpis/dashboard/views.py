@@ -42,11 +42,16 @@ def _release(*paths: str) -> str:
 
 
 PAGE_RELEASE = _release(
-    "templates/kpis/dashboard.html", "templates/kpis/ticket_list.html",
-    "templates/contracts/_client_nav.html", "contracts/templatetags/portal.py",
-    "kpis/dashboard/selectors.py", "kpis/dashboard/charts.py", "kpis/dashboard/views.py",
-    "kpis/metrics/registry.py", "msp_portal/units.py",
-)  # fmt: skip
+    "templates/kpis/dashboard.html",
+    "templates/kpis/ticket_list.html",
+    "templates/contracts/_client_nav.html",
+    "contracts/templatetags/portal.py",
+    "kpis/dashboard/selectors.py",
+    "kpis/dashboard/charts.py",
+    "kpis/dashboard/views.py",
+    "kpis/metrics/registry.py",
+    "msp_portal/units.py",
+)
 
 
 class StoredPeriod(NamedTuple):
@@ -105,26 +110,41 @@ def dashboard(request, slug):
     snapshot = next((s for s in stored if s.period_label == label), None)
     if label and snapshot is None and request.GET.get("period"):
         raise Http404("No figures for that period.")
-    context = {"client": client, "contract": contract, "periods": periods,
-               "kind_names": KIND_NAMES, "snapshot": snapshot,
-               "ticket_figures": TICKET_FIGURES, "release": PAGE_RELEASE}  # fmt: skip
+    context = {
+        "client": client,
+        "contract": contract,
+        "periods": periods,
+        "kind_names": KIND_NAMES,
+        "snapshot": snapshot,
+        "ticket_figures": TICKET_FIGURES,
+        "release": PAGE_RELEASE,
+    }
     if snapshot is not None:
         context["data"] = DashboardData(client, contract, snapshot, stored)
     return render(request, "kpis/dashboard.html", context)
 
 
 SORTS = {
-    "created": "created_at", "-created": "-created_at", "resolved": "resolved_at",
-    "-resolved": "-resolved_at", "priority": "priority", "-priority": "-priority",
-    "resolution": "clock__resolution_seconds", "-resolution": "-clock__resolution_seconds",
-    "response": "clock__response_seconds", "-response": "-clock__response_seconds",
-}  # fmt: skip
+    "created": "created_at",
+    "-created": "-created_at",
+    "resolved": "resolved_at",
+    "-resolved": "-resolved_at",
+    "priority": "priority",
+    "-priority": "-priority",
+    "resolution": "clock__resolution_seconds",
+    "-resolution": "-clock__resolution_seconds",
+    "response": "clock__response_seconds",
+    "-response": "-clock__response_seconds",
+}
 SORT_CHOICES = [
-    ("-created", "newest first"), ("created", "oldest first"),
-    ("-resolution", "longest to resolve"), ("resolution", "quickest to resolve"),
-    ("-response", "slowest response"), ("response", "quickest response"),
+    ("-created", "newest first"),
+    ("created", "oldest first"),
+    ("-resolution", "longest to resolve"),
+    ("resolution", "quickest to resolve"),
+    ("-response", "slowest response"),
+    ("response", "quickest response"),
     ("priority", "priority"),
-]  # fmt: skip
+]
 VERDICT_FILTERS = ("met", "breached", "pending", "none")
 
 
@@ -142,8 +162,11 @@ def ticket_list(request, slug):
     if not label and contract is not None:
         label = _default_period(client, _periods(_stored(client))) or ""
     if contract is None or not label:
-        return render(request, "kpis/ticket_list.html", {"client": client, "contract": contract,
-                                                         "empty": True})  # fmt: skip
+        return render(
+            request,
+            "kpis/ticket_list.html",
+            {"client": client, "contract": contract, "empty": True},
+        )
     computed_at = snapshot_computed_at(client, label)
     if computed_at is None:
         raise Http404("No figures for that period.")
@@ -154,10 +177,17 @@ def ticket_list(request, slug):
     verdict = request.GET.get("verdict", "")
     sort = request.GET.get("sort", "-created")
     count, listed = figure_ticket_list(
-        client, contract, label, computed_at, key, part=part, fingerprint=fingerprint,
-        priority=priority, order=SORTS.get(sort, "-created_at"),
+        client,
+        contract,
+        label,
+        computed_at,
+        key,
+        part=part,
+        fingerprint=fingerprint,
+        priority=priority,
+        order=SORTS.get(sort, "-created_at"),
         verdict=("" if verdict == "none" else verdict) if verdict in VERDICT_FILTERS else None,
-    )  # fmt: skip
+    )
     if request.GET.get("format") == "csv":
         return _csv(client, listed, label, key)
     page = Paginator(listed, 50).get_page(request.GET.get("page"))
@@ -165,21 +195,44 @@ def ticket_list(request, slug):
     query = request.GET.copy()
     query.pop("page", None)
     context = {
-        "client": client, "contract": contract, "page": page, "count": count,
-        "period": Period.parse(label, contract.timezone), "key": key, "part": part,
-        "rule": RULES.get(key), "sort": sort, "priority": priority, "verdict": verdict,
-        "query": query.urlencode(), "zone": ZoneInfo(contract.timezone),
-        "verdicts": VERDICT_FILTERS, "fingerprint": fingerprint, "sort_choices": SORT_CHOICES,
-    }  # fmt: skip
+        "client": client,
+        "contract": contract,
+        "page": page,
+        "count": count,
+        "period": Period.parse(label, contract.timezone),
+        "key": key,
+        "part": part,
+        "rule": RULES.get(key),
+        "sort": sort,
+        "priority": priority,
+        "verdict": verdict,
+        "query": query.urlencode(),
+        "zone": ZoneInfo(contract.timezone),
+        "verdicts": VERDICT_FILTERS,
+        "fingerprint": fingerprint,
+        "sort_choices": SORT_CHOICES,
+    }
     context["page_stamp"] = _page_stamp(context)
     return render(request, "kpis/ticket_list.html", context)
 
 
 # What a listed ticket shows (the page and the CSV): its JSON history columns stay unread.
-TICKET_FIELDS = ("source_system", "external_id", "title", "priority", "created_at",
-                 "resolved_at", "paused_minutes")  # fmt: skip
-CLOCK_FIELDS = ("response_seconds", "resolution_seconds", "response_verdict",
-                "resolution_verdict", "no_verdict_reason")  # fmt: skip
+TICKET_FIELDS = (
+    "source_system",
+    "external_id",
+    "title",
+    "priority",
+    "created_at",
+    "resolved_at",
+    "paused_minutes",
+)
+CLOCK_FIELDS = (
+    "response_seconds",
+    "resolution_seconds",
+    "response_verdict",
+    "resolution_verdict",
+    "no_verdict_reason",
+)
 
 
 # Written as SQL: every ticket list reads its page of tickets (msp_portal/sql.py says why).
@@ -211,11 +264,21 @@ def _page_stamp(context: dict) -> str:
     content is cached under it, so a change to any ticket or clock renders it again."""
     client, contract, page = context["client"], context["contract"], context["page"]
     shown = (
-        PAGE_RELEASE, client.pk, client.slug, client.name, contract.pk, contract.timezone,
-        [context[k] for k in ("count", "key", "part", "sort", "priority", "verdict",
-                              "fingerprint", "query")],
-        context["period"].label, page.number, page.paginator.num_pages, page.object_list,
-    )  # fmt: skip
+        PAGE_RELEASE,
+        client.pk,
+        client.slug,
+        client.name,
+        contract.pk,
+        contract.timezone,
+        [
+            context[k]
+            for k in ("count", "key", "part", "sort", "priority", "verdict", "fingerprint", "query")
+        ],
+        context["period"].label,
+        page.number,
+        page.paginator.num_pages,
+        page.object_list,
+    )
     return hashlib.md5(repr(shown).encode(), usedforsecurity=False).hexdigest()
 
 
@@ -230,21 +293,41 @@ def _csv(client, ids: list[int], label: str, key: str) -> HttpResponse:
         f'attachment; filename="{client.slug}-{label}-{key.replace(".", "-")}.csv"'
     )
     writer = csv_writer(response)
-    writer.writerow(["source", "ticket", "title", "priority", "created (UTC)", "resolved (UTC)",
-                     "response minutes", "resolution minutes", "response verdict",
-                     "resolution verdict", "paused minutes", "no verdict because"])  # fmt: skip
+    writer.writerow(
+        [
+            "source",
+            "ticket",
+            "title",
+            "priority",
+            "created (UTC)",
+            "resolved (UTC)",
+            "response minutes",
+            "resolution minutes",
+            "response verdict",
+            "resolution verdict",
+            "paused minutes",
+            "no verdict because",
+        ]
+    )
     for start in range(0, len(ids), 2000):
         for t in _tickets_in_order(client, ids[start : start + 2000]):
             clock = t["clock"] or dict.fromkeys(CLOCK_FIELDS)
-            writer.writerow([
-                safe_text(t["source_system"]), safe_text(t["external_id"]),
-                safe_text(t["title"]), t["priority"], t["created_at"].isoformat(),
-                t["resolved_at"].isoformat() if t["resolved_at"] else "",
-                _minutes(clock["response_seconds"]), _minutes(clock["resolution_seconds"]),
-                clock["response_verdict"] or "", clock["resolution_verdict"] or "",
-                t["paused_minutes"] if t["paused_minutes"] is not None else "",
-                safe_text(clock["no_verdict_reason"] or ""),
-            ])  # fmt: skip
+            writer.writerow(
+                [
+                    safe_text(t["source_system"]),
+                    safe_text(t["external_id"]),
+                    safe_text(t["title"]),
+                    t["priority"],
+                    t["created_at"].isoformat(),
+                    t["resolved_at"].isoformat() if t["resolved_at"] else "",
+                    _minutes(clock["response_seconds"]),
+                    _minutes(clock["resolution_seconds"]),
+                    clock["response_verdict"] or "",
+                    clock["resolution_verdict"] or "",
+                    t["paused_minutes"] if t["paused_minutes"] is not None else "",
+                    safe_text(clock["no_verdict_reason"] or ""),
+                ]
+            )
     return response
 
 
@@ -254,11 +337,19 @@ def ticket_detail(request, slug, pk):
     client, _access = get_client_or_404(request.user, slug)
     ticket = get_object_or_404(
         Ticket.objects.select_related("clock", "clock__policy_version", "import_job"),
-        pk=pk, client=client,
-    )  # fmt: skip
+        pk=pk,
+        client=client,
+    )
     contract = current_contract(client=client)
-    return render(request, "kpis/ticket_detail.html", {
-        "client": client, "contract": contract, "ticket": ticket,
-        "clock": getattr(ticket, "clock", None), "timeline": ticket_timeline(ticket),
-        "zone": ZoneInfo(contract.timezone if contract else "UTC"),
-    })  # fmt: skip
+    return render(
+        request,
+        "kpis/ticket_detail.html",
+        {
+            "client": client,
+            "contract": contract,
+            "ticket": ticket,
+            "clock": getattr(ticket, "clock", None),
+            "timeline": ticket_timeline(ticket),
+            "zone": ZoneInfo(contract.timezone if contract else "UTC"),
+        },
+    )

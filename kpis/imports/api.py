@@ -39,11 +39,30 @@ class ImportJobSerializer(serializers.ModelSerializer):
     class Meta:
         model = ImportJob
         fields = [
-            "id", "msp", "client", "via", "original_name", "size", "sha256", "preset",
-            "mapping_name", "status", "phase", "rows_total", "rows_done", "created", "updated",
-            "unchanged", "rejected", "warnings", "message", "created_at", "started_at",
-            "finished_at", "progress",
-        ]  # fmt: skip
+            "id",
+            "msp",
+            "client",
+            "via",
+            "original_name",
+            "size",
+            "sha256",
+            "preset",
+            "mapping_name",
+            "status",
+            "phase",
+            "rows_total",
+            "rows_done",
+            "created",
+            "updated",
+            "unchanged",
+            "rejected",
+            "warnings",
+            "message",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "progress",
+        ]
 
     def get_progress(self, job) -> dict:
         return progress_get(job)
@@ -114,13 +133,21 @@ class ImportUploadView(APIView):
         client, msp = _client_and_msp(request.user, data["client"])
         upload = data["file"]
         job = import_create(
-            msp=msp, client=client, user=request.user, via=ImportJob.Via.API,
-            name=upload.name, content=upload,  # on disk (kpis/imports/upload_limit.py)
-        )  # fmt: skip
+            msp=msp,
+            client=client,
+            user=request.user,
+            via=ImportJob.Via.API,
+            name=upload.name,
+            content=upload,  # on disk (kpis/imports/upload_limit.py)
+        )
         job = _map_and_queue(
-            job, request.user, preset=data.get("preset"), mapping_json=data.get("mapping"),
-            timezone_name=data.get("timezone"), date_order=data.get("date_order"),
-        )  # fmt: skip
+            job,
+            request.user,
+            preset=data.get("preset"),
+            mapping_json=data.get("mapping"),
+            timezone_name=data.get("timezone"),
+            date_order=data.get("date_order"),
+        )
         return Response(ImportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -153,9 +180,13 @@ class TicketBatchView(APIView):
             "date_order": "ymd",
         }
         job = import_create(
-            msp=msp, client=client, user=request.user, via=ImportJob.Via.API,
-            name=f"{data['source_name']}.csv", content=buffer.getvalue(),
-        )  # fmt: skip
+            msp=msp,
+            client=client,
+            user=request.user,
+            via=ImportJob.Via.API,
+            name=f"{data['source_name']}.csv",
+            content=buffer.getvalue(),
+        )
         job = _map_and_queue(job, request.user, mapping_json=mapping_json)
         return Response(ImportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 

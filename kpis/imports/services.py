@@ -315,9 +315,14 @@ def _assign_clients(
     )
     for company, count in skipped["company"].value_counts().iter_rows():
         problems.append(
-            problems_frame([None], mapping.columns.get("company", ""), [company],
-                           f"company skipped as chosen in the mapping ({count} tickets)", "warning")
-        )  # fmt: skip
+            problems_frame(
+                [None],
+                mapping.columns.get("company", ""),
+                [company],
+                f"company skipped as chosen in the mapping ({count} tickets)",
+                "warning",
+            )
+        )
     kept = tickets.filter(pl.col("company").is_in(list(lookup))).with_columns(
         client_id=pl.col("company").replace_strict(lookup, return_dtype=pl.Int64)
     )
@@ -378,9 +383,11 @@ def mapping_prepare(
 def import_reject(job: ImportJob, error: Exception) -> ImportJob:
     """The file as a whole cannot be imported: say why on the job; its file stays for a re-run."""
     ImportJob.objects.filter(pk=job.pk).update(
-        status=ImportJob.Status.REJECTED, phase="rejected", message=str(error),
+        status=ImportJob.Status.REJECTED,
+        phase="rejected",
+        message=str(error),
         finished_at=timezone.now(),
-    )  # fmt: skip
+    )
     job.refresh_from_db()
     return job
 

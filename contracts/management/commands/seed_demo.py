@@ -58,15 +58,21 @@ class Command(BaseCommand):
             contract = Contract.objects.select_related("client", "msp").get(client__slug=slug)
             content = path.read_bytes()
             if ImportJob.objects.filter(
-                client=contract.client, via=ImportJob.Via.SEED, status=ImportJob.Status.DONE,
+                client=contract.client,
+                via=ImportJob.Via.SEED,
+                status=ImportJob.Status.DONE,
                 sha256=hashlib.sha256(content).hexdigest(),
-            ).exists():  # fmt: skip
+            ).exists():
                 self.stdout.write(f"  {path.name}: already imported")
                 continue
             job = import_file_sync(
-                msp=contract.msp, client=contract.client, user=staff, via=ImportJob.Via.SEED,
-                name=path.name, content=content,
-            )  # fmt: skip
+                msp=contract.msp,
+                client=contract.client,
+                user=staff,
+                via=ImportJob.Via.SEED,
+                name=path.name,
+                content=content,
+            )
             self.stdout.write(
                 f"  {path.name}: {job.status}, created={job.created} updated={job.updated} "
                 f"unchanged={job.unchanged} rejected={job.rejected}"
