@@ -21,6 +21,7 @@ from contracts.models import (
 from contracts.services.commitments import contract_today, evidence_add, occurrence_complete
 from contracts.services.matrix import matrix_approve
 from msp_portal.context_processors import SESSION_KEY
+from msp_portal.feedback import refusals_said
 from msp_portal.tenancy import (
     Action,
     get_client_contract_or_404,
@@ -117,11 +118,9 @@ def matrix_approve_view(request, slug, pk, version, side):
     if side not in ("client", "msp"):
         raise Http404("No such side.")
     access.require(Action.APPROVE_MATRIX_CLIENT if side == "client" else Action.APPROVE_MATRIX_MSP)
-    try:
+    with refusals_said(request):
         matrix_approve(version=matrix_version, side=side, actor=request.user, source="web")
         messages.success(request, f"Matrix version {matrix_version.number} approved.")
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
     return redirect("contract_matrix", slug=client.slug, pk=contract.pk)
 
 
@@ -182,11 +181,9 @@ def evidence_upload_view(request, slug, pk, occurrence):
     if upload is None:
         messages.error(request, "Choose a file to upload.")
     else:
-        try:
+        with refusals_said(request):
             evidence_add(occurrence=occ, upload=upload, actor=request.user, source="web")
             messages.success(request, f"Evidence '{upload.name}' stored.")
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
     return redirect("contract_commitments", slug=client.slug, pk=contract.pk)
 
 

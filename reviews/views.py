@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from kpis.models import KpiSnapshot
+from msp_portal.feedback import refusals_said
 from msp_portal.tenancy import (
     Action,
     contract_access,
@@ -205,12 +206,9 @@ def review_edit(request, slug, pk):
         _say_errors(request, form)
         return redirect(_back(review))
     values = {name: form.cleaned_data[name] for name in ReviewForm.Meta.fields}
-    try:
+    with refusals_said(request):
         changes = services.review_update(review=review, values=values, actor=request.user)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-        return redirect(_back(review))
-    messages.success(request, "Saved." if changes else "Nothing changed.")
+        messages.success(request, "Saved." if changes else "Nothing changed.")
     return redirect(_back(review))
 
 
@@ -223,10 +221,8 @@ def review_item_add(request, slug, pk):
     if not form.is_valid():
         _say_errors(request, form)
         return redirect(_back(review))
-    try:
+    with refusals_said(request):
         services.action_item_add(review=review, actor=request.user, **form.cleaned_data)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
     return redirect(_back(review) + "#actions")
 
 
@@ -246,7 +242,7 @@ def review_item_status(request, slug, pk, item):
         return redirect(_back(review))
     if not may_set_action_item(access, action_item.owner_side):
         access.require(Action.EDIT_REVIEW)  # raises PermissionDenied (403)
-    try:
+    with refusals_said(request):
         services.action_item_set_status(
             item=action_item,
             status=status,
@@ -254,10 +250,8 @@ def review_item_status(request, slug, pk, item):
             contract=review.contract,
             review=review,
         )
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-        return redirect(_back(review) + "#actions")
-    messages.success(request, f"“{action_item.title}” is now {action_item.get_status_display()}.")
+        title, status = action_item.title, action_item.get_status_display()
+        messages.success(request, f"“{title}” is now {status}.")
     return redirect(_back(review) + "#actions")
 
 
@@ -271,7 +265,7 @@ def review_item_edit(request, slug, pk, item):
     if not form.is_valid():
         _say_errors(request, form)
         return redirect(_back(review) + "#actions")
-    try:
+    with refusals_said(request):
         services.action_item_update(
             item=action_item,
             values=form.cleaned_data,
@@ -279,8 +273,6 @@ def review_item_edit(request, slug, pk, item):
             contract=review.contract,
             review=review,
         )
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
     return redirect(_back(review) + "#actions")
 
 
@@ -289,10 +281,8 @@ def review_item_edit(request, slug, pk, item):
 def review_comment(request, slug, pk):
     _client, review, access = get_review_or_404(request.user, slug, pk)
     access.require(Action.COMMENT_REVIEW)
-    try:
+    with refusals_said(request):
         services.comment_add(review=review, body=request.POST.get("body", ""), actor=request.user)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
     return redirect(_back(review) + "#comments")
 
 
@@ -316,13 +306,11 @@ def review_publish(request, slug, pk):
 def review_correct(request, slug, pk):
     _client, review, access = get_review_or_404(request.user, slug, pk)
     access.require(Action.EDIT_REVIEW)
-    try:
+    with refusals_said(request):
         draft = services.review_correct(review=review, actor=request.user)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-        return redirect(_back(review))
-    messages.info(request, "A new version is open as a draft: say what it corrects.")
-    return redirect(_back(draft))
+        messages.info(request, "A new version is open as a draft: say what it corrects.")
+        return redirect(_back(draft))
+    return redirect(_back(review))
 
 
 @login_required

@@ -34,7 +34,9 @@ NO_TENANT_DATA = {
     "review_shared",
     "review_shared_pdf",
 }
-EXCLUDED_NAMESPACES = {"admin"}  # staff only; tests/test_security_round_two.py shows others are turned away
+EXCLUDED_NAMESPACES = {
+    "admin"
+}  # staff only; tests/test_security_round_two.py shows others are turned away
 
 
 def _target_objects(contract):
