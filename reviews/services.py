@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from contracts.models import Contract
-from contracts.services.audit import audit_record, diff, snapshot
+from contracts.services.audit import audit_record, diff, snapshot, update_audited
 
 from .context import quarter_period, review_content
 from .models import ActionItem, Review, ReviewBranding, ReviewComment, ShareLink
@@ -60,23 +60,18 @@ def review_update(*, review: Review, values: dict, actor, source: str = "web") -
     """Change commentary, attendees, the next review date or (of a correction) what it corrects,
     in a draft; returns the changes."""
     _require_draft(review)
-    before = snapshot(review, WRITTEN)
-    for name in WRITTEN:
-        if name in values:
-            setattr(review, name, values[name])
-    changes = diff(before, snapshot(review, WRITTEN))
-    if changes:
-        review.pdf_status = Review.PdfStatus.NONE  # the PDF no longer shows what the page does
-        review.save(update_fields=[*changes, "pdf_status"])
-        audit_record(
-            actor=actor,
-            source=source,
-            contract=review.contract,
-            action="review_edited",
-            obj=review,
-            changes=changes,
-        )
-    return changes
+    return update_audited(
+        review,
+        values,
+        fields=WRITTEN,
+        actor=actor,
+        source=source,
+        contract=review.contract,
+        action="review_edited",
+        only_changed=True,
+        # The PDF no longer shows what the page does.
+        also={"pdf_status": Review.PdfStatus.NONE},
+    )
 
 
 def _corrections(before: dict, after: dict) -> list[str]:
@@ -216,22 +211,16 @@ def action_item_update(
 ):
     """Change an item's title, owner or due date (in a draft: see _require_item_open_to_change)."""
     _require_item_open_to_change(item, review, wording=True)
-    fields = ["title", "owner_side", "due_on"]
-    before = snapshot(item, fields)
-    for name in fields:
-        setattr(item, name, values[name])
-    changes = diff(before, snapshot(item, fields))
-    if changes:
-        item.save(update_fields=list(changes))
-        audit_record(
-            actor=actor,
-            source=source,
-            contract=contract,
-            action="action_item_edited",
-            obj=item,
-            changes=changes,
-        )
-    return changes
+    return update_audited(
+        item,
+        values,
+        fields=["title", "owner_side", "due_on"],
+        actor=actor,
+        source=source,
+        contract=contract,
+        action="action_item_edited",
+        only_changed=True,
+    )
 
 
 def action_item_set_status(

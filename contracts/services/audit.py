@@ -57,3 +57,39 @@ def audit_record(
         object_repr=str(obj)[:300],
         changes=changes or {},
     )
+
+
+def update_audited(
+    obj: models.Model,
+    values: dict,
+    *,
+    fields: list[str],
+    actor,
+    source: str,
+    contract: Contract | None,
+    action: str = "update",
+    validate: bool = False,
+    also: dict | None = None,
+    only_changed: bool = False,
+) -> dict[str, list]:
+    """Set the named `fields` of `obj` that `values` holds; when any changed, save the object
+    and record before → after in the audit trail. Returns the changes ({} when none).
+
+    `validate` runs the model's checks before anything is saved; `also` sets further columns
+    with a change (not recorded: consequences, such as a PDF now out of date); `only_changed`
+    saves just the changed columns (a model without auto-updated ones)."""
+    before = snapshot(obj, fields)
+    for name in fields:
+        if name in values:
+            setattr(obj, name, values[name])
+    if validate:
+        obj.full_clean(validate_unique=False)
+    changes = diff(before, snapshot(obj, fields))
+    if changes:
+        for name, value in (also or {}).items():
+            setattr(obj, name, value)
+        obj.save(update_fields=[*changes, *(also or {})] if only_changed else None)
+        audit_record(
+            actor=actor, source=source, contract=contract, action=action, obj=obj, changes=changes
+        )
+    return changes

@@ -23,7 +23,7 @@ from contracts.models import (
 )
 from msp_portal.jobs import recompute_after_commit
 
-from .audit import audit_record, diff, snapshot
+from .audit import audit_record, update_audited
 from .commitments import commitment_occurrences_ensure
 
 CENT = Decimal("0.01")
@@ -131,22 +131,17 @@ def _contract_upsert(data, client, msp, advisor, result, actor, source) -> Contr
         result.changes.append(f"created contract '{contract.name}'")
         audit_record(actor=actor, source=source, contract=contract, action="create", obj=contract)
         return contract
-    before = snapshot(contract, CONTRACT_FIELDS)
-    for name, value in values.items():
-        setattr(contract, name, value)
-    contract.full_clean(validate_unique=False)
-    changes = diff(before, snapshot(contract, CONTRACT_FIELDS))
+    changes = update_audited(
+        contract,
+        values,
+        fields=CONTRACT_FIELDS,
+        actor=actor,
+        source=source,
+        contract=contract,
+        validate=True,
+    )
     if changes:
-        contract.save()
         result.changes.append(f"updated contract '{contract.name}': {', '.join(changes)}")
-        audit_record(
-            actor=actor,
-            source=source,
-            contract=contract,
-            action="update",
-            obj=contract,
-            changes=changes,
-        )
     return contract
 
 
@@ -294,21 +289,16 @@ def _commitments_apply(data: ContractFile, contract: Contract, result, actor, so
                 actor=actor, source=source, contract=contract, action="create", obj=commitment
             )
         else:
-            before = snapshot(commitment, COMMITMENT_FIELDS)
-            for key, value in values.items():
-                setattr(commitment, key, value)
-            changes = diff(before, snapshot(commitment, COMMITMENT_FIELDS))
+            changes = update_audited(
+                commitment,
+                values,
+                fields=COMMITMENT_FIELDS,
+                actor=actor,
+                source=source,
+                contract=contract,
+            )
             if changes:
-                commitment.save()
                 result.changes.append(f"updated commitment '{commitment.name}'")
-                audit_record(
-                    actor=actor,
-                    source=source,
-                    contract=contract,
-                    action="update",
-                    obj=commitment,
-                    changes=changes,
-                )
         commitment_occurrences_ensure(commitment=commitment)
     # A commitment left out of the file is retired, never deleted: its history and evidence stay.
     for commitment in contract.commitments.filter(is_active=True).exclude(name__in=named):
