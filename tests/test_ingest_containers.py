@@ -11,7 +11,7 @@ from datetime import datetime, time
 import openpyxl
 import polars as pl
 
-from kpis.imports.ingest import read
+from kpis.imports.ingest import containers
 from kpis.imports.ingest.read import table_read
 
 from .test_ingest_read import cells, row_numbers, unusable, workbook_bytes, zipped
@@ -68,19 +68,19 @@ def test_a_damaged_gz_file_is_refused():
 
 
 def test_a_zip_bomb_is_refused_as_too_large_when_unpacked(monkeypatch):
-    monkeypatch.setattr(read, "BOMB_SIZE", 10_000)  # the real threshold is 100 MB
+    monkeypatch.setattr(containers, "BOMB_SIZE", 10_000)  # the real threshold is 100 MB
     data = zipped({"tickets.csv": b"a,b\n" + b"1,2\n" * 50_000})
     assert unusable(data, "export.zip") == "export.zip: is too large when unpacked"
 
 
 def test_a_gzip_bomb_is_stopped_while_unpacking(monkeypatch):
-    monkeypatch.setattr(read, "BOMB_SIZE", 10_000)
+    monkeypatch.setattr(containers, "BOMB_SIZE", 10_000)
     data = gzip.compress(b"a,b\n" + b"1,2\n" * 1_000_000)
     assert unusable(data, "tickets.csv.gz") == "tickets.csv.gz: is too large when unpacked"
 
 
 def test_anything_over_the_unpacked_limit_is_refused(monkeypatch):
-    monkeypatch.setattr(read, "MAX_UNPACKED", 1_000)
+    monkeypatch.setattr(containers, "MAX_UNPACKED", 1_000)
     data = gzip.compress(bytes(range(32, 127)) * 20)  # barely compressible, 1,900 bytes
     assert "too large when unpacked" in unusable(data, "tickets.csv.gz")
 

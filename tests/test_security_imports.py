@@ -150,3 +150,72 @@ def test_upload_preview_reads_only_the_head_of_a_large_gz(world):
     assert table.frame.height == PREVIEW_ROWS
     assert table.columns[0] == "Ticket"
     assert peak < 32 * 1024**2, f"the preview held {peak / 1024**2:.0f} MB"
+
+
+def _preview_peak(world, name: str, content: bytes):
+    """The preview of an upload as the mapping page reads it, and the most memory it held."""
+    import tracemalloc
+
+    from kpis.imports.services import import_create, preview_table
+
+    job = import_create(
+        msp=world.northwind,
+        client=world.acme,
+        user=world.msp_staff,
+        via="web",
+        name=name,
+        content=content,
+    )
+    tracemalloc.start()
+    try:
+        table = preview_table(job)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return table, peak, job
+
+
+def test_upload_preview_reads_only_the_head_of_a_large_zip(world):
+    """64 MB of rows zipped: the preview takes its 200 rows out of the zip and stops."""
+    import io
+    import zipfile
+
+    from kpis.imports.services import PREVIEW_ROWS
+
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        archive.writestr("export/tickets.csv", _export_rows(720_000))
+    table, peak, _job = _preview_peak(world, "big.zip", packed.getvalue())
+    assert table.frame.height == PREVIEW_ROWS and table.columns[0] == "Ticket"
+    assert peak < 32 * 1024**2, f"the preview held {peak / 1024**2:.0f} MB"
+
+
+def test_upload_preview_streams_the_first_rows_of_a_workbook(world):
+    """A workbook's preview streams its first rows from the file on disk, reading the same rows
+    as reading the whole file would, without holding the file (openpyxl still holds the
+    workbook's shared strings, whatever the preview does)."""
+    import io
+    import tracemalloc
+
+    import openpyxl
+
+    from kpis.imports.ingest.read import table_read
+    from kpis.imports.services import PREVIEW_ROWS
+
+    book = openpyxl.Workbook(write_only=True)
+    sheet = book.create_sheet()
+    for line in _export_rows(60_000).decode().splitlines():
+        sheet.append(line.split(","))
+    data = io.BytesIO()
+    book.save(data)
+    content = data.getvalue()
+    table, peak, job = _preview_peak(world, "big.xlsx", content)
+    tracemalloc.start()
+    try:  # what the preview did before: the stored file read whole, then parsed
+        with job.file.open("rb") as handle:
+            whole = table_read(handle.read(), "big.xlsx", max_rows=PREVIEW_ROWS)
+        _, whole_peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert table.frame.equals(whole.frame) and table.frame.height == PREVIEW_ROWS
+    assert peak + 0.8 * len(content) < whole_peak, (peak, whole_peak, len(content))

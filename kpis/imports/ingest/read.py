@@ -17,22 +17,27 @@ import zlib
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 from pathlib import PurePosixPath
+from typing import BinaryIO
 
 import openpyxl  # parses with defusedxml when it is installed (tests assert it)
 import polars as pl
 from defusedxml.common import DefusedXmlException
 
+from kpis.imports.ingest.containers import (
+    EMPTY_ZIP_MAGIC,
+    GZIP_MAGIC,
+    ZIP_MAGIC,
+    check_size,
+    unpack,
+    zip_member,
+)
 from kpis.imports.ingest.encoding import as_utf8, mixed_lines, utf16_without_bom
 from kpis.imports.ingest.errors import UTF16_BOMS, UnusableFile
 
 ROW = "__row"
 MAX_COLUMNS = 2000
-MAX_UNPACKED = 2 * 1024**3  # bytes after decompression
-BOMB_RATIO, BOMB_SIZE = 200, 100 * 1024**2  # refuse ratio > 200:1 once bigger than 100 MB
-TABLE_SUFFIXES = (".csv", ".xlsx", ".txt", ".tsv")
 DELIMITERS = (",", ";", "\t", "|")  # in order of preference when the sniff is a tie
 SNIFF_LINES, SNIFF_BYTES = 50, 1024**2
-ZIP_MAGIC, EMPTY_ZIP_MAGIC, GZIP_MAGIC = b"PK\x03\x04", b"PK\x05\x06", b"\x1f\x8b"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls, and password-protected .xlsx
 NO_TABLE = "{}: has no table: expected a header row of two or more columns and a data row"
 
@@ -52,7 +57,7 @@ class Table:
 def table_read(data: bytes, filename: str, *, max_rows: int | None = None) -> Table:
     """Read a CSV/TSV/TXT or XLSX export, possibly inside a .zip or .gz; `max_rows` data rows."""
     label = PurePosixPath(filename.replace("\\", "/")).name or "the file"
-    data, label = _unpack(data, label)
+    data, label = unpack(data, label)
     if data[:8] == OLE_MAGIC:
         msg = "is an old-style .xls or a password-protected workbook; save it as .xlsx or CSV"
         raise UnusableFile(f"{label}: {msg}")
@@ -62,76 +67,6 @@ def table_read(data: bytes, filename: str, *, max_rows: int | None = None) -> Ta
 
 
 # Containers -------------------------------------------------------------------------------------
-
-
-def _unpack(data: bytes, label: str, depth: int = 0) -> tuple[bytes, str]:
-    """Take the table out of a .gz and/or .zip wrapper; the bytes decide, not the extension."""
-    if data[:2] == GZIP_MAGIC and depth == 0:
-        return _unpack(_gunzip(data, label), label, depth=1)
-    if data[:4] not in (ZIP_MAGIC, EMPTY_ZIP_MAGIC):
-        return data, label
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, OSError) as error:
-        raise UnusableFile(f"{label}: is a damaged zip or xlsx file") from error
-    with archive:
-        parts = archive.infolist()
-        if {"[Content_Types].xml", "xl/workbook.xml"} <= set(archive.namelist()):
-            for info in parts:  # openpyxl will inflate these parts
-                _check_size(info.file_size, info.compress_size, label)
-            _check_size(sum(i.file_size for i in parts), sum(i.compress_size for i in parts), label)
-            return data, label
-        if depth == 2:
-            raise UnusableFile(f"{label}: is a zip inside a zip; upload the table itself")
-        member = _zip_member(parts, label)
-        _check_size(member.file_size, member.compress_size, label)
-        try:
-            data = archive.read(member)
-        except RuntimeError as error:  # zipfile's way of saying "encrypted"
-            raise UnusableFile(f"{label}: is password-protected; upload it unzipped") from error
-        except (zipfile.BadZipFile, NotImplementedError, zlib.error, OSError) as error:
-            raise UnusableFile(f"{label}: cannot be unpacked (damaged zip file)") from error
-    # depth 2: an .xlsx member is still checked as a workbook, but no further unpacking
-    return _unpack(data, f"{PurePosixPath(member.filename).name} in {label}", depth=2)
-
-
-def _zip_member(parts: list[zipfile.ZipInfo], label: str) -> zipfile.ZipInfo:
-    """The one table file in a zip; folders and macOS resource forks do not count."""
-    found = [
-        info
-        for info in parts
-        if not info.is_dir()
-        and not info.filename.startswith("__MACOSX/")
-        and info.filename.lower().endswith(TABLE_SUFFIXES)
-    ]
-    if not found:
-        raise UnusableFile(f"{label}: holds no .csv, .xlsx, .txt or .tsv file")
-    if len(found) > 1:
-        # A zip of thousands of members must not become a message of thousands of names.
-        names = ", ".join(info.filename for info in found[:5])
-        more = f" and {len(found) - 5} more" if len(found) > 5 else ""
-        raise UnusableFile(f"{label}: holds {len(found)} tables ({names}{more}); upload one")
-    return found[0]
-
-
-def _gunzip(data: bytes, label: str) -> bytes:
-    """Inflate in chunks so a bomb is stopped at the limit, not after filling memory."""
-    chunks, total = [], 0
-    try:
-        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
-            while chunk := stream.read(1024**2):
-                total += len(chunk)
-                _check_size(total, len(data), label)
-                chunks.append(chunk)
-    except (OSError, EOFError, zlib.error) as error:
-        raise UnusableFile(f"{label}: is a damaged or incomplete .gz file") from error
-    return b"".join(chunks)
-
-
-def _check_size(size: int, packed: int, label: str) -> None:
-    """Refuse over 2 GiB unpacked, or a ratio over 200:1 past 100 MB (a zip bomb)."""
-    if size > MAX_UNPACKED or (size > BOMB_SIZE and size > BOMB_RATIO * max(packed, 1)):
-        raise UnusableFile(f"{label}: is too large when unpacked")
 
 
 # CSV --------------------------------------------------------------------------------------------
@@ -246,11 +181,13 @@ def _field_counts(text: str, delimiter: str) -> list[int]:
 # XLSX -------------------------------------------------------------------------------------------
 
 
-def _xlsx_read(data: bytes, label: str, max_rows: int | None) -> Table:
+def _xlsx_read(data: bytes | BinaryIO, label: str, max_rows: int | None) -> Table:
+    """A workbook's first sheet with data, from its bytes or from a file on disk (streamed)."""
+    source = io.BytesIO(data) if isinstance(data, bytes) else data
     try:
         with warnings.catch_warnings():  # openpyxl warns about extensions it ignores
             warnings.simplefilter("ignore")
-            book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+            book = openpyxl.load_workbook(source, read_only=True, data_only=False)
             try:
                 return _xlsx_table(book, label, max_rows)
             finally:
@@ -385,9 +322,9 @@ HEAD_BYTES = 4 * 1024**2  # of text: far more than the preview's 200 rows of any
 def table_read_head(handle, filename: str, *, max_rows: int) -> Table:
     """table_read of the first `max_rows` rows of a file on disk, reading only its head: the
     lines those rows need (at least HEAD_BYTES of text when there is that much, more only when
-    the rows are longer), unpacked from a .gz as far as that takes and no further, cut at the
-    end of a line. A .zip or .xlsx is read whole (its directory is at its end), as table_read
-    does, with its size checks."""
+    the rows are longer), unpacked from a .gz or out of a .zip as far as that takes and no
+    further, cut at the end of a line; a workbook's first rows streamed from its sheet. The
+    same size checks as table_read; the few layouts that nest containers are read whole."""
     start = handle.read(8)
     handle.seek(0)
     if start[:2] == GZIP_MAGIC:
@@ -401,8 +338,11 @@ def table_read_head(handle, filename: str, *, max_rows: int) -> Table:
             handle.seek(0)
             return table_read(handle.read(), filename, max_rows=max_rows)
         return table_read(head, filename, max_rows=max_rows)
-    if start[:4] in (ZIP_MAGIC, EMPTY_ZIP_MAGIC) or start == OLE_MAGIC:
-        return table_read(handle.read(), filename, max_rows=max_rows)
+    if start == OLE_MAGIC:
+        return table_read(start, filename, max_rows=max_rows)  # refused, saying why
+    if start[:4] in (ZIP_MAGIC, EMPTY_ZIP_MAGIC):
+        label = PurePosixPath(filename.replace("\\", "/")).name or "the file"
+        return _zip_head(handle, label, filename, max_rows)
     return table_read(_head(handle, max_rows), filename, max_rows=max_rows)
 
 
@@ -426,3 +366,33 @@ def _head(stream, max_rows: int) -> bytes:
     if utf16 and end % 2:
         end += 1
     return head[:end]
+
+
+def _zip_head(handle, label: str, filename: str, max_rows: int) -> Table:
+    """The head of a workbook, or of the one table in a zip, read from the file on disk: the
+    zip's directory (at its end) is read by seeking, then only what the rows need."""
+    try:
+        archive = zipfile.ZipFile(handle)
+    except (zipfile.BadZipFile, OSError) as error:
+        raise UnusableFile(f"{label}: is a damaged zip or xlsx file") from error
+    with archive:
+        parts = archive.infolist()
+        if {"[Content_Types].xml", "xl/workbook.xml"} <= set(archive.namelist()):
+            for info in parts:  # openpyxl will inflate these parts
+                check_size(info.file_size, info.compress_size, label)
+            handle.seek(0)
+            return _xlsx_read(handle, label, max_rows)
+        member = zip_member(parts, label)
+        check_size(member.file_size, member.compress_size, label)
+        inner = f"{PurePosixPath(member.filename).name} in {label}"
+        try:
+            with archive.open(member) as stream:
+                head = _head(stream, max_rows)
+        except RuntimeError as error:  # zipfile's way of saying "encrypted"
+            raise UnusableFile(f"{label}: is password-protected; upload it unzipped") from error
+        except (zipfile.BadZipFile, NotImplementedError, zlib.error, OSError) as error:
+            raise UnusableFile(f"{label}: cannot be unpacked (damaged zip file)") from error
+    if head[:2] == GZIP_MAGIC or head[:4] in (ZIP_MAGIC, EMPTY_ZIP_MAGIC):
+        handle.seek(0)  # a container in the zip: read whole, as table_read reads it
+        return table_read(handle.read(), filename, max_rows=max_rows)
+    return _csv_read(head, inner, max_rows)
