@@ -31,6 +31,8 @@ def test_the_owner_reads_the_dashboard_and_drills_into_resolution_compliance(
     page.goto(f"{live_server.url}{url}?period=2025-Q4")
     for chart in ("chart-priority", "chart-volume"):
         page.wait_for_selector(f"#{chart} .main-svg", timeout=15_000)  # plotly drew it
+    # No Plotly toolbar: no "share to the cloud" link for a client's data, no extra tab stops.
+    assert page.locator(".modebar").count() == 0
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "dashboard.png"), full_page=True)
     page.click('a[data-figure="resolution.compliance"]')

@@ -36,6 +36,7 @@ def test_the_advisor_publishes_downloads_the_pdf_and_shares_a_link_that_expires(
     with start_worker(app, perform_ping_check=False, pool="solo", loglevel="WARNING"):
         page.goto(url)
         page.wait_for_selector("#chart-priority .main-svg", timeout=15_000)
+        assert page.locator(".modebar").count() == 0  # no Plotly toolbar, no cloud link
         page.fill("#id_advisor_commentary", "Backups failed twice: the MSP replaces the NAS.")
         page.fill("#id_attendees", "Ada Clark\nOlivia Owens")
         page.click("#save-review")

@@ -8,7 +8,7 @@
     JSON.parse(source.textContent).forEach(function (chart) {
       var el = document.getElementById("chart-" + chart.id);
       if (el) Plotly.newPlot(el, chart.figure.data, chart.figure.layout,
-                             { responsive: true, displaylogo: false });
+                             { responsive: true, displayModeBar: false });
     });
   }
   function follow() {
