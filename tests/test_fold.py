@@ -55,6 +55,9 @@ def test_new_is_a_state_and_the_usual_new_statuses_map_to_it():
     assert value_guess("status", "In Progress") == "open"
     assert value_guess("status", "New", PRESETS["servicenow_audit"]) == "new"
     assert value_guess("status", "Completed / Closed") == "closed"
+    # Jira Service Management's first status is the customer waiting for the desk, not a pause.
+    assert value_guess("status", "Waiting for support", PRESETS["jira_sm"]) == "new"
+    assert value_guess("status", "Waiting for customer", PRESETS["jira_sm"]) == "paused"
 
 
 def test_first_response_is_the_first_update_past_new():
@@ -196,6 +199,8 @@ def test_any_history_folds_into_a_resolution_inside_it_and_gaps_that_end_at_reop
         stamps.append(f"2025-09-{1 + day:02d}T{hh:02d}:{mm:02d}:00Z")
         rows.append(f"TZ,{stamps[-1]},{state},,")
     t = fold(rows)["TZ"]
+    past_new = [stamp for stamp, (state, _) in zip(stamps, steps, strict=True) if state != "New"]
+    assert iso(t["first_response_at"]) == (past_new[0] if past_new else None)
     done = steps[-1][0] in ("Resolved", "Closed")
     assert (t["resolved_at"] is not None) == done
     if done:

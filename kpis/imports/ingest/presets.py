@@ -272,6 +272,8 @@ PRESETS: dict[str, Preset] = {
             values={
                 "origin": {"monitoring alert": "proactive", "get it help": "reactive"},
                 "kind": {"[system] service request": "request"},
+                # A request's first status: the customer waits for the desk, nothing is paused.
+                "status": {"waiting for support": "new"},
             },
         ),
         Preset(
