@@ -87,6 +87,28 @@ def test_a_ticket_born_assigned_was_responded_to_at_its_creation():
     assert minutes(t["created_at"], t["first_response_at"]) == 45
 
 
+def test_an_update_with_no_status_leaves_the_state_as_it_was():
+    # 09:00 New, 09:20 a row with the status empty (a comment), 10:00 In Progress: 60 minutes.
+    t = fold(["TE,2025-09-01 09:00,New,,", "TE,2025-09-01 09:20,,,",
+              "TE,2025-09-01 10:00,In Progress,,"])["TE"]  # fmt: skip
+    assert minutes(t["created_at"], t["first_response_at"]) == 60
+    # Resolved 11:00, a comment at 12:00 (no status), closed 13:00: no reopen, still resolved at
+    # 11:00, and the ticket's last known status is Closed.
+    t = fold(["TF,2025-09-01 09:00,In Progress,,", "TF,2025-09-01 11:00,Resolved,,",
+              "TF,2025-09-01 12:00,,,", "TF,2025-09-01 13:00,Closed,,",
+              "TF,2025-09-01 14:00,,,"])["TF"]  # fmt: skip
+    assert t["reopen_count"] == 0 and json.loads(t["reopen_gaps"]) == []
+    assert iso(t["resolved_at"]) == "2025-09-01T11:00:00Z"
+    assert (t["status"], t["status_raw"]) == ("closed", "Closed")
+    # A pause is not cut by a comment: Awaiting User 09:30 → (comment 09:40) → 10:00.
+    t = fold(["TG,2025-09-01 09:00,In Progress,,", "TG,2025-09-01 09:30,Awaiting User,,",
+              "TG,2025-09-01 09:40,,,", "TG,2025-09-01 10:00,In Progress,,"])["TG"]  # fmt: skip
+    assert json.loads(t["paused_intervals"]) == [
+        ["2025-09-01T09:30:00Z", "2025-09-01T09:40:00Z"],
+        ["2025-09-01T09:40:00Z", "2025-09-01T10:00:00Z"],
+    ]  # two pieces, 30 minutes in all: the clock takes their union
+
+
 def test_closing_a_resolved_ticket_does_not_move_its_resolution():
     # Resolved Mon 1 Sep 12:00, auto-closed Mon 8 Sep 12:00: resolution is 12:00 on the 1st,
     # 180 minutes after the 09:00 creation, not 7 days (10,260 minutes) more.

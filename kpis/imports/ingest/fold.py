@@ -11,6 +11,7 @@
   resolution it undoes (not from a later closing) to the reopen is off the resolution clock;
 - reassignment: a change of assignment group or of assignee from one person to another;
 - tier: the highest tier any update reached, and when it first went above tier 1.
+An update with no status leaves the state as it was.
 Exported counters (reassignment_count, reopen_count) are kept when they are higher than what the
 history shows: an audit export may start after the ticket's early history.
 """
@@ -40,6 +41,20 @@ def events_fold(events: pl.DataFrame, *, pause_states: set[str]) -> pl.DataFrame
     ev = events.filter(pl.col("external_id").is_not_null() & pl.col("updated_at").is_not_null())
     ev = ev.sort([*keys, "updated_at", "__row"])
     over = pl.struct(keys)
+    # An update with no status (a comment, a field change) leaves the state as it was.
+    known = pl.col("status_raw") != ""
+    ev = ev.with_columns(
+        status=pl.when(known)
+        .then(pl.col("status"))
+        .forward_fill()
+        .over(over)
+        .fill_null(pl.col("status")),
+        status_raw=pl.when(known)
+        .then(pl.col("status_raw"))
+        .forward_fill()
+        .over(over)
+        .fill_null(""),
+    )
     ev = ev.with_columns(
         next_at=pl.col("updated_at").shift(-1).over(over),
         prev_status=pl.col("status").shift(1).over(over),
@@ -48,7 +63,9 @@ def events_fold(events: pl.DataFrame, *, pause_states: set[str]) -> pl.DataFrame
         position=pl.int_range(pl.len()).over(over),
     )
     status_key = pl.col("status_raw").str.to_lowercase().str.replace_all(r"\s+", " ")
-    responded = (pl.col("status") != "new").fill_null(False) | (pl.col("assignee") != "")
+    # A ticket with no status yet says nothing about the response (its state is only a default).
+    past_new = (pl.col("status_raw") != "") & (pl.col("status") != "new").fill_null(False)
+    responded = past_new | (pl.col("assignee") != "")
     was_done = pl.col("prev_status").is_in(DONE_STATES).fill_null(False)
     # Entering resolved or closed from a live state (or being born there) is a resolution;
     # resolved → closed is not: an auto-close days after the fix is not resolution time.
