@@ -19,6 +19,7 @@ class Ticket(models.Model):
         ALERT = "alert", "Alert"
 
     class State(models.TextChoices):
+        NEW = "new", "New"  # raised, nobody has acted on it yet (docs/kpis.md, "Event logs")
         OPEN = "open", "Open"
         PAUSED = "paused", "Paused"
         RESOLVED = "resolved", "Resolved"

@@ -1,12 +1,17 @@
-"""Event-log exports (one row per ticket update) folded into one ticket each (kpis.md).
+"""Event-log exports (one row per ticket update) folded into one ticket each (docs/kpis.md,
+"Event logs").
 
-- first response: the first update that moves the ticket out of its first status or sets an
-  assignee;
+- first response: the first update at which the ticket is past `new` or has an assignee (the
+  first update itself when it already is);
+- resolution: the exported resolved-at value when the ticket's last row has one; otherwise the
+  last entry into `resolved` or `closed` from a state that is neither, so closing a resolved
+  ticket does not move its resolution;
 - paused intervals: time spent in the statuses the SLA policy lists as pause states;
-- reopen: a move from resolved or closed back to an open or paused status; the gap between the
-  resolution and the reopen is kept, because it is off the resolution clock;
+- reopen: a move from resolved or closed back to new, open or paused; the gap from the
+  resolution it undoes (not from a later closing) to the reopen is off the resolution clock;
 - reassignment: a change of assignment group or of assignee from one person to another;
 - tier: the highest tier any update reached, and when it first went above tier 1.
+An update with no status leaves the state as it was.
 Exported counters (reassignment_count, reopen_count) are kept when they are higher than what the
 history shows: an audit export may start after the ticket's early history.
 """
@@ -17,6 +22,7 @@ import polars as pl
 
 _ISO = "%Y-%m-%dT%H:%M:%SZ"
 DONE_STATES = ["resolved", "closed"]
+LIVE_STATES = ["new", "open", "paused"]  # the states a reopen moves a ticket back to
 
 
 def _intervals_json(start: pl.Expr, end: pl.Expr) -> pl.Expr:
@@ -35,24 +41,36 @@ def events_fold(events: pl.DataFrame, *, pause_states: set[str]) -> pl.DataFrame
     ev = events.filter(pl.col("external_id").is_not_null() & pl.col("updated_at").is_not_null())
     ev = ev.sort([*keys, "updated_at", "__row"])
     over = pl.struct(keys)
+    # An update with no status (a comment, a field change) leaves the state as it was.
+    known = pl.col("status_raw") != ""
+    ev = ev.with_columns(
+        status=pl.when(known)
+        .then(pl.col("status"))
+        .forward_fill()
+        .over(over)
+        .fill_null(pl.col("status")),
+        status_raw=pl.when(known)
+        .then(pl.col("status_raw"))
+        .forward_fill()
+        .over(over)
+        .fill_null(""),
+    )
     ev = ev.with_columns(
         next_at=pl.col("updated_at").shift(-1).over(over),
         prev_status=pl.col("status").shift(1).over(over),
-        prev_status_raw=pl.col("status_raw").shift(1).over(over),
         prev_group=pl.col("assignment_group").shift(1).over(over),
         prev_assignee=pl.col("assignee").shift(1).over(over),
-        first_status_raw=pl.col("status_raw").first().over(over),
-        first_assignee=pl.col("assignee").first().over(over),
         position=pl.int_range(pl.len()).over(over),
     )
     status_key = pl.col("status_raw").str.to_lowercase().str.replace_all(r"\s+", " ")
-    responded = (pl.col("position") > 0) & (
-        (pl.col("status_raw") != pl.col("first_status_raw"))
-        | ((pl.col("assignee") != "") & (pl.col("first_assignee") == ""))
-    )
-    reopened = pl.col("prev_status").is_in(DONE_STATES) & ~pl.col("status").is_in(
-        [*DONE_STATES, "cancelled"]
-    )
+    # A ticket with no status yet says nothing about the response (its state is only a default).
+    past_new = (pl.col("status_raw") != "") & (pl.col("status") != "new").fill_null(False)
+    responded = past_new | (pl.col("assignee") != "")
+    was_done = pl.col("prev_status").is_in(DONE_STATES).fill_null(False)
+    # Entering resolved or closed from a live state (or being born there) is a resolution;
+    # resolved → closed is not: an auto-close days after the fix is not resolution time.
+    entered_done = pl.col("status").is_in(DONE_STATES).fill_null(False) & ~was_done
+    reopened = was_done & pl.col("status").is_in(LIVE_STATES).fill_null(False)
     reassigned = (pl.col("position") > 0) & (
         ((pl.col("assignment_group") != pl.col("prev_group")) & (pl.col("prev_group") != ""))
         | (
@@ -66,13 +84,16 @@ def events_fold(events: pl.DataFrame, *, pause_states: set[str]) -> pl.DataFrame
             _intervals_json(pl.col("updated_at"), pl.col("next_at"))
         ),
         is_response=responded,
+        is_resolution=entered_done,
         is_reopen=reopened,
         is_reassign=reassigned,
     )
-    # The resolution a reopen undoes: the time of the update just before it.
-    ev = ev.with_columns(prev_at=pl.col("updated_at").shift(1).over(over)).with_columns(
+    # The resolution a reopen undoes: the last entry into resolved or closed before it, so the
+    # days spent closed after being resolved stay off the clock too.
+    resolved_since = pl.when(pl.col("is_resolution")).then(pl.col("updated_at"))
+    ev = ev.with_columns(resolved_since=resolved_since.forward_fill().over(over)).with_columns(
         gap_json=pl.when(pl.col("is_reopen")).then(
-            _intervals_json(pl.col("prev_at"), pl.col("updated_at"))
+            _intervals_json(pl.col("resolved_since"), pl.col("updated_at"))
         )
     )
     plain = [c for c in events.columns if c not in ("updated_at", "updated_by", "__row")]
@@ -82,10 +103,7 @@ def events_fold(events: pl.DataFrame, *, pause_states: set[str]) -> pl.DataFrame
         pl.col("created_at").drop_nulls().first().alias("created_from_record"),
         pl.col("updated_at").first().alias("first_update"),
         pl.col("updated_at").filter(pl.col("is_response")).first().alias("first_response_seen"),
-        pl.col("updated_at")
-        .filter(pl.col("status").is_in(DONE_STATES))
-        .last()
-        .alias("last_done_at"),
+        pl.col("updated_at").filter(pl.col("is_resolution")).last().alias("last_done_at"),
         pl.col("pause_json").drop_nulls().str.join(",").alias("pauses"),
         pl.col("gap_json").drop_nulls().str.join(",").alias("gaps"),
         pl.col("is_reopen").sum().alias("reopens_seen"),

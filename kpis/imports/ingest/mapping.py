@@ -145,11 +145,15 @@ def _check(mapping: Mapping, header: list[str] | None) -> None:
         if header is not None and column not in header:
             raise MappingError(f"mapping.columns.{name}: the file has no column '{column}'")
     for required in ("external_id", "created_at"):
-        if required not in mapping.columns:
+        # An event log's first update stands in for its creation time (docs/imports.md).
+        event_created = required == "created_at" and mapping.shape == "event"
+        if required not in mapping.columns and not event_created:
             label = TICKET_FIELDS[required]
             raise MappingError(f"mapping.columns.{required}: required ({label}) but not mapped")
     if mapping.shape == "event" and "updated_at" not in mapping.columns:
         raise MappingError("mapping.columns.updated_at: an event-log export needs the update time")
+    if "sub_status" in mapping.columns and "status" not in mapping.columns:
+        raise MappingError("mapping.columns.sub_status: is read with the status; map the status")
     try:
         ZoneInfo(mapping.timezone)
     except (ZoneInfoNotFoundError, ValueError):

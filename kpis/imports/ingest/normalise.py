@@ -8,7 +8,7 @@ UTC. Row numbers are the spreadsheet rows the user sees (header = row 1).
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 
@@ -114,6 +114,10 @@ def tickets_normalise(table_frame: pl.DataFrame, mapping: Mapping) -> Normalised
     """Map, parse and check every row; fold event logs; keep the last row of a repeated ticket."""
     rows_in = table_frame.height
     rows = table_frame["__row"]
+    if mapping.shape == "event" and "created_at" not in mapping.columns:
+        # An event log without a creation column: the ticket was raised at its first update.
+        columns = {**mapping.columns, "created_at": mapping.columns["updated_at"]}
+        mapping = replace(mapping, columns=columns)
     problems: list[pl.DataFrame] = []
 
     def flag(mask: pl.Series, field: str, values, reason: str, severity: str = "error") -> bool:
@@ -127,6 +131,8 @@ def tickets_normalise(table_frame: pl.DataFrame, mapping: Mapping) -> Normalised
     cleaned = table_frame.select(_clean(pl.col(c)).alias(f) for f, c in mapping.columns.items())
     raw = {f: cleaned[f].rename(c) for f, c in mapping.columns.items()}
     del cleaned
+    if "sub_status" in raw:
+        raw["status"] = _status_combined(raw["status"], raw.pop("sub_status"))
 
     order = mapping.date_order
     stamp_fields = [f for f in (*TIMESTAMP_FIELDS, "updated_at") if f in raw]
@@ -294,8 +300,9 @@ def _derived(frame: pl.DataFrame, numbers: dict, raw: dict, mapping: Mapping) ->
             frame = frame.with_columns(
                 pl.lit(None, dtype=pl.String).alias(name), pl.lit("").alias(f"{name}_raw")
             )
-    # No status, or a closed one without a resolution time: the closing time stands in.
-    done = pl.col("status").is_in(["resolved", "closed"])
+    # No status, or a closed one without a resolution time: the closing time stands in. Not in
+    # an event log, whose history says when the ticket was resolved (docs/kpis.md, "Event logs").
+    done = pl.col("status").is_in(["resolved", "closed"]) & (mapping.shape != "event")
     frame = frame.with_columns(
         resolved_at=pl.when(done & pl.col("resolved_at").is_null())
         .then(pl.col("closed_at"))
@@ -313,6 +320,13 @@ def _derived(frame: pl.DataFrame, numbers: dict, raw: dict, mapping: Mapping) ->
         paused_intervals=pl.lit("[]"),
         reopen_gaps=pl.lit("[]"),
     )
+
+
+def _status_combined(status: pl.Series, sub_status: pl.Series) -> pl.Series:
+    """ "Status / Sub-status" read as one status; either alone when the other is empty."""
+    both = pl.concat_str([status, sub_status], separator=" / ", ignore_nulls=True)
+    either = pl.when(status.is_null() & sub_status.is_null()).then(None).otherwise(both)
+    return pl.select(either).to_series().rename(status.name)
 
 
 def _drop_bad_tickets(frame: pl.DataFrame, bad: pl.Series, rows: pl.Series) -> pl.DataFrame:

@@ -19,6 +19,7 @@ TICKET_FIELDS: dict[str, str] = {
     "kind": "Type (incident, request, ...)",
     "priority": "Priority",
     "status": "Status",
+    "sub_status": "Sub-status (read together with the status)",
     "origin": "Source / channel",
     "category": "Category",
     "subcategory": "Subcategory",
@@ -83,6 +84,9 @@ _SERVICENOW_COLUMNS = {
     "reassignment_count": ("reassignment_count",),
     "reopen_count": ("reopen_count",),
 }
+
+# ServiceNow's `New` is an incident nobody has picked up yet (docs/kpis.md, "Event logs").
+_SERVICENOW_VALUES = {"status": {"new": "new"}}
 
 PRESETS: dict[str, Preset] = {
     p.name: p
@@ -166,6 +170,7 @@ PRESETS: dict[str, Preset] = {
             "ServiceNow: incidents (a row per incident)",
             _SERVICENOW_COLUMNS,
             date_order="ymd",
+            values=_SERVICENOW_VALUES,
         ),
         Preset(
             "servicenow_audit",
@@ -178,6 +183,29 @@ PRESETS: dict[str, Preset] = {
                 "assignee": ("assigned_to",),
             },
             shape="event",
+            date_order="ymd",
+            values=_SERVICENOW_VALUES,
+        ),
+        Preset(
+            "event_log",
+            "Any tool: event log (a row per ticket update)",
+            {
+                "external_id": ("Ticket", "Ticket ID", "Case ID", "Problem ID", "Number", "ID"),
+                "title": ("Title", "Summary", "Subject"),
+                "company": ("Company", "Client", "Customer", "Organization", "Organisation"),
+                "status": ("Status", "State"),
+                "sub_status": ("Sub Status", "Substatus", "Sub-status"),
+                "priority": ("Priority", "Impact", "Severity"),
+                "created_at": ("Created", "Opened", "Created At"),
+                "resolved_at": ("Resolved", "Resolved At"),
+                "updated_at": ("Updated", "Updated At", "Timestamp", "Time", "Event Time"),
+                # A process-mining log's resource is who made the update, not an assignee.
+                "updated_by": ("Updated By", "User", "Resource", "Owner"),
+                "assignment_group": ("Assignment Group", "Group", "Team", "Support Team"),
+                "assignee": ("Assignee", "Assigned To"),
+            },
+            shape="event",
+            timezone="UTC",
             date_order="ymd",
         ),
         Preset(
@@ -244,6 +272,8 @@ PRESETS: dict[str, Preset] = {
             values={
                 "origin": {"monitoring alert": "proactive", "get it help": "reactive"},
                 "kind": {"[system] service request": "request"},
+                # A request's first status: the customer waits for the desk, nothing is paused.
+                "status": {"waiting for support": "new"},
             },
         ),
         Preset(
@@ -332,7 +362,8 @@ def preset_guess(header: list[str]) -> Preset:
 
     def score(preset: Preset) -> tuple[float, int]:
         found = preset_columns(preset, header)
-        if not all(f in found for f in REQUIRED_FIELDS):
+        required = (*REQUIRED_FIELDS, "updated_at") if preset.shape == "event" else REQUIRED_FIELDS
+        if not all(f in found for f in required):
             return (0.0, 0)
         return (len(found) / len(preset.columns), len(found))
 
@@ -356,6 +387,9 @@ _STATE_WORDS = [
     ("cancelled", r"cancel|merged|duplicate|withdrawn|void"),
     ("closed", r"closed|complete|done"),
     ("resolved", r"resolved|solved|fixed|cleared"),
+    # Raised and not yet acted on (docs/kpis.md, "Event logs"); before `paused`, which would
+    # otherwise read "awaiting assignment" as a wait.
+    ("new", r"^new\b|unassigned|awaiting assignment|not assigned|^queued\b"),
     ("paused", r"wait|pending|on.?hold|awaiting|paused|scheduled"),
     ("open", r"new|open|active|progress|assigned|acknowledged|work|triage|escalated|reopen"),
 ]
@@ -381,7 +415,7 @@ _GUESSES = {
 NORMALISED_VALUES = {
     "priority": ("P1", "P2", "P3", "P4"),
     "origin": ("proactive", "reactive"),
-    "status": ("open", "paused", "resolved", "closed", "cancelled"),
+    "status": ("new", "open", "paused", "resolved", "closed", "cancelled"),
     "kind": ("incident", "request", "problem", "change", "alert"),
     "tier": ("1", "2", "3"),
 }
