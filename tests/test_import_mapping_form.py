@@ -99,3 +99,15 @@ def test_a_company_is_routed_only_to_a_client_of_the_importing_msp(world, client
     )
     job.refresh_from_db()
     assert job.status == ImportJob.Status.MAPPING
+
+
+def test_the_upload_form_chooses_no_client_for_the_person(world, client_for):
+    """Issue #20: a preselected client sent files to the wrong client without a word."""
+    import re
+
+    page = client_for(world.msp_staff).get(reverse("import_upload")).content.decode()
+    selected = re.findall(r'<option value="([^"]*)"[^>]* selected', page)
+    assert selected == [""]
+    assert "Choose whose tickets these are" in page
+    refused = client_for(world.msp_staff).post(reverse("import_upload"), {"target": ""})
+    assert "Choose an export file to upload." in refused.content.decode()

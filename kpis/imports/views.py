@@ -87,7 +87,9 @@ def import_upload(request):
                 content=upload,  # on disk (kpis/imports/upload_limit.py), copied in chunks
             )
             return redirect("import_mapping", pk=job.pk)
-    return render(request, "kpis/import_upload.html", {"targets": targets})
+    # A choice made before a refused upload stays chosen; nothing is chosen on a first visit.
+    chosen = request.POST.get("target", "") if request.method == "POST" else ""
+    return render(request, "kpis/import_upload.html", {"targets": targets, "chosen": chosen})
 
 
 def _clients_of_msp(job: ImportJob) -> list[Organisation]:
