@@ -75,11 +75,18 @@ def _contexts(contracts: list[Contract], as_of: datetime) -> dict[int, ClientCon
 
 
 def _add_periods_of(only: dict[int, set[str]], tickets: pl.DataFrame, contracts) -> None:
-    """Add the months (with their quarters and years) in which these tickets were created or
-    resolved, in their contract's zone."""
+    """Add the months (with their quarters and years) in which these tickets were created,
+    resolved or breached (`resolution_breached_at`, epoch seconds, -1 for none: an open ticket
+    that went past its target counts in the month it did), in their contract's zone."""
     for (client_id,), part in tickets.partition_by("client_id", as_dict=True).items():
         zone = contracts[client_id].timezone
-        stamps = pl.concat([part["created_at"], part["resolved_at"]]).drop_nulls()
+        breached = part["resolution_breached_at"]
+        breached = (
+            pl.from_epoch(breached.filter(breached >= 0), time_unit="s")
+            .cast(pl.Datetime("us"))
+            .alias("created_at")
+        )
+        stamps = pl.concat([part["created_at"], part["resolved_at"], breached]).drop_nulls()
         months = stamps.dt.replace_time_zone("UTC").dt.convert_time_zone(zone).dt.strftime("%Y-%m")
         for month in months.unique().to_list():
             only.setdefault(client_id, set()).update(period_labels_of_month(month))
@@ -141,7 +148,10 @@ def kpis_recompute_clients(
             # Time moves open tickets from pending to breached: every period whose figures
             # count a ticket with a changed clock is recomputed too, so a snapshot and the
             # clocks its drill-down lists never disagree.
-            _add_periods_of(only, tickets.filter(pl.col("id").is_in(changed.implode())), contracts)
+            moved = tickets.filter(pl.col("id").is_in(changed.implode())).join(
+                clocks.select("id", "resolution_breached_at"), on="id", how="left"
+            )
+            _add_periods_of(only, moved, contracts)
         contexts = _contexts(list(contracts.values()), as_of)
         written = 0
         frame = kpi_inputs(tickets_with_clocks(kpi_inputs(tickets), clocks))
