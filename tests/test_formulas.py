@@ -188,6 +188,17 @@ def test_months_with_only_a_backlog_are_there_with_their_open_tickets():
     assert figures["tickets.open_at_end"].tickets == [6, 7, 8, 9, 10]
 
 
+def test_months_from_a_first_outage_before_the_first_ticket_are_there_too():
+    """The hand-built client's first ticket is from June; an outage in March (`since`) brings
+    March, April and May, with no tickets and no backlog."""
+    results = kpis_by_period(hand_built(), JULY.zone, since={0: "2025-03"})
+    labels = {r.period for r in results}
+    assert {"2025-03", "2025-04", "2025-05", "2025-Q1"} <= labels
+    april = next(r.figures for r in results if r.period == "2025-04")
+    assert april["tickets.created"].value == 0 and april["tickets.open_at_end"].value == 0
+    assert april["resolution.compliance"].value is None
+
+
 def test_a_rate_whose_input_the_export_does_not_carry_is_null_with_the_reason():
     """Two July tickets, one resolved. Without tiers, origins, reopens and reassignments the
     escalation rate, proactive ratio, first-time fix and reopen rate are null, not 0% or

@@ -11,7 +11,7 @@ from django.utils import timezone
 from kpis.dashboard.drilldown import figure_ticket_ids
 from kpis.metrics.period import period_key, period_label
 from kpis.metrics.recompute import kpis_recompute
-from kpis.models import KpiSnapshot, Ticket, TicketClock
+from kpis.models import KpiSnapshot, Outage, Ticket, TicketClock
 
 from .test_recompute import import_sample
 
@@ -87,3 +87,18 @@ def test_every_month_from_the_first_ticket_to_now_has_a_snapshot(world):
         state="cancelled"
     )
     assert quiet.values["tickets.open_at_end"] == open_now.count()
+
+
+def test_a_month_with_only_an_outage_before_the_first_ticket_has_a_snapshot(world):
+    import_sample(world, "connectwise_service_tickets.csv")
+    first = Ticket.objects.filter(client=world.acme).order_by("created_at").first()
+    assert first is not None
+    before = first.created_at - timedelta(days=70)
+    Outage.objects.create(
+        client=world.acme, service="Email", started_at=before,
+        ended_at=before + timedelta(hours=2), planned=False,
+    )  # fmt: skip
+    kpis_recompute(world.acme)
+    snapshot = KpiSnapshot.objects.get(client=world.acme, period_label=_month(before))
+    assert snapshot.values["tickets.created"] == 0
+    assert snapshot.values["uptime"]["Email"]["value"] < 1

@@ -161,6 +161,7 @@ def kpis_by_period(
     repeat_window_days: int | dict[int, int] = 30,
     only: dict[int, set[str]] | None = None,
     last_month: str | None = None,
+    since: dict[int, str] | None = None,
 ) -> list[PeriodFigures]:
     """Every KPI for every client and period in which a ticket was created or resolved (or only
     the periods `only` names per client). `tickets` holds the clients' whole histories (backlogs
@@ -215,7 +216,8 @@ def kpis_by_period(
                     how="left",
                 )
         aggregated[basis] = agg.rename({"n": f"{basis}|n"})
-    wanted = _every_period(frame, None if last_month is None else period_key(last_month))
+    current = None if last_month is None else period_key(last_month)
+    wanted = _every_period(frame, current, {c: period_key(m) for c, m in (since or {}).items()})
     if only is not None:
         wanted = wanted.join(asked, on=["client_id", "period"], how="semi")
     totals = wanted
@@ -237,26 +239,33 @@ def kpis_by_period(
     return out
 
 
-def _every_period(frame: pl.DataFrame, current: int | None) -> pl.DataFrame:
-    """(client, period key) of every month from the client's first ticket to the current month
-    (or, when none is given, the client's last month with a ticket created, resolved or
-    judged), and their quarters and years: a month with nothing created or resolved still has
-    its backlog, and says it had no tickets (docs/kpis.md)."""
+def _every_period(
+    frame: pl.DataFrame, current: int | None, since: dict[int, int] | None = None
+) -> pl.DataFrame:
+    """(client, period key) of every month from the client's first ticket (or the earlier
+    month `since` gives it: its first outage) to the current month (or, when none is given,
+    the client's last month with a ticket created, resolved or judged), and their quarters
+    and years: a month with nothing created or resolved still has its backlog, and says it
+    had no tickets (docs/kpis.md)."""
     newest = pl.max_horizontal(
         pl.col("created_month").max(),
         pl.col("resolved_month").max(),
         pl.col("verdict_month").max(),
         *([] if current is None else [pl.lit(current, dtype=pl.Int32)]),
     )
-    months = (
-        frame.group_by("client_id")
-        .agg(first=pl.col("created_month").min(), last=newest)
-        .select(
-            "client_id",
-            month=pl.int_ranges(pl.col("first"), pl.col("last") + 1, dtype=pl.Int32),
+    ranges = frame.group_by("client_id").agg(first=pl.col("created_month").min(), last=newest)
+    if since:
+        earlier = pl.DataFrame(
+            {"client_id": list(since), "since": list(since.values())},
+            schema={"client_id": ranges.schema["client_id"], "since": pl.Int32},
         )
-        .explode("month")
-    )
+        ranges = ranges.join(earlier, on="client_id", how="left").with_columns(
+            first=pl.min_horizontal("first", "since")
+        )
+    months = ranges.select(
+        "client_id",
+        month=pl.int_ranges(pl.col("first"), pl.col("last") + 1, dtype=pl.Int32),
+    ).explode("month")
     return pl.concat(
         [months.select("client_id", period=key) for key in period_keys(pl.col("month"))]
     ).unique()

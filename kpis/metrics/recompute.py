@@ -92,6 +92,20 @@ def _add_periods_of(only: dict[int, set[str]], tickets: pl.DataFrame, contracts)
             only.setdefault(client_id, set()).update(period_labels_of_month(month))
 
 
+def _first_outage_months(
+    contexts: dict[int, ClientContext], client_ids: list[int], zone: str
+) -> dict[int, str]:
+    """The month of each client's first outage, in the contract's zone: months with an outage
+    before the first ticket have snapshots too (their uptime), docs/kpis.md."""
+    out = {}
+    for client_id in client_ids:
+        starts = [o.start for o in contexts[client_id].outages]
+        if starts:
+            first = min(starts).replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(zone))
+            out[client_id] = f"{first:%Y-%m}"
+    return out
+
+
 def _requested_periods(client_ids: list[int], as_of: datetime) -> dict[int, set[str]]:
     """Period labels made stale by imports: each requested month, its quarter and its year."""
     only: dict[int, set[str]] = {c: set() for c in client_ids}
@@ -167,6 +181,7 @@ def kpis_recompute_clients(
                     repeat_window_days={c: contexts[c].window for c in zone_ids},
                     only=None if only is None else {c: only[c] for c in zone_ids},
                     last_month=f"{as_of.astimezone(ZoneInfo(zone)):%Y-%m}",
+                    since=_first_outage_months(contexts, zone_ids, zone),
                 )
             written += snapshots_write(
                 snapshot_rows(results, contexts, zone, as_of), as_of, zone_ids, only
