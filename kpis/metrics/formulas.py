@@ -131,9 +131,9 @@ def _aggregations(basis: str) -> tuple[list[pl.Expr], list[pl.Expr]]:
 
 
 def _counted(frame: pl.DataFrame, basis: str, counts: list[pl.Expr]) -> pl.DataFrame:
-    """The counts of a created or resolved basis, grouped once by month over the tickets and
-    then summed into quarters and years: a third of the rows of grouping every period's copy
-    of the tickets, and integer sums are exact in any order."""
+    """The counts of a created, resolved or verdict basis, grouped once by month over the
+    tickets and then summed into quarters and years: a third of the rows of grouping every
+    period's copy of the tickets, and integer sums are exact in any order."""
     month = pl.col(f"{basis}_month")
     monthly = (
         frame.filter(month.is_not_null()).group_by("client_id", month.alias("month")).agg(counts)
@@ -163,9 +163,11 @@ def kpis_by_period(
     last_month: str | None = None,
     since: dict[int, str] | None = None,
 ) -> list[PeriodFigures]:
-    """Every KPI for every client and period in which a ticket was created or resolved (or only
-    the periods `only` names per client). `tickets` holds the clients' whole histories (backlogs
-    and repeats need them) with the clock results as columns; all clients share `zone`."""
+    """Every KPI for every client and every month from its first ticket (or the earlier month
+    `since` names: its first outage) to `last_month` (or its last month with a ticket created,
+    resolved or judged), with their quarters and years; or only the periods `only` names per
+    client. `tickets` holds the clients' whole histories (backlogs and repeats need them) with
+    the clock results as columns, the breach moment included; all clients share `zone`."""
     tickets = kpi_inputs(tickets)
     if isinstance(repeat_window_days, dict):
         # Clients grouped by their policy's window: one pass for each distinct window.

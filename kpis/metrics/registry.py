@@ -1,7 +1,8 @@
 """The KPI registry: every figure a snapshot holds, defined once (key, label, unit, which way
 is better, its place on the scorecard) and, for the figures computed from tickets, the *rule*
-that counts them: the basis it counts over (tickets created in the period, resolved in it, or
-open at its end) and polars conditions for its denominator and numerator. The aggregation
+that counts them: the basis it counts over (tickets created in the period, resolved in it,
+whose resolution verdict belongs to it, or open at its end), polars conditions for its
+denominator and numerator and, for a rate, what the export must carry. The aggregation
 (formulas.py), the drill-down (`figure_tickets`), the scorecard, the QBR and `kpi_report` all
 read it, so they cannot disagree. Pure: no database.
 """
