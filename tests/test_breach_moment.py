@@ -4,12 +4,20 @@ business hours, and the vectorised answer against a slow, obvious search. Pure: 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kpis.metrics.clock import Intervals, ticket_clocks
+from kpis.metrics.formulas import figure_tickets, kpis_by_period, prepared
+from kpis.metrics.period import Period
 from tests.test_clock import HOUR, always, at, business, one
+from tests.test_formulas import frame, ticket
+
+UTC_ZONE = ZoneInfo("UTC")
 
 
 def clocks(calendar, created, resolved, target, *, pauses=(), gaps=(), exported=0, as_of=None):
@@ -177,3 +185,83 @@ def test_many_tickets_at_once_give_each_its_own_breach_moment():
         at("2025-09-09 08:30"),
         at("2025-09-08 11:00"),
     ]
+
+
+# --- From random histories to the periods their verdicts count in ----------------------------
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 200 * 86400),  # created, after 1 May 2025
+            st.one_of(st.none(), st.integers(0, 120 * 86400)),  # open for, or still open
+            st.integers(HOUR, 60 * 86400),  # resolution target
+            st.lists(st.tuples(st.integers(0, 90 * 86400), st.integers(1, 20 * 86400)), max_size=2),
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_each_verdict_of_random_histories_counts_in_exactly_one_month(histories):
+    """Tickets timed by the clock (24x7, pauses, some never resolved) and counted by the KPI
+    engine: every met or breached ticket is in exactly one month's sla_met or sla_breached,
+    a breached one in the month of its breach moment (open ones too), and each quarter's and
+    year's counts are the sums of its months'."""
+    base, as_of = at("2025-05-01 00:00", UTC_ZONE), at("2026-03-01 00:00", UTC_ZONE)
+    created = np.array([base + c for c, _, _, _ in histories], dtype=np.int64)
+    resolved = np.array(
+        [-1 if o is None else min(base + c + o, as_of - 1) for c, o, _, _ in histories],
+        dtype=np.int64,
+    )
+    # Pauses from `s` to `s + d` after each ticket's creation: (ticket, start, end).
+    pairs = [
+        (i, base + h[0] + s, base + h[0] + s + d) for i, h in enumerate(histories) for s, d in h[3]
+    ]
+    result = ticket_clocks(
+        always, created=created, first_response=np.full(created.size, -1), resolved=resolved,
+        response_target=np.full(created.size, -1),
+        resolution_target=np.array([t for _, _, t, _ in histories], dtype=np.int64),
+        pauses=Intervals(*(np.array([p[k] for p in pairs], dtype=np.int64) for k in range(3))),
+        reopen_gaps=Intervals.empty(), paused_seconds_exported=np.zeros(created.size, np.int64),
+        as_of=as_of,
+    )  # fmt: skip
+
+    def instant(seconds):
+        return None if seconds < 0 else datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None)
+
+    rows = [
+        ticket(
+            i + 1, instant(created[i]), instant(resolved[i]),
+            resolution_verdict=result.resolution_verdict[i],
+            resolution_breached_at=instant(result.resolution_breached_at[i]),
+        )
+        for i in range(created.size)
+    ]  # fmt: skip
+    by_label = {
+        r.period: r.figures for r in kpis_by_period(frame(rows), "UTC", last_month="2026-02")
+    }
+    ready = prepared(frame(rows), "UTC", 30)
+    months = [label for label in by_label if len(label) == 7 and label[5] != "Q"]
+    for key, verdict in (("resolution.sla_met", "met"), ("resolution.sla_breached", "breached")):
+        seen: dict[int, str] = {}
+        for label in months:
+            for i in figure_tickets(ready, key, Period.parse(label, "UTC"), part="numerator"):
+                assert i not in seen, (key, i, seen.get(i), label)  # once only
+                seen[i] = label
+        judged = {r["id"] for r in rows if r["resolution_verdict"] == verdict}
+        assert set(seen) == judged, key
+        for label, figures in by_label.items():
+            if label not in months:
+                inner = Period.parse(label, "UTC").months
+                assert figures[key].value == sum(
+                    by_label[m][key].value for m in inner if m in by_label
+                ), label
+    for r in rows:
+        if r["resolution_verdict"] == "breached":
+            moment = r["resolution_breached_at"]
+            assert moment is not None and r["created_at"] <= moment
+            month = f"{moment:%Y-%m}"
+            assert r["id"] in figure_tickets(
+                ready, "resolution.sla_breached", Period.parse(month, "UTC"), part="numerator"
+            )
