@@ -3,9 +3,11 @@ listing exactly the breaches a month counts, and every month from the first tick
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from django.core.management import call_command
 from django.utils import timezone
 
 from kpis.dashboard.drilldown import figure_ticket_ids
@@ -102,3 +104,18 @@ def test_a_month_with_only_an_outage_before_the_first_ticket_has_a_snapshot(worl
     snapshot = KpiSnapshot.objects.get(client=world.acme, period_label=_month(before))
     assert snapshot.values["tickets.created"] == 0
     assert snapshot.values["uptime"]["Email"]["value"] < 1
+
+
+def test_a_rate_the_export_does_not_carry_is_stored_empty_and_kpi_report_says_why(world):
+    import_sample(world, "connectwise_service_tickets.csv")
+    Ticket.objects.filter(client=world.acme).update(tier=None)  # as if no tier column
+    kpis_recompute(world.acme)
+    snapshot = KpiSnapshot.objects.get(client=world.acme, period_label="2025-Q3")
+    assert snapshot.values["tickets.created"] > 0
+    assert snapshot.values["escalation.rate"] is None
+    note = snapshot.figures["escalation.rate"]["note"]
+    assert note == "empty: the export carries no tier for these tickets"
+    text = io.StringIO()
+    call_command("kpi_report", "--client", world.acme.slug, "--period", "2025-Q3", stdout=text)
+    [line] = [x for x in text.getvalue().splitlines() if "escalation.rate" in x]
+    assert note in line
