@@ -66,6 +66,13 @@ def pandas_kpis(frame, zone: str, window_days: int, seats: dict) -> dict:
     local = lambda c: df[c].dt.tz_localize("UTC").dt.tz_convert(zone)  # noqa: E731
     df["c_month"] = local("created_at").dt.strftime("%Y-%m")
     df["r_month"] = local("resolved_at").dt.strftime("%Y-%m")
+    df["b_month"] = local("resolution_breached_at").dt.strftime("%Y-%m")
+    # The month a resolution verdict belongs to: met → resolved, breached → breach moment.
+    df["v_month"] = np.where(
+        df["resolution_verdict"] == "met",
+        df["r_month"],
+        np.where(df["resolution_verdict"] == "breached", df["b_month"], None),
+    )
     title = df["title"].str.lower().str.replace(r"\d+", "#", regex=True)
     title = title.str.replace(r"[^a-z#]+", " ", regex=True).str.strip()
     category = df["category"].str.lower()
@@ -95,25 +102,25 @@ def pandas_kpis(frame, zone: str, window_days: int, seats: dict) -> dict:
     out = {}
     for client_id, t in df.groupby("client_id"):
         labels = {}
-        for column in ("c_month", "r_month"):
-            months = t[column].dropna()
-            for m in months.unique():
-                labels[m] = [m]
-            for q in quarter(months).unique():
-                labels[q] = None
-            for y in months.str[:4].unique():
-                labels[y] = None
+        # Every month from the first ticket to the last created, resolved or judged in.
+        newest = pd.concat([t[c] for c in ("c_month", "r_month", "v_month")]).dropna().max()
+        every = pd.Series(pd.period_range(t["c_month"].min(), newest, freq="M").strftime("%Y-%m"))
+        for m in every:
+            labels[m] = [m]
+        for q in quarter(every).unique():
+            labels[q] = None
+        for y in every.str[:4].unique():
+            labels[y] = None
         for label in sorted(labels):
             if len(label) == 7 and label[4] == "-" and label[5] != "Q":
-                in_c, in_r = t["c_month"] == label, t["r_month"] == label
-                last = label
+                months = [label]
             elif "Q" in label:
                 months = [f"{label[:4]}-{3 * (int(label[6]) - 1) + i:02d}" for i in (1, 2, 3)]
-                in_c, in_r, last = t["c_month"].isin(months), t["r_month"].isin(months), months[-1]
             else:
-                in_c, in_r = t["c_month"].str[:4] == label, t["r_month"].str[:4] == label
-                last = f"{label}-12"
-            created, resolved = t[in_c], t[in_r]
+                months = [f"{label}-{i:02d}" for i in range(1, 13)]
+            in_c, in_r, in_v = (t[c].isin(months) for c in ("c_month", "r_month", "v_month"))
+            last = months[-1]
+            created, resolved, judged = t[in_c], t[in_r], t[in_v]
             backlog = t[
                 (t["c_month"] <= last)
                 & (t["state"] != "cancelled")
@@ -125,7 +132,10 @@ def pandas_kpis(frame, zone: str, window_days: int, seats: dict) -> dict:
                 "tickets.open_at_end": len(backlog),
             }
             r["tickets.per_seat"] = len(created) / seats[client_id] if seats[client_id] else None
-            for prefix, part in (("response", created), ("resolution", resolved)):
+            for prefix, part, verdicts in (
+                ("response", created, created),
+                ("resolution", resolved, judged),
+            ):
                 minutes = part[f"{prefix}_minutes"].dropna()
                 r[f"{prefix}.mean_minutes"] = minutes.mean() if len(minutes) else None
                 r[f"{prefix}.median_minutes"] = minutes.median() if len(minutes) else None
@@ -133,33 +143,46 @@ def pandas_kpis(frame, zone: str, window_days: int, seats: dict) -> dict:
                 r[f"{prefix}.p90_minutes"] = (
                     ranked[-(-9 * len(ranked) // 10) - 1] if len(ranked) else None
                 )
-                verdict = part[f"{prefix}_verdict"]
+                verdict = verdicts[f"{prefix}_verdict"]
                 met, breached = (verdict == "met").sum(), (verdict == "breached").sum()
                 r[f"{prefix}.sla_met"], r[f"{prefix}.sla_breached"] = int(met), int(breached)
                 r[f"{prefix}.sla_pending"] = int((verdict == "pending").sum())
                 r[f"{prefix}.compliance"] = met / (met + breached) if met + breached else None
-            r["resolution.sla_pending"] = int((created["resolution_verdict"] == "pending").sum())
+            r["resolution.sla_pending"] = int(
+                (
+                    (backlog["resolution_verdict"] != "")
+                    & (backlog["b_month"].isna() | (backlog["b_month"] > last))
+                ).sum()
+            )
             fixed = resolved[
                 (resolved["reopen_count"].fillna(0) == 0)
                 & (resolved["tier"].fillna(1) <= 1)
                 & (resolved["reassignment_count"].fillna(0) == 0)
             ]
-            r["first_time_fix_rate"] = len(fixed) / len(resolved) if len(resolved) else None
+            # A rate whose input no ticket of the period carries is null (docs/kpis.md).
+            carried = resolved[["reopen_count", "tier", "reassignment_count"]].notna().any().any()
+            r["first_time_fix_rate"] = (
+                len(fixed) / len(resolved) if len(resolved) and carried else None
+            )
             incidents = created[created["kind"].isin(["incident", "alert"])]
             r["repeat_incident_rate"] = (
                 incidents["repeat"].sum() / len(incidents) if len(incidents) else None
             )
             known = incidents[incidents["origin"] != ""]
             r["proactive_ratio"] = (
-                (known["origin"] == "proactive").sum() / len(known) if len(known) else None
+                (known["origin"] == "proactive").sum() / len(known)
+                if len(known) and (created["origin"] != "").any()
+                else None
             )
             r["reopen_rate"] = (
                 (resolved["reopen_count"].fillna(0) > 0).sum() / len(resolved)
-                if len(resolved)
+                if len(resolved) and resolved["reopen_count"].notna().any()
                 else None
             )
             r["escalation.rate"] = (
-                (created["tier"].fillna(1) > 1).sum() / len(created) if len(created) else None
+                (created["tier"].fillna(1) > 1).sum() / len(created)
+                if len(created) and created["tier"].notna().any()
+                else None
             )
             timed = created.dropna(subset=["escalated_at"])
             r["escalation.mean_minutes_to_escalate"] = (

@@ -286,6 +286,9 @@ class TicketClock(models.Model):
     response_verdict = models.CharField(max_length=10, blank=True, default="")
     resolution_verdict = models.CharField(max_length=10, blank=True, default="")
     no_verdict_reason = models.CharField(max_length=60, blank=True, default="")
+    # The breach moment (docs/kpis.md): when the running resolution clock reached its target;
+    # set only when the resolution verdict is breached. The period a breach counts in.
+    resolution_breached_at = models.DateTimeField(null=True, blank=True)
     computed_at = models.DateTimeField()
 
     def __str__(self) -> str:

@@ -1,5 +1,6 @@
-"""The tickets a figure counts over, per period: created in it, resolved in it, or open at its
-end. A ticket appears once for each month, quarter and year of its basis. Pure."""
+"""The tickets a figure counts over, per period: created in it, resolved in it, whose
+resolution verdict belongs to it, or open at its end. A ticket appears once for each month,
+quarter and year of its basis. Pure."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from kpis.metrics.registry import rule_columns
 def basis_frame(frame: pl.DataFrame, basis: str, last_month: int) -> pl.DataFrame:
     """One row per ticket and period of `basis`: a ticket created in August 2025 appears under
     2025-08, 2025-Q3 and 2025. Open at a period's end: created before it, not resolved by then,
-    not cancelled; a quarter's or year's end is the end of its last month."""
-    if basis in ("created", "resolved"):
-        index = pl.col("created_month") if basis == "created" else pl.col("resolved_month")
+    not cancelled; a quarter's or year's end is the end of its last month. A resolution verdict
+    belongs to one month (`verdict_month`, see formulas.prepared)."""
+    if basis in ("created", "resolved", "verdict"):
+        index = pl.col(f"{basis}_month")
         dated = frame.filter(index.is_not_null())
         # Three views of the same rows, one per kind of period: concatenated without copying.
         return pl.concat(

@@ -4,6 +4,7 @@ period. Pure: counts and sums grouped once by month, then rolled up into quarter
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import cast
 
 import polars as pl
 
@@ -21,14 +22,18 @@ def _additive(basis: str) -> list[pl.Expr]:
             response.over.sum().alias("response.compliance|d"),
             (response.over & response.counted).sum().alias("response.compliance|n"),
         ]
-    resolution, fix = RULES["resolution.compliance"], RULES["first_time_fix_rate"]
-    mean = RULES["resolution.mean_minutes"]
+    if basis == "verdict":  # the period a resolution verdict belongs to
+        resolution = RULES["resolution.compliance"]
+        return [
+            resolution.over.sum().alias("resolution.compliance|d"),
+            (resolution.over & resolution.counted).sum().alias("resolution.compliance|n"),
+        ]
+    fix, mean = RULES["first_time_fix_rate"], RULES["resolution.mean_minutes"]
     minutes = pl.col(mean.column).filter(mean.over).sort()  # see _aggregations
     return [
-        resolution.over.sum().alias("resolution.compliance|d"),
-        (resolution.over & resolution.counted).sum().alias("resolution.compliance|n"),
         pl.len().alias("first_time_fix_rate|d"),
         fix.counted.sum().alias("first_time_fix_rate|n"),
+        cast(pl.Expr, fix.carried).sum().alias("first_time_fix_rate|c"),
         minutes.sum().alias("resolution.mean_minutes|n"),
         minutes.count().alias("resolution.mean_minutes|d"),
     ]
@@ -37,13 +42,13 @@ def _additive(basis: str) -> list[pl.Expr]:
 def breakdowns_by_period(frame: pl.DataFrame, wanted: pl.DataFrame) -> dict[tuple, dict[str, dict]]:
     """BREAKDOWN_KEYS by priority, category and origin (values that occur in the period)."""
     out: dict[tuple, dict[str, dict]] = defaultdict(lambda: defaultdict(dict))
-    read = {"client_id", "created_month", "resolved_month", *BREAKDOWN_COLUMNS}
+    read = {"client_id", "created_month", "resolved_month", "verdict_month", *BREAKDOWN_COLUMNS}
     read |= {name for key in BREAKDOWN_KEYS for name in rule_columns_of(RULES[key])}
     frame = frame.select([c for c in frame.columns if c in read])
     for column in BREAKDOWN_COLUMNS:
         keys = ["client_id", "period", column]
         parts = []
-        for basis in ("created", "resolved"):
+        for basis in ("created", "resolved", "verdict"):
             month = pl.col(f"{basis}_month")
             monthly = (
                 frame.filter((pl.col(column) != "") & month.is_not_null())
@@ -66,6 +71,7 @@ def breakdowns_by_period(frame: pl.DataFrame, wanted: pl.DataFrame) -> dict[tupl
         joined = (
             parts[0]
             .join(parts[1], on=keys, how="full", coalesce=True)
+            .join(parts[2], on=keys, how="full", coalesce=True)
             .join(wanted, on=["client_id", "period"], how="semi")
         )
         # Every breakdown key is a count or a ratio of sums (a mean is total / count).
@@ -82,6 +88,9 @@ def breakdowns_by_period(frame: pl.DataFrame, wanted: pl.DataFrame) -> dict[tupl
 
 
 def _quotient(key: str) -> pl.Expr:
-    """`key|n` / `key|d`, null when the denominator is 0 or missing (kpis.md: no division by 0)."""
+    """`key|n` / `key|d`, null when the denominator is 0 or missing (docs/kpis.md: no division
+    by 0), or when the export does not carry the rate's input (`key|c` is 0)."""
     n, d = pl.col(f"{key}|n").fill_null(0), pl.col(f"{key}|d").fill_null(0)
+    if RULES[key].carried is not None:
+        d = pl.when(pl.col(f"{key}|c").fill_null(0) > 0).then(d).otherwise(0)
     return pl.when(d > 0).then(n / d).alias(key)

@@ -224,6 +224,9 @@ class ClockResult:
     resolution_seconds: np.ndarray  # to resolution, or to `as_of` for an open ticket
     response_code: np.ndarray  # verdict codes: index into VERDICTS
     resolution_code: np.ndarray
+    # The breach moment (docs/kpis.md): when the running resolution clock reached its target;
+    # -1 unless the resolution verdict is breached.
+    resolution_breached_at: np.ndarray | None = None
 
     @property
     def response_verdict(self) -> np.ndarray:  # "met" | "breached" | "pending" | "" (no target)
@@ -297,10 +300,105 @@ def ticket_clocks(
         np.where(off_clock.end < 0, stop[off_clock.ticket.astype(np.int64)], off_clock.end),
     )
     paused = union_elapsed(calendar, off_clock, created, stop, n)
-    resolution = np.clip(gross - paused - np.maximum(paused_seconds_exported, 0), 0, None)
+    exported = np.maximum(paused_seconds_exported, 0)
+    resolution = np.clip(gross - paused - exported, 0, None)
+    resolution_code = verdict_codes(resolution, resolution_target, finished)
     return ClockResult(
         response_seconds=response,
         resolution_seconds=resolution,
         response_code=verdict_codes(response_running, response_target, responded),
-        resolution_code=verdict_codes(resolution, resolution_target, finished),
+        resolution_code=resolution_code,
+        resolution_breached_at=breach_moments(
+            calendar, off_clock, created, stop, resolution_target, exported, resolution_code == 1
+        ),
     )
+
+
+def _merged(intervals: Intervals, lower: np.ndarray, upper: np.ndarray) -> Intervals:
+    """The union of each ticket's intervals clipped to [lower, upper) of that ticket, as
+    disjoint intervals sorted by ticket, then start (touching intervals are merged)."""
+    ticket = intervals.ticket.astype(np.int64)
+    start = np.maximum(intervals.start, lower[ticket])
+    end = np.minimum(intervals.end, upper[ticket])
+    keep = end > start
+    ticket, start, end = ticket[keep], start[keep], end[keep]
+    if ticket.size == 0:
+        return Intervals.empty()
+    order = np.lexsort((start, ticket))
+    ticket, start, end = ticket[order], start[order], end[order]
+    # As in union_elapsed: the running maximum of earlier ends within a ticket; an interval
+    # opens a new block when it starts after everything before it has ended.
+    offset = ticket * (1 << 40)
+    running = np.maximum.accumulate(end + offset) - offset
+    first = np.r_[True, ticket[1:] != ticket[:-1]]
+    opens = first.copy()
+    opens[1:] |= start[1:] > running[:-1]
+    heads = np.flatnonzero(opens)
+    return Intervals(ticket[heads], start[heads], np.maximum.reduceat(end, heads))
+
+
+def breach_moments(
+    calendar: CalendarIndex,
+    off_clock: Intervals,
+    created: np.ndarray,
+    stop: np.ndarray,
+    target: np.ndarray,
+    exported: np.ndarray,
+    breached: np.ndarray,
+) -> np.ndarray:
+    """The breach moment of each `breached` ticket (docs/kpis.md), -1 for the others: the first
+    instant at which its running resolution clock reached the target.
+
+    The clock runs in the ticket's on-clock segments: creation to the first off-clock block
+    (pauses and reopen gaps, merged), each block's end to the next block, the last block's end
+    to the stop. Each segment's business length, summed per ticket in order, says in which
+    segment the clock reaches the goal; `CalendarIndex.add` finds the instant within it. An
+    exported paused total has no place in time: it is taken as spent before the breach, so the
+    goal is the target plus that total (the latest the breach can have been). A target of 0 is
+    reached at creation."""
+    n = created.size
+    out = np.full(n, -1, dtype=np.int64)
+    goal = target + exported
+    zero = breached & (target == 0)
+    out[zero] = created[zero]
+    wanted = breached & (target > 0)
+    if not wanted.any():
+        return out
+    rows = np.flatnonzero(wanted)
+    blocks = _merged(off_clock.subset(rows, n), created[rows], stop[rows])
+    # Most tickets never leave the clock: their target is simply added to the creation.
+    interrupted = np.zeros(rows.size, dtype=bool)
+    interrupted[blocks.ticket] = True
+    plain = rows[~interrupted]
+    out[plain] = calendar.add(created[plain], goal[plain])
+    if not blocks.ticket.size:
+        return out
+    # The others, renumbered 0..k-1 in the order of `rows`.
+    number = np.cumsum(interrupted) - 1
+    rows, block_ticket = rows[interrupted], number[blocks.ticket]
+    k = rows.size
+    # A segment before each block (from the previous block's end, or the creation), and one
+    # after the last block to the stop.
+    first_block = np.r_[True, block_ticket[1:] != block_ticket[:-1]]
+    previous_end = np.where(first_block, created[rows][block_ticket], np.r_[0, blocks.end[:-1]])
+    last_end = np.zeros(k, dtype=np.int64)
+    np.maximum.at(last_end, block_ticket, blocks.end)  # a ticket's last block ends last
+    # Blocks are sorted by ticket, then start: a stable sort by ticket puts each ticket's final
+    # segment after its blocks' segments.
+    ticket = np.concatenate((block_ticket, np.arange(k)))
+    order = np.argsort(ticket, kind="stable")
+    ticket = ticket[order]
+    start = np.concatenate((previous_end, last_end))[order]
+    end = np.concatenate((blocks.start, stop[rows]))[order]
+    length = calendar.elapsed(start, end)
+    total = np.cumsum(length)
+    before_ticket = np.zeros(k, dtype=np.int64)  # business seconds of earlier tickets' segments
+    heads = np.flatnonzero(np.r_[True, ticket[1:] != ticket[:-1]])
+    before_ticket[ticket[heads]] = total[heads] - length[heads]
+    after = total - before_ticket[ticket]
+    before = after - length
+    mine = goal[rows][ticket]
+    hit = (before < mine) & (mine <= after)
+    # One segment per ticket reaches the goal (zero-length segments never do).
+    out[rows[ticket[hit]]] = calendar.add(start[hit], mine[hit] - before[hit])
+    return out

@@ -6,14 +6,19 @@ conditions for its denominator and numerator. The same rule drives the aggregati
 client and period in one group-by) and the drill-down (`figure_tickets`: exactly the tickets
 behind a figure), so the two cannot disagree.
 
-Which period a ticket counts in (kpis.md): creation-based figures (volume, response, proactive
-ratio, repeat incidents, escalation) by creation time; resolution-based figures (resolution time
-and compliance, first-time fix, reopen rate, resolved at tier) by resolution time. Choices the
+Which period a ticket counts in (docs/kpis.md): creation-based figures (volume, response,
+proactive ratio, repeat incidents, escalation) by creation time; resolution times, first-time
+fix, reopen rate and resolved at tier by resolution time; a resolution verdict by the period it
+belongs to: a met one that of the resolution, a breached one that of its breach moment, whether
+the ticket is resolved or not (each verdict in exactly one month). Every month from a client's
+first ticket to the last month asked for has its figures, with or without tickets. Choices the
 spec leaves open, made here and shown in the figure's note:
 - "incidents" are tickets of kind incident or alert (an alert is an incident found by
   monitoring);
-- resolution pending = tickets created in the period, still open and within target as of the
-  computation;
+- resolution pending = tickets open at the period's end, created before it, not past their
+  target at that end;
+- a rate whose input the export does not carry (no ticket of the period has it: the rule's
+  `carried`) is null, with the reason as its note;
 - time to escalate is wall-clock minutes from creation to escalation;
 - a ticket cancelled, merged or excluded has no SLA verdict but still counts in volumes.
 """
@@ -31,7 +36,7 @@ from kpis.metrics.period import Period, month_index, period_key, period_keys, pe
 from kpis.metrics.registry import INCIDENT, RULES, kpi_inputs
 from kpis.metrics.repeats import fingerprint, mark_repeats, repeat_clusters
 
-BASES = ("created", "resolved", "open_at_end")
+BASES = ("created", "resolved", "verdict", "open_at_end")
 
 
 @dataclass
@@ -72,8 +77,15 @@ def prepared(tickets: pl.DataFrame, zone: str, repeat_window_days: int) -> pl.Da
     frame = frame.with_columns(
         local_month("created_at"),
         local_month("resolved_at"),
+        local_month("resolution_breached_at"),
         fingerprint(),
         escalation_minutes=(pl.col("escalated_at") - pl.col("created_at")).dt.total_seconds() / 60,
+    ).with_columns(
+        # The one month a resolution verdict belongs to (docs/kpis.md).
+        verdict_month=pl.when(pl.col("resolution_verdict") == "met")
+        .then(pl.col("resolved_month"))
+        .when(pl.col("resolution_verdict") == "breached")
+        .then(pl.col("resolution_breached_month")),
     )
     return mark_repeats(frame, repeat_window_days)
 
@@ -94,6 +106,8 @@ def _aggregations(basis: str) -> tuple[list[pl.Expr], list[pl.Expr]]:
             counts.append(den.sum().alias(f"{key}|d"))
         if rule.kind == "rate":
             counts.append((den & rule.counted).sum().alias(f"{key}|n"))
+        if rule.carried is not None:
+            counts.append(rule.carried.sum().alias(f"{key}|c"))
         if rule.kind in ("mean", "median", "p90"):
             counts.append((den & pl.col(rule.column).is_not_null()).sum().alias(f"{key}|d"))
         if rule.kind == "mean":
@@ -117,9 +131,9 @@ def _aggregations(basis: str) -> tuple[list[pl.Expr], list[pl.Expr]]:
 
 
 def _counted(frame: pl.DataFrame, basis: str, counts: list[pl.Expr]) -> pl.DataFrame:
-    """The counts of a created or resolved basis, grouped once by month over the tickets and
-    then summed into quarters and years: a third of the rows of grouping every period's copy
-    of the tickets, and integer sums are exact in any order."""
+    """The counts of a created, resolved or verdict basis, grouped once by month over the
+    tickets and then summed into quarters and years: a third of the rows of grouping every
+    period's copy of the tickets, and integer sums are exact in any order."""
     month = pl.col(f"{basis}_month")
     monthly = (
         frame.filter(month.is_not_null()).group_by("client_id", month.alias("month")).agg(counts)
@@ -147,10 +161,13 @@ def kpis_by_period(
     repeat_window_days: int | dict[int, int] = 30,
     only: dict[int, set[str]] | None = None,
     last_month: str | None = None,
+    since: dict[int, str] | None = None,
 ) -> list[PeriodFigures]:
-    """Every KPI for every client and period in which a ticket was created or resolved (or only
-    the periods `only` names per client). `tickets` holds the clients' whole histories (backlogs
-    and repeats need them) with the clock results as columns; all clients share `zone`."""
+    """Every KPI for every client and every month from its first ticket (or the earlier month
+    `since` names: its first outage) to `last_month` (or its last month with a ticket created,
+    resolved or judged), with their quarters and years; or only the periods `only` names per
+    client. `tickets` holds the clients' whole histories (backlogs and repeats need them) with
+    the clock results as columns, the breach moment included; all clients share `zone`."""
     tickets = kpi_inputs(tickets)
     if isinstance(repeat_window_days, dict):
         # Clients grouped by their policy's window: one pass for each distinct window.
@@ -169,13 +186,15 @@ def kpis_by_period(
     else:
         frame = prepared(tickets, zone, repeat_window_days)
     frame = frame.drop("title", "requester", "configuration_item")  # read by the fingerprint only
-    months = pl.concat([frame["created_month"], frame["resolved_month"]]).drop_nulls()
+    months = pl.concat(
+        [frame["created_month"], frame["resolved_month"], frame["verdict_month"]]
+    ).drop_nulls()
     if months.is_empty():
         return []
-    last = int(months.cast(pl.Int64).to_numpy().max())
+    newest = int(months.cast(pl.Int64).to_numpy().max())
     if last_month is not None:
-        last = max(last, period_key(last_month))
-    last = last // 12 * 12 + 11  # the year's end, so a year in progress has its backlog
+        newest = max(newest, period_key(last_month))
+    last = newest // 12 * 12 + 11  # the year's end, so a year in progress has its backlog
     bases = {b: basis_frame(frame, b, last) for b in BASES}
     if only is not None:  # a few periods of a few clients: drop the rest before grouping
         asked = _asked(only, bases["created"].schema)
@@ -199,10 +218,10 @@ def kpis_by_period(
                     how="left",
                 )
         aggregated[basis] = agg.rename({"n": f"{basis}|n"})
-    # The periods with a ticket created or resolved in them; the backlog alone makes none.
-    wanted = pl.concat(
-        [aggregated[b].select("client_id", "period") for b in ("created", "resolved")]
-    ).unique()
+    current = None if last_month is None else period_key(last_month)
+    wanted = _every_period(frame, current, {c: period_key(m) for c, m in (since or {}).items()})
+    if only is not None:
+        wanted = wanted.join(asked, on=["client_id", "period"], how="semi")
     totals = wanted
     for agg in aggregated.values():
         totals = totals.join(agg, on=["client_id", "period"], how="left")
@@ -220,6 +239,38 @@ def kpis_by_period(
             )
         )
     return out
+
+
+def _every_period(
+    frame: pl.DataFrame, current: int | None, since: dict[int, int] | None = None
+) -> pl.DataFrame:
+    """(client, period key) of every month from the client's first ticket (or the earlier
+    month `since` gives it: its first outage) to the current month (or, when none is given,
+    the client's last month with a ticket created, resolved or judged), and their quarters
+    and years: a month with nothing created or resolved still has its backlog, and says it
+    had no tickets (docs/kpis.md)."""
+    newest = pl.max_horizontal(
+        pl.col("created_month").max(),
+        pl.col("resolved_month").max(),
+        pl.col("verdict_month").max(),
+        *([] if current is None else [pl.lit(current, dtype=pl.Int32)]),
+    )
+    ranges = frame.group_by("client_id").agg(first=pl.col("created_month").min(), last=newest)
+    if since:
+        earlier = pl.DataFrame(
+            {"client_id": list(since), "since": list(since.values())},
+            schema={"client_id": ranges.schema["client_id"], "since": pl.Int32},
+        )
+        ranges = ranges.join(earlier, on="client_id", how="left").with_columns(
+            first=pl.min_horizontal("first", "since")
+        )
+    months = ranges.select(
+        "client_id",
+        month=pl.int_ranges(pl.col("first"), pl.col("last") + 1, dtype=pl.Int32),
+    ).explode("month")
+    return pl.concat(
+        [months.select("client_id", period=key) for key in period_keys(pl.col("month"))]
+    ).unique()
 
 
 def _asked(only: dict[int, set[str]], schema) -> pl.DataFrame:
@@ -253,7 +304,12 @@ def _figures(row: dict, seats: int | None, reasons: dict, clusters: list) -> dic
             value = d or 0
             figures[key] = Figure(value, None, None, note=rule.note)
         elif rule.kind == "rate":
-            figures[key] = Figure(_ratio(n or 0, d or 0), n or 0, d or 0, note=rule.note)
+            figure = Figure(_ratio(n or 0, d or 0), n or 0, d or 0, note=rule.note)
+            if rule.carried is not None and not row.get(f"{key}|c"):
+                figure.value = None  # the export does not carry what the rate reads
+                if row.get(f"{rule.basis}|n"):
+                    figure.note = rule.missing
+            figures[key] = figure
         elif rule.kind == "mean":
             figures[key] = Figure(v, n if d else None, d or 0, note=rule.note)
         elif rule.kind in ("median", "p90"):

@@ -148,6 +148,7 @@ def clocks_compute_many(
         "resolution_seconds": np.full(n, -1, dtype=np.int64),
         "response_target_seconds": np.full(n, -1, dtype=np.int64),
         "resolution_target_seconds": np.full(n, -1, dtype=np.int64),
+        "resolution_breached_at": np.full(n, -1, dtype=np.int64),  # epoch seconds
         "response_verdict": np.full(n, NO_VERDICT, dtype=np.int8),  # codes, named at the end
         "resolution_verdict": np.full(n, NO_VERDICT, dtype=np.int8),
     }
@@ -215,6 +216,8 @@ def clocks_compute_many(
         out["resolution_target_seconds"][rows] = resolution_target[rows]
         out["response_verdict"][rows] = result.response_code
         out["resolution_verdict"][rows] = result.resolution_code
+        if result.resolution_breached_at is not None:
+            out["resolution_breached_at"][rows] = result.resolution_breached_at
     return _named(out, reasons)
 
 
@@ -321,5 +324,9 @@ def tickets_with_clocks(tickets: pl.DataFrame, clocks: pl.DataFrame) -> pl.DataF
         ),
         resolution_minutes=pl.when(pl.col("resolution_seconds") >= 0).then(
             pl.col("resolution_seconds") / 60
+        ),
+        # Epoch seconds (-1 or null: none) → an instant like created_at.
+        resolution_breached_at=pl.when(pl.col("resolution_breached_at") >= 0).then(
+            pl.from_epoch("resolution_breached_at", time_unit="s").cast(pl.Datetime("us"))
         ),
     )

@@ -75,14 +75,35 @@ def _contexts(contracts: list[Contract], as_of: datetime) -> dict[int, ClientCon
 
 
 def _add_periods_of(only: dict[int, set[str]], tickets: pl.DataFrame, contracts) -> None:
-    """Add the months (with their quarters and years) in which these tickets were created or
-    resolved, in their contract's zone."""
+    """Add the months (with their quarters and years) in which these tickets were created,
+    resolved or breached (`resolution_breached_at`, epoch seconds, -1 for none: an open ticket
+    that went past its target counts in the month it did), in their contract's zone."""
     for (client_id,), part in tickets.partition_by("client_id", as_dict=True).items():
         zone = contracts[client_id].timezone
-        stamps = pl.concat([part["created_at"], part["resolved_at"]]).drop_nulls()
+        breached = part["resolution_breached_at"]
+        breached = (
+            pl.from_epoch(breached.filter(breached >= 0), time_unit="s")
+            .cast(pl.Datetime("us"))
+            .alias("created_at")
+        )
+        stamps = pl.concat([part["created_at"], part["resolved_at"], breached]).drop_nulls()
         months = stamps.dt.replace_time_zone("UTC").dt.convert_time_zone(zone).dt.strftime("%Y-%m")
         for month in months.unique().to_list():
             only.setdefault(client_id, set()).update(period_labels_of_month(month))
+
+
+def _first_outage_months(
+    contexts: dict[int, ClientContext], client_ids: list[int], zone: str
+) -> dict[int, str]:
+    """The month of each client's first outage, in the contract's zone: months with an outage
+    before the first ticket have snapshots too (their uptime), docs/kpis.md."""
+    out = {}
+    for client_id in client_ids:
+        starts = [o.start for o in contexts[client_id].outages]
+        if starts:
+            first = min(starts).replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(zone))
+            out[client_id] = f"{first:%Y-%m}"
+    return out
 
 
 def _requested_periods(client_ids: list[int], as_of: datetime) -> dict[int, set[str]]:
@@ -141,7 +162,10 @@ def kpis_recompute_clients(
             # Time moves open tickets from pending to breached: every period whose figures
             # count a ticket with a changed clock is recomputed too, so a snapshot and the
             # clocks its drill-down lists never disagree.
-            _add_periods_of(only, tickets.filter(pl.col("id").is_in(changed.implode())), contracts)
+            moved = tickets.filter(pl.col("id").is_in(changed.implode())).join(
+                clocks.select("id", "resolution_breached_at"), on="id", how="left"
+            )
+            _add_periods_of(only, moved, contracts)
         contexts = _contexts(list(contracts.values()), as_of)
         written = 0
         frame = kpi_inputs(tickets_with_clocks(kpi_inputs(tickets), clocks))
@@ -157,6 +181,7 @@ def kpis_recompute_clients(
                     repeat_window_days={c: contexts[c].window for c in zone_ids},
                     only=None if only is None else {c: only[c] for c in zone_ids},
                     last_month=f"{as_of.astimezone(ZoneInfo(zone)):%Y-%m}",
+                    since=_first_outage_months(contexts, zone_ids, zone),
                 )
             written += snapshots_write(
                 snapshot_rows(results, contexts, zone, as_of), as_of, zone_ids, only

@@ -1,7 +1,8 @@
 """The KPI registry: every figure a snapshot holds, defined once (key, label, unit, which way
 is better, its place on the scorecard) and, for the figures computed from tickets, the *rule*
-that counts them: the basis it counts over (tickets created in the period, resolved in it, or
-open at its end) and polars conditions for its denominator and numerator. The aggregation
+that counts them: the basis it counts over (tickets created in the period, resolved in it,
+whose resolution verdict belongs to it, or open at its end), polars conditions for its
+denominator and numerator and, for a rate, what the export must carry. The aggregation
 (formulas.py), the drill-down (`figure_tickets`), the scorecard, the QBR and `kpi_report` all
 read it, so they cannot disagree. Pure: no database.
 """
@@ -38,6 +39,11 @@ class Rule:
     numerator: pl.Expr | None = None
     measure: str | None = None
     note: str = ""
+    # A rate's inputs as the export carries them: true for a ticket of the basis whose export
+    # has the column the rate reads. When no ticket of the period has it, the export does not
+    # carry it and the rate is null (docs/kpis.md), with `missing` as the figure's note.
+    carried: pl.Expr | None = None
+    missing: str = ""
 
     @property
     def over(self) -> pl.Expr:
@@ -60,7 +66,8 @@ class Rule:
         return self.measure
 
 
-def _clock_rules(prefix: str, basis: str) -> dict[str, Rule]:
+def _clock_rules(prefix: str, basis: str, verdict_basis: str) -> dict[str, Rule]:
+    """Times over `basis`; verdicts over `verdict_basis` (the period a verdict belongs to)."""
     minutes, verdict = f"{prefix}_minutes", f"{prefix}_verdict"
     has_value = pl.col(minutes).is_not_null()
     return {
@@ -69,12 +76,12 @@ def _clock_rules(prefix: str, basis: str) -> dict[str, Rule]:
         f"{prefix}.p90_minutes": Rule(
             "p90", basis, has_value, measure=minutes, note="nearest-rank 90th percentile"
         ),
-        f"{prefix}.sla_met": Rule("count", basis, _verdict(verdict, "met")),
-        f"{prefix}.sla_breached": Rule("count", basis, _verdict(verdict, "breached")),
-        f"{prefix}.sla_pending": Rule("count", basis, _verdict(verdict, "pending")),
+        f"{prefix}.sla_met": Rule("count", verdict_basis, _verdict(verdict, "met")),
+        f"{prefix}.sla_breached": Rule("count", verdict_basis, _verdict(verdict, "breached")),
+        f"{prefix}.sla_pending": Rule("count", verdict_basis, _verdict(verdict, "pending")),
         f"{prefix}.compliance": Rule(
             "rate",
-            basis,
+            verdict_basis,
             _verdict(verdict, "met", "breached"),
             _verdict(verdict, "met"),
             note="met / (met + breached)",
@@ -82,18 +89,29 @@ def _clock_rules(prefix: str, basis: str) -> dict[str, Rule]:
     }
 
 
+# Within target at the end of the backlog's month (`month`, the last month of a quarter or
+# year): a resolution target, and no breach moment before that month ended.
+WITHIN_TARGET_AT_END = (pl.col("resolution_verdict") != "") & (
+    pl.col("resolution_breached_month").is_null()
+    | (pl.col("resolution_breached_month") > pl.col("month"))
+)
+
+
 _TICKET_RULES: dict[str, Rule] = {
     "tickets.created": Rule("count", "created"),
     "tickets.resolved": Rule("count", "resolved"),
     "tickets.open_at_end": Rule("count", "open_at_end", note="backlog at the period's end"),
     "tickets.per_seat": Rule("per_seat", "created", note="created / seats in the contract"),
-    **_clock_rules("response", "created"),
-    **_clock_rules("resolution", "resolved"),
+    # Response verdicts and times: the period of creation.
+    **_clock_rules("response", "created", "created"),
+    # Resolution times: the period of resolution. Verdicts (basis "verdict"): a met one the
+    # period of resolution, a breached one the period of its breach moment, resolved or not.
+    **_clock_rules("resolution", "resolved", "verdict"),
     "resolution.sla_pending": Rule(
         "count",
-        "created",
-        _verdict("resolution_verdict", "pending"),
-        note="created in the period, open, within target",
+        "open_at_end",
+        WITHIN_TARGET_AT_END,
+        note="open at the period's end, created before it, within target then",
     ),
     "first_time_fix_rate": Rule(
         "rate",
@@ -101,6 +119,11 @@ _TICKET_RULES: dict[str, Rule] = {
         None,
         FIRST_FIX,
         note="never reopened, escalated or reassigned / resolved",
+        # Any one of the three counts as carried: a missing one reads as "did not happen".
+        carried=pl.any_horizontal(
+            pl.col(c).is_not_null() for c in ("reopen_count", "tier", "reassignment_count")
+        ),
+        missing="empty: the export carries no reopens, tiers or reassignments for these tickets",
     ),
     "repeat_incident_rate": Rule(
         "rate",
@@ -117,10 +140,25 @@ _TICKET_RULES: dict[str, Rule] = {
         INCIDENT & (pl.col("origin") != ""),
         pl.col("origin") == "proactive",
         note="proactive incidents / incidents with a known origin",
+        carried=pl.col("origin") != "",
+        missing="empty: the export carries no origin for these tickets",
     ),
-    "reopen_rate": Rule("rate", "resolved", None, pl.col("reopen_count").fill_null(0) > 0),
+    "reopen_rate": Rule(
+        "rate",
+        "resolved",
+        None,
+        pl.col("reopen_count").fill_null(0) > 0,
+        carried=pl.col("reopen_count").is_not_null(),
+        missing="empty: the export carries no reopen counts for these tickets",
+    ),
     "escalation.rate": Rule(
-        "rate", "created", None, pl.col("tier").fill_null(1) > 1, note="went above tier 1 / tickets"
+        "rate",
+        "created",
+        None,
+        pl.col("tier").fill_null(1) > 1,
+        note="went above tier 1 / tickets",
+        carried=pl.col("tier").is_not_null(),
+        missing="empty: the export carries no tier for these tickets",
     ),
     "escalation.mean_minutes_to_escalate": Rule(
         "mean",
@@ -225,7 +263,7 @@ BREAKDOWN_COLUMNS = ("priority", "category", "origin")
 
 def rule_columns_of(rule: Rule) -> set[str]:
     names = {rule.measure} if rule.measure else set()
-    for expr in (rule.denominator, rule.numerator):
+    for expr in (rule.denominator, rule.numerator, rule.carried):
         if expr is not None:
             names.update(expr.meta.root_names())
     return names
@@ -248,6 +286,7 @@ KPI_INPUTS = frozenset(
         "created_at",
         "resolved_at",
         "escalated_at",
+        "resolution_breached_at",
         "state",
         "category",
         "configuration_item",

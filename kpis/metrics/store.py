@@ -88,10 +88,13 @@ CLOCK_VALUES = [
     "response_verdict",
     "resolution_verdict",
     "no_verdict_reason",
+    "resolution_breached_at",
 ]
 
 _STORED_CLOCKS_SQL = """
-COPY (SELECT ticket_id, {columns} FROM kpis_ticketclock WHERE client_id = ANY(%s))
+COPY (SELECT ticket_id, {columns},
+             floor(date_part('epoch', resolution_breached_at))::bigint AS resolution_breached_at
+      FROM kpis_ticketclock WHERE client_id = ANY(%s))
 TO STDOUT WITH (FORMAT csv, HEADER)
 """
 
@@ -110,6 +113,7 @@ def clocks_store(client_ids: list[int], clocks: pl.DataFrame) -> pl.Series:
                 "resolution_seconds",
                 "response_target_seconds",
                 "resolution_target_seconds",
+                "resolution_breached_at",
             )
         ],
     ).rename({"id": "ticket_id"})
@@ -127,7 +131,13 @@ def clocks_store(client_ids: list[int], clocks: pl.DataFrame) -> pl.Series:
     else:
         changed, gone = frame, pl.Series("ticket_id", [], dtype=pl.Int64)
     now = timezone.now().strftime("%Y-%m-%d %H:%M:%S+00")
-    changed = changed.with_columns(computed_at=pl.lit(now))
+    changed = changed.with_columns(
+        computed_at=pl.lit(now),
+        # Compared as epoch seconds, written as an instant.
+        resolution_breached_at=pl.from_epoch("resolution_breached_at", time_unit="s").dt.strftime(
+            "%Y-%m-%d %H:%M:%S+00"
+        ),
+    )
     with connection.cursor() as cursor:
         if gone.len():
             cursor.execute(
@@ -160,17 +170,18 @@ def clocks_store(client_ids: list[int], clocks: pl.DataFrame) -> pl.Series:
 def clocks_load(client_ids: list[int]) -> pl.DataFrame:
     """The clients' stored clocks (ticket_id and CLOCK_VALUES); no verdict reads as ""."""
     buffer = io.BytesIO()
-    query = _STORED_CLOCKS_SQL.format(columns=", ".join(CLOCK_VALUES))
+    query = _STORED_CLOCKS_SQL.format(columns=", ".join(CLOCK_VALUES[:-1]))
     with connection.cursor() as cursor:
         cursor.cursor.copy_expert(cursor.mogrify(query, [list(client_ids)]).decode(), buffer)
     buffer.seek(0)
     schema = {
         "ticket_id": pl.Int64,
         **{c: pl.Int64 for c in CLOCK_VALUES[:5]},
-        **{c: pl.String for c in CLOCK_VALUES[5:]},
+        **{c: pl.String for c in CLOCK_VALUES[5:8]},
+        "resolution_breached_at": pl.Int64,  # epoch seconds, as the clock computes it
     }
     return pl.read_csv(buffer, schema=schema).with_columns(
-        pl.col(c).fill_null("") for c in CLOCK_VALUES[5:]
+        pl.col(c).fill_null("") for c in CLOCK_VALUES[5:8]
     )
 
 

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from contracts.models import Organisation
 from kpis.metrics.period import Period
 from kpis.metrics.recompute import kpis_recompute
-from kpis.metrics.registry import KEYS_IN_ORDER
+from kpis.metrics.registry import KEYS_IN_ORDER, RULES
 from kpis.models import KpiSnapshot, RecomputeRequest
 
 
@@ -74,4 +74,7 @@ class Command(BaseCommand):
             ratio = ""
             if figure.get("denominator") is not None and figure.get("numerator") is not None:
                 ratio = f"  ({_text(figure['numerator'])} / {figure['denominator']})"
+            rule = RULES.get(key)
+            if rule is not None and rule.missing and figure.get("note") == rule.missing:
+                ratio += f"  ({rule.missing})"  # why a rate is empty: docs/kpis.md
             self.stdout.write(f"  {key:<36}{_text(snapshot.values.get(key))}{ratio}")
