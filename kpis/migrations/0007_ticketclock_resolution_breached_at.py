@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("kpis", "0005_savedmapping_client"),
+        ("kpis", "0006_ticket_state_new"),
     ]
 
     operations = [
