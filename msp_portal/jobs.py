@@ -112,7 +112,8 @@ def recompute_enqueue(client_id: int, *, full: bool = False) -> bool:
     broker is unreachable: an import's requests stay for the sweep, and a full recompute waits
     for the nightly one."""
     task = import_string(RECOMPUTE_TASK)
-    return enqueue(task, client_id, full, kind="recompute", key=client_id)
+    args = (client_id, True) if full else (client_id,)  # an import's message: its client alone
+    return enqueue(task, *args, kind="recompute", key=client_id)
 
 
 def recompute_after_commit(client_id: int) -> None:
