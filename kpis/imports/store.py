@@ -54,6 +54,7 @@ COLUMNS: list[tuple[str, str]] = [
     ("paused_intervals", "jsonb"),
     ("reopen_gaps", "jsonb"),
     ("paused_minutes", "double precision"),
+    ("paused_time", "text"),
     ("exclude_from_sla", "boolean"),
 ]
 # The column lengths; normalise warns on each value it cuts (and refuses a longer id).
