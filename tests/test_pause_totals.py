@@ -190,3 +190,24 @@ def test_a_total_longer_than_the_ticket_was_open_is_a_warning_on_its_row():
         "paused for longer than the ticket was open (180 minutes from creation to resolution)"
     )
     assert "no resolution verdict" in problem["reason"]
+
+
+def test_a_ticket_without_a_pause_total_keeps_the_content_hash_it_had_before():
+    # kpis/0008 added paused_time: a ticket without a total must hash as before (the values of
+    # the other columns joined by \x1f, null as \x00), so an unchanged file updates nothing.
+    import hashlib
+
+    import polars as pl
+
+    from kpis.imports.store import _HASHED, COLUMNS, row_hashes
+
+    schema = {n: (pl.Float64 if n == "paused_minutes" else pl.String) for n, _ in COLUMNS}
+    row = {n: None for n, _ in COLUMNS} | {"title": "Disk full", "paused_minutes": 5.0}
+    without = row | {"paused_time": ""}
+    before = "\x1f".join(
+        "\x00" if without[c] is None else str(without[c]) for c in _HASHED if c != "paused_time"
+    )
+    expected = hashlib.md5(before.encode(), usedforsecurity=False).hexdigest()
+    assert row_hashes(pl.DataFrame([without], schema=schema)).to_list() == [expected]
+    calendar = row_hashes(pl.DataFrame([row | {"paused_time": "calendar"}], schema=schema))
+    assert calendar.to_list() != [expected]  # the kind, when there is one, is part of the hash
