@@ -70,6 +70,9 @@ class Ticket(models.Model):
     reopen_gaps = models.JSONField(default=list, blank=True)
     # A total exported by the PSA when it has no history (e.g. ConnectWise waiting minutes).
     paused_minutes = models.FloatField(null=True, blank=True)
+    # The kind of time that total counts: "calendar" (wall-clock) or "business" (the tool's
+    # business hours); "" without a total (docs/kpis.md, "The clock").
+    paused_time = models.CharField(max_length=8, blank=True, default="")
     exclude_from_sla = models.BooleanField(default=False)
     # md5 of the normalised values: a re-import rewrites only tickets whose values changed.
     content_hash = models.CharField(max_length=32)

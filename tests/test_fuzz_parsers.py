@@ -193,7 +193,7 @@ JSONISH = st.recursive(
     max_leaves=10,
 )
 MAPPING_KEYS = ["preset", "columns", "timezone", "date_order", "values", "clients",
-                "pause_states", "paused_unit", "default_kind"]  # fmt: skip
+                "pause_states", "paused_unit", "paused_time", "default_kind"]  # fmt: skip
 
 
 @budget(300)

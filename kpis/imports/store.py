@@ -54,6 +54,7 @@ COLUMNS: list[tuple[str, str]] = [
     ("paused_intervals", "jsonb"),
     ("reopen_gaps", "jsonb"),
     ("paused_minutes", "double precision"),
+    ("paused_time", "text"),
     ("exclude_from_sla", "boolean"),
 ]
 # The column lengths; normalise warns on each value it cuts (and refuses a longer id).
@@ -102,10 +103,16 @@ def staging_frame(tickets: pl.DataFrame) -> pl.DataFrame:
 def row_hashes(staged: pl.DataFrame) -> pl.Series:
     """md5 of each row's normalised values: stable across library versions, unlike polars' hash.
     The digests are hex-encoded by polars in one pass; only md5 itself runs per row."""
+    # paused_time (kpis/0008) joins the hash only where it is filled, so a ticket without a
+    # pause total keeps the hash it had before the column existed: re-importing an unchanged
+    # file still updates nothing.
+    values = pl.concat_str(
+        [pl.col(c).cast(pl.String).fill_null("\x00") for c in _HASHED if c != "paused_time"],
+        separator="\x1f",
+    )
+    kind = pl.col("paused_time").fill_null("")
     joined = staged.select(
-        pl.concat_str(
-            [pl.col(c).cast(pl.String).fill_null("\x00") for c in _HASHED], separator="\x1f"
-        )
+        pl.when(kind == "").then(values).otherwise(pl.concat_str([values, kind], separator="\x1f"))
     ).to_series()
     md5 = hashlib.md5
     digests = [md5(v, usedforsecurity=False).digest() for v in joined.cast(pl.Binary).to_list()]

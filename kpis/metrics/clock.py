@@ -227,6 +227,9 @@ class ClockResult:
     # The breach moment (docs/kpis.md): when the running resolution clock reached its target;
     # -1 unless the resolution verdict is breached.
     resolution_breached_at: np.ndarray | None = None
+    # An exported pause total longer than the ticket was open: no resolution verdict
+    # (docs/kpis.md, "The clock"); the caller names the reason.
+    paused_too_long: np.ndarray | None = None
 
     @property
     def response_verdict(self) -> np.ndarray:  # "met" | "breached" | "pending" | "" (no target)
@@ -256,6 +259,31 @@ def verdicts(elapsed: np.ndarray, target: np.ndarray, finished: np.ndarray) -> n
     return np.asarray(VERDICTS, dtype=object)[verdict_codes(elapsed, target, finished)]
 
 
+def exported_pause(
+    gross: np.ndarray, wall: np.ndarray, paused: np.ndarray, calendar_time: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The business seconds an exported pause total takes off the resolution clock, and
+    whether the total is longer than the ticket was open (docs/kpis.md, "The clock").
+
+    `gross` is the ticket's business seconds from creation to the stop, `wall` its wall-clock
+    seconds over the same span, `paused` the exported total in seconds, `calendar_time` whether
+    that total counts wall-clock time (else the tool's business time). A business total comes
+    off as it is. A calendar total has no place in time, so it takes off the same share of the
+    business time as of the wall-clock time: gross × paused / wall, rounded down to the second.
+    A total longer than the span (wall-clock for a calendar total, business for a business
+    one) is too long; it takes off everything (the clock reads 0) and is flagged."""
+    gross = np.asarray(gross, dtype=np.int64)
+    wall = np.asarray(wall, dtype=np.int64)
+    paused = np.maximum(np.asarray(paused, dtype=np.int64), 0)
+    calendar_time = np.asarray(calendar_time, dtype=bool)
+    span = np.where(calendar_time, np.maximum(wall, 0), gross)
+    too_long = paused > span
+    share = np.where(wall > 0, np.minimum(paused, np.maximum(wall, 1)) / np.maximum(wall, 1), 0.0)
+    scaled = np.floor(gross * share).astype(np.int64)
+    off = np.where(calendar_time, scaled, paused)
+    return np.clip(off, 0, gross), too_long
+
+
 def ticket_clocks(
     calendar: CalendarIndex,
     *,
@@ -269,6 +297,7 @@ def ticket_clocks(
     paused_seconds_exported: np.ndarray,
     as_of: int,
     response_calendar: CalendarIndex | None = None,
+    paused_exported_calendar: np.ndarray | None = None,
 ) -> ClockResult:
     """Both clocks for tickets that share a calendar (group tickets by calendar first).
 
@@ -276,7 +305,9 @@ def ticket_clocks(
     clock runs from creation to first response and is never paused. The resolution clock runs
     from creation to the final resolution (or `as_of` while open) minus the business time of
     the union of pauses and resolved-to-reopen gaps, minus an exported paused total where the
-    export has no history.
+    export has no history: in business seconds, or in wall-clock seconds where
+    `paused_exported_calendar` says so (see exported_pause; None: all business). A ticket whose
+    total is longer than it was open gets no resolution verdict (`paused_too_long`).
     """
     response_calendar = response_calendar or calendar
     n = created.size
@@ -300,9 +331,15 @@ def ticket_clocks(
         np.where(off_clock.end < 0, stop[off_clock.ticket.astype(np.int64)], off_clock.end),
     )
     paused = union_elapsed(calendar, off_clock, created, stop, n)
-    exported = np.maximum(paused_seconds_exported, 0)
+    calendar_time = (
+        np.zeros(n, dtype=bool) if paused_exported_calendar is None else paused_exported_calendar
+    )
+    exported, too_long = exported_pause(
+        gross, stop - created, paused_seconds_exported, calendar_time
+    )
     resolution = np.clip(gross - paused - exported, 0, None)
     resolution_code = verdict_codes(resolution, resolution_target, finished)
+    resolution_code[too_long] = VERDICTS.index("")
     return ClockResult(
         response_seconds=response,
         resolution_seconds=resolution,
@@ -311,6 +348,7 @@ def ticket_clocks(
         resolution_breached_at=breach_moments(
             calendar, off_clock, created, stop, resolution_target, exported, resolution_code == 1
         ),
+        paused_too_long=too_long,
     )
 
 

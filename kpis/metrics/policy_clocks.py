@@ -189,6 +189,12 @@ def clocks_compute_many(
     first_response = _epoch(tickets["first_response_at"])
     resolved = _epoch(tickets["resolved_at"])
     paused = (tickets["paused_minutes"].fill_null(0) * 60).cast(pl.Int64).to_numpy()
+    # A total of unknown kind (imported before the kind was kept) reads as calendar time.
+    paused_calendar = (
+        (tickets["paused_time"] != "business").fill_null(True).to_numpy()
+        if "paused_time" in tickets.columns
+        else np.ones(n, dtype=bool)
+    )
     pauses = _intervals(tickets, "paused_intervals")
     reopen_gaps = _intervals(tickets, "reopen_gaps")
     for position, calendar in enumerate(indexes):
@@ -206,6 +212,7 @@ def clocks_compute_many(
             reopen_gaps=reopen_gaps.subset(rows, n),
             paused_seconds_exported=paused[rows],
             as_of=as_of_s,
+            paused_exported_calendar=paused_calendar[rows],
         )
         out["policy_version_id"][rows] = version[rows]
         out["response_seconds"][rows] = result.response_seconds
@@ -214,6 +221,11 @@ def clocks_compute_many(
         )
         out["response_target_seconds"][rows] = response_target[rows]
         out["resolution_target_seconds"][rows] = resolution_target[rows]
+        if result.paused_too_long is not None and result.paused_too_long.any():
+            # No resolution verdict and no resolution time: the total cannot be (kpis.md).
+            too_long = rows[result.paused_too_long]
+            reasons[too_long] = REASONS.index("paused longer than open")
+            out["resolution_seconds"][too_long] = -1
         out["response_verdict"][rows] = result.response_code
         out["resolution_verdict"][rows] = result.resolution_code
         if result.resolution_breached_at is not None:
@@ -230,6 +242,7 @@ REASONS = (
     "unmapped priority",
     "excluded by the export",
     "cancelled or merged",
+    "paused longer than open",
 )
 
 

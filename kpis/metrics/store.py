@@ -28,7 +28,7 @@ COPY (SELECT id, client_id, floor(date_part('epoch', created_at))::bigint AS cre
              origin, category, configuration_item, requester, title, tier,
              floor(date_part('epoch', escalated_at))::bigint AS escalated_at, reopen_count,
              reassignment_count, state, paused_intervals::text, reopen_gaps::text,
-             paused_minutes, exclude_from_sla
+             paused_minutes, paused_time, exclude_from_sla
       FROM kpis_ticket WHERE client_id = ANY(%s))
 TO STDOUT WITH (FORMAT csv, HEADER)
 """
@@ -54,6 +54,7 @@ _TICKET_SCHEMA = {
     "paused_intervals": pl.String,
     "reopen_gaps": pl.String,
     "paused_minutes": pl.Float64,
+    "paused_time": pl.String,
     "exclude_from_sla": pl.String,
 }
 

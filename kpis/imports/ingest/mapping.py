@@ -14,6 +14,7 @@ from .presets import (
     EVENT_FIELDS,
     MAPPED_VALUE_FIELDS,
     NORMALISED_VALUES,
+    PAUSED_TIMES,
     PRESETS,
     TICKET_FIELDS,
     Preset,
@@ -38,7 +39,8 @@ class Mapping:
     values: dict[str, dict[str, str]] = field(default_factory=dict)  # field → raw key → value
     clients: dict[str, str | None] = field(default_factory=dict)  # company → client slug / skip
     pause_states: list[str] = field(default_factory=list)  # raw statuses that pause (event logs)
-    paused_unit: str = "minutes"
+    paused_unit: str = "minutes"  # minutes | hours
+    paused_time: str = "calendar"  # calendar | business (docs/imports.md, "Pause totals")
     default_kind: str = "incident"
 
     @property
@@ -74,6 +76,7 @@ def mapping_for_preset(preset: Preset, header: list[str], *, timezone: str) -> M
         timezone=preset.timezone or timezone,
         date_order="auto",
         paused_unit=preset.paused_unit,
+        paused_time=preset.paused_time,
         default_kind=preset.default_kind,
     )
 
@@ -99,6 +102,7 @@ def mapping_from_json(data: dict, header: list[str] | None = None) -> Mapping:
         clients=dict(data.get("clients") or {}),
         pause_states=[value_key(s) for s in data.get("pause_states") or []],
         paused_unit=data.get("paused_unit") or PRESETS[preset].paused_unit,
+        paused_time=data.get("paused_time") or PRESETS[preset].paused_time,
         default_kind=data.get("default_kind") or PRESETS[preset].default_kind,
     )
     _check(mapping, header)
@@ -107,7 +111,7 @@ def mapping_from_json(data: dict, header: list[str] | None = None) -> Mapping:
 
 # The JSON shape of each key (None allowed for all): a list where text belongs must be named,
 # not met later as a TypeError (an API upload's `mapping` is whatever the caller sent).
-_TEXT_KEYS = ("preset", "timezone", "date_order", "paused_unit", "default_kind")
+_TEXT_KEYS = ("preset", "timezone", "date_order", "paused_unit", "paused_time", "default_kind")
 
 
 def _check_types(data: dict) -> None:
@@ -173,5 +177,7 @@ def _check(mapping: Mapping, header: list[str] | None) -> None:
                 )
     if mapping.paused_unit not in ("minutes", "hours"):
         raise MappingError("mapping.paused_unit: must be minutes or hours")
+    if mapping.paused_time not in PAUSED_TIMES:
+        raise MappingError("mapping.paused_time: must be calendar or business")
     if mapping.default_kind not in NORMALISED_VALUES["kind"]:
         raise MappingError("mapping.default_kind: not a ticket kind")

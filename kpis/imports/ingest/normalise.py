@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 import polars as pl
 
 from .mapping import Mapping
+from .pauses import paused_too_long
 from .presets import MAPPED_VALUE_FIELDS, TIMESTAMP_FIELDS
 from .problems import problems_frame, row_problems
 from .timestamps import FORMAT_EXAMPLE, AmbiguousDates, date_order_detect, timestamps_reader
@@ -254,6 +255,7 @@ def tickets_normalise(table_frame: pl.DataFrame, mapping: Mapping) -> Normalised
         frame = frame.filter(~bad)
     checks, frame = _check_order(frame, mapping)
     problems.extend(checks)
+    problems.extend(paused_too_long(frame, mapping))
     dupes, frame = _last_row_wins(frame, mapping)
     problems.extend(dupes)
     if unmapped:
@@ -285,11 +287,20 @@ def _derived(frame: pl.DataFrame, numbers: dict, raw: dict, mapping: Mapping) ->
     paused = numbers.get("paused_minutes")
     if paused is not None and mapping.paused_unit == "hours":
         paused = paused * 60
+    # Which kind of time the total counts (docs/imports.md, "Pause totals"); "" without one.
+    paused_time = (
+        pl.select(
+            pl.when(paused.is_not_null()).then(pl.lit(mapping.paused_time)).otherwise(pl.lit(""))
+        ).to_series()
+        if paused is not None
+        else pl.repeat("", n, eager=True)
+    )
     exclude = _bool(raw["exclude_from_sla"]) if "exclude_from_sla" in raw else None
     frame = frame.with_columns(
         reassignment_count=reassign.cast(pl.Int64) if reassign is not None else None,
         reopen_count=numbers["reopen_count"].cast(pl.Int64) if "reopen_count" in numbers else None,
         paused_minutes=paused if paused is not None else None,
+        paused_time=paused_time,
         exclude_from_sla=exclude if exclude is not None else pl.repeat(False, n, eager=True),
     )
     for name in TIMESTAMP_FIELDS:

@@ -49,6 +49,7 @@ REQUIRED_FIELDS = ("external_id", "created_at")
 TIMESTAMP_FIELDS = ("created_at", "first_response_at", "resolved_at", "closed_at", "escalated_at")
 MAPPED_VALUE_FIELDS = ("priority", "status", "origin", "tier", "kind")
 DATE_ORDERS = ("mdy", "dmy", "ymd")
+PAUSED_TIMES = ("calendar", "business")  # wall-clock time, or the tool's business hours
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,12 @@ class Preset:
     shape: str = "ticket"  # "ticket": a row per ticket; "event": a row per ticket update
     timezone: str | None = None  # None: naive times are local to the client
     date_order: str = "mdy"
+    # The exported pause total (`paused_minutes`): its unit, and whether it counts wall-clock
+    # (calendar) time or the tool's business hours (docs/imports.md, "Pause totals"). When a
+    # tool's documentation does not settle it, calendar: read as calendar time, a business
+    # total is subtracted short, never long (docs/kpis.md, "The clock").
     paused_unit: str = "minutes"  # or "hours"
+    paused_time: str = "calendar"  # or "business"
     default_kind: str = "incident"
     values: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -113,6 +119,7 @@ PRESETS: dict[str, Preset] = {
                 "reopen_count": ("Reopened",),
                 "paused_minutes": ("Waiting Minutes",),
             },
+            paused_time="calendar",  # docs/imports.md, "Pause totals"
         ),
         Preset(
             "autotask",
@@ -164,6 +171,7 @@ PRESETS: dict[str, Preset] = {
             timezone="UTC",
             date_order="ymd",
             paused_unit="hours",
+            paused_time="calendar",  # docs/imports.md, "Pause totals"
         ),
         Preset(
             "servicenow",
@@ -228,6 +236,7 @@ PRESETS: dict[str, Preset] = {
                 "assignee_stations": ("Assignee stations",),
                 "paused_minutes": ("On hold time in minutes",),
             },
+            paused_time="calendar",  # Zendesk's calendar on-hold minutes (docs/imports.md)
             date_order="ymd",
             values={"origin": {"api": "proactive"}, "kind": {"task": "request"}},
         ),
