@@ -22,6 +22,7 @@ from kpis.imports.ingest.problems import problems_frame
 from kpis.imports.ingest.read import ROW, Table, UnusableFile, table_read, table_read_head
 from kpis.imports.ingest.timestamps import AmbiguousDates
 from kpis.imports.jobs import IMPORT_JOBS, import_enqueue, progress_set, recomputes_after_import
+from kpis.imports.mapping_setup import client_zone, mapping_for_header, pause_states
 from kpis.imports.saved_mappings import saved_mapping_for, saved_mapping_save
 from kpis.imports.store import tickets_store
 from kpis.models import ImportJob, ImportProblem, RecomputeRequest
@@ -61,13 +62,6 @@ def import_create(
     job.file.save("upload", upload, save=False)
     job.save()
     return job
-
-
-def client_zone(msp: Organisation, client: Organisation) -> str:
-    contract = (
-        Contract.objects.filter(msp=msp, client=client).order_by("-starts").only("timezone").first()
-    )
-    return contract.timezone if contract else "UTC"
 
 
 @dataclass
@@ -110,7 +104,7 @@ def import_preview(
             else mapping_for_preset(guessed, table.columns, timezone=zone)
         )
     if not mapping.pause_states and job.client:
-        mapping.pause_states = [value_key(s) for s in _pause_states(job.msp, job.client)]
+        mapping.pause_states = [value_key(s) for s in pause_states(job.msp, job.client)]
     counts = {}
     for field_name in ("priority", "status", "origin", "tier", "kind"):
         column = mapping.columns.get(field_name)
@@ -362,22 +356,15 @@ def mapping_prepare(
     pause states filled in. Raises UnusableFile or MappingError, naming what is wrong."""
     with job.file.open("rb") as handle:
         table = table_read_head(handle, job.original_name, max_rows=PREVIEW_ROWS)
-    if mapping_json is None:
-        chosen = PRESETS[preset] if preset else preset_guess(table.columns)
-        zone = client_zone(job.msp, job.client) if job.client else "UTC"
-        mapping_json = mapping_for_preset(chosen, table.columns, timezone=zone).to_json()
-    elif not isinstance(mapping_json, dict):
-        raise MappingError("mapping: must be a JSON object")
-    else:
-        mapping_json = dict(mapping_json)
-        mapping_json.setdefault("preset", preset or preset_guess(table.columns).name)
-    if timezone_name:
-        mapping_json["timezone"] = timezone_name
-    if date_order:
-        mapping_json["date_order"] = date_order
-    if not mapping_json.get("pause_states") and job.client is not None:
-        mapping_json["pause_states"] = _pause_states(job.msp, job.client)
-    return mapping_from_json(mapping_json, table.columns)
+    return mapping_for_header(
+        table.columns,
+        msp=job.msp,
+        client=job.client,
+        preset=preset,
+        mapping_json=mapping_json,
+        timezone_name=timezone_name,
+        date_order=date_order,
+    )
 
 
 def import_reject(job: ImportJob, error: Exception) -> ImportJob:
@@ -413,11 +400,3 @@ def import_file_sync(
     job.mapping, job.preset, job.status = mapping.to_json(), mapping.preset, ImportJob.Status.QUEUED
     job.save()
     return import_run(job.pk) or job
-
-
-def _pause_states(msp: Organisation, client: Organisation) -> list[str]:
-    contract = Contract.objects.filter(msp=msp, client=client).order_by("-starts").first()
-    if contract is None:
-        return []
-    policy = contract.sla_versions.order_by("-effective_from").first()
-    return list(policy.pause_states) if policy else []
