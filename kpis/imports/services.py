@@ -7,7 +7,7 @@ import hashlib
 import logging
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 from django.core.files.base import ContentFile
@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from contracts.models import Contract, Organisation
+from kpis.imports.file_values import file_value_counts
 from kpis.imports.ingest.mapping import Mapping, MappingError, mapping_for_preset, mapping_from_json
 from kpis.imports.ingest.normalise import tickets_normalise
 from kpis.imports.ingest.presets import PRESETS, preset_guess, value_key
@@ -73,6 +74,7 @@ class Preview:
     guessed_preset: str
     value_counts: dict[str, list[tuple[str, int, str | None]]]  # field → (raw, count, guess)
     companies: list[tuple[str, int]]
+    left_off: dict[str, int] = field(default_factory=dict)  # field → rows of values not listed
 
 
 def preview_table(job: ImportJob) -> Table:
@@ -84,7 +86,8 @@ def preview_table(job: ImportJob) -> Table:
 def import_preview(
     job: ImportJob, *, mapping_json: dict | None = None, table: Table | None = None
 ) -> Preview:
-    """The preview of the first rows and the mapping guessed (or given) for them."""
+    """The preview of the first rows and the mapping guessed (or given) for them, with every
+    value of the mapped value columns in the whole file."""
     table = table or preview_table(job)
     guessed = preset_guess(table.columns)
     zone = client_zone(job.msp, job.client) if job.client else "UTC"
@@ -105,20 +108,16 @@ def import_preview(
         )
     if not mapping.pause_states and job.client:
         mapping.pause_states = [value_key(s) for s in pause_states(job.msp, job.client)]
-    counts = {}
-    for field_name in ("priority", "status", "origin", "tier", "kind"):
-        column = mapping.columns.get(field_name)
-        if column:
-            values = table.frame[column].drop_nulls().value_counts(sort=True)
-            counts[field_name] = [
-                (raw, count, mapping.value_for(field_name, raw))
-                for raw, count in values.iter_rows()
-            ]
-    companies = []
-    if "company" in mapping.columns:
-        values = table.frame[mapping.columns["company"]].drop_nulls().value_counts(sort=True)
-        companies = list(values.iter_rows())
-    return Preview(table, mapping, guessed.name, counts, companies)
+    # Every value of the whole file, not only of the rows shown (kpis/imports/file_values.py).
+    whole = file_value_counts(job, mapping.columns)
+    counts = {
+        field_name: [(raw, count, mapping.value_for(field_name, raw)) for raw, count in listed]
+        for field_name, (listed, _) in whole.items()
+        if field_name != "company"
+    }
+    companies = whole["company"][0] if "company" in whole else []
+    left_off = {field_name: rows for field_name, (_, rows) in whole.items() if rows}
+    return Preview(table, mapping, guessed.name, counts, companies, left_off)
 
 
 def _saved_or_default(saved: dict, header, preset, zone) -> Mapping:
