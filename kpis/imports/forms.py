@@ -15,13 +15,16 @@ from kpis.imports.ingest.presets import (
     NORMALISED_VALUES,
     PRESETS,
     TICKET_FIELDS,
+    preset_columns,
+    value_guess,
     value_key,
 )
+from kpis.imports.ingest.value_counts import MAX_LISTED as VALUE_LIMIT
 
 # The fields whose raw values the user maps to normalised ones, in the page's order.
 VALUE_FIELDS = ("priority", "status", "origin", "tier", "kind")
 SAVE_AS_MAX_LENGTH = 100
-MAX_LISTED = 10_000  # values of one field a page lists at the most
+MAX_LISTED = VALUE_LIMIT  # values of one field a page lists at the most
 
 
 class MappingForm(forms.Form):
@@ -29,6 +32,10 @@ class MappingForm(forms.Form):
     made from the preview the page shows (its header, the values seen, the companies)."""
 
     preset = forms.ChoiceField(choices=[(p.name, p.label) for p in PRESETS.values()])
+    # The preset the page was showing: a different `preset` is a switch (see mapping_json).
+    shown_preset = forms.ChoiceField(
+        choices=[(p.name, p.label) for p in PRESETS.values()], required=False
+    )
     timezone = forms.CharField(label="Time zone of times without an offset")
     date_order = forms.ChoiceField(
         choices=[("auto", "Detect from the data"), *[(o, o) for o in DATE_ORDERS]],
@@ -88,28 +95,35 @@ class MappingForm(forms.Form):
 
     def mapping_json(self) -> dict:
         """The mapping the form describes (call after is_valid()). A preset other than the one
-        shown brings its own column guesses: only the zone and the date order are kept."""
+        shown keeps the columns chosen on the page for the fields it can fill and brings its
+        own guesses for the others; of the value meanings it keeps those the user changed."""
         data = self.cleaned_data
-        mapping = {
+        shown = PRESETS[data.get("shown_preset") or self.preview.mapping.preset]
+        preset = PRESETS[data["preset"]]
+        header = set(self.preview.table.columns)
+        fields = {**TICKET_FIELDS, **(EVENT_FIELDS if preset.shape == "event" else {})}
+        chosen = {
+            name: data[f"col__{name}"] for name in fields if data.get(f"col__{name}") in header
+        }
+        switched = data["preset"] != shown.name
+        # On a switch, a field the page left empty takes the new preset's guess.
+        columns = (
+            {**preset_columns(preset, self.preview.table.columns), **chosen} if switched else chosen
+        )
+        values: dict[str, dict[str, str]] = {}
+        for field_name, raw, name in self._values:
+            meaning = data.get(name, "")
+            if not switched or meaning != (value_guess(field_name, raw, shown) or ""):
+                values.setdefault(field_name, {})[value_key(raw)] = meaning
+        return {
             "preset": data["preset"],
             "timezone": data["timezone"],
             "date_order": data.get("date_order") or "auto",
+            "columns": columns,
+            "values": values,
+            "clients": {company: data.get(name) or None for company, name in self._companies},
+            "pause_states": list(data.get("pause_states") or []),
         }
-        if data["preset"] != self.preview.mapping.preset:
-            return mapping
-        header = set(self.preview.table.columns)
-        mapping["columns"] = {
-            name: data[f"col__{name}"]
-            for name in {**TICKET_FIELDS, **EVENT_FIELDS}
-            if data.get(f"col__{name}") in header
-        }
-        values: dict[str, dict[str, str]] = {}
-        for field_name, raw, name in self._values:
-            values.setdefault(field_name, {})[value_key(raw)] = data.get(name, "")
-        mapping["values"] = values
-        mapping["clients"] = {company: data.get(name) or None for company, name in self._companies}
-        mapping["pause_states"] = list(data.get("pause_states") or [])
-        return mapping
 
     def errors_in_words(self) -> str:
         """Every field error as one sentence per field, named by its label."""

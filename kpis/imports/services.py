@@ -7,7 +7,7 @@ import hashlib
 import logging
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 from django.core.files.base import ContentFile
@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from contracts.models import Contract, Organisation
+from kpis.imports.file_values import file_value_counts
 from kpis.imports.ingest.mapping import Mapping, MappingError, mapping_for_preset, mapping_from_json
 from kpis.imports.ingest.normalise import tickets_normalise
 from kpis.imports.ingest.presets import PRESETS, preset_guess, value_key
@@ -22,6 +23,7 @@ from kpis.imports.ingest.problems import problems_frame
 from kpis.imports.ingest.read import ROW, Table, UnusableFile, table_read, table_read_head
 from kpis.imports.ingest.timestamps import AmbiguousDates
 from kpis.imports.jobs import IMPORT_JOBS, import_enqueue, progress_set, recomputes_after_import
+from kpis.imports.mapping_setup import client_zone, mapping_for_header, pause_states
 from kpis.imports.saved_mappings import saved_mapping_for, saved_mapping_save
 from kpis.imports.store import tickets_store
 from kpis.models import ImportJob, ImportProblem, RecomputeRequest
@@ -63,13 +65,6 @@ def import_create(
     return job
 
 
-def client_zone(msp: Organisation, client: Organisation) -> str:
-    contract = (
-        Contract.objects.filter(msp=msp, client=client).order_by("-starts").only("timezone").first()
-    )
-    return contract.timezone if contract else "UTC"
-
-
 @dataclass
 class Preview:
     """What the mapping step shows: the first rows, the guessed preset and mapping."""
@@ -79,6 +74,7 @@ class Preview:
     guessed_preset: str
     value_counts: dict[str, list[tuple[str, int, str | None]]]  # field → (raw, count, guess)
     companies: list[tuple[str, int]]
+    left_off: dict[str, int] = field(default_factory=dict)  # field → rows of values not listed
 
 
 def preview_table(job: ImportJob) -> Table:
@@ -90,7 +86,8 @@ def preview_table(job: ImportJob) -> Table:
 def import_preview(
     job: ImportJob, *, mapping_json: dict | None = None, table: Table | None = None
 ) -> Preview:
-    """The preview of the first rows and the mapping guessed (or given) for them."""
+    """The preview of the first rows and the mapping guessed (or given) for them, with every
+    value of the mapped value columns in the whole file."""
     table = table or preview_table(job)
     guessed = preset_guess(table.columns)
     zone = client_zone(job.msp, job.client) if job.client else "UTC"
@@ -110,21 +107,17 @@ def import_preview(
             else mapping_for_preset(guessed, table.columns, timezone=zone)
         )
     if not mapping.pause_states and job.client:
-        mapping.pause_states = [value_key(s) for s in _pause_states(job.msp, job.client)]
-    counts = {}
-    for field_name in ("priority", "status", "origin", "tier", "kind"):
-        column = mapping.columns.get(field_name)
-        if column:
-            values = table.frame[column].drop_nulls().value_counts(sort=True)
-            counts[field_name] = [
-                (raw, count, mapping.value_for(field_name, raw))
-                for raw, count in values.iter_rows()
-            ]
-    companies = []
-    if "company" in mapping.columns:
-        values = table.frame[mapping.columns["company"]].drop_nulls().value_counts(sort=True)
-        companies = list(values.iter_rows())
-    return Preview(table, mapping, guessed.name, counts, companies)
+        mapping.pause_states = [value_key(s) for s in pause_states(job.msp, job.client)]
+    # Every value of the whole file, not only of the rows shown (kpis/imports/file_values.py).
+    whole = file_value_counts(job, mapping.columns)
+    counts = {
+        field_name: [(raw, count, mapping.value_for(field_name, raw)) for raw, count in listed]
+        for field_name, (listed, _) in whole.items()
+        if field_name != "company"
+    }
+    companies = whole["company"][0] if "company" in whole else []
+    left_off = {field_name: rows for field_name, (_, rows) in whole.items() if rows}
+    return Preview(table, mapping, guessed.name, counts, companies, left_off)
 
 
 def _saved_or_default(saved: dict, header, preset, zone) -> Mapping:
@@ -362,22 +355,15 @@ def mapping_prepare(
     pause states filled in. Raises UnusableFile or MappingError, naming what is wrong."""
     with job.file.open("rb") as handle:
         table = table_read_head(handle, job.original_name, max_rows=PREVIEW_ROWS)
-    if mapping_json is None:
-        chosen = PRESETS[preset] if preset else preset_guess(table.columns)
-        zone = client_zone(job.msp, job.client) if job.client else "UTC"
-        mapping_json = mapping_for_preset(chosen, table.columns, timezone=zone).to_json()
-    elif not isinstance(mapping_json, dict):
-        raise MappingError("mapping: must be a JSON object")
-    else:
-        mapping_json = dict(mapping_json)
-        mapping_json.setdefault("preset", preset or preset_guess(table.columns).name)
-    if timezone_name:
-        mapping_json["timezone"] = timezone_name
-    if date_order:
-        mapping_json["date_order"] = date_order
-    if not mapping_json.get("pause_states") and job.client is not None:
-        mapping_json["pause_states"] = _pause_states(job.msp, job.client)
-    return mapping_from_json(mapping_json, table.columns)
+    return mapping_for_header(
+        table.columns,
+        msp=job.msp,
+        client=job.client,
+        preset=preset,
+        mapping_json=mapping_json,
+        timezone_name=timezone_name,
+        date_order=date_order,
+    )
 
 
 def import_reject(job: ImportJob, error: Exception) -> ImportJob:
@@ -413,11 +399,3 @@ def import_file_sync(
     job.mapping, job.preset, job.status = mapping.to_json(), mapping.preset, ImportJob.Status.QUEUED
     job.save()
     return import_run(job.pk) or job
-
-
-def _pause_states(msp: Organisation, client: Organisation) -> list[str]:
-    contract = Contract.objects.filter(msp=msp, client=client).order_by("-starts").first()
-    if contract is None:
-        return []
-    policy = contract.sla_versions.order_by("-effective_from").first()
-    return list(policy.pause_states) if policy else []

@@ -123,7 +123,10 @@ def import_mapping(request, pk):
             preview = import_preview(job, mapping_json=mapping_json, table=table)
         except MappingError as error:
             problem = str(error)
-            preview = import_preview(job, table=table)
+            # The preset chosen stays chosen, with its own columns, beside the problem named.
+            keys = ("preset", "timezone", "date_order")
+            start = {k: mapping_json[k] for k in keys} if mapping_json else None
+            preview = import_preview(job, mapping_json=start, table=table)
     except UnusableFile as error:
         import_reject(job, error)
         messages.error(request, str(error))
@@ -163,7 +166,13 @@ def import_mapping(request, pk):
                 ).items()
             ],
             "value_fields": [
-                (name, preview.value_counts.get(name, []), NORMALISED_VALUES[name])
+                (
+                    name,
+                    preview.value_counts[name],
+                    NORMALISED_VALUES[name],
+                    *_unmapped(preview.value_counts[name]),
+                    preview.left_off.get(name, 0),
+                )
                 for name in VALUE_FIELDS
                 if preview.value_counts.get(name)
             ],
@@ -180,6 +189,12 @@ def import_mapping(request, pk):
             "saves_for_msp": writes_for_msp(request.user, job.msp_id),
         },
     )
+
+
+def _unmapped(values: list[tuple[str, int, str | None]]) -> tuple[int, int]:
+    """How many listed values no rule maps, and on how many rows of the file."""
+    unmapped = [count for _raw, count, guess in values if not guess]
+    return len(unmapped), sum(unmapped)
 
 
 @login_required

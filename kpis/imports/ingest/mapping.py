@@ -1,7 +1,8 @@
 """The mapping an import runs with: columns, value maps, time zone, date order, clients.
 
 It is stored as JSON on the import and as a named mapping for the MSP; `mapping_from_json`
-rejects unknown keys and bad values with a message naming the key.
+rejects unknown keys and bad values with a message naming the key and listing what is valid
+there (the format: docs/mapping-file.md, docs/mapping.schema.json).
 """
 
 from __future__ import annotations
@@ -85,12 +86,14 @@ def mapping_from_json(data: dict, header: list[str] | None = None) -> Mapping:
     """A Mapping from stored or submitted JSON, checked key by key."""
     if not isinstance(data, dict):
         raise MappingError("mapping: must be an object")
-    known = set(Mapping.__dataclass_fields__)
-    unknown = sorted(set(data) - known)
+    known = list(Mapping.__dataclass_fields__)  # in the order of docs/mapping-file.md
+    unknown = sorted(set(data) - set(known))
     if unknown:
-        raise MappingError(f"mapping.{unknown[0]}: unknown key")
+        raise MappingError(f"mapping.{unknown[0]}: unknown key; valid: {', '.join(known)}")
     _check_types(data)
     preset = data.get("preset")
+    if preset is None:
+        raise MappingError(f"mapping.preset: required; valid: {', '.join(PRESETS)}")
     if preset not in PRESETS:
         raise MappingError(f"mapping.preset: '{preset}' is not one of {', '.join(PRESETS)}")
     mapping = Mapping(
@@ -141,13 +144,29 @@ def _check_types(data: dict) -> None:
         raise MappingError("mapping.pause_states: must be a list of text")
 
 
+def _listed(names, most: int = 40) -> str:
+    """Valid names for a message: all of them, or the first `most` and how many more."""
+    names = list(names)
+    more = f", … ({len(names) - most} more)" if len(names) > most else ""
+    return ", ".join(names[:most]) + more
+
+
 def _check(mapping: Mapping, header: list[str] | None) -> None:
-    allowed = set(TICKET_FIELDS) | (set(EVENT_FIELDS) if mapping.shape == "event" else set())
+    allowed = [*TICKET_FIELDS, *(EVENT_FIELDS if mapping.shape == "event" else ())]
     for name, column in mapping.columns.items():
+        if name in EVENT_FIELDS and name not in allowed:
+            event_presets = ", ".join(p.name for p in PRESETS.values() if p.shape == "event")
+            raise MappingError(
+                f"mapping.columns.{name}: a field of event-log presets only ({event_presets}); "
+                f"valid for {mapping.preset}: {_listed(allowed)}"
+            )
         if name not in allowed:
-            raise MappingError(f"mapping.columns.{name}: not a field this preset can fill")
+            raise MappingError(f"mapping.columns.{name}: unknown field; valid: {_listed(allowed)}")
         if header is not None and column not in header:
-            raise MappingError(f"mapping.columns.{name}: the file has no column '{column}'")
+            raise MappingError(
+                f"mapping.columns.{name}: the file has no column '{column}'; "
+                f"its columns: {_listed(header)}"
+            )
     for required in ("external_id", "created_at"):
         # An event log's first update stands in for its creation time (docs/imports.md).
         event_created = required == "created_at" and mapping.shape == "event"
@@ -162,13 +181,18 @@ def _check(mapping: Mapping, header: list[str] | None) -> None:
         ZoneInfo(mapping.timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise MappingError(
-            f"mapping.timezone: '{mapping.timezone}' is not an IANA time zone"
+            f"mapping.timezone: '{mapping.timezone}' is not an IANA time zone; "
+            "valid: a name such as UTC, Europe/London or America/Chicago"
         ) from None
     if mapping.date_order not in (*DATE_ORDERS, "auto"):
-        raise MappingError("mapping.date_order: must be auto, mdy, dmy or ymd")
+        orders = ", ".join(("auto", *DATE_ORDERS))
+        raise MappingError(f"mapping.date_order: '{mapping.date_order}' is not one of {orders}")
     for name, values in mapping.values.items():
         if name not in MAPPED_VALUE_FIELDS:
-            raise MappingError(f"mapping.values.{name}: values of this field are not mapped")
+            raise MappingError(
+                f"mapping.values.{name}: values of this field are not mapped; "
+                f"valid: {', '.join(MAPPED_VALUE_FIELDS)}"
+            )
         for raw, normalised in values.items():
             if normalised and normalised not in NORMALISED_VALUES[name]:
                 allowed_values = ", ".join(NORMALISED_VALUES[name])
@@ -176,8 +200,15 @@ def _check(mapping: Mapping, header: list[str] | None) -> None:
                     f"mapping.values.{name}.{raw}: '{normalised}' is not one of {allowed_values}"
                 )
     if mapping.paused_unit not in ("minutes", "hours"):
-        raise MappingError("mapping.paused_unit: must be minutes or hours")
+        raise MappingError(
+            f"mapping.paused_unit: '{mapping.paused_unit}' is not one of minutes, hours"
+        )
     if mapping.paused_time not in PAUSED_TIMES:
-        raise MappingError("mapping.paused_time: must be calendar or business")
+        raise MappingError(
+            f"mapping.paused_time: '{mapping.paused_time}' is not one of {', '.join(PAUSED_TIMES)}"
+        )
     if mapping.default_kind not in NORMALISED_VALUES["kind"]:
-        raise MappingError("mapping.default_kind: not a ticket kind")
+        raise MappingError(
+            f"mapping.default_kind: '{mapping.default_kind}' is not one of "
+            + ", ".join(NORMALISED_VALUES["kind"])
+        )

@@ -1,4 +1,5 @@
-"""python manage.py import_tickets PATH --client SLUG --preset NAME [--mapping FILE.json]"""
+"""python manage.py import_tickets PATH --client SLUG --preset NAME [--mapping FILE.json]
+[--dry-run]; the mapping file's format is docs/mapping-file.md."""
 
 from __future__ import annotations
 
@@ -8,19 +9,37 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from contracts.models import Contract, Organisation
-from kpis.imports.ingest.presets import DATE_ORDERS, PRESETS
+from kpis.imports.ingest.mapping import Mapping, MappingError
+from kpis.imports.ingest.presets import DATE_ORDERS, PRESETS, preset_guess
+from kpis.imports.ingest.read import UnusableFile, table_read
+from kpis.imports.ingest.value_counts import file_counts
+from kpis.imports.mapping_setup import mapping_for_header
 from kpis.imports.services import import_file_sync
 from kpis.models import ImportJob
 
 
 class Command(BaseCommand):
-    help = "Import a PSA ticket export for one client, synchronously."
+    help = (
+        "Import a PSA ticket export for one client, synchronously. The mapping file (--mapping) "
+        "is the JSON explained key by key in docs/mapping-file.md (schema: "
+        "docs/mapping.schema.json); --dry-run prints the mapping that would be used."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("path", type=Path)
         parser.add_argument("--client", required=True, help="the client's slug")
         parser.add_argument("--preset", choices=sorted(PRESETS), help="guessed from the header")
-        parser.add_argument("--mapping", type=Path, help="a mapping JSON (as the web step saves)")
+        parser.add_argument(
+            "--mapping",
+            type=Path,
+            help="a mapping JSON (as the web step saves): see docs/mapping-file.md",
+        )
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="write nothing: print the preset guessed, the mapping (JSON) and every value "
+            "of the mapped value columns in the whole file, with counts and what is unmapped",
+        )
         parser.add_argument("--timezone", help="IANA zone of naive timestamps")
         parser.add_argument("--date-order", choices=DATE_ORDERS, help="for dates like 03/04/2025")
         parser.add_argument("--msp", help="the MSP's slug, when the client has several")
@@ -57,6 +76,9 @@ class Command(BaseCommand):
                 mapping = json.loads(options["mapping"].read_text())
             except (OSError, ValueError) as error:
                 raise CommandError(f"--mapping: {error}") from None
+        if options["dry_run"]:
+            self._dry_run(path, content, msps.pop(), client, mapping, options)
+            return
         job = import_file_sync(
             msp=msps.pop(),
             client=client,
@@ -90,3 +112,51 @@ class Command(BaseCommand):
 
             periods = kpis_recompute(client, full=False)
             self.stderr.write(f"KPIs recomputed: {periods} periods")
+
+    def _dry_run(self, path: Path, content: bytes, msp, client, mapping_json, options) -> None:
+        """What the import would use, read from the whole file; nothing is written."""
+        try:
+            table = table_read(content, path.name)
+            mapping = mapping_for_header(
+                table.columns,
+                msp=msp,
+                client=client,
+                preset=options["preset"],
+                mapping_json=mapping_json,
+                timezone_name=options["timezone"],
+                date_order=options["date_order"],
+            )
+        except (UnusableFile, MappingError) as error:
+            raise CommandError(str(error)) from None
+        guessed = preset_guess(table.columns)
+        self.stdout.write(f"preset guessed from the header: {guessed.name} ({guessed.label})")
+        if mapping.preset != guessed.name:
+            self.stdout.write(f"preset used: {mapping.preset} ({PRESETS[mapping.preset].label})")
+        self.stdout.write("mapping (a mapping file for --mapping, docs/mapping-file.md):")
+        self.stdout.write(json.dumps(mapping.to_json(), indent=2, ensure_ascii=False))
+        rows = table.frame.height
+        self.stdout.write(f"values of the mapped columns, in all {rows} rows of the file:")
+        for field_name, (values, left_off) in file_counts(table.frame, mapping.columns).items():
+            self.stdout.write(f"{field_name} (column '{mapping.columns[field_name]}'):")
+            unmapped = []
+            for raw, count in values:
+                meaning = _meaning(mapping, field_name, raw, client.slug)
+                self.stdout.write(f"  {raw!r} ×{count} → {meaning or 'unmapped'}")
+                if meaning is None:
+                    unmapped.append((raw, count))
+            if left_off:
+                self.stdout.write(f"  … and rarer values on {left_off} more rows, not listed")
+            rows_unmapped = sum(n for _, n in unmapped)
+            self.stdout.write(
+                f"  unmapped: {len(unmapped)} values on {rows_unmapped} rows"
+                + (": " + ", ".join(repr(raw) for raw, _ in unmapped[:20]) if unmapped else "")
+            )
+        self.stdout.write("dry run: nothing was written")
+
+
+def _meaning(mapping: Mapping, field_name: str, raw: str, client_slug: str) -> str | None:
+    """What a raw value is read as. The command imports for one client (--client): every
+    company's tickets are that client's (docs/imports.md, "Three ways in")."""
+    if field_name == "company":
+        return f"{client_slug} (--client)"
+    return mapping.value_for(field_name, raw)

@@ -1,0 +1,45 @@
+"""The distinct values of an import's mapped value columns in the whole stored file, with their
+counts, for the mapping step (docs/imports.md, "How values are read"). The file is read once for
+the columns not yet counted; each column's counts are then kept in the cache, keyed by the file's
+hash, so a changed choice on the page counts only the column it brings in."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.core.cache import cache
+
+from kpis.imports.ingest.read import table_read
+from kpis.imports.ingest.value_counts import VALUE_COLUMNS, column_counts
+from kpis.models import ImportJob
+
+CACHE_SECONDS = 6 * 3600  # a mapping step is done within the day; a miss only costs a re-read
+
+Counts = tuple[list[tuple[str, int]], int]  # (raw value, rows) listed, rows left off
+
+
+def _key(job: ImportJob, column: str) -> str:
+    digest = hashlib.sha256(column.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return f"import-values:{job.pk}:{job.sha256}:{digest}"
+
+
+def file_value_counts(job: ImportJob, columns: dict[str, str]) -> dict[str, Counts]:
+    """Field → the counts of its column over the whole file, for the value columns mapped.
+    Raises UnusableFile when the whole file cannot be read (the import would refuse it too)."""
+    wanted = {f: c for f, c in columns.items() if f in VALUE_COLUMNS}
+    keys = {column: _key(job, column) for column in set(wanted.values())}
+    found = cache.get_many(list(keys.values())) if keys else {}
+    missing = [column for column, key in keys.items() if key not in found]
+    if missing:
+        with job.file.open("rb") as handle:
+            table = table_read(handle.read(), job.original_name)
+        counted = {
+            keys[column]: column_counts(table.frame[column])
+            if column in table.frame.columns
+            else ([], 0)
+            for column in missing
+        }
+        del table
+        cache.set_many(counted, timeout=CACHE_SECONDS)
+        found |= counted
+    return {field_name: found[keys[column]] for field_name, column in wanted.items()}
