@@ -85,7 +85,7 @@ def test_the_pages_examples_the_bpic_file_and_every_presets_mapping_are_valid_by
         (
             {"colums": {}},
             "mapping.colums: unknown key; valid: preset, columns, timezone, date_order, values, "
-            "clients, pause_states, paused_unit, default_kind",
+            "clients, pause_states, paused_unit, paused_time, default_kind",
         ),
         (
             {"columns": {"external_id": "Ref", "created_at": "Raised", "prioirty": "Sev"}},

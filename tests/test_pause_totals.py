@@ -167,7 +167,9 @@ def test_a_mapping_can_say_a_total_counts_business_time():
     ticket = result.tickets.row(0, named=True)
     assert (ticket["paused_minutes"], ticket["paused_time"]) == (30, "business")
     columns = {"external_id": "Id", "created_at": "Created at"}
-    with pytest.raises(MappingError, match=r"mapping\.paused_time: must be calendar or business"):
+    with pytest.raises(
+        MappingError, match=r"mapping\.paused_time: 'weeks' is not one of calendar, business"
+    ):
         mapping_from_json(
             {"preset": "zendesk", "timezone": "UTC", "columns": columns, "paused_time": "weeks"}
         )
