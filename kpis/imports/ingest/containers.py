@@ -7,6 +7,8 @@ import gzip
 import io
 import zipfile
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import PurePosixPath
 
 from kpis.imports.ingest.errors import UnusableFile
@@ -23,27 +25,16 @@ def unpack(data: bytes, label: str, depth: int = 0) -> tuple[bytes, str]:
         return unpack(gunzip(data, label), label, depth=1)
     if data[:4] not in (ZIP_MAGIC, EMPTY_ZIP_MAGIC):
         return data, label
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, OSError) as error:
-        raise UnusableFile(f"{label}: is a damaged zip or xlsx file") from error
-    with archive:
-        parts = archive.infolist()
-        if {"[Content_Types].xml", "xl/workbook.xml"} <= set(archive.namelist()):
-            for info in parts:  # openpyxl will inflate these parts
-                check_size(info.file_size, info.compress_size, label)
-            check_size(sum(i.file_size for i in parts), sum(i.compress_size for i in parts), label)
+    with zip_open(io.BytesIO(data), label) as archive:
+        if is_workbook(archive):
+            workbook_check(archive, label)
             return data, label
         if depth == 2:
             raise UnusableFile(f"{label}: is a zip inside a zip; upload the table itself")
-        member = zip_member(parts, label)
+        member = zip_member(archive.infolist(), label)
         check_size(member.file_size, member.compress_size, label)
-        try:
+        with member_errors(label):
             data = archive.read(member)
-        except RuntimeError as error:  # zipfile's way of saying "encrypted"
-            raise UnusableFile(f"{label}: is password-protected; upload it unzipped") from error
-        except (zipfile.BadZipFile, NotImplementedError, zlib.error, OSError) as error:
-            raise UnusableFile(f"{label}: cannot be unpacked (damaged zip file)") from error
     # depth 2: an .xlsx member is still checked as a workbook, but no further unpacking
     return unpack(data, f"{PurePosixPath(member.filename).name} in {label}", depth=2)
 
@@ -85,3 +76,34 @@ def check_size(size: int, packed: int, label: str) -> None:
     """Refuse over 2 GiB unpacked, or a ratio over 200:1 past 100 MB (a zip bomb)."""
     if size > MAX_UNPACKED or (size > BOMB_SIZE and size > BOMB_RATIO * max(packed, 1)):
         raise UnusableFile(f"{label}: is too large when unpacked")
+
+
+def zip_open(source, label: str) -> zipfile.ZipFile:
+    """A zip or a workbook (a zip of XML parts), from bytes or a file on disk."""
+    try:
+        return zipfile.ZipFile(source)
+    except (zipfile.BadZipFile, OSError) as error:
+        raise UnusableFile(f"{label}: is a damaged zip or xlsx file") from error
+
+
+def is_workbook(archive: zipfile.ZipFile) -> bool:
+    return {"[Content_Types].xml", "xl/workbook.xml"} <= set(archive.namelist())
+
+
+def workbook_check(archive: zipfile.ZipFile, label: str) -> None:
+    """The sizes openpyxl will inflate, part by part and in all: a bomb is refused unread."""
+    parts = archive.infolist()
+    for info in parts:
+        check_size(info.file_size, info.compress_size, label)
+    check_size(sum(i.file_size for i in parts), sum(i.compress_size for i in parts), label)
+
+
+@contextmanager
+def member_errors(label: str) -> Iterator[None]:
+    """Reading a zip's member: what can go wrong, said for a person."""
+    try:
+        yield
+    except RuntimeError as error:  # zipfile's way of saying "encrypted"
+        raise UnusableFile(f"{label}: is password-protected; upload it unzipped") from error
+    except (zipfile.BadZipFile, NotImplementedError, zlib.error, OSError) as error:
+        raise UnusableFile(f"{label}: cannot be unpacked (damaged zip file)") from error

@@ -12,7 +12,6 @@ import gzip
 import io
 import re
 import warnings
-import zipfile
 import zlib
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
@@ -28,8 +27,12 @@ from kpis.imports.ingest.containers import (
     GZIP_MAGIC,
     ZIP_MAGIC,
     check_size,
+    is_workbook,
+    member_errors,
     unpack,
+    workbook_check,
     zip_member,
+    zip_open,
 )
 from kpis.imports.ingest.encoding import as_utf8, mixed_lines, utf16_without_bom
 from kpis.imports.ingest.errors import UTF16_BOMS, UnusableFile
@@ -371,27 +374,16 @@ def _head(stream, max_rows: int) -> bytes:
 def _zip_head(handle, label: str, filename: str, max_rows: int) -> Table:
     """The head of a workbook, or of the one table in a zip, read from the file on disk: the
     zip's directory (at its end) is read by seeking, then only what the rows need."""
-    try:
-        archive = zipfile.ZipFile(handle)
-    except (zipfile.BadZipFile, OSError) as error:
-        raise UnusableFile(f"{label}: is a damaged zip or xlsx file") from error
-    with archive:
-        parts = archive.infolist()
-        if {"[Content_Types].xml", "xl/workbook.xml"} <= set(archive.namelist()):
-            for info in parts:  # openpyxl will inflate these parts
-                check_size(info.file_size, info.compress_size, label)
+    with zip_open(handle, label) as archive:
+        if is_workbook(archive):
+            workbook_check(archive, label)
             handle.seek(0)
             return _xlsx_read(handle, label, max_rows)
-        member = zip_member(parts, label)
+        member = zip_member(archive.infolist(), label)
         check_size(member.file_size, member.compress_size, label)
         inner = f"{PurePosixPath(member.filename).name} in {label}"
-        try:
-            with archive.open(member) as stream:
-                head = _head(stream, max_rows)
-        except RuntimeError as error:  # zipfile's way of saying "encrypted"
-            raise UnusableFile(f"{label}: is password-protected; upload it unzipped") from error
-        except (zipfile.BadZipFile, NotImplementedError, zlib.error, OSError) as error:
-            raise UnusableFile(f"{label}: cannot be unpacked (damaged zip file)") from error
+        with member_errors(label), archive.open(member) as stream:
+            head = _head(stream, max_rows)
     if head[:2] == GZIP_MAGIC or head[:4] in (ZIP_MAGIC, EMPTY_ZIP_MAGIC):
         handle.seek(0)  # a container in the zip: read whole, as table_read reads it
         return table_read(handle.read(), filename, max_rows=max_rows)
