@@ -30,7 +30,13 @@ def must_have_mfa(user) -> bool:
 
 
 def has_second_factor(user) -> bool:
-    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+    """Asked once per request: the middleware and the API's permission both ask about the same
+    user object (a request's user is loaded anew for every request)."""
+    known = getattr(user, "_has_second_factor", None)  # through a lazy request.user too
+    if known is None:
+        known = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+        user._has_second_factor = known
+    return known
 
 
 def needs_mfa_enrolment(user) -> bool:
