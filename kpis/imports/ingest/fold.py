@@ -11,7 +11,8 @@
   resolution it undoes (not from a later closing) to the reopen is off the resolution clock;
 - reassignment: a change of assignment group or of assignee from one person to another;
 - tier: the highest tier any update reached, and when it first went above tier 1.
-An update with no status leaves the state as it was.
+An update with no status leaves the state as it was. Each ticket keeps its updates in order
+(`history`), which the import stores and the recompute folds again (kpis/metrics/history.py).
 Exported counters (reassignment_count, reopen_count) are kept when they are higher than what the
 history shows: an audit export may start after the ticket's early history.
 """
@@ -110,6 +111,17 @@ def events_fold(events: pl.DataFrame, *, pause_states: set[str]) -> pl.DataFrame
         pl.col("is_reassign").sum().alias("reassignments_seen"),
         pl.col("tier").max().alias("tier_max"),
         pl.col("updated_at").filter(pl.col("tier") > 1).first().alias("escalated_seen"),
+        # The updates themselves, kept with the ticket (kpis.TicketEvent): the recompute folds
+        # the pauses again from them under the policy in force (kpis/metrics/history.py).
+        pl.struct(
+            at=pl.col("updated_at"),
+            state=pl.col("status").fill_null(""),
+            status_raw=pl.col("status_raw"),
+            assignee=pl.col("assignee").fill_null(""),
+            assignment_group=pl.col("assignment_group").fill_null(""),
+            updated_by=pl.col("updated_by").fill_null(""),
+            tier=pl.col("tier"),
+        ).alias("history"),
     )
     return folded.with_columns(
         created_at=pl.coalesce("created_from_record", "first_update"),
