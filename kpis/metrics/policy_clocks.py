@@ -13,7 +13,6 @@ import numpy as np
 import polars as pl
 
 from contracts.models import Contract, SlaPolicyVersion
-from kpis.metrics.history import intervals_json, merged_pauses, pauses_from_history
 from kpis.metrics.clock import (
     VERDICTS,
     CalendarIndex,
@@ -22,6 +21,7 @@ from kpis.metrics.clock import (
     ticket_clocks,
     version_in_force,
 )
+from kpis.metrics.history import intervals_json, merged_pauses, pauses_from_history
 
 
 def _epoch(column: pl.Series) -> np.ndarray:
