@@ -83,7 +83,10 @@ def _slices(
             "ticket_id",
             "position",
             pl.col("at").dt.strftime("%Y-%m-%d %H:%M:%S%.6f+00"),
-            *[pl.col(name).fill_null("").str.slice(0, _TEXT_LIMIT) for name in FIELDS[1:-1]],
+            *[
+                pl.col(name).cast(pl.String).fill_null("").str.slice(0, _TEXT_LIMIT)
+                for name in FIELDS[1:-1]
+            ],
             pl.col("tier").cast(pl.Int64),
         )
         buffer = io.BytesIO()

@@ -18,7 +18,7 @@ from contracts.models import Contract, Organisation
 from kpis.imports.file_values import file_value_counts
 from kpis.imports.ingest.event_log_guess import EventLogEvidence
 from kpis.imports.ingest.mapping import Mapping, MappingError, mapping_for_preset, mapping_from_json
-from kpis.imports.ingest.normalise import tickets_normalise
+from kpis.imports.ingest.parts import lean_read, tickets_normalise_in_parts
 from kpis.imports.ingest.presets import PRESETS, preset_guess, value_key
 from kpis.imports.ingest.problems import problems_frame
 from kpis.imports.ingest.read import ROW, Table, UnusableFile, table_read, table_read_head
@@ -220,7 +220,7 @@ def _run(job: ImportJob) -> None:
         with job.file.open("rb") as handle:
             content = handle.read()
         try:
-            table = table_read(content, job.original_name)
+            table = table_read(content, job.original_name, **lean_read(job.mapping))
             mapping = mapping_from_json(job.mapping, table.columns)
         except (UnusableFile, MappingError) as error:
             raise ImportRejected(str(error)) from None
@@ -233,7 +233,7 @@ def _run(job: ImportJob) -> None:
     progress_set(job.pk, "checking rows", 0, total)
     with phase("check"):
         try:
-            normalised = tickets_normalise(frame, mapping)
+            normalised = tickets_normalise_in_parts(frame, mapping)
         except AmbiguousDates as error:
             raise ImportRejected(f"{job.original_name}: {error}") from None
         del frame
