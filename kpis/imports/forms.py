@@ -106,14 +106,18 @@ class MappingForm(forms.Form):
         shown = PRESETS[data.get("shown_preset") or self.preview.mapping.preset]
         preset = PRESETS[data["preset"]]
         header = set(self.preview.table.columns)
-        updates = (data.get("rows_are") or self._rows_shown()) == "updates"
+        switched = data["preset"] != shown.name
+        rows_are = data.get("rows_are") or self._rows_shown()
+        if switched and rows_are == self._rows_shown():
+            updates = preset.shape == "event"  # a new preset brings its own reading
+        else:
+            updates = rows_are == "updates"
         # Said only where it differs from how the preset reads its tool's export.
         event_log = updates if updates != (preset.shape == "event") else None
         fields = {**TICKET_FIELDS, **(EVENT_FIELDS if updates else {})}
         chosen = {
             name: data[f"col__{name}"] for name in fields if data.get(f"col__{name}") in header
         }
-        switched = data["preset"] != shown.name
         # On a switch, a field the page left empty takes the new preset's guess.
         columns = (
             {**preset_columns(preset, self.preview.table.columns), **chosen} if switched else chosen
