@@ -163,3 +163,14 @@ def test_the_ticket_page_tells_the_stored_history_with_the_policys_pauses(world,
     kpis_recompute(world.acme)
     html = client_for(world.owner).get(page.wsgi_request.path).content.decode()
     assert "Waiting on Parts" in html and "clock paused" not in html
+
+
+def test_a_policy_without_pause_states_leaves_the_imported_pauses(world, log):
+    """A version that lists none: the pauses the import's mapping named stand (docs/kpis.md)."""
+    version = SlaPolicyVersion.objects.get(contract=world.acme_contract)
+    version.pause_states = []
+    version.save()
+    imported(world, log(ROWS))  # no pause state anywhere: no pauses
+    ticket = Ticket.objects.get(client=world.acme, external_id="H-1")
+    assert ticket.paused_intervals == []
+    assert TicketClock.objects.get(ticket=ticket).resolution_seconds == 270 * 60

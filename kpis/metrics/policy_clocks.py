@@ -247,8 +247,9 @@ def clocks_compute_many(
     clocks = _named(out, reasons)
     if refolded is not None:
         rows = np.flatnonzero(refolded.has_history)
-        now = np.full(n, None, dtype=object)
-        now[rows] = intervals_json(refolded.intervals, rows)
+        now: list[str | None] = [None] * n
+        for row, text in zip(rows.tolist(), intervals_json(refolded.intervals, rows), strict=True):
+            now[row] = text
         clocks = clocks.with_columns(paused_intervals_now=pl.Series(now, dtype=pl.String))
     return clocks
 
