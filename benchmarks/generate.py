@@ -121,6 +121,57 @@ def export_frame(rows: int, clients: int, seed: int = 7) -> pl.DataFrame:
     ).select(HEADER)
 
 
+EVENT_HEADER = ["Ticket", "Company", "Title", "Status", "Priority", "Updated", "Assignee", "Group"]
+# Every ticket's updates, in order: raised, taken, worked, a wait on the customer, worked, a
+# comment, a wait on a vendor, worked, resolved, closed a week later by the tool.
+EVENT_STEPS = [
+    ("New", False),
+    ("In Progress", True),
+    ("In Progress", True),
+    ("Waiting Customer", True),
+    ("In Progress", True),
+    ("In Progress", True),
+    ("Awaiting Vendor", True),
+    ("In Progress", True),
+    ("Resolved", True),
+    ("Closed", True),
+]
+EVENT_GAP_MINUTES = [0, 45, 60, 30, 240, 60, 30, 600, 120, 7 * 24 * 60]  # mean gap before each
+
+
+def event_log_frame(tickets: int, clients: int, seed: int = 11) -> pl.DataFrame:
+    """A status-history export: ten updates per ticket (EVENT_STEPS), rows in time order as a
+    log is written, times in UTC without an offset. 500,000 tickets make 5,000,000 rows."""
+    rng = np.random.default_rng(seed)
+    steps = len(EVENT_STEPS)
+    created = START + rng.integers(0, SPAN_MINUTES, tickets).astype("timedelta64[m]")
+    gaps = rng.exponential(np.array(EVENT_GAP_MINUTES, dtype=float) + 1, (tickets, steps))
+    gaps[:, 0] = 0
+    at = created[:, None] + np.cumsum(gaps.astype("int64"), axis=1).astype("timedelta64[m]")
+    ticket = np.repeat(np.arange(tickets), steps)
+    step = np.tile(np.arange(steps), tickets)
+    names = np.array(client_names(clients))
+    company = names[rng.integers(0, clients, tickets)]
+    priority = rng.choice(4, tickets, p=[0.03, 0.13, 0.55, 0.29])
+    engineer = rng.integers(1, 40, tickets)
+    assigned = np.array([taken for _, taken in EVENT_STEPS])[step]
+    frame = pl.DataFrame(
+        {
+            "Ticket": pl.Series(ticket + 500_000).cast(pl.String),
+            "Company": company[ticket],
+            "Title": pl.Series(np.array(TYPES)[ticket % len(TYPES)]) + " issue",
+            "Status": np.array([status for status, _ in EVENT_STEPS])[step],
+            "Priority": np.array(["P1", "P2", "P3", "P4"])[priority[ticket]],
+            "Updated": pl.Series(at.reshape(-1).astype("datetime64[us]")).dt.strftime(
+                "%Y-%m-%d %H:%M:%S"
+            ),
+            "Assignee": np.where(assigned, "eng" + engineer[ticket].astype(str), ""),
+            "Group": np.where(step >= 4, "Tier 2", "Service Desk"),
+        }
+    )
+    return frame.sort("Updated", maintain_order=True).select(EVENT_HEADER)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)

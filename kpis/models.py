@@ -355,3 +355,40 @@ class Outage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.service} down from {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class TicketEvent(models.Model):
+    """One update of a ticket from an event-log export, kept so the fold can be derived again
+    under another policy (docs/kpis.md, "Event logs"): a change of the pause states reaches
+    the ticket at the next recompute, with no import. A ticket from a one-row export has none.
+
+    Keyed by (client, ticket, position): one index serves the recompute, which reads a
+    client's histories, and the ticket page, which reads one ticket's; no id sequence to feed
+    on a five-million-row COPY. The state and status are as in force after the update (an
+    update with no status, a comment, keeps the previous one)."""
+
+    pk = models.CompositePrimaryKey("client", "ticket", "position")
+    client = models.ForeignKey(
+        "contracts.Organisation",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="events", db_constraint=False, db_index=False
+    )
+    position = models.PositiveIntegerField()  # 0 for the first update, in time order
+    at = models.DateTimeField()
+    state = models.CharField(max_length=10, choices=Ticket.State.choices, blank=True, default="")
+    status_raw = models.CharField(max_length=200, blank=True, default="")
+    assignee = models.CharField(max_length=200, blank=True, default="")
+    assignment_group = models.CharField(max_length=200, blank=True, default="")
+    updated_by = models.CharField(max_length=200, blank=True, default="")
+    tier = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["client", "ticket", "position"]
+
+    def __str__(self) -> str:
+        return f"update {self.position} of {self.ticket_id}"

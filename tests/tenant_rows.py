@@ -96,11 +96,14 @@ def tenant_digest(contract) -> dict[str, str]:
     parts, params = [], []
     tables = tenant_querysets(contract)
     for table, rows in tables.items():
-        sub, sub_params = rows.values("pk").query.sql_with_params()
-        pk = rows.model._meta.pk.column
+        pk = rows.model._meta.pk
+        # A composite key (kpis.TicketEvent) compares as a row of its columns.
+        fields = list(getattr(pk, "fields", None) or [pk])
+        sub, sub_params = rows.values(*[f.attname for f in fields]).query.sql_with_params()
+        key = ", ".join(f't."{f.column}"' for f in fields)
         parts.append(  # names from _meta; values are parameters
             f"(SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) "  # noqa: S608
-            f'FROM "{table}" t WHERE t."{pk}" IN ({sub}))'
+            f'FROM "{table}" t WHERE ({key}) IN ({sub}))'
         )
         params += sub_params
     with connection.cursor() as cursor:

@@ -267,11 +267,11 @@ def test_a_failure_while_tickets_are_streamed_writes_nothing(world, monkeypatch)
     hashes = store.row_hashes
     calls = []
 
-    def fail_on_the_third_slice(staged):
+    def fail_on_the_third_slice(staged, history=None):
         calls.append(staged.height)
         if len(calls) == 3:
             raise RuntimeError("disk on fire")
-        return hashes(staged)
+        return hashes(staged, history)
 
     monkeypatch.setattr(store, "SLICE_ROWS", 100)
     monkeypatch.setattr(store, "row_hashes", fail_on_the_third_slice)

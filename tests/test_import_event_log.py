@@ -180,6 +180,9 @@ def test_kpi_report_on_the_real_log_agrees_with_the_stored_clocks(world):
     document["client"] = {"slug": "volvo-it", "name": "Volvo IT", "seats": {"users": 5}}
     document["contract"] |= {"name": "Problems desk", "starts": date(2005, 1, 1)}
     document["sla"]["effective_from"] = date(2005, 1, 1)
+    # The contract says what pauses: the log's wait (the recompute folds the stored histories
+    # again with the policy's pause states, docs/kpis.md).
+    document["sla"]["pause_states"] = ["Accepted / Wait"]
     contract = apply_yaml_text(yaml.safe_dump(document)).contract
     client = contract.client
     counts, report = run_import(LOG, client.slug, "--mapping", str(MAPPING))
@@ -214,3 +217,10 @@ def test_kpi_report_on_the_real_log_agrees_with_the_stored_clocks(world):
     assert report["resolution.median_minutes"] == pytest.approx(statistics.median(minutes))
     assert (report["resolution.sla_met"], report["resolution.sla_breached"]) == (met, breached)
     assert report["resolution.compliance"] == pytest.approx(met / (met + breached))
+    # The histories are stored, and the pauses the clocks used are the policy's: a ticket with a
+    # wait has it in its stored intervals.
+    from kpis.models import Ticket, TicketEvent
+
+    assert TicketEvent.objects.filter(client=client).count() == 6660  # every row of the log
+    waited = Ticket.objects.get(client=client, external_id="1-634447637")
+    assert waited.paused_intervals == [["2012-01-04T09:42:06Z", "2012-01-30T04:05:16Z"]]

@@ -85,7 +85,7 @@ def test_the_pages_examples_the_bpic_file_and_every_presets_mapping_are_valid_by
         (
             {"colums": {}},
             "mapping.colums: unknown key; valid: preset, columns, timezone, date_order, values, "
-            "clients, pause_states, paused_unit, paused_time, default_kind",
+            "clients, pause_states, paused_unit, paused_time, default_kind, event_log",
         ),
         (
             {"columns": {"external_id": "Ref", "created_at": "Raised", "prioirty": "Sev"}},
@@ -94,8 +94,8 @@ def test_the_pages_examples_the_bpic_file_and_every_presets_mapping_are_valid_by
         ),
         (
             {"columns": {**BASE["columns"], "updated_at": "When"}},
-            "mapping.columns.updated_at: a field of event-log presets only "
-            "(servicenow_audit, event_log); valid for generic: external_id, title,",
+            'mapping.columns.updated_at: a field of event logs only (set "event_log": true '
+            "to read each row as a ticket update); valid for generic: external_id, title,",
         ),
         ({"preset": "remedy"}, "mapping.preset: 'remedy' is not one of connectwise, autotask,"),
         ({"preset": None}, "mapping.preset: required; valid: connectwise, autotask,"),

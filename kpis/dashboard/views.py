@@ -22,9 +22,10 @@ from kpis.dashboard.drilldown import figure_ticket_list, snapshot_computed_at
 from kpis.dashboard.selectors import TICKET_FIGURES, DashboardData
 from kpis.dashboard.timeline import ticket_timeline
 from kpis.imports.ingest.normalise import safe_text
+from kpis.imports.ingest.presets import value_key
 from kpis.metrics.period import Period
 from kpis.metrics.registry import RULES
-from kpis.models import KpiSnapshot, Ticket
+from kpis.models import KpiSnapshot, Ticket, TicketEvent
 from msp_portal import sql
 from msp_portal.csv_export import csv_writer
 from msp_portal.tenancy import get_client_or_404, get_client_with_contract_or_404
@@ -341,6 +342,9 @@ def ticket_detail(request, slug, pk):
         client=client,
     )
     contract = current_contract(client=client)
+    clock = getattr(ticket, "clock", None)
+    version = clock.policy_version if clock else None
+    history = TicketEvent.objects.filter(client=client, ticket=ticket).order_by("position")
     return render(
         request,
         "kpis/ticket_detail.html",
@@ -348,8 +352,12 @@ def ticket_detail(request, slug, pk):
             "client": client,
             "contract": contract,
             "ticket": ticket,
-            "clock": getattr(ticket, "clock", None),
-            "timeline": ticket_timeline(ticket),
+            "clock": clock,
+            "timeline": ticket_timeline(
+                ticket,
+                history=list(history),
+                pause_states=[value_key(s) for s in (version.pause_states if version else [])],
+            ),
             "zone": ZoneInfo(contract.timezone if contract else "UTC"),
         },
     )

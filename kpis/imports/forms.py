@@ -41,6 +41,11 @@ class MappingForm(forms.Form):
         choices=[("auto", "Detect from the data"), *[(o, o) for o in DATE_ORDERS]],
         required=False,
     )
+    # What a row of the file is: any preset can read an event log (docs/imports.md).
+    rows_are = forms.ChoiceField(
+        choices=[("tickets", "A ticket"), ("updates", "An update of a ticket (an event log)")],
+        required=False,
+    )
     pause_states = forms.MultipleChoiceField(required=False)
     save_as = forms.CharField(required=False, max_length=SAVE_AS_MAX_LENGTH, strip=True)
 
@@ -101,11 +106,18 @@ class MappingForm(forms.Form):
         shown = PRESETS[data.get("shown_preset") or self.preview.mapping.preset]
         preset = PRESETS[data["preset"]]
         header = set(self.preview.table.columns)
-        fields = {**TICKET_FIELDS, **(EVENT_FIELDS if preset.shape == "event" else {})}
+        switched = data["preset"] != shown.name
+        rows_are = data.get("rows_are") or self._rows_shown()
+        if switched and rows_are == self._rows_shown():
+            updates = preset.shape == "event"  # a new preset brings its own reading
+        else:
+            updates = rows_are == "updates"
+        # Said only where it differs from how the preset reads its tool's export.
+        event_log = updates if updates != (preset.shape == "event") else None
+        fields = {**TICKET_FIELDS, **(EVENT_FIELDS if updates else {})}
         chosen = {
             name: data[f"col__{name}"] for name in fields if data.get(f"col__{name}") in header
         }
-        switched = data["preset"] != shown.name
         # On a switch, a field the page left empty takes the new preset's guess.
         columns = (
             {**preset_columns(preset, self.preview.table.columns), **chosen} if switched else chosen
@@ -117,6 +129,7 @@ class MappingForm(forms.Form):
                 values.setdefault(field_name, {})[value_key(raw)] = meaning
         return {
             "preset": data["preset"],
+            "event_log": event_log,
             "timezone": data["timezone"],
             "date_order": data.get("date_order") or "auto",
             "columns": columns,
@@ -124,6 +137,9 @@ class MappingForm(forms.Form):
             "clients": {company: data.get(name) or None for company, name in self._companies},
             "pause_states": list(data.get("pause_states") or []),
         }
+
+    def _rows_shown(self) -> str:
+        return "updates" if self.preview.mapping.shape == "event" else "tickets"
 
     def errors_in_words(self) -> str:
         """Every field error as one sentence per field, named by its label."""

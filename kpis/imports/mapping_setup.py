@@ -4,9 +4,12 @@ from a file's header: what the caller gave, filled in from the preset and the cl
 
 from __future__ import annotations
 
+import polars as pl
+
 from contracts.models import Contract, Organisation
+from kpis.imports.ingest.event_log_guess import EventLogEvidence, event_log_evidence
 from kpis.imports.ingest.mapping import Mapping, MappingError, mapping_for_preset, mapping_from_json
-from kpis.imports.ingest.presets import PRESETS, preset_guess
+from kpis.imports.ingest.presets import PRESETS, Preset, preset_guess
 
 
 def client_zone(msp: Organisation, client: Organisation) -> str:
@@ -24,6 +27,21 @@ def pause_states(msp: Organisation, client: Organisation) -> list[str]:
     return list(policy.pause_states) if policy else []
 
 
+def guessed_mapping(
+    preset: Preset, header: list[str], sample: pl.DataFrame | None, zone: str
+) -> tuple[Mapping, EventLogEvidence | None]:
+    """The preset's mapping for this header; read as an event log (a row per update) when the
+    preset reads one-row exports but the rows repeat ticket ids with changing update times."""
+    mapping = mapping_for_preset(preset, header, timezone=zone)
+    if sample is None or preset.shape == "event":
+        return mapping, None
+    as_log = mapping_for_preset(preset, header, timezone=zone, event_log=True)
+    evidence = event_log_evidence(
+        sample, as_log.columns.get("external_id"), as_log.columns.get("updated_at")
+    )
+    return (as_log, evidence) if evidence else (mapping, None)
+
+
 def mapping_for_header(
     header: list[str],
     *,
@@ -33,12 +51,14 @@ def mapping_for_header(
     mapping_json: dict | None = None,
     timezone_name: str | None = None,
     date_order: str | None = None,
+    sample: pl.DataFrame | None = None,
 ) -> Mapping:
-    """What `services.mapping_prepare` gives, for a header already read (the dry run has no job)."""
+    """What `services.mapping_prepare` gives, for a header already read (the dry run has no job).
+    `sample`: rows of the file, to recognise an event log when no mapping says what it is."""
     if mapping_json is None:
         chosen = PRESETS[preset] if preset else preset_guess(header)
         zone = client_zone(msp, client) if client else "UTC"
-        mapping_json = mapping_for_preset(chosen, header, timezone=zone).to_json()
+        mapping_json = guessed_mapping(chosen, header, sample, zone)[0].to_json()
     elif not isinstance(mapping_json, dict):
         raise MappingError("mapping: must be a JSON object")
     else:

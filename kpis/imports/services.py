@@ -16,14 +16,20 @@ from django.utils import timezone
 
 from contracts.models import Contract, Organisation
 from kpis.imports.file_values import file_value_counts
+from kpis.imports.ingest.event_log_guess import EventLogEvidence
 from kpis.imports.ingest.mapping import Mapping, MappingError, mapping_for_preset, mapping_from_json
-from kpis.imports.ingest.normalise import tickets_normalise
+from kpis.imports.ingest.parts import lean_read, tickets_normalise_in_parts
 from kpis.imports.ingest.presets import PRESETS, preset_guess, value_key
 from kpis.imports.ingest.problems import problems_frame
 from kpis.imports.ingest.read import ROW, Table, UnusableFile, table_read, table_read_head
 from kpis.imports.ingest.timestamps import AmbiguousDates
 from kpis.imports.jobs import IMPORT_JOBS, import_enqueue, progress_set, recomputes_after_import
-from kpis.imports.mapping_setup import client_zone, mapping_for_header, pause_states
+from kpis.imports.mapping_setup import (
+    client_zone,
+    guessed_mapping,
+    mapping_for_header,
+    pause_states,
+)
 from kpis.imports.saved_mappings import saved_mapping_for, saved_mapping_save
 from kpis.imports.store import tickets_store
 from kpis.models import ImportJob, ImportProblem, RecomputeRequest
@@ -75,6 +81,8 @@ class Preview:
     value_counts: dict[str, list[tuple[str, int, str | None]]]  # field → (raw, count, guess)
     companies: list[tuple[str, int]]
     left_off: dict[str, int] = field(default_factory=dict)  # field → rows of values not listed
+    # Why the file is read as an event log though its preset reads one-row exports.
+    event_log: EventLogEvidence | None = None
 
 
 def preview_table(job: ImportJob) -> Table:
@@ -90,22 +98,24 @@ def import_preview(
     value of the mapped value columns in the whole file."""
     table = table or preview_table(job)
     guessed = preset_guess(table.columns)
+    event_log = None
     zone = client_zone(job.msp, job.client) if job.client else "UTC"
-    if mapping_json and set(mapping_json) <= {"preset", "timezone", "date_order"}:
+    if mapping_json and set(mapping_json) <= {"preset", "timezone", "date_order", "event_log"}:
         # A preset chosen by hand: start from its column guesses.
         chosen = PRESETS.get(mapping_json.get("preset"), guessed)
-        mapping = mapping_for_preset(chosen, table.columns, timezone=zone)
+        mapping = mapping_for_preset(
+            chosen, table.columns, timezone=zone, event_log=mapping_json.get("event_log")
+        )
         mapping.timezone = mapping_json.get("timezone") or mapping.timezone
         mapping.date_order = mapping_json.get("date_order") or "auto"
     elif mapping_json or job.mapping:
         mapping = mapping_from_json(mapping_json or job.mapping, table.columns)
     else:
         saved = saved_mapping_for(job, guessed.name)
-        mapping = (
-            _saved_or_default(saved.mapping, table.columns, guessed, zone)
-            if saved
-            else mapping_for_preset(guessed, table.columns, timezone=zone)
-        )
+        if saved:
+            mapping = _saved_or_default(saved.mapping, table.columns, guessed, zone)
+        else:
+            mapping, event_log = guessed_mapping(guessed, table.columns, table.frame, zone)
     if not mapping.pause_states and job.client:
         mapping.pause_states = [value_key(s) for s in pause_states(job.msp, job.client)]
     # Every value of the whole file, not only of the rows shown (kpis/imports/file_values.py).
@@ -117,7 +127,7 @@ def import_preview(
     }
     companies = whole["company"][0] if "company" in whole else []
     left_off = {field_name: rows for field_name, (_, rows) in whole.items() if rows}
-    return Preview(table, mapping, guessed.name, counts, companies, left_off)
+    return Preview(table, mapping, guessed.name, counts, companies, left_off, event_log)
 
 
 def _saved_or_default(saved: dict, header, preset, zone) -> Mapping:
@@ -210,7 +220,7 @@ def _run(job: ImportJob) -> None:
         with job.file.open("rb") as handle:
             content = handle.read()
         try:
-            table = table_read(content, job.original_name)
+            table = table_read(content, job.original_name, **lean_read(job.mapping))
             mapping = mapping_from_json(job.mapping, table.columns)
         except (UnusableFile, MappingError) as error:
             raise ImportRejected(str(error)) from None
@@ -223,7 +233,7 @@ def _run(job: ImportJob) -> None:
     progress_set(job.pk, "checking rows", 0, total)
     with phase("check"):
         try:
-            normalised = tickets_normalise(frame, mapping)
+            normalised = tickets_normalise_in_parts(frame, mapping)
         except AmbiguousDates as error:
             raise ImportRejected(f"{job.original_name}: {error}") from None
         del frame
@@ -357,6 +367,7 @@ def mapping_prepare(
         table = table_read_head(handle, job.original_name, max_rows=PREVIEW_ROWS)
     return mapping_for_header(
         table.columns,
+        sample=table.frame,
         msp=job.msp,
         client=job.client,
         preset=preset,

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 from django.db import connection
 
+from kpis.imports.history_store import histories_store, history_text
 from kpis.imports.ingest.normalise import ID_MAX_LENGTH, TITLE_MAX_LENGTH
 from kpis.metrics.period import month_index, period_key, period_label
 
@@ -100,9 +101,11 @@ def staging_frame(tickets: pl.DataFrame) -> pl.DataFrame:
     return frame.select(exprs)
 
 
-def row_hashes(staged: pl.DataFrame) -> pl.Series:
+def row_hashes(staged: pl.DataFrame, history: pl.Series | None = None) -> pl.Series:
     """md5 of each row's normalised values: stable across library versions, unlike polars' hash.
-    The digests are hex-encoded by polars in one pass; only md5 itself runs per row."""
+    The digests are hex-encoded by polars in one pass; only md5 itself runs per row.
+    `history`: each row's updates as text (history_store.history_text), hashed with the values
+    where there is one, so a one-row export's tickets keep the hash they always had."""
     # paused_time (kpis/0008) joins the hash only where it is filled, so a ticket without a
     # pause total keeps the hash it had before the column existed: re-importing an unchanged
     # file still updates nothing.
@@ -114,6 +117,12 @@ def row_hashes(staged: pl.DataFrame) -> pl.Series:
     joined = staged.select(
         pl.when(kind == "").then(values).otherwise(pl.concat_str([values, kind], separator="\x1f"))
     ).to_series()
+    if history is not None:
+        joined = pl.select(
+            pl.when(history == "")
+            .then(joined)
+            .otherwise(pl.concat_str([joined, history], separator="\x1f"))
+        ).to_series()
     md5 = hashlib.md5
     digests = [md5(v, usedforsecurity=False).digest() for v in joined.cast(pl.Binary).to_list()]
     return pl.Series("content_hash", digests, dtype=pl.Binary).bin.encode("hex")
@@ -239,12 +248,25 @@ def tickets_store(
         else:
             old_hash = pl.repeat(None, keys.height, dtype=pl.String, eager=True)
         del existing, keys
-        produce = partial(_slices, tickets, order, old_hash, extra, changed_csv, spans, counts)
+        history_rows: list[pl.Series] = []
+        produce = partial(
+            _slices, tickets, order, old_hash, extra, changed_csv, spans, counts, history_rows
+        )
         _copy_produced(cursor, _copy_sql("kpis_ticket", columns), produce)
         del produce, old_hash
         if counts["changed"]:
             changed_csv.seek(0)
-            spans.append(_update_changed(cursor, changed_csv, source_system, job_id))
+            spans.append(
+                _update_changed(cursor, changed_csv, source_system, job_id, sorted(zone_by_client))
+            )
+        if history_rows:
+            histories_store(
+                cursor,
+                tickets,
+                pl.concat(history_rows),
+                source_system=source_system,
+                copy_produced=_copy_produced,
+            )
     months = _months(pl.concat(spans), zone_by_client) if spans else set()
     created, updated = counts["new"], counts["changed"]
     return StoreResult(created, updated, tickets.height - created - updated, months)
@@ -258,6 +280,7 @@ def _slices(
     changed_csv,
     spans: list,
     counts: dict,
+    history_rows: list,
 ) -> Iterator[bytes]:
     """The CSV of the new tickets, a slice at a time in `order` (run by the producer thread).
     Changed ones go to `changed_csv` for the staging table; each new or changed ticket's
@@ -269,10 +292,13 @@ def _slices(
             pl.col("client_id").cast(pl.Int64)
         )
         staged = staging_frame(part)
-        hashes = row_hashes(staged)
+        history = tickets["history"].gather(rows) if "history" in tickets.columns else None
+        hashes = row_hashes(staged, None if history is None else history_text(history))
         old = old_hash.gather(rows)
         new = old.is_null()
         changed = ~new & (old != hashes)
+        if history is not None:  # written once the tickets are (history_store.py)
+            history_rows.append(rows.filter(new | changed))
         spans.append(
             part.filter(new | changed).select("client_id", start="created_at", end="resolved_at")
         )
@@ -285,7 +311,9 @@ def _slices(
             yield _csv(staged.filter(new).with_columns(**{k: pl.lit(v) for k, v in extra.items()}))
 
 
-def _update_changed(cursor, changed_csv, source_system: str, job_id) -> pl.DataFrame:
+def _update_changed(
+    cursor, changed_csv, source_system: str, job_id, client_ids: list[int]
+) -> pl.DataFrame:
     """Stage the changed tickets, update them in one statement; return their stored creation and
     resolution times from before the update (their old months)."""
     # Dropped first as well as on commit: imports nested in one transaction (tests, the
@@ -313,6 +341,15 @@ def _update_changed(cursor, changed_csv, source_system: str, job_id) -> pl.DataF
         new_columns=["client_id", "start", "end"],
         schema={"client_id": pl.Int64, "start": pl.String, "end": pl.String},
     ).with_columns(start=_instant("start"), end=_instant("end"))
+    # A changed ticket's history is replaced: the old updates go (history_store.py writes the
+    # new ones); a ticket now from a one-row export keeps none.
+    cursor.execute(
+        "DELETE FROM kpis_ticketevent e USING ticket_staging s, kpis_ticket t "
+        "WHERE t.client_id = s.client_id AND t.external_id = s.external_id "
+        "AND t.source_system = %s AND e.client_id = t.client_id AND e.ticket_id = t.id "
+        "AND EXISTS (SELECT 1 FROM kpis_ticketevent WHERE client_id = ANY(%s))",
+        [source_system, client_ids],
+    )
     updates = ", ".join(f"{c} = s.{c}" for c in [*_HASHED, "content_hash"])
     cursor.execute(
         f"""

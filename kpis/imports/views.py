@@ -124,7 +124,7 @@ def import_mapping(request, pk):
         except MappingError as error:
             problem = str(error)
             # The preset chosen stays chosen, with its own columns, beside the problem named.
-            keys = ("preset", "timezone", "date_order")
+            keys = ("preset", "timezone", "date_order", "event_log")
             start = {k: mapping_json[k] for k in keys} if mapping_json else None
             preview = import_preview(job, mapping_json=start, table=table)
     except UnusableFile as error:

@@ -21,6 +21,7 @@ from kpis.metrics.clock import (
     ticket_clocks,
     version_in_force,
 )
+from kpis.metrics.history import intervals_json, merged_pauses, pauses_from_history
 
 
 def _epoch(column: pl.Series) -> np.ndarray:
@@ -132,13 +133,20 @@ def _policies(contracts: dict[int, Contract], first_day: date, last_day: date):
 
 
 def clocks_compute_many(
-    tickets: pl.DataFrame, contracts: dict[int, Contract], as_of: datetime
+    tickets: pl.DataFrame,
+    contracts: dict[int, Contract],
+    as_of: datetime,
+    histories: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Each ticket's clocks under the policy version of its client in force at its creation.
 
     Set-based over any number of clients: tickets meet their version by an as-of join on the
     creation instant, their target by priority, and every ticket running in the same calendar is
-    timed in one call of the pure clock, whichever client it belongs to."""
+    timed in one call of the pure clock, whichever client it belongs to.
+
+    `histories` (metrics/store.py `histories_load`): the stored updates of event-log tickets,
+    whose pauses are folded again under that version's pause states; the frame then carries
+    `paused_intervals_now`, the JSON those tickets' pauses now read (null for the others)."""
     n = tickets.height
     out = {
         "id": tickets["id"].to_numpy(),
@@ -196,6 +204,12 @@ def clocks_compute_many(
         else np.ones(n, dtype=bool)
     )
     pauses = _intervals(tickets, "paused_intervals")
+    refolded = None
+    if histories is not None and histories.height:
+        refolded = pauses_from_history(
+            histories, tickets["id"].to_numpy(), version, _pause_states(version)
+        )
+        pauses = merged_pauses(pauses, refolded)
     reopen_gaps = _intervals(tickets, "reopen_gaps")
     for position, calendar in enumerate(indexes):
         rows = np.flatnonzero(calendar_of == position)
@@ -230,7 +244,27 @@ def clocks_compute_many(
         out["resolution_verdict"][rows] = result.resolution_code
         if result.resolution_breached_at is not None:
             out["resolution_breached_at"][rows] = result.resolution_breached_at
-    return _named(out, reasons)
+    clocks = _named(out, reasons)
+    if refolded is not None:
+        rows = np.flatnonzero(refolded.has_history)
+        now: list[str | None] = [None] * n
+        for row, text in zip(rows.tolist(), intervals_json(refolded.intervals, rows), strict=True):
+            now[row] = text
+        clocks = clocks.with_columns(paused_intervals_now=pl.Series(now, dtype=pl.String))
+    return clocks
+
+
+def _pause_states(version: np.ndarray) -> dict[int, list[str]]:
+    """The pause states each policy version in use lists, keyed as statuses are compared."""
+    from kpis.imports.ingest.presets import value_key
+
+    ids = [int(v) for v in np.unique(version) if v >= 0]
+    return {
+        pk: [value_key(state) for state in states]
+        for pk, states in SlaPolicyVersion.objects.filter(pk__in=ids).values_list(
+            "pk", "pause_states"
+        )
+    }
 
 
 NO_VERDICT = VERDICTS.index("")

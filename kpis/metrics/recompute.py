@@ -25,7 +25,14 @@ from kpis.metrics.period import period_labels_of_month
 from kpis.metrics.policy_clocks import clocks_compute_many, tickets_with_clocks
 from kpis.metrics.registry import kpi_inputs
 from kpis.metrics.snapshot import ClientContext, naive_utc, snapshot_rows
-from kpis.metrics.store import RECOMPUTED_TABLES, clocks_store, snapshots_write, tickets_load
+from kpis.metrics.store import (
+    RECOMPUTED_TABLES,
+    clocks_store,
+    histories_load,
+    paused_intervals_store,
+    snapshots_write,
+    tickets_load,
+)
 from kpis.metrics.uptime import OutageWindow
 from kpis.models import Outage, RecomputeRequest
 from msp_portal import sql
@@ -156,7 +163,9 @@ def kpis_recompute_clients(
                 cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [Locks.RECOMPUTE, client_id])
         only = None if full else _requested_periods(client_ids, as_of)
         tickets = tickets_load(client_ids)
-        clocks = clocks_compute_many(tickets, contracts, as_of)
+        clocks = clocks_compute_many(tickets, contracts, as_of, histories_load(client_ids))
+        paused_intervals_store(tickets, clocks)
+        clocks = clocks.drop("paused_intervals_now", strict=False)
         changed = clocks_store(client_ids, clocks)
         if only is not None:
             # Time moves open tickets from pending to breached: every period whose figures

@@ -80,6 +80,56 @@ def tickets_load(client_ids: list[int]) -> pl.DataFrame:
     )
 
 
+_HISTORY_SQL = """
+COPY (SELECT ticket_id, position, floor(date_part('epoch', at))::bigint AS at, status_raw
+      FROM kpis_ticketevent WHERE client_id = ANY(%s))
+TO STDOUT WITH (FORMAT csv, HEADER)
+"""
+
+
+def histories_load(client_ids: list[int]) -> pl.DataFrame:
+    """The clients' stored ticket updates (metrics/history.py HISTORY_SCHEMA); empty for
+    clients whose tickets all came from one-row exports. Read by the primary key's index."""
+    from kpis.metrics.history import HISTORY_SCHEMA
+
+    buffer = io.BytesIO()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM kpis_ticketevent WHERE client_id = ANY(%s))",
+            [list(client_ids)],
+        )
+        if not cursor.fetchone()[0]:
+            return pl.DataFrame(schema=HISTORY_SCHEMA)
+        cursor.cursor.copy_expert(cursor.mogrify(_HISTORY_SQL, [list(client_ids)]).decode(), buffer)
+    buffer.seek(0)
+    return pl.read_csv(buffer, schema=HISTORY_SCHEMA).with_columns(
+        pl.col("status_raw").fill_null("")
+    )
+
+
+def paused_intervals_store(tickets: pl.DataFrame, clocks: pl.DataFrame) -> int:
+    """Rewrite the paused intervals of the event-log tickets whose pauses the recompute folded
+    differently from what is stored (a policy's pause states changed), so the ticket and its
+    clock say the same. Returns how many were rewritten."""
+    if "paused_intervals_now" not in clocks.columns:
+        return 0
+    # jsonb prints '[["a", "b"]]'; the fold writes '[["a","b"]]': compared without spaces.
+    compared = clocks.select("id", now="paused_intervals_now").join(
+        tickets.select("id", stored=pl.col("paused_intervals").str.replace_all(" ", "")),
+        on="id",
+    )
+    changed = compared.filter(pl.col("now").is_not_null() & (pl.col("now") != pl.col("stored")))
+    if changed.is_empty():
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE kpis_ticket t SET paused_intervals = n.pauses::jsonb "
+            "FROM unnest(%s::bigint[], %s::text[]) AS n(id, pauses) WHERE t.id = n.id",
+            [changed["id"].to_list(), changed["now"].to_list()],
+        )
+    return changed.height
+
+
 CLOCK_VALUES = [
     "policy_version_id",
     "response_seconds",

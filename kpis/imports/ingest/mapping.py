@@ -8,6 +8,7 @@ there (the format: docs/mapping-file.md, docs/mapping.schema.json).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .presets import (
@@ -43,6 +44,9 @@ class Mapping:
     paused_unit: str = "minutes"  # minutes | hours
     paused_time: str = "calendar"  # calendar | business (docs/imports.md, "Pause totals")
     default_kind: str = "incident"
+    # True: a row per ticket update (an event log), folded into tickets, whatever the preset;
+    # False: a row per ticket; None: as the preset reads its tool's export.
+    event_log: bool | None = None
 
     @property
     def preset_obj(self) -> Preset:
@@ -50,7 +54,9 @@ class Mapping:
 
     @property
     def shape(self) -> str:
-        return self.preset_obj.shape
+        if self.event_log is None:
+            return self.preset_obj.shape
+        return "event" if self.event_log else "ticket"
 
     @property
     def source_system(self) -> str:
@@ -69,16 +75,25 @@ class Mapping:
         return value_guess(field_name, raw, self.preset_obj)
 
 
-def mapping_for_preset(preset: Preset, header: list[str], *, timezone: str) -> Mapping:
-    """The starting mapping for a file: the preset's columns found in its header."""
+def mapping_for_preset(
+    preset: Preset, header: list[str], *, timezone: str, event_log: bool | None = None
+) -> Mapping:
+    """The starting mapping for a file: the preset's columns found in its header. Read as an
+    event log by a preset of one-row exports, the update columns are guessed by the names the
+    `event_log` preset knows."""
+    columns = preset_columns(preset, header)
+    if event_log and preset.shape != "event":
+        guessed = preset_columns(PRESETS["event_log"], header)
+        columns |= {f: c for f, c in guessed.items() if f in EVENT_FIELDS and f not in columns}
     return Mapping(
         preset=preset.name,
-        columns=preset_columns(preset, header),
+        columns=columns,
         timezone=preset.timezone or timezone,
         date_order="auto",
         paused_unit=preset.paused_unit,
         paused_time=preset.paused_time,
         default_kind=preset.default_kind,
+        event_log=event_log if event_log != (preset.shape == "event") else None,
     )
 
 
@@ -107,9 +122,29 @@ def mapping_from_json(data: dict, header: list[str] | None = None) -> Mapping:
         paused_unit=data.get("paused_unit") or PRESETS[preset].paused_unit,
         paused_time=data.get("paused_time") or PRESETS[preset].paused_time,
         default_kind=data.get("default_kind") or PRESETS[preset].default_kind,
+        event_log=data.get("event_log"),
     )
     _check(mapping, header)
+    _schema_check(data)
     return mapping
+
+
+@cache
+def _validator():
+    from jsonschema import Draft202012Validator
+
+    from .mapping_schema import mapping_schema
+
+    return Draft202012Validator(mapping_schema())
+
+
+def _schema_check(data: dict) -> None:
+    """The published schema (docs/mapping.schema.json) is enforced too, after the checks above
+    whose messages say more: what passes here is what the documented format allows."""
+    error = next(iter(_validator().iter_errors(data)), None)
+    if error is not None:
+        path = ".".join(str(part) for part in error.absolute_path)
+        raise MappingError(f"mapping{'.' + path if path else ''}: {error.message}")
 
 
 # The JSON shape of each key (None allowed for all): a list where text belongs must be named,
@@ -137,6 +172,11 @@ def _check_types(data: dict) -> None:
             raise MappingError("mapping.values: must be an object")
         for name, values in data["values"].items():
             text_map(f"mapping.values.{name}", values)
+    if data.get("event_log") is not None and not isinstance(data["event_log"], bool):
+        raise MappingError(
+            "mapping.event_log: must be true (a row per ticket update), false (a row per "
+            "ticket) or null (as the preset reads its tool's export)"
+        )
     states = data.get("pause_states")
     if states is not None and not (
         isinstance(states, list) and all(isinstance(state, str) for state in states)
@@ -155,10 +195,10 @@ def _check(mapping: Mapping, header: list[str] | None) -> None:
     allowed = [*TICKET_FIELDS, *(EVENT_FIELDS if mapping.shape == "event" else ())]
     for name, column in mapping.columns.items():
         if name in EVENT_FIELDS and name not in allowed:
-            event_presets = ", ".join(p.name for p in PRESETS.values() if p.shape == "event")
             raise MappingError(
-                f"mapping.columns.{name}: a field of event-log presets only ({event_presets}); "
-                f"valid for {mapping.preset}: {_listed(allowed)}"
+                f'mapping.columns.{name}: a field of event logs only (set "event_log": true '
+                f"to read each row as a ticket update); valid for {mapping.preset}: "
+                f"{_listed(allowed)}"
             )
         if name not in allowed:
             raise MappingError(f"mapping.columns.{name}: unknown field; valid: {_listed(allowed)}")

@@ -38,7 +38,7 @@ def mapping_schema() -> dict[str, Any]:
         name: {"type": "string", "description": label} for name, label in TICKET_FIELDS.items()
     }
     columns |= {
-        name: {"type": "string", "description": f"{label} (event-log presets only)"}
+        name: {"type": "string", "description": f"{label} (event logs only)"}
         for name, label in EVENT_FIELDS.items()
     }
     values = {
@@ -56,8 +56,13 @@ def mapping_schema() -> dict[str, Any]:
         "description": "How an import reads a PSA export: see docs/mapping-file.md.",
         "type": "object",
         "required": ["preset"],
-        # The event-log fields belong to the event-log presets only.
-        "if": {"properties": {"preset": {"not": {"enum": event_presets}}}},
+        # The event-log fields belong to event logs: an event-log preset, or `event_log: true`.
+        "if": {
+            "properties": {
+                "preset": {"not": {"enum": event_presets}},
+                "event_log": {"not": {"const": True}},
+            }
+        },
         "then": {
             "properties": {
                 "columns": _nullable(
@@ -75,7 +80,8 @@ def mapping_schema() -> dict[str, Any]:
                 {
                     "type": "object",
                     "description": "normalised field → the file's column header; the fields "
-                    f"{', '.join(EVENT_FIELDS)} only with {', '.join(event_presets)}",
+                    f"{', '.join(EVENT_FIELDS)} only in an event log ({', '.join(event_presets)}, "
+                    "or any preset with event_log: true)",
                     "properties": columns,
                     "additionalProperties": False,
                 }
@@ -104,6 +110,14 @@ def mapping_schema() -> dict[str, Any]:
             "paused_unit": _nullable({"enum": ["minutes", "hours"]}),
             "paused_time": _nullable({"enum": list(PAUSED_TIMES)}),
             "default_kind": _nullable({"enum": list(NORMALISED_VALUES["kind"])}),
+            "event_log": _nullable(
+                {
+                    "type": "boolean",
+                    "description": "true: each row is an update of a ticket (an event log), "
+                    "folded into tickets; false: each row is a ticket; null: as the preset reads "
+                    "its tool's export",
+                }
+            ),
         },
     }
 

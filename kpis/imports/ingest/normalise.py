@@ -129,27 +129,16 @@ def tickets_normalise(table_frame: pl.DataFrame, mapping: Mapping) -> Normalised
         return True
 
     # One select, so polars cleans the columns in parallel.
-    cleaned = table_frame.select(_clean(pl.col(c)).alias(f) for f, c in mapping.columns.items())
+    cleaned = table_frame.select(
+        _clean(pl.col(c).cast(pl.String)).alias(f) for f, c in mapping.columns.items()
+    )
     raw = {f: cleaned[f].rename(c) for f, c in mapping.columns.items()}
     del cleaned
     if "sub_status" in raw:
         raw["status"] = _status_combined(raw["status"], raw.pop("sub_status"))
 
-    order = mapping.date_order
     stamp_fields = [f for f in (*TIMESTAMP_FIELDS, "updated_at") if f in raw]
-    if order == "auto":
-        order = date_order_detect([raw[f] for f in stamp_fields]) or ""
-        if not order:
-            has_numeric = any(
-                bool(raw[f].drop_nulls().str.contains(r"^\d{1,2}[/.-]\d{1,2}[/.-]").any())
-                for f in stamp_fields
-            )
-            if has_numeric and mapping.preset_obj.date_order == "ymd":
-                raise AmbiguousDates(
-                    "dates like 03/04/2025 could be day-first or month-first and no date in the "
-                    "file decides it: choose the date order (dmy or mdy)"
-                )
-            order = mapping.preset_obj.date_order
+    order = _date_order(raw, stamp_fields, mapping)
 
     out: dict[str, pl.Series] = {"__row": rows}
     bad = pl.repeat(False, rows_in, eager=True)
@@ -158,9 +147,15 @@ def tickets_normalise(table_frame: pl.DataFrame, mapping: Mapping) -> Normalised
         in_utc = timestamps_reader(raw[name], order=order, zone=mapping.timezone)
         return in_utc, in_utc("earliest")
 
-    # The string parsing is single-threaded in polars: the columns go two at a time.
+    # The string parsing is single-threaded in polars: the columns go two at a time. A column
+    # read for two fields (an event log's update time, standing in for its creation) once.
+    distinct = list({mapping.columns[f]: f for f in reversed(stamp_fields)}.values())
     with ThreadPoolExecutor(max_workers=2) as pool:
-        parsed_columns = dict(zip(stamp_fields, pool.map(parse, stamp_fields), strict=True))
+        parsed_once = dict(zip(distinct, pool.map(parse, distinct), strict=True))
+    parsed_columns = {
+        f: parsed_once[next(d for d in distinct if mapping.columns[d] == mapping.columns[f])]
+        for f in stamp_fields
+    }
     for name in stamp_fields:
         in_utc, parsed = parsed_columns.pop(name)
         if name != "created_at" and "created_at" in out:
@@ -269,6 +264,39 @@ def tickets_normalise(table_frame: pl.DataFrame, mapping: Mapping) -> Normalised
         date_order=order,
         rows_in=rows_in,
     )
+
+
+def date_order_of(table_frame: pl.DataFrame, mapping: Mapping) -> str:
+    """The date order the file's timestamps are read in, decided from all of them: an import
+    read in parts (ingest/parts.py) decides it once for the whole file."""
+    stamp_fields = [f for f in (*TIMESTAMP_FIELDS, "updated_at") if f in mapping.columns]
+    sources: dict[str, str] = {}  # a column read for two fields is looked at once
+    for name in stamp_fields:
+        sources.setdefault(mapping.columns[name], name)
+    raw = {
+        name: table_frame.select(_clean(pl.col(column).cast(pl.String))).to_series()
+        for column, name in sources.items()
+    }
+    return _date_order(raw, list(raw), mapping)
+
+
+def _date_order(raw: dict[str, pl.Series], stamp_fields: list[str], mapping: Mapping) -> str:
+    order = mapping.date_order
+    if order != "auto":
+        return order
+    order = date_order_detect([raw[f] for f in stamp_fields]) or ""
+    if not order:
+        has_numeric = any(
+            bool(raw[f].drop_nulls().str.contains(r"^\d{1,2}[/.-]\d{1,2}[/.-]").any())
+            for f in stamp_fields
+        )
+        if has_numeric and mapping.preset_obj.date_order == "ymd":
+            raise AmbiguousDates(
+                "dates like 03/04/2025 could be day-first or month-first and no date in the "
+                "file decides it: choose the date order (dmy or mdy)"
+            )
+        order = mapping.preset_obj.date_order
+    return order
 
 
 def _derived(frame: pl.DataFrame, numbers: dict, raw: dict, mapping: Mapping) -> pl.DataFrame:

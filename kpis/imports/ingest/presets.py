@@ -206,7 +206,16 @@ PRESETS: dict[str, Preset] = {
                 "priority": ("Priority", "Impact", "Severity"),
                 "created_at": ("Created", "Opened", "Created At"),
                 "resolved_at": ("Resolved", "Resolved At"),
-                "updated_at": ("Updated", "Updated At", "Timestamp", "Time", "Event Time"),
+                "updated_at": (
+                    "Updated",
+                    "Updated At",
+                    "Last Updated",
+                    "Last Modified",
+                    "Date Modified",
+                    "Timestamp",
+                    "Time",
+                    "Event Time",
+                ),
                 # A process-mining log's resource is who made the update, not an assignee.
                 "updated_by": ("Updated By", "User", "Resource", "Owner"),
                 "assignment_group": ("Assignment Group", "Group", "Team", "Support Team"),

@@ -9,12 +9,13 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from contracts.models import Contract, Organisation
+from kpis.imports.ingest.event_log_guess import event_log_evidence
 from kpis.imports.ingest.mapping import Mapping, MappingError
 from kpis.imports.ingest.presets import DATE_ORDERS, PRESETS, preset_guess
 from kpis.imports.ingest.read import UnusableFile, table_read
 from kpis.imports.ingest.value_counts import file_counts
 from kpis.imports.mapping_setup import mapping_for_header
-from kpis.imports.services import import_file_sync
+from kpis.imports.services import PREVIEW_ROWS, import_file_sync
 from kpis.models import ImportJob
 
 
@@ -125,11 +126,20 @@ class Command(BaseCommand):
                 mapping_json=mapping_json,
                 timezone_name=options["timezone"],
                 date_order=options["date_order"],
+                sample=table.frame.head(PREVIEW_ROWS),  # what the import itself looks at
             )
         except (UnusableFile, MappingError) as error:
             raise CommandError(str(error)) from None
         guessed = preset_guess(table.columns)
         self.stdout.write(f"preset guessed from the header: {guessed.name} ({guessed.label})")
+        if mapping.event_log:
+            evidence = event_log_evidence(
+                table.frame.head(PREVIEW_ROWS),
+                mapping.columns.get("external_id"),
+                mapping.columns.get("updated_at"),
+            )
+            said = str(evidence) if evidence else "read as an event log, a row per update"
+            self.stdout.write(f"each row is a ticket update: {said}")
         if mapping.preset != guessed.name:
             self.stdout.write(f"preset used: {mapping.preset} ({PRESETS[mapping.preset].label})")
         self.stdout.write("mapping (a mapping file for --mapping, docs/mapping-file.md):")
