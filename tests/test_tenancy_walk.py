@@ -143,6 +143,7 @@ def route_targets(t: dict, own_slug: str) -> dict[str, list[dict]]:
             for side in ("client", "msp")
         ],
         "occurrence_complete": [{"slug": slug, "pk": pk, "occurrence": t["occurrence"].pk}],
+        "occurrence_answer": [{"slug": slug, "pk": pk, "occurrence": t["occurrence"].pk}],
         "evidence_upload": [{"slug": slug, "pk": pk, "occurrence": t["occurrence"].pk}],
         "evidence_download": [{"slug": slug, "pk": pk, "evidence": t["evidence"].pk}],
         "contract_outages": [{"slug": slug, "pk": pk}],
@@ -294,6 +295,7 @@ def _write_body() -> dict:
         "owner_side": "client",
         "paper": "letter",
         "action": "confirm",
+        "answer": "disputed",
         "file": upload,
     }
 

@@ -52,7 +52,22 @@ def occurrence_complete(
     occurrence.completed_on = completed_on
     occurrence.completed_by = actor
     occurrence.note = note
-    occurrence.save(update_fields=["completed_on", "completed_by", "note"])
+    occurrence.recorded_at = timezone.now()
+    # A new record is a new claim: an earlier answer was about the old one.
+    occurrence.answer, occurrence.answered_at, occurrence.answered_by = "", None, None
+    occurrence.answer_note = ""
+    occurrence.save(
+        update_fields=[
+            "completed_on",
+            "completed_by",
+            "note",
+            "recorded_at",
+            "answer",
+            "answered_at",
+            "answered_by",
+            "answer_note",
+        ]
+    )
     audit_record(
         actor=actor,
         source=source,
@@ -62,6 +77,39 @@ def occurrence_complete(
         changes={
             k: [v, after]
             for (k, v), after in zip(before.items(), [completed_on.isoformat(), note], strict=True)
+            if v != after
+        },
+    )
+    return occurrence
+
+
+def occurrence_answer(
+    *, occurrence: CommitmentOccurrence, actor, source: str, answer: str, note: str = ""
+) -> CommitmentOccurrence:
+    """The other side confirms or disputes an occurrence recorded as done; a dispute says why."""
+    answers = dict(CommitmentOccurrence.Answer.choices)
+    if answer not in answers:
+        raise ValidationError("Choose Confirm or Dispute.")
+    if occurrence.completed_on is None:
+        raise ValidationError("It is not recorded as done yet: there is nothing to confirm.")
+    note = note.strip()
+    if answer == CommitmentOccurrence.Answer.DISPUTED and not note:
+        raise ValidationError("A dispute needs a note: say what is wrong, so it can be put right.")
+    before = {"answer": occurrence.answer, "answer_note": occurrence.answer_note}
+    occurrence.answer = answer
+    occurrence.answered_at = timezone.now()
+    occurrence.answered_by = actor
+    occurrence.answer_note = note
+    occurrence.save(update_fields=["answer", "answered_at", "answered_by", "answer_note"])
+    audit_record(
+        actor=actor,
+        source=source,
+        contract=occurrence.commitment.contract,
+        action="confirm" if answer == CommitmentOccurrence.Answer.CONFIRMED else "dispute",
+        obj=occurrence,
+        changes={
+            k: [v, after]
+            for (k, v), after in zip(before.items(), [answer, note], strict=True)
             if v != after
         },
     )
