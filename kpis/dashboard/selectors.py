@@ -14,11 +14,11 @@ from functools import cached_property
 from contracts.models import Contract
 from kpis.dashboard import charts
 from kpis.metrics.period import Period, period_key, period_label
-from kpis.metrics.registry import SCORECARD, Kpi
+from kpis.metrics.registry import KPIS, SCORECARD, Kpi
 from kpis.models import KpiSnapshot
 
 # Figures whose tickets can be listed (the others are not about tickets).
-TICKET_FIGURES = {kpi.key for kpi in SCORECARD if kpi.lists_tickets}
+TICKET_FIGURES = {kpi.key for kpi in KPIS if kpi.lists_tickets}
 
 
 def previous_label(label: str) -> str:
@@ -72,6 +72,24 @@ class Row:
         return "up" if self.value > self.previous else "down" if self.value < self.previous else ""
 
     @property
+    def missed_part(self) -> str:
+        """Which tickets of a rate went against it: for a higher-is-better rate (compliance,
+        first-time fix) those it did not count (`rest`: the breaches), for a lower-is-better
+        one (repeats, reopens) those it counted; "" for a figure that is not a rate."""
+        if self.measure.unit != "rate" or self.measure.rule is None:
+            return ""
+        return "rest" if self.measure.better == "higher" else "numerator"
+
+    @property
+    def missed_count(self) -> int | None:
+        """How many tickets went against the rate (see missed_part)."""
+        if not self.missed_part or self.numerator is None or self.denominator is None:
+            return None
+        if self.missed_part == "numerator":
+            return int(self.numerator)
+        return int(self.denominator) - int(self.numerator)
+
+    @property
     def meets_target(self) -> bool | None:
         if self.target is None or not isinstance(self.value, int | float):
             return None
@@ -82,12 +100,22 @@ class Row:
         )
 
 
-def scorecard(snapshot: KpiSnapshot, previous, year_before, contract) -> list[Row]:
+# Figures of the registry shown on the dashboard outside the scorecard, each in its own section:
+# the recurring problems (risks), uptime, credits and the tickets without a verdict.
+SHOWN_ELSEWHERE = {"repeat_clusters", "uptime", "service_credits", "excluded"}
+# Every other figure of the registry, under the scorecard: p90 times, tickets per seat, the
+# SLA counts, time to escalate and the tier mix.
+MORE_FIGURES = [k for k in KPIS if k.scorecard is None and k.key not in SHOWN_ELSEWHERE]
+
+
+def scorecard(
+    snapshot: KpiSnapshot, previous, year_before, contract, measures: list[Kpi] | None = None
+) -> list[Row]:
     def value(s, key):
         return s.values.get(key) if s is not None else None
 
     rows = []
-    for measure in SCORECARD:
+    for measure in SCORECARD if measures is None else measures:
         figure = snapshot.figures.get(measure.key, {})
         rows.append(
             Row(
@@ -187,6 +215,13 @@ class DashboardData:
     @cached_property
     def rows(self) -> list[Row]:
         return scorecard(self.snapshot, self.previous, self.year_before, self.contract)
+
+    @cached_property
+    def more_rows(self) -> list[Row]:
+        """The registry's figures that are not on the scorecard (MORE_FIGURES)."""
+        return scorecard(
+            self.snapshot, self.previous, self.year_before, self.contract, MORE_FIGURES
+        )
 
     @cached_property
     def charts(self) -> dict:
