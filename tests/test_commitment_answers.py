@@ -46,7 +46,9 @@ def test_the_owner_cannot_mark_the_msps_commitment_done(world, client_for):
     assert api.status_code == 403
     occ.refresh_from_db()
     assert occ.completed_on is None
-    page = owner.get(reverse("contract_commitments", args=[world.acme.slug, world.acme_contract.pk]))
+    page = owner.get(
+        reverse("contract_commitments", args=[world.acme.slug, world.acme_contract.pk])
+    )
     assert "Mark done" not in page.content.decode()
 
 

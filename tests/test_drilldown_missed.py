@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from zoneinfo import ZoneInfo
 
+from django.urls import reverse
+
 from kpis.metrics.period import Period
 from kpis.models import KpiSnapshot, TicketClock
 
@@ -30,7 +32,9 @@ def _breached_clocks(world) -> set[int]:
 
 
 def _text(response) -> str:
-    return " ".join(re.sub(r"<[^>]+>", " ", response.content.decode()).split())
+    """What a person reads: the page without its markup and its scripts' data."""
+    page = re.sub(r"<script\b.*?</script>", " ", response.content.decode(), flags=re.S)
+    return " ".join(re.sub(r"<[^>]+>", " ", page).split())
 
 
 def test_a_missed_figure_opens_exactly_its_breached_tickets_worst_first(world, client_for):
@@ -94,3 +98,46 @@ def test_every_kpi_of_the_registry_is_on_the_dashboard(world, client_for):
         assert label in text
     assert "tier 1 " in text  # the tier mix in words, not a dict
     assert "resolution.compliance" not in text  # no internal key reaches the owner
+
+
+def test_chart_points_and_table_cells_open_their_tickets(world, client_for):
+    import_sample(world, "connectwise_service_tickets.csv")
+    owner = client_for(world.owner)
+    page = owner.get(dashboard_url(world, PERIOD))
+    data = page.context["data"]
+    months = data.charts["trend"]["months"]
+    created = data.charts["trend"]["created"]
+    month = next(m for m, n in zip(months, created, strict=True) if n)
+    # The "Created" point of a month opens exactly that month's created tickets.
+    url = data.links["volume"][0][months.index(month)]
+    listed = owner.get(url)
+    assert listed.context["count"] == created[months.index(month)] == listed.context["shown"]
+    assert url.replace("&", "&amp;") in page.content.decode()  # the table's cell links there too
+    # Every chart the page draws has its links, one per point of each trace.
+    for name, figure in data.figures.items():
+        for trace, links in zip(figure["data"], data.links[name], strict=False):
+            if trace["type"] != "box":
+                assert len(links) == len(trace["x"]), name
+    # A priority's resolution bar: that priority's judged tickets, out of all of them.
+    p1 = data.links["priority"][1][data.charts["priority"]["priorities"].index("P1")]
+    narrowed = owner.get(p1)
+    assert narrowed.context["priority"] == "P1"
+    assert 0 < narrowed.context["shown"] < narrowed.context["count"]
+
+
+def test_pages_say_states_durations_and_money_in_words(world, client_for):
+    from kpis.models import Ticket
+
+    import_sample(world, "connectwise_service_tickets.csv")
+    ticket = Ticket.objects.filter(client=world.acme).first()
+    Ticket.objects.filter(pk=ticket.pk).update(state="closed", status_raw="Closed (resolved)")
+    owner = client_for(world.owner)
+    detail = _text(owner.get(reverse("client_ticket", args=[world.acme.slug, ticket.pk])))
+    assert "Status Closed " in detail and "Closed (Closed" not in detail
+    contract = _text(
+        owner.get(reverse("contract_detail", args=[world.acme.slug, world.acme_contract.pk]))
+    )
+    # P3 resolves within 1,440 business minutes and P4 within 2,880: a day and two days.
+    assert not re.search(r"\d,\d{3} min", contract)
+    assert "4 h 1 day" in contract and "8 h 2 days" in contract
+    assert "USD 145.00 × " in contract

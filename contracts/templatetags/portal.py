@@ -72,7 +72,9 @@ def kpi_label(key: str) -> str:
 def risk(cluster: dict) -> str:
     """A recurring risk in plain words (kpis/metrics/risk_words.py)."""
     return _risk_words(
-        cluster.get("fingerprint", ""), cluster.get("count", 0), cluster.get("first"),
+        cluster.get("fingerprint", ""),
+        cluster.get("count", 0),
+        cluster.get("first"),
         cluster.get("last"),
     )
 

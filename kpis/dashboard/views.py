@@ -46,6 +46,8 @@ PAGE_RELEASE = _release(
     "templates/kpis/dashboard.html",
     "templates/kpis/ticket_list.html",
     "templates/kpis/_figure_cell.html",
+    "templates/kpis/_times_table.html",
+    "kpis/dashboard/palette.py",
     "templates/contracts/_client_nav.html",
     "contracts/templatetags/portal.py",
     "kpis/dashboard/selectors.py",
