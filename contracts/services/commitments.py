@@ -16,6 +16,8 @@ from django.utils import timezone
 from contracts.models import Commitment, CommitmentOccurrence, Contract, Evidence
 from contracts.rules import commitment_periods
 
+from msp_portal.jobs import recompute_after_commit
+
 from .audit import audit_record
 
 
@@ -80,6 +82,8 @@ def occurrence_complete(
             if v != after
         },
     )
+    # "Commitments kept" on the scorecard reads the occurrences: recompute it now, not tonight.
+    recompute_after_commit(occurrence.commitment.contract.client_id)
     return occurrence
 
 
@@ -113,6 +117,7 @@ def occurrence_answer(
             if v != after
         },
     )
+    recompute_after_commit(occurrence.commitment.contract.client_id)
     return occurrence
 
 

@@ -9,6 +9,8 @@ palette.py (one colour per measure everywhere); every target line carries its va
 
 from __future__ import annotations
 
+from typing import Any
+
 from kpis.dashboard.palette import COLORWAY, GRID, TARGET, colour
 
 TARGET_COLOUR = TARGET
@@ -20,7 +22,7 @@ def _percent(values: list) -> list:
 
 
 def _layout(**extra) -> dict:
-    layout = {
+    layout: dict[str, Any] = {
         "margin": {"t": 10, "r": 10, "b": 50, "l": 55},
         "height": 300,
         "legend": {"orientation": "h", "y": -0.22},
