@@ -37,7 +37,7 @@ def test_resolution_times_are_hours_on_a_linear_scale_with_labelled_targets():
     boxes = [t for t in figure["data"] if t["type"] == "box"]
     assert boxes[0]["y"] == [0.0, 0.5, 2.0]
     (target,) = [t for t in figure["data"] if t["name"] == "Target"]
-    assert (target["x"], target["y"], target["text"]) == (["P1"], [4.0], ["target 4 h"])
+    assert (target["x"], target["y"], target["text"]) == (["P1"], [4.0], ["4 h"])
     assert figure["layout"]["yaxis"].get("type") != "log"  # no log scales for owners
 
 

@@ -15,7 +15,6 @@ from django.utils import timezone
 
 from contracts.models import Commitment, CommitmentOccurrence, Contract, Evidence
 from contracts.rules import commitment_periods
-
 from msp_portal.jobs import recompute_after_commit
 
 from .audit import audit_record

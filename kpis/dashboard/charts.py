@@ -253,8 +253,10 @@ def _time_boxes(times: dict, measure: str, axis_title: str) -> dict:
                 "name": "Target",
                 "x": [p for p, _ in targets],
                 "y": [round(t / 60, 2) for _, t in targets],
-                "text": [f"target {_hours(t)}" for _, t in targets],
-                "textposition": "middle right",
+                # The legend says "Target"; the mark carries its value, above it so that it
+                # never runs into the next priority's box.
+                "text": [_hours(t) for _, t in targets],
+                "textposition": "top center",
                 "textfont": {"color": TARGET_COLOUR, "size": 12},
                 "marker": {
                     "symbol": "line-ew-open",
