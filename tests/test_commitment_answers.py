@@ -178,3 +178,11 @@ def test_kept_counts_confirmed_and_long_unanswered_ones_but_not_waiting_or_dispu
     silent = _occurrence(date(2026, 3, 1))
     figure = _commitments_kept([confirmed, waiting, disputed, silent], quarter, today)
     assert (figure.numerator, figure.denominator) == (2, 4)
+
+
+def test_the_client_home_counts_what_waits_for_an_answer(world, client_for):
+    occ = open_occurrence(world.acme_contract)
+    _mark_done(client_for(world.msp_staff), world, occ)
+    home = client_for(world.owner).get(reverse("client_home", args=[world.acme.slug]))
+    text = " ".join(home.content.decode().split())
+    assert "1 awaiting confirmation · 0 disputed" in text
