@@ -104,6 +104,23 @@ def test_a_dispute_needs_a_note_and_a_new_record_reopens_it(world, client_for):
     assert occ.status_on(today, evidence_count=0) == CommitmentOccurrence.Status.AWAITING
 
 
+def test_done_needs_a_note_or_evidence(world, client_for):
+    occ = open_occurrence(world.acme_contract)
+    msp = client_for(world.msp_staff)
+    refused = _mark_done(msp, world, occ, note="   ")
+    assert refused.status_code == 302
+    page = msp.get(refused["Location"])
+    assert "Say what was done in a note, or upload the evidence first." in html.unescape(
+        page.content.decode()
+    )
+    occ.refresh_from_db()
+    assert occ.completed_on is None
+    api = msp.post(
+        reverse("occurrence-complete", args=[occ.pk]), {"completed_on": occ.due_date.isoformat()}
+    )
+    assert api.status_code == 400 and "note" in api.json()
+
+
 def test_nothing_recorded_cannot_be_confirmed(world, client_for):
     occ = open_occurrence(world.acme_contract)
     _, answer = _urls(world, occ)
@@ -124,7 +141,7 @@ def test_the_client_records_its_own_commitments_and_the_msp_confirms(world, clie
         commitment=commitment, period_start=date(2025, 1, 1), due_date=date(2025, 3, 31)
     )
     complete, answer = _urls(world, occ)
-    body = {"completed_on": "2025-03-30"}
+    body = {"completed_on": "2025-03-30", "note": "every member passed the course"}
     assert client_for(world.msp_staff).post(complete, body).status_code == 403
     assert client_for(world.owner).post(complete, body).status_code == 302
     assert client_for(world.owner).post(answer, {"answer": "confirmed"}).status_code == 403

@@ -43,9 +43,14 @@ def commitment_occurrences_ensure(*, commitment: Commitment, until: date | None 
 def occurrence_complete(
     *, occurrence: CommitmentOccurrence, actor, source: str, completed_on: date, note: str = ""
 ) -> CommitmentOccurrence:
-    """Record that an occurrence was fulfilled on a date."""
+    """Record that an occurrence was fulfilled on a date, with a note saying what was done or
+    evidence uploaded for it: the other side confirms what it can read."""
     if completed_on > contract_today(occurrence.commitment.contract):
         raise ValidationError({"completed_on": "cannot be in the future"})
+    if not note.strip() and not occurrence.evidence.exists():
+        raise ValidationError(
+            {"note": "Say what was done in a note, or upload the evidence first."}
+        )
     before = {
         "completed_on": occurrence.completed_on and occurrence.completed_on.isoformat(),
         "note": occurrence.note,
