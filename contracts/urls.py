@@ -23,6 +23,11 @@ urlpatterns = [
         name="occurrence_complete",
     ),
     path(
+        "clients/<slug:slug>/contracts/<int:pk>/occurrences/<int:occurrence>/answer/",
+        views.occurrence_answer_view,
+        name="occurrence_answer",
+    ),
+    path(
         "clients/<slug:slug>/contracts/<int:pk>/occurrences/<int:occurrence>/evidence/",
         views.evidence_upload_view,
         name="evidence_upload",

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,7 +19,12 @@ from contracts.models import (
     Evidence,
     ResponsibilityMatrixVersion,
 )
-from contracts.services.commitments import contract_today, evidence_add, occurrence_complete
+from contracts.services.commitments import (
+    contract_today,
+    evidence_add,
+    occurrence_answer,
+    occurrence_complete,
+)
 from contracts.services.matrix import matrix_approve
 from msp_portal.context_processors import SESSION_KEY
 from msp_portal.feedback import refusals_said
@@ -26,6 +32,8 @@ from msp_portal.tenancy import (
     Action,
     get_client_contract_or_404,
     get_client_or_404,
+    may_answer_commitment,
+    may_record_commitment,
     user_organisations,
     visible_clients,
 )
@@ -127,6 +135,15 @@ def matrix_approve_view(request, slug, pk, version, side):
 @login_required
 def commitments(request, slug, pk):
     client, contract, access = get_client_contract_or_404(request.user, slug, pk)
+    sections = [
+        (
+            commitment,
+            rows,
+            may_record_commitment(access, commitment.owner),
+            may_answer_commitment(access, commitment.owner),
+        )
+        for commitment, rows in selectors.commitment_rows(contract=contract, recent=6)
+    ]
     return render(
         request,
         "contracts/commitments.html",
@@ -134,21 +151,24 @@ def commitments(request, slug, pk):
             "client": client,
             "contract": contract,
             "access": access,
-            "rows": selectors.commitment_rows(contract=contract, recent=6),
-            "can_record": access.can(Action.RECORD_COMMITMENT),
+            "sections": sections,
+            "answer_days": settings.COMMITMENT_ANSWER_DAYS,
             "today": contract_today(contract),
         },
     )
 
 
-def _occurrence(request, slug, pk, occurrence):
+def _occurrence(request, slug, pk, occurrence, may=may_record_commitment):
+    """The occurrence of this contract (404 otherwise), if the user's side may act on it: the
+    recording side by default, `may_answer_commitment` for a confirmation (403 otherwise)."""
     client, contract, access = get_client_contract_or_404(request.user, slug, pk)
     occ = get_object_or_404(
         CommitmentOccurrence.objects.select_related("commitment__contract"),
         pk=occurrence,
         commitment__contract=contract,
     )
-    access.require(Action.RECORD_COMMITMENT)
+    if not may(access, occ.commitment.owner):
+        raise PermissionDenied("Your side does not record or answer for this commitment.")
     return client, contract, occ
 
 
@@ -170,6 +190,24 @@ def occurrence_complete_view(request, slug, pk, occurrence):
         messages.error(request, "Completed on: give a date like 2025-09-30.")
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
+    return redirect("contract_commitments", slug=client.slug, pk=contract.pk)
+
+
+@login_required
+@require_POST
+def occurrence_answer_view(request, slug, pk, occurrence):
+    """The other side confirms or disputes an occurrence recorded as done."""
+    client, contract, occ = _occurrence(request, slug, pk, occurrence, may=may_answer_commitment)
+    with refusals_said(request):
+        occurrence_answer(
+            occurrence=occ,
+            actor=request.user,
+            source="web",
+            answer=request.POST.get("answer", ""),
+            note=request.POST.get("note", "")[:2000],
+        )
+        said = "confirmed" if occ.answer == occ.Answer.CONFIRMED else "disputed"
+        messages.success(request, f"{occ.commitment.name}: {said}.")
     return redirect("contract_commitments", slug=client.slug, pk=contract.pk)
 
 

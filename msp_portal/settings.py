@@ -345,6 +345,9 @@ STORAGES = {
     },
 }
 EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_BYTES", 20 * 1024 * 1024)
+# Days the client has to confirm or dispute a commitment the MSP recorded as done: unanswered
+# after that, it counts as kept (contracts/models/commitments.py).
+COMMITMENT_ANSWER_DAYS = env_int("COMMITMENT_ANSWER_DAYS", 14)
 # Largest ticket export accepted (a million-row CSV is about 250 MB).
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 1024 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

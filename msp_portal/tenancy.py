@@ -35,7 +35,6 @@ class Action(StrEnum):
     EDIT_CONTRACT = "edit_contract"  # terms, SLA versions, matrix content, commitments
     APPROVE_MATRIX_CLIENT = "approve_matrix_client"
     APPROVE_MATRIX_MSP = "approve_matrix_msp"
-    RECORD_COMMITMENT = "record_commitment"  # mark an occurrence done, upload evidence
     IMPORT_TICKETS = "import_tickets"  # upload a PSA export for the client
     RECORD_OUTAGE = "record_outage"  # enter or remove a service outage window
     EDIT_REVIEW = "edit_review"  # QBR drafts, commentary, action items, publish, share
@@ -52,11 +51,6 @@ _RULES: dict[Action, dict[Side, set[str]]] = {
     Action.APPROVE_MATRIX_CLIENT: {Side.CLIENT: WRITE_ROLES},
     Action.APPROVE_MATRIX_MSP: {Side.MSP: WRITE_ROLES},
     Action.IMPORT_TICKETS: {Side.MSP: WRITE_ROLES, Side.ADVISOR: WRITE_ROLES},
-    Action.RECORD_COMMITMENT: {
-        Side.MSP: WRITE_ROLES,
-        Side.CLIENT: WRITE_ROLES,
-        Side.ADVISOR: WRITE_ROLES,
-    },
     # Both sides observe outages; each entry is audited and recomputes the client's uptime.
     Action.RECORD_OUTAGE: {
         Side.MSP: WRITE_ROLES,
@@ -409,6 +403,25 @@ def get_review_or_404(user, slug: str, pk):
     if review is None:
         raise Http404("No such review.")
     return client, review, contract_access(user, review.contract)
+
+
+def commitment_sides(owner: str) -> tuple[Side, Side]:
+    """(the side that records an occurrence done, the side that confirms or disputes it). A
+    commitment is its owner's to record and the other side's to confirm: the MSP records its
+    own and shared ones and the client answers; the client records the customer's own ones."""
+    if owner == "customer":
+        return Side.CLIENT, Side.MSP
+    return Side.MSP, Side.CLIENT
+
+
+def may_record_commitment(access: Access, owner: str) -> bool:
+    """Mark an occurrence done and upload its evidence: a writer of the recording side."""
+    return access.roles.get(commitment_sides(owner)[0]) in WRITE_ROLES
+
+
+def may_answer_commitment(access: Access, owner: str) -> bool:
+    """Confirm or dispute an occurrence recorded as done: a writer of the other side."""
+    return access.roles.get(commitment_sides(owner)[1]) in WRITE_ROLES
 
 
 def may_set_action_item(access: Access, owner_side: str) -> bool:

@@ -16,15 +16,16 @@ def test_the_owner_lands_on_their_client_and_reaches_the_sla_targets(world, clie
     page = client.get(reverse("contract_detail", args=[world.acme.slug, world.acme_contract.pk]))
     html = page.content.decode()
     rows = re.findall(
-        r"<tr><th scope=\"row\">(P\d)[^<]*</th><td class=\"num\">([\d,]+) min</td>"
-        r"<td class=\"num\">([\d,]+) min</td>",
+        r"<tr><th scope=\"row\">(P\d)[^<]*</th><td class=\"num\">([^<]+)</td>"
+        r"<td class=\"num\">([^<]+)</td>",
         html,
     )
+    # Targets read as durations: hours, then days past 24 h (never "1,440 min").
     assert rows == [
-        ("P1", "30", "240"),
-        ("P2", "60", "480"),
-        ("P3", "240", "1,440"),
-        ("P4", "480", "2,880"),
+        ("P1", "30 min", "4 h"),
+        ("P2", "1 h", "8 h"),
+        ("P3", "4 h", "1 day"),
+        ("P4", "8 h", "2 days"),
     ]
     assert "America/Chicago" in html
     assert "After-hours onsite support" in html  # exclusions listed

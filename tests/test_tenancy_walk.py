@@ -143,6 +143,7 @@ def route_targets(t: dict, own_slug: str) -> dict[str, list[dict]]:
             for side in ("client", "msp")
         ],
         "occurrence_complete": [{"slug": slug, "pk": pk, "occurrence": t["occurrence"].pk}],
+        "occurrence_answer": [{"slug": slug, "pk": pk, "occurrence": t["occurrence"].pk}],
         "evidence_upload": [{"slug": slug, "pk": pk, "occurrence": t["occurrence"].pk}],
         "evidence_download": [{"slug": slug, "pk": pk, "evidence": t["evidence"].pk}],
         "contract_outages": [{"slug": slug, "pk": pk}],
@@ -294,6 +295,7 @@ def _write_body() -> dict:
         "owner_side": "client",
         "paper": "letter",
         "action": "confirm",
+        "answer": "disputed",
         "file": upload,
     }
 
@@ -393,10 +395,10 @@ def test_the_walk_sees_real_objects_when_allowed(world, client_for):
     objects = _target_objects(world.acme_contract)
     for name, variants in route_targets(objects, world.acme.slug).items():
         url = reverse(name, kwargs=variants[0])
-        if re.search(r"approve|complete|evidence/$|upload|remove", name) or name.endswith(
+        if re.search(r"approve|complete|answer|evidence/$|upload|remove", name) or name.endswith(
             "-evidence"
         ):
-            continue  # writes: covered by test_permissions.py
+            continue  # writes: covered by test_permissions.py and test_commitment_answers.py
         if name.startswith("review_") and name not in (
             "review_list",
             "review_detail",

@@ -35,6 +35,7 @@ from msp_portal.tenancy import (
     WRITE_ROLES,
     Action,
     contract_access,
+    may_record_commitment,
     user_organisations,
     visible_clients,
     visible_contracts,
@@ -47,6 +48,13 @@ from . import serializers as s
 def _require(user, contract: Contract, action_: Action) -> None:
     if not contract_access(user, contract).can(action_):
         raise PermissionDenied(f"Your role on this contract does not allow this ({action_.value}).")
+
+
+def _require_recorder(user, occurrence) -> None:
+    """Only the side that owns a commitment records it (msp_portal.tenancy.commitment_sides)."""
+    access = contract_access(user, occurrence.commitment.contract)
+    if not may_record_commitment(access, occurrence.commitment.owner):
+        raise PermissionDenied("Your side does not record this commitment; it may confirm it.")
 
 
 class ScopedViewSet(viewsets.GenericViewSet):
@@ -171,7 +179,7 @@ class OccurrenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
     @action(detail=True, methods=["post"])
     def complete(self, request, pk=None):
         occurrence = self.get_object()
-        _require(request.user, occurrence.commitment.contract, Action.RECORD_COMMITMENT)
+        _require_recorder(request.user, occurrence)
         payload = s.OccurrenceCompleteSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         try:
@@ -191,7 +199,7 @@ class OccurrenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
     @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser])
     def evidence(self, request, pk=None):
         occurrence = self.get_object()
-        _require(request.user, occurrence.commitment.contract, Action.RECORD_COMMITMENT)
+        _require_recorder(request.user, occurrence)
         payload = s.EvidenceUploadSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         try:

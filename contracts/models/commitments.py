@@ -1,5 +1,5 @@
 import uuid
-from datetime import date
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -49,6 +49,12 @@ class CommitmentOccurrence(models.Model):
         MISSING_EVIDENCE = "missing_evidence", "Done, evidence missing"
         OVERDUE = "overdue", "Overdue"
         DUE = "due", "Due"
+        AWAITING = "awaiting", "Done, awaiting confirmation"
+        DISPUTED = "disputed", "Disputed"
+
+    class Answer(models.TextChoices):
+        CONFIRMED = "confirmed", "Confirmed"
+        DISPUTED = "disputed", "Disputed"
 
     commitment = models.ForeignKey(Commitment, on_delete=models.CASCADE, related_name="occurrences")
     period_start = models.DateField()
@@ -58,6 +64,16 @@ class CommitmentOccurrence(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     note = models.TextField(blank=True, default="")
+    # When the recording side said it was done: the other side's window to answer runs from here
+    # (completed_on may be backdated to the day the work happened).
+    recorded_at = models.DateTimeField(null=True, blank=True)
+    # The other side's answer: it confirms or disputes what was recorded (contracts/rules.py).
+    answer = models.CharField(max_length=10, choices=Answer.choices, blank=True, default="")
+    answered_at = models.DateTimeField(null=True, blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    answer_note = models.TextField(blank=True, default="")
 
     class Meta:
         ordering = ["commitment", "period_start"]
@@ -70,15 +86,33 @@ class CommitmentOccurrence(models.Model):
     def __str__(self) -> str:
         return f"{self.commitment.name}, due {self.due_date:%Y-%m-%d}"
 
-    def status_on(self, today: date, evidence_count: int) -> str:
-        """Kept means done by the due date, with evidence where the commitment requires it."""
+    def status_on(self, today: date, evidence_count: int, answer_days: int | None = None) -> str:
+        """Kept means done by the due date, with evidence where the commitment requires it, and
+        confirmed by the other side or left unanswered for `answer_days` after it was recorded
+        (COMMITMENT_ANSWER_DAYS): the side that records cannot make its own promise kept."""
         if self.completed_on is None:
             return self.Status.OVERDUE if today > self.due_date else self.Status.DUE
         if self.commitment.evidence_required and evidence_count == 0:
             return self.Status.MISSING_EVIDENCE
+        if self.answer == self.Answer.DISPUTED:
+            return self.Status.DISPUTED
         if self.completed_on > self.due_date:
             return self.Status.LATE
-        return self.Status.KEPT
+        if self.answer == self.Answer.CONFIRMED:
+            return self.Status.KEPT
+        if answer_days is None:
+            answer_days = settings.COMMITMENT_ANSWER_DAYS
+        if today > self.answer_window_starts + timedelta(days=answer_days):
+            return self.Status.KEPT
+        return self.Status.AWAITING
+
+    @property
+    def answer_window_starts(self) -> date:
+        """The day the other side's window to answer opened (rows recorded before the window
+        existed count from their completion date)."""
+        if self.recorded_at is not None:
+            return self.recorded_at.date()
+        return self.completed_on or self.due_date
 
 
 def evidence_path(instance: "Evidence", filename: str) -> str:

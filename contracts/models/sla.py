@@ -2,6 +2,8 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from msp_portal.units import duration
+
 from .contract import Contract
 
 
@@ -108,8 +110,8 @@ class SlaTarget(models.Model):
 
     def __str__(self) -> str:
         return (
-            f"{self.priority}: respond {self.response_minutes} min, "
-            f"resolve {self.resolution_minutes} min"
+            f"{self.priority}: respond within {duration(self.response_minutes)}, "
+            f"resolve within {duration(self.resolution_minutes)}"
         )
 
 

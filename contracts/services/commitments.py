@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from contracts.models import Commitment, CommitmentOccurrence, Contract, Evidence
 from contracts.rules import commitment_periods
+from msp_portal.jobs import recompute_after_commit
 
 from .audit import audit_record
 
@@ -42,9 +43,14 @@ def commitment_occurrences_ensure(*, commitment: Commitment, until: date | None 
 def occurrence_complete(
     *, occurrence: CommitmentOccurrence, actor, source: str, completed_on: date, note: str = ""
 ) -> CommitmentOccurrence:
-    """Record that an occurrence was fulfilled on a date."""
+    """Record that an occurrence was fulfilled on a date, with a note saying what was done or
+    evidence uploaded for it: the other side confirms what it can read."""
     if completed_on > contract_today(occurrence.commitment.contract):
         raise ValidationError({"completed_on": "cannot be in the future"})
+    if not note.strip() and not occurrence.evidence.exists():
+        raise ValidationError(
+            {"note": "Say what was done in a note, or upload the evidence first."}
+        )
     before = {
         "completed_on": occurrence.completed_on and occurrence.completed_on.isoformat(),
         "note": occurrence.note,
@@ -52,7 +58,22 @@ def occurrence_complete(
     occurrence.completed_on = completed_on
     occurrence.completed_by = actor
     occurrence.note = note
-    occurrence.save(update_fields=["completed_on", "completed_by", "note"])
+    occurrence.recorded_at = timezone.now()
+    # A new record is a new claim: an earlier answer was about the old one.
+    occurrence.answer, occurrence.answered_at, occurrence.answered_by = "", None, None
+    occurrence.answer_note = ""
+    occurrence.save(
+        update_fields=[
+            "completed_on",
+            "completed_by",
+            "note",
+            "recorded_at",
+            "answer",
+            "answered_at",
+            "answered_by",
+            "answer_note",
+        ]
+    )
     audit_record(
         actor=actor,
         source=source,
@@ -65,6 +86,42 @@ def occurrence_complete(
             if v != after
         },
     )
+    # "Commitments kept" on the scorecard reads the occurrences: recompute it now, not tonight.
+    recompute_after_commit(occurrence.commitment.contract.client_id)
+    return occurrence
+
+
+def occurrence_answer(
+    *, occurrence: CommitmentOccurrence, actor, source: str, answer: str, note: str = ""
+) -> CommitmentOccurrence:
+    """The other side confirms or disputes an occurrence recorded as done; a dispute says why."""
+    answers = dict(CommitmentOccurrence.Answer.choices)
+    if answer not in answers:
+        raise ValidationError("Choose Confirm or Dispute.")
+    if occurrence.completed_on is None:
+        raise ValidationError("It is not recorded as done yet: there is nothing to confirm.")
+    note = note.strip()
+    if answer == CommitmentOccurrence.Answer.DISPUTED and not note:
+        raise ValidationError("A dispute needs a note: say what is wrong, so it can be put right.")
+    before = {"answer": occurrence.answer, "answer_note": occurrence.answer_note}
+    occurrence.answer = answer
+    occurrence.answered_at = timezone.now()
+    occurrence.answered_by = actor
+    occurrence.answer_note = note
+    occurrence.save(update_fields=["answer", "answered_at", "answered_by", "answer_note"])
+    audit_record(
+        actor=actor,
+        source=source,
+        contract=occurrence.commitment.contract,
+        action="confirm" if answer == CommitmentOccurrence.Answer.CONFIRMED else "dispute",
+        obj=occurrence,
+        changes={
+            k: [v, after]
+            for (k, v), after in zip(before.items(), [answer, note], strict=True)
+            if v != after
+        },
+    )
+    recompute_after_commit(occurrence.commitment.contract.client_id)
     return occurrence
 
 

@@ -54,11 +54,12 @@ def figure_ticket_list(
     fingerprint: str | None = None,
     priority: str = "",
     verdict: str | None = None,
-    order: str = "-created_at",
+    order="-created_at",
 ) -> tuple[int, list[int]]:
-    """The list page's tickets of a figure: how many the figure has, and the ids of those with
-    this priority and resolution verdict ("" for none; None for any) in this order (a Ticket
-    field, `-` for descending), ticket id breaking ties. Cached like figure_ticket_ids, by the
+    """The list page's tickets of a figure: how many tickets the figure was computed over (its
+    denominator, whatever `part` is listed), and the ids of those of `part` with this priority
+    and resolution verdict ("" for none; None for any) in this order (a Ticket field, `-` for
+    descending, or an expression), ticket id breaking ties. Cached like figure_ticket_ids, by the
     snapshot's `computed_at`: the verdicts and clock times it filters and sorts by are written
     by the same recompute, and a page of the list then reads only its own fifty tickets."""
     digest = _digest(period_label, key, part, fingerprint, computed_at, priority, verdict, order)
@@ -66,12 +67,16 @@ def figure_ticket_list(
     listed = cache.get(cache_key)
     if listed is None:
         ids = _figure_ids(client, contract, period_label, computed_at, key, part, fingerprint)
+        total = len(ids)
+        if part != "denominator":
+            every = "denominator"
+            total = len(_figure_ids(client, contract, period_label, computed_at, key, every, None))
         tickets = Ticket.objects.filter(client=client, pk__in=ids)
         if priority:
             tickets = tickets.filter(priority=priority)
         if verdict is not None:
             tickets = tickets.filter(clock__resolution_verdict=verdict)
-        listed = (len(ids), list(tickets.order_by(order, "pk").values_list("pk", flat=True)))
+        listed = (total, list(tickets.order_by(order, "pk").values_list("pk", flat=True)))
         cache.set(cache_key, listed, CACHE_SECONDS)
     return listed
 

@@ -9,16 +9,22 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cached_property
+from urllib.parse import urlencode
+
+from django.urls import reverse
 
 from contracts.models import Contract
+from contracts.selectors import policy_with_targets
 from kpis.dashboard import charts
+from kpis.dashboard.drilldown import figure_ticket_ids
 from kpis.metrics.period import Period, period_key, period_label
-from kpis.metrics.registry import SCORECARD, Kpi
-from kpis.models import KpiSnapshot
+from kpis.metrics.registry import KPIS, SCORECARD, Kpi
+from kpis.models import KpiSnapshot, TicketClock
 
 # Figures whose tickets can be listed (the others are not about tickets).
-TICKET_FIGURES = {kpi.key for kpi in SCORECARD if kpi.lists_tickets}
+TICKET_FIGURES = {kpi.key for kpi in KPIS if kpi.lists_tickets}
 
 
 def previous_label(label: str) -> str:
@@ -72,6 +78,24 @@ class Row:
         return "up" if self.value > self.previous else "down" if self.value < self.previous else ""
 
     @property
+    def missed_part(self) -> str:
+        """Which tickets of a rate went against it: for a higher-is-better rate (compliance,
+        first-time fix) those it did not count (`rest`: the breaches), for a lower-is-better
+        one (repeats, reopens) those it counted; "" for a figure that is not a rate."""
+        if self.measure.unit != "rate" or self.measure.rule is None:
+            return ""
+        return "rest" if self.measure.better == "higher" else "numerator"
+
+    @property
+    def missed_count(self) -> int | None:
+        """How many tickets went against the rate (see missed_part)."""
+        if not self.missed_part or self.numerator is None or self.denominator is None:
+            return None
+        if self.missed_part == "numerator":
+            return int(self.numerator)
+        return int(self.denominator) - int(self.numerator)
+
+    @property
     def meets_target(self) -> bool | None:
         if self.target is None or not isinstance(self.value, int | float):
             return None
@@ -82,12 +106,22 @@ class Row:
         )
 
 
-def scorecard(snapshot: KpiSnapshot, previous, year_before, contract) -> list[Row]:
+# Figures of the registry shown on the dashboard outside the scorecard, each in its own section:
+# the recurring problems (risks), uptime, credits and the tickets without a verdict.
+SHOWN_ELSEWHERE = {"repeat_clusters", "uptime", "service_credits", "excluded"}
+# Every other figure of the registry, under the scorecard: p90 times, tickets per seat, the
+# SLA counts, time to escalate and the tier mix.
+MORE_FIGURES = [k for k in KPIS if k.scorecard is None and k.key not in SHOWN_ELSEWHERE]
+
+
+def scorecard(
+    snapshot: KpiSnapshot, previous, year_before, contract, measures: list[Kpi] | None = None
+) -> list[Row]:
     def value(s, key):
         return s.values.get(key) if s is not None else None
 
     rows = []
-    for measure in SCORECARD:
+    for measure in SCORECARD if measures is None else measures:
         figure = snapshot.figures.get(measure.key, {})
         rows.append(
             Row(
@@ -129,6 +163,32 @@ def trend(client, labels: list[str]) -> dict:
         "proactive": series("proactive_ratio"),
         "resolution_compliance": series("resolution.compliance"),
         "response_compliance": series("response.compliance"),
+        "tiers": series("escalation.resolved_at_tier"),
+    }
+
+
+def clock_times(client, contract: Contract, label: str, clock: str) -> dict:
+    """Each ticket's business minutes on one clock (`response` or `resolution`) per priority,
+    over exactly the tickets the period's mean time was taken over, with the priorities'
+    targets: the data of a time distribution."""
+    ids = figure_ticket_ids(client, label, f"{clock}.mean_minutes")
+    minutes: dict[str, list[float]] = {}
+    rows = (
+        TicketClock.objects.filter(ticket_id__in=ids, **{f"{clock}_seconds__isnull": False})
+        .values_list("ticket__priority", f"{clock}_seconds")
+        .order_by("ticket__priority", f"{clock}_seconds")
+    )
+    for priority, seconds in rows:
+        minutes.setdefault(priority or "unmapped", []).append(seconds / 60)
+    last_day = Period.parse(label, contract.timezone).next_first_day - timedelta(days=1)
+    policy = policy_with_targets(contract=contract, on=last_day)
+    field = f"{clock}_minutes"
+    targets = {t.priority: getattr(t, field) for t in policy.targets.all()} if policy else {}
+    priorities = sorted(minutes)
+    return {
+        "priorities": priorities,
+        "minutes": [minutes[p] for p in priorities],
+        "targets": [targets.get(p) for p in priorities],
     }
 
 
@@ -189,20 +249,55 @@ class DashboardData:
         return scorecard(self.snapshot, self.previous, self.year_before, self.contract)
 
     @cached_property
+    def more_rows(self) -> list[Row]:
+        """The registry's figures that are not on the scorecard (MORE_FIGURES)."""
+        return scorecard(
+            self.snapshot, self.previous, self.year_before, self.contract, MORE_FIGURES
+        )
+
+    @cached_property
     def charts(self) -> dict:
         return {
             "trend": trend(self.client, self.labels[3:]),
             "priority": compliance_by_priority(self.snapshot),
             "target": next((r.target for r in self.rows if r.target is not None), None),
+            "response_times": clock_times(self.client, self.contract, self.label, "response"),
+            "resolution_times": clock_times(self.client, self.contract, self.label, "resolution"),
         }
 
     @cached_property
     def figures(self) -> dict:
         """The Plotly figures the page draws: the same builders as the QBR's web page and PDF."""
+        c = self.charts
         return {
-            "priority": charts.priority_compliance(self.charts["priority"], self.charts["target"]),
-            "volume": charts.monthly_volume(self.charts["trend"]),
+            "priority": charts.priority_compliance(c["priority"], c["target"]),
+            "compliance": charts.monthly_compliance(c["trend"], c["target"]),
+            "resolution-times": charts.resolution_times(c["resolution_times"]),
+            "response-times": charts.response_times(c["response_times"]),
+            "volume": charts.monthly_volume(c["trend"]),
+            "proactive": charts.proactive_share(c["trend"]),
+            "tiers": charts.tier_mix(c["trend"]),
         }
+
+    @cached_property
+    def links(self) -> dict:
+        """Where each chart's bars and points lead: per chart, per trace, one ticket-list
+        address per point (in the order of the trace's x values). The page hands them to its
+        script beside the figures, so a click opens the tickets behind what was clicked."""
+        return chart_links(self.client.slug, self.label, self.charts)
+
+    @cached_property
+    def time_rows(self) -> list[tuple]:
+        """The time distributions as rows, for their table alternative: priority, tickets,
+        median and longest response and resolution, and the targets."""
+        rows = []
+        for clock in ("response", "resolution"):
+            t = self.charts[f"{clock}_times"]
+            for priority, minutes, target in zip(
+                t["priorities"], t["minutes"], t["targets"], strict=True
+            ):
+                rows.append((clock, priority, len(minutes), _median(minutes), max(minutes), target))
+        return rows
 
     @cached_property
     def priority_rows(self) -> list[tuple]:
@@ -213,7 +308,17 @@ class DashboardData:
     def trend_rows(self) -> list[tuple]:
         t = self.charts["trend"]
         return list(
-            zip(t["months"], t["created"], t["resolved"], t["backlog"], t["proactive"], strict=True)
+            zip(
+                t["months"],
+                t["created"],
+                t["resolved"],
+                t["backlog"],
+                t["proactive"],
+                t["tiers"],
+                t["response_compliance"],
+                t["resolution_compliance"],
+                strict=True,
+            )
         )
 
     def value(self, key: str):
@@ -234,3 +339,53 @@ class DashboardData:
     @cached_property
     def excluded(self):
         return self.value("excluded") or {}
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def tickets_link(slug: str, period: str, figure: str, **extra: str) -> str:
+    """The ticket list of one figure of one period (narrowed by `extra`)."""
+    query = urlencode({"period": period, "figure": figure, **extra})
+    return f"{reverse('client_tickets', args=[slug])}?{query}"
+
+
+def chart_links(slug: str, label: str, data: dict) -> dict:
+    """Per chart (the keys of DashboardData.figures), per trace, the ticket list each point
+    opens: a priority's bars its compliance tickets of that priority, a month's points that
+    month's figure, a box its priority's timed tickets."""
+    months = data["trend"]["months"]
+    priorities = data["priority"]["priorities"]
+
+    def by_month(figure: str, **extra) -> list[str]:
+        return [tickets_link(slug, month, figure, **extra) for month in months]
+
+    def by_priority(figure: str, names: list[str]) -> list[str]:
+        return [tickets_link(slug, label, figure, priority=p) for p in names]
+
+    def boxes(clock: str) -> list[list[str]]:
+        names = data[f"{clock}_times"]["priorities"]
+        return [[tickets_link(slug, label, f"{clock}.mean_minutes", priority=p)] for p in names]
+
+    return {
+        "priority": [
+            by_priority("response.compliance", priorities),
+            by_priority("resolution.compliance", priorities),
+        ],
+        "compliance": [by_month("response.compliance"), by_month("resolution.compliance")],
+        "response-times": boxes("response"),
+        "resolution-times": boxes("resolution"),
+        "volume": [
+            by_month("tickets.created"),
+            by_month("tickets.resolved"),
+            by_month("tickets.open_at_end"),
+        ],
+        "proactive": [
+            by_month("proactive_ratio", part="numerator"),
+            by_month("proactive_ratio", part="rest"),
+        ],
+        "tiers": [by_month("escalation.resolved_at_tier")] * 3,
+    }

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import F
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
@@ -45,6 +46,9 @@ def _release(*paths: str) -> str:
 PAGE_RELEASE = _release(
     "templates/kpis/dashboard.html",
     "templates/kpis/ticket_list.html",
+    "templates/kpis/_figure_cell.html",
+    "templates/kpis/_times_table.html",
+    "kpis/dashboard/palette.py",
     "templates/contracts/_client_nav.html",
     "contracts/templatetags/portal.py",
     "kpis/dashboard/selectors.py",
@@ -52,6 +56,7 @@ PAGE_RELEASE = _release(
     "kpis/dashboard/views.py",
     "kpis/metrics/registry.py",
     "msp_portal/units.py",
+    "kpis/metrics/risk_words.py",
 )
 
 
@@ -138,6 +143,7 @@ SORTS = {
     "-response": "-clock__response_seconds",
 }
 SORT_CHOICES = [
+    ("worst", "furthest over target first"),
     ("-created", "newest first"),
     ("created", "oldest first"),
     ("-resolution", "longest to resolve"),
@@ -147,6 +153,20 @@ SORT_CHOICES = [
     ("priority", "priority"),
 ]
 VERDICT_FILTERS = ("met", "breached", "pending", "none")
+PARTS = ("denominator", "numerator", "rest")
+
+
+def _worst_first(key: str):
+    """Furthest over target first: the clock the figure is about (response or resolution),
+    its business time past the target, largest first; tickets without a measured time (still
+    open) after those with one."""
+    clock = "response" if key.startswith("response.") else "resolution"
+    over = F(f"clock__{clock}_seconds") - F(f"clock__{clock}_target_seconds")
+    return over.desc(nulls_last=True)
+
+
+def _order(sort: str, key: str):
+    return _worst_first(key) if sort == "worst" else SORTS.get(sort, "-created_at")
 
 
 @login_required
@@ -156,7 +176,9 @@ def ticket_list(request, slug):
     verdict, sorted, paginated, or downloaded as CSV (`format=csv`)."""
     client, _access, contract = get_client_with_contract_or_404(request.user, slug)
     key = request.GET.get("figure", "tickets.created")
-    part = "numerator" if request.GET.get("part") == "numerator" else "denominator"
+    part = request.GET.get("part", "denominator")
+    if part not in PARTS:
+        part = "denominator"
     if key not in TICKET_FIGURES and key not in RULES and key not in ("service_credits",):
         raise Http404("No such figure.")
     label = request.GET.get("period") or ""
@@ -176,7 +198,8 @@ def ticket_list(request, slug):
     if priority not in ("P1", "P2", "P3", "P4"):
         priority = ""
     verdict = request.GET.get("verdict", "")
-    sort = request.GET.get("sort", "-created")
+    # A figure's breaches (`part=rest`) read worst first; any other list newest first.
+    sort = request.GET.get("sort") or ("worst" if part == "rest" else "-created")
     count, listed = figure_ticket_list(
         client,
         contract,
@@ -186,7 +209,7 @@ def ticket_list(request, slug):
         part=part,
         fingerprint=fingerprint,
         priority=priority,
-        order=SORTS.get(sort, "-created_at"),
+        order=_order(sort, key),
         verdict=("" if verdict == "none" else verdict) if verdict in VERDICT_FILTERS else None,
     )
     if request.GET.get("format") == "csv":
@@ -200,6 +223,8 @@ def ticket_list(request, slug):
         "contract": contract,
         "page": page,
         "count": count,
+        "shown": len(listed),
+        "filtered": bool(priority or verdict or part != "denominator" or fingerprint),
         "period": Period.parse(label, contract.timezone),
         "key": key,
         "part": part,
@@ -273,7 +298,17 @@ def _page_stamp(context: dict) -> str:
         contract.timezone,
         [
             context[k]
-            for k in ("count", "key", "part", "sort", "priority", "verdict", "fingerprint", "query")
+            for k in (
+                "count",
+                "shown",
+                "key",
+                "part",
+                "sort",
+                "priority",
+                "verdict",
+                "fingerprint",
+                "query",
+            )
         ],
         context["period"].label,
         page.number,

@@ -346,7 +346,8 @@ def figure_tickets(
     fingerprint: str | None = None,
 ) -> list[int]:
     """The ids of the tickets behind a figure: its denominator (every ticket it was computed
-    over) or, for a rate, its numerator; for `repeat_clusters`, the incidents of every cluster
+    over) or, for a rate, its numerator or the `rest` of the denominator (what a compliance
+    rate did not count: its breaches); for `repeat_clusters`, the incidents of every cluster
     or of the one `fingerprint` names. `frame` is `prepared` tickets of one client."""
     rule = RULES[key]
     if rule.kind in ("count", "mean", "median", "p90", "per_seat"):
@@ -367,6 +368,8 @@ def figure_tickets(
         rows = rows.filter(rule.denominator)
     if part == "numerator" and rule.numerator is not None:
         rows = rows.filter(rule.numerator)
+    if part == "rest" and rule.numerator is not None:
+        rows = rows.filter(~rule.numerator.fill_null(False))
     return sorted(rows["id"].to_list())
 
 

@@ -29,7 +29,8 @@ def _commitments_kept(occurrences: list, period: Period, today: date) -> Figure:
         len(kept),
         len(due),
         [],
-        "occurrences done by their due date, with evidence where required / occurrences due",
+        "occurrences done by their due date, with evidence where required, and confirmed or "
+        "left unanswered past the window / occurrences due",
     )
 
 

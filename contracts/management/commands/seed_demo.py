@@ -5,7 +5,7 @@ the demo users exist with their memberships, and records commitment history only
 """
 
 import hashlib
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
@@ -149,7 +149,12 @@ class Command(BaseCommand):
                         actor=staff,
                         source="command",
                         completed_on=min(done, today),
-                        note="",
+                        note=f"{commitment.name}: done.",
+                    )
+                    # Recorded when it was done, as a real history would be: the client's window
+                    # to confirm it ran from then (COMMITMENT_ANSWER_DAYS).
+                    type(occ).objects.filter(pk=occ.pk).update(
+                        recorded_at=datetime.combine(min(done, today), time(17), tzinfo=UTC)
                     )
                     if commitment.evidence_required:
                         report = (
