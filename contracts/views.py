@@ -64,8 +64,22 @@ def client_home(request, slug):
             }
         )
     return render(
-        request, "contracts/client_home.html", {"client": client, "access": access, "cards": cards}
+        request,
+        "contracts/client_home.html",
+        {"client": client, "access": access, "cards": cards, "strip": _strip(client)},
     )
+
+
+def _strip(client):
+    """The verdict strip of the client's default period under its current contract, if any."""
+    from kpis.dashboard.periods import default_periods
+    from kpis.dashboard.verdicts import strip_load
+
+    contract = selectors.current_contract(client=client)
+    if contract is None:
+        return None
+    label = default_periods({client.pk: contract})[client.pk]
+    return strip_load(client, contract, label, contract_today(contract)) if label else None
 
 
 @login_required

@@ -45,6 +45,15 @@ def credit_target(contract: Contract | None, key: str) -> float | None:
     return max(float(t["below"]) for t in contract.credit_tiers)
 
 
+def contract_target(contract: Contract | None, key: str) -> float | None:
+    """The contract's target for a measure: the one its file sets (`contract.targets`), else,
+    for the measure the service credits are tied to, the lowest credit threshold."""
+    if contract is None:
+        return None
+    target = (contract.kpi_targets or {}).get(key)
+    return float(target) if target is not None else credit_target(contract, key)
+
+
 @dataclass
 class Row:
     measure: Kpi
@@ -97,7 +106,7 @@ def scorecard(snapshot: KpiSnapshot, previous, year_before, contract) -> list[Ro
                 figure.get("denominator"),
                 value(previous, measure.key),
                 value(year_before, measure.key),
-                credit_target(contract, measure.key),
+                contract_target(contract, measure.key),
             )
         )
     return rows
