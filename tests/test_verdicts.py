@@ -136,6 +136,7 @@ def _strip(tickets=120, judged_reach=REACH):
         overdue=2,
         state=period_state("2026-Q2", tickets, judged_reach, TODAY),
         reach=judged_reach,
+        sla_minutes={"response": {"P1": 15, "P2": 60}, "resolution": {"P1": 240, "P2": 600}},
     )
     return verdict_strip(data, _Contract(), _links())
 
@@ -150,14 +151,14 @@ def _links():
 def test_the_strip_says_each_promise_met_or_missed_with_its_evidence():
     strip = _strip()
     said = {item.text: (item.status, item.url) for item in strip.promises}
-    assert said["P1 response within target: 100.0% (at least 90.0%)"][0] == "met"
-    assert said["P2 response within target: 85.0% (at least 90.0%)"] == (
+    assert said["P1 response within 15 min: 100.0% (at least 90.0%)"][0] == "met"
+    assert said["P2 response within 1 h: 85.0% (at least 90.0%)"] == (
         "missed",
         "/t/?period=2026-Q2&figure=response.compliance&priority=P2&verdict=breached",
     )
     # Resolution's target is the credit threshold (95%).
-    assert said["P1 resolution within target: 50.0% (at least 95.0%)"][0] == "missed"
-    assert said["P2 resolution within target: 96.0% (at least 95.0%)"] == (
+    assert said["P1 resolution within 4 h: 50.0% (at least 95.0%)"][0] == "missed"
+    assert said["P2 resolution within 10 h: 96.0% (at least 95.0%)"] == (
         "met",
         "/t/?period=2026-Q2&figure=resolution.compliance&priority=P2",
     )
@@ -262,6 +263,12 @@ def test_targets_round_trip_from_the_file_to_the_contract_and_the_scorecard(worl
     html = " ".join(page.content.decode().split())
     assert "at least 75%" in html and "at most 10 h" in html
     assert "no target in the contract" in html
+    # Response compliance: the contract sets each priority's time, not a compliance level.
+    assert rows["response.compliance"].target is None
+    assert (
+        "each ticket within P1 30 min · P2 1 h · P3 4 h · P4 8 h; no compliance level in the "
+        "contract" in html
+    )
 
 
 # Pages ----------------------------------------------------------------------------------

@@ -126,13 +126,15 @@ def _range_key(client_id: int, zone: str, stamp: datetime | None) -> str:
     return f"ticket-range:{client_id}:{zone}:{stamp.timestamp() if stamp else 0}"
 
 
-def ticket_ranges(zones: dict[int, str]) -> dict[int, TicketRange]:
+def ticket_ranges(zones: dict[int, str], stamps: dict | None = None) -> dict[int, TicketRange]:
     """Each client's ticket span (`zones`: client id → the contract's time zone). Reading it
-    scans a client's tickets, so it is cached under the client's newest recompute: an import
-    that adds tickets recomputes, and the next page reads the new span."""
+    scans a client's tickets, so it is cached under the client's newest recompute (`stamps`,
+    client id → its snapshots' newest computed_at, read when not given): an import that adds
+    tickets recomputes, and the next page reads the new span."""
     if not zones:
         return {}
-    stamps = dict(sql.fetch(_STAMPS_SQL, [list(zones)]))
+    if stamps is None:
+        stamps = dict(sql.fetch(_STAMPS_SQL, [list(zones)]))
     keys = {pk: _range_key(pk, zones[pk], stamps.get(pk)) for pk in zones}
     found = cache.get_many(list(keys.values()))
     ranges = {pk: found[key] for pk, key in keys.items() if key in found}
@@ -146,8 +148,9 @@ def ticket_ranges(zones: dict[int, str]) -> dict[int, TicketRange]:
     return ranges
 
 
-def ticket_range(client_id: int, zone: str) -> TicketRange | None:
-    return ticket_ranges({client_id: zone}).get(client_id)
+def ticket_range(client_id: int, zone: str, stamp: datetime | None = None) -> TicketRange | None:
+    stamps = None if stamp is None else {client_id: stamp}
+    return ticket_ranges({client_id: zone}, stamps).get(client_id)
 
 
 _CANDIDATES_SQL = """

@@ -225,6 +225,18 @@ class DashboardData:
             zip(t["months"], t["created"], t["resolved"], t["backlog"], t["proactive"], strict=True)
         )
 
+    @cached_property
+    def sla_times(self) -> dict[str, str]:
+        """The SLA's time per priority in words, for the compliance rows' target."""
+        from kpis.dashboard.verdicts import sla_minutes, sla_times_text
+
+        minutes = sla_minutes(self.contract, self.label)
+        return {
+            f"{kind}.compliance": sla_times_text(by_priority)
+            for kind, by_priority in minutes.items()
+            if by_priority
+        }
+
     def value(self, key: str):
         return self.snapshot.values.get(key)
 

@@ -13,6 +13,7 @@ shown without a verdict (periods.py says why).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from functools import cached_property
 from urllib.parse import urlencode
@@ -110,6 +111,29 @@ class StripInput:
     overdue: int
     state: PeriodState
     reach: TicketRange | None
+    # The SLA's time per priority, "response"/"resolution" → P1… → business minutes.
+    sla_minutes: dict = field(default_factory=dict)
+
+
+def sla_minutes(contract, label: str) -> dict[str, dict[str, int]]:
+    """The response and resolution time of each priority under the policy in force at the
+    period's end."""
+    from contracts.models import SlaTarget
+
+    period = Period.parse(label, "UTC")
+    policy = contract.current_policy(on=date.fromordinal(period.next_first_day.toordinal() - 1))
+    out: dict[str, dict[str, int]] = {"response": {}, "resolution": {}}
+    if policy is not None:
+        for priority, response, resolution in SlaTarget.objects.filter(policy=policy).values_list(
+            "priority", "response_minutes", "resolution_minutes"
+        ):
+            out["response"][priority], out["resolution"][priority] = response, resolution
+    return out
+
+
+def sla_times_text(minutes: dict[str, int]) -> str:
+    """P1 30 min · P2 1 h · …: the SLA's times in words."""
+    return " · ".join(f"{p} {duration(m)}" for p, m in sorted(minutes.items()))
 
 
 class Links:
@@ -142,13 +166,19 @@ def verdict_strip(data: StripInput, contract, links: Links) -> Strip:
             if value is None:
                 continue  # no ticket of this priority was judged in the period
             ok = meets(kpi, value, target)
-            against = target_text(kpi, target) if target is not None else "no target in contract"
+            against = (
+                target_text(kpi, target)
+                if target is not None
+                else "the contract sets no compliance level"
+            )
+            minutes = data.sla_minutes.get(word, {}).get(priority)
+            within = duration(minutes) if minutes else "target"
             filters = {"priority": priority}
             if ok is False:
                 filters["verdict"] = "breached"
             strip.promises.append(
                 Item(
-                    f"{priority} {word} within target: {figure_text(value, 'rate')} ({against})",
+                    f"{priority} {word} within {within}: {figure_text(value, 'rate')} ({against})",
                     verdict(ok),
                     links.figure(key, **filters),
                 )
@@ -312,6 +342,7 @@ def strip_for(client, contract, label: str, snapshots: dict, overdue: int, today
         overdue=overdue,
         state=period_state(label, snapshot.values.get("tickets.created") or 0, reach, today),
         reach=reach,
+        sla_minutes=sla_minutes(contract, label),
     )
     return verdict_strip(data, contract, Links(client, contract, label))
 

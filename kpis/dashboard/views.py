@@ -116,7 +116,8 @@ def dashboard(request, slug):
     client, _access, contract = get_client_with_contract_or_404(request.user, slug)
     stored = _stored(client)
     periods = _periods(stored)
-    reach = ticket_range(client.pk, contract.timezone) if contract is not None else None
+    newest = max((s.computed_at for s in stored), default=None)
+    reach = ticket_range(client.pk, contract.timezone, newest) if contract is not None else None
     today = contract_today(contract) if contract is not None else None
     asked = request.GET.get("period", "")
     label = asked or _default_period(stored, reach, today)
