@@ -343,3 +343,35 @@ def test_the_strip_of_a_real_client_matches_its_snapshot(world, client_for):
         for s in KpiSnapshot.objects.filter(client=world.acme, period_label__in=months)
     )
     assert strip.credits.text.endswith(money_text(total, "USD"))
+
+
+@pytest.mark.django_db
+def test_the_portfolio_shows_each_client_in_its_own_period_and_flags_old_data(
+    world, client_for
+):
+    """Birch's tickets stop on 21 July 2026, with one ticket raised in July: the newest quarter
+    with figures (2026-Q3) is not shown for it, and its data, older than the 35-day import
+    cadence, is flagged."""
+    import_sample(world, "connectwise_service_tickets.csv")
+    _import_birch(world)
+    page = client_for(world.msp_staff).get(reverse("home"))
+    lines = {line.client.slug: line for line in page.context["lines"]}
+    birch, acme = lines[world.birch.slug], lines[world.acme.slug]
+    assert birch.label == "2026-Q2" and birch.values["resolution.compliance"] is not None
+    q2 = KpiSnapshot.objects.get(client=world.birch, period_label="2026-Q2")
+    assert birch.values["response.compliance"] == q2.values["response.compliance"]
+    assert KpiSnapshot.objects.filter(client=world.birch, period_label="2026-Q3").exists()
+    assert acme.values["resolution.compliance"] is not None
+    assert birch.stale  # 21 Jul 2026 is more than 35 days ago
+    html = " ".join(page.content.decode().split())
+    assert "data out of date" in html
+    assert f"{reverse('client_dashboard', args=[world.birch.slug])}?period=2026-Q2" in html
+
+
+@pytest.mark.django_db
+def test_start_a_review_defaults_to_the_last_complete_quarter_with_data(world, client_for):
+    _import_birch(world)
+    page = client_for(world.msp_staff).get(reverse("review_list", args=[world.birch.slug]))
+    assert page.context["default_quarter"] == "2026-Q2"
+    assert '<option value="2026-Q2" selected>' in page.content.decode()
+    assert page.context["quarters"][0] != "2026-Q2"  # newer, emptier quarters are listed first
