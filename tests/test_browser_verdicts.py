@@ -50,7 +50,9 @@ def test_the_owner_lands_on_the_verdict_strip_of_the_last_complete_quarter(
     world, browser, live_server, width
 ):
     _import_birch(world)
-    page, errors = logged_in_page(browser, live_server, world.outsider, width=width, bypass_csp=True)
+    page, errors = logged_in_page(
+        browser, live_server, world.outsider, width=width, bypass_csp=True
+    )
     page.goto(f"{live_server.url}{reverse('client_home', args=[world.birch.slug])}")
     strip = page.locator("#verdict-strip")
     assert page.evaluate(FIRST_IN_MAIN) == "verdict-strip"
@@ -91,6 +93,8 @@ def test_a_one_ticket_quarter_is_labelled_partial_and_never_coloured(world, brow
     # No promise coloured met or missed (the commitments overdue today are a fact of today).
     assert strip.locator(".promises .status-kept, .promises .status-overdue").count() == 0
     assert strip.locator(".promises .status").first.inner_text() == "no verdict"
-    assert page.locator("table.scorecard .status-overdue, table.scorecard .status-kept").count() == 0
+    assert (
+        page.locator("table.scorecard .status-overdue, table.scorecard .status-kept").count() == 0
+    )
     page.screenshot(path=str(SCREENSHOTS / "dashboard-partial-quarter.png"), full_page=True)
     assert errors == []

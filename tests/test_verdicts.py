@@ -346,9 +346,7 @@ def test_the_strip_of_a_real_client_matches_its_snapshot(world, client_for):
 
 
 @pytest.mark.django_db
-def test_the_portfolio_shows_each_client_in_its_own_period_and_flags_old_data(
-    world, client_for
-):
+def test_the_portfolio_shows_each_client_in_its_own_period_and_flags_old_data(world, client_for):
     """Birch's tickets stop on 21 July 2026, with one ticket raised in July: the newest quarter
     with figures (2026-Q3) is not shown for it, and its data, older than the 35-day import
     cadence, is flagged."""
