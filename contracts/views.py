@@ -84,6 +84,8 @@ def _strip(client):
 
 @login_required
 def contract_detail(request, slug, pk):
+    from kpis.dashboard.verdicts import targets_in_words
+
     client, contract, access = get_client_contract_or_404(request.user, slug, pk)
     _version, gaps = selectors.matrix_with_gaps(contract=contract)
     return render(
@@ -95,6 +97,7 @@ def contract_detail(request, slug, pk):
             "access": access,
             "policy": selectors.policy_with_targets(contract=contract),
             "policy_history": selectors.policy_history(contract=contract),
+            "targets": targets_in_words(contract),
             "gaps": gaps,
             "audit": Paginator(
                 selectors.audit_trail(contract=contract), HISTORY_PAGE_SIZE

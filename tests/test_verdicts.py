@@ -246,7 +246,7 @@ def test_bad_targets_are_refused_naming_the_key():
 def test_targets_round_trip_from_the_file_to_the_contract_and_the_scorecard(world, client_for):
     targets = {"first_time_fix_rate": 0.75, "resolution.mean_minutes": 600}
     result = contract_apply(data=contract_file_parse(_with_targets(targets)))
-    assert any("kpi_targets" in change or "updated" in change for change in result.changes)
+    assert result.changes == [f"updated contract '{world.acme_contract.name}': kpi_targets"]
     world.acme_contract.refresh_from_db()
     assert world.acme_contract.kpi_targets == targets
     again = contract_apply(data=contract_file_parse(_with_targets(targets)))
@@ -373,3 +373,13 @@ def test_start_a_review_defaults_to_the_last_complete_quarter_with_data(world, c
     assert page.context["default_quarter"] == "2026-Q2"
     assert '<option value="2026-Q2" selected>' in page.content.decode()
     assert page.context["quarters"][0] != "2026-Q2"  # newer, emptier quarters are listed first
+
+
+@pytest.mark.django_db
+def test_the_contract_page_lists_its_targets_in_words(world, client_for):
+    page = client_for(world.outsider).get(
+        reverse("contract_detail", args=[world.birch.slug, world.birch_contract.pk])
+    )
+    html = " ".join(page.content.decode().split())
+    assert "<li>Mean time to resolve: at most 16 h</li>" in html
+    assert "<li>First-time fix: at least 70.0%</li>" in html

@@ -58,6 +58,15 @@ def meets(kpi: Kpi, value, target) -> bool | None:
     return value >= target if kpi.better == "higher" else value <= target
 
 
+def targets_in_words(contract) -> list[tuple[str, str]]:
+    """The contract's own targets as people read them: ("First-time fix", "at least 70.0%")."""
+    return [
+        (KPI[key].label, target_text(KPI[key], target))
+        for key, target in (contract.kpi_targets or {}).items()
+        if key in KPI
+    ]
+
+
 @dataclass
 class Item:
     """One line of the strip: what it says, its verdict (met, missed, or "" for none) and the
