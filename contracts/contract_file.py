@@ -29,6 +29,25 @@ from .rules import parse_weekly_hours
 
 CREDIT_MEASURES = ("resolution.compliance", "response.compliance")
 
+# The measures a contract may set a target for (`contract.targets`), with how the target is
+# written: a rate as a fraction (0.7 for 70%), a time in business minutes. Which way is better
+# comes from the KPI registry (kpis/metrics/registry.py; a test keeps the two in step): a
+# higher-is-better target is a floor ("at least"), a lower-is-better one a ceiling ("at most").
+TARGET_UNITS = {
+    "resolution.compliance": "rate",
+    "response.compliance": "rate",
+    "response.median_minutes": "minutes",
+    "resolution.median_minutes": "minutes",
+    "response.mean_minutes": "minutes",
+    "resolution.mean_minutes": "minutes",
+    "first_time_fix_rate": "rate",
+    "repeat_incident_rate": "rate",
+    "proactive_ratio": "rate",
+    "reopen_rate": "rate",
+    "escalation.rate": "rate",
+    "commitments.kept_rate": "rate",
+}
+
 
 class ContractFileError(Exception):
     """A contract file that cannot be applied; `problems` lists 'key.path: message' lines."""
@@ -114,8 +133,33 @@ class ContractBlock(_Strict):
     in_scope: list[Name] = []
     exclusions: list[Name] = []
     service_credits: ServiceCredits | None = None
+    targets: dict[str, float] = {}
 
     _zone = field_validator("timezone")(_check_zone)
+
+    @field_validator("targets", mode="before")
+    @classmethod
+    def _targets(cls, value):
+        """Each key a measure that takes a target; a rate a fraction, a time whole minutes."""
+        if not isinstance(value, dict):
+            return value
+        problems = []
+        for key, target in value.items():
+            unit = TARGET_UNITS.get(key)
+            if unit is None:
+                problems.append(
+                    f"'{key}' is not a measure that takes a target "
+                    f"(one of: {', '.join(TARGET_UNITS)})"
+                )
+            elif isinstance(target, bool) or not isinstance(target, int | float):
+                problems.append(f"{key} must be a number, not {target!r}")
+            elif unit == "rate" and not 0 <= target <= 1:
+                problems.append(f"{key} is a fraction between 0 and 1 (0.7 for 70%), not {target}")
+            elif unit == "minutes" and (not float(target).is_integer() or target <= 0):
+                problems.append(f"{key} is a positive whole number of minutes, not {target}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
 
     @model_validator(mode="after")
     def _term(self):

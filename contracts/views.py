@@ -72,12 +72,28 @@ def client_home(request, slug):
             }
         )
     return render(
-        request, "contracts/client_home.html", {"client": client, "access": access, "cards": cards}
+        request,
+        "contracts/client_home.html",
+        {"client": client, "access": access, "cards": cards, "strip": _strip(client)},
     )
+
+
+def _strip(client):
+    """The verdict strip of the client's default period under its current contract, if any."""
+    from kpis.dashboard.periods import default_periods
+    from kpis.dashboard.verdicts import strip_load
+
+    contract = selectors.current_contract(client=client)
+    if contract is None:
+        return None
+    label = default_periods({client.pk: contract})[client.pk]
+    return strip_load(client, contract, label, contract_today(contract)) if label else None
 
 
 @login_required
 def contract_detail(request, slug, pk):
+    from kpis.dashboard.verdicts import targets_in_words
+
     client, contract, access = get_client_contract_or_404(request.user, slug, pk)
     _version, gaps = selectors.matrix_with_gaps(contract=contract)
     return render(
@@ -89,6 +105,7 @@ def contract_detail(request, slug, pk):
             "access": access,
             "policy": selectors.policy_with_targets(contract=contract),
             "policy_history": selectors.policy_history(contract=contract),
+            "targets": targets_in_words(contract),
             "gaps": gaps,
             "audit": Paginator(
                 selectors.audit_trail(contract=contract), HISTORY_PAGE_SIZE

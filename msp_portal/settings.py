@@ -189,6 +189,9 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 }
 # The nightly recompute is split into this many batches: one per worker process (concurrency).
 KPI_RECOMPUTE_BATCHES = env_int("KPI_RECOMPUTE_BATCHES", 2)
+# A client whose newest ticket activity is older than this many days is flagged on the
+# portfolio: its exports are expected about monthly, so its figures may have stopped short.
+IMPORT_CADENCE_DAYS = env_int("IMPORT_CADENCE_DAYS", 35)
 # Beat runs hourly so that every contract's new period opens within an hour of its local midnight.
 # Jobs a dead worker left running, or queued while the broker was down, are handed to a worker
 # again by this sweep (and by every worker as it starts).

@@ -1,5 +1,7 @@
-"""The portfolio: every client a user may see, side by side, for one quarter. What MSP staff and
-advisors open first. A fixed number of queries whatever the number of clients."""
+"""The portfolio: every client a user may see, side by side, each in its own default period
+(the last complete quarter with data: one client's newer data no longer blanks the others).
+What MSP staff and advisors open first. A fixed number of queries whatever the number of
+clients."""
 
 from __future__ import annotations
 
@@ -7,11 +9,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db.models import Max, Prefetch
+from django.conf import settings
+from django.db.models import Max, Prefetch, Q
 
 from contracts.models import CommitmentOccurrence, Contract, ResponsibilityMatrixVersion
 from contracts.services.commitments import contract_today
 from contracts.services.matrix import matrix_version_gaps
+from kpis.dashboard.periods import PeriodState, TicketRange, default_periods, ticket_ranges
 from kpis.metrics.period import Period
 from kpis.models import ImportJob, KpiSnapshot
 
@@ -37,6 +41,17 @@ class ClientLine:
     gaps: int = 0
     review: object = None  # the newest review (any status)
     next_review_on: date | None = None  # as agreed in the newest published review
+    label: str | None = None  # the period shown: the client's own default
+    reach: TicketRange | None = None  # how far its imported tickets go
+    state: PeriodState | None = None
+
+    @property
+    def stale(self) -> bool:
+        """The newest ticket data is older than the import cadence: an export is overdue."""
+        if self.contract is None or self.reach is None:
+            return False
+        age = contract_today(self.contract) - self.reach.last
+        return age.days > settings.IMPORT_CADENCE_DAYS
 
 
 def upcoming_reviews(lines: list[ClientLine]) -> list[ClientLine]:
@@ -52,18 +67,7 @@ def upcoming_reviews(lines: list[ClientLine]) -> list[ClientLine]:
     )
 
 
-def portfolio_period(clients) -> str | None:
-    """The newest quarter any of the clients has figures for."""
-    newest = (
-        KpiSnapshot.objects.filter(client__in=clients, period_kind="quarter")
-        .order_by("-period_start")
-        .values_list("period_label", flat=True)
-        .first()
-    )
-    return newest
-
-
-def portfolio(clients, label: str | None, party=None) -> list[ClientLine]:
+def portfolio(clients, party=None) -> list[ClientLine]:
     """`party`: the contracts the viewer is party to (tenancy.visible_contracts). A client with
     two MSPs shows each MSP its own contract's figures of record and reviews, not the other's."""
     clients = list(clients)
@@ -83,20 +87,7 @@ def portfolio(clients, label: str | None, party=None) -> list[ClientLine]:
     ):
         contracts[contract.client_id] = contract  # the newest contract of each client
     lines = {c.pk: ClientLine(c, contracts.get(c.pk)) for c in clients}
-    if label:
-        for client_id, values in KpiSnapshot.objects.filter(
-            client__in=clients, period_label=label
-        ).values_list("client_id", "values"):
-            lines[client_id].values = {k: values.get(k) for k in COLUMNS}
-        # Credits are per month (or the contract's credit period): add up the quarter's.
-        months = Period.parse(label, "UTC").months
-        for client_id, values in KpiSnapshot.objects.filter(
-            client__in=clients, period_label__in=[*months, label]
-        ).values_list("client_id", "values"):
-            credit = values.get("service_credits") or {}
-            if credit.get("amount"):
-                lines[client_id].credits += credit["amount"]
-                lines[client_id].currency = credit.get("currency", "")
+    _figures(lines, contracts)
     for client_id, finished in (
         ImportJob.objects.filter(client__in=clients, status="done")
         .values("client_id")
@@ -111,6 +102,38 @@ def portfolio(clients, label: str | None, party=None) -> list[ClientLine]:
         lines[client_id].gaps = len(matrix_version_gaps(versions[0] if versions else None))
         lines[client_id].overdue = overdue.get(contract.pk, 0)
     return sorted(lines.values(), key=lambda line: line.client.name)
+
+
+def _figures(lines: dict[int, ClientLine], contracts: dict[int, Contract]) -> None:
+    """Each client's figures of its own default period, with the credits of the period as one
+    total (a quarter of monthly credits adds up its months)."""
+    from kpis.dashboard.periods import period_state
+
+    labels = default_periods(contracts)
+    reaches = ticket_ranges({pk: c.timezone for pk, c in contracts.items()})
+    wanted = Q(pk__in=[])
+    for client_id, label in labels.items():
+        lines[client_id].label, lines[client_id].reach = label, reaches.get(client_id)
+        if label:
+            months = Period.parse(label, "UTC").months
+            wanted |= Q(client_id=client_id, period_label__in=[*months, label])
+    for client_id, label, values in KpiSnapshot.objects.filter(wanted).values_list(
+        "client_id", "period_label", "values"
+    ):
+        line = lines[client_id]
+        if label == line.label:
+            line.values = {k: values.get(k) for k in COLUMNS}
+            line.state = period_state(
+                label,
+                values.get("tickets.created") or 0,
+                line.reach,
+                contract_today(contracts[client_id]),
+            )
+        # Credits are per month (or the contract's credit period): add up the quarter's.
+        credit = values.get("service_credits") or {}
+        if credit.get("amount"):
+            line.credits += credit["amount"]
+            line.currency = credit.get("currency", "")
 
 
 def _reviews(lines: dict[int, ClientLine], party) -> None:

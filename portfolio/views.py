@@ -7,24 +7,23 @@ from django.shortcuts import redirect, render
 
 from contracts.models import Organisation
 from msp_portal.tenancy import visible_clients, visible_contracts
-from portfolio.selectors import portfolio, portfolio_period, upcoming_reviews
+from portfolio.selectors import portfolio, upcoming_reviews
 
 
 @login_required
 def home(request):
     """A client's people go straight to their client. MSP staff and advisors (and anyone seeing
-    several clients) get the portfolio: every client side by side for the newest quarter with
-    figures, and the reviews coming up."""
+    several clients) get the portfolio: every client side by side in its own default period,
+    and the reviews coming up."""
     clients = list(visible_clients(request.user).order_by("name"))
     serves_clients = request.user.memberships.filter(
         organisation__kind__in=[Organisation.Kind.MSP, Organisation.Kind.ADVISOR]
     ).exists()
     if len(clients) == 1 and not serves_clients:
         return redirect("client_home", slug=clients[0].slug)
-    label = portfolio_period(clients)
-    lines = portfolio(clients, label, visible_contracts(request.user))
+    lines = portfolio(clients, visible_contracts(request.user))
     return render(
         request,
         "contracts/portfolio.html",
-        {"lines": lines, "label": label, "upcoming": upcoming_reviews(lines)},
+        {"lines": lines, "upcoming": upcoming_reviews(lines)},
     )

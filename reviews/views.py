@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from kpis.dashboard.periods import default_periods
 from kpis.models import KpiSnapshot
 from msp_portal.feedback import refusals_said
 from msp_portal.tenancy import (
@@ -118,7 +119,12 @@ def review_list(request, slug):
             )
             messages.success(request, "The PDF layout is saved.")
             return redirect("review_list", slug)
-        context.update(branding_form=form, quarters=_quarters_with_figures(client))
+        context.update(
+            branding_form=form,
+            quarters=_quarters_with_figures(client),
+            # The last complete quarter with data, not the newest (perhaps empty) one.
+            default_quarter=default_periods({client.pk: contract})[client.pk],
+        )
     elif request.method == "POST":
         access.require(Action.EDIT_REVIEW)
     return render(request, "reviews/review_list.html", context)

@@ -42,7 +42,7 @@ def test_the_owner_sees_every_scorecard_figure_linked_to_its_tickets(world, clie
     assert 'id="dashboard-data"' in html and "vendor/plotly/plotly.min.js" in html
     for chart in ("chart-priority", "chart-volume"):
         assert f'id="{chart}"' in html
-    # The default period is the newest quarter in which tickets were raised.
+    # The default period is the last complete quarter with data: in the sample, its newest.
     newest = max(
         (
             s
@@ -113,7 +113,8 @@ def test_titles_are_escaped_in_the_ticket_list(world, client_for):
 def test_unknown_periods_and_figures_are_not_found(world, client_for):
     import_sample(world, "connectwise_service_tickets.csv")
     owner = client_for(world.owner)
-    assert owner.get(dashboard_url(world, "1999-Q1")).status_code == 404
+    # A period without figures is an empty state on the dashboard (tests/test_verdicts.py).
+    assert owner.get(dashboard_url(world, "1999-Q1")).status_code == 200
     assert owner.get(tickets_url(world, "1999-Q1", "tickets.created")).status_code == 404
     assert owner.get(tickets_url(world, "2025-Q3", "no.such.figure")).status_code == 404
 
@@ -131,8 +132,9 @@ def test_the_dashboard_and_list_use_a_fixed_number_of_queries(
     owner = client_for(world.owner)
     owner.get(dashboard_url(world, "2025-Q3"))  # warm the session and caches
     # The user with their memberships (one query), the client with its contracts' parties and
-    # its current contract (one), the client's periods; the figures come from the page cache.
-    with django_assert_max_num_queries(3):
+    # its current contract (one), the client's periods, the commitments overdue today (the
+    # verdict strip says how many); the figures and the tickets' span come from caches.
+    with django_assert_max_num_queries(4):
         owner.get(dashboard_url(world, "2025-Q3"))
     with django_assert_max_num_queries(20):  # a list's first view finds its tickets
         owner.get(tickets_url(world, "2025", "tickets.created", verdict="met"))
@@ -196,8 +198,8 @@ def test_msp_staff_see_their_clients_side_by_side_and_no_one_else(world, client_
     assert page.status_code == 200
     names = [line.client.name for line in page.context["lines"]]
     assert names == ["Acme Dental Group", "Birch & Cole Law"]  # not Other Co (another MSP)
-    label = page.context["label"]
     acme = page.context["lines"][0]
+    label = acme.label  # each client in its own default period (tests/test_verdicts.py)
     snapshot = KpiSnapshot.objects.get(client=world.acme, period_label=label)
     assert acme.values["resolution.compliance"] == snapshot.values["resolution.compliance"]
     assert acme.last_import is not None and page.context["lines"][1].last_import is None

@@ -11,6 +11,9 @@ from datetime import date, timedelta
 import pytest
 from django.core.cache import cache
 from django.db import connection
+from django.db.models import IntegerField
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, Coalesce
 from django.http import Http404
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -58,8 +61,12 @@ def test_a_dashboards_periods_are_the_orms_newest_first(world):
         computed_at=timezone.now(),
     )
     fields = StoredPeriod._fields
+    # `tickets`: the period's tickets raised, 0 where the snapshot has no such figure.
     expected = list(
         KpiSnapshot.objects.filter(client=world.acme)
+        .annotate(
+            tickets=Coalesce(Cast(KeyTextTransform("tickets.created", "values"), IntegerField()), 0)
+        )
         .order_by("-period_start", "period_kind")
         .values_list(*fields)
     )

@@ -62,6 +62,11 @@ class Contract(models.Model):
         default=list, blank=True, help_text='e.g. [{"below": 0.95, "credit_percent": 5}]'
     )
     credit_cap_percent = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    # The contract's own targets for other measures (contract file `contract.targets`), a KPI
+    # key → a fraction or business minutes; which way is better comes from the KPI registry.
+    kpi_targets = models.JSONField(
+        default=dict, blank=True, help_text='e.g. {"first_time_fix_rate": 0.7}'
+    )
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -43,6 +43,7 @@ CONTRACT_FIELDS = [
     "credit_period",
     "credit_tiers",
     "credit_cap_percent",
+    "kpi_targets",
     "advisor",
 ]
 
@@ -117,6 +118,7 @@ def _contract_values(data: ContractFile, advisor) -> dict:
         "credit_period": credits.period if credits else "month",
         "credit_tiers": [t.model_dump() for t in credits.tiers] if credits else [],
         "credit_cap_percent": _money(credits.cap_percent) if credits else None,
+        "kpi_targets": dict(block.targets),
         "advisor": advisor,
     }
 

@@ -51,6 +51,15 @@ def credit_target(contract: Contract | None, key: str) -> float | None:
     return max(float(t["below"]) for t in contract.credit_tiers)
 
 
+def contract_target(contract: Contract | None, key: str) -> float | None:
+    """The contract's target for a measure: the one its file sets (`contract.targets`), else,
+    for the measure the service credits are tied to, the lowest credit threshold."""
+    if contract is None:
+        return None
+    target = (contract.kpi_targets or {}).get(key)
+    return float(target) if target is not None else credit_target(contract, key)
+
+
 @dataclass
 class Row:
     measure: Kpi
@@ -131,7 +140,7 @@ def scorecard(
                 figure.get("denominator"),
                 value(previous, measure.key),
                 value(year_before, measure.key),
-                credit_target(contract, measure.key),
+                contract_target(contract, measure.key),
             )
         )
     return rows
@@ -320,6 +329,18 @@ class DashboardData:
                 strict=True,
             )
         )
+
+    @cached_property
+    def sla_times(self) -> dict[str, str]:
+        """The SLA's time per priority in words, for the compliance rows' target."""
+        from kpis.dashboard.verdicts import sla_minutes, sla_times_text
+
+        minutes = sla_minutes(self.contract, self.label)
+        return {
+            f"{kind}.compliance": sla_times_text(by_priority)
+            for kind, by_priority in minutes.items()
+            if by_priority
+        }
 
     def value(self, key: str):
         return self.snapshot.values.get(key)

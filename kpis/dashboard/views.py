@@ -19,14 +19,17 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from contracts.selectors import current_contract
+from contracts.services.commitments import contract_today
 from kpis.dashboard.drilldown import figure_ticket_list, snapshot_computed_at
+from kpis.dashboard.periods import Candidate, default_period, period_state, ticket_range
 from kpis.dashboard.selectors import TICKET_FIGURES, DashboardData
 from kpis.dashboard.timeline import ticket_timeline
+from kpis.dashboard.verdicts import StripOnDemand, overdue_count
 from kpis.imports.ingest.normalise import safe_text
 from kpis.imports.ingest.presets import value_key
 from kpis.metrics.period import Period
 from kpis.metrics.registry import RULES
-from kpis.models import KpiSnapshot, Ticket, TicketEvent
+from kpis.models import Ticket, TicketEvent
 from msp_portal import sql
 from msp_portal.csv_export import csv_writer
 from msp_portal.tenancy import get_client_or_404, get_client_with_contract_or_404
@@ -69,12 +72,15 @@ class StoredPeriod(NamedTuple):
     period_label: str
     period_start: date
     computed_at: datetime
+    tickets: int  # raised in the period: whether it has data, and enough to judge
 
 
-_STORED_SQL = f"""
-    SELECT {", ".join(f"s.{name}" for name in StoredPeriod._fields)} FROM kpis_kpisnapshot s
+_STORED_SQL = """
+    SELECT s.period_kind, s.period_label, s.period_start, s.computed_at,
+           coalesce((s.values ->> 'tickets.created')::int, 0)
+    FROM kpis_kpisnapshot s
     WHERE s.client_id = %s ORDER BY s.period_start DESC, s.period_kind
-"""  # noqa: S608 - names from the tuple's fields; values are parameters
+"""
 
 
 def _stored(client) -> list[StoredPeriod]:
@@ -91,18 +97,24 @@ def _periods(stored: list[StoredPeriod]) -> dict[str, list[str]]:
     return out
 
 
-def _default_period(client, periods: dict[str, list[str]]) -> str | None:
-    """The newest quarter in which tickets were raised (a quarter holding only the last few
-    resolutions of older tickets says little), else the newest period of any kind."""
-    busy = (
-        KpiSnapshot.objects.filter(
-            client=client, period_kind="quarter", **{"values__tickets.created__gt": 0}
-        )
-        .order_by("-period_start")
-        .values_list("period_label", flat=True)
-        .first()
-    )
-    return busy or next(iter(periods["quarter"] or periods["month"]), None)
+def _default_period(stored: list[StoredPeriod], reach, today) -> str | None:
+    """The last complete quarter with data (kpis/dashboard/periods.py)."""
+    candidates = [Candidate(s.period_label, s.period_kind, s.tickets) for s in stored]
+    return default_period(candidates, reach, today)
+
+
+def _period_notes(stored: list[StoredPeriod], reach, today) -> dict[str, str]:
+    """A word beside each period the picker offers that cannot carry a verdict."""
+    if today is None:
+        return {}
+    notes = {}
+    for s in stored:
+        state = period_state(s.period_label, s.tickets, reach, today)
+        if state.partial:
+            notes[s.period_label] = "partial"
+        elif state.too_few:
+            notes[s.period_label] = "too few tickets"
+    return notes
 
 
 @login_required
@@ -110,23 +122,35 @@ def dashboard(request, slug):
     client, _access, contract = get_client_with_contract_or_404(request.user, slug)
     stored = _stored(client)
     periods = _periods(stored)
-    label = request.GET.get("period") or _default_period(client, periods)
+    newest = max((s.computed_at for s in stored), default=None)
+    reach = ticket_range(client.pk, contract.timezone, newest) if contract is not None else None
+    today = contract_today(contract) if contract is not None else None
+    asked = request.GET.get("period", "")
+    label = asked or _default_period(stored, reach, today)
     # Only labels and times here: the figures load inside the page's cached block (see
     # DashboardData), so a repeat view costs a handful of small queries.
     snapshot = next((s for s in stored if s.period_label == label), None)
-    if label and snapshot is None and request.GET.get("period"):
-        raise Http404("No figures for that period.")
     context = {
         "client": client,
         "contract": contract,
         "periods": periods,
         "kind_names": KIND_NAMES,
         "snapshot": snapshot,
+        "asked": asked if snapshot is None else "",
         "ticket_figures": TICKET_FIGURES,
         "release": PAGE_RELEASE,
+        "reach": reach,
+        "period_notes": _period_notes(stored, reach, today),
     }
-    if snapshot is not None:
+    if snapshot is not None and contract is not None:
         context["data"] = DashboardData(client, contract, snapshot, stored)
+        context["state"] = period_state(label, snapshot.tickets, reach, today)
+        overdue = overdue_count(contract, today)
+        context["overdue"] = overdue
+        # The strip also reads today's overdue commitments, the period's state and the
+        # contract's targets: they vary the cached block too.
+        context["strip_key"] = (overdue, today, reach, contract.updated_at)
+        context["lazy"] = StripOnDemand(client, contract, label, today, overdue)
     return render(request, "kpis/dashboard.html", context)
 
 
@@ -183,7 +207,8 @@ def ticket_list(request, slug):
         raise Http404("No such figure.")
     label = request.GET.get("period") or ""
     if not label and contract is not None:
-        label = _default_period(client, _periods(_stored(client))) or ""
+        reach = ticket_range(client.pk, contract.timezone)
+        label = _default_period(_stored(client), reach, contract_today(contract)) or ""
     if contract is None or not label:
         return render(
             request,
