@@ -29,7 +29,8 @@ def tickets_normalise_in_parts(frame: pl.DataFrame, mapping: Mapping) -> Normali
     parts = math.ceil(frame.height / PART_ROWS)
     keys = [c for c in (mapping.columns.get("company"), mapping.columns["external_id"]) if c]
     part_of = frame.select(pl.struct(keys).hash() % parts).to_series()
-    tickets, problems, unmapped = [], [], {}
+    tickets, problems = [], []
+    unmapped: dict[str, dict[str, int]] = {}
     for part in range(parts):
         done = tickets_normalise(frame.filter(part_of == part), mapping)
         tickets.append(done.tickets)
