@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from django.db.models import Max, Prefetch
+from django.utils import timezone
 
 from contracts.models import CommitmentOccurrence, Contract, ResponsibilityMatrixVersion
 from contracts.services.commitments import contract_today
@@ -37,11 +38,16 @@ class ClientLine:
     gaps: int = 0
     review: object = None  # the newest review (any status)
     next_review_on: date | None = None  # as agreed in the newest published review
+    next_review_passed: bool = False  # that date is behind us: flagged, never "upcoming"
 
 
-def upcoming_reviews(lines: list[ClientLine]) -> list[ClientLine]:
-    """Clients with a review to prepare (a draft) or a next review date, soonest first."""
+def upcoming_reviews(lines: list[ClientLine], today: date | None = None) -> list[ClientLine]:
+    """Clients with a review to prepare (a draft) or a next review date, soonest first; a next
+    review date already past is marked so (the page flags it rather than calling it upcoming)."""
+    today = today or timezone.localdate()
     due = [line for line in lines if line.review is not None or line.next_review_on]
+    for line in due:
+        line.next_review_passed = bool(line.next_review_on and line.next_review_on < today)
     return sorted(
         due,
         key=lambda line: (

@@ -9,9 +9,14 @@ import re
 import shutil
 import subprocess
 import zlib
+from datetime import date, timedelta
 from pathlib import Path
 
+from django.urls import reverse
+from django.utils import timezone
+
 from kpis.metrics.registry import SCORECARD
+from reviews import services
 from reviews.board import NO_TARGET
 from reviews.context import review_content
 from reviews.generation import content_pdf
@@ -153,3 +158,67 @@ def test_blank_share_tells_a_full_page_from_a_half_empty_one(tmp_path):
 
     assert blank_share(page(39)) < 0.15  # lines 8 px apart: no white space worth the name
     assert blank_share(page(15)) > MOST_BLANK  # the lower two-thirds empty
+
+
+def test_publishing_asks_first_and_lists_what_is_still_empty(acme, client_for):
+    review = draft(acme)
+    advisor = client_for(acme.advisor)
+    url = reverse("review_publish", args=[acme.acme.slug, review.pk])
+    services.review_update(
+        review=review, values={"msp_commentary": "A good quarter for backups."}, actor=acme.advisor
+    )
+    asked = advisor.post(url)
+    assert asked.status_code == 200
+    html = " ".join(asked.content.decode().split())
+    assert "The advisor&#x27;s commentary" in html and "Attendees" in html
+    assert "The MSP&#x27;s commentary" not in html  # written: not listed
+    review.refresh_from_db()
+    assert not review.published  # nothing happens until the confirmation's own button
+    assert advisor.post(url, {"confirmed": "yes"}).status_code == 302
+    review.refresh_from_db()
+    assert review.published
+    assert client_for(acme.owner).post(url, {"confirmed": "yes"}).status_code == 403
+
+
+def test_the_editor_shows_the_figures_beside_the_fields_and_flags_a_past_next_review(
+    acme, client_for
+):
+    review = draft(acme)
+    services.review_update(
+        review=review,
+        values={"next_review_on": timezone.localdate() - timedelta(days=1)},
+        actor=acme.advisor,
+    )
+    page = client_for(acme.advisor).get(reverse("review_detail", args=[acme.acme.slug, review.pk]))
+    html = page.content.decode()
+    layout = html[html.index('class="editor-layout"') :]
+    figures, fields = layout.index('class="editor-figures"'), layout.index('class="editor-fields"')
+    assert figures < fields < layout.index('id="id_advisor_commentary"')
+    assert "Resolution SLA compliance" in layout[figures:fields]  # the scorecard, beside
+    assert "no target in the contract" in layout[figures:fields]
+    assert 'id="next-review-passed"' in html
+    services.review_update(
+        review=review,
+        values={"next_review_on": timezone.localdate() + timedelta(days=30)},
+        actor=acme.advisor,
+    )
+    page = client_for(acme.advisor).get(reverse("review_detail", args=[acme.acme.slug, review.pk]))
+    assert 'id="next-review-passed"' not in page.content.decode()
+
+
+def test_the_portfolio_flags_a_past_next_review_instead_of_calling_it_upcoming(acme, client_for):
+    review = draft(acme)
+    services.review_update(
+        review=review, values={"next_review_on": date(2025, 10, 20)}, actor=acme.advisor
+    )
+    services.review_publish(review=review, actor=acme.advisor)
+    soon = timezone.localdate() + timedelta(days=10)
+    home = client_for(acme.advisor).get(reverse("home"))
+    html = " ".join(home.content.decode().split())
+    assert "date passed</span> the next review was due 20 Oct 2025" in html
+    line = home.context["upcoming"][0]
+    assert line.next_review_passed
+    line.next_review_on = soon
+    from portfolio.selectors import upcoming_reviews
+
+    assert not upcoming_reviews([line])[0].next_review_passed

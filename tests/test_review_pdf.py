@@ -120,13 +120,14 @@ def test_generate_qbr_writes_a_board_pdf_with_kpi_reports_figures(acme, tmp_path
         shown = figure_value(figures[measure.key], measure.unit)
         assert shown in text, f"{measure.key}: {shown} not in the PDF"
     for heading in (
-        "Contents",
+        "In this pack",
+        "Scorecard",
         "Executive summary",
         "Key figures",
         "Worst SLA breaches",
         "Recurring risks",
         "Commitments",
-        "Action items",
+        "Recommendations and roadmap",
         "Page 3 of",
     ):
         assert heading in text, heading
