@@ -133,7 +133,9 @@ def _breaches(client, quarter: str) -> tuple[list[dict], Counter]:
     for ticket in tickets:
         clock = clocks.get(ticket.pk)
         by_priority[ticket.priority or "unmapped"] += 1
-        if clock is None or not clock.resolution_target_seconds:
+        # An open ticket already past its target counts as a breach but has no time to
+        # resolve to rank it by: it is in the per-priority count, not the table.
+        if clock is None or not clock.resolution_target_seconds or clock.resolution_seconds is None:
             continue
         over = clock.resolution_seconds - clock.resolution_target_seconds
         rows.append(
