@@ -23,7 +23,7 @@ from .pdf import ChartExportError, review_pdf_render
 
 def client_country(client, contract=None) -> str:
     """The client's country: as recorded on the organisation, else the country whose holidays
-    its contract's calendars keep (a contract file always names them), else unknown."""
+    its contract's calendars keep (when the contract file names one), else unknown."""
     if client.country:
         return client.country
     calendars = Calendar.objects.filter(policy__contract__client=client).exclude(holiday_country="")

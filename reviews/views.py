@@ -421,7 +421,7 @@ def review_shared(request, token):
         "reviews/review_shared.html",
         {
             "review": review,
-            "r": review.frozen,
+            "r": review_content(review),  # the frozen review, with the scorecard it implies
             "token": token,
         },
     )

@@ -222,3 +222,12 @@ def test_the_portfolio_flags_a_past_next_review_instead_of_calling_it_upcoming(a
     from portfolio.selectors import upcoming_reviews
 
     assert not upcoming_reviews([line])[0].next_review_passed
+
+
+def test_the_shared_page_of_a_published_review_shows_its_scorecard(acme, client):
+    review = draft(acme)
+    services.review_publish(review=review, actor=acme.advisor)
+    _link, token = services.share_link_create(review=review, days=3, actor=acme.advisor)
+    html = client.get(reverse("review_shared", args=[token])).content.decode()
+    assert "Scorecard: 2025-Q3 against the contract" in html
+    assert "Northwind IT Services met" in html and NO_TARGET in html
