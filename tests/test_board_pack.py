@@ -12,6 +12,7 @@ import zlib
 from datetime import date, timedelta
 from pathlib import Path
 
+from django.core.files.base import ContentFile
 from django.urls import reverse
 from django.utils import timezone
 
@@ -22,7 +23,7 @@ from reviews.context import review_content
 from reviews.generation import content_pdf
 
 from .browser import SCREENSHOTS
-from .reviews_support import draft, needs_pdf_tools
+from .reviews_support import PNG_1PX, draft, needs_pdf_tools
 
 # A page whose white space (runs of empty pixel rows taller than a line gap) exceeds this share
 # of its height reads as unfinished; only the last page may end early.
@@ -141,7 +142,15 @@ def test_a_uk_client_gets_a4_and_the_cover_sets_a_missing_logo_in_type(acme, tmp
     assert "595.276 x 841.89 pts (A4)" in _run("pdfinfo", str(pdf))
     assert _run("pdfimages", "-list", str(pdf)).count("\n") == 2  # no logo image: the names
     cover = _page_texts(pdf)[0]
-    assert "Managed service provider" in cover and "Client" in cover
+    in_type = cover.count("Northwind IT Services")  # the name set in type, details, verdict
+    assert in_type == 3 and cover.count("Acme Dental Group") >= 2  # the client's too
+
+    # With the MSP's logo (set in the admin) the cover draws it instead of the MSP's name.
+    msp = acme.acme_contract.msp
+    msp.logo.save("logo.png", ContentFile(PNG_1PX))
+    pdf = _write_pdf(acme, tmp_path, "board-pack-uk-msp-logo.pdf")
+    assert _run("pdfimages", "-list", str(pdf)).count("\n") == 3  # header, rule, the logo
+    assert _page_texts(pdf)[0].count("Northwind IT Services") == in_type - 1  # logo, not type
 
 
 def test_blank_share_tells_a_full_page_from_a_half_empty_one(tmp_path):
