@@ -58,7 +58,7 @@ def ensure_demo() -> str:
 
 def one_pdf(contract, quarter: str) -> tuple[float, int, int]:
     """Build the review's content and render its PDF: (seconds, pages, bytes)."""
-    from reviews.context import review_data_build
+    from reviews.context import board_part, review_data_build
     from reviews.generation import content_pdf
 
     started = time.perf_counter()
@@ -73,6 +73,7 @@ def one_pdf(contract, quarter: str) -> tuple[float, int, int]:
         correction_note="",
         status="draft",
     )
+    content.update(board_part(content))  # the scorecard and the rest the page derives
     pdf, pages = content_pdf(content, contract.client)
     return time.perf_counter() - started, pages, len(pdf)
 

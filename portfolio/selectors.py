@@ -11,6 +11,7 @@ from datetime import date
 
 from django.conf import settings
 from django.db.models import Max, Prefetch, Q
+from django.utils import timezone
 
 from contracts.models import CommitmentOccurrence, Contract, ResponsibilityMatrixVersion
 from contracts.services.commitments import contract_today
@@ -44,6 +45,7 @@ class ClientLine:
     label: str | None = None  # the period shown: the client's own default
     reach: TicketRange | None = None  # how far its imported tickets go
     state: PeriodState | None = None
+    next_review_passed: bool = False  # that date is behind us: flagged, never "upcoming"
 
     @property
     def stale(self) -> bool:
@@ -54,9 +56,13 @@ class ClientLine:
         return age.days > settings.IMPORT_CADENCE_DAYS
 
 
-def upcoming_reviews(lines: list[ClientLine]) -> list[ClientLine]:
-    """Clients with a review to prepare (a draft) or a next review date, soonest first."""
+def upcoming_reviews(lines: list[ClientLine], today: date | None = None) -> list[ClientLine]:
+    """Clients with a review to prepare (a draft) or a next review date, soonest first; a next
+    review date already past is marked so (the page flags it rather than calling it upcoming)."""
+    today = today or timezone.localdate()
     due = [line for line in lines if line.review is not None or line.next_review_on]
+    for line in due:
+        line.next_review_passed = bool(line.next_review_on and line.next_review_on < today)
     return sorted(
         due,
         key=lambda line: (

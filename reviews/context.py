@@ -32,7 +32,7 @@ from kpis.metrics.period import Period
 from kpis.metrics.registry import SCORECARD
 from kpis.models import KpiSnapshot, Ticket, TicketClock
 
-from . import narrative
+from . import board, narrative
 from .models import ActionItem, Review
 
 BREACHES_SHOWN = 10
@@ -133,7 +133,9 @@ def _breaches(client, quarter: str) -> tuple[list[dict], Counter]:
     for ticket in tickets:
         clock = clocks.get(ticket.pk)
         by_priority[ticket.priority or "unmapped"] += 1
-        if clock is None or not clock.resolution_target_seconds:
+        # An open ticket already past its target counts as a breach but has no time to
+        # resolve to rank it by: it is in the per-priority count, not the table.
+        if clock is None or not clock.resolution_target_seconds or clock.resolution_seconds is None:
             continue
         over = clock.resolution_seconds - clock.resolution_target_seconds
         rows.append(
@@ -283,16 +285,19 @@ def review_data_build(contract: Contract, quarter: str) -> dict:
         )
         for r in kpis
     ]
+    total = board.credit_total(credits)
     summary = narrative.summary(
         lines,
         breaches_by_priority=by_priority,
-        top_cluster=(clusters[0]["fingerprint"], clusters[0]["count"]) if clusters else None,
+        top_cluster=(board.risk_name(clusters[0]["fingerprint"]), clusters[0]["count"])
+        if clusters
+        else None,
         commitments_kept=(kept, due),
         overdue_commitments=sorted({c["name"] for c in commitments if c["status"] == "overdue"}),
-        credits_due=[
-            f"{c['currency']} {c['amount']:,.2f} for {c['period']} ({c['percent']:g}% of the fee)"
-            for c in credits
+        missed_uptime=[
+            u["service"] for u in uptime if u.get("target") is not None and not u.get("met")
         ],
+        credit_total=total,
         gap_count=len(gaps),
     )
     figures = {
@@ -333,6 +338,7 @@ def review_data_build(contract: Contract, quarter: str) -> dict:
         "uptime": uptime,
         "commitments": commitments,
         "credits": credits,
+        "credit_total": total,
         "gaps": [g.message for g in gaps],
         "excluded": snapshot.values.get("excluded") or {},
         "charts": [
@@ -371,6 +377,7 @@ def review_people_part(review: Review) -> dict:
     return {
         "msp_commentary": review.msp_commentary,
         "advisor_commentary": review.advisor_commentary,
+        "recommendations": review.recommendations,
         "attendees": [line.strip() for line in review.attendees.splitlines() if line.strip()],
         "next_review_on": _iso(review.next_review_on),
         "action_items": review_action_items(review),
@@ -382,9 +389,32 @@ def review_people_part(review: Review) -> dict:
 def review_content(review: Review) -> dict:
     """The dict the page and the PDF render: frozen once published, live while a draft."""
     if review.published and review.frozen is not None:
-        return review.frozen
-    return {
+        return {**review.frozen, **board_part(review.frozen)}
+    content = {
         **review_data_build(review.contract, review.quarter),
         **review_people_part(review),
         "status": review.status,
+    }
+    return {**content, **board_part(content)}
+
+
+def board_part(content: dict) -> dict:
+    """The board pack's reading of the content (scorecard, verdict, recommendations, named
+    risks): derived, so reviews frozen before it existed get it too."""
+    rows = board.scorecard_rows(content)
+    return {
+        "scorecard": rows,
+        "verdict": board.verdict(content, rows),
+        "credit_total": board.credit_total(content.get("credits") or []),
+        "advisor_recommendations": board.advisor_items(content),
+        "suggested_recommendations": board.suggestions(content),
+        "risks": [
+            {**c, "name": board.risk_name(c["fingerprint"])} for c in content.get("clusters") or []
+        ],
+        "empty_sections": board.empty_sections(content),
+        # the measure a credit is tied to, by its name (never its key)
+        "credits": [
+            {**c, "measure_label": board.measure_label(c.get("measure", ""))}
+            for c in content.get("credits") or []
+        ],
     }

@@ -11,31 +11,67 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
+from contracts.models import Calendar
+from contracts.models.organisations import logo_kind
 from msp_portal.jobs import DATABASE_ERRORS, JobKind, Locks
 
+from . import board
 from .context import NoFigures, review_content
 from .models import Review, ReviewBranding
 from .pdf import ChartExportError, review_pdf_render
 
 
-def branding_of(client, contract=None) -> tuple[str, str | None]:
-    """(paper size, logo as a data URI or None) for PDFs of the contract's reviews: its own
-    layout, else the client's default."""
+def client_country(client, contract=None) -> str:
+    """The client's country: as recorded on the organisation, else the country whose holidays
+    its contract's calendars keep (when the contract file names one), else unknown."""
+    if client.country:
+        return client.country
+    calendars = Calendar.objects.filter(policy__contract__client=client).exclude(holiday_country="")
+    if contract is not None:
+        calendars = calendars.filter(policy__contract=contract)
+    return (
+        calendars.order_by("-policy__effective_from", "pk")
+        .values_list("holiday_country", flat=True)
+        .first()
+        or ""
+    )
+
+
+def _data_uri(field) -> str | None:
+    """A stored logo as a data: URI (WeasyPrint fetches nothing else); None when there is none
+    or its bytes are no PNG or JPEG."""
+    if not field:
+        return None
+    try:
+        with field.open("rb") as handle:
+            data = handle.read()
+    except OSError:
+        return None  # a file gone from the disk: the cover sets the name in type instead
+    kind = logo_kind(data[:8])
+    return f"data:{kind};base64," + base64.b64encode(data).decode() if kind else None
+
+
+def branding_of(client, contract=None) -> tuple[str, dict]:
+    """(paper size, {"client": logo URI or None, "msp": ...}) for PDFs of the contract's
+    reviews. Paper: the contract's layout, else the client's default, else (or when either says
+    "from the client's country") Letter in the US and Canada and A4 elsewhere. The client's logo
+    is the one uploaded with the layout, else the organisation's own."""
     branding = (contract and ReviewBranding.objects.filter(contract=contract).first()) or (
         ReviewBranding.objects.filter(client=client, contract__isnull=True).first()
     )
-    if branding is None:
-        return ReviewBranding.Paper.A4, None
-    logo = None
-    if branding.logo:
-        with branding.logo.open("rb") as handle:
-            logo = f"data:{branding.logo_type};base64," + base64.b64encode(handle.read()).decode()
-    return branding.paper, logo
+    paper = branding.paper if branding else ReviewBranding.Paper.AUTO
+    if paper == ReviewBranding.Paper.AUTO:
+        paper = board.paper_for(client_country(client, contract))
+    logos = {
+        "client": _data_uri(branding.logo if branding else None) or _data_uri(client.logo),
+        "msp": _data_uri(contract.msp.logo) if contract is not None else None,
+    }
+    return paper, logos
 
 
 def content_pdf(content: dict, client, progress=None, contract=None) -> tuple[bytes, int]:
-    paper, logo = branding_of(client, contract)
-    return review_pdf_render(content, paper=paper, logo_uri=logo, progress=progress)
+    paper, logos = branding_of(client, contract)
+    return review_pdf_render(content, paper=paper, logos=logos, progress=progress)
 
 
 # A PDF takes a worker and a Chromium for seconds: one that is current (nothing changed since,

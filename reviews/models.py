@@ -25,6 +25,8 @@ class ReviewBranding(models.Model):
     """How a client's board PDFs look: paper size and the logo on the cover."""
 
     class Paper(models.TextChoices):
+        # Letter in the US and Canada, A4 elsewhere (reviews/board.py paper_for).
+        AUTO = "auto", "From the client's country"
         A4 = "A4", "A4"
         LETTER = "Letter", "US Letter"
 
@@ -34,7 +36,7 @@ class ReviewBranding(models.Model):
     contract = models.OneToOneField(
         Contract, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
-    paper = models.CharField(max_length=6, choices=Paper.choices, default=Paper.A4)
+    paper = models.CharField(max_length=6, choices=Paper.choices, default=Paper.AUTO)
     logo = models.FileField(upload_to=logo_path, blank=True)
     logo_type = models.CharField(max_length=40, blank=True, default="")
 
@@ -77,6 +79,9 @@ class Review(models.Model):
 
     msp_commentary = models.TextField(blank=True, default="")
     advisor_commentary = models.TextField(blank=True, default="")
+    recommendations = models.TextField(
+        blank=True, default="", help_text="The advisor's recommendations, one per line"
+    )
     attendees = models.TextField(blank=True, default="", help_text="One person per line")
     next_review_on = models.DateField(null=True, blank=True)
 

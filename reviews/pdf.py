@@ -15,6 +15,7 @@ from pathlib import Path
 from django.conf import settings
 from django.template.loader import render_to_string
 
+from .print_charts import print_figure
 from .render_guard import NO_PROXY_SERVER, figure_inert, sealed_page, static_only_fetcher
 
 CHART_WIDTH, CHART_HEIGHT = 900, 360  # CSS pixels; the PDF scales the SVG to the column
@@ -93,21 +94,29 @@ def chart_images(charts: list[dict], progress: Callable[[int, int], None] | None
     """{chart id: data URI of its SVG} for every chart of the review."""
     images = {}
     for done, chart in enumerate(charts, start=1):
-        svg = chart_svg(chart["figure"])
+        figure = print_figure(chart["figure"])
+        layout = figure["layout"]
+        svg = chart_svg(figure, layout["width"], layout["height"])
         images[chart["id"]] = "data:image/svg+xml;base64," + base64.b64encode(svg).decode()
         if progress:
             progress(done, len(charts))
     return images
 
 
+# A tagged PDF a screen reader can follow (structure, reading order, alt text, language, title):
+# WeasyPrint's PDF/UA-1 variant. pdf_tags is passed too: the variant only sets it when unset.
+PDF_OPTIONS = {"pdf_variant": "pdf/ua-1", "pdf_tags": True}
+
+
 def review_pdf_render(
     content: dict,
     *,
     paper: str = "A4",
-    logo_uri: str | None = None,
+    logos: dict | None = None,
     progress: Callable[[str, int], None] | None = None,
 ) -> tuple[bytes, int]:
-    """The review as PDF bytes and its page count."""
+    """The review as PDF bytes and its page count. `logos`: {"client": data URI or None,
+    "msp": data URI or None}; a missing logo is the organisation's name set in type."""
     from weasyprint import HTML
 
     def report(phase: str, percent: int) -> None:
@@ -126,11 +135,18 @@ def review_pdf_render(
             "r": content,
             "images": images,
             "paper": paper,
-            "logo_uri": logo_uri,
+            "logos": logos or {},
+            "pdf": True,
+            # The cover: the MSP on the left, the client on the right; a missing logo is the
+            # name set in type.
+            "cover_brands": [
+                ("msp", content["msp"], "Managed service provider"),
+                ("client", content["client"], "Client"),
+            ],
         },
     )
     document = HTML(
         string=html, base_url=str(settings.BASE_DIR), url_fetcher=static_only_fetcher()
-    ).render()
+    ).render(**PDF_OPTIONS)
     report("writing the PDF", 90)
-    return document.write_pdf(), len(document.pages)
+    return document.write_pdf(**PDF_OPTIONS), len(document.pages)

@@ -16,7 +16,13 @@ from contracts.services.audit import audit_record, diff, snapshot, update_audite
 from .context import quarter_period, review_content
 from .models import ActionItem, Review, ReviewBranding, ReviewComment, ShareLink
 
-EDITABLE = ["msp_commentary", "advisor_commentary", "attendees", "next_review_on"]
+EDITABLE = [
+    "msp_commentary",
+    "advisor_commentary",
+    "recommendations",
+    "attendees",
+    "next_review_on",
+]
 WRITTEN = [*EDITABLE, "correction_note"]  # what a draft's writers change (EDITABLE carries over)
 SHARE_SALT = "reviews.share-link"
 SHARE_MAX_DAYS = 90

@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from kpis.dashboard.periods import default_periods
@@ -26,7 +27,7 @@ from msp_portal.tenancy import (
     party_contracts,
 )
 
-from . import services
+from . import board, services
 from .context import NoFigures, review_content
 from .generation import review_pdf_request
 from .models import ActionItem, Review, ReviewBranding
@@ -41,6 +42,7 @@ class ReviewForm(forms.ModelForm):
         fields = [
             "msp_commentary",
             "advisor_commentary",
+            "recommendations",
             "attendees",
             "next_review_on",
             "correction_note",
@@ -48,6 +50,7 @@ class ReviewForm(forms.ModelForm):
         widgets = {
             "msp_commentary": forms.Textarea(attrs={"rows": 5}),
             "advisor_commentary": forms.Textarea(attrs={"rows": 5}),
+            "recommendations": forms.Textarea(attrs={"rows": 4}),
             "attendees": forms.Textarea(attrs={"rows": 3}),
             "correction_note": forms.Textarea(attrs={"rows": 2}),
             "next_review_on": forms.DateInput(attrs={"type": "date"}),
@@ -189,6 +192,7 @@ def review_detail(request, slug, pk):
             "versions": latest,
             "share_links": review.share_links.all() if may_edit else [],
             "new_link": request.session.pop(f"share-link-{review.pk}", None),
+            "today": timezone.localdate().isoformat(),
         },
     )
 
@@ -295,8 +299,27 @@ def review_comment(request, slug, pk):
 @login_required
 @require_POST
 def review_publish(request, slug, pk):
-    _client, review, access = get_review_or_404(request.user, slug, pk)
+    """Publishing asks first: the page says what is still empty (and so left out of the PDF),
+    and only the confirmation's own button publishes."""
+    client, review, access = get_review_or_404(request.user, slug, pk)
     access.require(Action.EDIT_REVIEW)
+    if request.POST.get("confirmed") != "yes":
+        try:
+            content = review_content(review)
+        except NoFigures as error:
+            messages.error(request, str(error))
+            return redirect(_back(review))
+        return render(
+            request,
+            "reviews/publish_confirm.html",
+            {
+                "client": client,
+                "contract": review.contract,
+                "review": review,
+                "empty": board.empty_sections(content),
+                "verdict": content.get("verdict", ""),
+            },
+        )
     try:
         services.review_publish(review=review, actor=request.user)
     except (ValidationError, NoFigures) as error:
@@ -404,7 +427,7 @@ def review_shared(request, token):
         "reviews/review_shared.html",
         {
             "review": review,
-            "r": review.frozen,
+            "r": review_content(review),  # the frozen review, with the scorecard it implies
             "token": token,
         },
     )

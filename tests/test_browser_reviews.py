@@ -42,6 +42,10 @@ def test_the_advisor_publishes_downloads_the_pdf_and_shares_a_link_that_expires(
         page.click("#save-review")
         page.wait_for_selector("text=Saved.")
         page.click("#publish")
+        page.wait_for_selector("#empty-sections")  # asked first, with what is still empty
+        assert "The MSP's commentary" in page.inner_text("#empty-sections")
+        page.screenshot(path=str(SCREENSHOTS / "review-publish-confirm.png"), full_page=True)
+        page.click("#publish-confirm")
         page.wait_for_selector("text=Published: its figures and text are frozen")
         page.wait_for_selector("#pdf-download", timeout=120_000)  # the page follows the worker
         with page.expect_download() as download_info:

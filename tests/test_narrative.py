@@ -72,18 +72,58 @@ def test_the_summary_covers_commitments_credits_risks_and_gaps():
     sentences = summary(
         [],
         breaches_by_priority={},
-        top_cluster=("ci:fw-01|network", 7),
+        top_cluster=("FW-01 — network", 7),
         commitments_kept=(3, 4),
         overdue_commitments=["Backup restore test"],
-        credits_due=["USD 841.00 for 2026-04 (10% of the fee)"],
+        credit_total="USD 1,682.00",
         gap_count=2,
     )
     assert sentences == [
-        "The largest recurring risk is ci:fw-01|network: 7 incidents in the quarter.",
-        "Recurring commitments kept: 3 of 4 due; overdue: Backup restore test.",
-        "A service credit is due: USD 841.00 for 2026-04 (10% of the fee).",
+        "Overdue commitments: Backup restore test.",
+        "Service credits due for the quarter: USD 1,682.00 in total.",
+        "The largest recurring risk is FW-01 — network: 7 incidents in the quarter.",
+        "Recurring commitments kept: 3 of 4 due.",
         "The responsibility matrix has 2 gaps: until they are closed, nobody can be held to "
         "those areas.",
+    ]
+
+
+def test_the_summary_ranks_missed_promises_then_worse_then_better_largest_change_first():
+    lines = [
+        # a small rise first in the registry's order: it must not lead the summary
+        line("response.compliance", "Response SLA compliance", "rate", "higher", 0.909, 0.90),
+        line("first_time_fix_rate", "First-time fix", "rate", "higher", 0.80, 0.60),
+        line("repeat_incident_rate", "Repeat incidents", "rate", "lower", 0.30, 0.10),
+        line("proactive_ratio", "Proactive detection", "rate", "higher", 0.25, 0.40),
+        line(RESOLUTION, "Resolution SLA compliance", "rate", "higher", 0.90, 0.97, 0.95),
+    ]
+    sentences = summary(
+        lines,
+        breaches_by_priority={},
+        missed_uptime=["Email"],
+        credit_total="USD 841.00",
+    )
+    assert [s.split(" ")[0] for s in sentences] == [
+        "Resolution",  # missed its target
+        "Email",  # missed its uptime target
+        "Service",  # the credits those cost, as one total
+        "Repeat",  # worse by 200%
+        "Proactive",  # worse by 37.5%
+        "First-time",  # better by 33%
+        "Response",  # +0.9 points: held, last
+    ]
+    assert sentences[2] == "Service credits due for the quarter: USD 841.00 in total."
+
+
+def test_a_first_quarter_says_once_that_there_is_nothing_to_compare_with():
+    lines = [
+        line("first_time_fix_rate", "First-time fix", "rate", "higher", 0.7, None),
+        line("proactive_ratio", "Proactive detection", "rate", "higher", 0.3, None),
+    ]
+    assert summary(lines, breaches_by_priority={}) == [
+        "There are no figures for the quarter before to compare with.",
+        "First-time fix was 70%.",
+        "Proactive detection was 30%.",
     ]
 
 

@@ -120,13 +120,14 @@ def test_generate_qbr_writes_a_board_pdf_with_kpi_reports_figures(acme, tmp_path
         shown = figure_value(figures[measure.key], measure.unit)
         assert shown in text, f"{measure.key}: {shown} not in the PDF"
     for heading in (
-        "Contents",
+        "In this pack",
+        "Scorecard",
         "Executive summary",
         "Key figures",
         "Worst SLA breaches",
         "Recurring risks",
         "Commitments",
-        "Action items",
+        "Recommendations and roadmap",
         "Page 3 of",
     ):
         assert heading in text, heading
@@ -148,7 +149,7 @@ def test_generate_qbr_writes_a_board_pdf_with_kpi_reports_figures(acme, tmp_path
     ]
     assert chart_pages, "no page carries the charts"
     for index in chart_pages:
-        assert _coloured(pages[index]) > 0.03, f"page {index + 1}: its charts look blank"
+        assert _coloured(pages[index]) > 0.02, f"page {index + 1}: its charts look blank"
 
 
 def _pages_as_png(pdf: Path, folder: Path) -> list[Path]:
@@ -164,7 +165,8 @@ def _page_texts(pdf: Path) -> list[str]:
 
 def _coloured(png: Path) -> float:
     """Share of the page's pixels in colour. Text, tables and headings are black or grey (under
-    1% of a page in colour, status badges included); a page of drawn charts is 6–12%."""
+    1% of a page in colour, status badges included); a page of drawn charts is 2.5–12% (line
+    charts sharing the page with a table colour the least)."""
     from PIL import Image
 
     saturation = Image.open(png).convert("HSV").getchannel("S").histogram()

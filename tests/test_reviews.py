@@ -190,7 +190,12 @@ def test_advisors_write_and_publish_and_the_page_escapes_what_they_write(acme, c
         "client",
         date(2025, 12, 15),
     )
-    assert advisor.post(reverse("review_publish", args=args)).status_code == 302
+    publish = reverse("review_publish", args=args)
+    asked = advisor.post(publish)  # first the confirmation, listing what is still empty
+    assert asked.status_code == 200 and "Publish now" in asked.content.decode()
+    review.refresh_from_db()
+    assert not review.published
+    assert advisor.post(publish, {"confirmed": "yes"}).status_code == 302
     review.refresh_from_db()
     assert review.published and review.frozen["attendees"] == ["Ada Clark", "Olivia Owens"]
     assert review.frozen["next_review_on"] == "2026-01-20"
@@ -254,7 +259,9 @@ def test_the_advisor_home_lists_reviews_to_prepare_first(acme, client_for):
     assert [(line.client, line.review) for line in upcoming] == [(acme.acme, to_prepare)]
     assert upcoming[0].next_review_on == date(2026, 1, 20)
     html = " ".join(page.content.decode().split())
-    assert "2025-Q4 to prepare and publish; next review 20 Jan 2026" in html
+    # 20 Jan 2026 is behind today: flagged, not called upcoming
+    assert "2025-Q4 to prepare and publish;" in html
+    assert "date passed</span> the next review was due 20 Jan 2026" in html
     assert reverse("review_detail", args=[acme.acme.slug, to_prepare.pk]) in html
 
 

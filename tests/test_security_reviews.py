@@ -84,10 +84,10 @@ def test_two_msps_each_see_and_change_only_their_own_reviews(two_msps, client_fo
     assert item.status == ActionItem.Status.OPEN
 
     # The PDF's layout the second MSP sets is its own contract's.
-    branding = second.post(reverse("review_list", args=[slug]), {"paper": "Letter"})
+    branding = second.post(reverse("review_list", args=[slug]), {"paper": "A4"})
     assert branding.status_code == 302
-    assert branding_of(w.acme, w.second_contract)[0] == "Letter"
-    assert branding_of(w.acme, w.acme_contract)[0] == "A4"
+    assert branding_of(w.acme, w.second_contract)[0] == "A4"
+    assert branding_of(w.acme, w.acme_contract)[0] == "Letter"  # unset: Acme is in the US
 
     # Northwind starts its reviews on its own contract, though the other one is newer.
     assert northwind.get(reverse("review_list", args=[slug])).context["contract"] == (
