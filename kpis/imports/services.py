@@ -85,7 +85,11 @@ def preview_table(job: ImportJob) -> Table:
 
 
 def import_preview(
-    job: ImportJob, *, mapping_json: dict | None = None, table: Table | None = None
+    job: ImportJob,
+    *,
+    mapping_json: dict | None = None,
+    table: Table | None = None,
+    check: bool = True,
 ) -> Preview:
     """The preview of the first rows and the mapping guessed (or given) for them, with every
     value of the mapped value columns in the whole file."""
@@ -99,7 +103,7 @@ def import_preview(
         mapping.timezone = mapping_json.get("timezone") or mapping.timezone
         mapping.date_order = mapping_json.get("date_order") or "auto"
     elif mapping_json or job.mapping:
-        mapping = mapping_from_json(mapping_json or job.mapping, table.columns)
+        mapping = mapping_from_json(mapping_json or job.mapping, table.columns, check=check)
     else:
         saved = saved_mapping_for(job, guessed.name)
         mapping = (

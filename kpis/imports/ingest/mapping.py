@@ -82,8 +82,11 @@ def mapping_for_preset(preset: Preset, header: list[str], *, timezone: str) -> M
     )
 
 
-def mapping_from_json(data: dict, header: list[str] | None = None) -> Mapping:
-    """A Mapping from stored or submitted JSON, checked key by key."""
+def mapping_from_json(
+    data: dict, header: list[str] | None = None, *, check: bool = True
+) -> Mapping:
+    """A Mapping from stored or submitted JSON, checked key by key. Unchecked (`check=False`)
+    only to show a mapping that failed its check beside the problem, never to import it."""
     if not isinstance(data, dict):
         raise MappingError("mapping: must be an object")
     known = list(Mapping.__dataclass_fields__)  # in the order of docs/mapping-file.md
@@ -108,7 +111,8 @@ def mapping_from_json(data: dict, header: list[str] | None = None) -> Mapping:
         paused_time=data.get("paused_time") or PRESETS[preset].paused_time,
         default_kind=data.get("default_kind") or PRESETS[preset].default_kind,
     )
-    _check(mapping, header)
+    if check:
+        _check(mapping, header)
     return mapping
 
 
