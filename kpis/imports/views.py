@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from contracts.models import Organisation
 from kpis.imports.company_routing import routes_remember, routing_clients
+from kpis.imports.done_page import done_facts
 from kpis.imports.forms import SKIP, MappingForm
 from kpis.imports.ingest.mapping import MappingError, mapping_from_json
 from kpis.imports.ingest.normalise import safe_text
@@ -153,7 +154,7 @@ def import_mapping(request, pk):
             "errors": errors,
             "general_error": errors.get(GENERAL, ""),
             "field_errors": [
-                (name, _field_label(name), text) for name, text in errors.items() if name
+                (name, _field_label(name, form), text) for name, text in errors.items() if name
             ],
             "header": preview.table.columns,
             "rows": preview.table.frame.head(8).drop("__row").rows(),
@@ -196,12 +197,14 @@ def _confirm_blockers(job: ImportJob, preview, check) -> dict[str, str]:
     return {}
 
 
-def _field_label(name: str) -> str:
+def _field_label(name: str, form: MappingForm | None) -> str:
     """The label a person sees for a form field named in an error."""
     if name.startswith("col__"):
         return {**TICKET_FIELDS, **EVENT_FIELDS}.get(name[5:], name[5:])
+    if name.startswith(("val__", "company__")) and form is not None and name in form.fields:
+        return f"“{form.fields[name].label}”"  # the value as the file writes it
     return {
-        "timezone": "Time zone",
+        "timezone": "Time zone of times without an offset",
         "date_order": "Date order",
         "preset": "Preset",
         "companies": "Companies",
@@ -225,6 +228,7 @@ def import_detail(request, pk):
             "problem_count": job.problems.count(),
             "may_download_file": may_download_import_file(request.user, job),
             "can_import": access.can(Action.IMPORT_TICKETS),
+            "done": done_facts(job, request.user) if job.status == ImportJob.Status.DONE else {},
         },
     )
 
