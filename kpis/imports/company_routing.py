@@ -50,19 +50,25 @@ def routes_suggested(
 ) -> dict[str, str | None]:
     """Company → client slug (None: skip) for each company a remembered route or its name
     decides; a company neither decides is left out."""
-    keys = {company_key(c): c for c in companies}
+    spellings: dict[str, list[str]] = {}  # one company may be spelled several ways in a file
+    for company in companies:
+        spellings.setdefault(company_key(company), []).append(company)
     slugs = {c.pk: c.slug for c in clients}
-    suggested: dict[str, str | None] = {}
-    for route in CompanyRoute.objects.filter(msp=msp, company_key__in=list(keys)):
+    decided: dict[str, str | None] = {}
+    for route in CompanyRoute.objects.filter(msp=msp, company_key__in=list(spellings)):
         if route.client_id is None:
-            suggested[keys[route.company_key]] = None
+            decided[route.company_key] = None
         elif route.client_id in slugs:
-            suggested[keys[route.company_key]] = slugs[route.client_id]
+            decided[route.company_key] = slugs[route.client_id]
     by_name = {company_key(c.name): c.slug for c in clients}
     by_name |= {company_key(c.slug): c.slug for c in clients}
-    for key, company in keys.items():
-        if company not in suggested and key in by_name:
-            suggested[company] = by_name[key]
+    for key in spellings:
+        if key not in decided and key in by_name:
+            decided[key] = by_name[key]
+    suggested = {}
+    for key, slug in decided.items():
+        for company in spellings[key]:
+            suggested[company] = slug
     return suggested
 
 
@@ -92,19 +98,20 @@ def routes_remember(
     )
 
 
-def routes_for_run(
-    job: ImportJob, companies: list[str], mapping: Mapping
-) -> tuple[dict[str, Organisation | None], list[Organisation]]:
-    """Company → client (None: skipped) for every company routed, and the clients allowed."""
-    clients = routing_clients(job.msp, job.uploaded_by)
+def company_routes(
+    msp: Organisation, user, companies: list[str], mapping: Mapping
+) -> dict[str, Organisation | None]:
+    """Company → client (None: skipped) for every company something routes: the mapping
+    first, then a remembered route or the company's name. A company left out is not routed."""
+    clients = routing_clients(msp, user)
+    by_slug = {c.slug: c for c in clients}
     explicit = {
         company: slug
         for company, slug in mapping.clients.items()
-        if slug is None or slug in {c.slug for c in clients}
+        if slug is None or slug in by_slug
     }
-    slugs = routes_suggested(job.msp, companies, clients) | explicit
-    by_slug = {c.slug: c for c in clients}
-    return {company: by_slug[s] if s else None for company, s in slugs.items()}, clients
+    slugs = routes_suggested(msp, companies, clients) | explicit
+    return {company: by_slug[s] if s else None for company, s in slugs.items()}
 
 
 def clients_assign(
@@ -115,7 +122,7 @@ def clients_assign(
     if "company" not in mapping.columns and job.client_id:
         return tickets.with_columns(client_id=pl.lit(job.client_id)), problems_frame(), _zones(job)
     companies = tickets["company"].unique().to_list()
-    routes, _ = routes_for_run(job, [c for c in companies if c], mapping)
+    routes = company_routes(job.msp, job.uploaded_by, [c for c in companies if c], mapping)
     lookup = {company: client.pk for company, client in routes.items() if client is not None}
     if job.client_id:
         lookup[""] = job.client_id

@@ -16,7 +16,7 @@ _LABELS = {**TICKET_FIELDS, **EVENT_FIELDS}
 def _column_error(name: str, rest: str) -> str:
     label = _LABELS.get(name, name)
     if rest.startswith("required"):
-        return f"Required: choose the column of the file that holds the {label.lower()}."
+        return f"Required: choose the file's column for “{label}”."
     if missing := re.match(r"the file has no column '(.*)'", rest, re.S):
         return f"The file has no column “{missing[1]}”: choose one of its columns."
     if rest.startswith("a field of event-log presets only"):

@@ -33,8 +33,10 @@ def mapping_for_header(
     mapping_json: dict | None = None,
     timezone_name: str | None = None,
     date_order: str | None = None,
+    companies: dict[str, str | None] | None = None,
 ) -> Mapping:
-    """What `services.mapping_prepare` gives, for a header already read (the dry run has no job)."""
+    """What `services.mapping_prepare` gives, for a header already read (the dry run has no job).
+    `companies` routes companies to client slugs (None: skip) over the mapping's own."""
     if mapping_json is None:
         chosen = PRESETS[preset] if preset else preset_guess(header)
         zone = client_zone(msp, client) if client else "UTC"
@@ -55,4 +57,6 @@ def mapping_for_header(
         mapping_json["date_order"] = date_order
     if not mapping_json.get("pause_states") and client is not None:
         mapping_json["pause_states"] = pause_states(msp, client)
+    if companies:
+        mapping_json["clients"] = {**(mapping_json.get("clients") or {}), **companies}
     return mapping_from_json(mapping_json, header)

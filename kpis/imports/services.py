@@ -308,6 +308,7 @@ def mapping_prepare(
     mapping_json: dict | None = None,
     timezone_name: str | None = None,
     date_order: str | None = None,
+    companies: dict[str, str | None] | None = None,
 ) -> Mapping:
     """The mapping an import without a mapping step runs with: the one given, or the preset's
     (named, else guessed from the header), with the time zone, the date order and the client's
@@ -322,6 +323,7 @@ def mapping_prepare(
         mapping_json=mapping_json,
         timezone_name=timezone_name,
         date_order=date_order,
+        companies=companies,
     )
 
 
