@@ -33,12 +33,20 @@ def _month_name(day: datetime.date, *, long: bool = False) -> str:
     return f"{day:%B %Y}" if long else f"{day:%b %Y}"
 
 
-def _newest_complete(months: list[datetime.date], zone: str) -> datetime.date | None:
-    """The newest month that has ended in the client's zone: its figures are final."""
-    today = timezone.now().astimezone(ZoneInfo(zone)).date()
-    this_month = today.replace(day=1)
+def _newest_complete(
+    months: list[datetime.date], zone: str, last_created: datetime.datetime | None
+) -> datetime.date:
+    """The month to open the dashboard on: the newest that has ended in the client's zone and
+    holds tickets this import created (an open ticket marks every month up to today, which
+    says little of this file), else the newest ended, else the newest of all."""
+    this_month = timezone.now().astimezone(ZoneInfo(zone)).date().replace(day=1)
     ended = [m for m in months if m < this_month]
-    return max(ended) if ended else None
+    if last_created is not None:
+        newest_ticket = last_created.astimezone(ZoneInfo(zone)).date().replace(day=1)
+        with_tickets = [m for m in ended if m <= newest_ticket]
+        if with_tickets:
+            return max(with_tickets)
+    return max(ended) if ended else max(months)
 
 
 def done_facts(job: ImportJob, user) -> dict:
@@ -55,7 +63,7 @@ def done_facts(job: ImportJob, user) -> dict:
     for client in visible_clients(user).filter(pk__in=list(by_client)).order_by("name"):
         months = sorted(by_client[client.pk])
         client_tz = client_zone(job.msp, client)
-        newest = _newest_complete(months, client_tz) or months[-1]
+        newest = _newest_complete(months, client_tz, outcome.last_created)
         url = reverse("client_dashboard", args=[client.slug]) + f"?period={newest:%Y-%m}"
         periods.append(
             ClientPeriods(
