@@ -118,7 +118,7 @@ class FileSummary:
     first_created: str = ""
     last_created: str = ""
     zone: str = "UTC"
-    date_order_needed: bool = False
+    date_order_needed: str = ""  # why the date order must be chosen, when it must
     date_order: str = ""  # as read from the whole file: the preview of a few rows reads so too
 
 
@@ -140,8 +140,8 @@ def file_summary(job: ImportJob, mapping: Mapping, zone: str) -> FileSummary:
     summary = FileSummary(rows=table.frame.height, zone=zone)
     try:
         normalised = tickets_normalise(table.frame.select(_columns(mapping)), mapping)
-    except AmbiguousDates:
-        summary.date_order_needed = True
+    except AmbiguousDates as error:
+        summary.date_order_needed = str(error)
         return summary
     del table
     summary.date_order = normalised.date_order

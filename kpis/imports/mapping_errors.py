@@ -48,9 +48,3 @@ def mapping_error_fields(message: str) -> dict[str, str]:
         return {"preset": "Choose one of the layouts listed."}
     sentence = rest or key
     return {GENERAL: sentence[:1].upper() + sentence[1:]}
-
-
-DATE_ORDER_NEEDED = (
-    "Dates such as 03/04/2025 could be day-first or month-first and no date in the file "
-    "decides it: choose the date order."
-)

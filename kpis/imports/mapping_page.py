@@ -165,6 +165,6 @@ def check_build(
             mapping = replace(preview.mapping, date_order=order)
             try:
                 check.headings, check.parsed = parsed_preview(preview.table, mapping, zone)
-            except AmbiguousDates:
-                check.summary.date_order_needed = True
+            except AmbiguousDates as error:
+                check.summary.date_order_needed = str(error)
     return check

@@ -27,7 +27,7 @@ from kpis.imports.ingest.presets import (
 )
 from kpis.imports.ingest.read import UnusableFile
 from kpis.imports.jobs import import_requeue_if_lost, progress_get
-from kpis.imports.mapping_errors import DATE_ORDER_NEEDED, GENERAL, mapping_error_fields
+from kpis.imports.mapping_errors import GENERAL, mapping_error_fields
 from kpis.imports.mapping_page import check_build
 from kpis.imports.services import (
     import_confirm,
@@ -125,12 +125,19 @@ def import_mapping(request, pk):
             # The page shows what was chosen beside the problem, not a fresh guess that would
             # contradict it (a "not mapped" error beside a column shown as chosen).
             preview = import_preview(job, mapping_json=mapping_json, table=table, check=False)
+        if not errors:
+            # A guessed mapping is not checked when it is made: a file without a ticket number
+            # column is named on that field on the first view, not at the import.
+            try:
+                mapping_from_json(preview.mapping.to_json(), preview.table.columns)
+            except MappingError as error:
+                errors |= mapping_error_fields(str(error))
         check = check_build(job, preview, clients, parse=not errors)
     except UnusableFile as error:
         import_reject(job, error)
         return redirect("import_detail", pk=job.pk)
-    if check.summary.date_order_needed:
-        errors.setdefault("date_order", DATE_ORDER_NEEDED)
+    if why := check.summary.date_order_needed:
+        errors.setdefault("date_order", why[:1].upper() + why[1:])
     if request.method == "POST" and request.POST.get("action") == "confirm" and not errors:
         errors = _confirm_blockers(job, preview, check)
         if not errors:
