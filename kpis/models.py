@@ -243,6 +243,50 @@ class SavedMapping(models.Model):
         return self.name
 
 
+class CompanyRoute(models.Model):
+    """Where an MSP's imports send the rows of one company named in a file's company column: a
+    client of the MSP, or nowhere (skipped). Remembered from the mapping step, per MSP."""
+
+    msp = models.ForeignKey(
+        "contracts.Organisation", on_delete=models.CASCADE, related_name="company_routes"
+    )
+    company_key = models.CharField(max_length=200)  # kpis.imports.company_routing.company_key
+    company = models.CharField(max_length=200)  # as the file last spelled it
+    client = models.ForeignKey(
+        "contracts.Organisation",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty: this company's tickets are skipped",
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["msp", "company_key"], name="one_route_per_company")
+        ]
+
+    def __str__(self) -> str:
+        return self.company
+
+
+class ImportOutcome(models.Model):
+    """What a finished import covered, for its done page: the creation dates of its tickets and
+    the client-months it marked for recomputation."""
+
+    job = models.OneToOneField(ImportJob, on_delete=models.CASCADE, related_name="outcome")
+    first_created = models.DateTimeField(null=True, blank=True)
+    last_created = models.DateTimeField(null=True, blank=True)
+    months = models.JSONField(default=list, blank=True)  # [[client_id, "YYYY-MM-01"], ...]
+
+    def __str__(self) -> str:
+        return f"outcome of import {self.job_id}"
+
+
 class RecomputeRequest(models.Model):
     """A client-month whose KPIs are stale after an import; the KPI engine consumes these."""
 

@@ -49,10 +49,20 @@ def test_staff_upload_map_confirm_watch_progress_and_download_problems(
             "document.querySelector('[data-field=status_label]').textContent.trim() === 'Done'",
             timeout=60_000,
         )
-        bar = page.locator("#progress-bar")
-        assert bar.get_attribute("value") == bar.get_attribute("max") == "2079"
-        assert page.locator("[data-field=created]").inner_text() == "2077"
+        # The done page (reloaded when the import ends): no progress bar any more, counts with
+        # separators, the dates covered, the next places to look; the timings folded away.
+        page.wait_for_selector("#done")
+        assert page.locator("#progress-bar").count() == 0
+        assert page.locator("[data-field=created]").inner_text() == "2,077"
+        assert page.locator("[data-field=rejected]").inner_text() == "1"
+        assert "1 Jul 2025 to 30 Jun 2026" in page.locator("[data-fact=dates]").inner_text()
+        dashboard = page.locator("#done a.button", has_text="dashboard for June 2026")
+        assert dashboard.get_attribute("href").endswith("/dashboard/?period=2026-06")
+        assert page.locator("#done details").get_attribute("open") is None
+        assert not page.locator("#done details li").first.is_visible()
         page.screenshot(path=str(SCREENSHOTS / "import-done.png"), full_page=True)
+        page.locator("#done a", has_text="problems").click()
+        assert page.url.endswith("#problems")
 
         with page.expect_download() as download_info:
             page.click("text=Download all problems as CSV")

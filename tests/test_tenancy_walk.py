@@ -426,3 +426,54 @@ def test_anonymous_visitors_are_sent_to_log_in(world, client):
             assert response.status_code in (302, 405), url
             if response.status_code == 302:
                 assert response["Location"].startswith("/accounts/login/"), url
+
+
+def test_another_msps_mapping_page_never_sees_nor_uses_a_remembered_route(world, client_for):
+    """Company routes are remembered per MSP (kpis.models.CompanyRoute). Rival MSP's staff,
+    importing a file that names Acme Dental Group and Zenith Dental, are offered only their own
+    client, see none of Northwind's routes, and cannot send a row to Acme by naming it; Acme's
+    rows stay as they were."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from kpis.imports.company_routing import routes_remember
+    from kpis.models import ImportJob
+
+    routes_remember(
+        world.northwind, {"Zenith Dental": world.acme.slug}, [world.acme], world.msp_staff
+    )
+    baseline = tenant_digest(world.acme_contract)
+    web = client_for(world.rival_staff)
+    content = (
+        b"Ticket,Company,Opened\n1,Acme Dental Group,2025-07-01 09:00\n"
+        b"2,Zenith Dental,2025-07-02 09:00\n"
+    )
+    target = f"client:{world.other.pk}:{world.rival_msp.pk}"
+    upload = SimpleUploadedFile("rival.csv", content, "text/csv")
+    assert web.post(reverse("import_upload"), {"file": upload, "target": target}).status_code == 302
+    job = ImportJob.objects.filter(msp=world.rival_msp).latest("pk")
+    page = web.get(reverse("import_mapping", args=[job.pk]))
+    html = page.content.decode()
+    assert [c.slug for c in page.context["clients"]] == [world.other.slug]
+    assert {line.company: line.choice for line in page.context["check"].companies} == {
+        "Acme Dental Group": "",
+        "Zenith Dental": "",
+    }
+    assert 'value="acme-dental"' not in html
+    form = {
+        "preset": "generic",
+        "timezone": "UTC",
+        "date_order": "auto",
+        "col__external_id": "Ticket",
+        "col__company": "Company",
+        "col__created_at": "Opened",
+        "count__company": 2,
+        "rawco__0": "Acme Dental Group",
+        "company__0": world.acme.slug,
+        "rawco__1": "Zenith Dental",
+        "company__1": world.acme.slug,
+        "action": "confirm",
+    }
+    refused = web.post(reverse("import_mapping", args=[job.pk]), form)
+    assert refused.status_code == 200
+    assert "acme-dental is not one of the available choices" in refused.content.decode()
+    assert changed_tables(baseline, tenant_digest(world.acme_contract)) == []

@@ -9,6 +9,7 @@ from zoneinfo import available_timezones
 
 from django import forms
 
+from kpis.imports.ingest.mapping import mapping_for_preset
 from kpis.imports.ingest.presets import (
     DATE_ORDERS,
     EVENT_FIELDS,
@@ -25,6 +26,7 @@ from kpis.imports.ingest.value_counts import MAX_LISTED as VALUE_LIMIT
 VALUE_FIELDS = ("priority", "status", "origin", "tier", "kind")
 SAVE_AS_MAX_LENGTH = 100
 MAX_LISTED = VALUE_LIMIT  # values of one field a page lists at the most
+SKIP = "-skip-"  # the company choice that skips its tickets (no slug has this shape)
 
 
 class MappingForm(forms.Form):
@@ -70,7 +72,7 @@ class MappingForm(forms.Form):
         statuses = [raw for field_name, raw, _ in self._values if field_name == "status"]
         self.fields["pause_states"].choices = [(s, s) for s in statuses]
         self._companies: list[tuple[str, str]] = []  # (company, form field name)
-        slugs = [("", "Skip these tickets"), *[(s, s) for s in client_slugs]]
+        slugs = [("", "Not chosen"), (SKIP, "Skip these tickets"), *[(s, s) for s in client_slugs]]
         for index, company in self._listed(data, "company", "rawco"):
             name = f"company__{index}"
             self.fields[name] = forms.ChoiceField(label=company, choices=slugs, required=False)
@@ -118,10 +120,16 @@ class MappingForm(forms.Form):
         chosen = {
             name: data[f"col__{name}"] for name in fields if data.get(f"col__{name}") in header
         }
-        # On a switch, a field the page left empty takes the new preset's guess.
+        # On a switch, a field the page left empty takes the new preset's guess; rows newly read
+        # as updates take the guessed update-time, assignee and group columns the page lacked.
         columns = (
             {**preset_columns(preset, self.preview.table.columns), **chosen} if switched else chosen
         )
+        if updates and self._rows_shown() != "updates":
+            guessed = mapping_for_preset(
+                preset, self.preview.table.columns, timezone="UTC", event_log=True
+            ).columns
+            columns = {**{f: c for f, c in guessed.items() if f in EVENT_FIELDS}, **columns}
         values: dict[str, dict[str, str]] = {}
         for field_name, raw, name in self._values:
             meaning = data.get(name, "")
@@ -134,12 +142,29 @@ class MappingForm(forms.Form):
             "date_order": data.get("date_order") or "auto",
             "columns": columns,
             "values": values,
-            "clients": {company: data.get(name) or None for company, name in self._companies},
+            "clients": self.company_choices(),
             "pause_states": list(data.get("pause_states") or []),
         }
 
     def _rows_shown(self) -> str:
         return "updates" if self.preview.mapping.shape == "event" else "tickets"
+
+    def company_choices(self) -> dict[str, str | None]:
+        """Company → client slug, or None to skip it; a company left unchosen is left out."""
+        chosen: dict[str, str | None] = {}
+        for company, name in self._companies:
+            choice = self.cleaned_data.get(name) or ""
+            if choice:
+                chosen[company] = None if choice == SKIP else choice
+        return chosen
+
+    def companies_unchosen(self) -> list[str]:
+        """The companies the page listed that were given neither a client nor "skip"."""
+        return [c for c, name in self._companies if not self.cleaned_data.get(name)]
+
+    def errors_by_field(self) -> dict[str, str]:
+        """Form field name → its errors as one sentence."""
+        return {name: " ".join(errors) for name, errors in self.errors.items()}
 
     def errors_in_words(self) -> str:
         """Every field error as one sentence per field, named by its label."""

@@ -52,9 +52,11 @@ def mapping_for_header(
     timezone_name: str | None = None,
     date_order: str | None = None,
     sample: pl.DataFrame | None = None,
+    companies: dict[str, str | None] | None = None,
 ) -> Mapping:
     """What `services.mapping_prepare` gives, for a header already read (the dry run has no job).
-    `sample`: rows of the file, to recognise an event log when no mapping says what it is."""
+    `sample`: rows of the file, to recognise an event log when no mapping says what it is;
+    `companies` routes companies to client slugs (None: skip) over the mapping's own."""
     if mapping_json is None:
         chosen = PRESETS[preset] if preset else preset_guess(header)
         zone = client_zone(msp, client) if client else "UTC"
@@ -75,4 +77,6 @@ def mapping_for_header(
         mapping_json["date_order"] = date_order
     if not mapping_json.get("pause_states") and client is not None:
         mapping_json["pause_states"] = pause_states(msp, client)
+    if companies:
+        mapping_json["clients"] = {**(mapping_json.get("clients") or {}), **companies}
     return mapping_from_json(mapping_json, header)

@@ -14,13 +14,13 @@ from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.utils import timezone
 
-from contracts.models import Contract, Organisation
+from contracts.models import Organisation
+from kpis.imports.company_routing import clients_assign
 from kpis.imports.file_values import file_value_counts
 from kpis.imports.ingest.event_log_guess import EventLogEvidence
 from kpis.imports.ingest.mapping import Mapping, MappingError, mapping_for_preset, mapping_from_json
 from kpis.imports.ingest.parts import lean_read, tickets_normalise_in_parts
 from kpis.imports.ingest.presets import PRESETS, preset_guess, value_key
-from kpis.imports.ingest.problems import problems_frame
 from kpis.imports.ingest.read import ROW, Table, UnusableFile, table_read, table_read_head
 from kpis.imports.ingest.timestamps import AmbiguousDates
 from kpis.imports.jobs import IMPORT_JOBS, import_enqueue, progress_set, recomputes_after_import
@@ -30,6 +30,7 @@ from kpis.imports.mapping_setup import (
     mapping_for_header,
     pause_states,
 )
+from kpis.imports.outcome import import_outcome_record
 from kpis.imports.saved_mappings import saved_mapping_for, saved_mapping_save
 from kpis.imports.store import tickets_store
 from kpis.models import ImportJob, ImportProblem, RecomputeRequest
@@ -92,7 +93,11 @@ def preview_table(job: ImportJob) -> Table:
 
 
 def import_preview(
-    job: ImportJob, *, mapping_json: dict | None = None, table: Table | None = None
+    job: ImportJob,
+    *,
+    mapping_json: dict | None = None,
+    table: Table | None = None,
+    check: bool = True,
 ) -> Preview:
     """The preview of the first rows and the mapping guessed (or given) for them, with every
     value of the mapped value columns in the whole file."""
@@ -109,7 +114,7 @@ def import_preview(
         mapping.timezone = mapping_json.get("timezone") or mapping.timezone
         mapping.date_order = mapping_json.get("date_order") or "auto"
     elif mapping_json or job.mapping:
-        mapping = mapping_from_json(mapping_json or job.mapping, table.columns)
+        mapping = mapping_from_json(mapping_json or job.mapping, table.columns, check=check)
     else:
         saved = saved_mapping_for(job, guessed.name)
         if saved:
@@ -237,7 +242,7 @@ def _run(job: ImportJob) -> None:
         except AmbiguousDates as error:
             raise ImportRejected(f"{job.original_name}: {error}") from None
         del frame
-        tickets, extra_problems, zones = _assign_clients(job, normalised.tickets, mapping)
+        tickets, extra_problems, zones = clients_assign(job, normalised.tickets, mapping)
         problems = pl.concat([normalised.problems, extra_problems]).sort("row", nulls_last=True)
         unmapped = normalised.unmapped
         del normalised  # its tickets are a second copy of `tickets`
@@ -253,6 +258,7 @@ def _run(job: ImportJob) -> None:
             tickets, source_system=mapping.source_system, job_id=job.pk, zone_by_client=zones
         )
     with phase("problems"):
+        import_outcome_record(job, tickets, result.months)
         _problems_save(job, problems)
         RecomputeRequest.objects.bulk_create(
             [RecomputeRequest(client_id=c, month=m) for c, m in sorted(result.months)],
@@ -286,53 +292,6 @@ def _run(job: ImportJob) -> None:
     progress_set(job.pk, "done", total, total)
 
 
-def _assign_clients(
-    job: ImportJob, tickets: pl.DataFrame, mapping: Mapping
-) -> tuple[pl.DataFrame, pl.DataFrame, dict[int, str]]:
-    """The client of every ticket: the job's one client, or the company column's mapping."""
-    if job.client_id:
-        zone = client_zone(job.msp, job.client)
-        return (
-            tickets.with_columns(client_id=pl.lit(job.client_id)),
-            problems_frame(),
-            {job.client_id: zone},
-        )
-    contracts = Contract.objects.filter(msp=job.msp).select_related("client")
-    by_slug = {c.client.slug: (c.client_id, c.timezone) for c in contracts}
-    lookup, problems = {}, []
-    for company, slug in mapping.clients.items():
-        if slug and slug in by_slug:
-            lookup[company] = by_slug[slug][0]
-    unknown = tickets.filter(~pl.col("company").is_in(list(mapping.clients)))
-    if unknown.height:
-        problems.append(
-            problems_frame(
-                unknown["__row"].to_list(),
-                mapping.columns.get("company", ""),
-                unknown["company"].to_list(),
-                "company not mapped to a client of this MSP: map it or skip it, then re-run",
-            )
-        )
-    skipped = tickets.filter(
-        pl.col("company").is_in([c for c, s in mapping.clients.items() if not s])
-    )
-    for company, count in skipped["company"].value_counts().iter_rows():
-        problems.append(
-            problems_frame(
-                [None],
-                mapping.columns.get("company", ""),
-                [company],
-                f"company skipped as chosen in the mapping ({count} tickets)",
-                "warning",
-            )
-        )
-    kept = tickets.filter(pl.col("company").is_in(list(lookup))).with_columns(
-        client_id=pl.col("company").replace_strict(lookup, return_dtype=pl.Int64)
-    )
-    zones = {client_id: zone for client_id, zone in by_slug.values()}
-    return kept, pl.concat(problems) if problems else problems_frame(), zones
-
-
 def _problems_save(job: ImportJob, problems: pl.DataFrame) -> None:
     batch = []
     for row, column, value, reason, severity in problems.iter_rows():
@@ -359,6 +318,7 @@ def mapping_prepare(
     mapping_json: dict | None = None,
     timezone_name: str | None = None,
     date_order: str | None = None,
+    companies: dict[str, str | None] | None = None,
 ) -> Mapping:
     """The mapping an import without a mapping step runs with: the one given, or the preset's
     (named, else guessed from the header), with the time zone, the date order and the client's
@@ -374,6 +334,7 @@ def mapping_prepare(
         mapping_json=mapping_json,
         timezone_name=timezone_name,
         date_order=date_order,
+        companies=companies,
     )
 
 

@@ -13,19 +13,22 @@ from django.http import FileResponse, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from contracts.models import Contract, Organisation
-from kpis.imports.forms import VALUE_FIELDS, MappingForm
+from contracts.models import Organisation
+from kpis.imports.company_routing import routes_remember, routing_clients
+from kpis.imports.done_page import done_facts
+from kpis.imports.forms import SKIP, MappingForm
 from kpis.imports.ingest.mapping import MappingError, mapping_from_json
 from kpis.imports.ingest.normalise import safe_text
 from kpis.imports.ingest.presets import (
     DATE_ORDERS,
     EVENT_FIELDS,
-    NORMALISED_VALUES,
     PRESETS,
     TICKET_FIELDS,
 )
 from kpis.imports.ingest.read import UnusableFile
 from kpis.imports.jobs import import_requeue_if_lost, progress_get
+from kpis.imports.mapping_errors import GENERAL, mapping_error_fields
+from kpis.imports.mapping_page import check_build
 from kpis.imports.services import (
     import_confirm,
     import_create,
@@ -92,96 +95,88 @@ def import_upload(request):
     return render(request, "kpis/import_upload.html", {"targets": targets, "chosen": chosen})
 
 
-def _clients_of_msp(job: ImportJob) -> list[Organisation]:
-    """The clients a several-clients import can route a company to: those of the job's MSP."""
-    contracts = (
-        Contract.objects.filter(msp=job.msp).select_related("client").order_by("client__name")
-    )
-    return list({c.client_id: c.client for c in contracts}.values())
-
-
 @login_required
 def import_mapping(request, pk):
     job, access = get_import_or_404(request.user, pk)
     access.require(Action.IMPORT_TICKETS)
     if job.status != ImportJob.Status.MAPPING:
         return redirect("import_detail", pk=job.pk)
-    mapping_json, problem = None, None
+    # Only the clients this person may import for with the job's MSP: an advisor never sees
+    # the names of the MSP's other clients (kpis/imports/company_routing.py).
+    clients = routing_clients(job.msp, request.user)
+    errors: dict[str, str] = {}  # form field name (GENERAL: the whole mapping) → sentence
+    mapping_json, form = None, None
     try:
         table = preview_table(job)  # read once, for the form and the preview
         if request.method == "POST":
             form = MappingForm(
                 request.POST,
                 preview=import_preview(job, table=table),
-                client_slugs=[c.slug for c in _clients_of_msp(job)],
+                client_slugs=[c.slug for c in clients],
             )
             if form.is_valid():
                 mapping_json = form.mapping_json()
             else:
-                problem = form.errors_in_words()
+                errors = form.errors_by_field()
         try:
             preview = import_preview(job, mapping_json=mapping_json, table=table)
         except MappingError as error:
-            problem = str(error)
-            # The preset chosen stays chosen, with its own columns, beside the problem named.
-            keys = ("preset", "timezone", "date_order", "event_log")
-            start = {k: mapping_json[k] for k in keys} if mapping_json else None
-            preview = import_preview(job, mapping_json=start, table=table)
+            errors |= mapping_error_fields(str(error))
+            # The page shows what was chosen beside the problem, not a fresh guess that would
+            # contradict it (a "not mapped" error beside a column shown as chosen).
+            preview = import_preview(job, mapping_json=mapping_json, table=table, check=False)
+        if not errors:
+            # A guessed mapping is not checked when it is made: a file without a ticket number
+            # column is named on that field on the first view, not at the import.
+            try:
+                mapping_from_json(preview.mapping.to_json(), preview.table.columns)
+            except MappingError as error:
+                errors |= mapping_error_fields(str(error))
+        check = check_build(job, preview, clients, parse=not errors)
     except UnusableFile as error:
         import_reject(job, error)
-        messages.error(request, str(error))
         return redirect("import_detail", pk=job.pk)
-    if request.method == "POST" and request.POST.get("action") == "confirm" and not problem:
-        try:
+    if why := check.summary.date_order_needed:
+        errors.setdefault("date_order", why[:1].upper() + why[1:])
+    if request.method == "POST" and request.POST.get("action") == "confirm" and not errors:
+        errors = _confirm_blockers(job, preview, check)
+        if not errors:
             mapping = mapping_from_json(mapping_json, preview.table.columns)
-        except MappingError as error:
-            problem = str(error)
-        else:
-            unmapped_companies = [c for c, _ in preview.companies if c not in mapping.clients]
-            if job.client is None and unmapped_companies:
-                problem = "Map or skip every company: " + ", ".join(unmapped_companies[:5])
-            else:
-                save_as = form.cleaned_data["save_as"]
-                import_confirm(job, mapping=mapping, user=request.user, save_as=save_as)
-                return redirect("import_detail", pk=job.pk)
-    clients = _clients_of_msp(job) if job.client is None else []
-    header = preview.table.columns
-    rows = preview.table.frame.head(8).drop("__row").rows()
+            mapping.clients = {
+                line.company: None if line.choice == SKIP else line.choice
+                for line in check.companies
+            }
+            if mapping.clients and writes_for_msp(request.user, job.msp_id):
+                routes_remember(job.msp, mapping.clients, clients, request.user)
+            save_as = form.cleaned_data["save_as"]
+            import_confirm(job, mapping=mapping, user=request.user, save_as=save_as)
+            return redirect("import_detail", pk=job.pk)
     return render(
         request,
         "kpis/import_mapping.html",
         {
             "job": job,
             "preview": preview,
-            "problem": problem,
-            "header": header,
-            "rows": rows,
+            "check": check,
+            "errors": errors,
+            "general_error": errors.get(GENERAL, ""),
+            "field_errors": [
+                (name, _field_label(name, form), text) for name, text in errors.items() if name
+            ],
+            "header": preview.table.columns,
+            "rows": preview.table.frame.head(8).drop("__row").rows(),
             "presets": [(p.name, p.label) for p in PRESETS.values()],
             "fields": [
-                (name, label, preview.mapping.columns.get(name, ""))
+                (name, label, preview.mapping.columns.get(name, ""), errors.get(f"col__{name}"))
                 for name, label in (
                     {**TICKET_FIELDS, **EVENT_FIELDS}
                     if preview.mapping.shape == "event"
                     else TICKET_FIELDS
                 ).items()
             ],
-            "value_fields": [
-                (
-                    name,
-                    preview.value_counts[name],
-                    NORMALISED_VALUES[name],
-                    *_unmapped(preview.value_counts[name]),
-                    preview.left_off.get(name, 0),
-                )
-                for name in VALUE_FIELDS
-                if preview.value_counts.get(name)
-            ],
             "status_values": [raw for raw, _, _ in preview.value_counts.get("status", [])],
             "pause_states": set(preview.mapping.pause_states),
-            "companies": [
-                (company, count, preview.mapping.clients.get(company, ""))
-                for company, count in preview.companies
-            ],
+            "skip": SKIP,
             "clients": clients,
             "zones": sorted(available_timezones()),
             "date_orders": DATE_ORDERS,
@@ -191,10 +186,37 @@ def import_mapping(request, pk):
     )
 
 
-def _unmapped(values: list[tuple[str, int, str | None]]) -> tuple[int, int]:
-    """How many listed values no rule maps, and on how many rows of the file."""
-    unmapped = [count for _raw, count, guess in values if not guess]
-    return len(unmapped), sum(unmapped)
+def _confirm_blockers(job: ImportJob, preview, check) -> dict[str, str]:
+    """What must be settled before the import is queued, on the field it concerns."""
+    if job.client is None and "company" not in preview.mapping.columns:
+        return {
+            "col__company": "This import is for several clients: choose the column that names "
+            "each ticket's company."
+        }
+    unchosen = check.companies_unchosen
+    if unchosen:
+        named = ", ".join(f"“{line.company}”" for line in unchosen[:5])
+        more = f" and {len(unchosen) - 5} more" if len(unchosen) > 5 else ""
+        return {
+            "companies": f"Choose a client, or “Skip these tickets”, for {named}{more}: their "
+            f"{check.companies_unchosen_rows:,} rows would not be imported."
+        }
+    return {}
+
+
+def _field_label(name: str, form: MappingForm | None) -> str:
+    """The label a person sees for a form field named in an error."""
+    if name.startswith("col__"):
+        return {**TICKET_FIELDS, **EVENT_FIELDS}.get(name[5:], name[5:])
+    if name.startswith(("val__", "company__")) and form is not None and name in form.fields:
+        return f"“{form.fields[name].label}”"  # the value as the file writes it
+    return {
+        "timezone": "Time zone of times without an offset",
+        "date_order": "Date order",
+        "preset": "Preset",
+        "companies": "Companies",
+        "save_as": "Save this mapping as",
+    }.get(name, "A value")
 
 
 @login_required
@@ -213,6 +235,7 @@ def import_detail(request, pk):
             "problem_count": job.problems.count(),
             "may_download_file": may_download_import_file(request.user, job),
             "can_import": access.can(Action.IMPORT_TICKETS),
+            "done": done_facts(job, request.user) if job.status == ImportJob.Status.DONE else {},
         },
     )
 

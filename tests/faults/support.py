@@ -32,7 +32,7 @@ from msp_portal.devstack import CELERY
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "tests" / "data" / "samples"
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from generate import export_frame  # noqa: E402, F401 - the benchmarks' exports, for the tests
+from generate import client_names, export_frame  # noqa: E402, F401 - the benchmarks' exports
 
 # Every fault test: `make faults` runs them, `make test` skips them and says so.
 FAULTS = [

@@ -97,8 +97,11 @@ def mapping_for_preset(
     )
 
 
-def mapping_from_json(data: dict, header: list[str] | None = None) -> Mapping:
-    """A Mapping from stored or submitted JSON, checked key by key."""
+def mapping_from_json(
+    data: dict, header: list[str] | None = None, *, check: bool = True
+) -> Mapping:
+    """A Mapping from stored or submitted JSON, checked key by key. Unchecked (`check=False`)
+    only to show a mapping that failed its check beside the problem, never to import it."""
     if not isinstance(data, dict):
         raise MappingError("mapping: must be an object")
     known = list(Mapping.__dataclass_fields__)  # in the order of docs/mapping-file.md
@@ -124,8 +127,9 @@ def mapping_from_json(data: dict, header: list[str] | None = None) -> Mapping:
         default_kind=data.get("default_kind") or PRESETS[preset].default_kind,
         event_log=data.get("event_log"),
     )
-    _check(mapping, header)
-    _schema_check(data)
+    if check:
+        _check(mapping, header)
+        _schema_check(data)
     return mapping
 
 

@@ -36,6 +36,7 @@ from kpis.imports.ingest.containers import (
 )
 from kpis.imports.ingest.encoding import as_utf8, mixed_lines, utf16_without_bom
 from kpis.imports.ingest.errors import UTF16_BOMS, UnusableFile
+from kpis.imports.ingest.signatures import document_kind
 
 ROW = "__row"
 MAX_COLUMNS = 2000
@@ -76,6 +77,8 @@ def table_read(
     if data[:8] == OLE_MAGIC:
         msg = "is an old-style .xls or a password-protected workbook; save it as .xlsx or CSV"
         raise UnusableFile(f"{label}: {msg}")
+    if kind := document_kind(data):
+        raise UnusableFile(f"{label}: is {kind}, not a table: export the tickets as CSV or XLSX")
     if data[:4] == ZIP_MAGIC:  # _unpack has unpacked plain zips, so this is a workbook
         return _xlsx_read(data, label, max_rows)
     return _csv_read(data, label, max_rows, keep, as_categories)

@@ -9,6 +9,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from contracts.models import Contract, Organisation
+from kpis.imports.company_routing import company_routes
 from kpis.imports.ingest.event_log_guess import event_log_evidence
 from kpis.imports.ingest.mapping import Mapping, MappingError
 from kpis.imports.ingest.presets import DATE_ORDERS, PRESETS, preset_guess
@@ -45,6 +46,15 @@ class Command(BaseCommand):
         parser.add_argument("--date-order", choices=DATE_ORDERS, help="for dates like 03/04/2025")
         parser.add_argument("--msp", help="the MSP's slug, when the client has several")
         parser.add_argument(
+            "--company",
+            action="append",
+            default=[],
+            metavar="NAME=CLIENT",
+            help="send the rows of this company (as the file's company column writes it) to "
+            "the client with this slug, or skip them with NAME=skip; repeatable. Companies "
+            "named like a client, or routed on the mapping page before, need none",
+        )
+        parser.add_argument(
             "--no-recompute",
             dest="recompute",
             action="store_false",
@@ -77,6 +87,7 @@ class Command(BaseCommand):
                 mapping = json.loads(options["mapping"].read_text())
             except (OSError, ValueError) as error:
                 raise CommandError(f"--mapping: {error}") from None
+        options["companies"] = _companies(options["company"])
         if options["dry_run"]:
             self._dry_run(path, content, msps.pop(), client, mapping, options)
             return
@@ -91,6 +102,7 @@ class Command(BaseCommand):
             mapping_json=mapping,
             timezone_name=options["timezone"],
             date_order=options["date_order"],
+            companies=options["companies"],
         )
         if job.status != ImportJob.Status.DONE:
             raise CommandError(job.message or f"import {job.pk} {job.status}")
@@ -127,6 +139,7 @@ class Command(BaseCommand):
                 timezone_name=options["timezone"],
                 date_order=options["date_order"],
                 sample=table.frame.head(PREVIEW_ROWS),  # what the import itself looks at
+                companies=options["companies"],
             )
         except (UnusableFile, MappingError) as error:
             raise CommandError(str(error)) from None
@@ -146,11 +159,17 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(mapping.to_json(), indent=2, ensure_ascii=False))
         rows = table.frame.height
         self.stdout.write(f"values of the mapped columns, in all {rows} rows of the file:")
-        for field_name, (values, left_off) in file_counts(table.frame, mapping.columns).items():
+        counted = file_counts(table.frame, mapping.columns)
+        companies = [raw for raw, _count in counted.get("company", ([], 0))[0]]
+        routes = {
+            company: client.slug if client else None
+            for company, client in company_routes(msp, None, companies, mapping).items()
+        }
+        for field_name, (values, left_off) in counted.items():
             self.stdout.write(f"{field_name} (column '{mapping.columns[field_name]}'):")
             unmapped = []
             for raw, count in values:
-                meaning = _meaning(mapping, field_name, raw, client.slug)
+                meaning = _meaning(mapping, field_name, raw, routes)
                 self.stdout.write(f"  {raw!r} ×{count} → {meaning or 'unmapped'}")
                 if meaning is None:
                     unmapped.append((raw, count))
@@ -164,9 +183,24 @@ class Command(BaseCommand):
         self.stdout.write("dry run: nothing was written")
 
 
-def _meaning(mapping: Mapping, field_name: str, raw: str, client_slug: str) -> str | None:
-    """What a raw value is read as. The command imports for one client (--client): every
-    company's tickets are that client's (docs/imports.md, "Three ways in")."""
+def _companies(pairs: list[str]) -> dict[str, str | None]:
+    """The --company routes: company → client slug, or None to skip its rows."""
+    routes: dict[str, str | None] = {}
+    for pair in pairs:
+        company, sep, slug = pair.rpartition("=")
+        if not sep or not company.strip() or not slug.strip():
+            raise CommandError(f"--company: '{pair}' is not NAME=CLIENT (a slug, or skip)")
+        routes[company.strip()] = None if slug.strip() == "skip" else slug.strip()
+    return routes
+
+
+def _meaning(
+    mapping: Mapping, field_name: str, raw: str, routes: dict[str, str | None]
+) -> str | None:
+    """What a raw value is read as; a company, the client its rows go to (docs/imports.md,
+    "The right client")."""
     if field_name == "company":
-        return f"{client_slug} (--client)"
+        if raw not in routes:
+            return None
+        return routes[raw] or "skipped"
     return mapping.value_for(field_name, raw)
