@@ -220,7 +220,8 @@ def test_the_browser_proposes_the_event_log_and_a_person_can_switch_either_way(w
     # And back, then import: two tickets with their five updates.
     back = web.post(url, form_of(as_rows) | {"rows_are": "updates"})
     confirm = form_of(back) | {"rows_are": "updates", "action": "confirm"}
-    assert web.post(url, confirm).status_code == 302
+    answer = web.post(url, confirm)
+    assert answer.status_code == 302, answer.context["errors"]
     job.refresh_from_db()
     assert job.mapping["event_log"] is True and job.status == ImportJob.Status.QUEUED
     import_run(job.pk)

@@ -40,7 +40,7 @@ COMPANY_ROUTES = {"autotask_tickets.csv": ("--company", "174=acme-dental")}
 
 def run_import(path: Path, client: str, *extra: str) -> tuple[dict[str, int], str]:
     out, err = io.StringIO(), io.StringIO()
-    extra = (*COMPANY_ROUTES.get(path.name, ()), *extra)
+    extra = (*COMPANY_ROUTES.get(Path(path).name, ()), *extra)
     call_command("import_tickets", str(path), "--client", client, *extra, stdout=out, stderr=err)
     counts = dict(re.findall(r"(\w+)=(\d+)", out.getvalue()))
     return {k: int(v) for k, v in counts.items()}, err.getvalue()

@@ -36,6 +36,7 @@ def form_of(page) -> dict:
     preview = page.context["preview"]
     mapping = preview.mapping
     form = {"preset": mapping.preset, "timezone": mapping.timezone, "date_order": "auto"}
+    form["shown_rows_are"] = "updates" if mapping.shape == "event" else "tickets"
     form |= {f"col__{f}": column for f, column in mapping.columns.items()}
     for field_name, values in preview.value_counts.items():
         form[f"count__{field_name}"] = len(values)

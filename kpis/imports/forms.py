@@ -48,6 +48,10 @@ class MappingForm(forms.Form):
         choices=[("tickets", "A ticket"), ("updates", "An update of a ticket (an event log)")],
         required=False,
     )
+    # The reading the page was showing: a different `rows_are` is the person's choice.
+    shown_rows_are = forms.ChoiceField(
+        choices=[("tickets", "A ticket"), ("updates", "An update")], required=False
+    )
     pause_states = forms.MultipleChoiceField(required=False)
     save_as = forms.CharField(required=False, max_length=SAVE_AS_MAX_LENGTH, strip=True)
 
@@ -147,7 +151,8 @@ class MappingForm(forms.Form):
         }
 
     def _rows_shown(self) -> str:
-        return "updates" if self.preview.mapping.shape == "event" else "tickets"
+        shown = self.cleaned_data.get("shown_rows_are")
+        return shown or ("updates" if self.preview.mapping.shape == "event" else "tickets")
 
     def company_choices(self) -> dict[str, str | None]:
         """Company → client slug, or None to skip it; a company left unchosen is left out."""
