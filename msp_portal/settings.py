@@ -347,6 +347,11 @@ STORAGES = {
 EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_BYTES", 20 * 1024 * 1024)
 # Largest ticket export accepted (a million-row CSV is about 250 MB).
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 1024 * 1024 * 1024)
+# An import whose tickets match another source's for this percentage of the file or more stops
+# before storing and asks (kpis/imports/overlap.py).
+IMPORT_OVERLAP_PERCENT = env_int("IMPORT_OVERLAP_PERCENT", 20)
+# How long an import can be undone; what it keeps to undo itself is dropped after that.
+IMPORT_UNDO_DAYS = env_int("IMPORT_UNDO_DAYS", 30)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # --- API --------------------------------------------------------------------------------------

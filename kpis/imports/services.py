@@ -25,7 +25,8 @@ from kpis.imports.ingest.timestamps import AmbiguousDates
 from kpis.imports.jobs import IMPORT_JOBS, import_enqueue, progress_set, recomputes_after_import
 from kpis.imports.mapping_setup import client_zone, mapping_for_header, pause_states
 from kpis.imports.saved_mappings import saved_mapping_for, saved_mapping_save
-from kpis.imports.store import tickets_store
+from kpis.imports.overlap import OverlapFound, overlap_ask, overlap_settle
+from kpis.imports.store import _months, tickets_store
 from kpis.models import ImportJob, ImportProblem, RecomputeRequest
 from msp_portal.jobs import DATABASE_ERRORS, Locks
 
@@ -168,6 +169,9 @@ def import_run(job_id: int) -> ImportJob | None:
         except ImportRejected as rejected:
             _finish(job, ImportJob.Status.REJECTED, str(rejected))
             return job
+        except OverlapFound as found:  # nothing stored: the question waits on the job's page
+            overlap_ask(job, found.facts)
+            return job
         except DATABASE_ERRORS:
             IMPORT_JOBS.retry_later(job_id)
             raise  # the task retries with backoff
@@ -239,9 +243,15 @@ def _run(job: ImportJob) -> None:
                 cursor.execute(
                     "SELECT pg_advisory_xact_lock(%s, %s)", [Locks.IMPORT_CLIENT, client_id]
                 )
+        # Tickets another source holds already: ask, or replace them (kpis/imports/overlap.py).
+        replaced = overlap_settle(
+            job, tickets, source_system=mapping.source_system, zone_by_client=zones
+        )
         result = tickets_store(
             tickets, source_system=mapping.source_system, job_id=job.pk, zone_by_client=zones
         )
+        if replaced is not None:
+            result.months |= _months(replaced, zones)
     with phase("problems"):
         _problems_save(job, problems)
         RecomputeRequest.objects.bulk_create(
@@ -386,10 +396,12 @@ def import_file_sync(
     via: str,
     name: str,
     content: bytes,
+    on_overlap: str = ImportJob.OnOverlap.ASK,
     **mapping_options,
 ) -> ImportJob:
     """Create, map and run an import in this process (the command, the demo seed).
-    `mapping_options` are those of `mapping_prepare`."""
+    `mapping_options` are those of `mapping_prepare`; `on_overlap` what to do when its tickets
+    overlap another source's (kpis/imports/overlap.py)."""
     job = import_create(msp=msp, client=client, user=user, via=via, name=name, content=content)
     del content  # the job's file holds it now; the run reads it from there
     try:
@@ -397,5 +409,6 @@ def import_file_sync(
     except (UnusableFile, MappingError) as error:
         return import_reject(job, error)
     job.mapping, job.preset, job.status = mapping.to_json(), mapping.preset, ImportJob.Status.QUEUED
+    job.on_overlap = on_overlap
     job.save()
     return import_run(job.pk) or job

@@ -24,6 +24,7 @@ import polars as pl
 from django.db import connection
 
 from kpis.imports.ingest.normalise import ID_MAX_LENGTH, TITLE_MAX_LENGTH
+from kpis.imports.undo import undo_log_updates
 from kpis.metrics.period import month_index, period_key, period_label
 
 # Staged and stored columns, in COPY order (client_id is added by the caller).
@@ -313,6 +314,8 @@ def _update_changed(cursor, changed_csv, source_system: str, job_id) -> pl.DataF
         new_columns=["client_id", "start", "end"],
         schema={"client_id": pl.Int64, "start": pl.String, "end": pl.String},
     ).with_columns(start=_instant("start"), end=_instant("end"))
+    # What an undo of this import restores (kpis/imports/undo.py).
+    undo_log_updates(cursor, job_id=job_id, source_system=source_system)
     updates = ", ".join(f"{c} = s.{c}" for c in [*_HASHED, "content_hash"])
     cursor.execute(
         f"""

@@ -14,6 +14,7 @@ from kpis.imports.ingest.presets import DATE_ORDERS, PRESETS, preset_guess
 from kpis.imports.ingest.read import UnusableFile, table_read
 from kpis.imports.ingest.value_counts import file_counts
 from kpis.imports.mapping_setup import mapping_for_header
+from kpis.imports.overlap import overlap_choose, overlap_words
 from kpis.imports.services import import_file_sync
 from kpis.models import ImportJob
 
@@ -43,6 +44,13 @@ class Command(BaseCommand):
         parser.add_argument("--timezone", help="IANA zone of naive timestamps")
         parser.add_argument("--date-order", choices=DATE_ORDERS, help="for dates like 03/04/2025")
         parser.add_argument("--msp", help="the MSP's slug, when the client has several")
+        parser.add_argument(
+            "--on-overlap",
+            choices=["import", "replace"],
+            help="when the file's tickets look like tickets already imported from another "
+            "source: 'import' them anyway, or 'replace' that source's tickets for the "
+            "overlapping dates (without it the import stops and says what overlaps)",
+        )
         parser.add_argument(
             "--no-recompute",
             dest="recompute",
@@ -90,7 +98,15 @@ class Command(BaseCommand):
             mapping_json=mapping,
             timezone_name=options["timezone"],
             date_order=options["date_order"],
+            on_overlap=options["on_overlap"] or ImportJob.OnOverlap.ASK,
         )
+        if job.status == ImportJob.Status.OVERLAP:
+            overlap_choose(job, "cancel")  # the command asks by refusing: nothing was stored
+            raise CommandError(
+                f"Nothing imported (import {job.pk}): {overlap_words(job.overlap)} Run again "
+                "with --on-overlap=import to import them anyway, or --on-overlap=replace to "
+                "delete that source's tickets in those dates and import these instead."
+            )
         if job.status != ImportJob.Status.DONE:
             raise CommandError(job.message or f"import {job.pk} {job.status}")
         for problem in job.problems.all()[:50]:
