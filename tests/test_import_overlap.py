@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 
 from kpis.models import ImportJob, ImportUndoRow, Ticket
 

@@ -24,8 +24,8 @@ from kpis.imports.ingest.read import ROW, Table, UnusableFile, table_read, table
 from kpis.imports.ingest.timestamps import AmbiguousDates
 from kpis.imports.jobs import IMPORT_JOBS, import_enqueue, progress_set, recomputes_after_import
 from kpis.imports.mapping_setup import client_zone, mapping_for_header, pause_states
-from kpis.imports.saved_mappings import saved_mapping_for, saved_mapping_save
 from kpis.imports.overlap import OverlapFound, overlap_ask, overlap_settle
+from kpis.imports.saved_mappings import saved_mapping_for, saved_mapping_save
 from kpis.imports.store import _months, tickets_store
 from kpis.models import ImportJob, ImportProblem, RecomputeRequest
 from msp_portal.jobs import DATABASE_ERRORS, Locks
