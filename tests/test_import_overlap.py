@@ -80,3 +80,40 @@ def test_replace_deletes_the_other_sources_tickets_in_the_overlapping_dates(worl
     left = Ticket.objects.filter(client=world.acme, source_system="connectwise")
     assert not left.filter(created_at__gte=facts["first"], created_at__lte=facts["last"]).exists()
     assert not left.filter(created_at__lt=facts["first"]).exists()
+
+
+def test_the_api_answers_409_with_the_facts_and_takes_the_choice_when_resent(world):
+    from django.urls import reverse
+
+    from kpis.imports.services import import_run
+
+    from .test_import_api import token_client
+
+    run_import(CW, world.acme.slug, "--no-recompute")
+    first = ImportJob.objects.get()
+    api = token_client(world.msp_staff)
+
+    def upload(**extra):
+        with HALO.open("rb") as handle:
+            return api.post(
+                reverse("import-upload"),
+                {"file": handle, "client": world.acme.slug, **extra},
+                format="multipart",
+            )
+
+    refused = upload()
+    assert refused.status_code == 409, refused.content
+    body = refused.json()
+    source = body["overlap"]["sources"][0]
+    assert (source["source"], source["imports"][0]["id"]) == ("connectwise", first.pk)
+    assert source["first_day"].startswith("2025-07") and source["last_day"].startswith("2026-06")
+    assert f"import {first.pk} (connectwise_service_tickets.csv)" in body["detail"]
+    assert "on_overlap" in body["resend"] and set(body["choices"]) == {"import", "replace"}
+    assert ImportJob.objects.get(pk=body["import"]).status == ImportJob.Status.CANCELLED
+    assert _sources(world.acme) == {"connectwise": 2077}
+
+    resent = upload(on_overlap="replace")
+    assert resent.status_code == 202, resent.content
+    job = import_run(resent.json()["id"])  # what the worker runs
+    assert (job.status, job.created) == (ImportJob.Status.DONE, 2078)
+    assert _sources(world.acme) == {"halopsa": 2078}

@@ -270,6 +270,20 @@ def overlap_ask(job: ImportJob, facts: dict) -> None:
     job.refresh_from_db()
 
 
+def overlap_refuse(job: ImportJob, facts: dict) -> None:
+    """An import asked by refusing (the API's 409): cancelled with the facts, nothing stored."""
+    from django.utils import timezone
+
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportJob.Status.CANCELLED,
+        phase="cancelled",
+        overlap=facts,
+        message="Cancelled: " + overlap_words(facts),
+        finished_at=timezone.now(),
+    )
+    job.refresh_from_db()
+
+
 def overlap_choose(job: ImportJob, choice: str) -> ImportJob:
     """The answer to the question: import anyway or replace (queued again with the choice), or
     cancel (nothing is stored; the file stays for a re-run)."""

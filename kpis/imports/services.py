@@ -24,7 +24,7 @@ from kpis.imports.ingest.read import ROW, Table, UnusableFile, table_read, table
 from kpis.imports.ingest.timestamps import AmbiguousDates
 from kpis.imports.jobs import IMPORT_JOBS, import_enqueue, progress_set, recomputes_after_import
 from kpis.imports.mapping_setup import client_zone, mapping_for_header, pause_states
-from kpis.imports.overlap import OverlapFound, overlap_ask, overlap_settle
+from kpis.imports.overlap import OverlapFound, overlap_ask, overlap_find, overlap_settle
 from kpis.imports.saved_mappings import saved_mapping_for, saved_mapping_save
 from kpis.imports.store import _months, tickets_store
 from kpis.models import ImportJob, ImportProblem, RecomputeRequest
@@ -412,3 +412,17 @@ def import_file_sync(
     job.on_overlap = on_overlap
     job.save()
     return import_run(job.pk) or job
+
+
+def import_overlap_precheck(job: ImportJob, mapping: Mapping) -> dict | None:
+    """The overlap check alone, before the import is queued, so the API can answer it at once
+    (kpis/imports/overlap.py); a file the run would reject is left for the run to name."""
+    try:
+        with job.file.open("rb") as handle:
+            table = table_read(handle.read(), job.original_name)
+        frame = table.frame.select(list(dict.fromkeys([*mapping.columns.values(), ROW])))
+        normalised = tickets_normalise(frame, mapping)
+    except (UnusableFile, AmbiguousDates, pl.exceptions.ColumnNotFoundError):
+        return None
+    tickets, _problems, zones = _assign_clients(job, normalised.tickets, mapping)
+    return overlap_find(tickets, source_system=mapping.source_system, zone_by_client=zones)
