@@ -33,6 +33,7 @@ from kpis.imports.services import (
     import_reject,
     preview_table,
 )
+from kpis.imports.undo import undo_deadline
 from kpis.models import ImportJob
 from msp_portal.csv_export import csv_writer
 from msp_portal.tenancy import (
@@ -213,6 +214,9 @@ def import_detail(request, pk):
             "problem_count": job.problems.count(),
             "may_download_file": may_download_import_file(request.user, job),
             "can_import": access.can(Action.IMPORT_TICKETS),
+            "can_undo": job.status == ImportJob.Status.DONE
+            and writes_for_msp(request.user, job.msp_id),
+            "undo_deadline": undo_deadline(job),
         },
     )
 
