@@ -92,7 +92,7 @@ def test_msp_staff_confirm_and_undo_on_the_page(world, client_for):
     detail = staff.get(reverse("import_detail", args=[job.pk])).content.decode()
     assert reverse("import_undo", args=[job.pk]) in detail
     confirm = staff.get(reverse("import_undo", args=[job.pk])).content.decode()
-    assert "The 2077 tickets this import created are removed." in confirm
+    assert "The 2,077 tickets this import created are removed." in confirm
     assert Ticket.objects.filter(client=world.acme).count() == 2077  # a GET changes nothing
     done = staff.post(reverse("import_undo", args=[job.pk]), follow=True).content.decode()
     assert f"Import {job.pk} undone: 2,077 tickets removed" in done

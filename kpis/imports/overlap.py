@@ -181,7 +181,7 @@ def overlap_words(facts: dict) -> str:
     for s in facts["sources"]:
         imports = ", ".join(f"import {i['id']} ({i['name']})" for i in s["imports"]) or "an import"
         parts.append(
-            f"{s['source_label']} tickets of {s['client']} from {imports}, created "
+            f"{s['client']}'s tickets from {s['source_label']} ({imports}), created "
             f"{s['first_day']} to {s['last_day']} ({s['in_range']:,} tickets in those dates)"
         )
     return (
@@ -262,11 +262,11 @@ def overlap_ask(job: ImportJob, facts: dict) -> None:
 
     ImportJob.objects.filter(pk=job.pk).update(
         status=ImportJob.Status.OVERLAP,
-        phase="overlap",
+        phase="waiting for a choice",
         overlap=facts,
         message=overlap_words(facts),
     )
-    progress_set(job.pk, "overlap", 0, None)
+    progress_set(job.pk, "waiting for a choice", 0, None)
     job.refresh_from_db()
 
 
