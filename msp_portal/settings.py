@@ -219,6 +219,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "kpis.tasks.kpis_recompute_all",
         "schedule": crontab(hour=2, minute=30),
     },
+    # What imports past IMPORT_UNDO_DAYS kept for an undo is dropped (kpis/imports/undo.py).
+    "imports-undo-purge": {
+        "task": "kpis.tasks.import_undo_rows_purge_task",
+        "schedule": crontab(hour=3, minute=15),
+    },
 }
 
 # --- Auth: email log-in, MFA, throttling ------------------------------------------------------

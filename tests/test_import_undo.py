@@ -130,3 +130,21 @@ def test_an_import_past_the_undo_window_is_refused(world, settings):
     settings.IMPORT_UNDO_DAYS = 31
     call_command("undo_import", str(job.pk), "--no-recompute", stdout=io.StringIO())
     assert not Ticket.objects.filter(client=world.acme).exists()
+
+
+def test_what_an_import_past_the_window_kept_for_undo_is_purged(world, tmp_path):
+    from kpis.imports.undo import undo_rows_purge
+
+    run_import(CW, world.acme.slug, "--no-recompute")
+    run_import(changed_export(tmp_path), world.acme.slug, "--no-recompute")
+    run_import(CW, world.acme.slug, "--no-recompute")  # puts the 300 priorities back
+    _first, old, recent = ImportJob.objects.order_by("pk")
+    assert ImportUndoRow.objects.filter(job=old).count() >= 290
+    assert ImportUndoRow.objects.filter(job=recent).count() >= 290
+    ImportJob.objects.filter(pk=old.pk).update(
+        finished_at=old.finished_at - datetime.timedelta(days=31)
+    )
+    kept_by_old = ImportUndoRow.objects.filter(job=old).count()
+    assert undo_rows_purge() == kept_by_old
+    assert not ImportUndoRow.objects.filter(job=old).exists()
+    assert ImportUndoRow.objects.filter(job=recent).count() >= 290

@@ -27,7 +27,7 @@ from kpis.imports.mapping_setup import client_zone, mapping_for_header, pause_st
 from kpis.imports.overlap import OverlapFound, overlap_ask, overlap_find, overlap_settle
 from kpis.imports.saved_mappings import saved_mapping_for, saved_mapping_save
 from kpis.imports.store import _months, tickets_store
-from kpis.models import ImportJob, ImportProblem, RecomputeRequest
+from kpis.models import ImportJob, ImportProblem, RecomputeRequest, Ticket
 from msp_portal.jobs import DATABASE_ERRORS, Locks
 
 log = logging.getLogger(__name__)
@@ -417,12 +417,22 @@ def import_file_sync(
 def import_overlap_precheck(job: ImportJob, mapping: Mapping) -> dict | None:
     """The overlap check alone, before the import is queued, so the API can answer it at once
     (kpis/imports/overlap.py); a file the run would reject is left for the run to name."""
+    clients = Ticket.objects.filter(
+        client_id__in=[job.client_id] if job.client_id else _msp_clients(job)
+    )
+    if not clients.exclude(source_system=mapping.source_system).exists():
+        return None  # nothing to overlap with: the file is not read twice
     try:
         with job.file.open("rb") as handle:
             table = table_read(handle.read(), job.original_name)
         frame = table.frame.select(list(dict.fromkeys([*mapping.columns.values(), ROW])))
         normalised = tickets_normalise(frame, mapping)
-    except (UnusableFile, AmbiguousDates, pl.exceptions.ColumnNotFoundError):
+    except Exception as error:  # the run names what is wrong with the file, in its words
+        log.info("import %s: overlap not checked before queueing (%s)", job.pk, error)
         return None
     tickets, _problems, zones = _assign_clients(job, normalised.tickets, mapping)
     return overlap_find(tickets, source_system=mapping.source_system, zone_by_client=zones)
+
+
+def _msp_clients(job: ImportJob) -> list[int]:
+    return list(Contract.objects.filter(msp=job.msp).values_list("client_id", flat=True))

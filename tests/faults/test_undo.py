@@ -79,7 +79,7 @@ def test_a_process_killed_mid_undo_leaves_the_import_whole_and_a_second_undo_fin
 
     undo = [sys.executable, "manage.py", "undo_import", str(job.pk), "--no-recompute"]
     proc = subprocess.Popen(undo, env=stack.env, cwd=ROOT, start_new_session=True)
-    wait_until(_undo_running, 60, "the undo to restore the updated tickets")
+    wait_until(_undo_running, 120, "the undo to restore the updated tickets")
     os.kill(proc.pid, signal.SIGKILL)  # mid-statement: its transaction never commits
     proc.wait(10)
     wait_until(_no_undo_backend, 30, "PostgreSQL to end the killed undo's backend")
