@@ -148,3 +148,31 @@ def test_what_an_import_past_the_window_kept_for_undo_is_purged(world, tmp_path)
     assert undo_rows_purge() == kept_by_old
     assert not ImportUndoRow.objects.filter(job=old).exists()
     assert ImportUndoRow.objects.filter(job=recent).count() >= 290
+
+
+def test_rows_that_go_with_a_ticket_are_kept_and_restored_with_it(world, tmp_path, monkeypatch):
+    """The hook for tables written with a ticket (a status history): listed in
+    TICKET_COMPANIONS, their rows are kept in the before-document and restored. Shown with the
+    clocks, the one such table today (normally rebuilt by the recompute instead)."""
+    from kpis.imports import undo
+
+    monkeypatch.setattr(undo, "TICKET_COMPANIONS", ("kpis_ticketclock",))
+    run_import(CW, world.acme.slug)  # recomputed: every ticket has its clock
+
+    def clocks() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT md5(string_agg(to_jsonb(c)::text, '|' ORDER BY ticket_id)) "
+                "FROM kpis_ticketclock c WHERE client_id = %s",
+                [world.acme.pk],
+            )
+            return cursor.fetchone()[0]
+
+    before = clocks()
+    run_import(changed_export(tmp_path), world.acme.slug)
+    assert clocks() != before
+    second = ImportJob.objects.order_by("-pk").first()
+    kept = ImportUndoRow.objects.filter(job=second, action="updated").first().before
+    assert kept["kpis_ticketclock"][0]["ticket_id"] == kept["ticket"]["id"]
+    call_command("undo_import", str(second.pk), "--no-recompute", stdout=io.StringIO())
+    assert clocks() == before

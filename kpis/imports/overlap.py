@@ -193,7 +193,7 @@ def overlap_words(facts: dict) -> str:
 def overlap_replace(facts: dict, *, job_id: int) -> pl.DataFrame:
     """Delete the other sources' tickets in the overlapping dates, keeping each as it was for
     an undo; returns their client, creation and resolution (the months to recompute)."""
-    from kpis.imports.undo import ticket_document  # the undo's before-document, one place
+    from kpis.imports.undo import TICKET_COMPANIONS, ticket_document  # the undo's, one place
 
     spans = []
     with connection.cursor() as cursor:
@@ -215,11 +215,12 @@ def overlap_replace(facts: dict, *, job_id: int) -> pl.DataFrame:
                 params,
             )
             spans += cursor.fetchall()
-        cursor.execute(
-            "DELETE FROM kpis_ticketclock WHERE ticket_id IN (SELECT ticket_id FROM "
-            "kpis_importundorow WHERE job_id = %s AND action = 'deleted')",
-            [job_id],
-        )
+        for table in ("kpis_ticketclock", *TICKET_COMPANIONS):  # no cascade in SQL
+            cursor.execute(
+                f"DELETE FROM {table} WHERE ticket_id IN (SELECT ticket_id FROM "
+                "kpis_importundorow WHERE job_id = %s AND action = 'deleted')",
+                [job_id],
+            )
     return spans_frame(spans)
 
 
