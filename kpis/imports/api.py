@@ -74,6 +74,8 @@ class ImportJobSerializer(serializers.ModelSerializer):
     client = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     msp = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     progress = serializers.SerializerMethodField()
+    # Plain text, not the model's choices: one enum for on_overlap in the schema, the requests'.
+    on_overlap = serializers.CharField(read_only=True)
 
     class Meta:
         model = ImportJob
