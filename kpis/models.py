@@ -115,6 +115,15 @@ class ImportJob(models.Model):
         DONE = "done", "Done"
         REJECTED = "rejected", "Rejected"
         FAILED = "failed", "Failed"
+        # Stopped before storing: its tickets look like another source's (kpis/imports/overlap.py)
+        OVERLAP = "overlap", "Waiting for a choice: overlaps another import"
+        CANCELLED = "cancelled", "Cancelled"
+        UNDONE = "undone", "Undone"
+
+    class OnOverlap(models.TextChoices):
+        ASK = "", "Ask"
+        IMPORT = "import", "Import anyway"
+        REPLACE = "replace", "Replace the other source's tickets for the overlapping dates"
 
     class Via(models.TextChoices):
         WEB = "web", "Web"
@@ -155,6 +164,15 @@ class ImportJob(models.Model):
     warnings = models.PositiveIntegerField(default=0)
     message = models.TextField(blank=True, default="")
     phase_seconds = models.JSONField(default=dict, blank=True)  # where the time went
+    # What to do when its tickets overlap another source's; what the check found (its facts).
+    on_overlap = models.CharField(
+        max_length=10, choices=OnOverlap.choices, blank=True, default=OnOverlap.ASK
+    )
+    overlap = models.JSONField(default=dict, blank=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -173,7 +191,41 @@ class ImportJob(models.Model):
 
     @property
     def finished(self) -> bool:
-        return self.status in {self.Status.DONE, self.Status.REJECTED, self.Status.FAILED}
+        return self.status in {
+            self.Status.DONE,
+            self.Status.REJECTED,
+            self.Status.FAILED,
+            self.Status.CANCELLED,
+            self.Status.UNDONE,
+        }
+
+
+class ImportUndoRow(models.Model):
+    """What an import changed, kept so it can be undone: the stored row of each ticket it
+    updated or deleted (replacing another source) as it was before, in one JSON document."""
+
+    class Action(models.TextChoices):
+        UPDATED = "updated", "Updated"
+        DELETED = "deleted", "Deleted"
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="undo_rows")
+    ticket_id = models.BigIntegerField()
+    action = models.CharField(max_length=10, choices=Action.choices)
+    # {"ticket": the kpis_ticket row as to_jsonb made it, ...}: room for rows that go with a
+    # ticket (its status history), restored with it (kpis/imports/undo.py).
+    before = models.JSONField()
+    # The import that last wrote the ticket before this one: a later import that changed this
+    # one's tickets must be undone first.
+    before_job_id = models.BigIntegerField(null=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["job", "action"]),
+            models.Index(fields=["before_job_id"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} ticket {self.ticket_id} of import {self.job_id}"
 
 
 class ImportProblem(models.Model):

@@ -87,3 +87,11 @@ def kpis_recompute_all() -> int:
     for batch in batches(client_ids, settings.KPI_RECOMPUTE_BATCHES):
         kpis_recompute_batch_task.delay(batch)
     return len(client_ids)
+
+
+@shared_task(ignore_result=True)
+def import_undo_rows_purge_task() -> int:
+    """Daily: drop what imports past the undo window kept to undo themselves."""
+    from kpis.imports.undo import undo_rows_purge
+
+    return undo_rows_purge()

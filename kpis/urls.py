@@ -1,7 +1,7 @@
 from django.urls import path
 
 from kpis.dashboard import views as dashboard_views
-from kpis.imports import views
+from kpis.imports import undo_views, views
 from kpis.outages import views as outage_views
 
 urlpatterns = [
@@ -13,6 +13,8 @@ urlpatterns = [
     path("imports/<int:pk>/problems.csv", views.import_problems_csv, name="import_problems_csv"),
     path("imports/<int:pk>/file/", views.import_file, name="import_file"),
     path("imports/<int:pk>/rerun/", views.import_rerun, name="import_rerun"),
+    path("imports/<int:pk>/overlap/", undo_views.import_overlap, name="import_overlap"),
+    path("imports/<int:pk>/undo/", undo_views.import_undo_view, name="import_undo"),
     path("clients/<slug:slug>/dashboard/", dashboard_views.dashboard, name="client_dashboard"),
     path("clients/<slug:slug>/tickets/", dashboard_views.ticket_list, name="client_tickets"),
     path(

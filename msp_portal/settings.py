@@ -222,6 +222,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "kpis.tasks.kpis_recompute_all",
         "schedule": crontab(hour=2, minute=30),
     },
+    # What imports past IMPORT_UNDO_DAYS kept for an undo is dropped (kpis/imports/undo.py).
+    "imports-undo-purge": {
+        "task": "kpis.tasks.import_undo_rows_purge_task",
+        "schedule": crontab(hour=3, minute=15),
+    },
 }
 
 # --- Auth: email log-in, MFA, throttling ------------------------------------------------------
@@ -353,6 +358,11 @@ EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_BYTES", 20 * 1024 * 1024)
 COMMITMENT_ANSWER_DAYS = env_int("COMMITMENT_ANSWER_DAYS", 14)
 # Largest ticket export accepted (a million-row CSV is about 250 MB).
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 1024 * 1024 * 1024)
+# An import whose tickets match another source's for this percentage of the file or more stops
+# before storing and asks (kpis/imports/overlap.py).
+IMPORT_OVERLAP_PERCENT = env_int("IMPORT_OVERLAP_PERCENT", 20)
+# How long an import can be undone; what it keeps to undo itself is dropped after that.
+IMPORT_UNDO_DAYS = env_int("IMPORT_UNDO_DAYS", 30)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # --- API --------------------------------------------------------------------------------------

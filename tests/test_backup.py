@@ -135,7 +135,8 @@ def restored_database():
 @pytest.mark.django_db(transaction=True)
 def test_a_restored_backup_reports_the_same_kpis(media_root, world, restored_database, tmp_path):
     import_sample(world, "connectwise_service_tickets.csv")
-    import_sample(world, "servicenow_incident_audit.csv")
+    # Both kept, as before overlap detection: the backup holds two sources' tickets.
+    import_sample(world, "servicenow_incident_audit.csv", "--on-overlap=import")
     assert KpiSnapshot.objects.filter(client=world.acme).count() > 3
     assert Evidence.objects.count() == 3 and ImportJob.objects.exclude(file="").count() == 2
 

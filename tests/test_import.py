@@ -89,7 +89,8 @@ def test_naive_local_times_are_read_in_the_clients_zone_and_stored_in_utc(world)
 
 def test_the_same_ticket_from_two_psa_layouts_agrees(world):
     run_import(SAMPLES / "connectwise_service_tickets.csv", world.acme.slug)
-    run_import(SAMPLES / "autotask_tickets.csv", world.acme.slug)
+    # Both kept on purpose, to compare them: the overlap would otherwise stop the second.
+    run_import(SAMPLES / "autotask_tickets.csv", world.acme.slug, "--on-overlap=import")
     cw = Ticket.objects.get(source_system="connectwise", external_id="48103")
     at = Ticket.objects.get(source_system="autotask", external_id="T20250048103.0001")
     assert cw.created_at == at.created_at

@@ -5,10 +5,10 @@ from __future__ import annotations
 import io
 
 import polars as pl
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,11 +18,50 @@ from kpis.imports.ingest.mapping import MappingError
 from kpis.imports.ingest.presets import DATE_ORDERS, EVENT_FIELDS, PRESETS, TICKET_FIELDS
 from kpis.imports.ingest.read import UnusableFile
 from kpis.imports.jobs import import_requeue_if_lost, progress_get
-from kpis.imports.services import import_confirm, import_create, import_reject, mapping_prepare
+from kpis.imports.overlap import overlap_refuse, overlap_words
+from kpis.imports.services import (
+    import_confirm,
+    import_create,
+    import_overlap_precheck,
+    import_reject,
+    mapping_prepare,
+)
 from kpis.models import ImportJob, ImportProblem
 from msp_portal.tenancy import importable_clients, visible_imports
 
 BATCH_MAX_TICKETS = 10_000
+
+ON_OVERLAP_HELP = (
+    "when the tickets look like tickets already imported from another source: 'import' them "
+    "anyway, or 'replace' that source's tickets for the overlapping dates; without it such an "
+    "import is answered 409 with what overlaps, and nothing is stored"
+)
+OVERLAP_409 = OpenApiResponse(
+    description="the tickets overlap another source's: nothing stored; the body names the "
+    "import, its source and dates (overlap) and how to resend with on_overlap"
+)
+
+
+class OverlapConflict(APIException):
+    """409: the import's tickets overlap another source's; nothing was stored."""
+
+    status_code = 409
+    default_code = "overlap"
+
+    def __init__(self, job: ImportJob, facts: dict):
+        super().__init__()
+        self.detail = {  # type: ignore[assignment]  # numbers stay numbers
+            "detail": overlap_words(facts),
+            "import": job.pk,
+            "overlap": facts,
+            "choices": {
+                "import": "import these tickets anyway, beside the other source's",
+                "replace": "delete the other source's tickets in the overlapping dates, "
+                "then import these",
+            },
+            "resend": "Send the same request again with on_overlap set to 'import' or "
+            "'replace'; without it, nothing is imported.",
+        }
 
 
 class ImportProblemSerializer(serializers.ModelSerializer):
@@ -35,6 +74,8 @@ class ImportJobSerializer(serializers.ModelSerializer):
     client = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     msp = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     progress = serializers.SerializerMethodField()
+    # Plain text, not the model's choices: one enum for on_overlap in the schema, the requests'.
+    on_overlap = serializers.CharField(read_only=True)
 
     class Meta:
         model = ImportJob
@@ -58,6 +99,9 @@ class ImportJobSerializer(serializers.ModelSerializer):
             "rejected",
             "warnings",
             "message",
+            "on_overlap",
+            "overlap",
+            "undone_at",
             "created_at",
             "started_at",
             "finished_at",
@@ -77,6 +121,9 @@ class ImportUploadSerializer(serializers.Serializer):
     )
     timezone = serializers.CharField(required=False)
     date_order = serializers.ChoiceField(choices=DATE_ORDERS, required=False)
+    on_overlap = serializers.ChoiceField(
+        choices=["import", "replace"], required=False, help_text=ON_OVERLAP_HELP
+    )
 
 
 @extend_schema_field(
@@ -99,6 +146,9 @@ class TicketBatchSerializer(serializers.Serializer):
     tickets = serializers.ListField(
         child=BatchTicketField(), min_length=1, max_length=BATCH_MAX_TICKETS
     )
+    on_overlap = serializers.ChoiceField(
+        choices=["import", "replace"], required=False, help_text=ON_OVERLAP_HELP
+    )
 
 
 def _client_and_msp(user, slug: str) -> tuple[Organisation, Organisation]:
@@ -109,14 +159,21 @@ def _client_and_msp(user, slug: str) -> tuple[Organisation, Organisation]:
     raise ValidationError({"client": ["no client you may import tickets for has this slug"]})
 
 
-def _map_and_queue(job: ImportJob, user, **mapping_options) -> ImportJob:
+def _map_and_queue(job: ImportJob, user, on_overlap: str = "", **mapping_options) -> ImportJob:
     """Map the upload as told (or by its preset) and queue it; a file that cannot be imported is
-    rejected on its job (kept, with its file) and answered with 400 naming the problem."""
+    rejected on its job (kept, with its file) and answered with 400 naming the problem; one
+    whose tickets overlap another source's, with no choice made, is answered 409."""
     try:
         mapping = mapping_prepare(job, **mapping_options)
     except (UnusableFile, MappingError) as error:
         import_reject(job, error)
         raise ValidationError({"file": [str(error)]}) from None
+    job.on_overlap = on_overlap
+    if not on_overlap:
+        facts = import_overlap_precheck(job, mapping)
+        if facts:
+            overlap_refuse(job, facts)
+            raise OverlapConflict(job, facts)
     return import_confirm(job, mapping=mapping, user=user)
 
 
@@ -125,7 +182,9 @@ class ImportUploadView(APIView):
 
     parser_classes = [MultiPartParser, FormParser]
 
-    @extend_schema(request=ImportUploadSerializer, responses={202: ImportJobSerializer})
+    @extend_schema(
+        request=ImportUploadSerializer, responses={202: ImportJobSerializer, 409: OVERLAP_409}
+    )
     def post(self, request):
         payload = ImportUploadSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -147,6 +206,7 @@ class ImportUploadView(APIView):
             mapping_json=data.get("mapping"),
             timezone_name=data.get("timezone"),
             date_order=data.get("date_order"),
+            on_overlap=data.get("on_overlap", ""),
         )
         return Response(ImportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
@@ -157,7 +217,9 @@ class TicketBatchView(APIView):
 
     parser_classes = [JSONParser]
 
-    @extend_schema(request=TicketBatchSerializer, responses={202: ImportJobSerializer})
+    @extend_schema(
+        request=TicketBatchSerializer, responses={202: ImportJobSerializer, 409: OVERLAP_409}
+    )
     def post(self, request):
         payload = TicketBatchSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -187,7 +249,9 @@ class TicketBatchView(APIView):
             name=f"{data['source_name']}.csv",
             content=buffer.getvalue(),
         )
-        job = _map_and_queue(job, request.user, mapping_json=mapping_json)
+        job = _map_and_queue(
+            job, request.user, on_overlap=data.get("on_overlap", ""), mapping_json=mapping_json
+        )
         return Response(ImportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 

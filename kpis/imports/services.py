@@ -14,7 +14,7 @@ from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.utils import timezone
 
-from contracts.models import Organisation
+from contracts.models import Contract, Organisation
 from kpis.imports.company_routing import clients_assign
 from kpis.imports.file_values import file_value_counts
 from kpis.imports.ingest.event_log_guess import EventLogEvidence
@@ -31,9 +31,10 @@ from kpis.imports.mapping_setup import (
     pause_states,
 )
 from kpis.imports.outcome import import_outcome_record
+from kpis.imports.overlap import OverlapFound, overlap_ask, overlap_find, overlap_settle
 from kpis.imports.saved_mappings import saved_mapping_for, saved_mapping_save
-from kpis.imports.store import tickets_store
-from kpis.models import ImportJob, ImportProblem, RecomputeRequest
+from kpis.imports.store import _months, tickets_store
+from kpis.models import ImportJob, ImportProblem, RecomputeRequest, Ticket
 from msp_portal.jobs import DATABASE_ERRORS, Locks
 
 log = logging.getLogger(__name__)
@@ -183,6 +184,9 @@ def import_run(job_id: int) -> ImportJob | None:
         except ImportRejected as rejected:
             _finish(job, ImportJob.Status.REJECTED, str(rejected))
             return job
+        except OverlapFound as found:  # nothing stored: the question waits on the job's page
+            overlap_ask(job, found.facts)
+            return job
         except DATABASE_ERRORS:
             IMPORT_JOBS.retry_later(job_id)
             raise  # the task retries with backoff
@@ -254,9 +258,15 @@ def _run(job: ImportJob) -> None:
                 cursor.execute(
                     "SELECT pg_advisory_xact_lock(%s, %s)", [Locks.IMPORT_CLIENT, client_id]
                 )
+        # Tickets another source holds already: ask, or replace them (kpis/imports/overlap.py).
+        replaced = overlap_settle(
+            job, tickets, source_system=mapping.source_system, zone_by_client=zones
+        )
         result = tickets_store(
             tickets, source_system=mapping.source_system, job_id=job.pk, zone_by_client=zones
         )
+        if replaced is not None:
+            result.months |= _months(replaced, zones)
     with phase("problems"):
         import_outcome_record(job, tickets, result.months)
         _problems_save(job, problems)
@@ -358,10 +368,12 @@ def import_file_sync(
     via: str,
     name: str,
     content: bytes,
+    on_overlap: str = ImportJob.OnOverlap.ASK,
     **mapping_options,
 ) -> ImportJob:
     """Create, map and run an import in this process (the command, the demo seed).
-    `mapping_options` are those of `mapping_prepare`."""
+    `mapping_options` are those of `mapping_prepare`; `on_overlap` what to do when its tickets
+    overlap another source's (kpis/imports/overlap.py)."""
     job = import_create(msp=msp, client=client, user=user, via=via, name=name, content=content)
     del content  # the job's file holds it now; the run reads it from there
     try:
@@ -369,5 +381,30 @@ def import_file_sync(
     except (UnusableFile, MappingError) as error:
         return import_reject(job, error)
     job.mapping, job.preset, job.status = mapping.to_json(), mapping.preset, ImportJob.Status.QUEUED
+    job.on_overlap = on_overlap
     job.save()
     return import_run(job.pk) or job
+
+
+def import_overlap_precheck(job: ImportJob, mapping: Mapping) -> dict | None:
+    """The overlap check alone, before the import is queued, so the API can answer it at once
+    (kpis/imports/overlap.py); a file the run would reject is left for the run to name."""
+    clients = Ticket.objects.filter(
+        client_id__in=[job.client_id] if job.client_id else _msp_clients(job)
+    )
+    if not clients.exclude(source_system=mapping.source_system).exists():
+        return None  # nothing to overlap with: the file is not read twice
+    try:
+        with job.file.open("rb") as handle:
+            table = table_read(handle.read(), job.original_name, **lean_read(mapping.to_json()))
+        frame = table.frame.select(list(dict.fromkeys([*mapping.columns.values(), ROW])))
+        normalised = tickets_normalise_in_parts(frame, mapping)
+    except Exception as error:  # the run names what is wrong with the file, in its words
+        log.info("import %s: overlap not checked before queueing (%s)", job.pk, error)
+        return None
+    tickets, _problems, zones = clients_assign(job, normalised.tickets, mapping)
+    return overlap_find(tickets, source_system=mapping.source_system, zone_by_client=zones)
+
+
+def _msp_clients(job: ImportJob) -> list[int]:
+    return list(Contract.objects.filter(msp=job.msp).values_list("client_id", flat=True))

@@ -25,6 +25,7 @@ from django.db import connection
 
 from kpis.imports.history_store import histories_store, history_text
 from kpis.imports.ingest.normalise import ID_MAX_LENGTH, TITLE_MAX_LENGTH
+from kpis.imports.undo import undo_log_updates
 from kpis.metrics.period import month_index, period_key, period_label
 
 # Staged and stored columns, in COPY order (client_id is added by the caller).
@@ -341,6 +342,8 @@ def _update_changed(
         new_columns=["client_id", "start", "end"],
         schema={"client_id": pl.Int64, "start": pl.String, "end": pl.String},
     ).with_columns(start=_instant("start"), end=_instant("end"))
+    # What an undo of this import restores (kpis/imports/undo.py).
+    undo_log_updates(cursor, job_id=job_id, source_system=source_system)
     # A changed ticket's history is replaced: the old updates go (history_store.py writes the
     # new ones); a ticket now from a one-row export keeps none.
     cursor.execute(

@@ -36,6 +36,7 @@ from kpis.imports.services import (
     import_reject,
     preview_table,
 )
+from kpis.imports.undo import undo_deadline
 from kpis.models import ImportJob
 from msp_portal.csv_export import csv_writer
 from msp_portal.tenancy import (
@@ -236,6 +237,9 @@ def import_detail(request, pk):
             "may_download_file": may_download_import_file(request.user, job),
             "can_import": access.can(Action.IMPORT_TICKETS),
             "done": done_facts(job, request.user) if job.status == ImportJob.Status.DONE else {},
+            "can_undo": job.status == ImportJob.Status.DONE
+            and writes_for_msp(request.user, job.msp_id),
+            "undo_deadline": undo_deadline(job),
         },
     )
 

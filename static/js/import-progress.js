@@ -23,7 +23,8 @@
       .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
       .then(function (data) {
         show(data);
-        if (data.finished) window.location.reload();
+        // An import that stopped to ask about an overlap shows its question after the reload.
+        if (data.finished || data.status === "overlap") window.location.reload();
         else window.setTimeout(poll, 1000);
       })
       .catch(function () { window.setTimeout(poll, 3000); });

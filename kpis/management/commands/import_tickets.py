@@ -16,6 +16,7 @@ from kpis.imports.ingest.presets import DATE_ORDERS, PRESETS, preset_guess
 from kpis.imports.ingest.read import UnusableFile, table_read
 from kpis.imports.ingest.value_counts import file_counts
 from kpis.imports.mapping_setup import mapping_for_header
+from kpis.imports.overlap import overlap_choose, overlap_words
 from kpis.imports.services import PREVIEW_ROWS, import_file_sync
 from kpis.models import ImportJob
 
@@ -53,6 +54,13 @@ class Command(BaseCommand):
             help="send the rows of this company (as the file's company column writes it) to "
             "the client with this slug, or skip them with NAME=skip; repeatable. Companies "
             "named like a client, or routed on the mapping page before, need none",
+        )
+        parser.add_argument(
+            "--on-overlap",
+            choices=["import", "replace"],
+            help="when the file's tickets look like tickets already imported from another "
+            "source: 'import' them anyway, or 'replace' that source's tickets for the "
+            "overlapping dates (without it the import stops and says what overlaps)",
         )
         parser.add_argument(
             "--no-recompute",
@@ -103,7 +111,15 @@ class Command(BaseCommand):
             timezone_name=options["timezone"],
             date_order=options["date_order"],
             companies=options["companies"],
+            on_overlap=options["on_overlap"] or ImportJob.OnOverlap.ASK,
         )
+        if job.status == ImportJob.Status.OVERLAP:
+            overlap_choose(job, "cancel")  # the command asks by refusing: nothing was stored
+            raise CommandError(
+                f"Nothing imported (import {job.pk}): {overlap_words(job.overlap)} Run again "
+                "with --on-overlap=import to import them anyway, or --on-overlap=replace to "
+                "delete that source's tickets in those dates and import these instead."
+            )
         if job.status != ImportJob.Status.DONE:
             raise CommandError(job.message or f"import {job.pk} {job.status}")
         for problem in job.problems.all()[:50]:
