@@ -10,6 +10,7 @@ One P1 ticket (P1 runs in Acme's 24x7 calendar, so its clocks are wall-clock min
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
@@ -174,3 +175,22 @@ def test_a_policy_without_pause_states_leaves_the_imported_pauses(world, log):
     ticket = Ticket.objects.get(client=world.acme, external_id="H-1")
     assert ticket.paused_intervals == []
     assert TicketClock.objects.get(ticket=ticket).resolution_seconds == 270 * 60
+
+
+def test_undoing_a_reimport_gives_a_ticket_back_its_earlier_history(world, log):
+    from django.core.management import call_command
+
+    imported(world, log(ROWS))
+    before = sorted(TicketEvent.objects.values_list("ticket_id", "position", "status_raw", "at"))
+    imported(world, log([*ROWS, "H-2,2026-03-03T09:20:00Z,,P1,eli"]))  # H-2 gains an update
+    assert TicketEvent.objects.count() == 8
+    second = ImportJob.objects.order_by("-pk").first()
+    call_command("undo_import", str(second.pk), "--no-recompute", stdout=io.StringIO())
+    after = sorted(TicketEvent.objects.values_list("ticket_id", "position", "status_raw", "at"))
+    assert after == before  # H-2's two updates, as they were; H-1's five untouched
+
+    # Undoing the first import removes its tickets, and their histories with them.
+    first = ImportJob.objects.order_by("pk").first()
+    call_command("undo_import", str(first.pk), "--no-recompute", stdout=io.StringIO())
+    assert not Ticket.objects.filter(client=world.acme).exists()
+    assert not TicketEvent.objects.exists()
