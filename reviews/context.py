@@ -20,6 +20,7 @@ from contracts.services.commitments import contract_today
 from kpis.dashboard import charts
 from kpis.dashboard.drilldown import figure_ticket_ids
 from kpis.dashboard.selectors import (
+    MORE_FIGURES,
     compliance_by_priority,
     credit_target,
     months_up_to,
@@ -69,7 +70,7 @@ def _snapshots(client, labels: list[str]) -> dict[str, KpiSnapshot]:
     }
 
 
-def _kpi_rows(snapshot, previous, year_before, contract) -> list[dict]:
+def _kpi_rows(snapshot, previous, year_before, contract, measures=None) -> list[dict]:
     return [
         {
             "key": row.measure.key,
@@ -86,7 +87,7 @@ def _kpi_rows(snapshot, previous, year_before, contract) -> list[dict]:
             "change": row.change,
             "direction": row.direction,
         }
-        for row in scorecard(snapshot, previous, year_before, contract)
+        for row in scorecard(snapshot, previous, year_before, contract, measures)
     ]
 
 
@@ -250,6 +251,11 @@ def review_data_build(contract: Contract, quarter: str) -> dict:
         raise NoFigures(f"No KPIs are stored for {client.name} in {quarter} yet.")
 
     kpis = _kpi_rows(snapshot, stored.get(previous), stored.get(year_before), contract)
+    # Every other figure of the registry (p90 times, tickets per seat, SLA counts, time to
+    # escalate, the tier mix): in the key figures too, under the scorecard's.
+    more_kpis = _kpi_rows(
+        snapshot, stored.get(previous), stored.get(year_before), contract, MORE_FIGURES
+    )
     months = months_up_to(snapshot, 12)  # the quarter's three and the nine before
     monthly = trend(client, months)
     priority = compliance_by_priority(snapshot)
@@ -327,6 +333,7 @@ def review_data_build(contract: Contract, quarter: str) -> dict:
         "built_at": _iso(timezone.now()),
         "summary": summary,
         "kpis": kpis,
+        "more_kpis": more_kpis,
         "breaches": breaches,
         "breach_count": sum(by_priority.values()),
         "breaches_by_priority": dict(sorted(by_priority.items())),

@@ -123,6 +123,13 @@ def test_the_board_pack_reads_as_a_board_pack(acme, tmp_path):
 
     text = "\n".join(pages)
     assert "Recommendations and roadmap" in text
+    # Every figure of the registry is in the key figures; the four the dashboard shows in
+    # sections of their own (risks, uptime, credits, tickets without a verdict) are not rows.
+    from kpis.dashboard.selectors import MORE_FIGURES
+
+    flat = " ".join(text.split())
+    for measure in MORE_FIGURES:
+        assert measure.label in flat, measure.label
     for empty in ("No commentary yet", "Not recorded", "not scheduled", "No action items"):
         assert empty not in text, empty  # an empty section is left out, not printed
     for key in ("resolution.compliance", "ci:", "user:", "|"):

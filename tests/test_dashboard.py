@@ -110,12 +110,15 @@ def test_titles_are_escaped_in_the_ticket_list(world, client_for):
     assert b"<script>alert(1)</script>" not in html
 
 
-def test_unknown_periods_and_figures_are_not_found(world, client_for):
+def test_periods_without_figures_are_said_and_unknown_figures_are_not_found(world, client_for):
     import_sample(world, "connectwise_service_tickets.csv")
     owner = client_for(world.owner)
-    # A period without figures is an empty state on the dashboard (tests/test_verdicts.py).
+    # A period without figures is an empty state on the dashboard (tests/test_verdicts.py) and
+    # on the ticket list, which points to the latest period with figures.
     assert owner.get(dashboard_url(world, "1999-Q1")).status_code == 200
-    assert owner.get(tickets_url(world, "1999-Q1", "tickets.created")).status_code == 404
+    listed = owner.get(tickets_url(world, "1999-Q1", "tickets.created"))
+    assert listed.status_code == 200
+    assert "1999-Q1 has no figures: no ticket of it has been imported" in listed.content.decode()
     assert owner.get(tickets_url(world, "2025-Q3", "no.such.figure")).status_code == 404
 
 

@@ -136,3 +136,28 @@ def test_another_msp_gets_404_and_changes_nothing(world, client_for):
         == 404
     )
     assert tenant_digest(world.acme_contract) == before
+
+
+def test_the_mapping_pages_summary_says_the_overlap_before_the_import_is_queued(world, client_for):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    run_import(CW, world.acme.slug, "--no-recompute")
+    first = ImportJob.objects.get()
+    web = client_for(world.msp_staff)
+    upload = SimpleUploadedFile("halo.csv", HALO.read_bytes(), "text/csv")
+    target = f"client:{world.acme.pk}:{world.northwind.pk}"
+    assert web.post(reverse("import_upload"), {"file": upload, "target": target}).status_code == 302
+    job = ImportJob.objects.exclude(pk=first.pk).get()
+    html = web.get(reverse("import_mapping", args=[job.pk])).content.decode()
+    summary = html[html.index('id="summary"') : html.index("</dl>", html.index('id="summary"'))]
+    assert '<dd data-fact="overlap"><strong>' in summary
+    assert "look like tickets already imported from another source" in summary
+    assert f"import {first.pk} (connectwise_service_tickets.csv)" in summary
+    assert "the import will ask" in summary
+
+    # The same source again overlaps with nothing: a re-export updates its own tickets.
+    same = SimpleUploadedFile("cw.csv", CW.read_bytes(), "text/csv")
+    web.post(reverse("import_upload"), {"file": same, "target": target})
+    latest = ImportJob.objects.order_by("-pk").first()
+    page = web.get(reverse("import_mapping", args=[latest.pk])).content.decode()
+    assert '<dd data-fact="overlap">none with tickets from other sources</dd>' in page

@@ -217,7 +217,12 @@ def ticket_list(request, slug):
         )
     computed_at = snapshot_computed_at(client, label)
     if computed_at is None:
-        raise Http404("No figures for that period.")
+        # A period with no figures (a link kept from before, a period typed in): said, not 404.
+        return render(
+            request,
+            "kpis/ticket_list.html",
+            {"client": client, "contract": contract, "empty": True, "asked": label},
+        )
     fingerprint = request.GET.get("fingerprint") if key == "repeat_clusters" else None
     priority = request.GET.get("priority", "")
     if priority not in ("P1", "P2", "P3", "P4"):

@@ -138,7 +138,9 @@ def clients_assign(
             values = rows["company"].to_list()
             reasons = [reason.format(c) for c in values]
             problems.append(problems_frame(rows["__row"].to_list(), column, values, reasons))
-    kept = tickets.filter(pl.col("company").is_in(list(lookup))).with_columns(
+    # Every row routed: no filter, which would copy every column (an event log's histories too).
+    kept = tickets.filter(pl.col("company").is_in(list(lookup))) if problems else tickets
+    kept = kept.with_columns(
         client_id=pl.col("company").replace_strict(lookup, return_dtype=pl.Int64)
     )
     zones = _zones(job, set(lookup.values()))

@@ -120,6 +120,20 @@ class FileSummary:
     zone: str = "UTC"
     date_order_needed: str = ""  # why the date order must be chosen, when it must
     date_order: str = ""  # as read from the whole file: the preview of a few rows reads so too
+    # The file's tickets that look like another source's, in a sentence ("" for none): what the
+    # import will ask about before storing (kpis/imports/overlap.py), said before it is queued.
+    overlap: str = ""
+
+
+def _overlap(job: ImportJob, tickets: pl.DataFrame, mapping: Mapping) -> str:
+    from kpis.imports.company_routing import clients_assign
+    from kpis.imports.overlap import overlap_find, overlap_words
+
+    routed, _problems, zones = clients_assign(job, tickets, mapping)
+    if routed.is_empty():
+        return ""
+    facts = overlap_find(routed, source_system=mapping.source_system, zone_by_client=zones)
+    return overlap_words(facts) if facts else ""
 
 
 def file_summary(job: ImportJob, mapping: Mapping, zone: str) -> FileSummary:
@@ -127,7 +141,9 @@ def file_summary(job: ImportJob, mapping: Mapping, zone: str) -> FileSummary:
     its ticket number and creation time only; an event log as a whole, since folding it needs
     its history. Kept in the cache for big files, like the value counts."""
     if mapping.shape == "ticket":
-        keep = {k: v for k, v in mapping.columns.items() if k in ("external_id", "created_at")}
+        # What the counts, the dates and the overlap with other sources read (overlap.py).
+        read = ("external_id", "created_at", "title", "requester", "category", "company")
+        keep = {k: v for k, v in mapping.columns.items() if k in read}
         mapping = replace(mapping, columns=keep, values={})
     shape = json.dumps([mapping.to_json(), zone], sort_keys=True).encode()
     key = f"import-summary:{job.pk}:{job.sha256}:{hashlib.sha256(shape).hexdigest()[:32]}"
@@ -152,6 +168,7 @@ def file_summary(job: ImportJob, mapping: Mapping, zone: str) -> FileSummary:
     if summary.tickets:
         summary.first_created = local_date(created.min(), zone)
         summary.last_created = local_date(created.max(), zone)
+        summary.overlap = _overlap(job, normalised.tickets, mapping)
     if cached:
         cache.set(key, summary, timeout=CACHE_SECONDS)
     return summary

@@ -162,6 +162,17 @@ def _picked(header: list[str], keep: list[str], as_categories: list[str]) -> _Pi
 def _polars_csv(
     raw: bytes, delimiter: str, max_rows: int | None, *, ragged: bool, picked=None
 ) -> pl.DataFrame:
+    overrides = None
+    if picked is not None and picked.categories:
+        # The names polars gives the kept columns, read off a one-row read rather than assumed.
+        names = _polars_csv(
+            raw, delimiter, 0, ragged=True, picked=_Picked(picked.positions, picked.names, set())
+        ).columns
+        overrides = {
+            name: pl.Categorical
+            for name, kept in zip(names, picked.names, strict=True)
+            if kept in picked.categories
+        }
     return pl.read_csv(
         raw,
         has_header=False,  # the header is read as row 0 so its names stay exactly as written
@@ -173,13 +184,7 @@ def _polars_csv(
         n_rows=None if max_rows is None else max_rows + 1,
         raise_if_empty=False,
         columns=None if picked is None else picked.positions,
-        schema_overrides=None
-        if picked is None
-        else {
-            f"column_{i + 1}": pl.Categorical
-            for i, name in zip(picked.positions, picked.names, strict=True)
-            if name in picked.categories
-        },
+        schema_overrides=overrides,
     )
 
 
