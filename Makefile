@@ -15,7 +15,7 @@ help:
 	@echo "make fuzz     the parser and clock properties with many more examples (FUZZ_EXAMPLES=5000)"
 	@echo "make lint     ruff check + format check + mypy on the pure modules + migrations check"
 	@echo "make manage ARGS='apply_contract FILE'   any manage.py command with the services up"
-	@echo "make bench-import   the million-row import benchmark (see benchmarks/RESULTS.md)"
+	@echo "make bench-import   a million-row export and a 5-million-update event log imported (benchmarks/RESULTS.md)"
 	@echo "make bench-kpis     clocks and KPI recompute on the same million tickets"
 	@echo "make bench-web      dashboard and ticket list under 20 concurrent users"
 	@echo "make bench-qbr      the demo client's QBR PDF with a warm worker"
