@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from kpis.imports.ingest.presets import value_key
+
 
 @dataclass(frozen=True)
 class Event:
@@ -57,10 +59,6 @@ def _pair(pair) -> tuple[datetime | None, datetime | None]:
     return _instant(start), _instant(end)
 
 
-def _key(status: str) -> str:
-    return " ".join(status.lower().split())
-
-
 def _from_history(ticket, history, pause_states: set[str]) -> list[Event]:
     """Every change the updates record, then what the fold made of them (first response,
     escalation, final resolution), in time order."""
@@ -69,7 +67,7 @@ def _from_history(ticket, history, pause_states: set[str]) -> list[Event]:
         # A policy that lists none leaves the pauses the import's mapping named (metrics/
         # history.py): the statuses in force when the stored intervals start.
         starts = {_pair(p)[0] for p in ticket.paused_intervals or []}
-        pause_states = {_key(u.status_raw) for u in history if u.at in starts}
+        pause_states = {value_key(u.status_raw) for u in history if u.at in starts}
     previous = None
     for update in history:
         if previous is None or update.status_raw != previous.status_raw:
@@ -96,8 +94,8 @@ _KIND_OF_STATE = {"resolved": "resolved", "closed": "closed", "cancelled": "clos
 
 def _status_event(update, previous, pause_states: set[str]) -> Event:
     status = update.status_raw or update.get_state_display()
-    paused = _key(update.status_raw) in pause_states
-    was_paused = previous is not None and _key(previous.status_raw) in pause_states
+    paused = value_key(update.status_raw) in pause_states
+    was_paused = previous is not None and value_key(previous.status_raw) in pause_states
     was_done = previous is not None and previous.state in ("resolved", "closed")
     if paused:
         return Event(update.at, f"{status}: clock paused", "pause")

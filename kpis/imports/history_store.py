@@ -15,6 +15,7 @@ from functools import partial
 
 import polars as pl
 
+from kpis.imports.copy_frame import copy_frame
 from kpis.imports.ingest.normalise import ID_MAX_LENGTH
 
 # What each stored update keeps, in COPY order after (client_id, ticket_id, position).
@@ -47,16 +48,13 @@ def histories_store(
 
 
 def _stored_ids(cursor, source_system: str, client_ids: list[int]) -> pl.DataFrame:
-    buffer = io.BytesIO()
-    query = cursor.mogrify(
-        "COPY (SELECT client_id, external_id, id FROM kpis_ticket "
-        "WHERE source_system = %s AND client_id = ANY(%s)) TO STDOUT WITH (FORMAT csv)",
+    return copy_frame(
+        cursor,
+        "SELECT client_id, external_id, id FROM kpis_ticket "
+        "WHERE source_system = %s AND client_id = ANY(%s)",
         [source_system, client_ids],
+        {"client_id": pl.Int64, "external_id": pl.String, "ticket_id": pl.Int64},
     )
-    cursor.cursor.copy_expert(query.decode(), buffer)
-    buffer.seek(0)
-    schema = {"client_id": pl.Int64, "external_id": pl.String, "ticket_id": pl.Int64}
-    return pl.read_csv(buffer, has_header=False, new_columns=list(schema), schema=schema)
 
 
 def _slices(

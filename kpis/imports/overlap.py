@@ -5,7 +5,6 @@ anyway, replace the other source's tickets for the overlapping dates, or cancel.
 
 from __future__ import annotations
 
-import io
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -14,6 +13,7 @@ from django.conf import settings
 from django.db import connection
 
 from contracts.models import Organisation
+from kpis.imports.copy_frame import copy_frame
 from kpis.imports.ingest.presets import PRESETS
 from kpis.models import ImportJob
 
@@ -63,19 +63,15 @@ def _others(client_ids: list[int], source_system: str, first, last) -> pl.DataFr
         "requester": pl.String,
         "category": pl.String,
     }
-    buffer = io.BytesIO()
     with connection.cursor() as cursor:
-        query = cursor.mogrify(
-            f"COPY (SELECT {', '.join(schema)} FROM kpis_ticket WHERE client_id = ANY(%s) "
+        frame = copy_frame(
+            cursor,
+            f"SELECT {', '.join(schema)} FROM kpis_ticket WHERE client_id = ANY(%s) "
             "AND source_system <> %s AND created_at >= %s AND created_at < %s "
-            "+ interval '1 minute') TO STDOUT WITH (FORMAT csv)",
+            "+ interval '1 minute'",
             [client_ids, source_system, first, last],
+            schema,
         )
-        cursor.cursor.copy_expert(query.decode(), buffer)
-    if buffer.tell() == 0:
-        return pl.DataFrame(schema={**schema, "created_at": pl.Datetime("us")})
-    buffer.seek(0)
-    frame = pl.read_csv(buffer, has_header=False, new_columns=list(schema), schema=schema)
     # The session's zone is UTC: '2025-07-08 21:05:00+00' or with fractions of a second.
     return frame.with_columns(
         pl.col("created_at").str.slice(0, 19).str.to_datetime("%Y-%m-%d %H:%M:%S")

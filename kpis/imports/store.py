@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 from django.db import connection
 
+from kpis.imports.copy_frame import copy_frame
 from kpis.imports.history_store import histories_store, history_text
 from kpis.imports.ingest.normalise import ID_MAX_LENGTH, TITLE_MAX_LENGTH
 from kpis.imports.undo import undo_log_updates
@@ -204,18 +205,13 @@ def _copy_produced(cursor, sql: str, produce: Callable[[], Iterator[bytes]]) -> 
 
 def _existing(cursor, source_system: str, client_ids: list[int]) -> pl.DataFrame:
     """Key and content hash of the tickets already stored for these clients and this source."""
-    buffer = io.BytesIO()
-    query = cursor.mogrify(
-        "COPY (SELECT client_id, external_id, content_hash FROM kpis_ticket "
-        "WHERE source_system = %s AND client_id = ANY(%s)) TO STDOUT WITH (FORMAT csv)",
+    return copy_frame(
+        cursor,
+        "SELECT client_id, external_id, content_hash FROM kpis_ticket "
+        "WHERE source_system = %s AND client_id = ANY(%s)",
         [source_system, client_ids],
+        {"client_id": pl.Int64, "external_id": pl.String, "old_hash": pl.String},
     )
-    cursor.cursor.copy_expert(query.decode(), buffer)
-    schema = {"client_id": pl.Int64, "external_id": pl.String, "old_hash": pl.String}
-    if buffer.tell() == 0:
-        return pl.DataFrame(schema=schema)
-    buffer.seek(0)
-    return pl.read_csv(buffer, has_header=False, new_columns=list(schema), schema=schema)
 
 
 def tickets_store(

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from kpis.metrics.history import status_key
+
 _ISO = "%Y-%m-%dT%H:%M:%SZ"
 DONE_STATES = ["resolved", "closed"]
 LIVE_STATES = ["new", "open", "paused"]  # the states a reopen moves a ticket back to
@@ -123,9 +125,11 @@ def events_fold(events: pl.DataFrame, *, pause_states: set[str]) -> pl.DataFrame
     ev = ev.with_columns(
         resolved_since=pl.when(pl.col("is_resolution")).then(pl.col("updated_at")).forward_fill()
     )
-    status_key = pl.col("status_raw").str.to_lowercase().str.replace_all(r"\s+", " ")
     pauses = _joined_intervals(
-        ev.filter(status_key.is_in(list(pause_states))), "updated_at", "next_at", "pauses"
+        ev.filter(status_key(pl.col("status_raw")).is_in(list(pause_states))),
+        "updated_at",
+        "next_at",
+        "pauses",
     )
     gaps = _joined_intervals(ev.filter(pl.col("is_reopen")), "resolved_since", "updated_at", "gaps")
     history = pl.struct(
