@@ -62,6 +62,21 @@ class AuditedAdmin(admin.ModelAdmin):
         super().delete_model(request, obj)
 
 
+class FixedTermsMixin:
+    """Versions of the rules and their terms are shown, never edited here: a change is a new
+    version both sides approve in the app (contracts/services/agreement.py), and the database
+    refuses an edit anyway. The operator reads them; nobody rewrites what figures used."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
@@ -93,56 +108,62 @@ class ContractAdmin(AuditedAdmin):
     autocomplete_fields = ["client", "msp", "advisor"]
 
 
-class SlaTargetInline(admin.TabularInline):
+class SlaTargetInline(FixedTermsMixin, admin.TabularInline):
     model = SlaTarget
     extra = 0
 
 
-class CalendarInline(admin.StackedInline):
+class CalendarInline(FixedTermsMixin, admin.StackedInline):
     model = Calendar
     extra = 0
 
 
-class UptimeTargetInline(admin.TabularInline):
+class UptimeTargetInline(FixedTermsMixin, admin.TabularInline):
     model = UptimeTarget
     extra = 0
 
 
 @admin.register(SlaPolicyVersion)
-class SlaPolicyVersionAdmin(AuditedAdmin):
-    list_display = ["contract", "effective_from", "repeat_window_days", "created_at"]
+class SlaPolicyVersionAdmin(FixedTermsMixin, AuditedAdmin):
+    list_display = [
+        "contract",
+        "effective_from",
+        "get_state_display",
+        "repeat_window_days",
+        "created_at",
+    ]
     list_filter = ["contract__client"]
     inlines = [CalendarInline, SlaTargetInline, UptimeTargetInline]
 
 
 @admin.register(Calendar)
-class CalendarAdmin(AuditedAdmin):
+class CalendarAdmin(FixedTermsMixin, AuditedAdmin):
     list_display = ["key", "policy", "is_24x7", "timezone", "holiday_country"]
 
 
 @admin.register(SlaTarget)
-class SlaTargetAdmin(AuditedAdmin):
+class SlaTargetAdmin(FixedTermsMixin, AuditedAdmin):
     list_display = ["policy", "priority", "response_minutes", "resolution_minutes", "calendar"]
 
 
 @admin.register(UptimeTarget)
-class UptimeTargetAdmin(AuditedAdmin):
+class UptimeTargetAdmin(FixedTermsMixin, AuditedAdmin):
     list_display = ["policy", "service", "target"]
 
 
-class AssignmentInline(admin.TabularInline):
+class AssignmentInline(FixedTermsMixin, admin.TabularInline):
     model = ResponsibilityAssignment
     extra = 0
 
 
 @admin.register(ResponsibilityMatrixVersion)
-class MatrixVersionAdmin(AuditedAdmin):
-    list_display = ["contract", "number", "client_approved_at", "msp_approved_at", "created_at"]
+class MatrixVersionAdmin(FixedTermsMixin, AuditedAdmin):
+    list_display = ["contract", "number", "effective_from", "get_state_display", "created_at"]
     inlines = [AssignmentInline]
 
 
 @admin.register(ResponsibilityAssignment)
-class AssignmentAdmin(AuditedAdmin):
+class AssignmentAdmin(FixedTermsMixin, AuditedAdmin):
     list_display = ["version", "area", "owner"]
     list_filter = ["owner"]
 

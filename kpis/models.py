@@ -378,6 +378,15 @@ class TicketClock(models.Model):
         related_name="+",
         db_constraint=False,
     )
+    # The agreed responsibility matrix in force at the ticket's creation (its customer-owned
+    # areas decide which tickets get no verdict); null when none was agreed.
+    matrix_version = models.ForeignKey(
+        "contracts.ResponsibilityMatrixVersion",
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        db_constraint=False,
+    )
     response_seconds = models.BigIntegerField(null=True)
     resolution_seconds = models.BigIntegerField(null=True)
     response_target_seconds = models.BigIntegerField(null=True)
@@ -407,7 +416,10 @@ class KpiSnapshot(models.Model):
     values = models.JSONField(default=dict)  # the kpis.md keys → values
     figures = models.JSONField(default=dict)  # key → {numerator, denominator, note}
     breakdowns = models.JSONField(default=dict)  # priority / category / origin → key → value
-    # md5 of the three JSON texts: a recompute rewrites only the snapshots whose content changed.
+    # The agreed versions of the rules the period's tickets were judged under:
+    # {"sla": [version ids], "matrix": [version ids]} (issue 24: a figure says its rules).
+    rules_used = models.JSONField(default=dict)
+    # md5 of the four JSON texts: a recompute rewrites only the snapshots whose content changed.
     content_hash = models.CharField(max_length=32, blank=True, default="")
     computed_at = models.DateTimeField()
 

@@ -52,6 +52,50 @@ def demo_document(name: str) -> dict:
     return yaml.safe_load((DEMO / name).read_text())
 
 
+def without_gaps(document: dict) -> dict:
+    """The document's matrix with every standard area assigned and every shared area split:
+    a matrix both sides may approve (the demo's has gaps on purpose)."""
+    from contracts.rules import STANDARD_AREAS, standard_area_for
+
+    rows = document["responsibilities"]
+    for row in rows:
+        if row["owner"] == "shared" and not row.get("split"):
+            row["split"] = "MSP does the work; the client decides"
+    named = {standard_area_for(row["area"]) for row in rows}
+    rows += [{"area": area, "owner": "msp"} for area in STANDARD_AREAS if area not in named]
+    return document
+
+
+def agree(version, *, client_user=None, msp_user=None):
+    """Both sides approve a proposed version, as their members would in the app."""
+    from contracts.services.agreement import version_approve
+
+    version_approve(version=version, side="client", actor=client_user, source="web")
+    return version_approve(version=version, side="msp", actor=msp_user, source="web")
+
+
+def propose_and_agree(document: dict, *, correction: str = "", **users):
+    """Apply a contract file as a proposal from the MSP's side (source web), then both sides
+    approve every version it proposed. Returns the apply result."""
+    from contracts.models import ResponsibilityMatrixVersion, SlaPolicyVersion
+
+    before = {
+        model: set(model.objects.values_list("pk", flat=True))
+        for model in (SlaPolicyVersion, ResponsibilityMatrixVersion)
+    }
+    result = contract_apply(
+        data=contract_file_parse(yaml.safe_dump(document)),
+        source="web",
+        correction=correction,
+        matrix_correction=correction,
+    )
+    for model, known in before.items():
+        for version in model.objects.filter(model.pending_q(), contract=result.contract):
+            if version.pk not in known:
+                agree(version, **users)
+    return result
+
+
 def rival_document() -> dict:
     """A third tenant: another client with another MSP, and no link to Northwind."""
     doc = demo_document("birch-cole-law.yaml")

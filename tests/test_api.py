@@ -75,10 +75,18 @@ def test_msp_staff_apply_a_contract_file_and_a_repeat_changes_nothing(world):
     doc["sla"]["targets"]["P1"]["response_minutes"] = 20
     first = api.post(reverse("contract-file-apply"), document(doc), format="json")
     assert first.status_code == 200, first.content
-    assert first.json()["changes"] == ["created SLA policy version effective 2026-07-01"]
+    assert first.json()["changes"] == [
+        "proposed SLA policy version effective 2026-07-01: it applies once the client and "
+        "the MSP both approve it"
+    ]
     again = api.post(reverse("contract-file-apply"), document(doc), format="json")
     assert again.json()["changes"] == []
-    assert SlaPolicyVersion.objects.filter(contract=world.acme_contract).count() == 2
+    versions = SlaPolicyVersion.objects.filter(contract=world.acme_contract)
+    assert versions.count() == 2
+    # One side alone changed nothing: the version in force on its date is still the first.
+    proposed = versions.get(effective_from="2026-07-01")
+    assert proposed.state == "proposed"
+    assert world.acme_contract.current_policy(on=proposed.effective_from) != proposed
 
 
 def test_a_bad_contract_file_is_answered_with_key_paths(world):

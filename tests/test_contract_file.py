@@ -227,9 +227,15 @@ def test_a_changed_matrix_is_a_new_unapproved_version():
     doc = acme()
     doc["responsibilities"][6]["split"] = "MSP runs the CAB; the client approves changes"
     result = contract_apply(data=parse(doc))
-    assert result.changes == ["created responsibility matrix version 2"]
+    assert result.changes == [
+        "proposed responsibility matrix version 2: it applies once the client and the MSP "
+        "both approve it"
+    ]
     newest = result.contract.current_matrix()
     assert newest.number == 2 and newest.client_approved_at is None
+    # The first proposal, never approved, is replaced: withdrawn, kept as history.
+    first = result.contract.matrix_versions.get(number=1)
+    assert first.state == "withdrawn" and first.assignments.count() == 10
 
 
 @pytest.mark.django_db

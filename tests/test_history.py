@@ -1,5 +1,6 @@
 """Event-log histories kept in the database (kpis.TicketEvent) and folded again at recompute
-(#19): a change of the policy's pause states reaches the tickets with no import.
+(#19): a change of the policy's pause states reaches the tickets with no import. Since #24 such
+a change of agreed terms is a correction both sides approve (it says which results it changes).
 
 One P1 ticket (P1 runs in Acme's 24x7 calendar, so its clocks are wall-clock minutes):
   10:00 New · 10:30 In Progress · 11:00 Waiting on Parts · 13:00 In Progress · 14:30 Resolved
@@ -18,6 +19,7 @@ import pytest
 from contracts.models import SlaPolicyVersion
 from kpis.metrics.recompute import kpis_recompute
 from kpis.models import ImportJob, Ticket, TicketClock, TicketEvent
+from tests.conftest import demo_document, propose_and_agree
 from tests.test_import import run_import
 
 HEADER = "Ticket,Updated,Status,Priority,Assignee"
@@ -54,6 +56,14 @@ def log(tmp_path):
         return [str(path), "--mapping", str(mapping)]
 
     return write
+
+
+def pause_states_corrected(world, states: list[str]) -> SlaPolicyVersion:
+    """Acme's SLA with these pause states, as a correction both sides approved."""
+    document = demo_document("acme-dental.yaml")
+    document["sla"]["pause_states"] = states
+    propose_and_agree(document, correction="the contract lists this pause state; we left it out")
+    return world.acme_contract.current_policy(on=document["sla"]["effective_from"])
 
 
 def imported(world, args) -> dict[str, int]:
@@ -104,9 +114,9 @@ def test_a_policy_whose_pause_states_change_changes_the_clocks_at_the_next_recom
     assert (clock.response_seconds, clock.resolution_seconds) == (30 * 60, 270 * 60)
     assert clock.resolution_verdict == "breached" and ticket.paused_intervals == []
 
-    version = SlaPolicyVersion.objects.get(contract=world.acme_contract)
-    version.pause_states = [*version.pause_states, "waiting on  PARTS"]  # case and spaces agree
-    version.save()
+    original = SlaPolicyVersion.objects.get(contract=world.acme_contract).pause_states
+    corrected = pause_states_corrected(world, [*original, "waiting on  PARTS"])  # case, spaces
+    assert corrected.changes_results == {"tickets": 2, "months": {"2026-03": 2}}
     jobs = ImportJob.objects.count()
     kpis_recompute(world.acme)
 
@@ -118,8 +128,7 @@ def test_a_policy_whose_pause_states_change_changes_the_clocks_at_the_next_recom
     assert ticket.paused_intervals == [["2026-03-02T11:00:00Z", "2026-03-02T13:00:00Z"]]
 
     # And back: the state taken out of the policy again, the pause is gone at the next recompute.
-    version.pause_states = version.pause_states[:-1]
-    version.save()
+    pause_states_corrected(world, original)
     kpis_recompute(world.acme)
     clock.refresh_from_db()
     ticket.refresh_from_db()
@@ -142,9 +151,8 @@ def test_the_ticket_page_tells_the_stored_history_with_the_policys_pauses(world,
     from django.urls import reverse
 
     imported(world, log(ROWS))
-    version = SlaPolicyVersion.objects.get(contract=world.acme_contract)
-    version.pause_states = [*version.pause_states, "Waiting on Parts"]
-    version.save()
+    original = SlaPolicyVersion.objects.get(contract=world.acme_contract).pause_states
+    pause_states_corrected(world, [*original, "Waiting on Parts"])
     kpis_recompute(world.acme)
     ticket = Ticket.objects.get(client=world.acme, external_id="H-1")
     page = client_for(world.owner).get(reverse("client_ticket", args=[world.acme.slug, ticket.pk]))
@@ -159,8 +167,7 @@ def test_the_ticket_page_tells_the_stored_history_with_the_policys_pauses(world,
     positions = [html.index(text) for text in told[1:3]]
     assert all(text in html for text in told) and positions == sorted(positions)
     # Without the pause state, the same update is only a status change.
-    version.pause_states = version.pause_states[:-1]
-    version.save()
+    pause_states_corrected(world, original)
     kpis_recompute(world.acme)
     html = client_for(world.owner).get(page.wsgi_request.path).content.decode()
     assert "Waiting on Parts" in html and "clock paused" not in html
@@ -168,9 +175,7 @@ def test_the_ticket_page_tells_the_stored_history_with_the_policys_pauses(world,
 
 def test_a_policy_without_pause_states_leaves_the_imported_pauses(world, log):
     """A version that lists none: the pauses the import's mapping named stand (docs/kpis.md)."""
-    version = SlaPolicyVersion.objects.get(contract=world.acme_contract)
-    version.pause_states = []
-    version.save()
+    pause_states_corrected(world, [])
     imported(world, log(ROWS))  # no pause state anywhere: no pauses
     ticket = Ticket.objects.get(client=world.acme, external_id="H-1")
     assert ticket.paused_intervals == []

@@ -66,9 +66,19 @@ def test_a_read_only_member_can_read_but_gets_403_on_every_write(world, client_f
     )
 
 
+def _gapless_proposal(world):
+    """A matrix version both sides may approve (the demo's has gaps: approving it is refused)."""
+    import yaml
+
+    from tests.conftest import apply_yaml_text, demo_document, without_gaps
+
+    apply_yaml_text(yaml.safe_dump(without_gaps(demo_document("acme-dental.yaml"))))
+    return world.acme_contract.current_matrix()
+
+
 def test_the_owner_approves_for_the_client_but_not_for_the_msp(world, client_for):
     client = client_for(world.owner)
-    version = world.acme_contract.current_matrix()
+    version = _gapless_proposal(world)
     base = [world.acme.slug, world.acme_contract.pk, version.pk]
     assert client.post(reverse("contract_matrix_approve", args=[*base, "msp"])).status_code == 403
     response = client.post(reverse("contract_matrix_approve", args=[*base, "client"]))
@@ -79,7 +89,7 @@ def test_the_owner_approves_for_the_client_but_not_for_the_msp(world, client_for
 
 def test_msp_staff_approve_for_the_msp_only(world, client_for):
     client = client_for(world.msp_staff)
-    version = world.acme_contract.current_matrix()
+    version = _gapless_proposal(world)
     url = reverse("matrix-version-approve", args=[version.pk])
     assert client.post(url, {"side": "client"}).status_code == 403
     response = client.post(url, {"side": "msp"})

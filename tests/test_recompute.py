@@ -28,7 +28,7 @@ from kpis.metrics.store import clocks_store, tickets_load
 from kpis.models import KpiSnapshot, RecomputeRequest, Ticket, TicketClock
 from msp_portal.celery import app
 
-from .conftest import DEMO, apply_yaml_text
+from .conftest import DEMO, agree, apply_yaml_text, without_gaps
 from .test_import_api import token_client, wait_finished
 
 SAMPLES = Path(__file__).parent / "data" / "samples"
@@ -117,7 +117,8 @@ def test_tickets_in_a_customer_owned_area_get_no_verdict(world):
     for area in document["responsibilities"]:
         if area["area"] == "Data ownership and access approvals":
             area["categories"] = ["accounts"]  # matched whatever the case
-    apply_yaml_text(yaml.safe_dump(document))
+    apply_yaml_text(yaml.safe_dump(without_gaps(document)))
+    agree(world.acme_contract.current_matrix())  # before any ticket: from the contract's start
     import_sample(world, "connectwise_service_tickets.csv")
     accounts = Ticket.objects.filter(client=world.acme, category="Accounts")
     assert accounts.exists()

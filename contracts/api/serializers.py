@@ -16,6 +16,7 @@ from contracts.models import (
     SlaTarget,
     UptimeTarget,
 )
+from contracts.models.agreement import AgreementState
 
 
 class OrganisationSerializer(serializers.ModelSerializer):
@@ -89,7 +90,39 @@ class UptimeTargetSerializer(serializers.ModelSerializer):
         fields = ["service", "target"]
 
 
-class SlaPolicyVersionSerializer(serializers.ModelSerializer):
+class AgreementFields(serializers.ModelSerializer):
+    """Where a version stands between the two sides (contracts/models/agreement.py)."""
+
+    state = serializers.ChoiceField(choices=AgreementState.choices, read_only=True)
+    created_by = serializers.StringRelatedField(allow_null=True)
+    client_approved_by = serializers.StringRelatedField(allow_null=True)
+    msp_approved_by = serializers.StringRelatedField(allow_null=True)
+    withdrawn_by = serializers.StringRelatedField(allow_null=True)
+    changes_results = serializers.JSONField(
+        read_only=True,
+        help_text="a correction: the tickets it measures again, by month of creation, e.g. "
+        '{"tickets": 12, "months": {"2026-03": 7, "2026-04": 5}}; empty otherwise',
+    )
+
+    AGREEMENT = [
+        "state",
+        "effective_from",
+        "reason",
+        "is_correction",
+        "changes_results",
+        "created_by",
+        "created_at",
+        "client_approved_by",
+        "client_approved_at",
+        "msp_approved_by",
+        "msp_approved_at",
+        "withdrawn_by",
+        "withdrawn_at",
+        "superseded_at",
+    ]
+
+
+class SlaPolicyVersionSerializer(AgreementFields):
     calendars = CalendarSerializer(many=True, read_only=True)
     targets = SlaTargetSerializer(many=True, read_only=True)
     uptime_targets = UptimeTargetSerializer(many=True, read_only=True)
@@ -99,20 +132,19 @@ class SlaPolicyVersionSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "contract",
-            "effective_from",
+            *AgreementFields.AGREEMENT,
             "pause_states",
             "repeat_window_days",
             "calendars",
             "targets",
             "uptime_targets",
-            "created_at",
         ]
 
 
 class AssignmentSerializer(serializers.ModelSerializer):
     class Meta:
         model = ResponsibilityAssignment
-        fields = ["area", "owner", "split"]
+        fields = ["area", "owner", "split", "categories"]
 
 
 class GapSerializer(serializers.Serializer):
@@ -121,30 +153,21 @@ class GapSerializer(serializers.Serializer):
     message = serializers.CharField()
 
 
-class MatrixVersionSerializer(serializers.ModelSerializer):
+class MatrixVersionSerializer(AgreementFields):
     assignments = AssignmentSerializer(many=True, read_only=True)
     gaps = GapSerializer(many=True, read_only=True)
-    client_approved_by = serializers.StringRelatedField(allow_null=True)
-    msp_approved_by = serializers.StringRelatedField(allow_null=True)
 
     class Meta:
         model = ResponsibilityMatrixVersion
-        fields = [
-            "id",
-            "contract",
-            "number",
-            "created_at",
-            "client_approved_by",
-            "client_approved_at",
-            "msp_approved_by",
-            "msp_approved_at",
-            "assignments",
-            "gaps",
-        ]
+        fields = ["id", "contract", "number", *AgreementFields.AGREEMENT, "assignments", "gaps"]
 
 
 class MatrixApproveSerializer(serializers.Serializer):
     side = serializers.ChoiceField(choices=["client", "msp"])
+
+
+class WithdrawSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=500)
 
 
 class CommitmentSerializer(serializers.ModelSerializer):

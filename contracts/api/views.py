@@ -28,9 +28,10 @@ from contracts.models import (
     ResponsibilityMatrixVersion,
     SlaPolicyVersion,
 )
+from contracts.services.agreement import version_approve, version_withdraw
 from contracts.services.commitments import evidence_add, occurrence_complete
 from contracts.services.contract_apply import contract_apply
-from contracts.services.matrix import matrix_approve, matrix_version_gaps
+from contracts.services.matrix import matrix_version_gaps
 from msp_portal.tenancy import (
     WRITE_ROLES,
     Action,
@@ -94,8 +95,54 @@ class ContractViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return visible_contracts(self.request.user).select_related("client", "msp", "advisor")
 
 
-class SlaPolicyVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
-    """SLA policy versions with their calendars, targets per priority and uptime targets."""
+class AgreementActions:
+    """Approve (one side at a time) and withdraw a proposed version of the rules."""
+
+    def _decide(self, request, act):
+        version = self.get_object()
+        try:
+            version = act(version)
+        except DjangoValidationError as exc:
+            raise ValidationError({"detail": exc.messages}) from None
+        return Response(self.get_serializer(self.get_queryset().get(pk=version.pk)).data)
+
+    def _approve(self, request):
+        payload = s.MatrixApproveSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        side = payload.validated_data["side"]
+
+        def act(version):
+            _require(
+                request.user,
+                version.contract,
+                Action.APPROVE_MATRIX_CLIENT if side == "client" else Action.APPROVE_MATRIX_MSP,
+            )
+            return version_approve(version=version, side=side, actor=request.user, source="api")
+
+        return self._decide(request, act)
+
+    def _withdraw(self, request):
+        payload = s.WithdrawSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+
+        def act(version):
+            _require(request.user, version.contract, Action.EDIT_CONTRACT)
+            return version_withdraw(
+                version=version,
+                actor=request.user,
+                source="api",
+                reason=payload.validated_data.get("reason", ""),
+            )
+
+        return self._decide(request, act)
+
+
+class SlaPolicyVersionViewSet(
+    AgreementActions, mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet
+):
+    """SLA policy versions with their calendars, targets per priority and uptime targets, and
+    where each stands: proposed, agreed by both sides, withdrawn, or replaced by a correction.
+    Only agreed versions decide verdicts, from their effective date on."""
 
     serializer_class = s.SlaPolicyVersionSerializer
     filterset_fields = ["contract"]
@@ -103,13 +150,30 @@ class SlaPolicyVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
     def get_queryset(self):
         return (
             self.scoped(SlaPolicyVersion.objects.all())
+            .select_related("created_by", "client_approved_by", "msp_approved_by", "withdrawn_by")
             .prefetch_related("calendars", "targets__calendar", "uptime_targets")
-            .order_by("contract", "-effective_from")
+            .order_by("contract", "-effective_from", "-id")
         )
 
+    @extend_schema(request=s.MatrixApproveSerializer, responses=s.SlaPolicyVersionSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        """One side's approval; refused for a version that would change verdicts already given
+        (unless it is a correction)."""
+        return self._approve(request)
 
-class MatrixVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
-    """Responsibility-matrix versions with their assignments and computed gaps."""
+    @extend_schema(request=s.WithdrawSerializer, responses=s.SlaPolicyVersionSerializer)
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request, pk=None):
+        """Withdraw a proposal still waiting for approval (kept as history)."""
+        return self._withdraw(request)
+
+
+class MatrixVersionViewSet(
+    AgreementActions, mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet
+):
+    """Responsibility-matrix versions with their assignments, computed gaps and where each
+    stands; a version with gaps cannot be approved."""
 
     serializer_class = s.MatrixVersionSerializer
     filterset_fields = ["contract"]
@@ -117,7 +181,9 @@ class MatrixVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sco
     def get_queryset(self):
         return (
             self.scoped(ResponsibilityMatrixVersion.objects.all())
-            .select_related("client_approved_by", "msp_approved_by", "contract")
+            .select_related(
+                "created_by", "client_approved_by", "msp_approved_by", "withdrawn_by", "contract"
+            )
             .prefetch_related("assignments")
             .order_by("contract", "-number")
         )
@@ -134,20 +200,14 @@ class MatrixVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sco
     @extend_schema(request=s.MatrixApproveSerializer, responses=s.MatrixVersionSerializer)
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
-        version = self.get_object()
-        payload = s.MatrixApproveSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        side = payload.validated_data["side"]
-        _require(
-            request.user,
-            version.contract,
-            Action.APPROVE_MATRIX_CLIENT if side == "client" else Action.APPROVE_MATRIX_MSP,
-        )
-        try:
-            matrix_approve(version=version, side=side, actor=request.user, source="api")
-        except DjangoValidationError as exc:
-            raise ValidationError({"side": exc.messages}) from None
-        return Response(self.get_serializer(version).data)
+        """One side's approval; refused while the version has gaps."""
+        return self._approve(request)
+
+    @extend_schema(request=s.WithdrawSerializer, responses=s.MatrixVersionSerializer)
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request, pk=None):
+        """Withdraw a proposal still waiting for approval (kept as history)."""
+        return self._withdraw(request)
 
 
 class CommitmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):

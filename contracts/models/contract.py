@@ -100,13 +100,39 @@ class Contract(models.Model):
             return None
         return (self.unit_price * self.seats).quantize(Decimal("0.01"))
 
+    def today(self):
+        """Today's date in the contract's time zone."""
+        return timezone.now().astimezone(ZoneInfo(self.timezone)).date()
+
     def current_policy(self, on=None):
-        """The SLA policy version in force on a date (default: today in the contract's zone)."""
-        if on is None:
-            on = timezone.now().astimezone(ZoneInfo(self.timezone)).date()
+        """The agreed SLA policy version in force on a date (default: today in the contract's
+        zone): approved by both sides, not replaced by a correction."""
+        from .agreement import Agreed
+
+        on = on or self.today()
         # Through the reverse relation: the SLA module imports this one, not the other way.
-        return self.sla_versions.filter(effective_from__lte=on).order_by("-effective_from").first()
+        return (
+            self.sla_versions.filter(Agreed.in_force_q(), effective_from__lte=on)
+            .order_by("-effective_from", "-id")
+            .first()
+        )
+
+    def matrix_in_force(self, on=None):
+        """The agreed responsibility-matrix version in force on a date (default: today)."""
+        from .agreement import Agreed
+
+        on = on or self.today()
+        return (
+            self.matrix_versions.filter(Agreed.in_force_q(), effective_from__lte=on)
+            .order_by("-effective_from", "-number")
+            .first()
+        )
 
     def current_matrix(self):
-        """The newest responsibility-matrix version, approved or not."""
-        return self.matrix_versions.order_by("-number").first()
+        """The newest responsibility-matrix version that is agreed or waiting for approval
+        (withdrawn proposals and replaced versions are history)."""
+        return (
+            self.matrix_versions.filter(withdrawn_at__isnull=True, superseded_at__isnull=True)
+            .order_by("-number")
+            .first()
+        )

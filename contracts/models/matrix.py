@@ -1,27 +1,23 @@
 from django.conf import settings
 from django.db import models
 
+from .agreement import Agreed
 from .contract import Contract
 
 
-class ResponsibilityMatrixVersion(models.Model):
-    """One version of who owns which area; both sides approve it, a change starts a new version."""
+class ResponsibilityMatrixVersion(Agreed):
+    """One version of who owns which area. It decides which tickets are customer-owned (no SLA
+    verdict) only once both sides approved it, and only for tickets created from its effective
+    date; a change is a new version, whose content never changes once written."""
 
     contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="matrix_versions")
     number = models.PositiveIntegerField()
+    effective_from = models.DateField()
     content_hash = models.CharField(max_length=64, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    client_approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    client_approved_at = models.DateTimeField(null=True, blank=True)
-    msp_approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    msp_approved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["contract", "-number"]

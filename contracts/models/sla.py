@@ -4,14 +4,17 @@ from django.db import models
 
 from msp_portal.units import duration
 
+from .agreement import Agreed
 from .contract import Contract
 
 
-class SlaPolicyVersion(models.Model):
-    """The SLA in force from a date on: targets, calendars, pause states, repeat window, uptime.
+class SlaPolicyVersion(Agreed):
+    """The SLA from a date on: targets, calendars, pause states, repeat window, uptime.
 
-    Versions are immutable once written: a KPI result stores the version it used, so a later
-    change of terms never rewrites an earlier figure.
+    Proposed by one side, in force once both sides approved it (Agreed), and only for tickets
+    created from its effective date. Its content never changes once written (the database
+    refuses it): a ticket's clock stores the version it used, so a later change of terms never
+    rewrites an earlier figure, and a correction of an error is a new, agreed version.
     """
 
     contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="sla_versions")
@@ -29,8 +32,17 @@ class SlaPolicyVersion(models.Model):
     class Meta:
         ordering = ["contract", "-effective_from"]
         constraints = [
+            # Proposals may share a day (one replaces another); among the versions in force,
+            # one per day: a correction replaces the version of its day (superseded_at).
             models.UniqueConstraint(
-                fields=["contract", "effective_from"], name="one_sla_version_per_day"
+                fields=["contract", "effective_from"],
+                condition=models.Q(
+                    client_approved_at__isnull=False,
+                    msp_approved_at__isnull=False,
+                    withdrawn_at__isnull=True,
+                    superseded_at__isnull=True,
+                ),
+                name="one_sla_version_in_force_per_day",
             ),
             models.CheckConstraint(
                 condition=models.Q(repeat_window_days__gte=30, repeat_window_days__lte=60),

@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from contracts.contract_file import ContractFile, ContractFileError
@@ -23,6 +25,13 @@ from contracts.models import (
 )
 from msp_portal.jobs import recompute_after_commit
 
+from .agreement import (
+    agree_at_once,
+    check_forward,
+    pending_replace,
+    results_changed,
+    results_words,
+)
 from .audit import audit_record, update_audited
 from .commitments import commitment_occurrences_ensure
 
@@ -163,37 +172,39 @@ def _sla_payload(data: ContractFile) -> dict:
     }
 
 
-def _sla_apply(data: ContractFile, contract: Contract, result, actor, source) -> None:
-    content_hash = _hash(_sla_payload(data))
-    effective = data.sla.effective_from
-    same_day = SlaPolicyVersion.objects.filter(contract=contract, effective_from=effective).first()
-    if same_day is not None:
-        if same_day.content_hash == content_hash:
-            return
-        raise ContractFileError(
-            [
-                f"sla.effective_from: a policy version effective {effective} already exists with "
-                "other terms; versions are never rewritten (KPI results refer to them), "
-                "so give the changed SLA a later effective_from"
-            ]
-        )
-    latest = SlaPolicyVersion.objects.filter(contract=contract).order_by("-effective_from").first()
-    if latest is not None and latest.effective_from > effective:
-        raise ContractFileError(
-            [
-                f"sla.effective_from: {effective} is before the latest version "
-                f"({latest.effective_from}); a new version must take effect after it"
-            ]
-        )
-    if latest is not None and latest.content_hash == content_hash:
-        return  # same terms under a later date: nothing new to record
+def sla_version_payload(version: SlaPolicyVersion) -> dict:
+    """A stored version's terms in the contract file's words: the "before" of a new version."""
+    calendars = {c.pk: c for c in version.calendars.all()}
+    return {
+        "effective_from": version.effective_from.isoformat(),
+        "pause_states": list(version.pause_states),
+        "repeat_window_days": version.repeat_window_days,
+        "targets": {
+            t.priority: {
+                "response_minutes": t.response_minutes,
+                "resolution_minutes": t.resolution_minutes,
+                "calendar": calendars[t.calendar_id].key,
+            }
+            for t in version.targets.all()
+        },
+        "uptime": [
+            {"service": u.service, "target": float(u.target)} for u in version.uptime_targets.all()
+        ],
+    }
+
+
+def _sla_create(
+    data: ContractFile, contract: Contract, content_hash: str, options
+) -> SlaPolicyVersion:
     policy = SlaPolicyVersion.objects.create(
         contract=contract,
-        effective_from=effective,
+        effective_from=data.sla.effective_from,
         pause_states=list(data.sla.pause_states),
         repeat_window_days=data.sla.repeat_window_days,
         content_hash=content_hash,
-        created_by=actor if actor is not None and actor.is_authenticated else None,
+        created_by=options.user,
+        is_correction=bool(options.correction),
+        reason=options.correction or options.reason,
     )
     calendars = {}
     for key, block in data.calendars.items():
@@ -221,18 +232,86 @@ def _sla_apply(data: ContractFile, contract: Contract, result, actor, source) ->
         UptimeTarget(policy=policy, service=u.service, target=Decimal(str(u.target)))
         for u in data.sla.uptime
     )
-    result.changes.append(f"created SLA policy version effective {effective}")
-    audit_record(
-        actor=actor,
-        source=source,
-        contract=contract,
-        action="create",
-        obj=policy,
-        changes={"sla": [None, _sla_payload(data)["sla"]]},
+    return policy
+
+
+def _sla_apply(data: ContractFile, contract: Contract, result, options) -> None:
+    """A changed SLA becomes a new version: agreed at once from the operator's command (the
+    signed contract), a proposal both sides approve from pages and the API (agreement.py)."""
+    content_hash = _hash(_sla_payload(data))
+    effective = data.sla.effective_from
+    live = SlaPolicyVersion.objects.filter(
+        contract=contract, withdrawn_at__isnull=True, superseded_at__isnull=True
     )
+    if live.filter(effective_from=effective, content_hash=content_hash).exists():
+        return  # proposed or agreed already
+    same_day = live.filter(SlaPolicyVersion.in_force_q(), effective_from=effective).first()
+    if same_day is not None and not options.correction:
+        raise ContractFileError(
+            [
+                f"sla.effective_from: a policy version effective {effective} is already agreed "
+                "with other terms; versions are never rewritten (KPI results refer to them), "
+                "so give the changed SLA a later effective_from, or propose it as a correction "
+                "with its reason"
+            ]
+        )
+    before = contract.current_policy(on=effective) or live.order_by("-effective_from").first()
+    if (
+        before is not None
+        and before.content_hash == content_hash
+        and before.effective_from <= effective
+        and not options.correction
+    ):
+        return  # same terms under a later date: nothing new to record
+    pending_replace(
+        model=SlaPolicyVersion, contract=contract, actor=options.actor, source=options.source
+    )
+    policy = _sla_create(data, contract, content_hash, options)
+    changed = results_changed(policy)
+    try:
+        check_forward(policy, changed)
+    except ValidationError as exc:
+        raise ContractFileError([f"sla.effective_from: {m}" for m in exc.messages]) from None
+    if policy.is_correction:
+        policy.changes_results = changed
+        policy.save(update_fields=["changes_results"])
+    audit_record(
+        actor=options.actor,
+        source=options.source,
+        contract=contract,
+        action="propose correction" if policy.is_correction else "propose",
+        obj=policy,
+        changes={"sla": [sla_version_payload(before) if before else None, _sla_file_terms(data)]}
+        | ({"results changed": [None, results_words(changed)]} if changed["tickets"] else {}),
+    )
+    if options.agreed:
+        agree_at_once(version=policy, actor=options.actor, source=options.source)
+        result.changes.append(f"created SLA policy version effective {effective}")
+    else:
+        result.changes.append(
+            f"proposed SLA policy version effective {effective}: it applies once the client "
+            "and the MSP both approve it"
+        )
 
 
-def _matrix_apply(data: ContractFile, contract: Contract, result, actor, source) -> None:
+def _sla_file_terms(data: ContractFile) -> dict:
+    terms = data.sla.model_dump(mode="json")
+    terms["targets"] = dict(sorted(terms["targets"].items()))
+    return terms
+
+
+def _matrix_effective(contract: Contract, options) -> date:
+    """A matrix version takes effect from the date given, else from the contract's start for
+    the first agreed matrix, else from today: forward in time."""
+    if options.matrix_effective_from is not None:
+        return options.matrix_effective_from
+    if contract.matrix_in_force(on=date.max) is None:
+        return contract.starts
+    return contract.today()
+
+
+def _matrix_apply(data: ContractFile, contract: Contract, result, options) -> None:
+    """A changed matrix is a new proposal; both sides approve it in the app (agreement.py)."""
     if not data.responsibilities:
         return
     rows = [
@@ -245,26 +324,47 @@ def _matrix_apply(data: ContractFile, contract: Contract, result, actor, source)
     current = contract.current_matrix()
     if current is not None and current.content_hash == content_hash:
         return
+    pending_replace(
+        model=ResponsibilityMatrixVersion,
+        contract=contract,
+        actor=options.actor,
+        source=options.source,
+    )
+    newest = contract.matrix_versions.order_by("-number").first()
     version = ResponsibilityMatrixVersion.objects.create(
         contract=contract,
-        number=(current.number + 1) if current else 1,
+        number=(newest.number + 1) if newest else 1,
+        effective_from=_matrix_effective(contract, options),
         content_hash=content_hash,
-        created_by=actor if actor is not None and actor.is_authenticated else None,
+        created_by=options.user,
+        is_correction=bool(options.matrix_correction),
+        reason=options.matrix_correction or options.reason,
     )
     ResponsibilityAssignment.objects.bulk_create(
         ResponsibilityAssignment(version=version, position=i, **row) for i, row in enumerate(rows)
     )
-    result.changes.append(f"created responsibility matrix version {version.number}")
+    changed = results_changed(version)
+    try:
+        check_forward(version, changed)
+    except ValidationError as exc:
+        raise ContractFileError([f"responsibilities: {m}" for m in exc.messages]) from None
+    if version.is_correction:
+        version.changes_results = changed
+        version.save(update_fields=["changes_results"])
+    result.changes.append(
+        f"proposed responsibility matrix version {version.number}: it applies once the client "
+        "and the MSP both approve it"
+    )
     before = (
         [[a.area, a.owner, a.split, a.categories] for a in current.assignments.all()]
         if current
         else None
     )
     audit_record(
-        actor=actor,
-        source=source,
+        actor=options.actor,
+        source=options.source,
         contract=contract,
-        action="create",
+        action="propose",
         obj=version,
         changes={"assignments": [before, [list(r.values()) for r in rows]]},
     )
@@ -273,7 +373,8 @@ def _matrix_apply(data: ContractFile, contract: Contract, result, actor, source)
 COMMITMENT_FIELDS = ["cadence", "owner", "evidence_required", "is_active"]
 
 
-def _commitments_apply(data: ContractFile, contract: Contract, result, actor, source) -> None:
+def _commitments_apply(data: ContractFile, contract: Contract, result, options) -> None:
+    actor, source = options.actor, options.source
     named = set()
     for block in data.commitments:
         named.add(block.name)
@@ -317,15 +418,55 @@ def _commitments_apply(data: ContractFile, contract: Contract, result, actor, so
         )
 
 
+@dataclass(frozen=True)
+class ApplyOptions:
+    """Who applies a file and how its rules enter: `agreed` (the operator's command) records a
+    new SLA version as agreed by both sides; otherwise it is a proposal. A correction (its
+    reason) may change verdicts already given; `matrix_effective_from` dates a new matrix."""
+
+    actor: object = None
+    source: str = "command"
+    agreed: bool = False
+    reason: str = ""
+    correction: str = ""
+    matrix_correction: str = ""
+    matrix_effective_from: date | None = None
+
+    @property
+    def user(self):
+        actor = self.actor
+        return actor if actor is not None and actor.is_authenticated else None
+
+
 def contract_apply(
-    *, data: ContractFile, actor=None, source: str = "command", recompute: bool = True
+    *,
+    data: ContractFile,
+    actor=None,
+    source: str = "command",
+    recompute: bool = True,
+    agreed: bool | None = None,
+    reason: str = "",
+    correction: str = "",
+    matrix_correction: str = "",
+    matrix_effective_from: date | None = None,
 ) -> ApplyResult:
     """Create or update the organisations, contract, SLA version, matrix and commitments.
 
     Idempotent: applying the same file twice reports no changes the second time. Any problem
     raises ContractFileError and rolls the whole file back. A change queues a full KPI
-    recompute of the client (`recompute=False`: the caller recomputes itself).
+    recompute of the client (`recompute=False`: the caller recomputes itself). New SLA and
+    matrix versions are proposals both sides approve (services/agreement.py); from the
+    operator's command (`agreed`, its default) the SLA version is agreed as written.
     """
+    options = ApplyOptions(
+        actor=actor,
+        source=source,
+        agreed=(source == "command") if agreed is None else agreed,
+        reason=reason,
+        correction=correction,
+        matrix_correction=matrix_correction,
+        matrix_effective_from=matrix_effective_from,
+    )
     result = ApplyResult()
     with transaction.atomic():
         client = _organisation_upsert(
@@ -340,12 +481,12 @@ def contract_apply(
             else None
         )
         contract = _contract_upsert(data, client, msp, advisor, result, actor, source)
-        _sla_apply(data, contract, result, actor, source)
-        _matrix_apply(data, contract, result, actor, source)
-        _commitments_apply(data, contract, result, actor, source)
+        _sla_apply(data, contract, result, options)
+        _matrix_apply(data, contract, result, options)
+        _commitments_apply(data, contract, result, options)
         result.contract = contract
         if result.changes and recompute:
-            # Targets, calendars, credit terms or customer-owned areas may have changed: every
-            # period of the client is recomputed once this commits.
+            # Contract terms, or versions agreed at once, may change figures: every period of
+            # the client is recomputed once this commits.
             recompute_after_commit(client.pk)
     return result

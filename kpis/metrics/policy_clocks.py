@@ -107,14 +107,8 @@ def _policies(contracts: dict[int, Contract], first_day: date, last_day: date):
     from contracts.models import Calendar, SlaTarget
 
     zone_of = {c.pk: (client_id, c.timezone) for client_id, c in contracts.items()}
-    versions = SlaPolicyVersion.objects.filter(contract_id__in=list(zone_of)).values_list(
-        "pk", "contract_id", "effective_from"
-    )
-    starts = []
-    for pk, contract_id, effective_from in versions:
-        client_id, zone = zone_of[contract_id]
-        midnight = datetime.combine(effective_from, datetime.min.time(), tzinfo=ZoneInfo(zone))
-        starts.append((client_id, int(midnight.timestamp()), pk))
+    # Only versions both sides agreed decide verdicts (contracts/services/agreement.py).
+    starts = _starts(SlaPolicyVersion, zone_of)
     version_ids = [pk for _, _, pk in starts]
     calendars = {c.pk: c for c in Calendar.objects.filter(policy_id__in=version_ids)}
     targets, indexes, positions = [], [], {}
@@ -130,6 +124,21 @@ def _policies(contracts: dict[int, Contract], first_day: date, last_day: date):
             _Target(version_id, priority, response * 60, resolution * 60, positions[id(index)])
         )
     return starts, targets, indexes
+
+
+def _starts(model, zone_of: dict[int, tuple[int, str]]) -> list[tuple[int, int, int]]:
+    """(client_id, start epoch, version id) of every agreed version in force of the contracts,
+    starting at midnight of its effective date in the contract's zone."""
+    from contracts.models.agreement import Agreed
+
+    starts = []
+    for pk, contract_id, effective_from in model.objects.filter(
+        Agreed.in_force_q(), contract_id__in=list(zone_of)
+    ).values_list("pk", "contract_id", "effective_from"):
+        client_id, zone = zone_of[contract_id]
+        midnight = datetime.combine(effective_from, datetime.min.time(), tzinfo=ZoneInfo(zone))
+        starts.append((client_id, int(midnight.timestamp()), pk))
+    return starts
 
 
 def clocks_compute_many(
@@ -152,6 +161,7 @@ def clocks_compute_many(
         "id": tickets["id"].to_numpy(),
         "client_id": tickets["client_id"].to_numpy(),
         "policy_version_id": np.full(n, -1, dtype=np.int64),
+        "matrix_version_id": np.full(n, -1, dtype=np.int64),
         "response_seconds": np.full(n, -1, dtype=np.int64),
         "resolution_seconds": np.full(n, -1, dtype=np.int64),
         "response_target_seconds": np.full(n, -1, dtype=np.int64),
@@ -168,7 +178,9 @@ def clocks_compute_many(
     starts, targets, indexes = _policies(contracts, first_day, last_day)
     created = _epoch(tickets["created_at"])
     version = _version_in_force(tickets, created, starts)
-    reasons = _no_verdict_reasons(tickets, version, _customer_owned(contracts))
+    matrix = _matrix_in_force(tickets, created, contracts)
+    out["matrix_version_id"] = matrix
+    reasons = _no_verdict_reasons(tickets, version, matrix, _customer_owned(matrix))
     target_of = pl.DataFrame(
         [
             (t.version_id, t.priority, t.response_seconds, t.resolution_seconds, t.calendar)
@@ -302,36 +314,37 @@ def _version_in_force(tickets: pl.DataFrame, created: np.ndarray, starts: list) 
     return np.where(index >= 0, ids[np.maximum(index, 0)], -1)
 
 
-def _customer_owned(contracts: dict[int, Contract]) -> pl.DataFrame:
-    """(client_id, category in lower case) of every customer-owned area in each client's
-    current responsibility matrix: those tickets get no SLA verdict."""
+def _matrix_in_force(
+    tickets: pl.DataFrame, created: np.ndarray, contracts: dict[int, Contract]
+) -> np.ndarray:
+    """Per ticket, the agreed responsibility-matrix version in force at its creation (-1: none):
+    a version nobody approved, or one superseded, decides nothing."""
+    from contracts.models import ResponsibilityMatrixVersion
+
+    zone_of = {c.pk: (client_id, c.timezone) for client_id, c in contracts.items()}
+    return _version_in_force(tickets, created, _starts(ResponsibilityMatrixVersion, zone_of))
+
+
+def _customer_owned(matrix: np.ndarray) -> pl.DataFrame:
+    """(matrix version id, category in lower case) of every customer-owned area of the matrix
+    versions in force for these tickets: those tickets get no SLA verdict."""
     from contracts.models import ResponsibilityAssignment
 
-    rows = []
-    newest = {}
-    for assignment in ResponsibilityAssignment.objects.filter(
-        version__contract__in=list(contracts.values()), owner="customer"
-    ).select_related("version__contract"):
-        contract = assignment.version.contract
-        newest[contract.pk] = max(newest.get(contract.pk, 0), assignment.version.number)
-        rows.append(
-            (contract.client_id, contract.pk, assignment.version.number, assignment.categories)
-        )
+    ids = [int(v) for v in np.unique(matrix) if v >= 0]
     owned = [
-        (client_id, category.strip().lower())
-        for client_id, contract_id, number, categories in rows
-        if number == newest[contract_id] and _is_current(contracts, client_id, contract_id)
+        (version_id, category.strip().lower())
+        for version_id, categories in ResponsibilityAssignment.objects.filter(
+            version_id__in=ids, owner="customer"
+        ).values_list("version_id", "categories")
         for category in categories
     ]
-    return pl.DataFrame(owned, schema={"client_id": pl.Int64, "category": pl.String}, orient="row")
-
-
-def _is_current(contracts: dict[int, Contract], client_id: int, contract_id: int) -> bool:
-    return contracts[client_id].pk == contract_id
+    return pl.DataFrame(
+        owned, schema={"matrix": pl.Int64, "category": pl.String}, orient="row"
+    ).unique()
 
 
 def _no_verdict_reasons(
-    tickets: pl.DataFrame, version: np.ndarray, customer_owned: pl.DataFrame
+    tickets: pl.DataFrame, version: np.ndarray, matrix: np.ndarray, customer_owned: pl.DataFrame
 ) -> np.ndarray:
     """Why a ticket gets no SLA verdict (kpis.md), as a code into REASONS (0: it gets one).
     The later reasons win: a cancelled ticket is "cancelled or merged" whatever else holds."""
@@ -339,13 +352,15 @@ def _no_verdict_reasons(
     reasons[version < 0] = REASONS.index("created before the first SLA policy")
     if customer_owned.height:
         owned = (
-            tickets.select(
-                pl.col("client_id").cast(pl.Int64),
-                category=pl.col("category").str.strip_chars().str.to_lowercase(),
+            pl.DataFrame(
+                {
+                    "matrix": matrix,
+                    "category": tickets["category"].str.strip_chars().str.to_lowercase(),
+                }
             )
             .join(
                 customer_owned.with_columns(owned=pl.lit(True)),
-                on=["client_id", "category"],
+                on=["matrix", "category"],
                 how="left",
                 maintain_order="left",
             )["owned"]

@@ -20,6 +20,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from contracts.models import CommitmentOccurrence, Contract, Organisation, SlaPolicyVersion
+from contracts.models.agreement import Agreed
 from kpis.metrics.formulas import kpis_by_period
 from kpis.metrics.period import period_labels_of_month
 from kpis.metrics.policy_clocks import clocks_compute_many, tickets_with_clocks
@@ -43,11 +44,15 @@ def _contexts(contracts: list[Contract], as_of: datetime) -> dict[int, ClientCon
     ids = [c.pk for c in contracts]
     latest = {}
     for version in (
-        SlaPolicyVersion.objects.filter(contract_id__in=ids)
+        SlaPolicyVersion.objects.filter(Agreed.in_force_q(), contract_id__in=ids)
+        .select_related("contract")
         .prefetch_related("uptime_targets")
         .order_by("contract_id", "effective_from")
     ):
-        latest[version.contract_id] = version
+        # The agreed version in force today: repeat window and uptime targets.
+        today = as_of.astimezone(ZoneInfo(version.contract.timezone)).date()
+        if version.effective_from <= today or version.contract_id not in latest:
+            latest[version.contract_id] = version
     outages = defaultdict(list)
     for o in Outage.objects.filter(client_id__in=[c.client_id for c in contracts]):
         outages[o.client_id].append(
@@ -79,6 +84,33 @@ def _contexts(contracts: list[Contract], as_of: datetime) -> dict[int, ClientCon
             today=as_of.astimezone(ZoneInfo(contract.timezone)).date(),
         )
     return out
+
+
+def rules_used(judged: pl.DataFrame, zone: str, client_ids: list[int]) -> dict:
+    """(client id, period label) → {"sla": [...], "matrix": [...]}: the agreed versions the
+    tickets created in each month, quarter and year were judged under."""
+    months = (
+        judged.filter(pl.col("client_id").is_in(client_ids))
+        .select(
+            "client_id",
+            month=pl.col("created_at")
+            .dt.replace_time_zone("UTC")
+            .dt.convert_time_zone(zone)
+            .dt.strftime("%Y-%m"),
+            sla=pl.col("policy_version_id"),
+            matrix=pl.col("matrix_version_id"),
+        )
+        .unique()
+    )
+    used: dict[tuple[int, str], dict[str, set]] = {}
+    for client_id, month, sla, matrix in months.iter_rows():
+        for label in period_labels_of_month(month):
+            entry = used.setdefault((client_id, label), {"sla": set(), "matrix": set()})
+            if sla is not None and sla >= 0:
+                entry["sla"].add(sla)
+            if matrix is not None and matrix >= 0:
+                entry["matrix"].add(matrix)
+    return {key: {k: sorted(v) for k, v in entry.items()} for key, entry in used.items()}
 
 
 def _add_periods_of(only: dict[int, set[str]], tickets: pl.DataFrame, contracts) -> None:
@@ -177,6 +209,9 @@ def kpis_recompute_clients(
             _add_periods_of(only, moved, contracts)
         contexts = _contexts(list(contracts.values()), as_of)
         written = 0
+        judged = tickets.select("client_id", "created_at").hstack(
+            clocks.select("policy_version_id", "matrix_version_id").get_columns()
+        )
         frame = kpi_inputs(tickets_with_clocks(kpi_inputs(tickets), clocks))
         zones = sorted({c.timezone for c in contracts.values()})
         for zone in zones:
@@ -192,8 +227,9 @@ def kpis_recompute_clients(
                     last_month=f"{as_of.astimezone(ZoneInfo(zone)):%Y-%m}",
                     since=_first_outage_months(contexts, zone_ids, zone),
                 )
+            rules = rules_used(judged, zone, zone_ids) if results else {}
             written += snapshots_write(
-                snapshot_rows(results, contexts, zone, as_of), as_of, zone_ids, only
+                snapshot_rows(results, contexts, zone, as_of, rules), as_of, zone_ids, only
             )
         RecomputeRequest.objects.filter(client_id__in=client_ids, requested_at__lte=as_of).delete()
     # Every import ends in a recompute: the place to refresh the statistics a large one spoiled.

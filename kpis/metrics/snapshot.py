@@ -111,24 +111,26 @@ def _snapshot_data(
 
 
 # A snapshot as stored: client id, period label, kind and first day, the JSON text of its
-# values, figures and breakdowns, and the digest of that text.
-SnapshotRow = tuple[int, str, str, str, str, str, str, str]
+# values, figures, breakdowns and rules used, and the digest of that text.
+SnapshotRow = tuple[int, str, str, str, str, str, str, str, str]
 
 
 def snapshot_rows(
-    results, contexts: dict[int, ClientContext], zone: str, as_of
+    results, contexts: dict[int, ClientContext], zone: str, as_of, rules_used: dict
 ) -> list[SnapshotRow]:
-    """The stored form of each computed period, with the digest that tells a changed one."""
+    """The stored form of each computed period, with the digest that tells a changed one.
+    `rules_used`: (client id, period label) → the versions its tickets were judged under."""
     rows = []
     for result in results:
         period = Period.parse(result.period, zone)
         data = _snapshot_data(
             result.figures, result.breakdowns, contexts[result.client_id], period, as_of
         )
+        data["rules_used"] = rules_used.get((result.client_id, period.label), {})
         # Built in a fixed order by the same code, so equal content gives equal text.
         texts = [
             json.dumps(data[k], separators=(",", ":"), allow_nan=False)
-            for k in ("values", "figures", "breakdowns")
+            for k in ("values", "figures", "breakdowns", "rules_used")
         ]
         digest = hashlib.md5("\n".join(texts).encode(), usedforsecurity=False).hexdigest()
         rows.append(

@@ -132,6 +132,7 @@ def paused_intervals_store(tickets: pl.DataFrame, clocks: pl.DataFrame) -> int:
 
 CLOCK_VALUES = [
     "policy_version_id",
+    "matrix_version_id",
     "response_seconds",
     "resolution_seconds",
     "response_target_seconds",
@@ -160,6 +161,7 @@ def clocks_store(client_ids: list[int], clocks: pl.DataFrame) -> pl.Series:
             pl.when(pl.col(c) < 0).then(None).otherwise(pl.col(c)).alias(c)
             for c in (
                 "policy_version_id",
+                "matrix_version_id",
                 "response_seconds",
                 "resolution_seconds",
                 "response_target_seconds",
@@ -227,12 +229,12 @@ def clocks_load(client_ids: list[int]) -> pl.DataFrame:
     buffer.seek(0)
     schema = {
         "ticket_id": pl.Int64,
-        **{c: pl.Int64 for c in CLOCK_VALUES[:5]},
-        **{c: pl.String for c in CLOCK_VALUES[5:8]},
+        **{c: pl.Int64 for c in CLOCK_VALUES[:6]},
+        **{c: pl.String for c in CLOCK_VALUES[6:9]},
         "resolution_breached_at": pl.Int64,  # epoch seconds, as the clock computes it
     }
     return pl.read_csv(buffer, schema=schema).with_columns(
-        pl.col(c).fill_null("") for c in CLOCK_VALUES[5:8]
+        pl.col(c).fill_null("") for c in CLOCK_VALUES[6:9]
     )
 
 
@@ -285,7 +287,7 @@ def _snapshots_upsert(cursor, rows: list[tuple], as_of: datetime) -> None:
     cursor.execute(
         "CREATE TEMP TABLE snapshot_staging (client_id bigint, period_label text, "
         "period_kind text, period_start date, vals text, figures text, breakdowns text, "
-        "content_hash text) ON COMMIT DROP"
+        "rules_used text, content_hash text) ON COMMIT DROP"
     )
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -294,12 +296,14 @@ def _snapshots_upsert(cursor, rows: list[tuple], as_of: datetime) -> None:
     cursor.cursor.copy_expert("COPY snapshot_staging FROM STDIN WITH (FORMAT csv)", buffer)
     cursor.execute(
         "INSERT INTO kpis_kpisnapshot (client_id, period_label, period_kind, period_start, "
-        "values, figures, breakdowns, content_hash, computed_at) "
+        "values, figures, breakdowns, rules_used, content_hash, computed_at) "
         "SELECT client_id, period_label, period_kind, period_start, vals::jsonb, "
-        "figures::jsonb, breakdowns::jsonb, content_hash, %s FROM snapshot_staging "
+        "figures::jsonb, breakdowns::jsonb, rules_used::jsonb, content_hash, %s "
+        "FROM snapshot_staging "
         "ON CONFLICT (client_id, period_label) DO UPDATE SET period_kind = EXCLUDED.period_kind, "
         "period_start = EXCLUDED.period_start, values = EXCLUDED.values, "
         "figures = EXCLUDED.figures, breakdowns = EXCLUDED.breakdowns, "
+        "rules_used = EXCLUDED.rules_used, "
         "content_hash = EXCLUDED.content_hash, computed_at = EXCLUDED.computed_at",
         [as_of],
     )
