@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import rules_views, views
 
 urlpatterns = [
     path("organisations/switch/", views.organisation_switch, name="organisation_switch"),
@@ -11,6 +11,17 @@ urlpatterns = [
         "clients/<slug:slug>/contracts/<int:pk>/matrix/<int:version>/approve/<str:side>/",
         views.matrix_approve_view,
         name="contract_matrix_approve",
+    ),
+    path("clients/<slug:slug>/contracts/<int:pk>/rules/", rules_views.rules, name="contract_rules"),
+    path(
+        "clients/<slug:slug>/contracts/<int:pk>/rules/<str:kind>/<int:version>/approve/<str:side>/",
+        rules_views.rules_approve,
+        name="contract_rules_approve",
+    ),
+    path(
+        "clients/<slug:slug>/contracts/<int:pk>/rules/<str:kind>/<int:version>/withdraw/",
+        rules_views.rules_withdraw,
+        name="contract_rules_withdraw",
     ),
     path(
         "clients/<slug:slug>/contracts/<int:pk>/commitments/",

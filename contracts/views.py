@@ -131,6 +131,9 @@ def matrix(request, slug, pk):
             "gap_areas": gap_areas,
             "can_approve_client": access.can(Action.APPROVE_MATRIX_CLIENT),
             "can_approve_msp": access.can(Action.APPROVE_MATRIX_MSP),
+            # Unassigned areas and shared ones without a split refuse approval.
+            "blocking": [g for g in gaps if g.kind != "not_approved"],
+            "in_force": contract.matrix_in_force(),
         },
     )
 

@@ -74,6 +74,16 @@ def sla_results_changed(contract: Contract, effective_from: date, until: date | 
         return _months(contract, cursor.fetchall())
 
 
+def judged_tickets_exist(contract: Contract) -> bool:
+    """Whether any ticket of the client has a clock computed (a verdict, or the reason for none)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM kpis_ticketclock WHERE client_id = %s)",
+            [contract.client_id],
+        )
+        return cursor.fetchone()[0]
+
+
 def _owned_categories(version: ResponsibilityMatrixVersion | None) -> set[str]:
     if version is None:
         return set()

@@ -28,6 +28,7 @@ from msp_portal.jobs import recompute_after_commit
 from .agreement import (
     agree_at_once,
     check_forward,
+    judged_tickets_exist,
     pending_replace,
     results_changed,
     results_words,
@@ -301,11 +302,11 @@ def _sla_file_terms(data: ContractFile) -> dict:
 
 
 def _matrix_effective(contract: Contract, options) -> date:
-    """A matrix version takes effect from the date given, else from the contract's start for
-    the first agreed matrix, else from today: forward in time."""
+    """A matrix version takes effect from the date given; else from the contract's start while
+    no ticket of the client has been judged, else from today: forward in time."""
     if options.matrix_effective_from is not None:
         return options.matrix_effective_from
-    if contract.matrix_in_force(on=date.max) is None:
+    if not judged_tickets_exist(contract):
         return contract.starts
     return contract.today()
 
