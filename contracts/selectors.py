@@ -59,7 +59,8 @@ def policy_with_targets(*, contract: Contract, on: date | None = None) -> SlaPol
 
 
 def policy_history(*, contract: Contract) -> QuerySet[SlaPolicyVersion]:
-    return contract.sla_versions.order_by("-effective_from")
+    """The agreed SLA versions in force, newest first (proposals are on the rule-changes page)."""
+    return contract.sla_versions.filter(SlaPolicyVersion.in_force_q()).order_by("-effective_from")
 
 
 def matrix_with_gaps(*, contract: Contract):

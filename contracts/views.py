@@ -25,6 +25,7 @@ from contracts.services.commitments import (
     occurrence_answer,
     occurrence_complete,
 )
+from contracts.rule_changes import pending_count
 from contracts.services.matrix import matrix_approve
 from msp_portal.context_processors import SESSION_KEY
 from msp_portal.feedback import refusals_said
@@ -105,6 +106,7 @@ def contract_detail(request, slug, pk):
             "access": access,
             "policy": selectors.policy_with_targets(contract=contract),
             "policy_history": selectors.policy_history(contract=contract),
+            "pending_rules": pending_count(contract),
             "targets": targets_in_words(contract),
             "gaps": gaps,
             "audit": Paginator(

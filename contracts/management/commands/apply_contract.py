@@ -13,7 +13,10 @@ class Command(BaseCommand):
     help = (
         "Create or update the organisations, contract, calendars, SLA policy version, "
         "responsibility matrix and commitments named in a contract file (YAML or JSON). "
-        "Idempotent: applying the same file again changes nothing."
+        "Idempotent: applying the same file again changes nothing. The file is the signed "
+        "contract: a new SLA version is recorded as agreed by both sides (--propose: a proposal "
+        "both sides approve in the app instead); a new matrix version is always a proposal. "
+        "A version that would change verdicts already given is refused unless --correction."
     )
 
     def add_arguments(self, parser):
@@ -24,8 +27,20 @@ class Command(BaseCommand):
             metavar="EMAIL",
             help="record the changes in the audit trail as this user",
         )
+        parser.add_argument(
+            "--propose",
+            action="store_true",
+            help="a new SLA version is a proposal both sides approve in the app",
+        )
+        parser.add_argument(
+            "--correction",
+            metavar="REASON",
+            default="",
+            help="the file corrects an error in agreed terms: new versions may change verdicts "
+            "already given; the reason is recorded and the results it changes are listed",
+        )
 
-    def handle(self, *args, file: Path, actor=None, **options):
+    def handle(self, *args, file: Path, actor=None, propose=False, correction="", **options):
         try:
             text = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
@@ -37,7 +52,14 @@ class Command(BaseCommand):
                 raise CommandError(f"--as {actor}: no such user")
         try:
             data = contract_file_parse(text, filename=file.name)
-            result = contract_apply(data=data, actor=user, source="command")
+            result = contract_apply(
+                data=data,
+                actor=user,
+                source="command",
+                agreed=not propose,
+                correction=correction,
+                matrix_correction=correction,
+            )
         except ContractFileError as exc:
             lines = "\n".join(f"  {p}" for p in exc.problems)
             raise CommandError(f"{file}: not applied, nothing was written:\n{lines}") from None

@@ -15,6 +15,7 @@ from django.db import transaction
 
 from contracts.contract_file import contract_file_parse
 from contracts.models import Contract, Membership, Organisation
+from contracts.services.agreement import matrix_refusals
 from contracts.services.commitments import contract_today, evidence_add, occurrence_complete
 from contracts.services.contract_apply import contract_apply
 from contracts.services.matrix import matrix_approve
@@ -46,7 +47,35 @@ class Command(BaseCommand):
             users = self._users()
             self._history(users)
         self._tickets(users["staff@northwind.example"])
+        self._proposal(users["staff@northwind.example"])
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
+
+    def _proposal(self, staff) -> None:
+        """A change of Acme's SLA the MSP proposed from next month, waiting for the client's
+        approval: the page of rule changes has something to show. Once only."""
+        import yaml
+
+        from contracts.models import SlaPolicyVersion
+
+        contract = Contract.objects.get(client__slug="acme-dental")
+        if SlaPolicyVersion.objects.filter(contract=contract).count() > 1:
+            return
+        today = contract_today(contract)
+        document = yaml.safe_load((DEMO_DIR / "acme-dental.yaml").read_text(encoding="utf-8"))
+        document["sla"]["effective_from"] = (today.replace(day=28) + timedelta(days=4)).replace(
+            day=1
+        )
+        document["sla"]["targets"]["P2"]["resolution_minutes"] = 360
+        with transaction.atomic():
+            proposal = contract_apply(
+                data=contract_file_parse(yaml.safe_dump(document)),
+                actor=staff,
+                source="command",
+                agreed=False,
+                reason="Northwind proposes to fix high-priority issues within 6 business hours.",
+            )
+        for line in proposal.changes:
+            self.stdout.write(f"  acme-dental: {line}")
 
     def _tickets(self, staff) -> None:
         """A year of tickets per demo client, through the importer, once per file."""
@@ -120,7 +149,9 @@ class Command(BaseCommand):
         staff = users["staff@northwind.example"]
         for contract in Contract.objects.filter(client__slug__in=["acme-dental", "birch-cole-law"]):
             matrix = contract.current_matrix()
-            if matrix and matrix.msp_approved_at is None:
+            if matrix is None or matrix_refusals(matrix):
+                continue  # Acme's has gaps on purpose: nobody may approve it until they are filled
+            if matrix.msp_approved_at is None:
                 matrix_approve(version=matrix, side="msp", actor=staff, source="command")
             if contract.client.slug == "birch-cole-law" and matrix.client_approved_at is None:
                 matrix_approve(
