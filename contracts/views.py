@@ -19,13 +19,13 @@ from contracts.models import (
     Evidence,
     ResponsibilityMatrixVersion,
 )
+from contracts.rule_changes import pending_count
 from contracts.services.commitments import (
     contract_today,
     evidence_add,
     occurrence_answer,
     occurrence_complete,
 )
-from contracts.rule_changes import pending_count
 from contracts.services.matrix import matrix_approve
 from msp_portal.context_processors import SESSION_KEY
 from msp_portal.feedback import refusals_said
