@@ -41,7 +41,9 @@ def test_the_matrix_page_flags_change_management_as_a_gap(world, client_for):
     )
     assert "Change management: shared, but the split is not written down" in html
     assert re.search(r'<tr class="has-gap">\s*<th scope="row">Change management', html)
-    assert "Approve for Acme Dental Group" in html
+    # Its gaps refuse approval: no button for either side, and the page says why.
+    assert "It cannot be approved until every area has an owner" in html
+    assert "Approve for Acme Dental Group" not in html
     assert "Approve for Northwind IT Services" not in html
 
 

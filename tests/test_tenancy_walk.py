@@ -53,6 +53,7 @@ def _target_objects(contract):
         "client": contract.client,
         "contract": contract,
         "policy": contract.sla_versions.first(),
+        "proposal": _proposal_of(contract),
         "matrix": contract.current_matrix(),
         "commitment": contract.commitments.first(),
         "occurrence": evidence.occurrence,
@@ -62,6 +63,31 @@ def _target_objects(contract):
         "ticket": _ticket_of(contract),
         **_review_of(contract),
     }
+
+
+def _proposal_of(contract):
+    """An SLA change the contract's MSP proposed, waiting for both approvals."""
+    import yaml
+
+    from contracts.models import SlaPolicyVersion
+
+    from .conftest import apply_yaml_text, demo_document, rival_document
+
+    proposal = SlaPolicyVersion.objects.filter(
+        SlaPolicyVersion.pending_q(), contract=contract
+    ).first()
+    if proposal is None:
+        documents = {
+            "acme-dental": lambda: demo_document("acme-dental.yaml"),
+            "birch-cole-law": lambda: demo_document("birch-cole-law.yaml"),
+            "other-co": rival_document,
+        }
+        doc = documents[contract.client.slug]()
+        doc["sla"]["effective_from"] = "2027-01-01"
+        doc["sla"]["targets"]["P1"]["response_minutes"] = 20
+        apply_yaml_text(yaml.safe_dump(doc), source="web")
+        proposal = SlaPolicyVersion.objects.get(SlaPolicyVersion.pending_q(), contract=contract)
+    return proposal
 
 
 def _review_of(contract):
@@ -142,6 +168,16 @@ def route_targets(t: dict, own_slug: str) -> dict[str, list[dict]]:
             {"slug": slug, "pk": pk, "version": t["matrix"].pk, "side": side}
             for side in ("client", "msp")
         ],
+        "contract_rules": [{"slug": slug, "pk": pk}],
+        "contract_rules_approve": [
+            {"slug": slug, "pk": pk, "kind": kind, "version": version.pk, "side": side}
+            for kind, version in (("sla", t["proposal"]), ("matrix", t["matrix"]))
+            for side in ("client", "msp")
+        ],
+        "contract_rules_withdraw": [
+            {"slug": slug, "pk": pk, "kind": kind, "version": version.pk}
+            for kind, version in (("sla", t["proposal"]), ("matrix", t["matrix"]))
+        ],
         "occurrence_complete": [{"slug": slug, "pk": pk, "occurrence": t["occurrence"].pk}],
         "occurrence_answer": [{"slug": slug, "pk": pk, "occurrence": t["occurrence"].pk}],
         "evidence_upload": [{"slug": slug, "pk": pk, "occurrence": t["occurrence"].pk}],
@@ -198,6 +234,9 @@ def route_targets(t: dict, own_slug: str) -> dict[str, list[dict]]:
         "sla-policy-detail": [{"pk": t["policy"].pk}],
         "matrix-version-detail": [{"pk": t["matrix"].pk}],
         "matrix-version-approve": [{"pk": t["matrix"].pk}],
+        "matrix-version-withdraw": [{"pk": t["matrix"].pk}],
+        "sla-policy-approve": [{"pk": t["proposal"].pk}],
+        "sla-policy-withdraw": [{"pk": t["proposal"].pk}],
         "commitment-detail": [{"pk": t["commitment"].pk}],
         "occurrence-detail": [{"pk": t["occurrence"].pk}],
         "occurrence-complete": [{"pk": t["occurrence"].pk}],
@@ -397,10 +436,12 @@ def test_the_walk_sees_real_objects_when_allowed(world, client_for):
     objects = _target_objects(world.acme_contract)
     for name, variants in route_targets(objects, world.acme.slug).items():
         url = reverse(name, kwargs=variants[0])
-        if re.search(r"approve|complete|answer|evidence/$|upload|remove", name) or name.endswith(
-            "-evidence"
-        ):
-            continue  # writes: covered by test_permissions.py and test_commitment_answers.py
+        if re.search(
+            r"approve|withdraw|complete|answer|evidence/$|upload|remove", name
+        ) or name.endswith("-evidence"):
+            # writes: covered by test_permissions.py, test_commitment_answers.py and
+            # test_rules_agreement.py
+            continue
         if name.startswith("review_") and name not in (
             "review_list",
             "review_detail",
