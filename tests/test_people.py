@@ -42,7 +42,8 @@ def _link(mail) -> str:
 
 def _accept_new(client, path, password=NEW_PASSWORD):
     return client.post(
-        path, {"first_name": "Nia", "last_name": "Shah", "password1": password, "password2": password}
+        path,
+        {"first_name": "Nia", "last_name": "Shah", "password1": password, "password2": password},
     )
 
 
@@ -162,9 +163,7 @@ def test_someone_else_logged_in_cannot_use_the_link(world, client_for, mailoutbo
     assert Invitation.objects.get().accepted_at is None
 
 
-def test_a_weak_or_mistyped_password_is_refused_with_the_field_named(
-    world, client_for, mailoutbox
-):
+def test_a_weak_or_mistyped_password_is_refused_with_the_field_named(world, client_for, mailoutbox):
     _invite(client_for(world.owner), world.acme, "nia@acme.test")
     path = _link(mailoutbox[0])
     mistyped = Client().post(path, {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD + "x"})
