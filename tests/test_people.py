@@ -139,14 +139,17 @@ def test_a_forged_link_is_not_found(world, client_for, mailoutbox):
     assert Client().get(reverse("invitation_accept", args=["nothing"])).status_code == 404
 
 
-def test_a_person_with_an_account_logs_in_then_joins(world, client_for, mailoutbox):
+def test_a_person_with_an_account_logs_in_then_joins(world, client_for, mailoutbox, fresh_cache):
     _invite(client_for(world.owner), world.acme, "owner@birch.test", "readonly")
     path = _link(mailoutbox[0])
     anonymous = Client().get(path).content.decode()
     login = f"{reverse('account_login')}?{urlencode({'next': path})}"
     assert "Log in to accept" in anonymous and f'href="{login}"' in anonymous
     assert not Membership.objects.filter(user=world.outsider, organisation=world.acme).exists()
-    birch = client_for(world.outsider)
+    # The portal's log-in brings the person back to the link.
+    birch = Client()
+    credentials = {"login": "owner@birch.test", "password": PASSWORD}
+    assert birch.post(login, credentials)["Location"] == path
     assert "Join Acme Dental" in birch.get(path).content.decode()
     assert birch.post(path).status_code == 302
     joined = Membership.objects.get(user=world.outsider, organisation=world.acme)
