@@ -2,6 +2,9 @@
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
+from django.utils import timezone
+
+from contracts.models import Membership
 
 
 class UserManager(BaseUserManager):
@@ -43,3 +46,38 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.get_full_name() or self.email
+
+
+class Invitation(models.Model):
+    """An invitation by email to join one organisation with one role. The emailed link carries a
+    signed token naming this row and its nonce; a resend draws a new nonce, so the older link
+    stops working. The row decides expiry, revocation and single use."""
+
+    organisation = models.ForeignKey(
+        "contracts.Organisation", on_delete=models.CASCADE, related_name="invitations"
+    )
+    email = models.EmailField("email address")
+    role = models.CharField(max_length=10, choices=Membership.Role.choices)
+    invited_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    nonce = models.CharField(max_length=32)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-sent_at", "-id"]
+        indexes = [models.Index(fields=["organisation", "email"])]
+
+    def __str__(self) -> str:
+        return f"invitation of {self.email}"
+
+    @property
+    def expired(self) -> bool:
+        return self.expires_at <= timezone.now()

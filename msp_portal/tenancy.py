@@ -456,3 +456,21 @@ def current_party_contract(user, client: Organisation) -> Contract | None:
         .order_by("-starts", "-id")
         .first()
     )
+
+
+# --- People of an organisation ----------------------------------------------------------------
+
+
+def get_own_organisation_or_404(user, slug: str) -> tuple[Organisation, str]:
+    """An organisation the user is a member of, with their role in it; otherwise 404. Its people
+    and invitations are its own business: the MSP or advisory firm serving a client does not see
+    the client's, nor the client theirs."""
+    for membership in user_memberships(user):
+        if membership.organisation.slug == slug:
+            return membership.organisation, membership.role
+    raise Http404("No such organisation.")
+
+
+def may_manage_people(role: str) -> bool:
+    """Invite, resend, revoke, change a role, remove: the organisation's admins only."""
+    return role == Membership.Role.ADMIN

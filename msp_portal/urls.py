@@ -25,5 +25,6 @@ urlpatterns = [
     ),
     path("accounts/", include("allauth.urls")),
     path("profile/", include("accounts.urls")),
+    path("", include("accounts.people_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -5,9 +5,9 @@ A tenant here is a contract's client, MSP and advisory firm. A row belongs to it
 of foreign keys (people who wrote a row aside) leads from the row to one of those organisations:
 the contract, its SLA versions, calendars and targets, matrix, commitments, evidence, audit
 trail, tickets, clocks, KPI snapshots, imports and their problems, saved mappings, outages,
-reviews, comments, action items and share links; and the organisations, their memberships, the
-people in them and those people's API tokens and authenticators. A model added to these apps
-later is found the same way, so it is digested without an edit here.
+reviews, comments, action items and share links; the organisations, their invitations and
+memberships, the people in them and those people's API tokens and authenticators. A model added
+to these apps later is found the same way, so it is digested without an edit here.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from django.db import connection, models
 
 from contracts.models import Organisation
 
-TENANT_APPS = ("contracts", "kpis", "reviews")
+TENANT_APPS = ("accounts", "contracts", "kpis", "reviews")
 MAX_DEPTH = 4
 
 

@@ -33,6 +33,9 @@ NO_TENANT_DATA = {
     # expired and revoked tokens are refused in tests/test_reviews.py.
     "review_shared",
     "review_shared_pdf",
+    # An invitation link, likewise: forged, replaced, used, revoked and expired tokens are refused
+    # in tests/test_people.py.
+    "invitation_accept",
 }
 EXCLUDED_NAMESPACES = {
     "admin"
@@ -62,6 +65,7 @@ def _target_objects(contract):
         "outage": _outage_of(contract),
         "ticket": _ticket_of(contract),
         **_review_of(contract),
+        **_people_of(contract),
     }
 
 
@@ -88,6 +92,33 @@ def _proposal_of(contract):
         apply_yaml_text(yaml.safe_dump(doc), source="web")
         proposal = SlaPolicyVersion.objects.get(SlaPolicyVersion.pending_q(), contract=contract)
     return proposal
+
+
+def _people_of(contract):
+    """The contract's organisations (client, MSP, advisory firm), a member of each and an
+    invitation waiting in each: what the People pages and their actions take."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from accounts.models import Invitation
+
+    orgs = [o for o in (contract.client, contract.msp, contract.advisor) if o is not None]
+    invitations = [
+        Invitation.objects.get_or_create(
+            organisation=org,
+            email=f"walk@{org.slug}.test",
+            defaults={
+                "role": "member",
+                "nonce": "walk",
+                "sent_at": timezone.now(),
+                "expires_at": timezone.now() + timedelta(days=7),
+            },
+        )[0]
+        for org in orgs
+    ]
+    memberships = [org.memberships.select_related("organisation").first() for org in orgs]
+    return {"people_orgs": orgs, "memberships": memberships, "invitations": invitations}
 
 
 def _review_of(contract):
@@ -189,7 +220,16 @@ def route_targets(t: dict, own_slug: str) -> dict[str, list[dict]]:
         "review_item_status": [{"slug": slug, "pk": t["review"].pk, "item": t["action_item"].pk}],
         "review_item_edit": [{"slug": slug, "pk": t["review"].pk, "item": t["action_item"].pk}],
         "review_share_revoke": [{"slug": slug, "pk": t["review"].pk, "link": t["share_link"].pk}],
+        "people": [{"slug": org.slug} for org in t["people_orgs"]],
+        "people_invite": [{"slug": org.slug} for org in t["people_orgs"]],
     }
+    for name, key in (
+        ("member_role", "memberships"),
+        ("member_remove", "memberships"),
+        ("invitation_resend", "invitations"),
+        ("invitation_revoke", "invitations"),
+    ):
+        page[name] = [{"slug": row.organisation.slug, "pk": row.pk} for row in t[key]]
     for name in (
         "review_detail",
         "review_edit",
@@ -226,6 +266,8 @@ def route_targets(t: dict, own_slug: str) -> dict[str, list[dict]]:
             "client_tickets",
             "review_list",
             "review_start",
+            "people",
+            "people_invite",
         ):
             page[name] = variants + [{**v, "slug": own_slug} for v in variants]
     api = {
@@ -337,6 +379,8 @@ def _write_body() -> dict:
         "paper": "letter",
         "action": "confirm",
         "answer": "disputed",
+        "email": "walk@example.test",
+        "role": "admin",
         "file": upload,
     }
 
@@ -450,6 +494,8 @@ def test_the_walk_sees_real_objects_when_allowed(world, client_for):
             continue  # writes and the not-yet-made PDF: covered by test_reviews.py
         if name.startswith("import"):
             continue  # below, as the MSP's staff: the importing side
+        if name.startswith(("people_", "member_", "invitation_")):
+            continue  # writes: covered by tests/test_people.py
         assert client.get(url).status_code == 200, url
     staff = client_for(world.msp_staff)
     for name, variants in route_targets(objects, world.acme.slug).items():
