@@ -243,6 +243,25 @@ class ContractFileSerializer(serializers.Serializer):
         help_text="The contract file: client, msp, contract, "
         "calendars, sla, responsibilities, commitments"
     )
+    reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=2000,
+        help_text="why the rules change: shown to the side that approves the proposal",
+    )
+    correction = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=2000,
+        help_text="the error in agreed terms this file corrects: new versions may then change "
+        "verdicts already given (they say which), once both sides approve them",
+    )
+    matrix_effective_from = serializers.DateField(
+        required=False,
+        allow_null=True,
+        help_text="the date a new matrix version takes effect (default: the contract's start "
+        "while no ticket has been judged, else today)",
+    )
 
 
 class ContractFileResultSerializer(serializers.Serializer):

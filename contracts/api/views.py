@@ -312,7 +312,8 @@ class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
 
 class ContractFileView(APIView):
     """Apply a contract file (the `apply_contract` format, as JSON): creates or updates the
-    contract, a new SLA version, the matrix and commitments. Idempotent."""
+    contract and commitments; a changed SLA or matrix becomes a proposed version that decides
+    verdicts once both sides approve it (`.../approve/`). Idempotent."""
 
     @extend_schema(
         request=s.ContractFileSerializer, responses={200: s.ContractFileResultSerializer}
@@ -329,7 +330,16 @@ class ContractFileView(APIView):
             raise ValidationError({"document": exc.problems}) from None
         self._authorise(request.user, data)
         try:
-            result = contract_apply(data=data, actor=request.user, source="api")
+            fields = payload.validated_data
+            result = contract_apply(
+                data=data,
+                actor=request.user,
+                source="api",
+                reason=fields.get("reason", ""),
+                correction=fields.get("correction", ""),
+                matrix_correction=fields.get("correction", ""),
+                matrix_effective_from=fields.get("matrix_effective_from"),
+            )
         except ContractFileError as exc:
             raise ValidationError({"document": exc.problems}) from None
         body = {"contract": result.contract.pk, "changes": result.changes}
