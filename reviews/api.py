@@ -17,7 +17,7 @@ from .models import Review
 from .views import pdf_response
 
 
-@extend_schema_field({"type": "string", "pattern": r"^[0-9]{4}-Q[1-4]$", "example": "2025-Q3"})
+@extend_schema_field({"type": "string", "pattern": r"^[0-9]{4}-Q[1-4]$"})
 class QuarterFilter(filters.CharFilter):
     """A quarter by its label (2025-Q3)."""
 
