@@ -381,7 +381,7 @@ def review_pdf(request, slug, pk):
         if not review_pdf_request(review=review) and review.pdf_status == Review.PdfStatus.DONE:
             messages.info(request, "The PDF was made a few minutes ago and is current.")
         return redirect(_back(review) + "#pdf")
-    return _pdf_response(review)
+    return pdf_response(review)
 
 
 @login_required
@@ -400,7 +400,8 @@ def review_pdf_status(request, slug, pk):
     )
 
 
-def _pdf_response(review: Review):
+def pdf_response(review: Review):
+    """The review's last PDF as a download: for its page, a share link and the API alike."""
     if not review.pdf:  # the last one made is served until a new one replaces it
         raise Http404("The PDF has not been generated yet.")
     name = f"QBR {review.client.name} {review.quarter} v{review.version}.pdf"
@@ -437,4 +438,4 @@ def review_shared_pdf(request, token):
     review, _why = _shared_or_gone(token)
     if review is None:
         raise Http404("This link has expired or is not valid.")
-    return _pdf_response(review)
+    return pdf_response(review)

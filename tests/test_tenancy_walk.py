@@ -64,6 +64,7 @@ def _target_objects(contract):
         "audit": contract.audit_events.first(),
         "outage": _outage_of(contract),
         "ticket": _ticket_of(contract),
+        "snapshot": _snapshot_of(contract),
         **_review_of(contract),
         **_people_of(contract),
     }
@@ -125,6 +126,7 @@ def _review_of(contract):
     """A published review of the contract with an action item and a share link."""
     from datetime import timedelta
 
+    from django.core.files.base import ContentFile
     from django.utils import timezone
 
     from reviews.models import ActionItem, Review, ShareLink
@@ -141,7 +143,30 @@ def _review_of(contract):
     link, _ = ShareLink.objects.get_or_create(
         review=review, defaults={"expires_at": timezone.now() + timedelta(days=1)}
     )
+    if not review.pdf:  # a PDF that exists: a 404 for it then says tenancy, not "none made"
+        review.pdf.save("walk.pdf", ContentFile(b"%PDF-1.4 made for the tenancy walk"))
     return {"review": review, "action_item": item, "share_link": link}
+
+
+def _snapshot_of(contract):
+    """A stored KPI snapshot of the contract's client (values as a recompute stores them)."""
+    from datetime import date
+
+    from django.utils import timezone
+
+    from kpis.models import KpiSnapshot
+
+    snapshot, _ = KpiSnapshot.objects.get_or_create(
+        client=contract.client,
+        period_label="2025-07",
+        defaults={
+            "period_kind": "month",
+            "period_start": date(2025, 7, 1),
+            "values": {"tickets.created": 1},
+            "computed_at": timezone.now(),
+        },
+    )
+    return snapshot
 
 
 def _ticket_of(contract):
@@ -286,6 +311,11 @@ def route_targets(t: dict, own_slug: str) -> dict[str, list[dict]]:
         "evidence-detail": [{"pk": t["evidence"].pk}],
         "evidence-download": [{"pk": t["evidence"].pk}],
         "audit-event-detail": [{"pk": t["audit"].pk}],
+        "kpi-snapshot-detail": [{"pk": t["snapshot"].pk}],
+        "ticket-detail": [{"pk": t["ticket"].pk}],
+        "outage-detail": [{"pk": t["outage"].pk}],
+        "review-detail": [{"pk": t["review"].pk}],
+        "review-pdf": [{"pk": t["review"].pk}],
     }
     return page | api | imports
 
@@ -303,6 +333,10 @@ def list_targets(t: dict) -> dict[str, set[int]]:
         "evidence-list": {t["evidence"].pk},
         "audit-event-list": set(contract.audit_events.values_list("pk", flat=True)),
         "import-list": {t["import"].pk},
+        "kpi-snapshot-list": {t["snapshot"].pk},
+        "ticket-list": set(t["client"].tickets.values_list("pk", flat=True)),
+        "outage-list": {t["outage"].pk},
+        "review-list": {t["review"].pk},
     }
 
 
@@ -453,7 +487,8 @@ def test_outsiders_get_404_on_every_object_route(world, client_for, persona, tar
 def test_lists_leave_out_other_tenants(world, client_for, persona, target, own):
     client = client_for(getattr(world, persona))
     for contract in (world.acme_contract, world.birch_contract, world.other_contract):
-        _import_of(contract)  # every tenant has an import, so the walker's list is not empty
+        # Every tenant has one of each listed kind, so the walker's own lists are not empty.
+        _target_objects(contract)
     objects = _target_objects(getattr(world, target))
     leaks = []
     for name, forbidden in list_targets(objects).items():

@@ -245,6 +245,15 @@ KPIS: tuple[Kpi, ...] = (
 )
 KPI = {kpi.key: kpi for kpi in KPIS}
 KEYS_IN_ORDER = [kpi.key for kpi in KPIS]
+
+
+def values_in_order(values: dict) -> dict:
+    """A snapshot's values under every key of the registry, in its order (None for a key it
+    lacks): what `kpi_report --format json` prints and the API's KPI snapshots answer, from
+    this one function so the two cannot drift apart."""
+    return {key: values.get(key) for key in KEYS_IN_ORDER}
+
+
 # The figures computed from tickets, each with the rule that counts and lists its tickets.
 RULES: dict[str, Rule] = {key: rule for key, rule in _TICKET_RULES.items()}
 # The scorecard of the dashboard and the QBR, in its order.

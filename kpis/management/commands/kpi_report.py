@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from contracts.models import Organisation
 from kpis.metrics.period import Period
 from kpis.metrics.recompute import kpis_recompute
-from kpis.metrics.registry import KEYS_IN_ORDER, RULES
+from kpis.metrics.registry import KEYS_IN_ORDER, RULES, values_in_order
 from kpis.models import KpiSnapshot, RecomputeRequest
 
 
@@ -62,7 +62,7 @@ class Command(BaseCommand):
                 "period, or not computed yet (imports trigger a recompute; nightly for all)"
             )
         if options["format"] == "json":
-            ordered = {key: snapshot.values.get(key) for key in KEYS_IN_ORDER}
+            ordered = values_in_order(snapshot.values)
             self.stdout.write(json.dumps(ordered, indent=2, ensure_ascii=False))
             return
         self.stdout.write(

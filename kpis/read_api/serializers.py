@@ -1,0 +1,140 @@
+"""What the read API answers: KPI snapshots with the figures `kpi_report` prints, tickets with
+their clocks and verdicts, outages. Read-only: every field is computed or stored elsewhere."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from kpis.metrics.registry import KPIS, values_in_order
+from kpis.models import KpiSnapshot, Outage, Ticket, TicketClock, TicketEvent
+
+# One property per KPI key, each described by its label: the figures' keys are part of the
+# contract with an integrator (docs/kpis.md); their values are numbers, objects or null.
+FIGURES_SCHEMA = {
+    "type": "object",
+    "description": "Every KPI of the period by its key (docs/kpis.md), exactly as "
+    "`kpi_report --format json` prints it; null where the period has no value.",
+    "properties": {kpi.key: {"description": kpi.label, "nullable": True} for kpi in KPIS},
+    "required": [kpi.key for kpi in KPIS],
+}
+
+
+class KpiSnapshotSerializer(serializers.ModelSerializer):
+    client = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    period = serializers.CharField(source="period_label", read_only=True)
+    stale = serializers.BooleanField(
+        read_only=True,
+        help_text="an import changed the period's tickets since these figures were computed; "
+        "a recompute is queued and the figures are replaced when it has run",
+    )
+    figures = serializers.SerializerMethodField()
+
+    class Meta:
+        model = KpiSnapshot
+        fields = ["id", "client", "period", "period_kind", "period_start", "computed_at", "stale"]
+        fields += ["figures"]
+
+    @extend_schema_field(FIGURES_SCHEMA)
+    def get_figures(self, snapshot: KpiSnapshot) -> dict:
+        return values_in_order(snapshot.values)
+
+
+class TicketClockSerializer(serializers.ModelSerializer):
+    policy_version = serializers.PrimaryKeyRelatedField(
+        read_only=True,
+        allow_null=True,
+        help_text="the SLA policy version the clock measured against",
+    )
+
+    class Meta:
+        model = TicketClock
+        fields = [
+            "response_seconds",
+            "resolution_seconds",
+            "response_target_seconds",
+            "resolution_target_seconds",
+            "response_verdict",
+            "resolution_verdict",
+            "no_verdict_reason",
+            "policy_version",
+            "resolution_breached_at",
+            "computed_at",
+        ]
+        extra_kwargs = {
+            "response_seconds": {"help_text": "business seconds to the first response"},
+            "resolution_seconds": {"help_text": "business seconds to resolution, pauses off"},
+            "response_verdict": {"help_text": "met, breached, pending, or empty: no verdict"},
+            "resolution_verdict": {"help_text": "met, breached, pending, or empty: no verdict"},
+            "resolution_breached_at": {
+                "help_text": "when the resolution clock passed its target (breached only): "
+                "the period a breach counts in"
+            },
+        }
+
+
+class TicketSerializer(serializers.ModelSerializer):
+    client = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    clock = TicketClockSerializer(
+        read_only=True, allow_null=True, help_text="null until the ticket's clocks are computed"
+    )
+
+    class Meta:
+        model = Ticket
+        fields = [
+            "id",
+            "client",
+            "source_system",
+            "external_id",
+            "title",
+            "kind",
+            "priority",
+            "state",
+            "origin",
+            "category",
+            "subcategory",
+            "configuration_item",
+            "created_at",
+            "first_response_at",
+            "resolved_at",
+            "closed_at",
+            "tier",
+            "reassignment_count",
+            "reopen_count",
+            "paused_minutes",
+            "exclude_from_sla",
+            "updated_at",
+            "clock",
+        ]
+
+
+class TicketEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TicketEvent
+        fields = [
+            "position",
+            "at",
+            "state",
+            "status_raw",
+            "assignee",
+            "assignment_group",
+            "updated_by",
+            "tier",
+        ]
+
+
+class TicketDetailSerializer(TicketSerializer):
+    """A ticket with its pauses and its status history (empty for a one-row export)."""
+
+    history = TicketEventSerializer(many=True, read_only=True)
+
+    class Meta(TicketSerializer.Meta):
+        fields = [*TicketSerializer.Meta.fields, "paused_intervals", "reopen_gaps", "history"]
+
+
+class OutageSerializer(serializers.ModelSerializer):
+    client = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = Outage
+        fields = ["id", "client", "service", "started_at", "ended_at", "planned", "note"]
