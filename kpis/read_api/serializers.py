@@ -29,11 +29,16 @@ class KpiSnapshotSerializer(serializers.ModelSerializer):
         "a recompute is queued and the figures are replaced when it has run",
     )
     figures = serializers.SerializerMethodField()
+    rules_used = serializers.JSONField(
+        read_only=True,
+        help_text='the agreed versions its tickets were judged under: {"sla": [SLA policy '
+        'version ids], "matrix": [responsibility-matrix version ids]}',
+    )
 
     class Meta:
         model = KpiSnapshot
         fields = ["id", "client", "period", "period_kind", "period_start", "computed_at", "stale"]
-        fields += ["figures"]
+        fields += ["figures", "rules_used"]
 
     @extend_schema_field(FIGURES_SCHEMA)
     def get_figures(self, snapshot: KpiSnapshot) -> dict:
@@ -47,6 +52,12 @@ class TicketClockSerializer(serializers.ModelSerializer):
         help_text="the SLA policy version the clock measured against",
     )
 
+    matrix_version = serializers.PrimaryKeyRelatedField(
+        read_only=True,
+        allow_null=True,
+        help_text="the agreed responsibility-matrix version in force at the ticket's creation",
+    )
+
     class Meta:
         model = TicketClock
         fields = [
@@ -58,6 +69,7 @@ class TicketClockSerializer(serializers.ModelSerializer):
             "resolution_verdict",
             "no_verdict_reason",
             "policy_version",
+            "matrix_version",
             "resolution_breached_at",
             "computed_at",
         ]
