@@ -123,6 +123,7 @@ def test_tickets_filter_by_client_period_priority_and_verdict_with_their_clocks(
         "resolution_verdict": "breached",
         "no_verdict_reason": clock.no_verdict_reason,
         "policy_version": clock.policy_version_id,
+        "matrix_version": clock.matrix_version_id,
         "resolution_breached_at": clock.resolution_breached_at.isoformat().replace("+00:00", "Z"),
         "computed_at": clock.computed_at.isoformat().replace("+00:00", "Z"),
     }

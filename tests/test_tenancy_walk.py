@@ -88,6 +88,11 @@ def _proposal_of(contract):
             "other-co": rival_document,
         }
         doc = documents[contract.client.slug]()
+        # The contract's parties as they are now (the world may have changed its advisor).
+        if contract.advisor is not None:
+            doc["advisor"] = {"slug": contract.advisor.slug, "name": contract.advisor.name}
+        else:
+            doc.pop("advisor", None)
         doc["sla"]["effective_from"] = "2027-01-01"
         doc["sla"]["targets"]["P1"]["response_minutes"] = 20
         apply_yaml_text(yaml.safe_dump(doc), source="web")
