@@ -23,7 +23,7 @@ from contracts.models import (
 )
 from msp_portal.jobs import recompute_after_commit
 
-from .audit import audit_record, update_audited
+from .audit import audit_record, matrix_content, sla_version_changes, update_audited
 from .commitments import commitment_occurrences_ensure
 
 CENT = Decimal("0.01")
@@ -228,7 +228,7 @@ def _sla_apply(data: ContractFile, contract: Contract, result, actor, source) ->
         contract=contract,
         action="create",
         obj=policy,
-        changes={"sla": [None, _sla_payload(data)["sla"]]},
+        changes=sla_version_changes(latest, policy),
     )
 
 
@@ -255,18 +255,15 @@ def _matrix_apply(data: ContractFile, contract: Contract, result, actor, source)
         ResponsibilityAssignment(version=version, position=i, **row) for i, row in enumerate(rows)
     )
     result.changes.append(f"created responsibility matrix version {version.number}")
-    before = (
-        [[a.area, a.owner, a.split, a.categories] for a in current.assignments.all()]
-        if current
-        else None
-    )
     audit_record(
         actor=actor,
         source=source,
         contract=contract,
         action="create",
         obj=version,
-        changes={"assignments": [before, [list(r.values()) for r in rows]]},
+        changes={
+            "assignments": [matrix_content(current) if current else None, matrix_content(version)]
+        },
     )
 
 
