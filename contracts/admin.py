@@ -126,8 +126,8 @@ class EvidenceAdmin(AuditedAdmin):
 class AuditEventAdmin(admin.ModelAdmin):
     """Read-only: the trail cannot be edited, not even by an admin."""
 
-    list_display = ["at", "actor", "source", "action", "object_type", "object_repr"]
-    list_filter = ["source", "action", "object_type"]
+    list_display = ["at", "actor", "source", "kind", "action", "object_type", "object_repr"]
+    list_filter = ["kind", "source", "action", "object_type"]
     search_fields = ["object_repr"]
 
     def has_add_permission(self, request):
