@@ -33,6 +33,10 @@ class Line:
     before: str
     after: str
 
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
 
 @dataclass
 class SlaRow:
@@ -69,13 +73,22 @@ class EventView:
     area_rows: list[AreaRow] = field(default_factory=list)
 
     @property
+    def areas_changed(self) -> list[AreaRow]:
+        return [a for a in self.area_rows if a.status != "unchanged"]
+
+    @property
+    def areas_unchanged(self) -> list[str]:
+        return [a.area for a in self.area_rows if a.status == "unchanged"]
+
+    @property
     def what(self) -> str:
         event = self.event
         return f"{event.action.capitalize()} {event.object_type}: {event.object_repr}"
 
     def csv_lines(self) -> list[Line]:
-        """Every change as a line, the tables' cells included (one per priority or area part)."""
-        lines = list(self.lines)
+        """Every change as a line, the tables' cells included (one per priority or area part);
+        the parts a new version kept as they were are left out."""
+        lines = [line for line in self.lines if line.changed]
         for row in self.sla_rows:
             for part, pair in (
                 ("response", row.response),

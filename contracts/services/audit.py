@@ -142,7 +142,10 @@ def sla_content(policy) -> dict:
         "pause_states": list(policy.pause_states),
         "repeat_window_days": policy.repeat_window_days,
         "calendars": {cal.key: calendar_words(cal) for cal in policy.calendars.order_by("key")},
-        "uptime": {u.service: str(u.target) for u in policy.uptime_targets.order_by("service")},
+        "uptime": {
+            u.service: f"{(u.target * 100).normalize():f}%"
+            for u in policy.uptime_targets.order_by("service")
+        },
     }
 
 
