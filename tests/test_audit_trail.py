@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 
 import yaml
 from django.apps import apps as django_apps
+from django.db.models.fields.files import FieldFile
 from django.urls import reverse
 
 from contracts.models import AuditEvent
@@ -119,8 +120,8 @@ def _admin_form_data(response) -> dict:
     for form in forms:
         for name in form.fields:
             value = form[name].value()
-            if value is None or value is False:
-                continue
+            if value is None or value is False or isinstance(value, FieldFile):
+                continue  # a file input left empty keeps the stored file
             data[form.add_prefix(name)] = "on" if value is True else value
     return data
 
@@ -152,6 +153,34 @@ def test_an_admin_inline_edit_is_logged_with_its_before_and_after(
 
     html = _history(world, client_for(world.owner), kind="sla").content.decode()
     assert "Resolution minutes" in html and "Repeat window days" in html
+
+
+def test_an_admin_edit_of_an_organisation_and_its_people_is_in_the_clients_trail(
+    world, client, django_user_model, client_for, fresh_cache
+):
+    """The inline that stays editable whatever becomes of versioned rules: people's roles."""
+    admin = _admin_client(client, django_user_model)
+    url = reverse("admin:contracts_organisation_change", args=[world.acme.pk])
+    page = admin.get(url)
+    data = _admin_form_data(page)
+    viewer = next(
+        form.prefix
+        for inline in page.context["inline_admin_formsets"]
+        for form in inline.formset.forms
+        if form.instance.user_id == world.viewer.pk
+    )
+    data[f"{viewer}-role"] = "admin"
+    data["name"] = "Acme Dental Group Ltd"
+    assert admin.post(url, data).status_code == 302
+
+    from_admin = AuditEvent.objects.filter(source="admin", client=world.acme, contract=None)
+    role = from_admin.get(object_model="contracts.membership")
+    assert (role.changes, role.kind) == ({"role": ["readonly", "admin"]}, "people")
+    renamed = from_admin.get(object_model="contracts.organisation")
+    assert renamed.changes == {"name": ["Acme Dental Group", "Acme Dental Group Ltd"]}
+
+    html = _history(world, client_for(world.owner), kind="people").content.decode()
+    assert "Role</span>: <del" in html and "Read-only</del> → <ins" in html
 
 
 def test_the_trail_filters_by_kind_and_dates(world, client_for):

@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.db import models
+from django.db.models.fields.files import FieldFile
 
 from contracts.models import AuditEvent, Contract
 
@@ -24,6 +25,7 @@ KIND_BY_MODEL = {
     "contracts.commitmentoccurrence": Kind.COMMITMENTS,
     "contracts.evidence": Kind.COMMITMENTS,
     "kpis.importjob": Kind.IMPORTS,
+    "kpis.ticket": Kind.IMPORTS,  # tickets come from imports; an admin edit of one is beside them
     "kpis.outage": Kind.OUTAGES,
 }
 KIND_BY_APP = {"accounts": Kind.PEOPLE, "reviews": Kind.REVIEWS}
@@ -46,6 +48,8 @@ def _plain(value):
         return value.isoformat()
     if isinstance(value, models.Model):
         return str(value)
+    if isinstance(value, FieldFile):
+        return value.name or None  # the stored file's name (an admin can replace a logo)
     return value
 
 
