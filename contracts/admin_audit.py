@@ -80,7 +80,8 @@ class AuditedAdmin(admin.ModelAdmin):
         before = _stored(obj, names) if change else {}
         super().save_model(request, obj, form, change)
         changes = diff(before, snapshot(obj, names)) if change else _created(obj, names)
-        _record(request, obj, "update" if change else "create", changes)
+        if changes or not change:  # a save that changed only inline rows is logged by them
+            _record(request, obj, "update" if change else "create", changes)
 
     def save_formset(self, request, form, formset, change):
         # Deleted rows are recorded while they still have their id; the admin's transaction
@@ -95,8 +96,9 @@ class AuditedAdmin(admin.ModelAdmin):
         }
         super().save_formset(request, form, formset, change)
         for obj, changed in formset.changed_objects:
-            after = snapshot(obj, _fields(obj, changed))
-            _record(request, obj, "update", diff(before.get(id(obj), {}), after))
+            changes = diff(before.get(id(obj), {}), snapshot(obj, _fields(obj, changed)))
+            if changes:
+                _record(request, obj, "update", changes)
         for obj in formset.new_objects:
             _record(request, obj, "create", _created(obj, _fields(obj, formset.form.base_fields)))
 

@@ -83,7 +83,11 @@ class EventView:
     @property
     def what(self) -> str:
         event = self.event
-        return f"{event.action.capitalize()} {event.object_type}: {event.object_repr}"
+        action = event.action.split()
+        # "undo import" of an "import job" reads "Undo import job", not "Undo import import job".
+        if len(action) > 1 and event.object_type.startswith(action[-1]):
+            action = action[:-1]
+        return f"{' '.join(action).capitalize()} {event.object_type}: {event.object_repr}"
 
     def csv_lines(self) -> list[Line]:
         """Every change as a line, the tables' cells included (one per priority or area part);

@@ -140,7 +140,12 @@ def test_an_admin_inline_edit_is_logged_with_its_before_and_after(
         if getattr(form.instance, "priority", None) == "P2"
     )
     data[f"{p2}-resolution_minutes"] = "900"
-    data["repeat_window_days"] = "45"
+    assert admin.post(url, data).status_code == 302
+    inline_only = AuditEvent.objects.filter(source="admin").values_list("object_model", "changes")
+    # Only the inline row changed: no empty event for the version around it.
+    assert list(inline_only) == [("contracts.slatarget", {"resolution_minutes": [480, 900]})]
+
+    data["repeat_window_days"] = "45"  # now the main form alone
     response = admin.post(url, data)
     assert response.status_code == 302, response.context["errors"] if response.context else ""
 
@@ -234,10 +239,13 @@ def test_imports_are_in_the_trail_uploaded_completed_and_undone(world, client_fo
         preset="generic",
     )
     import_undo(job=job, user=world.msp_staff, source="web")
-    page = _history(world, client_for(world.owner), kind="imports").context["page"]
-    assert [e.action for e in page.object_list] == ["undo import", "complete import", "upload"]
+    response = _history(world, client_for(world.owner), kind="imports")
+    page = response.context["page"]
+    assert [e.action for e in page.object_list] == ["undo import", "complete", "upload"]
+    html = response.content.decode()
+    assert "Undo import job" in html and "Complete import job" in html and "Tickets created" in html
     assert all(e.object_id == str(job.pk) for e in page.object_list)
-    completed = next(v for v in page.object_list if v.action == "complete import")
+    completed = next(v for v in page.object_list if v.action == "complete")
     assert completed.changes["tickets created"] == [None, 2]
 
 

@@ -303,7 +303,7 @@ def _run(job: ImportJob) -> None:
     )
     import_audit(
         job,
-        action="complete import",
+        action="complete",
         client_ids=sorted(zones),
         changes={
             "file": [None, job.original_name],
