@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 
+from .admin_audit import AuditedAdmin
 from .models import (
     AuditEvent,
     Calendar,
@@ -17,49 +18,6 @@ from .models import (
     SlaTarget,
     UptimeTarget,
 )
-from .services.audit import audit_record
-
-
-class AuditedAdmin(admin.ModelAdmin):
-    """Records each admin save and delete in the audit trail, with the changed fields."""
-
-    def _contract_of(self, obj):
-        for path in (
-            "contract",
-            "policy.contract",
-            "version.contract",
-            "commitment.contract",
-            "occurrence.commitment.contract",
-        ):
-            target = obj
-            for part in path.split("."):
-                target = getattr(target, part, None)
-            if target is not None:
-                return target
-        return None
-
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        changes = {
-            name: [form.initial.get(name), str(form.cleaned_data.get(name))]
-            for name in form.changed_data
-        }
-        audit_record(
-            actor=request.user,
-            source="admin",
-            contract=self._contract_of(obj),
-            action="update" if change else "create",
-            obj=obj,
-            changes=changes,
-            client=getattr(obj, "client", None) if not self._contract_of(obj) else None,
-        )
-
-    def delete_model(self, request, obj):
-        contract = self._contract_of(obj)
-        audit_record(
-            actor=request.user, source="admin", contract=contract, action="delete", obj=obj
-        )
-        super().delete_model(request, obj)
 
 
 class FixedTermsMixin:
@@ -189,8 +147,8 @@ class EvidenceAdmin(AuditedAdmin):
 class AuditEventAdmin(admin.ModelAdmin):
     """Read-only: the trail cannot be edited, not even by an admin."""
 
-    list_display = ["at", "actor", "source", "action", "object_type", "object_repr"]
-    list_filter = ["source", "action", "object_type"]
+    list_display = ["at", "actor", "source", "kind", "action", "object_type", "object_repr"]
+    list_filter = ["kind", "source", "action", "object_type"]
     search_fields = ["object_repr"]
 
     def has_add_permission(self, request):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from contracts.models import (
     AuditEvent,
@@ -127,6 +127,23 @@ def commitment_summary(*, contract: Contract) -> dict[str, int]:
     return counts
 
 
-def audit_trail(*, contract: Contract) -> QuerySet[AuditEvent]:
-    """Every recorded change to the contract and what hangs off it, newest first."""
-    return contract.audit_events.select_related("actor").order_by("-at", "-id")
+def audit_trail(
+    *,
+    contract: Contract,
+    kind: str = "",
+    since: date | None = None,
+    until: date | None = None,
+) -> QuerySet[AuditEvent]:
+    """Every recorded change to the contract and what hangs off it, and to its client outside
+    any contract (a rename, its people), newest first; of one kind and within dates (UTC days,
+    both included) when given."""
+    events = AuditEvent.objects.filter(
+        Q(contract=contract) | Q(contract__isnull=True, client_id=contract.client_id)
+    )
+    if kind:
+        events = events.filter(kind=kind)
+    if since:
+        events = events.filter(at__date__gte=since)
+    if until:
+        events = events.filter(at__date__lte=until)
+    return events.select_related("actor").order_by("-at", "-id")

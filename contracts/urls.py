@@ -1,11 +1,21 @@
 from django.urls import path
 
-from . import rules_views, views
+from . import history_views, rules_views, views
 
 urlpatterns = [
     path("organisations/switch/", views.organisation_switch, name="organisation_switch"),
     path("clients/<slug:slug>/", views.client_home, name="client_home"),
     path("clients/<slug:slug>/contracts/<int:pk>/", views.contract_detail, name="contract_detail"),
+    path(
+        "clients/<slug:slug>/contracts/<int:pk>/history/",
+        history_views.contract_history,
+        name="contract_history",
+    ),
+    path(
+        "clients/<slug:slug>/contracts/<int:pk>/history.csv",
+        history_views.contract_history_csv,
+        name="contract_history_csv",
+    ),
     path("clients/<slug:slug>/contracts/<int:pk>/matrix/", views.matrix, name="contract_matrix"),
     path(
         "clients/<slug:slug>/contracts/<int:pk>/matrix/<int:version>/approve/<str:side>/",

@@ -8,12 +8,12 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from contracts import selectors
+from contracts.audit_display import event_view
 from contracts.models import (
     CommitmentOccurrence,
     Evidence,
@@ -39,7 +39,7 @@ from msp_portal.tenancy import (
     visible_clients,
 )
 
-HISTORY_PAGE_SIZE = 25
+RECENT_CHANGES = 5  # on the contract page; the history page has them all
 
 
 @login_required
@@ -97,6 +97,7 @@ def contract_detail(request, slug, pk):
 
     client, contract, access = get_client_contract_or_404(request.user, slug, pk)
     _version, gaps = selectors.matrix_with_gaps(contract=contract)
+    trail = selectors.audit_trail(contract=contract)
     return render(
         request,
         "contracts/contract_detail.html",
@@ -109,9 +110,8 @@ def contract_detail(request, slug, pk):
             "pending_rules": pending_count(contract),
             "targets": targets_in_words(contract),
             "gaps": gaps,
-            "audit": Paginator(
-                selectors.audit_trail(contract=contract), HISTORY_PAGE_SIZE
-            ).get_page(request.GET.get("history")),
+            "views": [event_view(e) for e in trail[:RECENT_CHANGES]],
+            "changes_count": trail.count(),
         },
     )
 

@@ -1,6 +1,6 @@
 """axe-core in real Chromium: no serious or critical accessibility violation on the dashboard,
-the ticket list, the contract page, the responsibility matrix and a quarterly review (as the
-advisor writing it, with its forms). axe-core's script comes from
+the ticket list, the contract page and its history, the responsibility matrix and a quarterly
+review (as the advisor writing it, with its forms). axe-core's script comes from
 the axe-playwright-python wheel and is injected into each page, so nothing is fetched."""
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ def test_the_main_pages_have_no_serious_accessibility_violations(world, browser,
         "contract": reverse("contract_detail", args=[slug, pk]),
         "matrix": reverse("contract_matrix", args=[slug, pk]),
         "outages": reverse("contract_outages", args=[slug, pk]),
+        "history": reverse("contract_history", args=[slug, pk]),  # the SLA and matrix tables
     }
     page, errors = logged_in_page(browser, live_server, world.owner, bypass_csp=True)
     found = {}

@@ -136,6 +136,7 @@ def test_the_log_in_page_has_no_third_party_assets(client):
 def test_the_history_is_paginated_newest_first(world, client_for):
     contract = world.acme_contract
     AuditEvent.objects.filter(contract=contract).delete()
+    AuditEvent.objects.filter(client=world.acme, contract=None).delete()
     AuditEvent.objects.bulk_create(
         AuditEvent(
             source="command",
@@ -146,13 +147,18 @@ def test_the_history_is_paginated_newest_first(world, client_for):
             object_id=str(contract.pk),
             object_repr=f"change number {n:02d}",
         )
-        for n in range(30)
+        for n in range(60)
     )
-    url = reverse("contract_detail", args=[world.acme.slug, contract.pk])
+    detail = client_for(world.owner).get(
+        reverse("contract_detail", args=[world.acme.slug, contract.pk])
+    )
+    assert "All 60 changes, with filters and a CSV export" in detail.content.decode()
+    assert "change number 59" in detail.content.decode()
+    url = reverse("contract_history", args=[world.acme.slug, contract.pk])
     first = client_for(world.owner).get(url).content.decode()
-    assert "30 changes, newest first; page 1 of 2" in first
-    assert "change number 29" in first and "change number 05" in first
-    assert "change number 04" not in first
-    second = client_for(world.owner).get(url, {"history": 2}).content.decode()
-    assert "change number 04" in second and "change number 00" in second
-    assert "change number 05" not in second
+    assert "60 changes, newest first; page 1 of 2" in first
+    assert "change number 59" in first and "change number 10" in first
+    assert "change number 09" not in first
+    second = client_for(world.owner).get(url, {"page": 2}).content.decode()
+    assert "change number 09" in second and "change number 00" in second
+    assert "change number 10" not in second

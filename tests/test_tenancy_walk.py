@@ -225,6 +225,8 @@ def route_targets(t: dict, own_slug: str) -> dict[str, list[dict]]:
         "contract_detail": [{"slug": slug, "pk": pk}],
         "contract_matrix": [{"slug": slug, "pk": pk}],
         "contract_commitments": [{"slug": slug, "pk": pk}],
+        "contract_history": [{"slug": slug, "pk": pk}],
+        "contract_history_csv": [{"slug": slug, "pk": pk}],
         "contract_matrix_approve": [
             {"slug": slug, "pk": pk, "version": t["matrix"].pk, "side": side}
             for side in ("client", "msp")

@@ -229,6 +229,7 @@ class AuditEventSerializer(serializers.ModelSerializer):
             "source",
             "contract",
             "action",
+            "kind",
             "object_type",
             "object_id",
             "object_repr",

@@ -304,7 +304,7 @@ class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
     """The audit trail of the caller's contracts."""
 
     serializer_class = s.AuditEventSerializer
-    filterset_fields = ["contract", "action"]
+    filterset_fields = ["contract", "action", "kind"]
 
     def get_queryset(self):
         return self.scoped(AuditEvent.objects.all()).select_related("actor")

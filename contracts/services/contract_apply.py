@@ -33,7 +33,7 @@ from .agreement import (
     results_changed,
     results_words,
 )
-from .audit import audit_record, update_audited
+from .audit import audit_record, matrix_content, sla_version_changes, update_audited
 from .commitments import commitment_occurrences_ensure
 
 CENT = Decimal("0.01")
@@ -173,27 +173,6 @@ def _sla_payload(data: ContractFile) -> dict:
     }
 
 
-def sla_version_payload(version: SlaPolicyVersion) -> dict:
-    """A stored version's terms in the contract file's words: the "before" of a new version."""
-    calendars = {c.pk: c for c in version.calendars.all()}
-    return {
-        "effective_from": version.effective_from.isoformat(),
-        "pause_states": list(version.pause_states),
-        "repeat_window_days": version.repeat_window_days,
-        "targets": {
-            t.priority: {
-                "response_minutes": t.response_minutes,
-                "resolution_minutes": t.resolution_minutes,
-                "calendar": calendars[t.calendar_id].key,
-            }
-            for t in version.targets.all()
-        },
-        "uptime": [
-            {"service": u.service, "target": float(u.target)} for u in version.uptime_targets.all()
-        ],
-    }
-
-
 def _sla_create(
     data: ContractFile, contract: Contract, content_hash: str, options
 ) -> SlaPolicyVersion:
@@ -282,7 +261,7 @@ def _sla_apply(data: ContractFile, contract: Contract, result, options) -> None:
         contract=contract,
         action="propose correction" if policy.is_correction else "propose",
         obj=policy,
-        changes={"sla": [sla_version_payload(before) if before else None, _sla_file_terms(data)]}
+        changes=sla_version_changes(before, policy)
         | ({"results changed": [None, results_words(changed)]} if changed["tickets"] else {}),
     )
     if options.agreed:
@@ -293,12 +272,6 @@ def _sla_apply(data: ContractFile, contract: Contract, result, options) -> None:
             f"proposed SLA policy version effective {effective}: it applies once the client "
             "and the MSP both approve it"
         )
-
-
-def _sla_file_terms(data: ContractFile) -> dict:
-    terms = data.sla.model_dump(mode="json")
-    terms["targets"] = dict(sorted(terms["targets"].items()))
-    return terms
 
 
 def _matrix_effective(contract: Contract, options) -> date:
@@ -356,18 +329,15 @@ def _matrix_apply(data: ContractFile, contract: Contract, result, options) -> No
         f"proposed responsibility matrix version {version.number}: it applies once the client "
         "and the MSP both approve it"
     )
-    before = (
-        [[a.area, a.owner, a.split, a.categories] for a in current.assignments.all()]
-        if current
-        else None
-    )
     audit_record(
         actor=options.actor,
         source=options.source,
         contract=contract,
-        action="propose",
+        action="propose correction" if version.is_correction else "propose",
         obj=version,
-        changes={"assignments": [before, [list(r.values()) for r in rows]]},
+        changes={
+            "assignments": [matrix_content(current) if current else None, matrix_content(version)]
+        },
     )
 
 

@@ -34,6 +34,7 @@ from kpis.imports.outcome import import_outcome_record
 from kpis.imports.overlap import OverlapFound, overlap_ask, overlap_find, overlap_settle
 from kpis.imports.saved_mappings import saved_mapping_for, saved_mapping_save
 from kpis.imports.store import _months, tickets_store
+from kpis.imports.trail import import_audit
 from kpis.models import ImportJob, ImportProblem, RecomputeRequest, Ticket
 from msp_portal.jobs import DATABASE_ERRORS, Locks
 
@@ -70,6 +71,7 @@ def import_create(
     )
     job.file.save("upload", upload, save=False)
     job.save()
+    import_audit(job, action="upload", changes={"file": [None, job.original_name]})
     return job
 
 
@@ -298,6 +300,17 @@ def _run(job: ImportJob) -> None:
         phase_seconds=phase.seconds,
         message=message,
         finished_at=timezone.now(),
+    )
+    import_audit(
+        job,
+        action="complete",
+        client_ids=sorted(zones),
+        changes={
+            "file": [None, job.original_name],
+            "tickets created": [None, result.created],
+            "tickets updated": [None, result.updated],
+            "rows rejected": [None, errors["row"].n_unique()],
+        },
     )
     progress_set(job.pk, "done", total, total)
 
