@@ -129,3 +129,58 @@ def commitment_summary(*, contract: Contract) -> dict[str, int]:
 def audit_trail(*, contract: Contract) -> QuerySet[AuditEvent]:
     """Every recorded change to the contract and what hangs off it, newest first."""
     return contract.audit_events.select_related("actor").order_by("-at", "-id")
+
+
+@dataclass(frozen=True)
+class SetupStep:
+    title: str
+    done: bool
+    status: str  # what is set, or what is missing, in words
+    view: str  # the page where the step is done
+
+
+def setup_steps(*, contract: Contract) -> list[SetupStep]:
+    """The guided first run of a contract: contract → calendars & SLA → matrix → commitments →
+    first import, each done or not yet."""
+    from kpis.models import ImportJob
+
+    policy = contract.sla_versions.order_by("-effective_from").first()
+    version, gaps = matrix_with_gaps(contract=contract)
+    unsettled = [g for g in gaps if g.kind != "not_approved"]
+    active = contract.commitments.filter(is_active=True).count()
+    imported = ImportJob.objects.filter(
+        client_id=contract.client_id, msp_id=contract.msp_id, status=ImportJob.Status.DONE
+    ).exists()
+    return [
+        SetupStep("Contract", True, f"{contract.name}, from {contract.starts:%-d %b %Y}", ""),
+        SetupStep(
+            "Calendars and SLA targets",
+            policy is not None and policy.targets.count() == 4,
+            f"in force from {policy.effective_from:%-d %b %Y}" if policy else "no SLA yet",
+            "contract_setup_sla",
+        ),
+        SetupStep(
+            "Responsibility matrix",
+            version is not None and not unsettled,
+            (
+                "no areas assigned yet"
+                if version is None
+                else f"{len(unsettled)} areas to settle"
+                if unsettled
+                else "every area has an owner"
+            ),
+            "contract_setup_matrix",
+        ),
+        SetupStep(
+            "Commitments",
+            active > 0,
+            f"{active} commitment{'s' if active != 1 else ''}" if active else "none yet",
+            "contract_setup_commitments",
+        ),
+        SetupStep(
+            "First ticket import",
+            imported,
+            "tickets imported" if imported else "no tickets imported yet",
+            "import_upload",
+        ),
+    ]
