@@ -59,7 +59,11 @@ class CalendarForm(forms.Form):
     )
     always = forms.BooleanField(label="Around the clock (24x7)", required=False)
     timezone = forms.CharField(
-        label="Time zone", required=False, max_length=64, validators=[check_zone]
+        label="Time zone",
+        required=False,
+        max_length=64,
+        validators=[check_zone],
+        help_text="empty: the contract's",
     )
     holiday_country = forms.RegexField(
         label="Public holidays of (country code)",
@@ -95,11 +99,9 @@ class CalendarForm(forms.Form):
                 self.add_error(day, exc)
         if not data.get("key"):
             return data
-        if not data.get("always"):
-            if not data.get("timezone") and "timezone" not in self.errors:
-                self.add_error("timezone", "Business hours need a time zone.")
-            if not any(data.get(day) for day in WEEKDAYS) and not self.errors:
-                self.add_error(None, "Give the hours of at least one day, or tick 24x7.")
+        closed = not data.get("always") and not any(data.get(day) for day in WEEKDAYS)
+        if closed and not self.errors:
+            self.add_error(None, "Give the hours of at least one day, or tick 24x7.")
         country, region = data.get("holiday_country"), data.get("holiday_subdivision")
         if country:
             import holidays

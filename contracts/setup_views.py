@@ -23,7 +23,12 @@ from contracts.contract_file import ContractFileError
 from contracts.models import Organisation
 from contracts.services.commitments import contract_today
 from contracts.services.contract_setup import client_contract_create, contract_setup_save
-from msp_portal.tenancy import Action, get_client_contract_or_404, onboarding_parties
+from msp_portal.tenancy import (
+    Action,
+    get_client_contract_or_404,
+    onboarding_parties,
+    user_memberships,
+)
 
 from .setup_forms import ContractForm, EffectiveForm, SlaForm, new_contract_initial
 from .setup_formsets import (
@@ -74,7 +79,7 @@ def _saved(request, result, client, contract):
 class PartiesForm(forms.Form):
     """Whose contract it is: the MSP, and the advisory firm when the user works for one."""
 
-    def __init__(self, *args, msps, advisors, **kwargs):
+    def __init__(self, *args, user, msps, advisors, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["msp"] = forms.TypedChoiceField(
             label="Managed service provider",
@@ -84,14 +89,23 @@ class PartiesForm(forms.Form):
         if advisors:
             self.fields["advisor"] = forms.TypedChoiceField(
                 label="Advisory firm",
-                choices=[(o.pk, o.name) for o in advisors],
+                choices=[("", "None"), *((o.pk, o.name) for o in advisors)],
                 coerce=int,
+                required=False,
             )
         self.parties = {o.pk: o for o in [*msps, *advisors]}
+        self.own_msps = {m.organisation_id for m in user_memberships(user)}
+
+    def clean(self):
+        data = super().clean()
+        # Someone not of the MSP sees the contract only through their advisory firm.
+        if data.get("msp") and data["msp"] not in self.own_msps and not data.get("advisor"):
+            self.add_error("advisor", "Choose your advisory firm: it advises this contract.")
+        return data
 
     def chosen(self) -> tuple[Organisation, Organisation | None]:
         advisor = self.cleaned_data.get("advisor")
-        return self.parties[self.cleaned_data["msp"]], self.parties.get(advisor)
+        return self.parties[self.cleaned_data["msp"]], self.parties.get(advisor or 0)
 
 
 @login_required
@@ -102,7 +116,7 @@ def setup_client_new(request):
         raise PermissionDenied("Only MSP admins and advisory firms' admins set up new clients.")
     contract_initial, calendars_initial, sla_initial = new_contract_initial(timezone.localdate())
     data = request.POST if request.method == "POST" else None
-    parties = PartiesForm(data, msps=msps, advisors=advisors, prefix="parties")
+    parties = PartiesForm(data, user=request.user, msps=msps, advisors=advisors, prefix="parties")
     form = ContractForm(data, initial=contract_initial, prefix="contract")
     calendars = calendar_formset(data=data, initial=calendars_initial)
     sla = SlaForm(

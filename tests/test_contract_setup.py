@@ -6,6 +6,8 @@ from __future__ import annotations
 import yaml
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from hypothesis import given
+from hypothesis import strategies as st
 
 from contracts.contract_export import contract_file_export, contract_file_yaml
 from contracts.contract_file import contract_file_parse
@@ -17,8 +19,9 @@ from contracts.models import (
     SlaPolicyVersion,
 )
 from contracts.services.contract_apply import contract_apply
-from contracts.setup_forms import ContractForm, SlaForm
+from contracts.setup_forms import ContractForm, SlaForm, exact_words
 from contracts.setup_formsets import calendar_formset, matrix_formset
+from msp_portal.units import duration_minutes
 
 from .conftest import make_user
 
@@ -73,6 +76,11 @@ def test_the_export_reads_as_the_documented_file(world):
         "unit_price": 145.0,
         "currency": "USD",
     }
+
+
+@given(st.integers(min_value=1, max_value=400 * 24 * 60))
+def test_a_target_shown_in_words_reads_back_as_its_minutes(minutes):
+    assert duration_minutes(exact_words(minutes)) == minutes
 
 
 # --- Form validation --------------------------------------------------------------------------
@@ -164,10 +172,15 @@ def _as_posted(form) -> dict:
 
 
 def _new_client_post(world) -> dict:
+    return new_client_post(world.northwind.pk, world.clearview.pk, "Zenith Dental")
+
+
+def new_client_post(msp_id: int, advisor_id: int | None, client_name: str) -> dict:
+    """The new-client page's form as a browser sends it, filled in."""
     data = {
-        "parties-msp": world.northwind.pk,
-        "parties-advisor": world.clearview.pk,
-        "contract-client_name": "Zenith Dental",
+        "parties-msp": msp_id,
+        "parties-advisor": advisor_id or "",
+        "contract-client_name": client_name,
         "contract-name": "Managed IT 2026",
         "contract-seats_users": "12",
         "contract-seats_devices": "15",
@@ -243,6 +256,18 @@ def test_the_new_client_page_offers_only_the_msps_the_advisor_works_with(world, 
     )
     assert refused.status_code == 200
     assert "not one of the available choices" in refused.content.decode()
+    assert not Contract.objects.filter(client__name="Zenith Dental").exists()
+
+
+def test_an_advisor_sets_up_a_client_with_their_firm_or_not_at_all(world, client_for):
+    """Without their firm on it, the advisor would not see the contract they set up."""
+    web = client_for(_advisor_admin(world))
+    refused = web.post(
+        reverse("setup_client_new"),
+        new_client_post(world.northwind.pk, None, "Zenith Dental"),
+    )
+    assert refused.status_code == 200
+    assert "Choose your advisory firm" in refused.content.decode()
     assert not Contract.objects.filter(client__name="Zenith Dental").exists()
 
 
@@ -338,3 +363,36 @@ def test_a_downloaded_file_uploads_again_as_no_change(world, client_for):
         ).status_code
         == 200
     )
+
+
+def _shown_as_posted(page) -> dict:
+    """Every form and formset of a setup page, posted back as shown."""
+    data: dict = {}
+    for name in ("form", "calendars", "rows"):
+        part = page.context.get(name)
+        if part is None:
+            continue
+        forms = [part] if not hasattr(part, "management_form") else part.forms
+        if hasattr(part, "management_form"):
+            data |= _as_posted(part.management_form)
+        for form in forms:
+            data |= {k: v for k, v in _as_posted(form).items() if v is not False}
+    return data
+
+
+def test_every_setup_page_saved_as_shown_changes_nothing(world, client_for):
+    """Each page is pre-filled from the export: saving it untouched is no change at all."""
+    contract = world.acme_contract
+    web = client_for(world.advisor)
+    events = AuditEvent.objects.count()
+    for name in (
+        "contract_setup_terms",
+        "contract_setup_calendars",
+        "contract_setup_sla",
+        "contract_setup_matrix",
+        "contract_setup_commitments",
+    ):
+        url = reverse(name, args=[world.acme.slug, contract.pk])
+        saved = web.post(url, _shown_as_posted(web.get(url)), follow=True)
+        assert "Nothing changed." in saved.content.decode(), name
+    assert AuditEvent.objects.count() == events
