@@ -284,10 +284,15 @@ def matrix_initial(rows: list[dict]) -> list[dict]:
 class CommitmentForm(forms.Form):
     """A recurring promise: what, how often, whose, and whether evidence must be uploaded."""
 
+    # The selects start on their first choice, so a blank row left alone is still unchanged.
     name = forms.CharField(label="Commitment", max_length=200)
-    cadence = forms.ChoiceField(label="How often", choices=Commitment.Cadence.choices)
+    cadence = forms.ChoiceField(
+        label="How often", choices=Commitment.Cadence.choices, initial="monthly"
+    )
     owner = forms.ChoiceField(
-        label="Whose", choices=[("msp", "MSP"), ("customer", "Client"), ("shared", "Shared")]
+        label="Whose",
+        choices=[("msp", "MSP"), ("customer", "Client"), ("shared", "Shared")],
+        initial="msp",
     )
     evidence = forms.BooleanField(label="Evidence required", required=False)
 

@@ -78,6 +78,8 @@ def test_an_msp_admin_onboards_a_client_until_its_dashboard_shows_figures(live_s
     for index in range(rows.count()):
         row = rows.nth(index)
         area = row.locator("input[name$='-area']").input_value()
+        if not area:
+            continue  # the blank rows for areas of the client's own
         owner = "customer" if area == "Compliance accountability" else "msp"
         row.locator("select[name$='-owner']").select_option(owner)
         if area == "Monitoring and alerting":
