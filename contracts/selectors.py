@@ -136,7 +136,7 @@ class SetupStep:
     title: str
     done: bool
     status: str  # what is set, or what is missing, in words
-    view: str  # the page where the step is done
+    links: tuple[tuple[str, str], ...]  # (words, view name) of the pages where it is done
 
 
 def setup_steps(*, contract: Contract) -> list[SetupStep]:
@@ -152,12 +152,20 @@ def setup_steps(*, contract: Contract) -> list[SetupStep]:
         client_id=contract.client_id, msp_id=contract.msp_id, status=ImportJob.Status.DONE
     ).exists()
     return [
-        SetupStep("Contract", True, f"{contract.name}, from {contract.starts:%-d %b %Y}", ""),
+        SetupStep(
+            "Contract",
+            True,
+            f"{contract.name}, from {contract.starts:%-d %b %Y}",
+            (("Change the terms", "contract_setup_terms"),),
+        ),
         SetupStep(
             "Calendars and SLA targets",
             policy is not None and policy.targets.count() == 4,
             f"in force from {policy.effective_from:%-d %b %Y}" if policy else "no SLA yet",
-            "contract_setup_sla",
+            (
+                ("Change the calendars", "contract_setup_calendars"),
+                ("Change the SLA targets", "contract_setup_sla"),
+            ),
         ),
         SetupStep(
             "Responsibility matrix",
@@ -169,18 +177,18 @@ def setup_steps(*, contract: Contract) -> list[SetupStep]:
                 if unsettled
                 else "every area has an owner"
             ),
-            "contract_setup_matrix",
+            (("Set the matrix", "contract_setup_matrix"),),
         ),
         SetupStep(
             "Commitments",
             active > 0,
             f"{active} commitment{'s' if active != 1 else ''}" if active else "none yet",
-            "contract_setup_commitments",
+            (("Set the commitments", "contract_setup_commitments"),),
         ),
         SetupStep(
             "First ticket import",
             imported,
             "tickets imported" if imported else "no tickets imported yet",
-            "import_upload",
+            (("Upload a ticket export", "import_upload"),),
         ),
     ]

@@ -81,11 +81,7 @@ class CalendarForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for day in WEEKDAYS:
-            self.fields[day] = forms.CharField(
-                label=DAY_WORDS[day],
-                required=False,
-                help_text="e.g. 08:00-12:00, 13:00-17:00",
-            )
+            self.fields[day] = forms.CharField(label=DAY_WORDS[day], required=False)
 
     def day_fields(self):
         return [self[day] for day in WEEKDAYS]
@@ -158,6 +154,11 @@ class _Sections(forms.BaseFormSet):
     """A formset whose filled rows (not marked for removal) make one section of the file."""
 
     main_field = "name"  # a row without it is a blank row
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        if "DELETE" in form.fields:
+            form.fields["DELETE"].label = "Remove"
 
     def kept(self):
         return [

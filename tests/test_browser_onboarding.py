@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.contrib.auth import get_user_model
+from django.urls import reverse
 
 from contracts.models import Contract, Membership, Organisation
 from kpis.models import KpiSnapshot
@@ -73,7 +74,7 @@ def test_an_msp_admin_onboards_a_client_until_its_dashboard_shows_figures(live_s
 
     # The matrix: the standard areas are listed; the MSP owns monitoring (with its ticket
     # categories), the client its compliance; the rest stays a gap the page shows.
-    page.click("text=Set responsibility matrix")
+    page.click("text=Set the matrix")
     rows = page.locator(".area-row")
     for index in range(rows.count()):
         row = rows.nth(index)
@@ -87,7 +88,7 @@ def test_an_msp_admin_onboards_a_client_until_its_dashboard_shows_figures(live_s
     page.click("text=Save the matrix")
     page.wait_for_selector("text=Saved: created responsibility matrix version 1")
 
-    page.click("text=Set commitments")
+    page.click("text=Set the commitments")
     first = page.locator(".commitment-row").first
     first.locator("input[name$='-name']").fill("Backup restore test")
     first.locator("select[name$='-cadence']").select_option("quarterly")
@@ -115,4 +116,29 @@ def test_an_msp_admin_onboards_a_client_until_its_dashboard_shows_figures(live_s
         assert "%" in figure.inner_text()
     page.screenshot(path=str(SCREENSHOTS / "onboarding-dashboard.png"), full_page=True)
     assert KpiSnapshot.objects.filter(client=contract.client).exists()
+    assert errors == []
+
+
+def test_the_setup_pages_have_no_serious_accessibility_violations(world, browser, live_server):
+    from .test_accessibility import serious_violations
+    from .test_contract_setup import _advisor_admin
+
+    slug, pk = world.acme.slug, world.acme_contract.pk
+    names = (
+        "contract_setup",
+        "contract_setup_terms",
+        "contract_setup_calendars",
+        "contract_setup_sla",
+        "contract_setup_matrix",
+        "contract_setup_commitments",
+        "contract_file_upload",
+    )
+    pages = {name: reverse(name, args=[slug, pk]) for name in names}
+    pages["setup_client_new"] = reverse("setup_client_new")
+    page, errors = logged_in_page(browser, live_server, _advisor_admin(world), bypass_csp=True)
+    found = {}
+    for name, url in pages.items():
+        page.goto(live_server.url + url)
+        found[name] = serious_violations(page)
+    assert found == {name: [] for name in pages}
     assert errors == []
