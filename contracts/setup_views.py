@@ -94,12 +94,12 @@ class PartiesForm(forms.Form):
                 required=False,
             )
         self.parties = {o.pk: o for o in [*msps, *advisors]}
-        self.own_msps = {m.organisation_id for m in user_memberships(user)}
+        self.own_orgs = {m.organisation_id for m in user_memberships(user)}
 
     def clean(self):
         data = super().clean()
         # Someone not of the MSP sees the contract only through their advisory firm.
-        if data.get("msp") and data["msp"] not in self.own_msps and not data.get("advisor"):
+        if data.get("msp") and data["msp"] not in self.own_orgs and not data.get("advisor"):
             self.add_error("advisor", "Choose your advisory firm: it advises this contract.")
         return data
 
