@@ -147,3 +147,91 @@ def audit_trail(
     if until:
         events = events.filter(at__date__lte=until)
     return events.select_related("actor").order_by("-at", "-id")
+
+
+@dataclass(frozen=True)
+class SetupStep:
+    title: str
+    done: bool
+    status: str  # what is set, or what is missing, in words
+    links: tuple[tuple[str, str], ...]  # (words, view name) of the pages where it is done
+
+
+def setup_steps(*, contract: Contract) -> list[SetupStep]:
+    """The guided first run of a contract: contract → calendars & SLA → matrix → commitments →
+    first import, each done or not yet."""
+    from kpis.models import ImportJob
+
+    policy = contract.sla_versions.order_by("-effective_from").first()
+    version, gaps = matrix_with_gaps(contract=contract)
+    unsettled = [g for g in gaps if g.kind != "not_approved"]
+    active = contract.commitments.filter(is_active=True).count()
+    # Rules decide verdicts once the client and the MSP both approved them (agreement.py):
+    # invite the client's people (People page) so their side can approve.
+    agreed_sla = contract.current_policy(on=date.max)
+    agreed_matrix = contract.matrix_in_force(on=date.max)
+    imported = ImportJob.objects.filter(
+        client_id=contract.client_id, msp_id=contract.msp_id, status=ImportJob.Status.DONE
+    ).exists()
+    return [
+        SetupStep(
+            "Contract",
+            True,
+            f"{contract.name}, from {contract.starts:%-d %b %Y}",
+            (("Change the terms", "contract_setup_terms"),),
+        ),
+        SetupStep(
+            "Calendars and SLA targets",
+            policy is not None and policy.targets.count() == 4,
+            f"in force from {policy.effective_from:%-d %b %Y}" if policy else "no SLA yet",
+            (
+                ("Change the calendars", "contract_setup_calendars"),
+                ("Change the SLA targets", "contract_setup_sla"),
+            ),
+        ),
+        SetupStep(
+            "Responsibility matrix",
+            version is not None and not unsettled,
+            (
+                "no areas assigned yet"
+                if version is None
+                else f"{len(unsettled)} areas to settle"
+                if unsettled
+                else "every area has an owner"
+            ),
+            (("Set the matrix", "contract_setup_matrix"),),
+        ),
+        SetupStep(
+            "Commitments",
+            active > 0,
+            f"{active} commitment{'s' if active != 1 else ''}" if active else "none yet",
+            (("Set the commitments", "contract_setup_commitments"),),
+        ),
+        SetupStep(
+            "Agreed by both sides",
+            agreed_sla is not None and agreed_matrix is not None,
+            _agreement_status(agreed_sla, agreed_matrix),
+            (("See what waits for approval", "contract_rules"),),
+        ),
+        SetupStep(
+            "First ticket import",
+            imported,
+            "tickets imported" if imported else "no tickets imported yet",
+            (("Upload a ticket export", "import_upload"),),
+        ),
+    ]
+
+
+def _agreement_status(agreed_sla, agreed_matrix) -> str:
+    if agreed_sla is not None and agreed_matrix is not None:
+        return "the SLA and the matrix are agreed by the client and the MSP"
+    waiting = [
+        name
+        for name, agreed in (("the SLA", agreed_sla), ("the matrix", agreed_matrix))
+        if agreed is None
+    ]
+    return (
+        f"{' and '.join(waiting)} still {'wait' if len(waiting) > 1 else 'waits'} for both "
+        "sides' approval: invite the client's people, then each side approves; until then "
+        "tickets get no SLA verdict"
+    )

@@ -1,9 +1,10 @@
 from django.urls import path
 
-from . import history_views, rules_views, views
+from . import history_views, rules_views, setup_views, views
 
 urlpatterns = [
     path("organisations/switch/", views.organisation_switch, name="organisation_switch"),
+    path("clients/new/", setup_views.setup_client_new, name="setup_client_new"),
     path("clients/<slug:slug>/", views.client_home, name="client_home"),
     path("clients/<slug:slug>/contracts/<int:pk>/", views.contract_detail, name="contract_detail"),
     path(
@@ -58,4 +59,17 @@ urlpatterns = [
         views.evidence_download,
         name="evidence_download",
     ),
+    *[
+        path(f"clients/<slug:slug>/contracts/<int:pk>/{route}", view, name=name)
+        for route, view, name in (
+            ("setup/", setup_views.setup_guide, "contract_setup"),
+            ("setup/contract/", setup_views.setup_contract, "contract_setup_terms"),
+            ("setup/calendars/", setup_views.setup_calendars, "contract_setup_calendars"),
+            ("setup/sla/", setup_views.setup_sla, "contract_setup_sla"),
+            ("setup/matrix/", setup_views.setup_matrix, "contract_setup_matrix"),
+            ("setup/commitments/", setup_views.setup_commitments, "contract_setup_commitments"),
+            ("setup/upload/", setup_views.contract_file_upload, "contract_file_upload"),
+            ("contract-file/", setup_views.contract_file_download, "contract_file_download"),
+        )
+    ],
 ]

@@ -105,6 +105,7 @@ def contract_detail(request, slug, pk):
             "client": client,
             "contract": contract,
             "access": access,
+            "can_set_up": access.can(Action.SET_UP_CONTRACT),
             "policy": selectors.policy_with_targets(contract=contract),
             "policy_history": selectors.policy_history(contract=contract),
             "pending_rules": pending_count(contract),

@@ -33,6 +33,7 @@ class Action(StrEnum):
 
     VIEW = "view"
     EDIT_CONTRACT = "edit_contract"  # terms, SLA versions, matrix content, commitments
+    SET_UP_CONTRACT = "set_up_contract"  # the setup pages: MSP admins and advisors
     APPROVE_MATRIX_CLIENT = "approve_matrix_client"
     APPROVE_MATRIX_MSP = "approve_matrix_msp"
     IMPORT_TICKETS = "import_tickets"  # upload a PSA export for the client
@@ -48,6 +49,9 @@ _RULES: dict[Action, dict[Side, set[str]]] = {
         Side.ADVISOR: WRITE_ROLES,
         Side.CLIENT: {Membership.Role.ADMIN},
     },
+    # The onboarding pages set every rule at once: the MSP's admins and the advisory firm's
+    # consultants, never the client alone (its side approves what they propose).
+    Action.SET_UP_CONTRACT: {Side.MSP: {Membership.Role.ADMIN}, Side.ADVISOR: WRITE_ROLES},
     Action.APPROVE_MATRIX_CLIENT: {Side.CLIENT: WRITE_ROLES},
     Action.APPROVE_MATRIX_MSP: {Side.MSP: WRITE_ROLES},
     Action.IMPORT_TICKETS: {Side.MSP: WRITE_ROLES, Side.ADVISOR: WRITE_ROLES},
@@ -323,6 +327,21 @@ def writing_organisations(user) -> set[int]:
         return set()
     served = visible_contracts(user).select_related(None).only("client_id", "msp_id", "advisor_id")
     return own | {c.client_id for c in served if contract_access(user, c).can(Action.EDIT_CONTRACT)}
+
+
+def onboarding_parties(user) -> tuple[list[Organisation], list[Organisation]]:
+    """(MSPs, advisory firms) a new client's contract may be set up with: the user's own MSPs
+    and advisory firms where they are an admin, and for an advisory firm the MSPs it already
+    works with (on the contracts it advises)."""
+    admin_of = [m.organisation for m in user_memberships(user) if m.role == Membership.Role.ADMIN]
+    advisors = [org for org in admin_of if org.kind == Organisation.Kind.ADVISOR]
+    msps = {org.pk: org for org in admin_of if org.kind == Organisation.Kind.MSP}
+    if advisors:
+        worked_with = Organisation.objects.filter(
+            msp_contracts__advisor__in=[a.pk for a in advisors]
+        ).distinct()
+        msps.update({org.pk: org for org in worked_with})
+    return sorted(msps.values(), key=lambda o: o.name), advisors
 
 
 # --- Ticket imports ---------------------------------------------------------------------------

@@ -3,6 +3,7 @@ money and a ticket's state, never a raw number of minutes or an internal code.""
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 
@@ -22,6 +23,26 @@ def duration(minutes: float) -> str:
     days, hours = divmod(hours, 24)
     text = f"{days} day{'s' if days != 1 else ''}"
     return f"{text} {hours} h" if hours else text
+
+
+_DURATION_PART = re.compile(r"(\d+)\s*(days?|d|hours?|h|minutes?|mins?|m)?", re.IGNORECASE)
+_DURATION_UNITS = {"d": 24 * 60, "h": 60, "m": 1}
+
+
+def duration_minutes(text: str) -> int:
+    """What `duration` writes, read back: '90' (minutes), '4h', '1d 2h', '2 days 2 h',
+    '1 h 30 min' → minutes (a day is 24 hours). Raises ValueError for anything else."""
+    rest, total = str(text).strip(), 0
+    if not rest:
+        raise ValueError("empty")
+    while rest:
+        match = _DURATION_PART.match(rest)
+        if match is None:
+            raise ValueError(text)
+        unit = (match[2] or "m")[0].lower()
+        total += int(match[1]) * _DURATION_UNITS[unit]
+        rest = rest[match.end() :].strip()
+    return total
 
 
 def money(amount, currency: str = "") -> str:

@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 
 from contracts.models import Organisation
-from msp_portal.tenancy import visible_clients, visible_contracts
+from msp_portal.tenancy import onboarding_parties, visible_clients, visible_contracts
 from portfolio.selectors import portfolio, upcoming_reviews
 
 
@@ -25,5 +25,9 @@ def home(request):
     return render(
         request,
         "contracts/portfolio.html",
-        {"lines": lines, "upcoming": upcoming_reviews(lines)},
+        {
+            "lines": lines,
+            "upcoming": upcoming_reviews(lines),
+            "can_set_up": bool(onboarding_parties(request.user)[0]),
+        },
     )

@@ -17,6 +17,7 @@ from msp_portal.tenancy import WRITE_ROLES, writing_organisations
 
 from .conftest import demo_document
 from .tenant_rows import changed_tables, tenant_digest
+from .test_contract_setup import new_client_post
 from .test_tenancy_walk import (
     PERSONA_TARGETS,
     _target_objects,
@@ -117,6 +118,16 @@ def body_writes(user, contract) -> dict[str, list[tuple[str, dict, str | None]]]
             (reverse("import_upload"), {"file": _ticket_csv(), "target": target}, None)
             for target in (f"client:{client.pk}:{msp.pk}", f"msp:{msp.pk}")
         ],
+        # A new client set up with the target's MSP or advisory firm, or under the target
+        # client's name: refused, or a new client of the caller's own that touches no row of
+        # the target's tenant.
+        "setup_client_new": [
+            (reverse("setup_client_new"), new_client_post(msp.pk, advisor_id, name), None)
+            for advisor_id, name in (
+                (contract.advisor_id, "Walk client"),
+                (None, client.name),
+            )
+        ],
         "organisation_switch": [
             (reverse("organisation_switch"), {"organisation": org.pk}, None)
             for org in (client, msp)
@@ -149,6 +160,10 @@ def test_writes_naming_another_tenant_change_none_of_its_rows(
                 response = _send(caller, url, body, fmt)
                 if name == "import_upload":
                     ok = response.status_code in (200, 403)  # the form again, with its error
+                elif name == "setup_client_new":
+                    # The form again, a refusal, or a new client of the caller's own: the
+                    # digest below is what must not move.
+                    ok = response.status_code in (200, 302, 403)
                 else:
                     ok = 400 <= response.status_code < 500
                 after = tenant_digest(contract)

@@ -246,6 +246,19 @@ def route_targets(t: dict, own_slug: str) -> dict[str, list[dict]]:
         "evidence_upload": [{"slug": slug, "pk": pk, "occurrence": t["occurrence"].pk}],
         "evidence_download": [{"slug": slug, "pk": pk, "evidence": t["evidence"].pk}],
         "contract_outages": [{"slug": slug, "pk": pk}],
+        **{
+            name: [{"slug": slug, "pk": pk}]
+            for name in (
+                "contract_setup",
+                "contract_setup_terms",
+                "contract_setup_calendars",
+                "contract_setup_sla",
+                "contract_setup_matrix",
+                "contract_setup_commitments",
+                "contract_file_upload",
+                "contract_file_download",
+            )
+        },
         "outage_remove": [{"slug": slug, "pk": pk, "outage": t["outage"].pk}],
         "review_list": [{"slug": slug}],
         "review_start": [{"slug": slug}],
@@ -352,6 +365,9 @@ def page_list_targets(t: dict) -> dict[str, list[str]]:
     return {
         "import_list": [reverse("import_detail", args=[t["import"].pk]), t["import"].original_name],
         "import_upload": [t["client"].name],
+        # The new-client page names no client; its MSP choices are tested in
+        # tests/test_contract_setup.py (an advisor is offered only the MSPs it works with).
+        "setup_client_new": [t["client"].name],
     }
 
 
@@ -538,6 +554,8 @@ def test_the_walk_sees_real_objects_when_allowed(world, client_for):
             continue  # below, as the MSP's staff: the importing side
         if name.startswith(("people_", "member_", "invitation_")):
             continue  # writes: covered by tests/test_people.py
+        if name.startswith("contract_setup"):
+            continue  # below, as the advisory firm's consultant: the setting-up side
         assert client.get(url).status_code == 200, url
     staff = client_for(world.msp_staff)
     for name, variants in route_targets(objects, world.acme.slug).items():
@@ -548,6 +566,11 @@ def test_the_walk_sees_real_objects_when_allowed(world, client_for):
         ):
             url = reverse(name, kwargs=variants[0])
             assert staff.get(url).status_code == 200, url
+    consultant = client_for(world.advisor)
+    for name, variants in route_targets(objects, world.acme.slug).items():
+        if name.startswith("contract_setup") or name == "contract_file_upload":
+            url = reverse(name, kwargs=variants[0])
+            assert consultant.get(url).status_code == 200, url
 
 
 def test_anonymous_visitors_are_sent_to_log_in(world, client):

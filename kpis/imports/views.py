@@ -91,8 +91,11 @@ def import_upload(request):
                 content=upload,  # on disk (kpis/imports/upload_limit.py), copied in chunks
             )
             return redirect("import_mapping", pk=job.pk)
-    # A choice made before a refused upload stays chosen; nothing is chosen on a first visit.
+    # A choice made before a refused upload stays chosen; on a first visit, the one a link
+    # named (the setup guide's first import), if it is one of the user's.
     chosen = request.POST.get("target", "") if request.method == "POST" else ""
+    if request.method != "POST" and request.GET.get("target", "") in dict(targets):
+        chosen = request.GET["target"]
     return render(request, "kpis/import_upload.html", {"targets": targets, "chosen": chosen})
 
 
