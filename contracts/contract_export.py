@@ -67,9 +67,11 @@ def _calendar_block(calendar) -> dict:
 
 
 def _sla_sections(contract: Contract) -> tuple[dict, dict | None]:
-    """(calendars, sla) of the newest SLA version: the one a change must come after."""
+    """(calendars, sla) of the newest SLA version agreed or waiting for approval (withdrawn
+    proposals and replaced versions are history): the one a change must come after."""
     policy = (
-        contract.sla_versions.order_by("-effective_from")
+        contract.sla_versions.filter(withdrawn_at__isnull=True, superseded_at__isnull=True)
+        .order_by("-effective_from", "-id")
         .prefetch_related("calendars", "targets__calendar", "uptime_targets")
         .first()
     )

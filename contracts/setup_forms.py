@@ -214,11 +214,35 @@ class ContractForm(forms.Form):
 
 
 class EffectiveForm(forms.Form):
-    """From when changed calendars or SLA terms apply: a new SLA version starts that day."""
+    """From when changed calendars or SLA terms apply: a new SLA version starts that day. It is
+    a proposal both sides approve; a correction of agreed terms may reach back (agreement.py)."""
 
     effective_from = forms.DateField(
         label="Applies to tickets created from", widget=forms.DateInput(attrs={"type": "date"})
     )
+    reason = forms.CharField(
+        label="Why the change (shown to whoever approves it)",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    correction = forms.BooleanField(
+        label="This corrects an error in the agreed terms: it may change verdicts already given",
+        required=False,
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("correction") and not (cleaned.get("reason") or "").strip():
+            self.add_error("reason", "Say which error the correction puts right.")
+        return cleaned
+
+    def agreement(self) -> dict:
+        """What contract_apply takes about the change: its reason, or the correction's."""
+        reason = (self.cleaned_data.get("reason") or "").strip()
+        if self.cleaned_data.get("correction"):
+            return {"correction": reason}
+        return {"reason": reason}
 
 
 class SlaForm(EffectiveForm):
@@ -244,7 +268,9 @@ class SlaForm(EffectiveForm):
     def __init__(self, *args, calendars: list[str], with_effective: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         if not with_effective:
-            del self.fields["effective_from"]  # a new contract's SLA starts with the contract
+            # A new contract's SLA starts with the contract; nothing was agreed to correct.
+            for name in ("effective_from", "reason", "correction"):
+                del self.fields[name]
         choices = [(key, key) for key in calendars]
         for p in PRIORITIES:
             words = PRIORITY_WORDS[p]

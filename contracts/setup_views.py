@@ -229,7 +229,9 @@ def _next_effective(document: dict, contract) -> dict:
 def _apply(request, client, contract, form, sections):
     """Save sections of the SLA version; a problem goes back to the page, on its field."""
     try:
-        result = contract_setup_save(contract=contract, sections=sections, actor=request.user)
+        result = contract_setup_save(
+            contract=contract, sections=sections, actor=request.user, **form.agreement()
+        )
     except ContractFileError as exc:
         say_problems(form, exc.problems, SLA_PATHS)
         view = "setup_sla" if isinstance(form, SlaForm) else "setup_calendars"

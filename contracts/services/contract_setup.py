@@ -15,12 +15,22 @@ from contracts.models import Contract, Organisation
 from .contract_apply import ApplyResult, contract_apply
 
 
-def contract_setup_save(*, contract: Contract, sections: dict, actor) -> ApplyResult:
+def contract_setup_save(
+    *, contract: Contract, sections: dict, actor, reason: str = "", correction: str = ""
+) -> ApplyResult:
     """Apply the contract's current file with `sections` (top-level keys of the file, or
-    "client_name"/"seats" for the client's) replaced. Raises ContractFileError."""
+    "client_name"/"seats" for the client's) replaced; a changed SLA or matrix is a proposal
+    with its `reason`, or a `correction`. Raises ContractFileError."""
     document = contract_document(contract=contract)
     document.update(_placed(document, sections))
-    return contract_apply(data=contract_file_from(document), actor=actor, source="web")
+    return contract_apply(
+        data=contract_file_from(document),
+        actor=actor,
+        source="web",
+        reason=reason,
+        correction=correction,
+        matrix_correction=correction,
+    )
 
 
 def _placed(document: dict, sections: dict) -> dict:
