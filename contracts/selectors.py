@@ -211,7 +211,10 @@ def setup_steps(*, contract: Contract) -> list[SetupStep]:
             "Agreed by both sides",
             agreed_sla is not None and agreed_matrix is not None,
             _agreement_status(agreed_sla, agreed_matrix),
-            (("See what waits for approval", "contract_rules"),),
+            (
+                ("Invite the client's people", "people"),
+                ("See what waits for approval", "contract_rules"),
+            ),
         ),
         SetupStep(
             "First ticket import",

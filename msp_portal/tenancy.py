@@ -487,6 +487,14 @@ def get_own_organisation_or_404(user, slug: str) -> tuple[Organisation, str]:
     for membership in user_memberships(user):
         if membership.organisation.slug == slug:
             return membership.organisation, membership.role
+    # A client set up in the browser has nobody yet: until it has an admin of its own, whoever
+    # may set up its contract (MSP admins, the advisory firm) invites its first people, so its
+    # side can approve the rules. From its first admin on, its people are its own business.
+    client = Organisation.objects.filter(slug=slug, kind=Organisation.Kind.CLIENT).first()
+    if client is not None and not client.memberships.filter(role=Membership.Role.ADMIN).exists():
+        for contract in Contract.objects.filter(client=client):
+            if contract_access(user, contract).can(Action.SET_UP_CONTRACT):
+                return client, Membership.Role.ADMIN
     raise Http404("No such organisation.")
 
 

@@ -1,10 +1,14 @@
 """In real Chromium: an MSP admin sets up a new client end to end through the pages (no YAML,
-no admin): client and contract with calendars and SLA, the matrix, a commitment; then uploads
-the client's ConnectWise export through the import pages, and the dashboard shows figures."""
+no admin): client and contract with calendars and SLA, the matrix, a commitment; approves the
+SLA and the matrix for the MSP; invites the client's owner, who accepts by the emailed link and
+approves for the client; then the MSP admin uploads the client's ConnectWise export through the
+import pages, and the dashboard shows figures measured under the agreed SLA."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import re
 
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -12,7 +16,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from contracts.models import Contract, Membership, Organisation
-from kpis.models import KpiSnapshot
+from kpis.models import KpiSnapshot, TicketClock
 from msp_portal.celery import app
 
 from .browser import CHROMIUM, SCREENSHOTS, logged_in_page
@@ -41,7 +45,10 @@ def _fill_contract(page) -> None:
     page.fill("#id_contract-tier_1_credit", "5")
 
 
-def test_an_msp_admin_onboards_a_client_until_its_dashboard_shows_figures(live_server, browser):
+def test_an_msp_admin_onboards_a_client_until_its_dashboard_shows_figures(
+    live_server, browser, mailoutbox, settings
+):
+    settings.PORTAL_URL = live_server.url  # the invitation's link points at the test server
     msp = Organisation.objects.create(
         slug="northwind-it", name="Northwind IT Services", kind=Organisation.Kind.MSP
     )
@@ -86,7 +93,7 @@ def test_an_msp_admin_onboards_a_client_until_its_dashboard_shows_figures(live_s
         if area == "Monitoring and alerting":
             row.locator("input[name$='-categories']").fill("Monitoring, Alerts")
     page.click("text=Save the matrix")
-    page.wait_for_selector("text=Saved: created responsibility matrix version 1")
+    page.wait_for_selector("text=Saved: proposed responsibility matrix version 1")
 
     page.click("text=Set the commitments")
     first = page.locator(".commitment-row").first
@@ -96,7 +103,44 @@ def test_an_msp_admin_onboards_a_client_until_its_dashboard_shows_figures(live_s
     page.click("text=Save the commitments")
     page.wait_for_selector("text=Saved: created commitment 'Backup restore test'")
     assert page.locator(".setup-steps .status-done").count() == 4
+    assert "wait for both sides' approval" in page.locator(".setup-steps li").nth(4).inner_text()
     page.screenshot(path=str(SCREENSHOTS / "onboarding-guide.png"), full_page=True)
+
+    # The MSP's side approves the SLA and the matrix it proposed.
+    page.click("text=See what waits for approval")
+    for _ in range(2):
+        page.locator("button", has_text="Approve for Northwind IT Services").first.click()
+        page.wait_for_selector("text=once the other side approves it too")
+    assert contract.current_policy() is None  # one side alone: no SLA decides anything yet
+
+    # The client has nobody yet: the MSP admin invites its owner, who approves for the client.
+    page.goto(live_server.url + reverse("contract_setup", args=[contract.client.slug, contract.pk]))
+    page.click("text=Invite the client's people")
+    page.fill("#id_email", "olivia@acme-new.test")
+    page.select_option("#id_role", "admin")
+    page.click("#invite")
+    page.wait_for_selector("text=Invitation sent to olivia@acme-new.test.")
+    link = re.search(r"(http://\S+/invitations/\S+/)", mailoutbox[-1].body).group(1)
+    owner = browser.new_context().new_page()
+    owner.goto(link)
+    owner.fill("#id_first_name", "Olivia")
+    owner.fill("#id_last_name", "Owens")
+    owner.fill("#id_password1", "a-long-and-unusual-passphrase-41")
+    owner.fill("#id_password2", "a-long-and-unusual-passphrase-41")
+    owner.click("#accept")
+    owner.wait_for_selector("text=Welcome: you joined Acme Dental Group.")
+    owner.goto(
+        live_server.url + reverse("contract_rules", args=[contract.client.slug, contract.pk])
+    )
+    assert "Waiting for approval (2)" in owner.inner_text("main")
+    for _ in range(2):
+        owner.locator("button", has_text="Approve for Acme Dental Group").first.click()
+        owner.wait_for_selector("text=Both sides have agreed")
+    assert "No change is waiting for approval." in owner.inner_text("main")
+    agreed = contract.current_policy(on=contract.starts)
+    assert agreed is not None and contract.matrix_in_force(on=contract.starts) is not None
+    page.goto(live_server.url + reverse("contract_setup", args=[contract.client.slug, contract.pk]))
+    assert page.locator(".setup-steps .status-done").count() == 5
 
     # The first import, from the guide's link: the client is already chosen.
     with start_worker(app, perform_ping_check=False, pool="solo", loglevel="WARNING"):
@@ -116,6 +160,15 @@ def test_an_msp_admin_onboards_a_client_until_its_dashboard_shows_figures(live_s
         assert "%" in figure.inner_text()
     page.screenshot(path=str(SCREENSHOTS / "onboarding-dashboard.png"), full_page=True)
     assert KpiSnapshot.objects.filter(client=contract.client).exists()
+    # Measured under the SLA both sides agreed: P2 resolves within the 8 h typed on the form.
+    p2 = TicketClock.objects.filter(ticket__client=contract.client, ticket__priority="P2")
+    assert p2.exists()
+    assert set(p2.exclude(policy_version=None).values_list("policy_version", flat=True)) == {
+        agreed.pk
+    }
+    assert set(
+        p2.exclude(policy_version=None).values_list("resolution_target_seconds", flat=True)
+    ) == {8 * 3600}
     assert errors == []
 
 
