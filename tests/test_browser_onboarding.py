@@ -6,9 +6,8 @@ import pages, and the dashboard shows figures measured under the agreed SLA."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import re
+from pathlib import Path
 
 import pytest
 from celery.contrib.testing.worker import start_worker
