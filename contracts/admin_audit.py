@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.db import models
 
-from .models import Organisation
+from .models import Contract, Organisation
 from .services.audit import audit_record, diff, snapshot
 
 CONTRACT_PATHS = (
@@ -20,7 +20,10 @@ CONTRACT_PATHS = (
 
 
 def contract_of(obj):
-    """The contract an object belongs to, through the first of CONTRACT_PATHS that leads to one."""
+    """The contract an object belongs to (a contract: itself), through the first of
+    CONTRACT_PATHS that leads to one."""
+    if isinstance(obj, Contract):
+        return obj
     for path in CONTRACT_PATHS:
         target = obj
         for part in path.split("."):

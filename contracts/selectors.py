@@ -162,7 +162,11 @@ def setup_steps(*, contract: Contract) -> list[SetupStep]:
     first import, each done or not yet."""
     from kpis.models import ImportJob
 
-    policy = contract.sla_versions.order_by("-effective_from").first()
+    policy = (
+        contract.sla_versions.filter(withdrawn_at__isnull=True, superseded_at__isnull=True)
+        .order_by("-effective_from", "-id")
+        .first()
+    )
     version, gaps = matrix_with_gaps(contract=contract)
     unsettled = [g for g in gaps if g.kind != "not_approved"]
     active = contract.commitments.filter(is_active=True).count()
@@ -183,7 +187,9 @@ def setup_steps(*, contract: Contract) -> list[SetupStep]:
         SetupStep(
             "Calendars and SLA targets",
             policy is not None and policy.targets.count() == 4,
-            f"in force from {policy.effective_from:%-d %b %Y}" if policy else "no SLA yet",
+            f"{policy.get_state_display().lower()}, from {policy.effective_from:%-d %b %Y}"
+            if policy
+            else "no SLA yet",
             (
                 ("Change the calendars", "contract_setup_calendars"),
                 ("Change the SLA targets", "contract_setup_sla"),

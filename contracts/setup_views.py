@@ -203,7 +203,7 @@ def setup_calendars(request, slug, pk):
                 "on the SLA page before removing it."
             )
         else:
-            sla = {**document["sla"], **effective.cleaned_data}
+            sla = {**document["sla"], "effective_from": effective.cleaned_data["effective_from"]}
             return _apply(request, client, contract, effective, {"calendars": blocks, "sla": sla})
     return _page(request, "setup_calendars", client, contract, form=effective, calendars=calendars)
 

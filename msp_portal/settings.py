@@ -400,7 +400,11 @@ SPECTACULAR_SETTINGS = {
     ],
     "COMPONENT_SPLIT_REQUEST": True,
     # A ticket's kind and an organisation's kind are different choices: each its own name.
-    "ENUM_NAME_OVERRIDES": {"TicketKindEnum": "kpis.models.Ticket.Kind"},
+    "ENUM_NAME_OVERRIDES": {
+        "TicketKindEnum": "kpis.models.Ticket.Kind",
+        "TicketStateEnum": "kpis.models.Ticket.State",
+        "AgreementStateEnum": "contracts.models.agreement.AgreementState",
+    },
     # Swagger UI from the sidecar package's static files: nothing is fetched from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -57,7 +57,7 @@ def test_a_new_sla_version_is_logged_beside_the_previous_one(world, client_for):
     document["sla"]["targets"]["P2"]["resolution_minutes"] = 900
     apply_yaml_text(yaml.safe_dump(document))
     event = AuditEvent.objects.filter(
-        contract=world.acme_contract, object_model="contracts.slapolicyversion", action="create"
+        contract=world.acme_contract, object_model="contracts.slapolicyversion", action="propose"
     ).latest("pk")
     assert event.kind == AuditEvent.Kind.SLA
     targets_before, targets_after = event.changes["targets"]
@@ -239,6 +239,9 @@ def test_imports_are_in_the_trail_uploaded_completed_and_undone(world, client_fo
 
 
 def test_an_approval_is_an_approval_in_the_trail(world, client_for):
+    from .conftest import without_gaps
+
+    apply_yaml_text(yaml.safe_dump(without_gaps(_acme_document())))  # approvable: no gaps
     version = world.acme_contract.current_matrix()
     matrix_approve(version=version, side="client", actor=world.owner, source="web")
     page = _history(world, client_for(world.owner), kind="approvals").context["page"]

@@ -106,7 +106,7 @@ def test_an_msp_admin_onboards_a_client_until_its_dashboard_shows_figures(
     page.screenshot(path=str(SCREENSHOTS / "onboarding-guide.png"), full_page=True)
 
     # The MSP's side approves the SLA and the matrix it proposed.
-    page.click("text=See what waits for approval")
+    page.get_by_role("link", name="See what waits for approval").click()
     for _ in range(2):
         page.locator("button", has_text="Approve for Northwind IT Services").first.click()
         page.wait_for_selector("text=once the other side approves it too")
@@ -114,7 +114,7 @@ def test_an_msp_admin_onboards_a_client_until_its_dashboard_shows_figures(
 
     # The client has nobody yet: the MSP admin invites its owner, who approves for the client.
     page.goto(live_server.url + reverse("contract_setup", args=[contract.client.slug, contract.pk]))
-    page.click("text=Invite the client's people")
+    page.get_by_role("link", name="Invite the client's people").click()
     page.fill("#id_email", "olivia@acme-new.test")
     page.select_option("#id_role", "admin")
     page.click("#invite")

@@ -35,6 +35,11 @@ def kind_words(version: Agreed) -> str:
     return f"matrix version {version.number}"
 
 
+# Tickets count as judged under a contract's terms when their clock used one of its SLA versions:
+# a contract's versions rewrite only its own verdicts (a new contract with another MSP starts its
+# own record; the client's earlier one is not "rewritten").
+
+
 def _midnight(contract: Contract, day: date) -> datetime:
     return datetime.combine(day, datetime.min.time(), tzinfo=ZoneInfo(contract.timezone))
 
@@ -68,18 +73,21 @@ def sla_results_changed(contract: Contract, effective_from: date, until: date | 
             "SELECT t.created_at FROM kpis_ticket t JOIN kpis_ticketclock c ON c.ticket_id = t.id "
             "WHERE t.client_id = %s AND t.created_at >= %s "
             "AND (%s::timestamptz IS NULL OR t.created_at < %s) "
-            "AND c.policy_version_id IS NOT NULL",
-            [contract.client_id, _midnight(contract, effective_from), end, end],
+            "AND c.policy_version_id IN "
+            "(SELECT id FROM contracts_slapolicyversion WHERE contract_id = %s)",
+            [contract.client_id, _midnight(contract, effective_from), end, end, contract.pk],
         )
         return _months(contract, cursor.fetchall())
 
 
 def judged_tickets_exist(contract: Contract) -> bool:
-    """Whether any ticket of the client has a clock computed (a verdict, or the reason for none)."""
+    """Whether any ticket of the client was judged under this contract's agreed SLA terms."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT EXISTS (SELECT 1 FROM kpis_ticketclock WHERE client_id = %s)",
-            [contract.client_id],
+            "SELECT EXISTS (SELECT 1 FROM kpis_ticketclock c WHERE c.client_id = %s "
+            "AND c.policy_version_id IN "
+            "(SELECT id FROM contracts_slapolicyversion WHERE contract_id = %s))",
+            [contract.client_id, contract.pk],
         )
         return cursor.fetchone()[0]
 
@@ -130,8 +138,10 @@ def matrix_results_changed(
                 "SELECT t.created_at FROM kpis_ticket t JOIN kpis_ticketclock c "
                 "ON c.ticket_id = t.id WHERE t.client_id = %s AND t.created_at >= %s "
                 "AND (%s::timestamptz IS NULL OR t.created_at < %s) "
-                "AND lower(trim(t.category)) = ANY(%s)",
-                [contract.client_id, _midnight(contract, low), end, end, differing],
+                "AND lower(trim(t.category)) = ANY(%s) "
+                "AND c.policy_version_id IN "
+                "(SELECT id FROM contracts_slapolicyversion WHERE contract_id = %s)",
+                [contract.client_id, _midnight(contract, low), end, end, differing, contract.pk],
             )
             rows += cursor.fetchall()
     return _months(contract, rows)
