@@ -636,3 +636,26 @@ def test_another_msps_mapping_page_never_sees_nor_uses_a_remembered_route(world,
     assert refused.status_code == 200
     assert "acme-dental is not one of the available choices" in refused.content.decode()
     assert changed_tables(baseline, tenant_digest(world.acme_contract)) == []
+
+
+def test_the_walk_notices_a_request_that_writes_the_other_tenants_rows(world):
+    """The digest is taken once per route: a write by any of its requests still shows."""
+    from types import SimpleNamespace
+
+    from contracts.models import Contract
+
+    class Writing:
+        """Answers 404 like a guarded route, but its POST writes the other tenant's contract."""
+
+        def get(self, url, *args):
+            return SimpleNamespace(status_code=404)
+
+        patch = delete = get
+
+        def post(self, url, *args):
+            Contract.objects.filter(pk=world.acme_contract.pk).update(seats_users=999)
+            return SimpleNamespace(status_code=404)
+
+    kwargs = {"slug": world.acme.slug, "pk": world.acme_contract.pk}
+    failures = _walk(Writing(), {"contract_detail": [kwargs]}, guarded=world.acme_contract)
+    assert len(failures) == 1 and "contract_detail" in failures[0] and "contract" in failures[0]
