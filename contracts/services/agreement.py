@@ -184,6 +184,20 @@ def matrix_refusals(version: ResponsibilityMatrixVersion) -> list[str]:
     return [gap.message for gap in matrix_gaps(rows, client_approved=True, msp_approved=True)]
 
 
+def _state_recorded(
+    version: Agreed, actor, source: str, action: str, before, after, more: dict | None = None
+) -> None:
+    """A version's change of state in the trail: `before` → `after` in words, with `more`."""
+    audit_record(
+        actor=actor,
+        source=source,
+        contract=version.contract,
+        action=action,
+        obj=version,
+        changes={"state": [before, after]} | (more or {}),
+    )
+
+
 def _supersede_same_day(version: Agreed, actor, source: str) -> None:
     """An agreed correction replaces the version in force on its day (kept, marked replaced)."""
     replaced = (
@@ -195,13 +209,13 @@ def _supersede_same_day(version: Agreed, actor, source: str) -> None:
     for old in replaced:
         old.superseded_at = timezone.now()
         old.save(update_fields=["superseded_at"])
-        audit_record(
-            actor=actor,
-            source=source,
-            contract=version.contract,
-            action="replace",
-            obj=old,
-            changes={"state": ["Agreed by both sides", f"Replaced by {kind_words(version)}"]},
+        _state_recorded(
+            old,
+            actor,
+            source,
+            "replace",
+            "Agreed by both sides",
+            f"Replaced by {kind_words(version)}",
         )
 
 
@@ -244,18 +258,14 @@ def version_approve(*, version: Agreed, side: str, actor, source: str) -> Agreed
             changes={f"approved by {SIDE_WORDS[side]}": [None, str(actor or "operator")]},
         )
         if version.is_agreed:
-            audit_record(
-                actor=actor,
-                source=source,
-                contract=version.contract,
-                action="agreed",
-                obj=version,
-                changes={"state": ["Waiting for approval", "Agreed by both sides"]}
-                | (
-                    {"results changed": [None, results_words(changed)]}
-                    if changed["tickets"]
-                    else {}
-                ),
+            _state_recorded(
+                version,
+                actor,
+                source,
+                "agreed",
+                "Waiting for approval",
+                "Agreed by both sides",
+                {"results changed": [None, results_words(changed)]} if changed["tickets"] else {},
             )
             recompute_after_commit(version.contract.client_id)
     return version
@@ -268,15 +278,13 @@ def version_withdraw(*, version: Agreed, actor, source: str, reason: str = "") -
     version.withdrawn_at = timezone.now()
     version.withdrawn_by = actor if _is_user(actor) else None
     version.save(update_fields=["withdrawn_at", "withdrawn_by"])
-    audit_record(
-        actor=actor,
-        source=source,
-        contract=version.contract,
-        action="withdraw",
-        obj=version,
-        changes={
-            "state": ["Waiting for approval", "Withdrawn" + (f": {reason}" if reason else "")]
-        },
+    _state_recorded(
+        version,
+        actor,
+        source,
+        "withdraw",
+        "Waiting for approval",
+        "Withdrawn" + (f": {reason}" if reason else ""),
     )
     return version
 
@@ -297,18 +305,13 @@ def agree_at_once(*, version: Agreed, actor, source: str) -> None:
             "msp_approved_by",
         ]
     )
-    audit_record(
-        actor=actor,
-        source=source,
-        contract=version.contract,
-        action="agreed",
-        obj=version,
-        changes={
-            "state": [
-                None,
-                "Agreed by both sides: the signed contract file, applied by the operator",
-            ]
-        },
+    _state_recorded(
+        version,
+        actor,
+        source,
+        "agreed",
+        None,
+        "Agreed by both sides: the signed contract file, applied by the operator",
     )
 
 
