@@ -74,6 +74,15 @@ class Ticket(models.Model):
     # business hours); "" without a total (docs/kpis.md, "The clock").
     paused_time = models.CharField(max_length=8, blank=True, default="")
     exclude_from_sla = models.BooleanField(default=False)
+    # The PSA's own SLA verdicts when the export carries them (ServiceNow made_sla, Autotask
+    # serviceLevelAgreementHasBeenMet, ...): None = not in this export. The raw value is kept
+    # as the file spelled it (issue 22: reconciled with the portal's verdicts).
+    reported_response_met = models.BooleanField(null=True, blank=True)
+    reported_resolution_met = models.BooleanField(null=True, blank=True)
+    reported_response_raw = models.CharField(max_length=200, blank=True, default="", db_default="")
+    reported_resolution_raw = models.CharField(
+        max_length=200, blank=True, default="", db_default=""
+    )
     # md5 of the normalised values: a re-import rewrites only tickets whose values changed.
     content_hash = models.CharField(max_length=32)
     import_job = models.ForeignKey(
@@ -419,6 +428,9 @@ class KpiSnapshot(models.Model):
     # The agreed versions of the rules the period's tickets were judged under:
     # {"sla": [version ids], "matrix": [version ids]} (issue 24: a figure says its rules).
     rules_used = models.JSONField(default=dict)
+    # The period's figures as agreed, where accepted disputes change them (disputes/):
+    # {"values": {...}, "figures": {...}}; empty when the agreed figures are the measured ones.
+    agreed = models.JSONField(default=dict, db_default={})
     # md5 of the four JSON texts: a recompute rewrites only the snapshots whose content changed.
     content_hash = models.CharField(max_length=32, blank=True, default="")
     computed_at = models.DateTimeField()

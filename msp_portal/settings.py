@@ -76,6 +76,8 @@ INSTALLED_APPS = [
     "contracts",
     "kpis",
     "reviews",
+    "reconciliation",
+    "disputes",
 ]
 
 MIDDLEWARE = [

@@ -40,6 +40,9 @@ class Action(StrEnum):
     RECORD_OUTAGE = "record_outage"  # enter or remove a service outage window
     EDIT_REVIEW = "edit_review"  # QBR drafts, commentary, action items, publish, share
     COMMENT_REVIEW = "comment_review"  # comment on a review, close the side's own action items
+    OPEN_DISPUTE = "open_dispute"  # contest a measured verdict, pause, priority, exclusion
+    ANSWER_DISPUTE = "answer_dispute"  # accept or reject a dispute: the MSP's side
+    ENTER_REPORTED = "enter_reported"  # the figures the MSP's own report states, with the file
 
 
 # Which side, holding which roles, may do each action. VIEW needs only a membership.
@@ -64,6 +67,11 @@ _RULES: dict[Action, dict[Side, set[str]]] = {
     # The review is the advisor's and the MSP's account to the client; the client reads it,
     # comments and closes the action items that are its own.
     Action.EDIT_REVIEW: {Side.MSP: WRITE_ROLES, Side.ADVISOR: WRITE_ROLES},
+    # The client side contests what was measured (its admins, or its advisory firm on its
+    # behalf); the MSP answers. A read-only member does neither.
+    Action.OPEN_DISPUTE: {Side.CLIENT: {Membership.Role.ADMIN}, Side.ADVISOR: WRITE_ROLES},
+    Action.ANSWER_DISPUTE: {Side.MSP: WRITE_ROLES},
+    Action.ENTER_REPORTED: {Side.MSP: WRITE_ROLES, Side.ADVISOR: WRITE_ROLES},
     Action.COMMENT_REVIEW: {
         Side.MSP: WRITE_ROLES,
         Side.CLIENT: WRITE_ROLES,

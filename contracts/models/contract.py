@@ -15,6 +15,10 @@ class Contract(models.Model):
         PER_DEVICE = "per_device", "Per device"
         FLAT_FEE = "flat_fee", "Flat fee"
 
+    class UnansweredDispute(models.TextChoices):
+        ACCEPTED = "accepted", "Accepted as raised"
+        ESCALATED = "escalated", "Escalated"
+
     class CreditPeriod(models.TextChoices):
         MONTH = "month", "Month"
         QUARTER = "quarter", "Quarter"
@@ -66,6 +70,13 @@ class Contract(models.Model):
     # key → a fraction or business minutes; which way is better comes from the KPI registry.
     kpi_targets = models.JSONField(
         default=dict, blank=True, help_text='e.g. {"first_time_fix_rate": 0.7}'
+    )
+
+    # Disputes (issue 22): the MSP side's window to answer one, in business days of the
+    # contract's calendar, and what an unanswered dispute becomes when the window ends.
+    dispute_window_days = models.PositiveSmallIntegerField(default=10)
+    dispute_unanswered = models.CharField(
+        max_length=10, choices=UnansweredDispute.choices, default=UnansweredDispute.ACCEPTED
     )
 
     created_at = models.DateTimeField(auto_now_add=True)
