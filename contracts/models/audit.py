@@ -23,6 +23,7 @@ class AuditEvent(models.Model):
         PEOPLE = "people", "People"
         REVIEWS = "reviews", "Reviews"
         OUTAGES = "outages", "Outages"
+        DISPUTES = "disputes", "Disputes"
         OTHER = "other", "Other"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)

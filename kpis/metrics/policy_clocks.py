@@ -50,9 +50,9 @@ def _intervals(frame: pl.DataFrame, column: str) -> Intervals:
     )
 
 
-def _calendar_spec(calendar, years: range) -> CalendarSpec:
-    if calendar.is_24x7:
-        return CalendarSpec(always=True)
+def calendar_holidays(calendar, years: range) -> frozenset[date]:
+    """The calendar's holidays in these years: its country's (and subdivision's) from the
+    `holidays` package, and its own extra dates. Also what a dispute's window skips."""
     days = {date.fromisoformat(d) for d in calendar.extra_holidays}
     if calendar.holiday_country:
         days |= set(
@@ -60,10 +60,16 @@ def _calendar_spec(calendar, years: range) -> CalendarSpec:
                 calendar.holiday_country, subdiv=calendar.holiday_subdivision or None, years=years
             )
         )
+    return frozenset(days)
+
+
+def _calendar_spec(calendar, years: range) -> CalendarSpec:
+    if calendar.is_24x7:
+        return CalendarSpec(always=True)
     return CalendarSpec(
         zone=calendar.timezone,
         weekly_hours=calendar.weekly_hours,  # stored normalised: {"mon": [["08:00", "17:00"]]}
-        holidays=frozenset(days),
+        holidays=calendar_holidays(calendar, years),
     )
 
 
