@@ -176,6 +176,7 @@ def commitments(request, slug, pk):
             "access": access,
             "sections": sections,
             "answer_days": settings.COMMITMENT_ANSWER_DAYS,
+            "can_dispute": access.can(Action.OPEN_DISPUTE),
             "today": contract_today(contract),
         },
     )

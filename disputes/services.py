@@ -17,7 +17,7 @@ from msp_portal.jobs import recompute_after_commit
 
 from .models import Dispute
 from .notify import notify_after_commit
-from .subjects import TICKET_SUBJECTS, contest_words, measured_fact
+from .subjects import SHAPES, TICKET_SUBJECTS, contest_words, measured_fact
 from .window import dispute_due_at
 
 Status = Dispute.Status
@@ -90,6 +90,7 @@ def dispute_open(
     measured = measured_fact(
         subject, requested, ticket=ticket, occurrence=occurrence, today=contract.today()
     )
+    requested = {key: requested[key] for key in SHAPES[subject] if key in requested}
     if _already_open(contract, subject, ticket, occurrence, measured):
         raise ValidationError({"subject": "an open dispute already contests this; answer it first"})
     now = timezone.now()

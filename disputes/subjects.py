@@ -18,11 +18,19 @@ from msp_portal.units import duration
 from .models import Dispute
 
 Subject = Dispute.Subject
-CLOCKS = {"response": "response", "resolution": "resolution"}
+CLOCKS = ("response", "resolution")  # tuples: a request may hold any JSON (unhashable)
 CLOCK_WORDS = {"response": "response time", "resolution": "resolution time"}
 VERDICTS = ("met", "breached")
 PRIORITIES = ("P1", "P2", "P3", "P4")
-TICKET_SUBJECTS = {Subject.VERDICT, Subject.PAUSE, Subject.PRIORITY, Subject.EXCLUSION}
+TICKET_SUBJECTS = (Subject.VERDICT, Subject.PAUSE, Subject.PRIORITY, Subject.EXCLUSION)
+# The keys a request of each subject keeps (anything else sent is dropped).
+SHAPES = {
+    Subject.VERDICT: ("clock", "verdict"),
+    Subject.PAUSE: ("start", "end", "exported_total"),
+    Subject.PRIORITY: ("priority",),
+    Subject.EXCLUSION: ("counted",),
+    Subject.OCCURRENCE: ("status",),
+}
 
 
 def _refuse(message: str, field: str = "requested"):
@@ -199,3 +207,63 @@ def contest_words(dispute: Dispute, zone: ZoneInfo) -> dict[str, str]:
         "measured": measured.get("status", "—"),
         "requested": requested.get("status", "—"),
     }
+
+
+# --- What a form asks ---------------------------------------------------------------------------
+
+OPPOSITE = {"met": "breached", "breached": "met", "kept": "missed", "missed": "kept"}
+
+
+def requested_from(subject: str, params, *, ticket=None, occurrence=None, today=None) -> dict:
+    """The request a form's fields make: the opposite of the measured verdict, exclusion or
+    occurrence status; the interval named; the priority chosen ("" until chosen)."""
+    if subject == Subject.VERDICT:
+        clock_name = params.get("clock", "")
+        clock = getattr(ticket, "clock", None) if clock_name in CLOCKS else None
+        measured = getattr(clock, f"{clock_name}_verdict", "") if clock else ""
+        return {"clock": clock_name, "verdict": OPPOSITE.get(measured, "")}
+    if subject == Subject.PAUSE:
+        if params.get("exported_total"):
+            return {"exported_total": True}
+        return {"start": params.get("start", ""), "end": params.get("end", "")}
+    if subject == Subject.PRIORITY:
+        return {"priority": params.get("priority", "")}
+    if subject == Subject.EXCLUSION:
+        return {"counted": not _counted(ticket)} if ticket is not None else {}
+    if subject == Subject.OCCURRENCE and occurrence is not None:
+        return {"status": OPPOSITE.get(occurrence_status(occurrence, today) or "", "")}
+    return {}
+
+
+def ticket_choices(ticket, zone: ZoneInfo) -> list[tuple[str, dict]]:
+    """What on this ticket can be disputed, in words (times in `zone`), with the form's query
+    for each."""
+    clock = getattr(ticket, "clock", None)
+    choices = []
+    for name in CLOCKS:
+        verdict = getattr(clock, f"{name}_verdict", "") if clock else ""
+        if verdict in VERDICTS:
+            choices.append(
+                (
+                    f"The {CLOCK_WORDS[name]} verdict ({verdict})",
+                    {"subject": Subject.VERDICT, "clock": name},
+                )
+            )
+    for pair in ticket.paused_intervals or []:
+        if len(pair) >= 2 and pair[0] and pair[1]:
+            fact = {"start": pair[0], "end": pair[1]}
+            choices.append(
+                (
+                    _interval_words(fact, zone).capitalize(),
+                    {"subject": Subject.PAUSE, **fact},
+                )
+            )
+    if ticket.paused_minutes:
+        words = _interval_words({"exported_total": True, "minutes": ticket.paused_minutes}, zone)
+        choices.append((words.capitalize(), {"subject": Subject.PAUSE, "exported_total": "1"}))
+    choices.append(
+        (f"The priority ({ticket.priority or 'not mapped'})", {"subject": Subject.PRIORITY})
+    )
+    counted = "counted in the SLA" if _counted(ticket) else "left out of the SLA"
+    choices.append((f"Whether it counts in the SLA ({counted})", {"subject": Subject.EXCLUSION}))
+    return choices

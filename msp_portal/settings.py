@@ -224,6 +224,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "kpis.tasks.kpis_recompute_all",
         "schedule": crontab(hour=2, minute=30),
     },
+    # Open disputes past the MSP's window follow the contract's rule (disputes/services.py);
+    # the dispute pages also settle them as they are read.
+    "disputes-settle-overdue": {
+        "task": "disputes.tasks.disputes_settle_overdue_task",
+        "schedule": crontab(hour=5, minute=0),
+    },
     # What imports past IMPORT_UNDO_DAYS kept for an undo is dropped (kpis/imports/undo.py).
     "imports-undo-purge": {
         "task": "kpis.tasks.import_undo_rows_purge_task",

@@ -20,6 +20,7 @@ from django.shortcuts import get_object_or_404, render
 
 from contracts.selectors import current_contract
 from contracts.services.commitments import contract_today
+from disputes.selectors import ticket_disputes
 from kpis.dashboard.drilldown import figure_ticket_list, snapshot_computed_at
 from kpis.dashboard.periods import Candidate, default_period, period_state, ticket_range
 from kpis.dashboard.selectors import TICKET_FIGURES, DashboardData
@@ -400,13 +401,14 @@ def _csv(client, ids: list[int], label: str, key: str) -> HttpResponse:
 @login_required
 def ticket_detail(request, slug, pk):
     """One ticket: what the export said, its clocks against their targets, and its timeline."""
-    client, _access = get_client_or_404(request.user, slug)
+    client, access = get_client_or_404(request.user, slug)
     ticket = get_object_or_404(
         Ticket.objects.select_related("clock", "clock__policy_version", "import_job"),
         pk=pk,
         client=client,
     )
     contract = current_contract(client=client)
+    zone = ZoneInfo(contract.timezone if contract else "UTC")
     clock = getattr(ticket, "clock", None)
     version = clock.policy_version if clock else None
     history = TicketEvent.objects.filter(client=client, ticket=ticket).order_by("position")
@@ -423,6 +425,7 @@ def ticket_detail(request, slug, pk):
                 history=list(history),
                 pause_states=[value_key(s) for s in (version.pause_states if version else [])],
             ),
-            "zone": ZoneInfo(contract.timezone if contract else "UTC"),
+            "zone": zone,
+            **ticket_disputes(request.user, access, ticket, zone),
         },
     )
