@@ -26,6 +26,7 @@ from msp_portal.tenancy import (
     get_client_with_contract_or_404,
 )
 
+from .effect import dispute_effect
 from .models import Dispute
 from .selectors import (
     TAB_WORDS,
@@ -103,6 +104,7 @@ def dispute_detail(request, slug, pk):
             and access.can(Action.ANSWER_DISPUTE),
             "can_withdraw": may_withdraw(request.user, access, dispute),
             "history": _history(dispute),
+            "effects": dispute_effect(dispute),
             "zone": zone,
         },
     )

@@ -17,6 +17,7 @@ from django.utils import timezone
 from contracts.models import CommitmentOccurrence, Contract, Evidence
 from contracts.selectors import matrix_with_gaps, policy_with_targets
 from contracts.services.commitments import contract_today
+from disputes.review_part import review_disputes
 from kpis.dashboard import charts
 from kpis.dashboard.drilldown import figure_ticket_ids
 from kpis.dashboard.selectors import (
@@ -353,6 +354,7 @@ def review_data_build(contract: Contract, quarter: str) -> dict:
             for key, (title, figure) in figures.items()
         ],
         "credit_target": credit_target(contract, contract.credit_measure),
+        "disputes": review_disputes(contract, quarter, period.first_day, period.next_first_day),
         "measure_count": len(SCORECARD),
     }
 
