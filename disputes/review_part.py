@@ -48,9 +48,6 @@ def review_disputes(contract, quarter: str, first_day, next_first_day) -> dict:
         Q(status__in=[Status.OPEN, Status.ESCALATED]) | Q(answered_at__gte=end)
     )
     counts = _counts(opened, settled, outstanding)
-    if not any(counts.values()):
-        return {}  # no dispute touched the quarter: the review leaves the section out
-    shown = (opened | outstanding).distinct().order_by("opened_at", "id")[:ROWS_SHOWN]
     measured, agreed = credits_moved(contract, quarter)
     moved = None
     if measured is not None and agreed is not None:
@@ -60,6 +57,9 @@ def review_disputes(contract, quarter: str, first_day, next_first_day) -> dict:
             "difference": money_text(measured - agreed, contract.currency),
             "changed": measured != agreed,
         }
+    if not any(counts.values()) and not (moved and moved["changed"]):
+        return {}  # no dispute touched the quarter: the review leaves the section out
+    shown = (opened | outstanding).distinct().order_by("opened_at", "id")[:ROWS_SHOWN]
     rows = []
     for dispute in shown:
         words = contest_words(dispute, zone)
