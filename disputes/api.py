@@ -126,7 +126,7 @@ class DisputeViewSet(
         )
 
     def list(self, request, *args, **kwargs):
-        disputes_settle_overdue(source="api")
+        disputes_settle_overdue(within=visible_disputes(request.user), source="api")
         return super().list(request, *args, **kwargs)
 
     def _target(self, data: dict):

@@ -186,15 +186,20 @@ def dispute_withdraw(*, dispute: Dispute, actor, source: str = AuditEvent.Source
 
 
 def disputes_settle_overdue(
-    *, now=None, client_id: int | None = None, source: str = AuditEvent.Source.COMMAND
+    *,
+    now=None,
+    client_id: int | None = None,
+    within=None,
+    source: str = AuditEvent.Source.COMMAND,
 ) -> int:
     """Open disputes past their window follow their contract's rule: accepted (settled by the
-    rule) or escalated. Daily from beat, and before a list of disputes is read. Returns how
-    many were settled."""
+    rule) or escalated. Daily from beat for all, and before a list of disputes is read for
+    those the reader sees (`within`, a queryset of disputes). Returns how many were settled."""
     now = now or timezone.now()
-    overdue = Dispute.objects.filter(status=Status.OPEN, due_at__lt=now).select_related(
-        "contract", "contract__client", "contract__msp", "client"
+    overdue = (within if within is not None else Dispute.objects.all()).filter(
+        status=Status.OPEN, due_at__lt=now
     )
+    overdue = overdue.select_related("contract", "contract__client", "contract__msp", "client")
     if client_id is not None:
         overdue = overdue.filter(client_id=client_id)
     settled = 0

@@ -35,6 +35,7 @@ from .selectors import (
     is_overdue,
     may_withdraw,
     ticket_contract,
+    visible_disputes,
 )
 from .services import dispute_answer, dispute_open, dispute_withdraw, disputes_settle_overdue
 from .subjects import Subject, contest_words, measured_fact, requested_from, ticket_choices
@@ -51,7 +52,9 @@ def _rows(disputes, zone: ZoneInfo) -> list[dict]:
 def dispute_list(request, slug):
     """The client's disputes, by tab: open, answered, overdue, all."""
     client, _access, contract = get_client_with_contract_or_404(request.user, slug)
-    disputes_settle_overdue(client_id=client.pk, source=AuditEvent.Source.WEB)
+    disputes_settle_overdue(
+        client_id=client.pk, within=visible_disputes(request.user), source=AuditEvent.Source.WEB
+    )
     tab = request.GET.get("show", "open")
     if tab not in TAB_WORDS:
         tab = "open"
@@ -88,7 +91,9 @@ def dispute_detail(request, slug, pk):
     """One dispute: the contest in words, the answer form for the MSP side, withdrawal for the
     opener's side, and every step so far."""
     client, _ = get_client_or_404(request.user, slug)
-    disputes_settle_overdue(client_id=client.pk, source=AuditEvent.Source.WEB)
+    disputes_settle_overdue(
+        client_id=client.pk, within=visible_disputes(request.user), source=AuditEvent.Source.WEB
+    )
     dispute, access = get_dispute_or_404(request.user, client, pk)
     zone = ZoneInfo(dispute.contract.timezone)
     return render(

@@ -37,6 +37,7 @@ from contracts.models import (
     ResponsibilityMatrixVersion,
     SlaPolicyVersion,
 )
+from disputes.models import Dispute
 from kpis.models import ImportJob, KpiSnapshot, Outage, Ticket
 from reviews.models import Review
 
@@ -47,6 +48,7 @@ MODELS_BY_SEGMENT = {
     "audit-events": AuditEvent,
     "commitments": Commitment,
     "contracts": Contract,
+    "disputes": Dispute,
     "evidence": Evidence,
     "imports": ImportJob,
     "kpi-snapshots": KpiSnapshot,

@@ -245,7 +245,7 @@ def test_a_rejected_dispute_changes_nothing_and_tells_the_client(
     assert month.agreed == {}
     assert month.values["service_credits"]["amount"] == 841.0
     assert [m.to for m in mail.outbox] == [["owner@acme.test"]]
-    assert "Your dispute was rejected: test T8" == mail.outbox[0].subject
+    assert mail.outbox[0].subject == "Your dispute was rejected: test T8"
     assert "The log shows 300 min." in mail.outbox[0].body
     actions = AuditEvent.objects.filter(object_model="disputes.dispute").values_list(
         "action", flat=True

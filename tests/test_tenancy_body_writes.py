@@ -128,6 +128,26 @@ def body_writes(user, contract) -> dict[str, list[tuple[str, dict, str | None]]]
                 (None, client.name),
             )
         ],
+        # A dispute about the target's ticket or commitment occurrence: "no such ticket".
+        "dispute-list": [
+            (reverse("dispute-list"), body, "json")
+            for body in (
+                {
+                    "subject": "priority",
+                    "ticket": getattr(client.tickets.first(), "pk", 1),
+                    "requested": {"priority": "P4"},
+                    "reason": "written by the walk",
+                },
+                {
+                    "subject": "occurrence",
+                    "occurrence": getattr(
+                        contract.commitments.first().occurrences.first(), "pk", 1
+                    ),
+                    "requested": {"status": "kept"},
+                    "reason": "written by the walk",
+                },
+            )
+        ],
         "organisation_switch": [
             (reverse("organisation_switch"), {"organisation": org.pk}, None)
             for org in (client, msp)

@@ -65,6 +65,7 @@ def _target_objects(contract):
         "outage": _outage_of(contract),
         "ticket": _ticket_of(contract),
         "snapshot": _snapshot_of(contract),
+        "dispute": _dispute_of(contract),
         **_review_of(contract),
         **_people_of(contract),
     }
@@ -151,6 +152,33 @@ def _review_of(contract):
     if not review.pdf:  # a PDF that exists: a 404 for it then says tenancy, not "none made"
         review.pdf.save("walk.pdf", ContentFile(b"%PDF-1.4 made for the tenancy walk"))
     return {"review": review, "action_item": item, "share_link": link}
+
+
+def _dispute_of(contract):
+    """An open dispute of the contract's client about its imported ticket."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from disputes.models import Dispute
+
+    ticket = _ticket_of(contract)
+    now = timezone.now()
+    dispute, _ = Dispute.objects.get_or_create(
+        contract=contract,
+        client=contract.client,
+        ticket=ticket,
+        defaults={
+            "subject": Dispute.Subject.PRIORITY,
+            "ticket_label": f"{ticket.source_system} {ticket.external_id}",
+            "requested": {"priority": "P4"},
+            "measured": {"priority": ticket.priority},
+            "reason": "made for the tenancy walk",
+            "opened_at": now,
+            "due_at": now + timedelta(days=14),
+        },
+    )
+    return dispute
 
 
 def _snapshot_of(contract):
@@ -261,6 +289,13 @@ def route_targets(t: dict, own_slug: str) -> dict[str, list[dict]]:
         },
         "outage_remove": [{"slug": slug, "pk": pk, "outage": t["outage"].pk}],
         "review_list": [{"slug": slug}],
+        "dispute_list": [{"slug": slug}],
+        "dispute_ticket": [{"slug": slug, "pk": t["ticket"].pk}],
+        "dispute_occurrence": [{"slug": slug, "pk": pk, "occurrence": t["occurrence"].pk}],
+        **{
+            name: [{"slug": slug, "pk": t["dispute"].pk}]
+            for name in ("dispute_detail", "dispute_answer", "dispute_withdraw")
+        },
         "review_start": [{"slug": slug}],
         "review_item_status": [{"slug": slug, "pk": t["review"].pk, "item": t["action_item"].pk}],
         "review_item_edit": [{"slug": slug, "pk": t["review"].pk, "item": t["action_item"].pk}],
@@ -311,6 +346,7 @@ def route_targets(t: dict, own_slug: str) -> dict[str, list[dict]]:
             "client_tickets",
             "review_list",
             "review_start",
+            "dispute_list",
             "people",
             "people_invite",
         ):
@@ -336,6 +372,10 @@ def route_targets(t: dict, own_slug: str) -> dict[str, list[dict]]:
         "outage-detail": [{"pk": t["outage"].pk}],
         "review-detail": [{"pk": t["review"].pk}],
         "review-pdf": [{"pk": t["review"].pk}],
+        **{
+            name: [{"pk": t["dispute"].pk}]
+            for name in ("dispute-detail", "dispute-accept", "dispute-reject", "dispute-withdraw")
+        },
     }
     return page | api | imports
 
@@ -357,6 +397,7 @@ def list_targets(t: dict) -> dict[str, set[int]]:
         "ticket-list": set(t["client"].tickets.values_list("pk", flat=True)),
         "outage-list": {t["outage"].pk},
         "review-list": {t["review"].pk},
+        "dispute-list": {t["dispute"].pk},
     }
 
 
