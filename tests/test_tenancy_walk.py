@@ -581,10 +581,10 @@ def test_the_walk_sees_real_objects_when_allowed(world, client_for):
     for name, variants in route_targets(objects, world.acme.slug).items():
         url = reverse(name, kwargs=variants[0])
         if re.search(
-            r"approve|withdraw|complete|answer|evidence/$|upload|remove", name
+            r"approve|withdraw|complete|answer|evidence/$|upload|remove|accept|reject", name
         ) or name.endswith("-evidence"):
-            # writes: covered by test_permissions.py, test_commitment_answers.py and
-            # test_rules_agreement.py
+            # writes: covered by test_permissions.py, test_commitment_answers.py,
+            # test_rules_agreement.py and (disputes) test_disputes.py, test_api_disputes.py
             continue
         if name.startswith("review_") and name not in (
             "review_list",
