@@ -9,12 +9,15 @@ calendar in America/Chicago with US-TX holidays and 24 December 2025.
 
 from __future__ import annotations
 
+import io
+import subprocess
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.urls import reverse
 
 from contracts.models import AuditEvent, CommitmentOccurrence, Contract
@@ -30,6 +33,7 @@ from disputes.window import add_business_days, dispute_due_at
 from kpis.metrics.recompute import kpis_recompute
 from kpis.models import KpiSnapshot
 
+from .reviews_support import needs_pdf_tools
 from .test_agreed_figures import _ticket
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -414,20 +418,25 @@ def test_the_client_side_disputes_a_missed_occurrence_from_the_commitments_page(
 # --- The QBR ---------------------------------------------------------------------------------
 
 
-def test_the_quarters_review_counts_disputes_and_the_credits_they_moved(
-    world, september, client_for
-):
+@pytest.fixture
+def q3_disputes(world, september):
+    """Three disputes dated in September 2025, when the tickets were resolved (2025-Q3): one
+    breach accepted as met, the other rejected, a priority still open."""
     met, breached = september
     accepted = _open(world, breached[0])
     dispute_answer(dispute=accepted, actor=world.msp_staff, accept=True, reason="Agreed.")
     rejected = _open(world, breached[1])
     dispute_answer(dispute=rejected, actor=world.msp_staff, accept=False, reason="No.")
     _open(world, met[0], subject="priority", requested={"priority": "P2"})
-    # Dated in September 2025, when the tickets were resolved: in 2025-Q3.
     september_15 = datetime(2025, 9, 15, 15, tzinfo=UTC)
     Dispute.objects.update(opened_at=september_15)
     Dispute.objects.exclude(status="open").update(answered_at=september_15 + timedelta(days=2))
     kpis_recompute(world.acme)
+
+
+def test_the_quarters_review_counts_disputes_and_the_credits_they_moved(
+    world, q3_disputes, client_for
+):
     part = review_disputes(world.acme_contract, "2025-Q3", date(2025, 7, 1), date(2025, 10, 1))
     assert {k: part[k] for k in ("opened", "accepted", "rejected", "by_rule", "outstanding")} == {
         "opened": 3,
@@ -461,3 +470,28 @@ def test_the_quarters_review_counts_disputes_and_the_credits_they_moved(
     assert "3 opened in 2025-Q3; settled in the quarter: 1 accepted, 1 rejected" in text
     assert "<strong>USD 420.50</strong> as agreed, USD 841.00 as measured" in text
     assert "the accepted disputes moved USD 420.50" in text
+
+
+@needs_pdf_tools
+def test_the_qbr_pdf_lists_the_disputes_and_the_credits_they_moved(world, q3_disputes, tmp_path):
+    output = tmp_path / "qbr.pdf"
+    call_command(
+        "generate_qbr",
+        "--client",
+        world.acme.slug,
+        "--quarter",
+        "2025-Q3",
+        "--output",
+        str(output),
+        stdout=io.StringIO(),
+    )
+    text = " ".join(
+        subprocess.run(
+            ["pdftotext", str(output), "-"], capture_output=True, text=True, check=True
+        ).stdout.split()
+    )
+    assert "Disputes" in text
+    assert "3 opened in 2025-Q3; settled in the quarter: 1 accepted, 1 rejected" in text
+    assert "USD 420.50 as agreed, USD 841.00 as measured" in text
+    assert "The priority: P1 → P2" in text
+    assert "requested" not in text and "settled_by_rule" not in text
