@@ -38,11 +38,21 @@ class KpiSnapshotSerializer(serializers.ModelSerializer):
     class Meta:
         model = KpiSnapshot
         fields = ["id", "client", "period", "period_kind", "period_start", "computed_at", "stale"]
-        fields += ["figures", "rules_used"]
+        fields += ["figures", "agreed_figures", "rules_used"]
+
+    agreed_figures = serializers.SerializerMethodField(
+        help_text="the figures as agreed: the measured ones changed by accepted disputes "
+        "(docs/disputes.md), the service credits computed on them; the same as `figures` "
+        "where no accepted dispute moved a figure of the period"
+    )
 
     @extend_schema_field(FIGURES_SCHEMA)
     def get_figures(self, snapshot: KpiSnapshot) -> dict:
         return values_in_order(snapshot.values)
+
+    @extend_schema_field(FIGURES_SCHEMA)
+    def get_agreed_figures(self, snapshot: KpiSnapshot) -> dict:
+        return values_in_order((snapshot.agreed or {}).get("values") or snapshot.values)
 
 
 class TicketClockSerializer(serializers.ModelSerializer):
