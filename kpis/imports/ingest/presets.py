@@ -381,6 +381,8 @@ PRESETS: dict[str, Preset] = {
                 "reopen_count": ("Reopens", "Reopened"),
                 "reassignment_count": ("Reassignments",),
                 "paused_minutes": ("Paused Minutes", "On Hold Minutes"),
+                "reported_response_met": ("Response SLA Met", "Response SLA"),
+                "reported_resolution_met": ("Resolution SLA Met", "Resolution SLA", "Made SLA"),
             },
         ),
     ]
