@@ -125,9 +125,31 @@ class TicketSerializer(serializers.ModelSerializer):
             "reopen_count",
             "paused_minutes",
             "exclude_from_sla",
+            "reported_response_met",
+            "reported_resolution_met",
+            "reported_response_raw",
+            "reported_resolution_raw",
             "updated_at",
             "clock",
         ]
+        # The MSP's own verdicts, as its export stated them (docs/imports.md, "The MSP's own
+        # SLA verdicts"): beside the portal's in `clock`, never used to compute them.
+        extra_kwargs = {
+            "reported_response_met": {
+                "help_text": "the MSP's tool's response verdict: true met, false breached, "
+                "null not in the export or not read as either"
+            },
+            "reported_resolution_met": {
+                "help_text": "the MSP's tool's resolution verdict: true met, false breached, "
+                "null not in the export or not read as either"
+            },
+            "reported_response_raw": {
+                "help_text": "the response verdict as the export spelled it; empty without one"
+            },
+            "reported_resolution_raw": {
+                "help_text": "the resolution verdict as the export spelled it; empty without one"
+            },
+        }
 
 
 class TicketEventSerializer(serializers.ModelSerializer):
