@@ -308,3 +308,19 @@ def test_the_strip_says_what_disputes_moved_as_agreed_beside_as_measured():
         "As agreed after accepted disputes: Resolution SLA compliance 90.0% (measured 80.0%); "
         "Service credits due USD 420.50 (measured USD 841.00)"
     )
+
+
+def test_the_review_counts_the_credits_as_agreed_and_names_the_measured_amount(world, september):
+    from reviews.context import review_data_build
+
+    _, breached = september
+    before = review_data_build(world.acme_contract, "2025-Q3")["credits"]
+    assert [(c["period"], c["amount"]) for c in before] == [("2025-09", 841.0)]
+    assert "measured_amount" not in before[0]
+    _accept(world, breached[0], "verdict", {"clock": "resolution", "verdict": "met"})
+    kpis_recompute(world.acme)
+    after = review_data_build(world.acme_contract, "2025-Q3")["credits"]
+    assert [(c["period"], c["amount"], c["measured_amount"]) for c in after] == [
+        ("2025-09", 420.5, 841.0)
+    ]
+    assert after[0]["measured"] == pytest.approx(0.9)  # the agreed compliance the credit is on
