@@ -163,7 +163,7 @@ class Links:
     @property
     def disputes(self) -> str:
         """The client's disputes: read only where accepted disputes moved a figure."""
-        return reverse("client_disputes", args=[self._slug])
+        return reverse("dispute_list", args=[self._slug])
 
     def figure(self, key: str, **filters: str) -> str:
         return f"{self.tickets}?{urlencode({'period': self.label, 'figure': key, **filters})}"
