@@ -111,6 +111,9 @@ def test_an_accepted_verdict_moves_the_agreed_compliance_and_credits_not_the_mea
     assert agreed["resolution.sla_breached"] == 1
     assert agreed["service_credits"]["amount"] == 420.5
     assert month.agreed["figures"]["resolution.compliance"]["denominator"] == 10
+    assert month.agreed["breakdowns"]["priority"]["P1"]["resolution.compliance"] == pytest.approx(
+        0.9
+    )
     # The stored clock stays as measured: the drill-down lists what was measured.
     clock = TicketClock.objects.get(ticket=breached[0])
     assert clock.resolution_verdict == "breached"
@@ -281,3 +284,43 @@ def test_intervals_without_removes_only_the_equal_interval():
     left = intervals.without(Intervals(np.array([0, 1]), np.array([50, 10]), np.array([-1, 25])))
     assert list(zip(left.ticket, left.start, left.end, strict=True)) == [(0, 10, 20), (1, 10, 20)]
     assert intervals.without(Intervals.empty()) is intervals
+
+
+def test_the_strip_says_what_disputes_moved_as_agreed_beside_as_measured():
+    from kpis.dashboard.agreed import moved_by_disputes
+    from kpis.dashboard.verdicts import _agreed_text
+
+    measured = {
+        "resolution.compliance": 0.8,
+        "response.compliance": 1.0,
+        "service_credits": {"amount": 841.0, "currency": "USD"},
+    }
+    agreed = {**measured, "resolution.compliance": 0.9, "service_credits": {"amount": 420.5}}
+    assert [(k.key, a, b) for k, a, b in moved_by_disputes(measured, agreed)] == [
+        ("resolution.compliance", 0.8, 0.9),
+        ("service_credits", 841.0, 420.5),
+    ]
+
+    class Data:
+        measured_values, values, currency = measured, agreed, "USD"
+
+    assert _agreed_text(Data) == (
+        "As agreed after accepted disputes: Resolution SLA compliance 90.0% (measured 80.0%); "
+        "Service credits due USD 420.50 (measured USD 841.00)"
+    )
+
+
+def test_the_review_counts_the_credits_as_agreed_and_names_the_measured_amount(world, september):
+    from reviews.context import review_data_build
+
+    _, breached = september
+    before = review_data_build(world.acme_contract, "2025-Q3")["credits"]
+    assert [(c["period"], c["amount"]) for c in before] == [("2025-09", 841.0)]
+    assert "measured_amount" not in before[0]
+    _accept(world, breached[0], "verdict", {"clock": "resolution", "verdict": "met"})
+    kpis_recompute(world.acme)
+    after = review_data_build(world.acme_contract, "2025-Q3")["credits"]
+    assert [(c["period"], c["amount"], c["measured_amount"]) for c in after] == [
+        ("2025-09", 420.5, 841.0)
+    ]
+    assert after[0]["measured"] == pytest.approx(0.9)  # the agreed compliance the credit is on

@@ -217,9 +217,9 @@ def _agreed_results(
     contexts: dict[int, ClientContext],
     only: dict[int, set[str]] | None,
     as_of: datetime,
-) -> dict[tuple[int, str], dict]:
-    """(client id, period label) → the ticket figures as agreed, for this zone's clients whose
-    accepted disputes change a ticket (the others' agreed ticket figures are the measured)."""
+) -> dict[tuple[int, str], tuple]:
+    """(client id, period label) → the ticket figures and breakdowns as agreed, for this zone's
+    clients whose accepted disputes change a ticket (the others' are the measured ones)."""
     if agreed_frame is None:
         return {}
     ids = [c for c in zone_ids if contexts[c].adjustments.tickets()]
@@ -235,7 +235,7 @@ def _agreed_results(
         last_month=f"{as_of.astimezone(ZoneInfo(zone)):%Y-%m}",
         since=_first_outage_months(contexts, ids, zone),
     )
-    return {(r.client_id, r.period): r.figures for r in results}
+    return {(r.client_id, r.period): (r.figures, r.breakdowns) for r in results}
 
 
 def kpis_recompute_clients(

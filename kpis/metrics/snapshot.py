@@ -129,22 +129,23 @@ def _snapshot_data(
     }
 
 
-def _agreed_data(
-    measured: dict, agreed_figures: dict[str, Figure] | None, context, period, as_of
-) -> dict:
-    """A period's figures as agreed ({"values", "figures"}), or {} where no accepted dispute
-    changes a value. `agreed_figures`: the ticket figures timed with the adjustments (None: the
-    client's adjustments change no ticket of its, so they are the measured ones)."""
+def _agreed_data(measured: dict, agreed: tuple | None, context, period, as_of) -> dict:
+    """A period's figures as agreed ({"values", "figures", "breakdowns"}), or {} where no
+    accepted dispute changes a value. `agreed`: the ticket figures and breakdowns timed with the
+    adjustments (None: the client's adjustments change none of its tickets, so they are the
+    measured ones)."""
     if not context.adjustments:
         return {}
-    if agreed_figures is None:
-        agreed_figures = {
+    if agreed is None:
+        figures = {
             k: Figure(measured["values"][k], **measured["figures"][k]) for k in measured["values"]
         }
-    data = _snapshot_data(dict(agreed_figures), {}, context, period, as_of, agreed=True)
+        agreed = (figures, measured["breakdowns"])
+    figures, breakdowns = agreed
+    data = _snapshot_data(dict(figures), breakdowns, context, period, as_of, agreed=True)
     if data["values"] == measured["values"]:
         return {}
-    return {"values": data["values"], "figures": data["figures"]}
+    return data
 
 
 # A snapshot as stored: client id, period label, kind and first day, the JSON text of its
@@ -162,8 +163,8 @@ def snapshot_rows(
 ) -> list[SnapshotRow]:
     """The stored form of each computed period, with the digest that tells a changed one.
     `rules_used`: (client id, period label) → the versions its tickets were judged under.
-    `agreed_results`: (client id, period label) → the ticket figures timed with the client's
-    accepted disputes (metrics/adjustments.py)."""
+    `agreed_results`: (client id, period label) → the ticket figures and breakdowns timed with
+    the client's accepted disputes (metrics/adjustments.py)."""
     agreed_results = agreed_results or {}
     rows = []
     for result in results:
