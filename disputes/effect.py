@@ -8,6 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from kpis.dashboard.agreed import as_agreed
 from kpis.dashboard.verdicts import credit_labels, credits_for, figure_text, money_text
 from kpis.metrics.registry import KPI
 from kpis.models import KpiSnapshot
@@ -30,11 +31,9 @@ MOVED_KEYS = (
 def _values_by_label(client, labels: list[str]) -> tuple[dict, dict]:
     """(measured, agreed) values by period label for the client's snapshots of these labels."""
     measured, agreed = {}, {}
-    for snap in KpiSnapshot.objects.filter(client=client, period_label__in=labels).only(
-        "period_label", "values", "agreed"
-    ):
+    for snap in KpiSnapshot.objects.filter(client=client, period_label__in=labels):
         measured[snap.period_label] = snap.values
-        agreed[snap.period_label] = (snap.agreed or {}).get("values") or snap.values
+        agreed[snap.period_label] = as_agreed(snap).values
     return measured, agreed
 
 
@@ -47,14 +46,10 @@ def credits_moved(contract, label: str) -> tuple[Decimal | None, Decimal | None]
 def period_effect(contract, label: str) -> dict | None:
     """The period's figures that differ as agreed, in words, and its credits both ways; None
     when nothing differs (or no snapshot is stored)."""
-    snap = (
-        KpiSnapshot.objects.filter(client=contract.client, period_label=label)
-        .only("values", "agreed")
-        .first()
-    )
-    if snap is None or not (snap.agreed or {}).get("values"):
+    snap = KpiSnapshot.objects.filter(client=contract.client, period_label=label).first()
+    if snap is None or not as_agreed(snap).changed:
         return None
-    agreed = snap.agreed["values"]
+    agreed = as_agreed(snap).values
     rows = [
         {
             "label": KPI[key].label,
