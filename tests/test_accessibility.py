@@ -87,3 +87,35 @@ def test_a_review_being_written_has_no_serious_accessibility_violations(
         found[name] = serious_violations(page)
     assert found == {"review": [], "reviews": []}
     assert errors == []
+
+
+def test_the_dispute_pages_have_no_serious_accessibility_violations(world, browser, live_server):
+    from disputes.services import dispute_open
+    from kpis.models import Ticket
+
+    import_sample(world, "connectwise_service_tickets.csv")
+    ticket = Ticket.objects.filter(client=world.acme, clock__resolution_verdict="breached").first()
+    dispute = dispute_open(
+        contract=world.acme_contract,
+        actor=world.owner,
+        subject="verdict",
+        requested={"clock": "resolution", "verdict": "met"},
+        reason="Resolved within the hour by the engineer's own note.",
+        ticket=ticket,
+    )
+    slug = world.acme.slug
+    pages = {
+        "disputes": reverse("dispute_list", args=[slug]),
+        "dispute": reverse("dispute_detail", args=[slug, dispute.pk]),
+        "dispute a ticket": reverse("dispute_ticket", args=[slug, ticket.pk]),
+    }
+    found = {}
+    # The owner sees the withdraw form and may dispute; MSP staff see the answer form.
+    for user, names in ((world.owner, pages), (world.msp_staff, ["disputes", "dispute"])):
+        page, errors = logged_in_page(browser, live_server, user, bypass_csp=True)
+        for name in names:
+            page.goto(live_server.url + pages[name])
+            found[f"{name} ({user.email})"] = serious_violations(page)
+        assert errors == []
+        page.context.close()
+    assert found == {name: [] for name in found} and len(found) == 5
