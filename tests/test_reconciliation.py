@@ -1,0 +1,357 @@
+"""The reconciliation on real PostgreSQL: the ServiceNow audit sample with MSP verdicts set per
+ticket lists exactly the tickets whose verdicts differ; hand-built tickets, one per cause, each
+get the right cause through the stored clocks, histories and policy; the `reconcile` command and
+`kpi_report`'s reported figures; the MSP's report entered with its file, audited; the API."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.urls import reverse
+from django.utils import timezone
+
+from contracts.models import AuditEvent
+from kpis.dashboard.drilldown import figure_ticket_ids
+from kpis.metrics.recompute import kpis_recompute
+from kpis.models import Ticket, TicketClock, TicketEvent
+from reconciliation.causes import RESOLUTION, RESPONSE, Cause
+from reconciliation.models import MspReport
+from reconciliation.reports import msp_report_attach, msp_report_save
+from reconciliation.services import reconciliation_compute
+
+from .test_import_api import token_client
+from .test_recompute import import_sample
+
+CHICAGO = ZoneInfo("America/Chicago")
+
+
+def agreeing(ticket_ids, clock: str) -> None:
+    """Set the MSP's verdict of these tickets on `clock` to the portal's own, as a made_sla
+    column agreeing with us would."""
+    verdicts = dict(
+        TicketClock.objects.filter(ticket_id__in=ticket_ids).values_list(
+            "ticket_id", f"{clock}_verdict"
+        )
+    )
+    for said, raw in ((True, "true"), (False, "false")):
+        wanted = "met" if said else "breached"
+        ids = [pk for pk, verdict in verdicts.items() if verdict == wanted]
+        Ticket.objects.filter(pk__in=ids).update(
+            **{f"reported_{clock}_met": said, f"reported_{clock}_raw": raw}
+        )
+
+
+def say(external_id: str, clock: str, met: bool | None, raw: str) -> None:
+    Ticket.objects.filter(external_id=external_id).update(
+        **{f"reported_{clock}_met": met, f"reported_{clock}_raw": raw}
+    )
+
+
+def test_the_servicenow_sample_lists_exactly_the_tickets_whose_verdicts_differ(world):
+    import_sample(world, "servicenow_incident_audit.csv", "--preset", "servicenow_audit")
+    acme = world.acme
+    q3 = figure_ticket_ids(acme, "2025-Q3", "resolution.compliance")
+    q4 = figure_ticket_ids(acme, "2025-Q4", "resolution.compliance")
+    assert len(q3) > 10 and q4
+    # A made_sla column agreeing with the portal on every ticket judged in Q3 and Q4...
+    agreeing(q3 + q4, RESOLUTION)
+    by_number = sorted(Ticket.objects.filter(pk__in=q3).values_list("external_id", flat=True))
+    met = set(
+        Ticket.objects.filter(pk__in=q3, clock__resolution_verdict="met").values_list(
+            "external_id", flat=True
+        )
+    )
+    # ...but for these: three verdicts turned round, one ticket the MSP marked "N/A" and one
+    # with an empty cell, all judged in Q3; and a Q4 ticket turned round, which Q3 must not list.
+    flipped, excluded, missing = by_number[:3], by_number[3], by_number[4]
+    for number in flipped:
+        say(number, RESOLUTION, number not in met, "true" if number not in met else "false")
+    say(excluded, RESOLUTION, None, "N/A")
+    say(missing, RESOLUTION, None, "")
+    q4_only = sorted(set(q4) - set(q3))[0]
+    q4_verdict = TicketClock.objects.get(ticket_id=q4_only).resolution_verdict
+    Ticket.objects.filter(pk=q4_only).update(reported_resolution_met=q4_verdict != "met")
+
+    result = reconciliation_compute(client=acme, period_label="2025-Q3")
+
+    listed = {d.external_id: d for d in result.differences}
+    assert set(listed) == {*flipped, excluded, missing}
+    assert {d.clock for d in result.differences} == {RESOLUTION}  # no response column at all
+    assert listed[excluded].cause == Cause.EXCLUDED and listed[excluded].raw == "N/A"
+    assert listed[missing].cause == Cause.MISSING
+    for number in flipped:
+        assert listed[number].reported == ("met" if number not in met else "breached")
+        assert listed[number].measured == ("met" if number in met else "breached")
+    assert result.compared == len(q3) - 1  # every judged verdict but the empty cell
+    later = reconciliation_compute(client=acme, period_label="2025-Q4")
+    assert [d.ticket_id for d in later.differences] == [q4_only]
+
+
+def _utc(day: int, hour: int, minute: int = 0) -> datetime:
+    """July `day` 2025, hh:mm in Chicago (the contract's zone), as an aware instant."""
+    return datetime(2025, 7, day, hour, minute, tzinfo=CHICAGO)
+
+
+def _ticket(client, number: str, priority: str, created, **values) -> Ticket:
+    now = timezone.now()
+    return Ticket.objects.create(
+        client=client,
+        source_system="handmade",
+        external_id=number,
+        title=f"Hand-built {number}",
+        kind="incident",
+        priority=priority,
+        state=values.pop("state", "resolved"),
+        created_at=created,
+        content_hash=number.ljust(32, "0")[:32],
+        first_imported_at=now,
+        updated_at=now,
+        **values,
+    )
+
+
+def _history(ticket: Ticket, *updates) -> None:
+    TicketEvent.objects.bulk_create(
+        TicketEvent(
+            client_id=ticket.client_id,
+            ticket=ticket,
+            position=position,
+            at=at,
+            state=state,
+            status_raw=status,
+            assignee=assignee,
+        )
+        for position, (at, status, state, assignee) in enumerate(updates)
+    )
+
+
+@pytest.fixture
+def one_per_cause(world):
+    """A ticket for each cause in Acme Dental's July 2025, under its agreed policy: P1 4 h round
+    the clock, P2 1 h / 8 h and P3 4 h / 24 h in business hours Mon–Fri 08:00–17:00 Chicago,
+    Texas holidays (Friday 4 July), pauses in Waiting Customer, Awaiting User Info, Awaiting
+    Vendor. Expected causes, worked out by hand:"""
+    acme = world.acme
+    # Waiting time not paused: Mon 7 Jul 08:00 → Tue 12:00 is 9 h + 4 h = 13 h > 8 h, breached;
+    # "Awaiting Caller" Mon 10:00 → Tue 10:00 (7 h + 2 h) paused, it is 4 h: met, as the MSP says.
+    waiting = _ticket(acme, "T-WAITING", "P2", _utc(7, 8), first_response_at=_utc(7, 9))
+    waiting.resolved_at = _utc(8, 12)
+    _history(
+        waiting,
+        (_utc(7, 8), "New", "new", ""),
+        (_utc(7, 9), "Active", "open", "T. Walker"),
+        (_utc(7, 10), "Awaiting Caller", "paused", "T. Walker"),
+        (_utc(8, 10), "Active", "open", "T. Walker"),
+        (_utc(8, 12), "Resolved", "resolved", "T. Walker"),
+    )
+    # A listed pause not counted: the same times with "Awaiting User Info": 4 h, met; the MSP,
+    # not pausing, says breached (13 h).
+    uncounted = _ticket(acme, "T-UNCOUNTED", "P2", _utc(7, 8), first_response_at=_utc(7, 9))
+    uncounted.resolved_at = _utc(8, 12)
+    _history(
+        uncounted,
+        (_utc(7, 8), "New", "new", ""),
+        (_utc(7, 9), "Active", "open", "T. Walker"),
+        (_utc(7, 10), "Awaiting User Info", "paused", "T. Walker"),
+        (_utc(8, 10), "Active", "open", "T. Walker"),
+        (_utc(8, 12), "Resolved", "resolved", "T. Walker"),
+    )
+    # A holiday: Thu 3 Jul 15:00 → Mon 7 Jul 12:00 is 2 h + 4 h = 6 h with Friday off, met;
+    # working Friday, 15 h: breached, as the MSP says.
+    holiday = _ticket(acme, "T-HOLIDAY", "P2", _utc(3, 15), first_response_at=_utc(3, 15, 20))
+    holiday.resolved_at = _utc(7, 12)
+    # A calendar: Mon 14 Jul 16:00 → Tue 10:00 is 1 h + 2 h = 3 h, met; round the clock 18 h,
+    # breached, as the MSP says.
+    calendar = _ticket(acme, "T-CALENDAR", "P2", _utc(14, 16), first_response_at=_utc(14, 16, 10))
+    calendar.resolved_at = _utc(15, 10)
+    # The closing: Mon 14 Jul 08:00 → resolved 12:00 is 4 h, met; to the closing on Wed 12:00,
+    # 9 h + 9 h + 4 h = 22 h: breached, as the MSP says.
+    closing = _ticket(acme, "T-CLOSING", "P2", _utc(14, 8), first_response_at=_utc(14, 8, 5))
+    closing.resolved_at, closing.closed_at = _utc(14, 12), _utc(16, 12)
+    # The first touch (response): Mon 21 Jul 08:00, a comment at 08:10 (still New, nobody
+    # assigned), first response at 10:00: 2 h > 1 h, breached; to the touch, 10 min: met.
+    touch = _ticket(acme, "T-TOUCH", "P2", _utc(21, 8), first_response_at=_utc(21, 10))
+    touch.resolved_at = _utc(21, 12)
+    _history(
+        touch,
+        (_utc(21, 8), "New", "new", ""),
+        (_utc(21, 8, 10), "New", "new", ""),
+        (_utc(21, 10), "Active", "open", "T. Walker"),
+        (_utc(21, 12), "Resolved", "resolved", "T. Walker"),
+    )
+    # A priority: Mon 21 Jul 08:00 → Tue 12:00 is 13 h, breached as P2 (and as P1, 28 h round
+    # the clock > 4 h); as P3 (24 h) met, as the MSP says.
+    priority = _ticket(acme, "T-PRIORITY", "P2", _utc(21, 8), first_response_at=_utc(21, 8, 5))
+    priority.resolved_at = _utc(22, 12)
+    # Excluded ("N/A") and missing (empty where the column exists): 1 h P3 tickets, met.
+    excluded = _ticket(acme, "T-EXCLUDED", "P3", _utc(23, 9), first_response_at=_utc(23, 9, 5))
+    excluded.resolved_at = _utc(23, 10)
+    missing = _ticket(acme, "T-MISSING", "P3", _utc(23, 9), first_response_at=_utc(23, 9, 5))
+    missing.resolved_at = _utc(23, 10)
+    # Nothing explains it: Mon 28 Jul 08:00 → 09:00, met under every calendar and priority.
+    plain = _ticket(acme, "T-PLAIN", "P2", _utc(28, 8), first_response_at=_utc(28, 8, 5))
+    plain.resolved_at = _utc(28, 9)
+    tickets = [waiting, uncounted, holiday, calendar, closing, touch, priority, excluded, missing]
+    for ticket in [*tickets, plain]:
+        ticket.save()
+    kpis_recompute(acme)
+    ids = [t.pk for t in [*tickets, plain]]
+    agreeing(ids, RESPONSE)
+    agreeing(ids, RESOLUTION)
+    for number in ("T-WAITING", "T-PRIORITY"):
+        say(number, RESOLUTION, True, "true")  # we say breached
+    for number in ("T-UNCOUNTED", "T-HOLIDAY", "T-CALENDAR", "T-CLOSING", "T-PLAIN"):
+        say(number, RESOLUTION, False, "false")  # we say met
+    say("T-TOUCH", RESPONSE, True, "true")  # we say breached
+    say("T-EXCLUDED", RESOLUTION, None, "N/A")
+    say("T-MISSING", RESOLUTION, None, "")
+    return world
+
+
+def test_hand_built_tickets_each_get_their_cause(one_per_cause):
+    result = reconciliation_compute(client=one_per_cause.acme, period_label="2025-07")
+    causes = {(d.external_id, d.clock): d.cause for d in result.differences}
+    assert causes == {
+        ("T-WAITING", RESOLUTION): Cause.UNLISTED_PAUSE,
+        ("T-UNCOUNTED", RESOLUTION): Cause.UNCOUNTED_PAUSE,
+        ("T-HOLIDAY", RESOLUTION): Cause.HOLIDAY,
+        ("T-CALENDAR", RESOLUTION): Cause.CALENDAR,
+        ("T-CLOSING", RESOLUTION): Cause.STOPPED_AT_CLOSE,
+        ("T-TOUCH", RESPONSE): Cause.FIRST_TOUCH,
+        ("T-PRIORITY", RESOLUTION): Cause.PRIORITY,
+        ("T-EXCLUDED", RESOLUTION): Cause.EXCLUDED,
+        ("T-MISSING", RESOLUTION): Cause.MISSING,
+        ("T-PLAIN", RESOLUTION): Cause.UNEXPLAINED,
+    }
+    # The measured verdicts the comments above work out.
+    measured = {(d.external_id, d.clock): d.measured for d in result.differences}
+    assert measured[("T-WAITING", RESOLUTION)] == "breached"
+    assert measured[("T-UNCOUNTED", RESOLUTION)] == "met"
+    assert measured[("T-TOUCH", RESPONSE)] == "breached"
+    assert [c.words for c in result.counted_on(RESPONSE)] == [
+        "1 of 1 difference: the clock stopped at the first touch, not at the first response"
+    ]
+
+
+def test_the_reconcile_command_lists_the_differences_and_the_figures(one_per_cause):
+    world = one_per_cause
+    msp_report_save(
+        contract=world.acme_contract,
+        period_label="2025-07",
+        figures={"resolution.compliance": 0.98, "tickets.created": 10},
+        actor=world.msp_staff,
+        source="command",
+    )
+    out = io.StringIO()
+    call_command(
+        "reconcile",
+        "--client",
+        "acme-dental",
+        "--period",
+        "2025-07",
+        "--format",
+        "json",
+        stdout=out,
+    )
+    document = json.loads(out.getvalue())
+    assert len(document["differences"]) == 10
+    assert {"ticket": "T-PRIORITY", "cause": "priority"}.items() <= next(
+        d for d in document["differences"] if d["ticket"] == "T-PRIORITY"
+    ).items()
+    created = next(f for f in document["figures"] if f["key"] == "tickets.created")
+    assert (created["reported"], created["measured"]) == (10, 10)
+    assert created["words"] == "MSP reported 10, measured 10"
+
+    out = io.StringIO()
+    call_command(
+        "reconcile", "--client", "acme-dental", "--period", "2025-07", "--format", "csv", stdout=out
+    )
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert {r["ticket"]: r["cause"] for r in rows}["T-WAITING"] == "unlisted_pause"
+    assert rows[0].keys() >= {"ticket", "clock", "measured", "reported", "cause", "explanation"}
+
+    out = io.StringIO()
+    call_command("reconcile", "--client", "acme-dental", "--period", "2025-07", stdout=out)
+    text = out.getvalue()
+    assert "Tickets raised: MSP reported 10, measured 10" in text
+    assert "1 of 10 differences: waiting time the contract does not pause" in text
+
+    out = io.StringIO()
+    call_command(
+        "kpi_report",
+        "--client",
+        "acme-dental",
+        "--period",
+        "2025-07",
+        "--format",
+        "json",
+        stdout=out,
+    )
+    report = json.loads(out.getvalue())
+    assert report["reported.resolution.compliance"] == 0.98
+    assert report["reported.tickets.created"] == 10
+    assert "reported.response.compliance" not in report
+    out = io.StringIO()
+    call_command("kpi_report", "--client", "acme-dental", "--period", "2025-07", stdout=out)
+    assert "reported.resolution.compliance" in out.getvalue()
+
+
+def test_the_command_names_a_bad_period_or_client(world):
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError, match="--period"):
+        call_command("reconcile", "--client", "acme-dental", "--period", "July")
+    with pytest.raises(CommandError, match="--client: no client with the slug 'nobody'"):
+        call_command("reconcile", "--client", "nobody", "--period", "2025-07")
+
+
+def test_a_report_is_entered_audited_and_its_file_checked(world):
+    contract = world.acme_contract
+    report = msp_report_save(
+        contract=contract,
+        period_label="2025-Q3",
+        figures={"resolution.compliance": 0.98},
+        note="From the Q3 service report",
+        actor=world.msp_staff,
+        source="web",
+    )
+    msp_report_save(
+        contract=contract,
+        period_label="2025-Q3",
+        figures={"resolution.compliance": 0.97, "tickets.created": 212},
+        actor=world.msp_staff,
+        source="web",
+    )
+    events = AuditEvent.objects.filter(object_model="reconciliation.mspreport").order_by("pk")
+    assert [e.action for e in events] == ["create", "update"]
+    assert events[1].changes == {
+        "resolution.compliance": [0.98, 0.97],
+        "tickets.created": [None, 212],
+    }
+    assert events[1].actor == world.msp_staff and events[1].contract == contract
+    with pytest.raises(ValidationError) as bad:
+        msp_report_save(
+            contract=contract,
+            period_label="2025-Q3",
+            figures={"resolution.compliance": 97.0},
+            actor=world.msp_staff,
+            source="web",
+        )
+    assert "resolution.compliance" in bad.value.message_dict
+    pdf = SimpleUploadedFile("Q3 report.pdf", b"%PDF-1.4 Northwind Q3", "application/pdf")
+    msp_report_attach(report=report, upload=pdf, actor=world.msp_staff, source="web")
+    report.refresh_from_db()
+    assert report.original_name == "Q3 report.pdf" and report.content_type == "application/pdf"
+    assert "Q3 report" not in report.file.name  # stored under a random name
+    fake = SimpleUploadedFile("report.pdf", b"not a pdf at all", "application/pdf")
+    with pytest.raises(ValidationError, match="report.pdf: the content is not a PDF file"):
+        msp_report_attach(report=report, upload=fake, actor=world.msp_staff, source="web")
+    assert MspReport.objects.get(pk=report.pk).original_name == "Q3 report.pdf"  # kept
