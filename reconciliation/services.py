@@ -256,3 +256,27 @@ def msp_report_of(*, contract: Contract, period_label: str) -> MspReport | None:
         .prefetch_related("figures")
         .first()
     )
+
+
+def reported_lines(*, contract: Contract, period_label: str) -> dict[str, FigureComparison]:
+    """Each figure the MSP's report states for the period, beside the measured value, by KPI
+    key: what the dashboard shows beside its figures ({} without a report)."""
+    report = msp_report_of(contract=contract, period_label=period_label)
+    if report is None:
+        return {}
+    reported = {f.key: f.value for f in report.figures.all()}
+    values = (
+        KpiSnapshot.objects.filter(client_id=contract.client_id, period_label=period_label)
+        .values_list("values", flat=True)
+        .first()
+    )
+    return {f.key: f for f in figures_compared(reported, values or {})}
+
+
+def report_stamp(*, contract: Contract, period_label: str) -> datetime | None:
+    """When the period's report was last changed: what a cached page showing it varies on."""
+    return (
+        MspReport.objects.filter(contract=contract, period_label=period_label)
+        .values_list("updated_at", flat=True)
+        .first()
+    )

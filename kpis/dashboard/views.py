@@ -33,6 +33,7 @@ from kpis.models import Ticket, TicketEvent
 from msp_portal import sql
 from msp_portal.csv_export import csv_writer
 from msp_portal.tenancy import get_client_or_404, get_client_with_contract_or_404
+from reconciliation.services import report_stamp, reported_lines
 
 KIND_NAMES = {"month": "Months", "quarter": "Quarters", "year": "Years"}
 
@@ -151,6 +152,10 @@ def dashboard(request, slug):
         # contract's targets: they vary the cached block too.
         context["strip_key"] = (overdue, today, reach, contract.updated_at)
         context["lazy"] = StripOnDemand(client, contract, label, today, overdue)
+        # The MSP's own figures beside ours (reconciliation/): the report's last change varies
+        # the cached block, so a figure entered shows at once.
+        context["reported"] = reported_lines(contract=contract, period_label=label)
+        context["reported_stamp"] = report_stamp(contract=contract, period_label=label)
     return render(request, "kpis/dashboard.html", context)
 
 
