@@ -38,6 +38,7 @@ from contracts.models import (
     SlaPolicyVersion,
 )
 from kpis.models import ImportJob, KpiSnapshot, Outage, Ticket
+from reconciliation.models import MspReport
 from reviews.models import Review
 
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "25"))
@@ -57,6 +58,7 @@ MODELS_BY_SEGMENT = {
     "occurrences": CommitmentOccurrence,
     "organisations": Organisation,
     "sla-policies": SlaPolicyVersion,
+    "reported-figures": MspReport,
 }
 
 

@@ -27,7 +27,6 @@ from reconciliation.models import MspReport
 from reconciliation.reports import msp_report_attach, msp_report_save
 from reconciliation.services import reconciliation_compute
 
-from .test_import_api import token_client
 from .test_recompute import import_sample
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -352,6 +351,164 @@ def test_a_report_is_entered_audited_and_its_file_checked(world):
     assert report.original_name == "Q3 report.pdf" and report.content_type == "application/pdf"
     assert "Q3 report" not in report.file.name  # stored under a random name
     fake = SimpleUploadedFile("report.pdf", b"not a pdf at all", "application/pdf")
-    with pytest.raises(ValidationError, match="report.pdf: the content is not a PDF file"):
+    with pytest.raises(ValidationError, match=r"report\.pdf: the content is not a PDF file"):
         msp_report_attach(report=report, upload=fake, actor=world.msp_staff, source="web")
     assert MspReport.objects.get(pk=report.pk).original_name == "Q3 report.pdf"  # kept
+
+
+def _pdf(name: str = "Q3 service report.pdf") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, b"%PDF-1.4 Northwind service report", "application/pdf")
+
+
+def test_msp_staff_enter_the_figures_as_the_report_writes_them(one_per_cause, client_for):
+    world = one_per_cause
+    staff = client_for(world.msp_staff)
+    page = reverse("reported_figures", args=[world.acme.slug])
+    # A wrong value: nothing stored, the message names the figure, every typed value is kept.
+    answer = staff.post(
+        page,
+        {"period": "2025-07", "resolution.compliance": "ninety", "tickets.created": "10"},
+    )
+    assert answer.status_code == 200
+    html = answer.content.decode()
+    assert "Resolution SLA compliance: write a percentage, like 94.5%" in html
+    assert 'value="ninety"' in html and 'value="10"' in html
+    assert not MspReport.objects.exists()
+
+    answer = staff.post(
+        page,
+        {
+            "period": "2025-07",
+            "resolution.compliance": "98%",
+            "resolution.mean_minutes": "4h 30m",
+            "tickets.created": "10",
+            "note": "Page 3 of the July report",
+            "file": _pdf(),
+        },
+    )
+    assert answer.status_code == 302
+    assert answer["Location"].endswith("/reconciliation/?period=2025-07")
+    report = MspReport.objects.get(contract=world.acme_contract, period_label="2025-07")
+    assert {f.key: f.value for f in report.figures.all()} == {
+        "resolution.compliance": 0.98,
+        "resolution.mean_minutes": 270.0,
+        "tickets.created": 10.0,
+    }
+    # The reconciliation page: reported beside measured. 10 tickets raised in July; of their
+    # 10 resolution verdicts T-WAITING and T-PRIORITY missed target, the other 8 met it: 80%.
+    # The causes counted in words (9 differences on the resolution clock), each differing
+    # ticket linking to its page.
+    html = staff.get(answer["Location"]).content.decode()
+    assert "Tickets raised:</strong> MSP reported 10, measured 10" in html
+    assert "MSP reported 98%, measured 80%" in html
+    assert "1 of 9 differences: waiting time the contract does not pause" in html
+    ticket = Ticket.objects.get(external_id="T-PRIORITY")
+    assert reverse("client_ticket", args=[world.acme.slug, ticket.pk]) in html
+    assert "resolution.compliance" not in html and "unlisted_pause" not in html  # words only
+    # The file, to parties of the contract only.
+    download = reverse("reported_file", args=[world.acme.slug, report.pk])
+    assert client_for(world.owner).get(download).status_code == 200
+    assert client_for(world.rival_staff).get(download).status_code == 404
+    # A read-only member reads the figures but enters none.
+    viewer = client_for(world.viewer)
+    assert viewer.get(page + "?period=2025-07").status_code == 200
+    assert viewer.post(page, {"period": "2025-07", "tickets.created": "11"}).status_code == 403
+    assert report.figures.get(key="tickets.created").value == 10
+
+
+def test_the_dashboard_and_the_qbr_show_the_msps_figures_beside_ours(one_per_cause, client_for):
+    world = one_per_cause
+    for label in ("2025-07", "2025-Q3"):
+        msp_report_save(
+            contract=world.acme_contract,
+            period_label=label,
+            figures={"resolution.compliance": 0.98},
+            actor=world.msp_staff,
+            source="web",
+        )
+    dashboard = reverse("client_dashboard", args=[world.acme.slug]) + "?period=2025-07"
+    html = client_for(world.owner).get(dashboard).content.decode()
+    assert "MSP reported 98%, measured 80%" in html
+    assert reverse("client_reconciliation", args=[world.acme.slug]) + "?period=2025-07" in html
+
+    from reviews import services as reviews
+
+    review, _ = reviews.review_draft_ensure(contract=world.acme_contract, quarter="2025-Q3")
+    page = reverse("review_detail", args=[world.acme.slug, review.pk])
+    html = client_for(world.owner).get(page).content.decode()
+    assert "MSP reported 98%, measured 80%" in html
+    assert "1 of 10 differences: waiting time the contract does not pause" in html
+    reviews.review_publish(review=review, actor=world.advisor)
+    # Published, the review keeps the figures it was published with.
+    msp_report_save(
+        contract=world.acme_contract,
+        period_label="2025-Q3",
+        figures={"resolution.compliance": 0.99},
+        actor=world.msp_staff,
+        source="web",
+    )
+    html = client_for(world.owner).get(page).content.decode()
+    assert "MSP reported 98%, measured 80%" in html and "MSP reported 99%" not in html
+
+
+def test_the_reported_figures_api(world):
+    from .test_import_api import token_client
+
+    staff, viewer = token_client(world.msp_staff), token_client(world.viewer)
+    every = reverse("reported-figure-list")
+    body = {
+        "client": "acme-dental",
+        "period": "2025-Q3",
+        "figures": {"resolution.compliance": 0.945, "tickets.created": 212},
+        "note": "Q3 service report",
+    }
+    created = staff.post(every, body, format="json")
+    assert created.status_code == 201, created.content
+    report = created.json()
+    assert report["client"] == "acme-dental" and report["period"] == "2025-Q3"
+    assert report["figures"]["resolution.compliance"] == 0.945
+    assert report["figures"]["tickets.created"] == 212
+    assert report["figures"]["response.compliance"] is None
+    again = staff.post(every, body, format="json")
+    assert again.status_code == 400 and "period" in again.json()
+    wrong = staff.post(
+        every,
+        {**body, "period": "2025-Q4", "figures": {"resolution.compliance": 94.5}},
+        format="json",
+    )
+    assert wrong.status_code == 400 and "resolution.compliance" in wrong.json()["figures"]
+
+    detail = reverse("reported-figure-detail", args=[report["id"]])
+    changed = staff.patch(detail, {"figures": {"tickets.created": 213}}, format="json")
+    assert changed.status_code == 200
+    assert changed.json()["figures"] == {
+        **report["figures"],
+        "tickets.created": 213,
+    }
+    assert (
+        viewer.patch(detail, {"figures": {"tickets.created": 1}}, format="json").status_code == 403
+    )
+    assert viewer.get(detail).status_code == 200  # a party reads it
+
+    upload = staff.post(
+        reverse("reported-figure-file", args=[report["id"]]), {"file": _pdf()}, format="multipart"
+    )
+    assert upload.status_code == 200 and upload.json()["file_name"] == "Q3 service report.pdf"
+    download = staff.get(reverse("reported-figure-download", args=[report["id"]]))
+    assert download.status_code == 200
+    assert b"".join(download.streaming_content) == b"%PDF-1.4 Northwind service report"
+
+    listed = staff.get(every, {"client": "acme-dental", "period": "2025-Q3"})
+    assert [r["id"] for r in listed.json()["results"]] == [report["id"]]
+    assert staff.get(every, {"period": "2025-Q4"}).json()["count"] == 0
+
+    # Another MSP: never listed, never found, and Acme's slug names nothing it can write to.
+    rival = token_client(world.rival_staff)
+    assert rival.get(every).json()["count"] == 0
+    assert rival.get(detail).status_code == 404
+    refused = rival.post(every, {**body, "period": "2025-Q4"}, format="json")
+    assert refused.status_code == 400 and "client" in refused.json()
+    # The client's own admin reads but does not enter the MSP's figures.
+    owner = token_client(world.owner)
+    denied = owner.post(every, {**body, "period": "2025-Q4"}, format="json")
+    assert denied.status_code == 403

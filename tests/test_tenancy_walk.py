@@ -65,6 +65,7 @@ def _target_objects(contract):
         "outage": _outage_of(contract),
         "ticket": _ticket_of(contract),
         "snapshot": _snapshot_of(contract),
+        "msp_report": _msp_report_of(contract),
         **_review_of(contract),
         **_people_of(contract),
     }
@@ -174,6 +175,27 @@ def _snapshot_of(contract):
     return snapshot
 
 
+def _msp_report_of(contract):
+    """The MSP's report of 2025-Q3 for the contract, with a figure and its file."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from reconciliation.models import MspReport
+    from reconciliation.reports import msp_report_attach, msp_report_save
+
+    report = MspReport.objects.filter(contract=contract, period_label="2025-Q3").first()
+    if report is None:
+        report = msp_report_save(
+            contract=contract,
+            period_label="2025-Q3",
+            figures={"resolution.compliance": 0.98},
+            actor=None,
+            source="command",
+        )
+        pdf = SimpleUploadedFile("q3.pdf", b"%PDF-1.4 the MSP's Q3 report", "application/pdf")
+        msp_report_attach(report=report, upload=pdf, actor=None, source="command")
+    return report
+
+
 def _ticket_of(contract):
     from kpis.models import Ticket
 
@@ -260,6 +282,9 @@ def route_targets(t: dict, own_slug: str) -> dict[str, list[dict]]:
             )
         },
         "outage_remove": [{"slug": slug, "pk": pk, "outage": t["outage"].pk}],
+        "client_reconciliation": [{"slug": slug}],
+        "reported_figures": [{"slug": slug}],
+        "reported_file": [{"slug": slug, "pk": t["msp_report"].pk}],
         "review_list": [{"slug": slug}],
         "review_start": [{"slug": slug}],
         "review_item_status": [{"slug": slug, "pk": t["review"].pk, "item": t["action_item"].pk}],
@@ -309,6 +334,8 @@ def route_targets(t: dict, own_slug: str) -> dict[str, list[dict]]:
             "client_home",
             "client_dashboard",
             "client_tickets",
+            "client_reconciliation",
+            "reported_figures",
             "review_list",
             "review_start",
             "people",
@@ -336,6 +363,14 @@ def route_targets(t: dict, own_slug: str) -> dict[str, list[dict]]:
         "outage-detail": [{"pk": t["outage"].pk}],
         "review-detail": [{"pk": t["review"].pk}],
         "review-pdf": [{"pk": t["review"].pk}],
+        **{
+            name: [{"pk": t["msp_report"].pk}]
+            for name in (
+                "reported-figure-detail",
+                "reported-figure-file",
+                "reported-figure-download",
+            )
+        },
     }
     return page | api | imports
 
@@ -357,6 +392,7 @@ def list_targets(t: dict) -> dict[str, set[int]]:
         "ticket-list": set(t["client"].tickets.values_list("pk", flat=True)),
         "outage-list": {t["outage"].pk},
         "review-list": {t["review"].pk},
+        "reported-figure-list": {t["msp_report"].pk},
     }
 
 
