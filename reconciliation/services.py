@@ -146,7 +146,8 @@ def _differences(client: Organisation, judged: dict[str, list[int]]) -> tuple[li
                 cause=difference_cause(facts, version, claim) or Cause.UNEXPLAINED,
             )
         )
-    differences.sort(key=lambda d: (d.clock != RESOLUTION, d.cause, d.external_id))
+    order = list(Cause)  # the causes in the order they are tried, not alphabetically
+    differences.sort(key=lambda d: (d.clock != RESOLUTION, order.index(d.cause), d.external_id))
     return differences, compared
 
 
