@@ -16,6 +16,7 @@ from kpis.metrics.period import Period
 
 from .figures import reported_value_check
 from .models import MspReport, ReportedFigure
+from .services import reports_changed
 
 # Until the trail has a kind of its own for reconciliation (the lead adds it with a
 # contracts migration), reported figures are filed under "other".
@@ -77,6 +78,8 @@ def msp_report_save(
                 changes=changes,
                 kind=AUDIT_KIND,
             )
+            # Set at once, not on commit: a change rolled back only costs pages a fresh render.
+            reports_changed(client_id=contract.client_id)
     return report
 
 
@@ -110,4 +113,5 @@ def msp_report_attach(*, report: MspReport, upload, actor, source: str) -> MspRe
             changes={"report file": [previous, report.original_name]},
             kind=AUDIT_KIND,
         )
+        reports_changed(client_id=report.client_id)
     return report

@@ -9,6 +9,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
+
+from django.core.cache import cache
+from django.utils import timezone
 
 from contracts.models import Contract, Organisation, SlaPolicyVersion
 from contracts.selectors import current_contract
@@ -101,21 +105,27 @@ def reconciliation_compute(*, client: Organisation, period_label: str) -> Reconc
         result.figures = figures_compared(reported, snapshot.values if snapshot else {})
     if snapshot is None:
         return result  # no tickets in the period, or not computed yet: nothing judged
+    with_column = _imports_with_column(client)
+    if not any(with_column.values()):
+        # No export of the client's states a verdict of its own (an excluded ticket gets no
+        # verdict here either): nothing to compare, and no ticket need be read.
+        return result
     judged = {
         clock: figure_ticket_ids(client, period.label, key) for clock, key in VERDICT_FIGURE.items()
     }
-    result.differences, result.compared = _differences(client, judged)
+    result.differences, result.compared = _differences(client, judged, with_column)
     return result
 
 
-def _differences(client: Organisation, judged: dict[str, list[int]]) -> tuple[list, int]:
+def _differences(
+    client: Organisation, judged: dict[str, list[int]], with_column: dict[str, set]
+) -> tuple[list, int]:
     """The differing clocks of the judged tickets, with causes; and how many judged verdicts
     the MSP's export speaks to."""
     ids = sorted(set(judged[RESPONSE]) | set(judged[RESOLUTION]))
     tickets = {
         t.pk: t for t in Ticket.objects.filter(client=client, pk__in=ids).select_related("clock")
     }
-    with_column = _imports_with_column(client)
     found: list[tuple[Ticket, Claim]] = []
     compared = 0
     for clock in (RESPONSE, RESOLUTION):
@@ -274,10 +284,27 @@ def reported_lines(*, contract: Contract, period_label: str) -> dict[str, Figure
     return {f.key: f for f in figures_compared(reported, values or {})}
 
 
-def report_stamp(*, contract: Contract, period_label: str) -> datetime | None:
-    """When the period's report was last changed: what a cached page showing it varies on."""
-    return (
-        MspReport.objects.filter(contract=contract, period_label=period_label)
-        .values_list("updated_at", flat=True)
-        .first()
-    )
+def _stamp_key(client_id: int) -> str:
+    return f"msp-reports-changed:{client_id}"
+
+
+def reports_stamp(*, client_id: int) -> str | None:
+    """When the client's MSP reports last changed (None: not since the cache was emptied): what
+    the dashboard's cached block varies on, read from the cache so the page costs no query."""
+    return cache.get(_stamp_key(client_id))
+
+
+def reports_changed(*, client_id: int) -> None:
+    """Mark the client's MSP reports changed: pages that show them render afresh."""
+    cache.set(_stamp_key(client_id), timezone.now().isoformat(), None)
+
+
+class ReportedOnDemand:
+    """The dashboard's reported lines, read only when its cached block renders afresh."""
+
+    def __init__(self, contract: Contract, period_label: str):
+        self.contract, self.period_label = contract, period_label
+
+    @cached_property
+    def lines(self) -> dict[str, FigureComparison]:
+        return reported_lines(contract=self.contract, period_label=self.period_label)

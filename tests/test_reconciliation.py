@@ -418,6 +418,9 @@ def test_msp_staff_enter_the_figures_as_the_report_writes_them(one_per_cause, cl
 
 def test_the_dashboard_and_the_qbr_show_the_msps_figures_beside_ours(one_per_cause, client_for):
     world = one_per_cause
+    dashboard = reverse("client_dashboard", args=[world.acme.slug]) + "?period=2025-07"
+    # Seen before the MSP's figures are entered, the page is cached; entering them renews it.
+    assert "MSP reported" not in client_for(world.owner).get(dashboard).content.decode()
     for label in ("2025-07", "2025-Q3"):
         msp_report_save(
             contract=world.acme_contract,
@@ -426,7 +429,6 @@ def test_the_dashboard_and_the_qbr_show_the_msps_figures_beside_ours(one_per_cau
             actor=world.msp_staff,
             source="web",
         )
-    dashboard = reverse("client_dashboard", args=[world.acme.slug]) + "?period=2025-07"
     html = client_for(world.owner).get(dashboard).content.decode()
     assert "MSP reported 98%, measured 80%" in html
     assert reverse("client_reconciliation", args=[world.acme.slug]) + "?period=2025-07" in html
