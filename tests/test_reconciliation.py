@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -27,6 +28,7 @@ from reconciliation.models import MspReport
 from reconciliation.reports import msp_report_attach, msp_report_save
 from reconciliation.services import reconciliation_compute
 
+from .reviews_support import needs_pdf_tools
 from .test_recompute import import_sample
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -514,3 +516,37 @@ def test_the_reported_figures_api(world):
     owner = token_client(world.owner)
     denied = owner.post(every, {**body, "period": "2025-Q4"}, format="json")
     assert denied.status_code == 403
+
+
+@needs_pdf_tools
+def test_the_qbr_pdf_sets_the_msps_figures_beside_ours(one_per_cause, tmp_path):
+    world = one_per_cause
+    msp_report_save(
+        contract=world.acme_contract,
+        period_label="2025-Q3",
+        figures={"resolution.compliance": 0.98, "tickets.created": 10},
+        actor=world.msp_staff,
+        source="web",
+    )
+    output = tmp_path / "qbr.pdf"
+    call_command(
+        "generate_qbr",
+        "--client",
+        world.acme.slug,
+        "--quarter",
+        "2025-Q3",
+        "--output",
+        str(output),
+        stdout=io.StringIO(),
+    )
+    text = " ".join(
+        subprocess.run(
+            ["pdftotext", str(output), "-"], capture_output=True, text=True, check=True
+        ).stdout.split()
+    )
+    assert "The MSP's own report beside what was measured" in text
+    assert "Resolution SLA compliance: MSP reported 98%, measured 80%" in text
+    assert "Tickets raised: MSP reported 10, measured 10" in text
+    assert "10 SLA verdicts measured here for 2025-Q3 differ from the MSP's:" in text
+    assert "1 of 10 differences: waiting time the contract does not pause" in text
+    assert "resolution.compliance" not in text  # words, never keys
