@@ -101,3 +101,34 @@ def test_the_owner_follows_the_dashboards_line_to_the_differing_tickets(
     page.screenshot(path=str(SCREENSHOTS / "reconciliation-390.png"), full_page=True)
     assert overflow <= 0
     assert errors == []
+
+
+def test_the_reconciliation_pages_have_no_serious_accessibility_violations(
+    one_per_cause,  # noqa: F811
+    browser,
+    live_server,
+):
+    from reconciliation.reports import msp_report_save
+
+    from .test_accessibility import serious_violations
+
+    world = one_per_cause
+    msp_report_save(
+        contract=world.acme_contract,
+        period_label="2025-07",
+        figures={"resolution.compliance": 0.98},
+        actor=world.msp_staff,
+        source="web",
+    )
+    slug = world.acme.slug
+    pages = {
+        "reconciliation": reverse("client_reconciliation", args=[slug]) + "?period=2025-07",
+        "entry form": reverse("reported_figures", args=[slug]) + "?period=2025-07",
+    }
+    page, errors = logged_in_page(browser, live_server, world.msp_staff, bypass_csp=True)
+    found = {}
+    for name, url in pages.items():
+        page.goto(live_server.url + url)
+        found[name] = serious_violations(page)
+    assert found == {name: [] for name in pages}
+    assert errors == []
