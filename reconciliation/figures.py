@@ -51,10 +51,13 @@ def reported_value_parse(key: str, text: str) -> float:
     return float(count)
 
 
-def reported_value_check(key: str, value: float) -> None:
-    """A value given in the stored unit (the API's): a known figure, in its range."""
+def reported_value_check(key: str, value: float | None) -> None:
+    """A value given in the stored unit (the API's): a known figure, in its range (None, which
+    removes the figure, is always in range)."""
     if key not in REPORTED_KEYS:
         raise ValueError(f"'{key}' is not a figure an MSP's report is entered under")
+    if value is None:
+        return
     unit = KPI[key].unit
     if unit == "rate" and not 0 <= value <= 1:
         raise ValueError(f"{key}: a fraction between 0 and 1 (0.945 for 94.5%)")

@@ -13,8 +13,9 @@ from contracts.models import AuditEvent, Contract
 from contracts.services.audit import audit_record
 from contracts.services.commitments import evidence_check
 from kpis.metrics.period import Period
+from kpis.metrics.registry import KPI
 
-from .figures import reported_value_check
+from .figures import reported_value_check, value_words
 from .models import MspReport, ReportedFigure
 from .services import reports_changed
 
@@ -39,11 +40,10 @@ def msp_report_save(
     except ValueError as error:
         raise ValidationError({"period": str(error)}) from None
     for key, value in figures.items():
-        if value is not None:
-            try:
-                reported_value_check(key, value)
-            except ValueError as error:
-                raise ValidationError({key: str(error)}) from None
+        try:
+            reported_value_check(key, value)
+        except ValueError as error:
+            raise ValidationError({key: str(error)}) from None
     with transaction.atomic():
         report, created = MspReport.objects.select_for_update().get_or_create(
             contract=contract,
@@ -55,7 +55,9 @@ def msp_report_save(
         for key, value in figures.items():
             if before.get(key) == value:
                 continue
-            changes[key] = [before.get(key), value]
+            # The trail shows a change as people read it: the figure's name, its values in words.
+            label = KPI[key].label
+            changes[label] = [value_words(key, before.get(key)), value_words(key, value)]
             if value is None:
                 report.figures.filter(key=key).delete()
             else:

@@ -333,9 +333,9 @@ def test_a_report_is_entered_audited_and_its_file_checked(world):
     )
     events = AuditEvent.objects.filter(object_model="reconciliation.mspreport").order_by("pk")
     assert [e.action for e in events] == ["create", "update"]
-    assert events[1].changes == {
-        "resolution.compliance": [0.98, 0.97],
-        "tickets.created": [None, 212],
+    assert events[1].changes == {  # in words, as the trail shows them
+        "Resolution SLA compliance": ["98%", "97%"],
+        "Tickets raised": ["—", "212"],
     }
     assert events[1].actor == world.msp_staff and events[1].contract == contract
     with pytest.raises(ValidationError) as bad:
