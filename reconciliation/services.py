@@ -130,7 +130,9 @@ def _differences(
     compared = 0
     for clock in (RESPONSE, RESOLUTION):
         for pk in judged[clock]:
-            ticket = tickets[pk]
+            ticket = tickets.get(pk)
+            if ticket is None:  # removed since the figures were cached (an import undone)
+                continue
             claim = _claim(ticket, clock, with_column[clock])
             if claim.reported is not None or claim.raw:
                 compared += 1
