@@ -36,6 +36,10 @@ def _contract_block(contract: Contract) -> dict:
         "in_scope": list(contract.in_scope),
         "exclusions": list(contract.exclusions),
         "targets": dict(contract.kpi_targets),
+        "disputes": {
+            "response_window_business_days": contract.dispute_window_days,
+            "unanswered": contract.dispute_unanswered,
+        },
     }
     if contract.credit_measure:
         block["service_credits"] = {

@@ -124,6 +124,14 @@ class ServiceCredits(_Strict):
     cap_percent: Percent | None = None
 
 
+class Disputes(_Strict):
+    """How a dispute is answered (issue 22): the MSP's window in business days of the
+    contract's calendar, and what an unanswered dispute becomes when it ends."""
+
+    response_window_business_days: Annotated[int, Field(ge=1, le=60)] = 10
+    unanswered: Literal["accepted", "escalated"] = "accepted"
+
+
 class ContractBlock(_Strict):
     name: Name
     starts: date
@@ -133,6 +141,7 @@ class ContractBlock(_Strict):
     in_scope: list[Name] = []
     exclusions: list[Name] = []
     service_credits: ServiceCredits | None = None
+    disputes: Disputes = Disputes()
     targets: dict[str, float] = {}
 
     _zone = field_validator("timezone")(_check_zone)

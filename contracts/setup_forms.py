@@ -121,6 +121,20 @@ class ContractForm(forms.Form):
     credit_cap_percent = forms.DecimalField(
         label="Credits at most (% of the fee)", required=False, min_value=0, max_value=100
     )
+    dispute_window_days = forms.IntegerField(
+        label="The MSP answers a dispute within (business days)",
+        min_value=1,
+        max_value=60,
+        initial=10,
+        required=False,
+        help_text="Left empty: 10",
+    )
+    dispute_unanswered = forms.ChoiceField(
+        label="A dispute left unanswered by then is",
+        choices=Contract.UnansweredDispute.choices,
+        initial=Contract.UnansweredDispute.ACCEPTED,
+        required=False,
+    )
 
     def __init__(self, *args, editing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -175,6 +189,10 @@ class ContractForm(forms.Form):
             "pricing": pricing,
             "in_scope": d["in_scope"],
             "exclusions": d["exclusions"],
+            "disputes": {
+                "response_window_business_days": d["dispute_window_days"] or 10,
+                "unanswered": d["dispute_unanswered"] or Contract.UnansweredDispute.ACCEPTED,
+            },
         }
         if d["credit_measure"]:
             block["service_credits"] = {
@@ -189,6 +207,7 @@ class ContractForm(forms.Form):
     @staticmethod
     def initial_from(document: dict) -> dict:
         block, credits = document["contract"], document["contract"].get("service_credits") or {}
+        disputes = block.get("disputes") or {}
         initial = {
             "client_name": document["client"]["name"],
             "name": block["name"],
@@ -206,6 +225,8 @@ class ContractForm(forms.Form):
             "credit_measure": credits.get("measure", ""),
             "credit_period": credits.get("period", "month"),
             "credit_cap_percent": credits.get("cap_percent"),
+            "dispute_window_days": disputes.get("response_window_business_days", 10),
+            "dispute_unanswered": disputes.get("unanswered", "accepted"),
         }
         for n, tier in enumerate(credits.get("tiers", [])[:TIERS], start=1):
             initial[f"tier_{n}_below"] = round(tier["below"] * 100, 2)

@@ -429,7 +429,8 @@ class KpiSnapshot(models.Model):
     # {"sla": [version ids], "matrix": [version ids]} (issue 24: a figure says its rules).
     rules_used = models.JSONField(default=dict)
     # The period's figures as agreed, where accepted disputes change them (disputes/):
-    # {"values": {...}, "figures": {...}}; empty when the agreed figures are the measured ones.
+    # {"values", "figures", "breakdowns"} as in the measured columns; empty when the agreed
+    # figures are the measured ones.
     agreed = models.JSONField(default=dict, db_default={})
     # md5 of the four JSON texts: a recompute rewrites only the snapshots whose content changed.
     content_hash = models.CharField(max_length=32, blank=True, default="")

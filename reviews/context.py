@@ -19,6 +19,7 @@ from contracts.models import CommitmentOccurrence, Contract, Evidence
 from contracts.selectors import matrix_with_gaps, policy_with_targets
 from contracts.services.commitments import contract_today
 from kpis.dashboard import charts
+from kpis.dashboard.agreed import as_agreed
 from kpis.dashboard.drilldown import figure_ticket_ids
 from kpis.dashboard.selectors import (
     MORE_FIGURES,
@@ -228,15 +229,21 @@ def _commitments(contract: Contract, period: Period) -> list[dict]:
 
 
 def _credits(client, period: Period, snapshot: KpiSnapshot) -> list[dict]:
-    """Credits due in the quarter: per month or for the quarter, as the contract counts them."""
+    """Credits due in the quarter: per month or for the quarter, as the contract counts them,
+    on the figures as agreed (kpis/dashboard/agreed.py), with the measured amount where
+    accepted disputes moved it."""
     found = []
     for label, snap in [
         (snapshot.period_label, snapshot),
         *sorted(_snapshots(client, period.months).items()),
     ]:
-        credit = snap.values.get("service_credits")
-        if credit and credit.get("amount"):
-            found.append({"period": label, **credit})
+        credit = as_agreed(snap).values.get("service_credits")
+        measured = snap.values.get("service_credits") or {}
+        if credit and (credit.get("amount") or measured.get("amount")):
+            row = {"period": label, **credit}
+            if measured.get("amount") != credit.get("amount"):
+                row["measured_amount"] = measured.get("amount")
+            found.append(row)
     return found
 
 

@@ -121,6 +121,14 @@ def test_it_parses_the_example_with_normalised_hours():
             "commitments.4.name: 'Backup restore test' appears twice",
         ),
         (lambda d: d.pop("sla"), "sla: required key is missing"),
+        (
+            lambda d: d["contract"].update(disputes={"unanswered": "ignored"}),
+            "contract.disputes.unanswered: must be one of 'accepted' or 'escalated', not 'ignored'",
+        ),
+        (
+            lambda d: d["contract"].update(disputes={"response_window_business_days": 0}),
+            "contract.disputes.response_window_business_days: must be ≥ 1, not 0",
+        ),
     ],
 )
 def test_bad_values_are_named_by_key_path(mutate, expected):
@@ -274,3 +282,22 @@ def test_changes_are_in_the_audit_trail_with_before_and_after():
     event = AuditEvent.objects.filter(action="update", object_type="contract").get()
     assert event.changes == {"seats_users": [58, 61]}
     assert event.source == "command"
+
+
+@pytest.mark.django_db
+def test_the_dispute_terms_default_to_ten_business_days_and_accepted_and_round_trip():
+    from contracts.contract_export import contract_document
+
+    doc = acme()
+    result = contract_apply(data=parse(doc))
+    contract = result.contract
+    assert (contract.dispute_window_days, contract.dispute_unanswered) == (10, "accepted")
+    doc["contract"]["disputes"] = {"response_window_business_days": 5, "unanswered": "escalated"}
+    contract = contract_apply(data=parse(doc)).contract
+    contract.refresh_from_db()
+    assert (contract.dispute_window_days, contract.dispute_unanswered) == (5, "escalated")
+    exported = contract_document(contract=contract)
+    assert exported["contract"]["disputes"] == {
+        "response_window_business_days": 5,
+        "unanswered": "escalated",
+    }

@@ -55,6 +55,8 @@ class ContractSerializer(serializers.ModelSerializer):
             "credit_period",
             "credit_tiers",
             "credit_cap_percent",
+            "dispute_window_days",
+            "dispute_unanswered",
             "created_at",
             "updated_at",
         ]

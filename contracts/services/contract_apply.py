@@ -54,6 +54,8 @@ CONTRACT_FIELDS = [
     "credit_tiers",
     "credit_cap_percent",
     "kpi_targets",
+    "dispute_window_days",
+    "dispute_unanswered",
     "advisor",
 ]
 
@@ -129,6 +131,8 @@ def _contract_values(data: ContractFile, advisor) -> dict:
         "credit_tiers": [t.model_dump() for t in credits.tiers] if credits else [],
         "credit_cap_percent": _money(credits.cap_percent) if credits else None,
         "kpi_targets": dict(block.targets),
+        "dispute_window_days": block.disputes.response_window_business_days,
+        "dispute_unanswered": block.disputes.unanswered,
         "advisor": advisor,
     }
 

@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 
 from django.urls import reverse
 
+from kpis.dashboard.agreed import as_agreed, moved_by_disputes
 from kpis.dashboard.periods import PeriodState, TicketRange, period_state, ticket_range
 from kpis.dashboard.selectors import contract_target, previous_label
 from kpis.metrics.period import Period
@@ -86,6 +87,7 @@ class Strip:
     worse: list[Item] = field(default_factory=list)
     credits: Item | None = None
     overdue: Item | None = None
+    agreed: Item | None = None  # what accepted disputes moved, "as measured" beside
     before: str = ""  # the period compared with, "" when it has no figures
 
     @property
@@ -122,6 +124,9 @@ class StripInput:
     reach: TicketRange | None
     # The SLA's time per priority, "response"/"resolution" → P1… → business minutes.
     sla_minutes: dict = field(default_factory=dict)
+    # The measured values where accepted disputes moved the period's figures (the strip judges
+    # the agreed ones, `values`); None where they are the same.
+    measured_values: dict | None = None
 
 
 def sla_minutes(contract, label: str) -> dict[str, dict[str, int]]:
@@ -153,6 +158,12 @@ class Links:
         self.label = label
         self.outages = reverse("contract_outages", args=[client.slug, contract.pk])
         self.commitments = reverse("contract_commitments", args=[client.slug, contract.pk])
+        self._slug = client.slug
+
+    @property
+    def disputes(self) -> str:
+        """The client's disputes: read only where accepted disputes moved a figure."""
+        return reverse("dispute_list", args=[self._slug])
 
     def figure(self, key: str, **filters: str) -> str:
         return f"{self.tickets}?{urlencode({'period': self.label, 'figure': key, **filters})}"
@@ -229,7 +240,27 @@ def verdict_strip(data: StripInput, contract, links: Links) -> Strip:
         "missed" if data.overdue else "met",
         links.commitments,
     )
+    if data.measured_values is not None:
+        strip.agreed = Item(_agreed_text(data), "", links.disputes)
     return strip
+
+
+def _agreed_text(data: StripInput) -> str:
+    """What accepted disputes moved: "As agreed after accepted disputes: Resolution compliance
+    90.0% (measured 80.0%); Service credits USD 420.50 (measured USD 841.00)"."""
+    parts = []
+    for kpi, measured, agreed in moved_by_disputes(data.measured_values, data.values):
+        if kpi.key == "service_credits":
+            parts.append(
+                f"{kpi.label} {money_text(agreed or 0, data.currency)} "
+                f"(measured {money_text(measured or 0, data.currency)})"
+            )
+        else:
+            parts.append(
+                f"{kpi.label} {figure_text(agreed, kpi.unit)} "
+                f"(measured {figure_text(measured, kpi.unit)})"
+            )
+    return "As agreed after accepted disputes: " + "; ".join(parts)
 
 
 def _commitments(strip: Strip, data: StripInput, contract, links: Links, verdict) -> None:
@@ -339,13 +370,16 @@ def strip_for(client, contract, label: str, snapshots: dict, overdue: int, today
     snapshot = snapshots[label]
     reach = ticket_range(client.pk, contract.timezone)
     previous = snapshots.get(previous_label(label))
-    values = {lbl: s.values for lbl, s in snapshots.items()}
+    # The promises and the credits are judged on the figures as agreed (kpis/dashboard/agreed.py).
+    agreed = as_agreed(snapshot)
+    values = {lbl: as_agreed(s).values for lbl, s in snapshots.items()}
     data = StripInput(
         label=label,
-        values=snapshot.values,
-        figures=snapshot.figures,
-        breakdowns=snapshot.breakdowns,
-        previous_values=previous.values if previous is not None else None,
+        values=agreed.values,
+        figures=agreed.figures,
+        breakdowns=agreed.breakdowns,
+        measured_values=snapshot.values if agreed.changed else None,
+        previous_values=as_agreed(previous).values if previous is not None else None,
         credit_total=credits_for(contract, label, values),
         currency=contract.currency,
         overdue=overdue,

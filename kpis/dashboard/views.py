@@ -22,6 +22,7 @@ from contracts.selectors import current_contract
 from contracts.services.commitments import contract_today
 from kpis.dashboard.drilldown import figure_ticket_list, snapshot_computed_at
 from kpis.dashboard.periods import Candidate, default_period, period_state, ticket_range
+from kpis.dashboard.reported import reported_verdicts
 from kpis.dashboard.selectors import TICKET_FIGURES, DashboardData
 from kpis.dashboard.timeline import ticket_timeline
 from kpis.dashboard.verdicts import StripOnDemand, overdue_count
@@ -423,6 +424,7 @@ def ticket_detail(request, slug, pk):
             "contract": contract,
             "ticket": ticket,
             "clock": clock,
+            "reported": reported_verdicts(ticket, clock),
             "timeline": ticket_timeline(
                 ticket,
                 history=list(history),

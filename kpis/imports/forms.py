@@ -13,6 +13,7 @@ from kpis.imports.ingest.mapping import mapping_for_preset
 from kpis.imports.ingest.presets import (
     DATE_ORDERS,
     EVENT_FIELDS,
+    MAPPED_VALUE_FIELDS,
     NORMALISED_VALUES,
     PRESETS,
     TICKET_FIELDS,
@@ -23,7 +24,7 @@ from kpis.imports.ingest.presets import (
 from kpis.imports.ingest.value_counts import MAX_LISTED as VALUE_LIMIT
 
 # The fields whose raw values the user maps to normalised ones, in the page's order.
-VALUE_FIELDS = ("priority", "status", "origin", "tier", "kind")
+VALUE_FIELDS = MAPPED_VALUE_FIELDS
 SAVE_AS_MAX_LENGTH = 100
 MAX_LISTED = VALUE_LIMIT  # values of one field a page lists at the most
 SKIP = "-skip-"  # the company choice that skips its tickets (no slug has this shape)

@@ -31,6 +31,8 @@ PARSED_FIELDS = (
     ("origin", "Origin"),
     ("tier", "Tier"),
     ("kind", "Type"),
+    ("reported_response_met", "The MSP's response verdict"),
+    ("reported_resolution_met", "The MSP's resolution verdict"),
 )
 
 
@@ -92,8 +94,7 @@ def parsed_preview(
             elif name == "created_at":
                 pairs.append((heading, raw, local_time(ticket["created_at"], zone)))
             else:
-                value = ticket.get(name)
-                pairs.append((heading, raw, "" if value is None else str(value)))
+                pairs.append((heading, raw, _stored_text(ticket.get(name))))
         found = problems.get(number, [])
         rows.append(
             ParsedRow(
@@ -106,6 +107,15 @@ def parsed_preview(
         )
     headings = [(heading, mapping.columns[name]) for name, heading in shown]
     return headings, rows
+
+
+def _stored_text(value) -> str:
+    """A stored value as the preview says it: a verdict (True / False) as met / breached."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "met" if value else "breached"
+    return str(value)
 
 
 @dataclass

@@ -23,6 +23,8 @@ VALUE_MEANINGS = {
     "origin": "the origin (proactive or reactive)",
     "tier": "the support tier (1 to 3)",
     "kind": "the type of ticket",
+    "reported_response_met": "the MSP's own response verdict (met or breached)",
+    "reported_resolution_met": "the MSP's own resolution verdict (met or breached)",
 }
 
 

@@ -59,6 +59,10 @@ COLUMNS: list[tuple[str, str]] = [
     ("paused_minutes", "double precision"),
     ("paused_time", "text"),
     ("exclude_from_sla", "boolean"),
+    ("reported_response_met", "boolean"),
+    ("reported_resolution_met", "boolean"),
+    ("reported_response_raw", "text"),
+    ("reported_resolution_raw", "text"),
 ]
 # The column lengths; normalise warns on each value it cuts (and refuses a longer id).
 _TEXT_LIMITS = {
@@ -72,8 +76,19 @@ _TEXT_LIMITS = {
     "subcategory": 200,
     "configuration_item": 200,
     "requester": 200,
+    "reported_response_raw": 200,
+    "reported_resolution_raw": 200,
 }
 _HASHED = [name for name, _ in COLUMNS if name not in ("client_id", "external_id")]
+# Columns added after tickets were first stored join a row's hash only where they are filled,
+# so a ticket stored before they existed keeps its hash when re-imported without them.
+_PAUSE_KIND = "paused_time"  # kpis/0008
+_VERDICTS = [  # kpis/0013: the MSP's own verdicts
+    "reported_response_met",
+    "reported_resolution_met",
+    "reported_response_raw",
+    "reported_resolution_raw",
+]
 _TIMESTAMPS = [name for name, sql_type in COLUMNS if sql_type == "timestamptz"]
 _KEY = ["client_id", "external_id"]
 SLICE_ROWS = 50_000  # tickets formatted and COPYed at a time: about 20 MB of CSV
@@ -108,16 +123,30 @@ def row_hashes(staged: pl.DataFrame, history: pl.Series | None = None) -> pl.Ser
     The digests are hex-encoded by polars in one pass; only md5 itself runs per row.
     `history`: each row's updates as text (history_store.history_text), hashed with the values
     where there is one, so a one-row export's tickets keep the hash they always had."""
-    # paused_time (kpis/0008) joins the hash only where it is filled, so a ticket without a
-    # pause total keeps the hash it had before the column existed: re-importing an unchanged
-    # file still updates nothing.
+    # Re-importing an unchanged file still updates nothing: see _PAUSE_KIND and _VERDICTS.
     values = pl.concat_str(
-        [pl.col(c).cast(pl.String).fill_null("\x00") for c in _HASHED if c != "paused_time"],
+        [
+            pl.col(c).cast(pl.String).fill_null("\x00")
+            for c in _HASHED
+            if c != _PAUSE_KIND and c not in _VERDICTS
+        ],
         separator="\x1f",
     )
-    kind = pl.col("paused_time").fill_null("")
-    joined = staged.select(
+    kind = pl.col(_PAUSE_KIND).fill_null("")
+    with_kind = (
         pl.when(kind == "").then(values).otherwise(pl.concat_str([values, kind], separator="\x1f"))
+    )
+    verdicts_filled = pl.any_horizontal(
+        *[pl.col(c).is_not_null() for c in _VERDICTS[:2]],
+        *[pl.col(c).fill_null("") != "" for c in _VERDICTS[2:]],
+    )
+    verdicts = pl.concat_str(
+        [pl.col(c).cast(pl.String).fill_null("\x00") for c in _VERDICTS], separator="\x1f"
+    )
+    joined = staged.select(
+        pl.when(verdicts_filled)
+        .then(pl.concat_str([with_kind, verdicts], separator="\x1f"))
+        .otherwise(with_kind)
     ).to_series()
     if history is not None:
         joined = pl.select(

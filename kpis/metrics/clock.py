@@ -180,6 +180,25 @@ class Intervals:
         keep = mine >= 0
         return Intervals(mine[keep], self.start[keep], self.end[keep])
 
+    def without(self, removed: Intervals) -> Intervals:
+        """These intervals less those equal to one of `removed` (same ticket, start and end):
+        a pause an accepted dispute says the clock must not take (metrics/adjustments.py)."""
+        if removed.ticket.size == 0 or self.ticket.size == 0:
+            return self
+        gone = set(
+            zip(removed.ticket.tolist(), removed.start.tolist(), removed.end.tolist(), strict=True)
+        )
+        keep = np.array(
+            [
+                (t, s, e) not in gone
+                for t, s, e in zip(
+                    self.ticket.tolist(), self.start.tolist(), self.end.tolist(), strict=True
+                )
+            ],
+            dtype=bool,
+        )
+        return Intervals(self.ticket[keep], self.start[keep], self.end[keep])
+
 
 def union_elapsed(
     calendar: CalendarIndex,

@@ -146,6 +146,7 @@ def clocks_compute_many(
     contracts: dict[int, Contract],
     as_of: datetime,
     histories: pl.DataFrame | None = None,
+    pauses_removed: Intervals | None = None,
 ) -> pl.DataFrame:
     """Each ticket's clocks under the policy version of its client in force at its creation.
 
@@ -155,7 +156,10 @@ def clocks_compute_many(
 
     `histories` (metrics/store.py `histories_load`): the stored updates of event-log tickets,
     whose pauses are folded again under that version's pause states; the frame then carries
-    `paused_intervals_now`, the JSON those tickets' pauses now read (null for the others)."""
+    `paused_intervals_now`, the JSON those tickets' pauses now read (null for the others).
+
+    `pauses_removed`: intervals (by row of `tickets`) the clock must not take, as accepted
+    disputes agreed (metrics/adjustments.py); only the agreed figures' clocks pass them."""
     n = tickets.height
     out = {
         "id": tickets["id"].to_numpy(),
@@ -222,6 +226,8 @@ def clocks_compute_many(
             histories, tickets["id"].to_numpy(), version, _pause_states(version)
         )
         pauses = merged_pauses(pauses, refolded)
+    if pauses_removed is not None:
+        pauses = pauses.without(pauses_removed)
     reopen_gaps = _intervals(tickets, "reopen_gaps")
     for position, calendar in enumerate(indexes):
         rows = np.flatnonzero(calendar_of == position)

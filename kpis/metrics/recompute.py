@@ -21,6 +21,14 @@ from django.utils import timezone
 
 from contracts.models import CommitmentOccurrence, Contract, Organisation, SlaPolicyVersion
 from contracts.models.agreement import Agreed
+from kpis.metrics.adjustments import (
+    Adjustments,
+    adjustments_merged,
+    pauses_removed,
+    replaced_rows,
+    tickets_as_agreed,
+    verdicts_as_agreed,
+)
 from kpis.metrics.formulas import kpis_by_period
 from kpis.metrics.period import period_labels_of_month
 from kpis.metrics.policy_clocks import clocks_compute_many, tickets_with_clocks
@@ -28,6 +36,7 @@ from kpis.metrics.registry import kpi_inputs
 from kpis.metrics.snapshot import ClientContext, naive_utc, snapshot_rows
 from kpis.metrics.store import (
     RECOMPUTED_TABLES,
+    adjustments_load,
     clocks_store,
     histories_load,
     paused_intervals_store,
@@ -169,6 +178,66 @@ def _without_cycle_collection():
             gc.enable()
 
 
+def _agreed_frame(
+    tickets: pl.DataFrame,
+    clocks: pl.DataFrame,
+    histories: pl.DataFrame,
+    contracts: dict[int, Contract],
+    as_of: datetime,
+    adjusted: dict[int, Adjustments],
+) -> pl.DataFrame | None:
+    """The KPI frame of the clients whose accepted disputes change a ticket, as agreed: the
+    adjusted tickets timed again by the same clock with the agreed facts, the rest as measured.
+    None when no accepted dispute changes a ticket."""
+    changed = {c: a for c, a in adjusted.items() if a.tickets()}
+    if not changed:
+        return None
+    ticket_ids = sorted(set().union(*(a.tickets() for a in changed.values())))
+    combined = adjustments_merged(changed.values())
+    mine = pl.col("client_id").is_in(list(changed))
+    part = tickets_as_agreed(tickets.filter(pl.col("id").is_in(ticket_ids)), combined)
+    part_clocks = clocks_compute_many(
+        part,
+        contracts,
+        as_of,
+        histories.filter(pl.col("ticket_id").is_in(ticket_ids)) if histories.height else None,
+        pauses_removed=pauses_removed(part, combined),
+    ).drop("paused_intervals_now", strict=False)
+    part_clocks = verdicts_as_agreed(part_clocks, part, combined)
+    agreed_tickets = replaced_rows(tickets.filter(mine), part)
+    agreed_clocks = replaced_rows(clocks.filter(mine), part_clocks)
+    return kpi_inputs(tickets_with_clocks(kpi_inputs(agreed_tickets), agreed_clocks))
+
+
+def _agreed_results(
+    agreed_frame: pl.DataFrame | None,
+    zone: str,
+    zone_ids: list[int],
+    contracts: dict[int, Contract],
+    contexts: dict[int, ClientContext],
+    only: dict[int, set[str]] | None,
+    as_of: datetime,
+) -> dict[tuple[int, str], tuple]:
+    """(client id, period label) → the ticket figures and breakdowns as agreed, for this zone's
+    clients whose accepted disputes change a ticket (the others' are the measured ones)."""
+    if agreed_frame is None:
+        return {}
+    ids = [c for c in zone_ids if contexts[c].adjustments.tickets()]
+    part = agreed_frame.filter(pl.col("client_id").is_in(ids))
+    if not ids or part.is_empty():
+        return {}
+    results = kpis_by_period(
+        part,
+        zone,
+        seats={c: contracts[c].seats or None for c in ids},
+        repeat_window_days={c: contexts[c].window for c in ids},
+        only=None if only is None else {c: only[c] for c in ids},
+        last_month=f"{as_of.astimezone(ZoneInfo(zone)):%Y-%m}",
+        since=_first_outage_months(contexts, ids, zone),
+    )
+    return {(r.client_id, r.period): (r.figures, r.breakdowns) for r in results}
+
+
 def kpis_recompute_clients(
     clients: list[Organisation], *, as_of: datetime | None = None, full: bool = True
 ) -> int:
@@ -195,7 +264,8 @@ def kpis_recompute_clients(
                 cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [Locks.RECOMPUTE, client_id])
         only = None if full else _requested_periods(client_ids, as_of)
         tickets = tickets_load(client_ids)
-        clocks = clocks_compute_many(tickets, contracts, as_of, histories_load(client_ids))
+        histories = histories_load(client_ids)
+        clocks = clocks_compute_many(tickets, contracts, as_of, histories)
         paused_intervals_store(tickets, clocks)
         clocks = clocks.drop("paused_intervals_now", strict=False)
         changed = clocks_store(client_ids, clocks)
@@ -208,11 +278,16 @@ def kpis_recompute_clients(
             )
             _add_periods_of(only, moved, contracts)
         contexts = _contexts(list(contracts.values()), as_of)
+        adjusted = adjustments_load(client_ids)
+        for client_id, adjustments in adjusted.items():
+            contexts[client_id].adjustments = adjustments
         written = 0
         judged = tickets.select("client_id", "created_at").hstack(
             clocks.select("policy_version_id", "matrix_version_id").get_columns()
         )
         frame = kpi_inputs(tickets_with_clocks(kpi_inputs(tickets), clocks))
+        agreed_frame = _agreed_frame(tickets, clocks, histories, contracts, as_of, adjusted)
+        del histories
         zones = sorted({c.timezone for c in contracts.values()})
         for zone in zones:
             zone_ids = [c for c in client_ids if contracts[c].timezone == zone]
@@ -228,8 +303,12 @@ def kpis_recompute_clients(
                     since=_first_outage_months(contexts, zone_ids, zone),
                 )
             rules = rules_used(judged, zone, zone_ids) if results else {}
+            agreed = _agreed_results(agreed_frame, zone, zone_ids, contracts, contexts, only, as_of)
             written += snapshots_write(
-                snapshot_rows(results, contexts, zone, as_of, rules), as_of, zone_ids, only
+                snapshot_rows(results, contexts, zone, as_of, rules, agreed),
+                as_of,
+                zone_ids,
+                only,
             )
         RecomputeRequest.objects.filter(client_id__in=client_ids, requested_at__lte=as_of).delete()
     # Every import ends in a recompute: the place to refresh the statistics a large one spoiled.

@@ -6,24 +6,34 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from contracts.models import Contract
+from kpis.metrics.adjustments import Adjustments
 from kpis.metrics.formulas import Figure
 from kpis.metrics.period import Period
 from kpis.metrics.registry import KEYS_IN_ORDER
 from kpis.metrics.uptime import OutageWindow, uptime_figure
 
 
-def _commitments_kept(occurrences: list, period: Period, today: date) -> Figure:
-    """Occurrences fulfilled on time with evidence where required / occurrences due."""
+def _commitments_kept(
+    occurrences: list, period: Period, today: date, agreed: dict[int, str] | None = None
+) -> Figure:
+    """Occurrences fulfilled on time with evidence where required / occurrences due. `agreed`:
+    occurrence id → "kept" or "missed", as accepted disputes settled them."""
+    agreed = agreed or {}
     due = [
         o for o in occurrences if period.first_day <= o.due_date < min(period.next_first_day, today)
     ]
-    kept = [o for o in due if o.status_on(today, o.evidence_count) == "kept"]
+    kept = [
+        o
+        for o in due
+        if agreed.get(o.pk, "kept" if o.status_on(today, o.evidence_count) == "kept" else "")
+        == "kept"
+    ]
     return Figure(
         len(kept) / len(due) if due else None,
         len(kept),
@@ -87,6 +97,8 @@ class ClientContext:
     outages: list[OutageWindow]
     occurrences: list
     today: date
+    # The client's accepted disputes (metrics/adjustments.py); empty: agreed = measured.
+    adjustments: Adjustments = field(default_factory=Adjustments)
 
 
 def _snapshot_data(
@@ -95,13 +107,20 @@ def _snapshot_data(
     context: ClientContext,
     period: Period,
     as_of: datetime,
+    agreed: bool = False,
 ) -> dict:
     """The stored form of one period: values, figures (numerator, denominator, note) and
-    breakdowns, with uptime, commitments and credits added to the ticket figures."""
+    breakdowns, with uptime, commitments and credits added to the ticket figures. `agreed`:
+    the commitments as accepted disputes settled them (the ticket figures come in agreed)."""
     figures["uptime"] = uptime_figure(
         context.outages, context.uptime_targets, period, naive_utc(as_of)
     )
-    figures["commitments.kept_rate"] = _commitments_kept(context.occurrences, period, context.today)
+    figures["commitments.kept_rate"] = _commitments_kept(
+        context.occurrences,
+        period,
+        context.today,
+        context.adjustments.occurrences if agreed else None,
+    )
     figures["service_credits"] = _service_credits(context.contract, figures, period)
     return {
         "values": {k: figures[k].value for k in KEYS_IN_ORDER},
@@ -110,27 +129,60 @@ def _snapshot_data(
     }
 
 
+def _agreed_data(measured: dict, agreed: tuple | None, context, period, as_of) -> dict:
+    """A period's figures as agreed ({"values", "figures", "breakdowns"}), or {} where no
+    accepted dispute changes a value. `agreed`: the ticket figures and breakdowns timed with the
+    adjustments (None: the client's adjustments change none of its tickets, so they are the
+    measured ones)."""
+    if not context.adjustments:
+        return {}
+    if agreed is None:
+        figures = {
+            k: Figure(measured["values"][k], **measured["figures"][k]) for k in measured["values"]
+        }
+        agreed = (figures, measured["breakdowns"])
+    figures, breakdowns = agreed
+    data = _snapshot_data(dict(figures), breakdowns, context, period, as_of, agreed=True)
+    if data["values"] == measured["values"]:
+        return {}
+    return data
+
+
 # A snapshot as stored: client id, period label, kind and first day, the JSON text of its
-# values, figures, breakdowns and rules used, and the digest of that text.
-SnapshotRow = tuple[int, str, str, str, str, str, str, str, str]
+# values, figures, breakdowns, rules used and agreed figures, and the digest of that text.
+SnapshotRow = tuple[int, str, str, str, str, str, str, str, str, str]
 
 
 def snapshot_rows(
-    results, contexts: dict[int, ClientContext], zone: str, as_of, rules_used: dict
+    results,
+    contexts: dict[int, ClientContext],
+    zone: str,
+    as_of,
+    rules_used: dict,
+    agreed_results: dict | None = None,
 ) -> list[SnapshotRow]:
     """The stored form of each computed period, with the digest that tells a changed one.
-    `rules_used`: (client id, period label) → the versions its tickets were judged under."""
+    `rules_used`: (client id, period label) → the versions its tickets were judged under.
+    `agreed_results`: (client id, period label) → the ticket figures and breakdowns timed with
+    the client's accepted disputes (metrics/adjustments.py)."""
+    agreed_results = agreed_results or {}
     rows = []
     for result in results:
         period = Period.parse(result.period, zone)
-        data = _snapshot_data(
-            result.figures, result.breakdowns, contexts[result.client_id], period, as_of
-        )
+        context = contexts[result.client_id]
+        data = _snapshot_data(dict(result.figures), result.breakdowns, context, period, as_of)
         data["rules_used"] = rules_used.get((result.client_id, period.label), {})
+        data["agreed"] = _agreed_data(
+            data,
+            agreed_results.get((result.client_id, result.period)),
+            context,
+            period,
+            as_of,
+        )
         # Built in a fixed order by the same code, so equal content gives equal text.
         texts = [
             json.dumps(data[k], separators=(",", ":"), allow_nan=False)
-            for k in ("values", "figures", "breakdowns", "rules_used")
+            for k in ("values", "figures", "breakdowns", "rules_used", "agreed")
         ]
         digest = hashlib.md5("\n".join(texts).encode(), usedforsecurity=False).hexdigest()
         rows.append(

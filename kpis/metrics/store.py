@@ -287,7 +287,7 @@ def _snapshots_upsert(cursor, rows: list[tuple], as_of: datetime) -> None:
     cursor.execute(
         "CREATE TEMP TABLE snapshot_staging (client_id bigint, period_label text, "
         "period_kind text, period_start date, vals text, figures text, breakdowns text, "
-        "rules_used text, content_hash text) ON COMMIT DROP"
+        "rules_used text, agreed text, content_hash text) ON COMMIT DROP"
     )
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -296,15 +296,31 @@ def _snapshots_upsert(cursor, rows: list[tuple], as_of: datetime) -> None:
     cursor.cursor.copy_expert("COPY snapshot_staging FROM STDIN WITH (FORMAT csv)", buffer)
     cursor.execute(
         "INSERT INTO kpis_kpisnapshot (client_id, period_label, period_kind, period_start, "
-        "values, figures, breakdowns, rules_used, content_hash, computed_at) "
+        "values, figures, breakdowns, rules_used, agreed, content_hash, computed_at) "
         "SELECT client_id, period_label, period_kind, period_start, vals::jsonb, "
-        "figures::jsonb, breakdowns::jsonb, rules_used::jsonb, content_hash, %s "
+        "figures::jsonb, breakdowns::jsonb, rules_used::jsonb, agreed::jsonb, content_hash, %s "
         "FROM snapshot_staging "
         "ON CONFLICT (client_id, period_label) DO UPDATE SET period_kind = EXCLUDED.period_kind, "
         "period_start = EXCLUDED.period_start, values = EXCLUDED.values, "
         "figures = EXCLUDED.figures, breakdowns = EXCLUDED.breakdowns, "
-        "rules_used = EXCLUDED.rules_used, "
+        "rules_used = EXCLUDED.rules_used, agreed = EXCLUDED.agreed, "
         "content_hash = EXCLUDED.content_hash, computed_at = EXCLUDED.computed_at",
         [as_of],
     )
     cursor.execute("DROP TABLE snapshot_staging")
+
+
+def adjustments_load(client_ids: list[int]) -> dict:
+    """client id → its accepted disputes as adjustments (metrics/adjustments.py), in the order
+    they were settled; clients without one are left out."""
+    from disputes.models import Dispute
+    from kpis.metrics.adjustments import adjustments_from
+
+    rows: dict[int, list] = {}
+    for client_id, subject, ticket, occurrence, requested in (
+        Dispute.objects.filter(client_id__in=client_ids, status=Dispute.Status.ACCEPTED)
+        .order_by("answered_at", "id")
+        .values_list("client_id", "subject", "ticket_id", "occurrence_id", "requested")
+    ):
+        rows.setdefault(client_id, []).append((subject, ticket, occurrence, requested))
+    return {client_id: adjustments_from(accepted) for client_id, accepted in rows.items()}

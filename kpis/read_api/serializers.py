@@ -38,11 +38,21 @@ class KpiSnapshotSerializer(serializers.ModelSerializer):
     class Meta:
         model = KpiSnapshot
         fields = ["id", "client", "period", "period_kind", "period_start", "computed_at", "stale"]
-        fields += ["figures", "rules_used"]
+        fields += ["figures", "agreed_figures", "rules_used"]
+
+    agreed_figures = serializers.SerializerMethodField(
+        help_text="the figures as agreed: the measured ones changed by accepted disputes "
+        "(docs/disputes.md), the service credits computed on them; the same as `figures` "
+        "where no accepted dispute moved a figure of the period"
+    )
 
     @extend_schema_field(FIGURES_SCHEMA)
     def get_figures(self, snapshot: KpiSnapshot) -> dict:
         return values_in_order(snapshot.values)
+
+    @extend_schema_field(FIGURES_SCHEMA)
+    def get_agreed_figures(self, snapshot: KpiSnapshot) -> dict:
+        return values_in_order((snapshot.agreed or {}).get("values") or snapshot.values)
 
 
 class TicketClockSerializer(serializers.ModelSerializer):
@@ -115,9 +125,31 @@ class TicketSerializer(serializers.ModelSerializer):
             "reopen_count",
             "paused_minutes",
             "exclude_from_sla",
+            "reported_response_met",
+            "reported_resolution_met",
+            "reported_response_raw",
+            "reported_resolution_raw",
             "updated_at",
             "clock",
         ]
+        # The MSP's own verdicts, as its export stated them (docs/imports.md, "The MSP's own
+        # SLA verdicts"): beside the portal's in `clock`, never used to compute them.
+        extra_kwargs = {
+            "reported_response_met": {
+                "help_text": "the MSP's tool's response verdict: true met, false breached, "
+                "null not in the export or not read as either"
+            },
+            "reported_resolution_met": {
+                "help_text": "the MSP's tool's resolution verdict: true met, false breached, "
+                "null not in the export or not read as either"
+            },
+            "reported_response_raw": {
+                "help_text": "the response verdict as the export spelled it; empty without one"
+            },
+            "reported_resolution_raw": {
+                "help_text": "the resolution verdict as the export spelled it; empty without one"
+            },
+        }
 
 
 class TicketEventSerializer(serializers.ModelSerializer):

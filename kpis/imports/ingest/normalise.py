@@ -14,7 +14,7 @@ import polars as pl
 
 from .mapping import Mapping
 from .pauses import paused_too_long
-from .presets import MAPPED_VALUE_FIELDS, TIMESTAMP_FIELDS
+from .presets import MAPPED_VALUE_FIELDS, TIMESTAMP_FIELDS, VERDICT_FIELDS
 from .problems import problems_frame, row_problems
 from .timestamps import FORMAT_EXAMPLE, AmbiguousDates, date_order_detect, timestamps_reader
 
@@ -38,6 +38,8 @@ _CUT_AT = {
     "status": 200,
     "origin": 200,
     "kind": 200,
+    "reported_response_met": 200,
+    "reported_resolution_met": 200,
 }
 COUNT_MAX = 2**31 - 1  # counts and minutes are stored as integers
 
@@ -255,6 +257,7 @@ def tickets_normalise(table_frame: pl.DataFrame, mapping: Mapping) -> Normalised
     problems.extend(dupes)
     if unmapped:
         problems.extend(_unmapped_warnings(frame, unmapped, mapping))
+    frame = verdicts_stored(frame)
 
     problems_all = pl.concat(problems) if problems else problems_frame()
     return Normalised(
@@ -361,6 +364,19 @@ def _derived(frame: pl.DataFrame, numbers: dict, raw: dict, mapping: Mapping) ->
     )
 
 
+def verdicts_stored(frame: pl.DataFrame) -> pl.DataFrame:
+    """The MSP's verdicts as the ticket stores them: True (met), False (breached) or null (not
+    in the export, or a value read as neither), and the raw text as the file had it. Done
+    last, so an event log's verdict is its last update's (fold.py keeps the last row's)."""
+    return frame.with_columns(
+        *[
+            pl.when(pl.col(name).is_null()).then(None).otherwise(pl.col(name) == "met").alias(name)
+            for name in VERDICT_FIELDS
+        ],
+        *[pl.col(f"{name}_raw").alias(name.replace("_met", "_raw")) for name in VERDICT_FIELDS],
+    ).drop([f"{name}_raw" for name in VERDICT_FIELDS])
+
+
 def _status_combined(status: pl.Series, sub_status: pl.Series) -> pl.Series:
     """ "Status / Sub-status" read as one status; either alone when the other is empty."""
     both = pl.concat_str([status, sub_status], separator=" / ", ignore_nulls=True)
@@ -427,23 +443,34 @@ def _unmapped_warnings(
     out = []
     for name, values in unmapped.items():
         raws = frame.filter(pl.col(f"{name}_raw").is_in(list(values)))
-        consequence = {
-            "priority": "the ticket gets no SLA verdict (unmapped priority)",
-            "status": "the ticket is counted as open",
-            "origin": "its origin is unknown (left out of the proactive ratio)",
-            "tier": "its tier is unknown",
-            "kind": f"it is counted as {mapping.default_kind}",
-        }[name]
         out.append(
             problems_frame(
                 raws["__row"].to_list(),
                 mapping.columns[name],
                 raws[f"{name}_raw"].to_list(),
-                f"value not mapped to a normalised {name}: {consequence}",
+                _unmapped_reason(name, mapping),
                 "warning",
             )
         )
     return out
+
+
+def _unmapped_reason(name: str, mapping: Mapping) -> str:
+    """What an unmapped value means for its ticket, in the words of its warning."""
+    if name in VERDICT_FIELDS:
+        clock = "response" if name == "reported_response_met" else "resolution"
+        return (
+            f"not read as met or breached: the MSP's {clock} verdict is left unknown (the "
+            "value is kept; a value map in the mapping can say what it means)"
+        )
+    consequence = {
+        "priority": "the ticket gets no SLA verdict (unmapped priority)",
+        "status": "the ticket is counted as open",
+        "origin": "its origin is unknown (left out of the proactive ratio)",
+        "tier": "its tier is unknown",
+        "kind": f"it is counted as {mapping.default_kind}",
+    }[name]
+    return f"value not mapped to a normalised {name}: {consequence}"
 
 
 def safe_text(value: str) -> str:

@@ -66,6 +66,8 @@ _CATEGORY_FIELDS = {
     "updated_by",
     "assignment_group",
     "assignee",
+    "reported_response_met",
+    "reported_resolution_met",
 }
 
 

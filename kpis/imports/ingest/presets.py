@@ -37,6 +37,10 @@ TICKET_FIELDS: dict[str, str] = {
     "reopen_count": "Reopens",
     "paused_minutes": "Time paused (total)",
     "exclude_from_sla": "Excluded from SLA",
+    # The PSA's own SLA verdicts (docs/imports.md, "The MSP's own SLA verdicts"): kept beside
+    # the portal's, never used to compute them.
+    "reported_response_met": "The MSP's response verdict",
+    "reported_resolution_met": "The MSP's resolution verdict",
 }
 # Event-log exports (one row per update) also need these.
 EVENT_FIELDS: dict[str, str] = {
@@ -47,7 +51,10 @@ EVENT_FIELDS: dict[str, str] = {
 }
 REQUIRED_FIELDS = ("external_id", "created_at")
 TIMESTAMP_FIELDS = ("created_at", "first_response_at", "resolved_at", "closed_at", "escalated_at")
-MAPPED_VALUE_FIELDS = ("priority", "status", "origin", "tier", "kind")
+# The MSP's verdicts are read as values like the others: "met" or "breached" (stored as a
+# nullable boolean, kpis.Ticket.reported_*_met), the raw value kept.
+VERDICT_FIELDS = ("reported_response_met", "reported_resolution_met")
+MAPPED_VALUE_FIELDS = ("priority", "status", "origin", "tier", "kind", *VERDICT_FIELDS)
 DATE_ORDERS = ("mdy", "dmy", "ymd")
 PAUSED_TIMES = ("calendar", "business")  # wall-clock time, or the tool's business hours
 
@@ -89,7 +96,12 @@ _SERVICENOW_COLUMNS = {
     "tier": ("assignment_group",),
     "reassignment_count": ("reassignment_count",),
     "reopen_count": ("reopen_count",),
+    # Made SLA: cleared when any SLA of the incident breached, so the resolution verdict
+    # (docs/imports.md, "The MSP's own SLA verdicts"); in an audit export, the last update's.
+    "reported_resolution_met": ("made_sla",),
 }
+
+_HALO_SLA_STATES = {"i": "met", "o": "breached"}
 
 # ServiceNow's `New` is an incident nobody has picked up yet (docs/kpis.md, "Event logs").
 _SERVICENOW_VALUES = {"status": {"new": "new"}}
@@ -140,6 +152,11 @@ PRESETS: dict[str, Preset] = {
                 "first_response_at": ("firstResponseDateTime", "First Response"),
                 "resolved_at": ("resolvedDateTime", "Resolved"),
                 "closed_at": ("completedDate", "Complete Date"),
+                # One flag for all the ticket's SLA events: read as the resolution verdict.
+                "reported_resolution_met": (
+                    "serviceLevelAgreementHasBeenMet",
+                    "Service Level Agreement Has Been Met",
+                ),
             },
             timezone="UTC",
             date_order="ymd",
@@ -167,11 +184,18 @@ PRESETS: dict[str, Preset] = {
                 "reopen_count": ("reopened",),
                 "paused_minutes": ("slaholdtime",),
                 "exclude_from_sla": ("excludefromsla",),
+                "reported_response_met": ("slaresponsestate",),
+                "reported_resolution_met": ("slastate",),
             },
             timezone="UTC",
             date_order="ymd",
             paused_unit="hours",
             paused_time="calendar",  # docs/imports.md, "Pause totals"
+            # HaloPSA's SLA states: I = inside the target, O = outside it.
+            values={
+                "reported_response_met": _HALO_SLA_STATES,
+                "reported_resolution_met": _HALO_SLA_STATES,
+            },
         ),
         Preset(
             "servicenow",
@@ -268,6 +292,8 @@ PRESETS: dict[str, Preset] = {
                 "first_response_at": ("First Responded Date", "First Response Time"),
                 "resolved_at": ("Resolved Date", "Resolved Time"),
                 "closed_at": ("Closed Date", "Closed Time"),
+                "reported_response_met": ("First Response Status",),
+                "reported_resolution_met": ("Resolution Status",),
             },
         ),
         Preset(
@@ -285,6 +311,8 @@ PRESETS: dict[str, Preset] = {
                 "created_at": ("Created",),
                 "first_response_at": ("Custom field ([CHART] Date of First Response)",),
                 "resolved_at": ("Resolved",),
+                "reported_response_met": ("Custom field (Time to first response)",),
+                "reported_resolution_met": ("Custom field (Time to resolution)",),
             },
             date_order="dmy",
             values={
@@ -353,6 +381,8 @@ PRESETS: dict[str, Preset] = {
                 "reopen_count": ("Reopens", "Reopened"),
                 "reassignment_count": ("Reassignments",),
                 "paused_minutes": ("Paused Minutes", "On Hold Minutes"),
+                "reported_response_met": ("Response SLA Met", "Response SLA"),
+                "reported_resolution_met": ("Resolution SLA Met", "Resolution SLA", "Made SLA"),
             },
         ),
     ]
@@ -423,12 +453,30 @@ _TIER_WORDS = [
     ("2", r"\b(tier|level|l)? ?2\b|second|desktop support|escalat"),
     ("1", r"\b(tier|level|l)? ?1\b|first|service ?desk|help ?desk|front"),
 ]
+# Whole values only (anchored): a verdict is never guessed from a word inside other text, so
+# "not breached" cannot be read as "breached", nor a comment mentioning a breach as a verdict.
+_VERDICT_WORDS = [
+    (
+        "met",
+        r"^(true|yes|y|1|met|sla met|achieved|fulfilled|ok|pass(ed)?|on time"
+        r"|within( the)? sla|in sla|within target|not breached|no breach|not violated"
+        r"|breached ?= ?false)$",
+    ),
+    (
+        "breached",
+        r"^(false|no|n|0|breached|breach|sla breached|violated|sla violated|missed|sla missed"
+        r"|failed|fail|not met|sla not met|late|overdue|outside( the)? sla"
+        r"|breached ?= ?true)$",
+    ),
+]
 _GUESSES = {
     "priority": _PRIORITY_WORDS,
     "origin": _ORIGIN_WORDS,
     "status": _STATE_WORDS,
     "kind": _KIND_WORDS,
     "tier": _TIER_WORDS,
+    "reported_response_met": _VERDICT_WORDS,
+    "reported_resolution_met": _VERDICT_WORDS,
 }
 NORMALISED_VALUES = {
     "priority": ("P1", "P2", "P3", "P4"),
@@ -436,6 +484,8 @@ NORMALISED_VALUES = {
     "status": ("new", "open", "paused", "resolved", "closed", "cancelled"),
     "kind": ("incident", "request", "problem", "change", "alert"),
     "tier": ("1", "2", "3"),
+    "reported_response_met": ("met", "breached"),
+    "reported_resolution_met": ("met", "breached"),
 }
 
 
