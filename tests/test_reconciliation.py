@@ -29,7 +29,7 @@ from reconciliation.reports import msp_report_attach, msp_report_save
 from reconciliation.services import reconciliation_compute
 
 from .reviews_support import needs_pdf_tools
-from .test_recompute import import_sample
+from .test_recompute import SAMPLES, import_sample
 
 CHICAGO = ZoneInfo("America/Chicago")
 
@@ -56,44 +56,66 @@ def say(external_id: str, clock: str, met: bool | None, raw: str) -> None:
     )
 
 
-def test_the_servicenow_sample_lists_exactly_the_tickets_whose_verdicts_differ(world):
+def test_the_servicenow_sample_lists_exactly_the_tickets_whose_verdicts_differ(world, tmp_path):
+    """The audit sample imported with the servicenow_audit preset, its made_sla column rewritten
+    per incident and imported again: the importer reads the MSP's verdicts, and Q3 lists exactly
+    the incidents whose made_sla disagrees with the portal's resolution verdict."""
     import_sample(world, "servicenow_incident_audit.csv", "--preset", "servicenow_audit")
     acme = world.acme
     q3 = figure_ticket_ids(acme, "2025-Q3", "resolution.compliance")
     q4 = figure_ticket_ids(acme, "2025-Q4", "resolution.compliance")
     assert len(q3) > 10 and q4
-    # A made_sla column agreeing with the portal on every ticket judged in Q3 and Q4...
-    agreeing(q3 + q4, RESOLUTION)
-    by_number = sorted(Ticket.objects.filter(pk__in=q3).values_list("external_id", flat=True))
-    met = set(
-        Ticket.objects.filter(pk__in=q3, clock__resolution_verdict="met").values_list(
-            "external_id", flat=True
+    verdicts = dict(
+        TicketClock.objects.filter(ticket__client=acme).values_list(
+            "ticket__external_id", "resolution_verdict"
         )
     )
-    # ...but for these: three verdicts turned round, one ticket the MSP marked "N/A" and one
-    # with an empty cell, all judged in Q3; and a Q4 ticket turned round, which Q3 must not list.
+    by_number = sorted(Ticket.objects.filter(pk__in=q3).values_list("external_id", flat=True))
+    # made_sla agreeing with the portal on every incident but these: three judged in Q3 turned
+    # round, one the MSP marked "Excluded", one left empty; and one judged in Q4 only, turned round,
+    # which Q3 must not list.
+    made_sla = {number: str(verdict == "met").lower() for number, verdict in verdicts.items()}
     flipped, excluded, missing = by_number[:3], by_number[3], by_number[4]
     for number in flipped:
-        say(number, RESOLUTION, number not in met, "true" if number not in met else "false")
-    say(excluded, RESOLUTION, None, "N/A")
-    say(missing, RESOLUTION, None, "")
-    q4_only = sorted(set(q4) - set(q3))[0]
-    q4_verdict = TicketClock.objects.get(ticket_id=q4_only).resolution_verdict
-    Ticket.objects.filter(pk=q4_only).update(reported_resolution_met=q4_verdict != "met")
+        made_sla[number] = str(verdicts[number] != "met").lower()
+    made_sla[excluded], made_sla[missing] = "Excluded", ""
+    q4_only = sorted(
+        Ticket.objects.filter(pk__in=set(q4) - set(q3)).values_list("external_id", flat=True)
+    )[0]
+    made_sla[q4_only] = str(verdicts[q4_only] != "met").lower()
+    with open(SAMPLES / "servicenow_incident_audit.csv", newline="") as handle:
+        reader = csv.DictReader(handle)
+        rows, columns = list(reader), reader.fieldnames
+    export = tmp_path / "servicenow_incident_audit.csv"
+    with open(export, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows({**row, "made_sla": made_sla[row["number"]]} for row in rows)
+    call_command(
+        "import_tickets",
+        str(export),
+        "--client",
+        acme.slug,
+        "--preset",
+        "servicenow_audit",
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+    )
+    assert Ticket.objects.get(external_id=excluded).reported_resolution_raw == "Excluded"
 
     result = reconciliation_compute(client=acme, period_label="2025-Q3")
 
     listed = {d.external_id: d for d in result.differences}
     assert set(listed) == {*flipped, excluded, missing}
     assert {d.clock for d in result.differences} == {RESOLUTION}  # no response column at all
-    assert listed[excluded].cause == Cause.EXCLUDED and listed[excluded].raw == "N/A"
+    assert listed[excluded].cause == Cause.EXCLUDED and listed[excluded].raw == "Excluded"
     assert listed[missing].cause == Cause.MISSING
     for number in flipped:
-        assert listed[number].reported == ("met" if number not in met else "breached")
-        assert listed[number].measured == ("met" if number in met else "breached")
+        assert listed[number].measured == verdicts[number]
+        assert listed[number].reported == ("met" if verdicts[number] != "met" else "breached")
     assert result.compared == len(q3) - 1  # every judged verdict but the empty cell
     later = reconciliation_compute(client=acme, period_label="2025-Q4")
-    assert [d.ticket_id for d in later.differences] == [q4_only]
+    assert [d.external_id for d in later.differences] == [q4_only]
 
 
 def _utc(day: int, hour: int, minute: int = 0) -> datetime:
