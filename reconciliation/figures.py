@@ -36,6 +36,11 @@ def reported_value_parse(key: str, text: str) -> float:
             raise ValueError(f"{kpi.label}: write a percentage, like 94.5%") from None
         if not 0 <= percent <= 100:
             raise ValueError(f"{kpi.label}: a percentage between 0% and 100%, not {text}")
+        if not text.endswith("%") and 0 < percent <= 1:
+            # 0.98 may be a fraction (98%) or 0.98%: asked again rather than guessed.
+            raise ValueError(
+                f"{kpi.label}: write {text} with its % sign ({percent * 100:g}% or {text}%)"
+            )
         return round(percent / 100, 6)
     if kpi.unit == "minutes":
         try:

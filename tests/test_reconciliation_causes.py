@@ -106,6 +106,22 @@ def test_a_pause_the_contract_lists_that_the_msp_did_not_count():
     )
 
 
+def test_an_exported_pause_total_the_msp_did_not_count():
+    # No history; the export says 9 h on hold (business time). Mon 7 Jul 08:00 → Tue 12:00 is
+    # 13 h − 9 h = 4 h: met. The MSP, not taking the total off, says breached (13 h).
+    facts = ticket(
+        created=at(7, 8),
+        first_response=at(7, 9),
+        resolved=at(8, 12),
+        paused_seconds_exported=9 * 3600,
+        paused_exported_calendar=False,
+    )
+    assert verdicts_of(facts, TERMS)[RESOLUTION] == "met"
+    assert difference_cause(facts, TERMS, claim(RESOLUTION, "met", False)) == (
+        Cause.UNCOUNTED_PAUSE
+    )
+
+
 def test_a_holiday_the_msp_worked_through():
     # P2 created Thu 3 Jul 15:00, resolved Mon 7 Jul 12:00. Friday is a holiday: 2 h Thursday +
     # 4 h Monday = 6 h, met. Without the holiday, + 9 h Friday = 15 h: breached, as the MSP says
@@ -246,6 +262,9 @@ def test_a_figure_typed_wrong_says_which_figure_and_how_to_write_it():
         reported_value_parse("resolution.compliance", "most")
     with pytest.raises(ValueError, match="Resolution SLA compliance: a percentage between"):
         reported_value_parse("resolution.compliance", "120%")
+    with pytest.raises(ValueError, match=r"Response SLA compliance: write 0\.98 with its % sign"):
+        reported_value_parse("response.compliance", "0.98")  # 98% or 0.98%? asked, not guessed
+    assert reported_value_parse("response.compliance", "0.98%") == 0.0098
     with pytest.raises(ValueError, match="Mean time to resolve: write a duration"):
         reported_value_parse("resolution.mean_minutes", "soon")
     with pytest.raises(ValueError, match="Tickets raised: write a whole number"):
