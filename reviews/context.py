@@ -12,6 +12,7 @@ from collections import Counter
 from datetime import date, timedelta
 
 from django.db.models import Count, Q
+from django.urls import reverse
 from django.utils import timezone
 
 from contracts.models import CommitmentOccurrence, Contract, Evidence
@@ -34,6 +35,7 @@ from kpis.dashboard.selectors import (
 from kpis.metrics.period import Period
 from kpis.metrics.registry import SCORECARD
 from kpis.models import KpiSnapshot, Ticket, TicketClock
+from reconciliation.services import reconciliation_compute
 
 from . import board, narrative
 from .models import ActionItem, Review
@@ -246,6 +248,23 @@ def _credits(client, period: Period, snapshot: KpiSnapshot) -> list[dict]:
     return found
 
 
+def _reported(contract: Contract, quarter: str) -> dict:
+    """The MSP's own figures for the quarter beside the measured ones, and how many of its SLA
+    verdicts differ from ours, the causes counted in words (reconciliation/): frozen with the
+    rest when the review is published."""
+    result = reconciliation_compute(client=contract.client, period_label=quarter)
+    link = reverse("client_reconciliation", args=[contract.client.slug])
+    return {
+        "figures": [
+            {"label": f.label, "words": f.words, "differs": f.differs} for f in result.figures
+        ],
+        "differences": len(result.differences),
+        "compared": result.compared,
+        "causes": [c.words for c in result.counted],
+        "link": f"{link}?period={quarter}",
+    }
+
+
 def review_data_build(contract: Contract, quarter: str) -> dict:
     """Everything a review shows about the quarter, as JSON-ready data (charts included)."""
     client = contract.client
@@ -360,6 +379,7 @@ def review_data_build(contract: Contract, quarter: str) -> dict:
             {"id": key, "title": title, "figure": figure}
             for key, (title, figure) in figures.items()
         ],
+        "reported": _reported(contract, quarter),
         "credit_target": credit_target(contract, contract.credit_measure),
         "disputes": review_disputes(contract, quarter, period.first_day, period.next_first_day),
         "measure_count": len(SCORECARD),

@@ -39,6 +39,7 @@ from contracts.models import (
 )
 from disputes.models import Dispute
 from kpis.models import ImportJob, KpiSnapshot, Outage, Ticket
+from reconciliation.models import MspReport
 from reviews.models import Review
 
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "25"))
@@ -59,6 +60,7 @@ MODELS_BY_SEGMENT = {
     "occurrences": CommitmentOccurrence,
     "organisations": Organisation,
     "sla-policies": SlaPolicyVersion,
+    "reported-figures": MspReport,
 }
 
 

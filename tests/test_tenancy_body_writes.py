@@ -114,6 +114,18 @@ def body_writes(user, contract) -> dict[str, list[tuple[str, dict, str | None]]]
         "ticket-batch": [
             (reverse("ticket-batch"), {"client": client.slug, "tickets": [ticket]}, "json")
         ],
+        "reported-figure-list": [
+            (
+                reverse("reported-figure-list"),
+                {
+                    "client": client.slug,
+                    "period": period,
+                    "figures": {"resolution.compliance": 0.5},
+                },
+                "json",
+            )
+            for period in ("2025-Q3", "2025-Q4")  # the period the target has, and a new one
+        ],
         "import_upload": [
             (reverse("import_upload"), {"file": _ticket_csv(), "target": target}, None)
             for target in (f"client:{client.pk}:{msp.pk}", f"msp:{msp.pk}")

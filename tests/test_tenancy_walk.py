@@ -66,6 +66,7 @@ def _target_objects(contract):
         "ticket": _ticket_of(contract),
         "snapshot": _snapshot_of(contract),
         "dispute": _dispute_of(contract),
+        "msp_report": _msp_report_of(contract),
         **_review_of(contract),
         **_people_of(contract),
     }
@@ -202,6 +203,27 @@ def _snapshot_of(contract):
     return snapshot
 
 
+def _msp_report_of(contract):
+    """The MSP's report of 2025-Q3 for the contract, with a figure and its file."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from reconciliation.models import MspReport
+    from reconciliation.reports import msp_report_attach, msp_report_save
+
+    report = MspReport.objects.filter(contract=contract, period_label="2025-Q3").first()
+    if report is None:
+        report = msp_report_save(
+            contract=contract,
+            period_label="2025-Q3",
+            figures={"resolution.compliance": 0.98},
+            actor=None,
+            source="command",
+        )
+        pdf = SimpleUploadedFile("q3.pdf", b"%PDF-1.4 the MSP's Q3 report", "application/pdf")
+        msp_report_attach(report=report, upload=pdf, actor=None, source="command")
+    return report
+
+
 def _ticket_of(contract):
     from kpis.models import Ticket
 
@@ -288,6 +310,9 @@ def route_targets(t: dict, own_slug: str) -> dict[str, list[dict]]:
             )
         },
         "outage_remove": [{"slug": slug, "pk": pk, "outage": t["outage"].pk}],
+        "client_reconciliation": [{"slug": slug}],
+        "reported_figures": [{"slug": slug}],
+        "reported_file": [{"slug": slug, "pk": t["msp_report"].pk}],
         "review_list": [{"slug": slug}],
         "dispute_list": [{"slug": slug}],
         "dispute_ticket": [{"slug": slug, "pk": t["ticket"].pk}],
@@ -344,6 +369,8 @@ def route_targets(t: dict, own_slug: str) -> dict[str, list[dict]]:
             "client_home",
             "client_dashboard",
             "client_tickets",
+            "client_reconciliation",
+            "reported_figures",
             "review_list",
             "review_start",
             "dispute_list",
@@ -376,6 +403,14 @@ def route_targets(t: dict, own_slug: str) -> dict[str, list[dict]]:
             name: [{"pk": t["dispute"].pk}]
             for name in ("dispute-detail", "dispute-accept", "dispute-reject", "dispute-withdraw")
         },
+        **{
+            name: [{"pk": t["msp_report"].pk}]
+            for name in (
+                "reported-figure-detail",
+                "reported-figure-file",
+                "reported-figure-download",
+            )
+        },
     }
     return page | api | imports
 
@@ -398,6 +433,7 @@ def list_targets(t: dict) -> dict[str, set[int]]:
         "outage-list": {t["outage"].pk},
         "review-list": {t["review"].pk},
         "dispute-list": {t["dispute"].pk},
+        "reported-figure-list": {t["msp_report"].pk},
     }
 
 
@@ -586,6 +622,8 @@ def test_the_walk_sees_real_objects_when_allowed(world, client_for):
             # writes: covered by test_permissions.py, test_commitment_answers.py,
             # test_rules_agreement.py and (disputes) test_disputes.py, test_api_disputes.py
             continue
+        if name == "reported-figure-file":
+            continue  # a write (the MSP's report attached): tests/test_reconciliation.py
         if name.startswith("review_") and name not in (
             "review_list",
             "review_detail",

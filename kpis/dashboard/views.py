@@ -35,6 +35,7 @@ from kpis.models import Ticket, TicketEvent
 from msp_portal import sql
 from msp_portal.csv_export import csv_writer
 from msp_portal.tenancy import get_client_or_404, get_client_with_contract_or_404
+from reconciliation.services import ReportedOnDemand, reports_stamp
 
 KIND_NAMES = {"month": "Months", "quarter": "Quarters", "year": "Years"}
 
@@ -153,6 +154,10 @@ def dashboard(request, slug):
         # contract's targets: they vary the cached block too.
         context["strip_key"] = (overdue, today, reach, contract.updated_at)
         context["lazy"] = StripOnDemand(client, contract, label, today, overdue)
+        # The MSP's own figures beside ours (reconciliation/), read only when the cached block
+        # renders; a change of the client's reports varies it, so a figure entered shows at once.
+        context["reported"] = ReportedOnDemand(contract, label)
+        context["reported_stamp"] = reports_stamp(client_id=client.pk)
     return render(request, "kpis/dashboard.html", context)
 
 

@@ -7,10 +7,12 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from contracts.models import Organisation
+from contracts.selectors import current_contract
 from kpis.metrics.period import Period
 from kpis.metrics.recompute import kpis_recompute
 from kpis.metrics.registry import KEYS_IN_ORDER, RULES, values_in_order
 from kpis.models import KpiSnapshot, RecomputeRequest
+from reconciliation.services import msp_report_of
 
 
 def _text(value) -> str:
@@ -61,8 +63,9 @@ class Command(BaseCommand):
                 f"no KPIs stored for {client.name} in {options['period']}: no tickets in that "
                 "period, or not computed yet (imports trigger a recompute; nightly for all)"
             )
+        reported = _reported(client, snapshot.period_label)
         if options["format"] == "json":
-            ordered = values_in_order(snapshot.values)
+            ordered = values_in_order(snapshot.values) | reported
             self.stdout.write(json.dumps(ordered, indent=2, ensure_ascii=False))
             return
         self.stdout.write(
@@ -78,3 +81,14 @@ class Command(BaseCommand):
             if rule is not None and rule.missing and figure.get("note") == rule.missing:
                 ratio += f"  ({rule.missing})"  # why a rate is empty: docs/kpis.md
             self.stdout.write(f"  {key:<36}{_text(snapshot.values.get(key))}{ratio}")
+        for key, value in reported.items():
+            self.stdout.write(f"  {key:<36}{_text(value)}  (the MSP's own report)")
+
+
+def _reported(client: Organisation, period_label: str) -> dict[str, float]:
+    """`reported.<key>` for each figure the MSP's report states for the period (issue 22)."""
+    contract = current_contract(client=client)
+    report = contract and msp_report_of(contract=contract, period_label=period_label)
+    if not report:
+        return {}
+    return {f"reported.{figure.key}": figure.value for figure in report.figures.all()}
