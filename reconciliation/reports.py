@@ -19,9 +19,8 @@ from .figures import reported_value_check, value_words
 from .models import MspReport, ReportedFigure
 from .services import reports_changed
 
-# Until the trail has a kind of its own for reconciliation (the lead adds it with a
-# contracts migration), reported figures are filed under "other".
-AUDIT_KIND = AuditEvent.Kind.OTHER
+# The trail files the MSP's reports under a kind of their own (its History filter).
+AUDIT_KIND = AuditEvent.Kind.MSP_REPORTS
 
 
 def msp_report_save(

@@ -324,3 +324,34 @@ def test_the_review_counts_the_credits_as_agreed_and_names_the_measured_amount(w
         ("2025-09", 420.5, 841.0)
     ]
     assert after[0]["measured"] == pytest.approx(0.9)  # the agreed compliance the credit is on
+
+
+def test_kpi_report_prints_the_agreed_figures_disputes_moved(world, september):
+    import io
+    import json
+
+    from django.core.management import call_command
+
+    _, breached = september
+    _accept(world, breached[0], "verdict", {"clock": "resolution", "verdict": "met"})
+    kpis_recompute(world.acme)
+    out = io.StringIO()
+    call_command(
+        "kpi_report",
+        "--client",
+        "acme-dental",
+        "--period",
+        "2025-09",
+        "--format",
+        "json",
+        stdout=out,
+    )
+    report = json.loads(out.getvalue())
+    assert report["resolution.compliance"] == pytest.approx(0.8)
+    assert report["agreed.resolution.compliance"] == pytest.approx(0.9)
+    assert report["agreed.service_credits"]["amount"] == 420.5
+    assert "agreed.response.compliance" not in report  # not moved: not repeated
+    text = io.StringIO()
+    call_command("kpi_report", "--client", "acme-dental", "--period", "2025-09", stdout=text)
+    assert "agreed.resolution.compliance" in text.getvalue()
+    assert "(as agreed: accepted disputes)" in text.getvalue()

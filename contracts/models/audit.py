@@ -24,6 +24,7 @@ class AuditEvent(models.Model):
         REVIEWS = "reviews", "Reviews"
         OUTAGES = "outages", "Outages"
         DISPUTES = "disputes", "Disputes"
+        MSP_REPORTS = "reports", "The MSP's reports"
         OTHER = "other", "Other"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)

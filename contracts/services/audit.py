@@ -28,7 +28,12 @@ KIND_BY_MODEL = {
     "kpis.ticket": Kind.IMPORTS,  # tickets come from imports; an admin edit of one is beside them
     "kpis.outage": Kind.OUTAGES,
 }
-KIND_BY_APP = {"accounts": Kind.PEOPLE, "reviews": Kind.REVIEWS, "disputes": Kind.DISPUTES}
+KIND_BY_APP = {
+    "accounts": Kind.PEOPLE,
+    "reviews": Kind.REVIEWS,
+    "disputes": Kind.DISPUTES,
+    "reconciliation": Kind.MSP_REPORTS,
+}
 
 
 def audit_kind(obj: models.Model, action: str) -> str:

@@ -64,8 +64,9 @@ class Command(BaseCommand):
                 "period, or not computed yet (imports trigger a recompute; nightly for all)"
             )
         reported = _reported(client, snapshot.period_label)
+        agreed = _agreed(snapshot)
         if options["format"] == "json":
-            ordered = values_in_order(snapshot.values) | reported
+            ordered = values_in_order(snapshot.values) | agreed | reported
             self.stdout.write(json.dumps(ordered, indent=2, ensure_ascii=False))
             return
         self.stdout.write(
@@ -81,8 +82,21 @@ class Command(BaseCommand):
             if rule is not None and rule.missing and figure.get("note") == rule.missing:
                 ratio += f"  ({rule.missing})"  # why a rate is empty: docs/kpis.md
             self.stdout.write(f"  {key:<36}{_text(snapshot.values.get(key))}{ratio}")
+        for key, value in agreed.items():
+            self.stdout.write(f"  {key:<36}{_text(value)}  (as agreed: accepted disputes)")
         for key, value in reported.items():
             self.stdout.write(f"  {key:<36}{_text(value)}  (the MSP's own report)")
+
+
+def _agreed(snapshot: KpiSnapshot) -> dict:
+    """`agreed.<key>` for each figure accepted disputes moved (docs/kpis.md, "As measured and
+    as agreed"); the credits among them are the ones due."""
+    agreed = (snapshot.agreed or {}).get("values") or {}
+    return {
+        f"agreed.{key}": agreed[key]
+        for key in KEYS_IN_ORDER
+        if key in agreed and agreed[key] != snapshot.values.get(key)
+    }
 
 
 def _reported(client: Organisation, period_label: str) -> dict[str, float]:
