@@ -21,6 +21,7 @@ from django.shortcuts import get_object_or_404, render
 from contracts.selectors import current_contract
 from contracts.services.commitments import contract_today
 from kpis.dashboard.drilldown import figure_ticket_list, snapshot_computed_at
+from kpis.dashboard.fee import FeeOnDemand
 from kpis.dashboard.periods import Candidate, default_period, period_state, ticket_range
 from kpis.dashboard.reported import reported_verdicts
 from kpis.dashboard.selectors import TICKET_FIGURES, DashboardData
@@ -52,6 +53,8 @@ PAGE_RELEASE = _release(
     "templates/kpis/ticket_list.html",
     "templates/kpis/_figure_cell.html",
     "templates/kpis/_times_table.html",
+    "templates/kpis/_fee_card.html",
+    "kpis/dashboard/fee.py",
     "kpis/dashboard/palette.py",
     "templates/contracts/_client_nav.html",
     "contracts/templatetags/portal.py",
@@ -152,6 +155,10 @@ def dashboard(request, slug):
         # contract's targets: they vary the cached block too.
         context["strip_key"] = (overdue, today, reach, contract.updated_at)
         context["lazy"] = StripOnDemand(client, contract, label, today, overdue)
+        # What the fee buys, with the per-ticket price the advisor may type on its card.
+        context["fee"] = FeeOnDemand(
+            client, contract, label, stored, request.GET.get("ticket_price", "")
+        )
     return render(request, "kpis/dashboard.html", context)
 
 
