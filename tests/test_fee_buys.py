@@ -10,6 +10,7 @@ import json
 import re
 import subprocess
 
+import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
@@ -146,7 +147,8 @@ def test_the_qbr_pdf_prints_what_the_fee_buys(acme, tmp_path):
             ["pdftotext", str(output), "-"], capture_output=True, text=True, check=True
         ).stdout.split()
     )
-    assert text.count("What the fee buys") == 2  # the contents and the section
+    assert "Uptime, service credits and what the fee buys" in text  # the contents
+    assert "What the fee buys" in text  # the section's heading
     for said in (
         "Fee for 2025-Q3: USD 25,230.00",
         "USD 435.00",
@@ -156,3 +158,21 @@ def test_the_qbr_pdf_prints_what_the_fee_buys(acme, tmp_path):
     ):
         assert said in text, said
     assert "cost.per" not in text and "incidents.resolved" not in text
+
+
+def test_the_trend_lists_the_quarters_with_figures_up_to_the_chosen_one(acme):
+    from kpis.dashboard.fee import fee_load
+
+    card = fee_load(acme.acme, acme.acme_contract, "2026-Q2")
+    # Five quarters back from 2026-Q2 reach 2025-Q2, before the contract and the sample: left out.
+    assert [row["period"] for row in card["trend"]] == ["2025-Q3", "2025-Q4", "2026-Q1", "2026-Q2"]
+    for row in card["trend"]:
+        stored = KpiSnapshot.objects.get(client=acme.acme, period_label=row["period"])
+        proactive = stored.figures["proactive_ratio"]
+        assert row["fee"] == QUARTER_FEE  # every quarter of the term is three whole months
+        assert row["per_ticket"] == round(QUARTER_FEE / stored.values["tickets.created"], 2)
+        # Reactive: incidents of known origin that were not found by the MSP.
+        assert row["reactive"] == proactive["denominator"] - proactive["numerator"]
+    assert card["trend"][0]["reactive"] == 411 and card["trend"][0]["proactive"] == pytest.approx(
+        1 - 411 / 564
+    )

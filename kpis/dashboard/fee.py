@@ -88,8 +88,8 @@ def _reactive(values: dict, figures: dict) -> int | None:
     return int(figure["denominator"]) - int(figure.get("numerator") or 0)
 
 
-def _trend_row(label: str, stored) -> dict:
-    values, figures = stored or ({}, {})
+def _trend_row(label: str, stored: tuple[dict, dict]) -> dict:
+    values, figures = stored
     return {
         "period": label,
         "fee": values.get("cost.fee"),
@@ -169,7 +169,8 @@ def fee_buys(contract, label: str, stored: dict, price: Decimal | None = None) -
         "net": net,
         "figures": [_figure(values, figures, key, count) for key, count in PER_FIGURES],
         "compliance": values.get("resolution.compliance"),
-        "trend": [_trend_row(lbl, stored.get(lbl)) for lbl in trend_labels(label)],
+        # The periods with figures only: before the contract or the first import there are none.
+        "trend": [_trend_row(lbl, stored[lbl]) for lbl in trend_labels(label) if lbl in stored],
         "scenario": _scenario(contract, label, stored, price),
     }
 
