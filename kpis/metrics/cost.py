@@ -68,6 +68,10 @@ def period_fee(term: Term, period: Period) -> Decimal | None:
     return (term.monthly_fee * months).quantize(CENT)
 
 
+def _count(value) -> int:
+    return int(value) if isinstance(value, int | float) else 0
+
+
 def _months_text(months: Decimal) -> str:
     """3 → '3', 2.5 → '2.5', 15/31 → '0.484'."""
     return f"{months.quantize(Decimal('0.001')).normalize():f}"
@@ -97,7 +101,8 @@ def cost_figures(term: Term, figures: dict[str, Figure], period: Period) -> dict
             note=f"{term.monthly_fee} a month × {_months_text(months)} month(s) of the contract",
         )
     }
-    counts = {key: (figures[source].value or 0, words) for key, (source, words) in PER.items()}
+    # The counts are whole tickets (an int, also after the snapshot's JSON round trip).
+    counts = {key: (_count(figures[source].value), words) for key, (source, words) in PER.items()}
     counts["cost.per_seat"] = (term.seats, "seats in the contract")
     for key, (count, words) in counts.items():
         value = _money(fee / count) if count else None
