@@ -10,6 +10,7 @@ from datetime import date
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from contracts.models import CommitmentOccurrence
@@ -77,15 +78,31 @@ def _wait_for(client, expected: tuple[int, int], what: str) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_confirming_and_disputing_recompute_the_kept_rate_at_once(world, client_for):
+def test_evidence_confirming_and_disputing_recompute_the_kept_rate_at_once(world, client_for):
     import_sample(world, "connectwise_service_tickets.csv")
+    msp, owner = client_for(world.msp_staff), client_for(world.owner)
+    kept, due = _kept(world.acme)
+    # September's patching needs evidence: recorded with a note and confirmed, it is not kept
+    # yet. Those two recomputes are dropped before the worker starts, so only the upload's own
+    # can make it count.
+    patches = world.acme_contract.commitments.get(name="Critical patches installed within 30 days")
+    patch = patches.occurrences.get(period_start=date(2025, 9, 1))
+    patch_args = [world.acme.slug, world.acme_contract.pk, patch.pk]
+    msp.post(
+        reverse("occurrence_complete", args=patch_args),
+        {"completed_on": "2025-09-30", "note": "September's critical patches installed"},
+    )
+    owner.post(reverse("occurrence_answer", args=patch_args), {"answer": "confirmed"})
+    patch.refresh_from_db()
+    assert patch.status_on(date.today(), 0) == CommitmentOccurrence.Status.MISSING_EVIDENCE
     occ = _phishing(world).occurrences.get(period_start=date(2025, 9, 1))
     assert occ.due_date == date(2025, 9, 30) and occ.completed_on is None
-    kept, due = _kept(world.acme)
     args = [world.acme.slug, world.acme_contract.pk, occ.pk]
-    msp, owner = client_for(world.msp_staff), client_for(world.owner)
-    app.control.purge()  # the recomputes the world's contract files queued: not this test's
+    app.control.purge()  # the recomputes queued so far: not the ones this test watches
     with start_worker(app, perform_ping_check=False, pool="solo", loglevel="WARNING"):
+        report = SimpleUploadedFile("patch-report.csv", b"device,kb\nWS-01,KB5030211\n")
+        msp.post(reverse("evidence_upload", args=patch_args), {"file": report})
+        _wait_for(world.acme, (kept + 1, due), "the evidence upload")
         msp.post(
             reverse("occurrence_complete", args=args),
             {"completed_on": "2025-09-30", "note": "campaign sent to all staff"},
@@ -94,9 +111,9 @@ def test_confirming_and_disputing_recompute_the_kept_rate_at_once(world, client_
         assert occ.status_on(date.today(), 0) == CommitmentOccurrence.Status.AWAITING
         owner.post(reverse("occurrence_answer", args=args), {"answer": "confirmed"})
         # Kept now: one more of the same occurrences due, with no recompute called here.
-        _wait_for(world.acme, (kept + 1, due), "the confirmation")
+        _wait_for(world.acme, (kept + 2, due), "the confirmation")
         owner.post(
             reverse("occurrence_answer", args=args),
             {"answer": "disputed", "note": "half the staff never got the e-mail"},
         )
-        _wait_for(world.acme, (kept, due), "the dispute")
+        _wait_for(world.acme, (kept + 1, due), "the dispute")
