@@ -86,9 +86,10 @@ class OccurrenceRow:
 
 
 def commitment_rows(
-    *, contract: Contract, recent: int = 4
+    *, contract: Contract, recent: int | None = 4
 ) -> list[tuple[Commitment, list[OccurrenceRow]]]:
-    """Each active commitment with its latest `recent` occurrences and their status today."""
+    """Each active commitment with its latest `recent` occurrences (None: every one of the
+    contract's term), newest first, and their status today."""
     today = contract_today(contract)
     labels = dict(CommitmentOccurrence.Status.choices)
     result = []

@@ -158,14 +158,16 @@ def matrix_approve_view(request, slug, pk, version, side):
 @login_required
 def commitments(request, slug, pk):
     client, contract, access = get_client_contract_or_404(request.user, slug, pk)
+    # Every occurrence of the term, grouped by the year of its period, newest year first: an
+    # old one can still be recorded, confirmed or disputed (the page used to stop at six).
     sections = [
         (
             commitment,
-            rows,
+            _by_year(rows),
             may_record_commitment(access, commitment.owner),
             may_answer_commitment(access, commitment.owner),
         )
-        for commitment, rows in selectors.commitment_rows(contract=contract, recent=6)
+        for commitment, rows in selectors.commitment_rows(contract=contract, recent=None)
     ]
     return render(
         request,
@@ -180,6 +182,14 @@ def commitments(request, slug, pk):
             "today": contract_today(contract),
         },
     )
+
+
+def _by_year(rows: list) -> list[tuple[int, list]]:
+    """Occurrence rows (newest first) as (year, rows) in the same order."""
+    years: dict[int, list] = {}
+    for row in rows:
+        years.setdefault(row.occurrence.period_start.year, []).append(row)
+    return list(years.items())
 
 
 def _occurrence(request, slug, pk, occurrence, may=may_record_commitment):

@@ -22,6 +22,7 @@ from disputes.review_part import review_disputes
 from kpis.dashboard import charts
 from kpis.dashboard.agreed import as_agreed
 from kpis.dashboard.drilldown import figure_ticket_ids
+from kpis.dashboard.fee import fee_load
 from kpis.dashboard.selectors import (
     MORE_FIGURES,
     compliance_by_priority,
@@ -373,6 +374,8 @@ def review_data_build(contract: Contract, quarter: str) -> dict:
         "commitments": commitments,
         "credits": credits,
         "credit_total": total,
+        # What the fee buys: the dashboard card's content for the quarter (its default price).
+        "fee": fee_load(client, contract, quarter),
         "gaps": [g.message for g in gaps],
         "excluded": snapshot.values.get("excluded") or {},
         "charts": [

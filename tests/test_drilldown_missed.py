@@ -86,7 +86,10 @@ def test_every_kpi_of_the_registry_is_on_the_dashboard(world, client_for):
     page = client_for(world.owner).get(dashboard_url(world, PERIOD))
     data = page.context["data"]
     shown = {r.measure.key for r in data.rows} | {r.measure.key for r in data.more_rows}
-    sections = {"repeat_clusters", "uptime", "service_credits", "excluded"}
+    from kpis.metrics.cost import COST_KEYS
+
+    # Shown in their own sections: risks, uptime, credits, the excluded and the fee's card.
+    sections = {"repeat_clusters", "uptime", "service_credits", "excluded", *COST_KEYS}
     assert {k.key for k in KPIS} - shown == sections
     text = _text(page)
     for label in (

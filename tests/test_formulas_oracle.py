@@ -111,6 +111,8 @@ def oracle(rows: list[dict], period: Period, window_days: int, seats: int | None
             for c in ("reopen_count", "tier", "reassignment_count")),
     )  # fmt: skip
     period_incidents = [t for t in incidents if inside(t["created_at"])]
+    out["incidents.created"] = len(period_incidents)
+    out["incidents.resolved"] = sum(1 for t in resolved if t["kind"] in ("incident", "alert"))
     repeats = [t for t in period_incidents if is_repeat(t)]
     out["repeat_incident_rate"] = rate(repeats, period_incidents)
     clustered = {_fingerprint(t) for t in repeats}

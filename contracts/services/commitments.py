@@ -211,6 +211,9 @@ def evidence_add(*, occurrence: CommitmentOccurrence, upload, actor, source: str
             obj=evidence,
             changes={"evidence": [None, evidence.original_name]},
         )
+        # Evidence can make a recorded occurrence count as kept (where the commitment requires
+        # it): the client's figures are recomputed now, as for a record or an answer.
+        recompute_after_commit(occurrence.commitment.contract.client_id)
     return evidence
 
 

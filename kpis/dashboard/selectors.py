@@ -19,6 +19,7 @@ from contracts.models import Contract
 from contracts.selectors import policy_with_targets
 from kpis.dashboard import charts
 from kpis.dashboard.drilldown import figure_ticket_ids
+from kpis.metrics.cost import COST_KEYS
 from kpis.metrics.period import Period, period_key, period_label
 from kpis.metrics.registry import KPIS, SCORECARD, Kpi
 from kpis.models import KpiSnapshot, TicketClock
@@ -116,8 +117,9 @@ class Row:
 
 
 # Figures of the registry shown on the dashboard outside the scorecard, each in its own section:
-# the recurring problems (risks), uptime, credits and the tickets without a verdict.
-SHOWN_ELSEWHERE = {"repeat_clusters", "uptime", "service_credits", "excluded"}
+# the recurring problems (risks), uptime, credits, the tickets without a verdict and what the
+# fee buys (kpis/dashboard/fee.py).
+SHOWN_ELSEWHERE = {"repeat_clusters", "uptime", "service_credits", "excluded", *COST_KEYS}
 # Every other figure of the registry, under the scorecard: p90 times, tickets per seat, the
 # SLA counts, time to escalate and the tier mix.
 MORE_FIGURES = [k for k in KPIS if k.scorecard is None and k.key not in SHOWN_ELSEWHERE]

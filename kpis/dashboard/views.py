@@ -22,6 +22,7 @@ from contracts.selectors import current_contract
 from contracts.services.commitments import contract_today
 from disputes.selectors import ticket_disputes
 from kpis.dashboard.drilldown import figure_ticket_list, snapshot_computed_at
+from kpis.dashboard.fee import FeeOnDemand
 from kpis.dashboard.periods import Candidate, default_period, period_state, ticket_range
 from kpis.dashboard.reported import reported_verdicts
 from kpis.dashboard.selectors import TICKET_FIGURES, DashboardData
@@ -54,6 +55,8 @@ PAGE_RELEASE = _release(
     "templates/kpis/ticket_list.html",
     "templates/kpis/_figure_cell.html",
     "templates/kpis/_times_table.html",
+    "templates/kpis/_fee_card.html",
+    "kpis/dashboard/fee.py",
     "kpis/dashboard/palette.py",
     "templates/contracts/_client_nav.html",
     "contracts/templatetags/portal.py",
@@ -158,6 +161,10 @@ def dashboard(request, slug):
         # renders; a change of the client's reports varies it, so a figure entered shows at once.
         context["reported"] = ReportedOnDemand(contract, label)
         context["reported_stamp"] = reports_stamp(client_id=client.pk)
+        # What the fee buys, with the per-ticket price the advisor may type on its card.
+        context["fee"] = FeeOnDemand(
+            client, contract, label, stored, request.GET.get("ticket_price", "")
+        )
     return render(request, "kpis/dashboard.html", context)
 
 

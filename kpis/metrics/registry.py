@@ -102,6 +102,9 @@ _TICKET_RULES: dict[str, Rule] = {
     "tickets.resolved": Rule("count", "resolved"),
     "tickets.open_at_end": Rule("count", "open_at_end", note="backlog at the period's end"),
     "tickets.per_seat": Rule("per_seat", "created", note="created / seats in the contract"),
+    # What the fee per incident and per resolved incident count (kpis/metrics/cost.py).
+    "incidents.created": Rule("count", "created", INCIDENT, note="incidents and alerts raised"),
+    "incidents.resolved": Rule("count", "resolved", INCIDENT, note="incidents and alerts resolved"),
     # Response verdicts and times: the period of creation.
     **_clock_rules("response", "created", "created"),
     # Resolution times: the period of resolution. Verdicts (basis "verdict"): a met one the
@@ -216,6 +219,8 @@ KPIS: tuple[Kpi, ...] = (
     _kpi("tickets.resolved", "Tickets resolved", "count", "neither"),
     _kpi("tickets.open_at_end", "Open at the period's end", "count", "lower", 13),
     _kpi("tickets.per_seat", "Tickets per seat", "ratio", "lower"),
+    _kpi("incidents.created", "Incidents raised", "count", "neither"),
+    _kpi("incidents.resolved", "Incidents resolved", "count", "neither"),
     _kpi("response.mean_minutes", "Mean time to respond", "minutes", "lower", 5),
     _kpi("response.median_minutes", "Median time to respond", "minutes", "lower", 3),
     _kpi("response.p90_minutes", "90th percentile time to respond", "minutes", "lower"),
@@ -241,6 +246,13 @@ KPIS: tuple[Kpi, ...] = (
     _kpi("uptime", "Uptime", "uptime", "higher"),
     _kpi("commitments.kept_rate", "Commitments kept", "rate", "higher", 14),
     _kpi("service_credits", "Service credits due", "money", "neither"),
+    # What the fee buys (kpis/metrics/cost.py): amounts in the contract's currency. A lower
+    # cost per ticket is not better in itself (more tickets lower it): neither.
+    _kpi("cost.fee", "Fee for the period", "money", "neither"),
+    _kpi("cost.per_ticket", "Fee per ticket", "money", "neither"),
+    _kpi("cost.per_incident", "Fee per incident", "money", "neither"),
+    _kpi("cost.per_resolved_incident", "Fee per resolved incident", "money", "neither"),
+    _kpi("cost.per_seat", "Fee per seat", "money", "neither"),
     _kpi("excluded", "Tickets without an SLA verdict", "by_reason", "neither"),
 )
 KPI = {kpi.key: kpi for kpi in KPIS}

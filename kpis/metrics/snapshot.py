@@ -1,6 +1,7 @@
 """What a snapshot holds besides the ticket figures, and its stored form. Pure: uptime,
 commitments kept and service credits for a period, from what the recompute loaded; the
-snapshot's values, figures and breakdowns in the order of the KPI registry."""
+snapshot's values, figures and breakdowns in the order of the KPI registry; the fee figures
+come from kpis/metrics/cost.py."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from contracts.models import Contract
 from kpis.metrics.adjustments import Adjustments
+from kpis.metrics.cost import cost_figures, term_of
 from kpis.metrics.formulas import Figure
 from kpis.metrics.period import Period
 from kpis.metrics.registry import KEYS_IN_ORDER
@@ -110,7 +112,8 @@ def _snapshot_data(
     agreed: bool = False,
 ) -> dict:
     """The stored form of one period: values, figures (numerator, denominator, note) and
-    breakdowns, with uptime, commitments and credits added to the ticket figures. `agreed`:
+    breakdowns, with uptime, commitments, credits and the fee figures added to the ticket
+    figures. `agreed`:
     the commitments as accepted disputes settled them (the ticket figures come in agreed)."""
     figures["uptime"] = uptime_figure(
         context.outages, context.uptime_targets, period, naive_utc(as_of)
@@ -122,6 +125,7 @@ def _snapshot_data(
         context.adjustments.occurrences if agreed else None,
     )
     figures["service_credits"] = _service_credits(context.contract, figures, period)
+    figures.update(cost_figures(term_of(context.contract), figures, period))
     return {
         "values": {k: figures[k].value for k in KEYS_IN_ORDER},
         "figures": {k: figures[k].to_json() for k in KEYS_IN_ORDER},

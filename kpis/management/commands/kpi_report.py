@@ -8,10 +8,12 @@ from django.core.management.base import BaseCommand, CommandError
 
 from contracts.models import Organisation
 from contracts.selectors import current_contract
+from kpis.metrics.cost import COST_KEYS
 from kpis.metrics.period import Period
 from kpis.metrics.recompute import kpis_recompute
 from kpis.metrics.registry import KEYS_IN_ORDER, RULES, values_in_order
 from kpis.models import KpiSnapshot, RecomputeRequest
+from msp_portal.units import money
 from reconciliation.services import msp_report_of
 
 
@@ -73,15 +75,23 @@ class Command(BaseCommand):
             f"{client.name} — {snapshot.period_label} ({snapshot.period_kind}), "
             f"computed {snapshot.computed_at:%Y-%m-%d %H:%M} UTC"
         )
+        contract = current_contract(client=client)
+        currency = contract.currency if contract is not None else ""
         for key in KEYS_IN_ORDER:
             figure = snapshot.figures.get(key, {})
-            ratio = ""
-            if figure.get("denominator") is not None and figure.get("numerator") is not None:
-                ratio = f"  ({_text(figure['numerator'])} / {figure['denominator']})"
+            value, numerator = snapshot.values.get(key), figure.get("numerator")
+            shown, ratio = _text(value), ""
+            if key in COST_KEYS:  # amounts: two decimals and the contract's currency
+                shown = money(value, currency) if value is not None else _text(None)
+                numerator = money(numerator, currency) if numerator is not None else None
+            elif numerator is not None:
+                numerator = _text(numerator)
+            if figure.get("denominator") is not None and numerator is not None:
+                ratio = f"  ({numerator} / {figure['denominator']})"
             rule = RULES.get(key)
             if rule is not None and rule.missing and figure.get("note") == rule.missing:
                 ratio += f"  ({rule.missing})"  # why a rate is empty: docs/kpis.md
-            self.stdout.write(f"  {key:<36}{_text(snapshot.values.get(key))}{ratio}")
+            self.stdout.write(f"  {key:<36}{shown}{ratio}")
         for key, value in agreed.items():
             self.stdout.write(f"  {key:<36}{_text(value)}  (as agreed: accepted disputes)")
         for key, value in reported.items():
