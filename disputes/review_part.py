@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-from django.db.models import Q
+from django.db.models import Count, Q
 
 from kpis.dashboard.verdicts import money_text
 
@@ -20,15 +20,28 @@ Status = Dispute.Status
 ROWS_SHOWN = 20
 
 
-def _counts(opened, settled, outstanding) -> dict[str, int]:
-    return {
-        "opened": opened.count(),
-        "accepted": settled.filter(status=Status.ACCEPTED, settled_by_rule=False).count(),
-        "rejected": settled.filter(status=Status.REJECTED).count(),
-        "by_rule": settled.filter(settled_by_rule=True).count(),
-        "withdrawn": settled.filter(status=Status.WITHDRAWN).count(),
-        "outstanding": outstanding.count(),
-    }
+def _quarter(start, end) -> tuple[Q, Q, Q]:
+    """Opened: in the quarter. Settled: answered, withdrawn or settled by the rule within it
+    (an escalation is not settled: it is outstanding until people decide). Outstanding: opened
+    by the quarter's end and not settled by then."""
+    opened = Q(opened_at__gte=start, opened_at__lt=end)
+    settled = Q(answered_at__gte=start, answered_at__lt=end) & ~Q(status=Status.ESCALATED)
+    outstanding = Q(opened_at__lt=end) & (
+        Q(status__in=[Status.OPEN, Status.ESCALATED]) | Q(answered_at__gte=end)
+    )
+    return opened, settled, outstanding
+
+
+def _counts(disputes, opened: Q, settled: Q, outstanding: Q) -> dict[str, int]:
+    """The quarter's counts, in one query."""
+    return disputes.aggregate(
+        opened=Count("pk", filter=opened),
+        accepted=Count("pk", filter=settled & Q(status=Status.ACCEPTED, settled_by_rule=False)),
+        rejected=Count("pk", filter=settled & Q(status=Status.REJECTED)),
+        by_rule=Count("pk", filter=settled & Q(settled_by_rule=True)),
+        withdrawn=Count("pk", filter=settled & Q(status=Status.WITHDRAWN)),
+        outstanding=Count("pk", filter=outstanding),
+    )
 
 
 def review_disputes(contract, quarter: str, first_day, next_first_day) -> dict:
@@ -37,17 +50,8 @@ def review_disputes(contract, quarter: str, first_day, next_first_day) -> dict:
     start = datetime.combine(first_day, time.min, tzinfo=zone)
     end = datetime.combine(next_first_day, time.min, tzinfo=zone)
     disputes = Dispute.objects.filter(contract=contract).select_related("contract")
-    opened = disputes.filter(opened_at__gte=start, opened_at__lt=end)
-    # Settled in the quarter: answered, withdrawn or settled by the rule within it (an
-    # escalation is not settled: it is outstanding until people decide).
-    settled = disputes.filter(answered_at__gte=start, answered_at__lt=end).exclude(
-        status=Status.ESCALATED
-    )
-    # Outstanding at the quarter's end: opened by then and not settled by then.
-    outstanding = disputes.filter(opened_at__lt=end).filter(
-        Q(status__in=[Status.OPEN, Status.ESCALATED]) | Q(answered_at__gte=end)
-    )
-    counts = _counts(opened, settled, outstanding)
+    opened, settled, outstanding = _quarter(start, end)
+    counts = _counts(disputes, opened, settled, outstanding)
     measured, agreed = credits_moved(contract, quarter)
     moved = None
     if measured is not None and agreed is not None:
@@ -59,7 +63,7 @@ def review_disputes(contract, quarter: str, first_day, next_first_day) -> dict:
         }
     if not any(counts.values()) and not (moved and moved["changed"]):
         return {}  # no dispute touched the quarter: the review leaves the section out
-    shown = (opened | outstanding).distinct().order_by("opened_at", "id")[:ROWS_SHOWN]
+    shown = disputes.filter(opened | outstanding).order_by("opened_at", "id")[:ROWS_SHOWN]
     rows = []
     for dispute in shown:
         words = contest_words(dispute, zone)
