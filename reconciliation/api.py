@@ -7,7 +7,6 @@ from __future__ import annotations
 import math
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import FileResponse, Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -23,7 +22,7 @@ from msp_portal.tenancy import Action, contract_access, visible_clients, visible
 
 from .figures import REPORTED_KEYS
 from .models import MspReport
-from .reports import msp_report_attach, msp_report_save
+from .reports import msp_report_attach, msp_report_save, report_file_response
 
 LARGEST = 1e9  # minutes or tickets: far past any real report, and well inside a float
 
@@ -244,12 +243,4 @@ class ReportedFiguresViewSet(
     )
     @action(detail=True, methods=["get"])
     def download(self, request, pk=None):
-        report = self.get_object()
-        if not report.file:
-            raise Http404("No file was attached to this report.")
-        return FileResponse(
-            report.file.open("rb"),
-            as_attachment=True,
-            filename=report.original_name,
-            content_type=report.content_type,
-        )
+        return report_file_response(self.get_object())

@@ -3,15 +3,15 @@ as evidence. Every change is in the audit trail (contracts/services/audit.py).""
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import PurePath
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import FileResponse, Http404
 
 from contracts.models import AuditEvent, Contract
 from contracts.services.audit import audit_record
-from contracts.services.commitments import evidence_check
+from contracts.services.commitments import upload_checked
 from kpis.metrics.period import Period
 from kpis.metrics.registry import KPI
 
@@ -84,23 +84,29 @@ def msp_report_save(
     return report
 
 
+def report_file_response(report: MspReport) -> FileResponse:
+    """The MSP's report file as a download (404 when none was attached)."""
+    if not report.file:
+        raise Http404("No file was attached to this report.")
+    return FileResponse(
+        report.file.open("rb"),
+        as_attachment=True,
+        filename=report.original_name,
+        content_type=report.content_type,
+    )
+
+
 def msp_report_attach(*, report: MspReport, upload, actor, source: str) -> MspReport:
     """Store the MSP's report file under a random name, after the checks commitment evidence
     gets (type, size, content). A new file takes the place of an earlier one, whose bytes are
     kept in storage and whose name the trail keeps."""
-    head = upload.read(4096)
-    upload.seek(0)
-    content_type = evidence_check(upload.name, head, upload.size)
-    digest = hashlib.sha256()
-    for chunk in upload.chunks():
-        digest.update(chunk)
-    upload.seek(0)
+    content_type, sha256 = upload_checked(upload)
     with transaction.atomic():
         previous = report.original_name or None
         report.original_name = PurePath(upload.name).name[:255]
         report.content_type = content_type
         report.size = upload.size
-        report.sha256 = digest.hexdigest()
+        report.sha256 = sha256
         report.file.save(report.original_name, upload, save=False)
         if actor is not None and actor.is_authenticated:
             report.entered_by = actor

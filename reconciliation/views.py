@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
@@ -28,7 +28,7 @@ from msp_portal.tenancy import (
 from .causes import CAUSE_WORDS, RESOLUTION, RESPONSE
 from .figures import EXAMPLES, REPORTED_KEYS, reported_value_parse, value_typed
 from .models import MspReport
-from .reports import msp_report_attach, msp_report_save
+from .reports import msp_report_attach, msp_report_save, report_file_response
 from .services import msp_report_of, reconciliation_compute
 
 CLOCK_WORDS = {RESPONSE: "Response", RESOLUTION: "Resolution"}
@@ -199,11 +199,4 @@ def reported_file(request, slug, pk):
     report = get_object_or_404(
         MspReport, pk=pk, client=client, contract__in=visible_contracts(request.user)
     )
-    if not report.file:
-        raise Http404("No file was attached to this report.")
-    return FileResponse(
-        report.file.open("rb"),
-        as_attachment=True,
-        filename=report.original_name,
-        content_type=report.content_type,
-    )
+    return report_file_response(report)

@@ -1,10 +1,14 @@
-"""What the review tests share: a draft of a quarter, the PDF tools they need, a tiny PNG."""
+"""What the review tests share: a draft of a quarter, the PDF tools they need, a QBR PDF's text
+as a reader sees it, a tiny PNG."""
 
 from __future__ import annotations
 
+import io
 import shutil
+import subprocess
 
 import pytest
+from django.core.management import call_command
 
 from reviews import services
 
@@ -22,6 +26,25 @@ def draft(world, quarter="2025-Q3"):
         contract=world.acme_contract, quarter=quarter, actor=world.advisor
     )
     return review
+
+
+def qbr_pdf_text(slug: str, quarter: str, folder) -> str:
+    """The text of `generate_qbr`'s PDF (pdftotext), its whitespace folded to single spaces."""
+    output = folder / "qbr.pdf"
+    call_command(
+        "generate_qbr",
+        "--client",
+        slug,
+        "--quarter",
+        quarter,
+        "--output",
+        str(output),
+        stdout=io.StringIO(),
+    )
+    text = subprocess.run(
+        ["pdftotext", str(output), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    return " ".join(text.split())
 
 
 PNG_1PX = (

@@ -9,15 +9,12 @@ calendar in America/Chicago with US-TX holidays and 24 December 2025.
 
 from __future__ import annotations
 
-import io
-import subprocess
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
-from django.core.management import call_command
 from django.urls import reverse
 
 from contracts.models import AuditEvent, CommitmentOccurrence, Contract
@@ -33,7 +30,7 @@ from disputes.window import add_business_days, dispute_due_at
 from kpis.metrics.recompute import kpis_recompute
 from kpis.models import KpiSnapshot
 
-from .reviews_support import needs_pdf_tools
+from .reviews_support import needs_pdf_tools, qbr_pdf_text
 from .test_agreed_figures import _ticket
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -474,22 +471,7 @@ def test_the_quarters_review_counts_disputes_and_the_credits_they_moved(
 
 @needs_pdf_tools
 def test_the_qbr_pdf_lists_the_disputes_and_the_credits_they_moved(world, q3_disputes, tmp_path):
-    output = tmp_path / "qbr.pdf"
-    call_command(
-        "generate_qbr",
-        "--client",
-        world.acme.slug,
-        "--quarter",
-        "2025-Q3",
-        "--output",
-        str(output),
-        stdout=io.StringIO(),
-    )
-    text = " ".join(
-        subprocess.run(
-            ["pdftotext", str(output), "-"], capture_output=True, text=True, check=True
-        ).stdout.split()
-    )
+    text = qbr_pdf_text(world.acme.slug, "2025-Q3", tmp_path)
     assert "Disputes" in text
     assert "3 opened in 2025-Q3; settled in the quarter: 1 accepted, 1 rejected" in text
     assert "USD 420.50 as agreed, USD 841.00 as measured" in text

@@ -8,7 +8,6 @@ import html
 import io
 import json
 import re
-import subprocess
 
 import pytest
 from django.core.management import call_command
@@ -16,7 +15,7 @@ from django.urls import reverse
 
 from kpis.models import KpiSnapshot
 
-from .reviews_support import draft, needs_pdf_tools
+from .reviews_support import draft, needs_pdf_tools, qbr_pdf_text
 
 QUARTER = "2025-Q3"
 # The demo contract: 145.00 a user × 58 users = 8,410.00 a month, from 1 July 2025: the whole
@@ -131,22 +130,7 @@ def test_the_qbr_has_the_section_on_its_page(acme, client_for):
 
 @needs_pdf_tools
 def test_the_qbr_pdf_prints_what_the_fee_buys(acme, tmp_path):
-    output = tmp_path / "qbr.pdf"
-    call_command(
-        "generate_qbr",
-        "--client",
-        acme.acme.slug,
-        "--quarter",
-        QUARTER,
-        "--output",
-        str(output),
-        stdout=io.StringIO(),
-    )
-    text = " ".join(
-        subprocess.run(
-            ["pdftotext", str(output), "-"], capture_output=True, text=True, check=True
-        ).stdout.split()
-    )
+    text = qbr_pdf_text(acme.acme.slug, QUARTER, tmp_path)
     assert "Uptime, service credits and what the fee buys" in text  # the contents
     assert "What the fee buys" in text  # the section's heading
     for said in (

@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import subprocess
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -28,7 +27,7 @@ from reconciliation.models import MspReport
 from reconciliation.reports import msp_report_attach, msp_report_save
 from reconciliation.services import reconciliation_compute
 
-from .reviews_support import needs_pdf_tools
+from .reviews_support import needs_pdf_tools, qbr_pdf_text
 from .test_recompute import SAMPLES, import_sample
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -550,22 +549,7 @@ def test_the_qbr_pdf_sets_the_msps_figures_beside_ours(one_per_cause, tmp_path):
         actor=world.msp_staff,
         source="web",
     )
-    output = tmp_path / "qbr.pdf"
-    call_command(
-        "generate_qbr",
-        "--client",
-        world.acme.slug,
-        "--quarter",
-        "2025-Q3",
-        "--output",
-        str(output),
-        stdout=io.StringIO(),
-    )
-    text = " ".join(
-        subprocess.run(
-            ["pdftotext", str(output), "-"], capture_output=True, text=True, check=True
-        ).stdout.split()
-    )
+    text = qbr_pdf_text(world.acme.slug, "2025-Q3", tmp_path)
     assert "The MSP's own report beside what was measured" in text
     assert "Resolution SLA compliance: MSP reported 98%, measured 80%" in text
     assert "Tickets raised: MSP reported 10, measured 10" in text

@@ -183,8 +183,9 @@ def evidence_check(name: str, head: bytes, size: int) -> str:
     return _CONTENT_TYPES[suffix]
 
 
-def evidence_add(*, occurrence: CommitmentOccurrence, upload, actor, source: str) -> Evidence:
-    """Store an uploaded evidence file for an occurrence, after checking its size and content."""
+def upload_checked(upload) -> tuple[str, str]:
+    """The content type and SHA-256 of an uploaded evidence-like file (commitment evidence, the
+    MSP's reports), after checking its type, size and content (ValidationError otherwise)."""
     head = upload.read(4096)
     upload.seek(0)
     content_type = evidence_check(upload.name, head, upload.size)
@@ -192,13 +193,19 @@ def evidence_add(*, occurrence: CommitmentOccurrence, upload, actor, source: str
     for chunk in upload.chunks():
         digest.update(chunk)
     upload.seek(0)
+    return content_type, digest.hexdigest()
+
+
+def evidence_add(*, occurrence: CommitmentOccurrence, upload, actor, source: str) -> Evidence:
+    """Store an uploaded evidence file for an occurrence, after checking its size and content."""
+    content_type, sha256 = upload_checked(upload)
     with transaction.atomic():
         evidence = Evidence(
             occurrence=occurrence,
             original_name=PurePath(upload.name).name[:255],
             content_type=content_type,
             size=upload.size,
-            sha256=digest.hexdigest(),
+            sha256=sha256,
             uploaded_by=actor,
         )
         evidence.file.save(evidence.original_name, upload, save=False)
