@@ -118,8 +118,24 @@ def recompute_enqueue(client_id: int, *, full: bool = False) -> bool:
 
 def recompute_after_commit(client_id: int) -> None:
     """Every period of the client is recomputed once the current transaction commits (targets,
-    calendars, credit terms, areas or outages changed)."""
-    transaction.on_commit(lambda: recompute_enqueue(client_id, full=True))
+    calendars, credit terms, areas or outages changed). Once per transaction: twenty occurrences
+    recorded in one transaction (the demo's history, a contract file) queue one recompute.
+
+    The callbacks Django keeps for the commit are read to find one already waiting for this
+    client; a rolled-back savepoint drops its callbacks from that list, so what is found there
+    will run."""
+    connection = transaction.get_connection()
+    if connection.in_atomic_block and any(
+        getattr(pending[1], "recompute_client", None) == client_id
+        for pending in connection.run_on_commit
+    ):
+        return
+
+    def enqueue_full() -> None:
+        recompute_enqueue(client_id, full=True)
+
+    enqueue_full.recompute_client = client_id  # type: ignore[attr-defined]
+    transaction.on_commit(enqueue_full)
 
 
 def mark_enqueued(kind: str, key: int, seconds: int = ENQUEUED_TTL) -> None:

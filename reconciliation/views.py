@@ -15,6 +15,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
+from kpis.dashboard.periods import default_periods
 from kpis.metrics.period import Period
 from kpis.metrics.registry import KPI
 from kpis.models import KpiSnapshot
@@ -40,18 +41,13 @@ VERDICT_WORDS = {
 }
 
 
-def _period_asked(request, client) -> str:
-    """The period the page is about: the one asked for, else the newest quarter with figures."""
+def _period_asked(request, client, contract) -> str:
+    """The period the page is about: the one asked for, else the one every page opens on (the
+    newest complete quarter with enough tickets, kpis/dashboard/periods.py)."""
     asked = request.GET.get("period", "").strip()
-    if asked:
+    if asked or contract is None:
         return asked
-    latest = (
-        KpiSnapshot.objects.filter(client=client, period_kind="quarter")
-        .order_by("-period_start")
-        .values_list("period_label", flat=True)
-        .first()
-    )
-    return latest or ""
+    return default_periods({client.pk: contract})[client.pk] or ""
 
 
 def _stored_periods(client) -> list[str]:
@@ -65,7 +61,7 @@ def _stored_periods(client) -> list[str]:
 @login_required
 def reconciliation_page(request, slug):
     client, _access, contract = get_client_with_contract_or_404(request.user, slug)
-    label = _period_asked(request, client)
+    label = _period_asked(request, client, contract)
     context = {
         "client": client,
         "contract": contract,
@@ -114,7 +110,7 @@ def reported_figures(request, slug):
         raise Http404("This client has no contract.")
     access = contract_access(request.user, contract)
     can_enter = access.can(Action.ENTER_REPORTED)
-    label = request.POST.get("period") or _period_asked(request, client)
+    label = request.POST.get("period") or _period_asked(request, client, contract)
     errors: list[str] = []
     typed: dict[str, str] = {}
     if request.method == "POST":

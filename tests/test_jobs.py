@@ -84,3 +84,24 @@ def test_the_sweep_queues_again_a_job_whose_process_died_and_leaves_a_live_one(w
 def test_every_kind_of_work_has_its_own_lock_namespace():
     namespaces = {k: v for k, v in vars(Locks).items() if k.isupper()}
     assert len(set(namespaces.values())) == len(namespaces) == 4
+
+
+def test_a_transaction_queues_one_full_recompute_per_client(db, django_capture_on_commit_callbacks):
+    """Twenty occurrences recorded in one transaction recompute their client once; a callback
+    a rolled-back savepoint dropped does not stop the next request from queuing one."""
+    from django.db import transaction
+
+    from msp_portal.jobs import recompute_after_commit
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        for _ in range(3):
+            recompute_after_commit(1)
+        recompute_after_commit(2)
+        try:
+            with transaction.atomic():
+                recompute_after_commit(3)
+                raise RuntimeError("rolled back")
+        except RuntimeError:
+            pass
+        recompute_after_commit(3)
+    assert [c.recompute_client for c in callbacks] == [1, 2, 3]

@@ -7,6 +7,7 @@ the demo users exist with their memberships, and records commitment history only
 import hashlib
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -48,6 +49,7 @@ class Command(BaseCommand):
             self._history(users)
         self._tickets(users["staff@northwind.example"])
         self._proposal(users["staff@northwind.example"])
+        self._accountability(users)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
 
     def _proposal(self, staff) -> None:
@@ -76,6 +78,100 @@ class Command(BaseCommand):
             )
         for line in proposal.changes:
             self.stdout.write(f"  acme-dental: {line}")
+
+    def _accountability(self, users: dict) -> None:
+        """What the MSP's own report said for Acme's default quarter, beside what was measured,
+        and two disputes of its verdicts: one the MSP accepted (the agreed figures move), one
+        waiting for its answer. Once only."""
+        from disputes.models import Dispute
+        from disputes.services import dispute_answer, dispute_open
+        from kpis.dashboard.periods import default_periods
+        from kpis.metrics.period import Period
+        from kpis.metrics.recompute import kpis_recompute
+        from kpis.models import KpiSnapshot, Ticket
+        from reconciliation.models import MspReport
+        from reconciliation.reports import msp_report_save
+
+        contract = Contract.objects.select_related("client").get(client__slug="acme-dental")
+        if MspReport.objects.filter(contract=contract).exists():
+            return
+        quarter = default_periods({contract.client_id: contract})[contract.client_id]
+        snapshot = KpiSnapshot.objects.filter(client=contract.client, period_label=quarter).first()
+        if snapshot is None:
+            return
+        staff, owner = users["staff@northwind.example"], users["owner@acme.example"]
+        measured = snapshot.values
+        # An MSP's report rounds in its own favour: every SLA met but a few, its own count.
+        msp_report_save(
+            contract=contract,
+            period_label=quarter,
+            figures={
+                "resolution.compliance": 0.97,
+                "response.compliance": 0.99,
+                "tickets.created": measured.get("tickets.created"),
+            },
+            note="Northwind's quarterly service report, page 2.",
+            actor=staff,
+            source="command",
+        )
+
+        period = Period.parse(quarter, contract.timezone)
+        zone = ZoneInfo(contract.timezone)
+
+        def latest_breached(priority: str):
+            """The quarter's newest ticket of this priority resolved late: its month moves."""
+            return (
+                Ticket.objects.filter(
+                    client=contract.client,
+                    clock__resolution_verdict="breached",
+                    priority=priority,
+                    resolved_at__isnull=False,
+                    created_at__gte=datetime.combine(period.first_day, time.min, tzinfo=zone),
+                    resolved_at__lt=datetime.combine(period.next_first_day, time.min, tzinfo=zone),
+                )
+                .order_by("-created_at")
+                .first()
+            )
+
+        contested = [
+            (
+                latest_breached("P3"),
+                "verdict",
+                {"clock": "resolution", "verdict": "met"},
+                "The user confirmed the fix the same afternoon; the ticket was closed a day later.",
+            ),
+            (
+                latest_breached("P2"),
+                "priority",
+                {"priority": "P3"},
+                "This was logged as high priority but was a routine request; judge it as P3.",
+            ),
+        ]
+        for n, (ticket, subject, requested, reason) in enumerate(contested):
+            if ticket is None:
+                continue
+            dispute = dispute_open(
+                contract=contract,
+                actor=owner,
+                subject=subject,
+                requested=requested,
+                reason=reason,
+                ticket=ticket,
+                source="command",
+            )
+            if n == 0:
+                dispute_answer(
+                    dispute=dispute,
+                    actor=staff,
+                    accept=True,
+                    reason="Our notes agree: resolved on the day.",
+                    source="command",
+                )
+        kpis_recompute(contract.client)
+        self.stdout.write(
+            f"  acme-dental: the MSP's report for {quarter}, "
+            f"{Dispute.objects.filter(contract=contract).count()} dispute(s)"
+        )
 
     def _tickets(self, staff) -> None:
         """A year of tickets per demo client, through the importer, once per file."""
@@ -144,22 +240,29 @@ class Command(BaseCommand):
             admin.save()
         return users
 
+    def _matrix_approvals(self, contract: Contract, users: dict) -> None:
+        """The MSP approved its clients' matrices and Birch & Cole approved its own; Acme's
+        has gaps on purpose, so nobody may approve it until they are filled."""
+        matrix = contract.current_matrix()
+        if matrix is None or matrix_refusals(matrix):
+            return
+        if matrix.msp_approved_at is None:
+            matrix_approve(
+                version=matrix, side="msp", actor=users["staff@northwind.example"], source="command"
+            )
+        if contract.client.slug == "birch-cole-law" and matrix.client_approved_at is None:
+            matrix_approve(
+                version=matrix,
+                side="client",
+                actor=users["owner@birchcole.example"],
+                source="command",
+            )
+
     def _history(self, users: dict) -> None:
         """A believable past: the MSP approved Acme's matrix, most commitments were kept."""
         staff = users["staff@northwind.example"]
         for contract in Contract.objects.filter(client__slug__in=["acme-dental", "birch-cole-law"]):
-            matrix = contract.current_matrix()
-            if matrix is None or matrix_refusals(matrix):
-                continue  # Acme's has gaps on purpose: nobody may approve it until they are filled
-            if matrix.msp_approved_at is None:
-                matrix_approve(version=matrix, side="msp", actor=staff, source="command")
-            if contract.client.slug == "birch-cole-law" and matrix.client_approved_at is None:
-                matrix_approve(
-                    version=matrix,
-                    side="client",
-                    actor=users["owner@birchcole.example"],
-                    source="command",
-                )
+            self._matrix_approvals(contract, users)
             today = contract_today(contract)
             for commitment in contract.commitments.all():
                 for index, occ in enumerate(commitment.occurrences.filter(due_date__lt=today)):
