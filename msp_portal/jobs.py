@@ -124,11 +124,7 @@ def recompute_after_commit(client_id: int) -> None:
     The callbacks Django keeps for the commit are read to find one already waiting for this
     client; a rolled-back savepoint drops its callbacks from that list, so what is found there
     will run."""
-    connection = transaction.get_connection()
-    if connection.in_atomic_block and any(
-        getattr(pending[1], "recompute_client", None) == client_id
-        for pending in connection.run_on_commit
-    ):
+    if recompute_pending(client_id):
         return
 
     def enqueue_full() -> None:
@@ -136,6 +132,16 @@ def recompute_after_commit(client_id: int) -> None:
 
     enqueue_full.recompute_client = client_id  # type: ignore[attr-defined]
     transaction.on_commit(enqueue_full)
+
+
+def recompute_pending(client_id: int) -> bool:
+    """Whether the current transaction will queue the client's full recompute when it commits
+    (recompute_after_commit)."""
+    connection = transaction.get_connection()
+    return connection.in_atomic_block and any(
+        getattr(pending[1], "recompute_client", None) == client_id
+        for pending in connection.run_on_commit
+    )
 
 
 def mark_enqueued(kind: str, key: int, seconds: int = ENQUEUED_TTL) -> None:
