@@ -46,8 +46,9 @@ NEWCOMER_ANSWERS = {
     "sector_fit": ("no", "No dental clients yet"),
     "coverage_fit": ("partly", "On-site within a day, not the same day"),
 }
+# The incumbent's files under "incumbent"; the newcomer's under its name.
 EVIDENCE = {
-    "Northwind IT": {"mfa": ("northwind-mfa-policy.txt", b"Technician MFA policy (demo)\n")},
+    "incumbent": {"mfa": ("northwind-mfa-policy.txt", b"Technician MFA policy (demo)\n")},
     NEWCOMER: {
         "mfa": ("harbor-conditional-access.txt", b"Conditional access export (demo)\n"),
         "sample_reports": ("harbor-sample-report.txt", b"Sample monthly report (demo)\n"),
@@ -66,7 +67,9 @@ def demo_scorecard_ensure(actor=None) -> None:
     for candidate, given in ((incumbent, INCUMBENT_ANSWERS), (newcomer, NEWCOMER_ANSWERS)):
         files = {
             key: SimpleUploadedFile(name, content, "text/plain")
-            for key, (name, content) in EVIDENCE.get(candidate.name, {}).items()
+            for key, (name, content) in EVIDENCE[
+                "incumbent" if candidate.is_incumbent else candidate.name
+            ].items()
         }
         answers = {key: {"answer": a, "note": note} for key, (a, note) in given.items()}
         answers_save(
