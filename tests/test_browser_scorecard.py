@@ -73,3 +73,23 @@ def test_the_advisor_weighs_answers_and_reads_the_comparison(world, browser, liv
     # Harbor: security 5 of 25 = 1.0, fit 2 of 15 = 0.7: (20 × 1.0 + 10 × 0.7) / 100 = 0.27.
     assert "Weighted total\t2.04 of 5\t0.27 of 5" in text
     assert errors == []
+
+
+def test_the_scorecard_pages_have_no_serious_accessibility_violations(world, browser, live_server):
+    from .scorecard_support import scored_world
+    from .test_accessibility import serious_violations
+
+    _assessment, _incumbent, harbor = scored_world(world)
+    slug = world.acme.slug
+    pages = {
+        "weights and candidates": reverse("scorecard", args=[slug]),
+        "answers": reverse("scorecard_candidate", args=[slug, harbor.pk]),
+        "comparison": reverse("scorecard_compare", args=[slug]),
+    }
+    page, errors = logged_in_page(browser, live_server, world.advisor, bypass_csp=True)
+    found = {}
+    for name, url in pages.items():
+        page.goto(live_server.url + url)
+        found[name] = serious_violations(page)
+    assert found == {name: [] for name in pages}
+    assert errors == []
