@@ -8,8 +8,10 @@ behind them), so a busy quarter weighs more than a quiet one, as the tickets do.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from contracts.models import Contract
+from contracts.services.commitments import contract_today
 from contracts.templatetags.portal import percent
 from kpis.dashboard.agreed import as_agreed
 from kpis.metrics.registry import KPI
@@ -50,12 +52,21 @@ def quarters_span(labels: list[str]) -> str:
     return f"{first}–{last}"
 
 
-def recent_quarters(client) -> list[KpiSnapshot]:
-    """The client's last four quarter snapshots, oldest first."""
-    newest = KpiSnapshot.objects.filter(client=client, period_kind="quarter").order_by(
-        "-period_start"
-    )[:QUARTERS]
-    return sorted(newest, key=lambda s: s.period_start)
+def quarter_end(start: date) -> date:
+    """The first day after the quarter starting on `start`."""
+    month = start.month + 3
+    return date(start.year + (month > 12), (month - 1) % 12 + 1, 1)
+
+
+def recent_quarters(contract: Contract) -> list[KpiSnapshot]:
+    """The client's last four complete quarters with a snapshot, oldest first. A quarter still
+    running is left out: its half-counted tickets would read as a fall in volume."""
+    today = contract_today(contract)
+    snapshots = KpiSnapshot.objects.filter(client_id=contract.client_id, period_kind="quarter")
+    complete = [
+        s for s in snapshots.order_by("-period_start") if quarter_end(s.period_start) <= today
+    ]
+    return sorted(complete[:QUARTERS], key=lambda s: s.period_start)
 
 
 def _pooled(key: str, snapshots: list[KpiSnapshot]) -> tuple[float, list[str]] | None:
@@ -91,13 +102,11 @@ def _snapshot_measure(measure: str, snapshots: list[KpiSnapshot]) -> Measured | 
 
 
 def _volume(snapshots: list[KpiSnapshot]) -> Measured | None:
-    """The last quarter's tickets raised against the first quarter's."""
-    counted = [
-        (s.period_label, as_agreed(s).values.get("tickets.created"))
-        for s in snapshots
-        if isinstance(as_agreed(s).values.get("tickets.created"), int)
-    ]
-    if len(counted) < 2 or counted[0][1] <= 0:
+    """The last quarter's tickets raised against the first quarter's, over the quarters with
+    tickets (a quarter without any is taken as not imported, not as a quarter of no trouble)."""
+    counted = [(s.period_label, as_agreed(s).values.get("tickets.created")) for s in snapshots]
+    counted = [(label, count) for label, count in counted if isinstance(count, int) and count > 0]
+    if len(counted) < 2:
         return None
     (first_label, first), (last_label, last) = counted[0], counted[-1]
     ratio = last / first
@@ -161,7 +170,7 @@ def _actions(contract: Contract, labels: list[str]) -> Measured | None:
 def incumbent_measures(contract: Contract) -> dict[str, Measured]:
     """Every measure the portal has data for, by measure key (a measure without data is
     absent: its stand-in question is then asked)."""
-    snapshots = recent_quarters(contract.client)
+    snapshots = recent_quarters(contract)
     labels = [s.period_label for s in snapshots]
     found = [_snapshot_measure(m, snapshots) for m in SNAPSHOT_MEASURES]
     found += [_volume(snapshots), _matrix(contract), _cadence(contract, labels)]

@@ -18,7 +18,7 @@ def comparison_context(comparison: Comparison | None) -> dict:
     """What the page and the PDF show: the comparison, and the quarters it measured."""
     if comparison is None:
         return {"cmp": None}
-    labels = [s.period_label for s in recent_quarters(comparison.assessment.client)]
+    labels = [s.period_label for s in recent_quarters(comparison.assessment.contract)]
     return {
         "cmp": comparison,
         "columns": list(zip(comparison.candidates, comparison.totals, strict=True)),

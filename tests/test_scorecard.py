@@ -6,18 +6,23 @@ from __future__ import annotations
 
 import io
 import subprocess
+from datetime import date
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
+from contracts.services.commitments import contract_today
+from kpis.models import KpiSnapshot
 from scorecard.comparison import comparison_build
 from scorecard.demo import demo_scorecard_ensure
+from scorecard.measured import incumbent_measures
 from scorecard.models import Answer, Assessment, Candidate
 from scorecard.services import assessment_ensure
 
 from .reviews_support import needs_pdf_tools
-from .scorecard_support import WEIGHTS, scored_world
+from .scorecard_support import WEIGHTS, measured_quarters, scored_world
 
 
 def _cells(comparison, index: int) -> dict:
@@ -78,6 +83,36 @@ def test_the_incumbent_is_scored_from_its_quarters_and_the_newcomer_from_its_ans
     # Northwind (86 + 81 + 28 + 23 + 30 + 0) / 100 = 2.48;
     # Harbor (40 + 51 + 80 + 37 + 40 + 20) / 100 = 2.68.
     assert comparison.totals == [2.48, 2.68]
+
+
+def test_a_running_quarter_and_one_without_tickets_are_not_read_as_a_fall_in_volume(world):
+    measured_quarters(world)
+    today = contract_today(world.acme_contract)
+    running = date(today.year, (today.month - 1) // 3 * 3 + 1, 1)
+    for label, start, tickets in (
+        (f"{running.year}-Q{(running.month - 1) // 3 + 1}", running, 1),  # still running
+        ("2025-Q4", date(2025, 10, 1), 0),  # complete, nothing imported
+    ):
+        KpiSnapshot.objects.update_or_create(
+            client=world.acme,
+            period_label=label,
+            defaults={
+                "period_kind": "quarter",
+                "period_start": start,
+                "values": {"tickets.created": tickets},
+                "computed_at": timezone.now(),
+            },
+        )
+    measures = incumbent_measures(world.acme_contract)
+    # 2025-Q4 had no tickets and the running quarter is not over: 10 then 8, as before.
+    assert measures["volume"].words == (
+        "measured: Tickets raised 10 in 2026-Q1, 8 in 2026-Q2 (down 20%)"
+    )
+    # The window is the three complete quarters; no review was published in any.
+    assert measures["cadence"].words == (
+        "measured: reviews published for 0 of 3 quarters over 2025-Q4–2026-Q2"
+    )
+    assert measures["cadence"].score == 0 and "actions" not in measures
 
 
 def test_the_comparison_page_shows_words_and_marks_measured_and_answered_columns(world, client_for):
