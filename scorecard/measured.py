@@ -118,13 +118,13 @@ def _volume(snapshots: list[KpiSnapshot]) -> Measured | None:
 
 
 def _matrix(contract: Contract) -> Measured:
-    matrix = contract.current_matrix()
-    if matrix is None:
-        state, words = "none", "measured: no responsibility matrix on the contract"
-    elif matrix.is_agreed:
+    # A version in force counts as approved even while a later change waits for its approval.
+    if contract.matrix_in_force(contract_today(contract)) is not None:
         state, words = "agreed", "measured: responsibility matrix approved by both sides"
-    else:
+    elif contract.current_matrix() is not None:
         state, words = "waiting", "measured: responsibility matrix waiting for approval"
+    else:
+        state, words = "none", "measured: no responsibility matrix on the contract"
     return Measured("matrix", state, measure_score("matrix", state), words)
 
 

@@ -235,3 +235,21 @@ def test_the_pdf_command_writes_the_comparison_in_words(world, tmp_path):
     assert "Weighted total 2.48 of 5 2.68 of 5" in text
     for key in ("resolution.compliance", "operating_model", "least_privilege", "_"):
         assert key not in text
+
+
+def test_an_approved_matrix_scores_5_where_one_waiting_scored_2(world):
+    import yaml
+
+    from .conftest import agree, apply_yaml_text, demo_document, without_gaps
+
+    assessment, _incumbent, _harbor = scored_world(world)
+    # The demo's matrix has gaps (approving it is refused): the same matrix with none.
+    apply_yaml_text(yaml.safe_dump(without_gaps(demo_document("acme-dental.yaml"))))
+    agree(world.acme_contract.current_matrix(), client_user=world.owner, msp_user=world.msp_staff)
+    documentation = _cells(comparison_build(assessment, with_rivals=True), 0)["documentation"]
+    assert next((line.words, line.score) for line in documentation.lines) == (
+        "measured: responsibility matrix approved by both sides",
+        5,
+    )
+    # 5 + escalation paths with evidence 5 + sample reports not answered 0 = 10 / 3 = 3.3.
+    assert documentation.score == 3.3
