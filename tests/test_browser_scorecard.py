@@ -6,13 +6,18 @@ by hand below. No console error. Screenshots go to artifacts/screenshots/."""
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 from django.urls import reverse
 
+from scorecard.demo import demo_scorecard_ensure
 from scorecard.models import Assessment
 
 from .browser import CHROMIUM, SCREENSHOTS, logged_in_page
-from .scorecard_support import WEIGHTS, governance_history, measured_quarters
+from .reviews_support import needs_pdf_tools
+from .scorecard_support import WEIGHTS, governance_history, measured_quarters, scored_world
+from .test_accessibility import serious_violations
 
 pytestmark = [
     pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed"),
@@ -76,9 +81,6 @@ def test_the_advisor_weighs_answers_and_reads_the_comparison(world, browser, liv
 
 
 def test_the_scorecard_pages_have_no_serious_accessibility_violations(world, browser, live_server):
-    from .scorecard_support import scored_world
-    from .test_accessibility import serious_violations
-
     _assessment, _incumbent, harbor = scored_world(world)
     slug = world.acme.slug
     pages = {
@@ -92,4 +94,30 @@ def test_the_scorecard_pages_have_no_serious_accessibility_violations(world, bro
         page.goto(live_server.url + url)
         found[name] = serious_violations(page)
     assert found == {name: [] for name in pages}
+    assert errors == []
+
+
+@needs_pdf_tools
+def test_the_owner_reads_the_demo_scorecard_and_downloads_its_pdf(world, browser, live_server):
+    """The demo's step (Northwind beside Harbor Managed IT) as Acme's owner sees it, and the PDF
+    the page's button downloads, read back with pdftotext."""
+    demo_scorecard_ensure(world.advisor)
+    page, errors = logged_in_page(browser, live_server, world.owner)
+    page.goto(f"{live_server.url}{reverse('scorecard_compare', args=[world.acme.slug])}")
+    text = page.inner_text("main")
+    assert "Northwind IT Services" in text and "Harbor Managed IT" in text
+    assert "Newcomer: answers only" in text
+    # Harbor's sector answer, with its note, as the demo gives it: no is 0.
+    assert (
+        "Knows the client's sector and its business applications: answered no, no evidence "
+        "attached (No dental clients yet) (0 of 5)"
+    ) in text
+    with page.expect_download() as download:
+        page.click("text=Download the comparison as a PDF")
+    saved = download.value.path()
+    assert download.value.suggested_filename == "provider-scorecard-acme-dental.pdf"
+    pdf_text = subprocess.run(
+        ["pdftotext", str(saved), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "Harbor Managed IT" in pdf_text and "Weighted total" in pdf_text
     assert errors == []
