@@ -43,6 +43,7 @@ class Action(StrEnum):
     OPEN_DISPUTE = "open_dispute"  # contest a measured verdict, pause, priority, exclusion
     ANSWER_DISPUTE = "answer_dispute"  # accept or reject a dispute: the MSP's side
     ENTER_REPORTED = "enter_reported"  # the figures the MSP's own report states, with the file
+    EDIT_SCORECARD = "edit_scorecard"  # the provider scorecard's weights, candidates, answers
 
 
 # Which side, holding which roles, may do each action. VIEW needs only a membership.
@@ -72,6 +73,9 @@ _RULES: dict[Action, dict[Side, set[str]]] = {
     Action.OPEN_DISPUTE: {Side.CLIENT: {Membership.Role.ADMIN}, Side.ADVISOR: WRITE_ROLES},
     Action.ANSWER_DISPUTE: {Side.MSP: WRITE_ROLES},
     Action.ENTER_REPORTED: {Side.MSP: WRITE_ROLES, Side.ADVISOR: WRITE_ROLES},
+    # The provider scorecard is the client's choice of MSP: its admins and its advisory firm
+    # score; the incumbent MSP reads its own column only (may_see_rival_candidates).
+    Action.EDIT_SCORECARD: {Side.CLIENT: {Membership.Role.ADMIN}, Side.ADVISOR: WRITE_ROLES},
     Action.COMMENT_REVIEW: {
         Side.MSP: WRITE_ROLES,
         Side.CLIENT: WRITE_ROLES,
@@ -449,6 +453,12 @@ def may_record_commitment(access: Access, owner: str) -> bool:
 def may_answer_commitment(access: Access, owner: str) -> bool:
     """Confirm or dispute an occurrence recorded as done: a writer of the other side."""
     return access.roles.get(commitment_sides(owner)[1]) in WRITE_ROLES
+
+
+def may_see_rival_candidates(access: Access) -> bool:
+    """The scorecard's newcomers and their answers: the client's side and its advisory firm. The
+    incumbent MSP sees its own scores, never what its rivals answered."""
+    return Side.CLIENT in access.roles or Side.ADVISOR in access.roles
 
 
 def may_set_action_item(access: Access, owner_side: str) -> bool:

@@ -19,7 +19,15 @@ from django.db import connection, models
 
 from contracts.models import Organisation
 
-TENANT_APPS = ("accounts", "contracts", "kpis", "reviews", "reconciliation", "disputes")
+TENANT_APPS = (
+    "accounts",
+    "contracts",
+    "kpis",
+    "reviews",
+    "reconciliation",
+    "disputes",
+    "scorecard",
+)
 MAX_DEPTH = 4
 
 

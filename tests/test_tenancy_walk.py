@@ -67,6 +67,7 @@ def _target_objects(contract):
         "snapshot": _snapshot_of(contract),
         "dispute": _dispute_of(contract),
         "msp_report": _msp_report_of(contract),
+        "scorecard_answer": _scorecard_answer_of(contract),
         **_review_of(contract),
         **_people_of(contract),
     }
@@ -224,6 +225,27 @@ def _msp_report_of(contract):
     return report
 
 
+def _scorecard_answer_of(contract):
+    """The client's provider scorecard with a newcomer and its answer with an evidence file."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from scorecard.models import Answer, Candidate
+    from scorecard.services import answers_save, assessment_ensure
+
+    assessment = assessment_ensure(client=contract.client, contract=contract)
+    newcomer, _ = Candidate.objects.get_or_create(assessment=assessment, name="Walk Newcomer")
+    if not newcomer.answers.exists():
+        pdf = SimpleUploadedFile("walk.pdf", b"%PDF-1.4 the walk's evidence", "application/pdf")
+        answers_save(
+            candidate=newcomer,
+            answers={"mfa": {"answer": "yes", "note": ""}},
+            files={"mfa": pdf},
+            actor=None,
+            source="command",
+        )
+    return Answer.objects.get(candidate=newcomer, question="mfa")
+
+
 def _ticket_of(contract):
     from kpis.models import Ticket
 
@@ -314,6 +336,9 @@ def route_targets(t: dict, own_slug: str) -> dict[str, list[dict]]:
         "reported_figures": [{"slug": slug}],
         "reported_file": [{"slug": slug, "pk": t["msp_report"].pk}],
         "review_list": [{"slug": slug}],
+        **{name: [{"slug": slug}] for name in ("scorecard", "scorecard_compare", "scorecard_pdf")},
+        "scorecard_candidate": [{"slug": slug, "pk": t["scorecard_answer"].candidate_id}],
+        "scorecard_answer_evidence": [{"slug": slug, "pk": t["scorecard_answer"].pk}],
         "dispute_list": [{"slug": slug}],
         "dispute_ticket": [{"slug": slug, "pk": t["ticket"].pk}],
         "dispute_occurrence": [{"slug": slug, "pk": pk, "occurrence": t["occurrence"].pk}],
@@ -371,6 +396,9 @@ def route_targets(t: dict, own_slug: str) -> dict[str, list[dict]]:
             "client_tickets",
             "client_reconciliation",
             "reported_figures",
+            "scorecard",
+            "scorecard_compare",
+            "scorecard_pdf",
             "review_list",
             "review_start",
             "dispute_list",

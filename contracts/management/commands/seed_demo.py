@@ -50,7 +50,14 @@ class Command(BaseCommand):
         self._tickets(users["staff@northwind.example"])
         self._proposal(users["staff@northwind.example"])
         self._accountability(users)
+        self._scorecard(users)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
+
+    def _scorecard(self, users: dict) -> None:
+        """Acme's provider scorecard: Northwind beside one invented newcomer (scorecard/demo.py)."""
+        from scorecard.demo import demo_scorecard_ensure
+
+        demo_scorecard_ensure(users["advisor@clearview.example"])
 
     def _proposal(self, staff) -> None:
         """A change of Acme's SLA the MSP proposed from next month, waiting for the client's
