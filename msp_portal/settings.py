@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "reviews",
     "reconciliation",
     "disputes",
+    "evidence",
 ]
 
 MIDDLEWARE = [

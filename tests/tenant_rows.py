@@ -19,7 +19,7 @@ from django.db import connection, models
 
 from contracts.models import Organisation
 
-TENANT_APPS = ("accounts", "contracts", "kpis", "reviews", "reconciliation", "disputes")
+TENANT_APPS = ("accounts", "contracts", "kpis", "reviews", "reconciliation", "disputes", "evidence")
 MAX_DEPTH = 4
 
 
