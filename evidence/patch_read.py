@@ -24,8 +24,12 @@ class PatchReportRead:
 
 
 def _problem(row: int, column: str, value, reason: str) -> dict:
-    return {"row": row, "column": column, "value": "" if value is None else str(value),
-            "reason": reason}
+    return {
+        "row": row,
+        "column": column,
+        "value": "" if value is None else str(value),
+        "reason": reason,
+    }
 
 
 def _dates(series: pl.Series, order: str) -> list[date | None]:
@@ -69,8 +73,12 @@ def patch_report_read(
                 bad = _problem(row, columns[f], "", f"the {FIELD_WORDS[f]} is empty")
                 break
         if bad is None and released[i] is None:
-            bad = _problem(row, columns["released"], text["released"],
-                           "not a date: the release date is needed to know when it fell due")
+            bad = _problem(
+                row,
+                columns["released"],
+                text["released"],
+                "not a date: the release date is needed to know when it fell due",
+            )
         installed_on = installed[i] if installed is not None else None
         if bad is None and installed is not None and text["installed"] and installed_on is None:
             bad = _problem(row, columns["installed"], text["installed"], "not a date")
@@ -79,22 +87,35 @@ def patch_report_read(
             continue
         key = (text["device"], text["patch"])
         if key in seen:
-            out.problems.append(_problem(row, columns["patch"], text["patch"],
-                                         f"the same device and patch as row {seen[key]}: "
-                                         "this later row is the one kept"))
+            out.problems.append(
+                _problem(
+                    row,
+                    columns["patch"],
+                    text["patch"],
+                    f"the same device and patch as row {seen[key]}: this later row is the one kept",
+                )
+            )
             out.rows = [r for r in out.rows if (r["device"], r["patch"]) != key]
         seen[key] = row
         status = text.get("status", "")
         if installed_on is None and is_installed_word(status):
-            out.problems.append(_problem(row, columns.get("installed", columns["status"]), status,
-                                         "installed without a date: it cannot be shown on time"))
-        out.rows.append({
-            "row": row,
-            "device": text["device"][:255],
-            "patch": text["patch"][:255],
-            "severity": text["severity"][:100],
-            "released": released[i],
-            "installed": installed_on,
-            "status": status[:100],
-        })
+            out.problems.append(
+                _problem(
+                    row,
+                    columns.get("installed", columns["status"]),
+                    status,
+                    "installed without a date: it cannot be shown on time",
+                )
+            )
+        out.rows.append(
+            {
+                "row": row,
+                "device": text["device"][:255],
+                "patch": text["patch"][:255],
+                "severity": text["severity"][:100],
+                "released": released[i],
+                "installed": installed_on,
+                "status": status[:100],
+            }
+        )
     return out

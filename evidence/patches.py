@@ -34,7 +34,7 @@ class PatchPair:
 
 @dataclass(frozen=True)
 class PatchRule:
-    """"Patches of these severities installed within N days", kept at `target` (0..1) or above."""
+    """ "Patches of these severities installed within N days", kept at `target` (0..1) or above."""
 
     within_days: int
     severities: frozenset[str]
@@ -134,3 +134,24 @@ def patch_measure(
         p90_days=percentile_nearest_rank(latencies, 0.9),
         kept=counted == 0 or on_time / counted >= rule.target,
     )
+
+
+def _days(value: float | int | None) -> str:
+    if value is None:
+        return "—"
+    number = f"{value:g}"
+    return f"{number} day" if number == "1" else f"{number} days"
+
+
+def summary_words(summary: dict | None) -> str:
+    """A stored measure as a person reads it: "3 of 5 patches on time, median 20 days, p90
+    42 days"."""
+    if summary is None:
+        return "No patch report covers this period yet."
+    counted = summary["counted"]
+    if counted == 0:
+        return "No patch of the counted severities fell due in this period."
+    words = f"{summary['on_time']} of {counted} patch{'es' if counted != 1 else ''} on time"
+    if summary["median_days"] is None:
+        return f"{words}; none installed yet"
+    return f"{words}, median {_days(summary['median_days'])}, p90 {_days(summary['p90_days'])}"

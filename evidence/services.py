@@ -69,7 +69,10 @@ def patch_report_import(
             contract=contract,
             action="import",
             obj=report,
-            changes={"patch report": [None, f"{report.original_name}, {report.rows_imported} rows"]},
+            kind="reports",
+            changes={
+                "patch report": [None, f"{report.original_name}, {report.rows_imported} rows"]
+            },
         )
         patch_measures_refresh(client_id=client.pk)
         recompute_after_commit(client.pk)
@@ -127,9 +130,7 @@ def client_patch_pairs(client_id: int) -> list[PatchPair]:
 
 
 def commitment_rule(commitment: Commitment) -> PatchRule:
-    severities = frozenset(
-        severity_key(s) for s in commitment.severities.split(",") if s.strip()
-    )
+    severities = frozenset(severity_key(s) for s in commitment.severities.split(",") if s.strip())
     target = commitment.target_percent if commitment.target_percent is not None else Decimal(100)
     return PatchRule(
         within_days=commitment.within_days or 0, severities=severities, target=float(target) / 100
@@ -148,9 +149,11 @@ def occurrence_patch_measure(occurrence: CommitmentOccurrence) -> PatchMeasure:
 
 
 def patch_measures_refresh(*, client_id: int) -> int:
-    """Store the measure of every occurrence of the client's patch-measured commitments (none
-    while no report has been imported); returns how many occurrences were measured."""
+    """Store the measure of every occurrence of the client's patch-measured commitments: only
+    of periods a report covers (the latest report is dated on or after the period's last day;
+    a report cannot speak for days after it was exported). Returns how many were measured."""
     pairs = client_patch_pairs(client_id)
+    covered_until = latest_report_date(client_id)
     commitments = Commitment.objects.filter(
         contract__client_id=client_id, measured_by="patches"
     ).select_related("contract")
@@ -161,7 +164,7 @@ def patch_measures_refresh(*, client_id: int) -> int:
         for occurrence in commitment.occurrences.all():
             summary = (
                 patch_measure(pairs, rule, occurrence.period_start, occurrence.due_date).summary()
-                if pairs
+                if covered_until is not None and occurrence.due_date <= covered_until
                 else None
             )
             if occurrence.measure != summary:

@@ -116,14 +116,16 @@ def test_percentile_nearest_rank_by_hand():
 def test_the_share_counts_exactly_the_pairs_installed_by_their_due_day(raw):
     start = date(2025, 11, 1)
     pairs = [
-        pair(f"PC-{i}", "KB", start + timedelta(days=r), None if d is None else
-             start + timedelta(days=r + d))
+        pair(
+            f"PC-{i}",
+            "KB",
+            start + timedelta(days=r),
+            None if d is None else start + timedelta(days=r + d),
+        )
         for i, (r, d) in enumerate(raw)
     ]
     m = patch_measure(pairs, RULE, *Q1)
-    due_in_q1 = [
-        (r, d) for r, d in raw if Q1[0] <= start + timedelta(days=r + 30) <= Q1[1]
-    ]
+    due_in_q1 = [(r, d) for r, d in raw if Q1[0] <= start + timedelta(days=r + 30) <= Q1[1]]
     assert m.counted == len(due_in_q1)
     assert m.on_time == sum(1 for _, d in due_in_q1 if d is not None and d <= 30)
     assert m.kept == (m.on_time == m.counted)

@@ -31,12 +31,16 @@ class Commitment(models.Model):
     # "patches" = the listed severities installed within `within_days` of release, kept when
     # the on-time share reaches `target_percent` (blank: every pair).
     measured_by = models.CharField(
-        max_length=12, choices=[("", "Recorded by hand"), ("patches", "Patch reports")],
-        blank=True, default="",
+        max_length=12,
+        choices=[("", "Recorded by hand"), ("patches", "Patch reports")],
+        blank=True,
+        default="",
     )
     within_days = models.PositiveSmallIntegerField(null=True, blank=True)
     severities = models.CharField(
-        max_length=200, blank=True, default="critical",
+        max_length=200,
+        blank=True,
+        default="critical",
         help_text="The patch severities that count, separated by commas",
     )
     target_percent = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path(
+        "clients/<slug:slug>/contracts/<int:pk>/patch-reports/",
+        views.patch_reports,
+        name="patch_reports",
+    ),
+    path(
+        "clients/<slug:slug>/contracts/<int:pk>/occurrences/<int:occurrence>/patches/",
+        views.occurrence_patches,
+        name="occurrence_patches",
+    ),
+]
