@@ -10,6 +10,7 @@ from datetime import date
 import polars as pl
 
 from kpis.imports.ingest.errors import UnusableFile
+from kpis.imports.ingest.presets import header_key
 from kpis.imports.ingest.read import ROW, table_read
 from kpis.imports.ingest.timestamps import AmbiguousDates, date_order_detect, timestamps_parse
 
@@ -44,7 +45,17 @@ def patch_report_read(
     """The report's rows ({device, patch, severity, released, installed, status, row}); raises
     UnusableFile when the file as a whole cannot be used (no table, a needed column missing)."""
     table = table_read(data, filename)
-    columns = columns_found(preset, table.columns, mapping or {})
+    mapping = mapping or {}
+    present = {header_key(h) for h in table.columns}
+    absent = [
+        f"'{c}' ({FIELD_WORDS[f]})" for f, c in mapping.items() if header_key(c) not in present
+    ]
+    if absent:
+        raise UnusableFile(
+            f"{filename}: no column {', '.join(absent)} in the file; its columns are: "
+            f"{', '.join(table.columns)}"
+        )
+    columns = columns_found(preset, table.columns, mapping)
     missing = [f for f in REQUIRED if f not in columns]
     if "installed" not in columns and "status" not in columns:
         missing.append("installed")

@@ -121,7 +121,8 @@ def patch_measure(
             for p in pairs
             if pair_counts(p, rule, first_day, last_day)
         ),
-        key=lambda v: (v.on_time, v.due, v.pair.device, v.pair.patch),
+        # Late first, the never installed before the installed late; then by due day.
+        key=lambda v: (v.on_time, v.days is not None, v.due, v.pair.device, v.pair.patch),
     )
     on_time = sum(v.on_time for v in verdicts)
     latencies = [v.days for v in verdicts if v.days is not None]

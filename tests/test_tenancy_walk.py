@@ -67,6 +67,7 @@ def _target_objects(contract):
         "snapshot": _snapshot_of(contract),
         "dispute": _dispute_of(contract),
         "msp_report": _msp_report_of(contract),
+        "patch_occurrence": _patch_occurrence_of(contract),
         **_review_of(contract),
         **_people_of(contract),
     }
@@ -203,6 +204,20 @@ def _snapshot_of(contract):
     return snapshot
 
 
+def _patch_occurrence_of(contract):
+    """An occurrence of a commitment of the contract measured from patch reports."""
+    from contracts.models import Commitment
+    from contracts.services.commitments import commitment_occurrences_ensure
+
+    commitment, _ = Commitment.objects.get_or_create(
+        contract=contract,
+        name="Walk: critical patches within 30 days",
+        defaults={"cadence": "monthly", "measured_by": "patches", "within_days": 30},
+    )
+    commitment_occurrences_ensure(commitment=commitment)
+    return commitment.occurrences.order_by("period_start").first()
+
+
 def _msp_report_of(contract):
     """The MSP's report of 2025-Q3 for the contract, with a figure and its file."""
     from django.core.files.uploadedfile import SimpleUploadedFile
@@ -296,6 +311,8 @@ def route_targets(t: dict, own_slug: str) -> dict[str, list[dict]]:
         "evidence_upload": [{"slug": slug, "pk": pk, "occurrence": t["occurrence"].pk}],
         "evidence_download": [{"slug": slug, "pk": pk, "evidence": t["evidence"].pk}],
         "contract_outages": [{"slug": slug, "pk": pk}],
+        "patch_reports": [{"slug": slug, "pk": pk}],
+        "occurrence_patches": [{"slug": slug, "pk": pk, "occurrence": t["patch_occurrence"].pk}],
         **{
             name: [{"slug": slug, "pk": pk}]
             for name in (

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('contracts', '0011_commitment_measured_by_commitment_severities_and_more'),
+        ('contracts', '0011_commitment_measured_from_patches'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
