@@ -114,7 +114,8 @@ def test_an_older_report_does_not_overwrite_a_newer_one(world):
 def test_a_missing_column_refuses_the_file_naming_it(world):
     with pytest.raises(CommandError, match=r"no column 'Published' \(release date\) in the"):
         _import(world, "generic.csv", "generic", "2025-10-03", "--map", "released=Published")
-    with pytest.raises(CommandError, match="no column for the device, patch or KB id in the NinjaOne layout"):
+    wrong_layout = "no column for the device, patch or KB id in the NinjaOne layout"
+    with pytest.raises(CommandError, match=wrong_layout):
         _import(world, "cw_automate.csv", "ninjaone", "2025-10-03")
     assert not ToolReport.objects.exists()
 
