@@ -31,6 +31,8 @@ from contracts.models import CommitmentOccurrence
 from evidence.models import PatchRow, ToolReport
 from kpis.metrics.recompute import kpis_recompute
 
+from .reviews_support import draft, needs_pdf_tools, qbr_pdf_text
+
 REPORTS = Path(__file__).parent / "data" / "patch_reports"
 PATCHES = "Critical patches installed within 30 days"
 
@@ -246,3 +248,28 @@ def test_the_upload_page_imports_for_staff_and_refuses_the_client(world, client_
     page = response.content.decode()
     assert "6 of 7 rows imported; 1 problem listed below." in page
     assert "next week" in page and ToolReport.objects.get().uploaded_by == world.msp_staff
+
+
+def test_the_qbr_page_says_what_the_reports_show_with_the_rows_behind_it(acme, client_for):
+    commitment = _measured(acme)
+    _both_reports(acme)
+    kpis_recompute(acme.acme, full=True)
+    review = draft(acme)
+    page = client_for(acme.advisor).get(reverse("review_detail", args=[acme.acme.slug, review.pk]))
+    text = page.content.decode()
+    assert "2 of 5 patches on time, median 20 days, p90 42 days" in text
+    assert "Missed (measured)" in text
+    august = _occurrence(commitment, 8)
+    drill = reverse("occurrence_patches", args=[acme.acme.slug, acme.acme_contract.pk, august.pk])
+    assert drill in text
+
+
+@needs_pdf_tools
+def test_the_qbr_pdf_says_what_the_reports_show(acme, tmp_path):
+    _measured(acme)
+    _both_reports(acme)
+    kpis_recompute(acme.acme, full=True)
+    text = qbr_pdf_text(acme.acme.slug, "2025-Q3", tmp_path)
+    assert "Missed (measured)" in text
+    assert "2 of 5 patches on time, median 20 days, p90 42 days" in text
+    assert "1 of 1 patch on time, median 7 days, p90 7 days" in text
