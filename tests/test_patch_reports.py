@@ -23,14 +23,17 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.urls import reverse
 
+from contracts.contract_export import contract_document
 from contracts.models import CommitmentOccurrence
 from evidence.models import PatchRow, ToolReport
 from kpis.metrics.recompute import kpis_recompute
 
+from .conftest import apply_yaml_text, demo_document
 from .reviews_support import draft, needs_pdf_tools, qbr_pdf_text
 
 REPORTS = Path(__file__).parent / "data" / "patch_reports"
@@ -273,3 +276,28 @@ def test_the_qbr_pdf_says_what_the_reports_show(acme, tmp_path):
     assert "Missed (measured)" in text
     assert "2 of 5 patches on time, median 20 days, p90 42 days" in text
     assert "1 of 1 patch on time, median 7 days, p90 7 days" in text
+
+
+def test_the_contract_file_measures_a_commitment_and_exports_it(world):
+    _both_reports(world)
+    document = demo_document("acme-dental.yaml")
+    for block in document["commitments"]:
+        if block["name"] == PATCHES:
+            block["measured"] = {"by": "patches", "within_days": 30, "target_percent": 40}
+    apply_yaml_text(yaml.safe_dump(document), source="command")
+    commitment = world.acme_contract.commitments.get(name=PATCHES)
+    assert (commitment.measured_by, commitment.within_days, commitment.severities) == (
+        "patches",
+        30,
+        "critical",
+    )
+    # Applied after the reports: August is judged at once, 2 of 5 = 40 %, the file's target.
+    assert _occurrence(commitment, 8).measure["kept"] is True
+    exported = contract_document(contract=world.acme_contract)
+    block = next(b for b in exported["commitments"] if b["name"] == PATCHES)
+    assert block["measured"] == {
+        "by": "patches",
+        "within_days": 30,
+        "severities": ["critical"],
+        "target_percent": 40.0,
+    }
