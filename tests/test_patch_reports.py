@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -301,3 +302,17 @@ def test_the_contract_file_measures_a_commitment_and_exports_it(world):
         "severities": ["critical"],
         "target_percent": 40.0,
     }
+
+
+def test_the_verdict_strip_counts_measured_occurrences_overdue_only_when_not_kept(world):
+    from kpis.dashboard.verdicts import overdue_count
+
+    today = date(2025, 10, 15)
+    before = overdue_count(world.acme_contract, today)
+    commitment = _measured(world)
+    # Measured, no report yet: July, August and September (due by 30 Sep) stay overdue.
+    assert overdue_count(world.acme_contract, today) == before
+    _both_reports(world)
+    # July and September kept by the reports, August missed: two fewer overdue.
+    assert overdue_count(world.acme_contract, today) == before - 2
+    assert _occurrence(commitment, 8).measure["kept"] is False
