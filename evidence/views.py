@@ -38,11 +38,32 @@ def patch_reports(request, slug, pk):
             "contract": contract,
             "can_upload": can_upload,
             "reports": ToolReport.objects.filter(contract=contract).select_related("uploaded_by"),
+            "trends": _trends(contract),
             "presets": [(p.name, p.label) for p in PRESETS.values()],
             "fields": [(f, FIELD_WORDS[f]) for f in FIELDS],
             "today": contract_today(contract),
         },
     )
+
+
+def _trends(contract) -> list[tuple]:
+    """Each patch-measured commitment with its measured occurrences, oldest first: the trend of
+    the on-time share, the median and the p90 period by period."""
+    occurrences = (
+        CommitmentOccurrence.objects.filter(
+            commitment__contract=contract,
+            commitment__measured_by="patches",
+            measure__isnull=False,
+        )
+        .select_related("commitment")
+        .order_by("commitment__name", "period_start")
+    )
+    trends: dict = {}
+    for occ in occurrences:
+        m = occ.measure
+        share = m["on_time"] / m["counted"] if m["counted"] else None
+        trends.setdefault(occ.commitment, []).append((occ, share))
+    return list(trends.items())
 
 
 def _upload(request, contract) -> None:

@@ -15,6 +15,7 @@ from django.urls import reverse
 from evidence.models import ToolReport
 
 from .browser import CHROMIUM, SCREENSHOTS, logged_in_page
+from .test_accessibility import serious_violations
 
 pytestmark = [
     pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed"),
@@ -43,6 +44,7 @@ def test_staff_upload_patch_reports_and_the_commitment_is_measured(world, browse
     commitment.save()
     page, errors = logged_in_page(browser, live_server, world.msp_staff)
     commitments = reverse("contract_commitments", args=[world.acme.slug, world.acme_contract.pk])
+
     page.goto(f"{live_server.url}{commitments}")
     page.click(f"#commitment-{commitment.pk} >> xpath=.. >> text=patch reports")
     page.wait_for_selector('h1:has-text("Patch reports")')
@@ -56,6 +58,15 @@ def test_staff_upload_patch_reports_and_the_commitment_is_measured(world, browse
     assert problem.count() == 1
     assert "next week" in problem.inner_text() and "Release Date" in problem.inner_text()
     assert ToolReport.objects.count() == 2
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "patch_reports.png"), full_page=True)
+    # The trend, period by period: July nothing due (kept), August 40 %, September 100 %.
+    trend = page.locator(f"section:has(#trend-{commitment.pk}) tbody tr")
+    assert [trend.nth(i).inner_text().split("\t")[:2] for i in range(3)] == [
+        ["Jul 2025", "—"],
+        ["Aug 2025", "40%"],
+        ["Sep 2025", "100%"],
+    ]
 
     page.goto(f"{live_server.url}{commitments}")
     page.click(f"#commitment-{commitment.pk}-2025 summary")  # the newest year alone opens
@@ -68,6 +79,12 @@ def test_staff_upload_patch_reports_and_the_commitment_is_measured(world, browse
     assert rows.count() == 5
     assert "not installed" in rows.nth(0).inner_text()
     assert "ACME-PC02" in rows.nth(2).inner_text() and "42" in rows.nth(2).inner_text()
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "patch_drilldown.png"), full_page=True)
     assert errors == []
+
+    # axe-core, injected as an inline script: in a page whose CSP lets it in.
+    checked, _ = logged_in_page(browser, live_server, world.msp_staff, bypass_csp=True)
+    reports = reverse("patch_reports", args=[world.acme.slug, world.acme_contract.pk])
+    for url in (reports, page.url.removeprefix(live_server.url)):
+        checked.goto(f"{live_server.url}{url}")
+        assert serious_violations(checked) == [], url
