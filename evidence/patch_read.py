@@ -74,59 +74,66 @@ def patch_report_read(
     released = _dates(frame[columns["released"]], order)
     installed = _dates(frame[columns["installed"]], order) if "installed" in columns else None
     out = PatchReportRead(rows_read=frame.height)
-    seen: dict[tuple[str, str], int] = {}
+    kept: dict[tuple[str, str], dict] = {}  # a later row for the same pair replaces the earlier
     for i, record in enumerate(frame.iter_rows(named=True)):
         row = record[ROW]
         text = {f: (record[c] or "").strip() for f, c in columns.items()}
-        bad = None
-        for f in ("device", "patch", "severity"):
-            if not text[f]:
-                bad = _problem(row, columns[f], "", f"the {FIELD_WORDS[f]} is empty")
-                break
-        if bad is None and released[i] is None:
-            bad = _problem(
-                row,
-                columns["released"],
-                text["released"],
-                "not a date: the release date is needed to know when it fell due",
-            )
         installed_on = installed[i] if installed is not None else None
-        if bad is None and installed is not None and text["installed"] and installed_on is None:
-            bad = _problem(row, columns["installed"], text["installed"], "not a date")
+        bad = _row_problem(row, text, columns, released[i], installed_on)
         if bad is not None:
             out.problems.append(bad)
             continue
         key = (text["device"], text["patch"])
-        if key in seen:
+        if key in kept:
             out.problems.append(
                 _problem(
                     row,
                     columns["patch"],
                     text["patch"],
-                    f"the same device and patch as row {seen[key]}: this later row is the one kept",
+                    f"the same device and patch as row {kept[key]['row']}: this later row is kept",
                 )
             )
-            out.rows = [r for r in out.rows if (r["device"], r["patch"]) != key]
-        seen[key] = row
+            del kept[key]
         status = text.get("status", "")
         if installed_on is None and is_installed_word(status):
+            column = columns.get("installed", columns["status"])
             out.problems.append(
                 _problem(
-                    row,
-                    columns.get("installed", columns["status"]),
-                    status,
-                    "installed without a date: it cannot be shown on time",
+                    row, column, status, "installed without a date: it cannot be shown on time"
                 )
             )
-        out.rows.append(
-            {
-                "row": row,
-                "device": text["device"][:255],
-                "patch": text["patch"][:255],
-                "severity": text["severity"][:100],
-                "released": released[i],
-                "installed": installed_on,
-                "status": status[:100],
-            }
-        )
+        kept[key] = {
+            "row": row,
+            "device": text["device"][:255],
+            "patch": text["patch"][:255],
+            "severity": text["severity"][:100],
+            "released": released[i],
+            "installed": installed_on,
+            "status": status[:100],
+        }
+    out.rows = list(kept.values())
     return out
+
+
+def _row_problem(row, text, columns, released, installed) -> dict | None:
+    """The reason a row cannot be used, naming its column and value; None when it can."""
+    for f in ("device", "patch", "severity"):
+        if not text[f]:
+            return _problem(row, columns[f], "", f"the {FIELD_WORDS[f]} is empty")
+    if released is None:
+        return _problem(
+            row,
+            columns["released"],
+            text["released"],
+            "not a date: the release date is needed to know when it fell due",
+        )
+    if "installed" in columns and text["installed"] and installed is None:
+        return _problem(row, columns["installed"], text["installed"], "not a date")
+    if installed is not None and installed < released:
+        return _problem(
+            row,
+            columns["installed"],
+            text["installed"],
+            f"installed before its release on {released.isoformat()}",
+        )
+    return None
