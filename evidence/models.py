@@ -36,6 +36,9 @@ class ToolReport(models.Model):
     rows_imported = models.PositiveIntegerField(default=0)
     # [{"row", "column", "value", "reason"}]: rows left out, each named.
     problems = models.JSONField(default=list)
+    # The rows this report overwrote, as they were (with the report that had written them):
+    # undoing the report puts them back (evidence/services.py patch_report_undo).
+    replaced = models.JSONField(default=list)
 
     class Meta:
         ordering = ["-report_date", "-uploaded_at"]

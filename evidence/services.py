@@ -80,22 +80,21 @@ def patch_report_import(
 
 
 def _rows_upsert(report: ToolReport, rows: list[dict]) -> int:
-    existing = {
-        (r.device, r.patch): r.last_seen
-        for r in PatchRow.objects.filter(client_id=report.client_id).only(
-            "device", "patch", "last_seen"
+    existing = {(r.device, r.patch): r for r in PatchRow.objects.filter(client_id=report.client_id)}
+    fresh = []
+    for row in rows:
+        before = existing.get((row["device"], row["patch"]))
+        if before is not None and before.last_seen > report.report_date:
+            continue  # a newer report already said more about this pair
+        if before is not None:
+            report.replaced.append(_row_state(before))
+        fields = {k: v for k, v in row.items() if k != "row"}
+        fresh.append(
+            PatchRow(
+                client_id=report.client_id, report=report, last_seen=report.report_date, **fields
+            )
         )
-    }
-    fresh = [
-        PatchRow(
-            client_id=report.client_id,
-            report=report,
-            last_seen=report.report_date,
-            **{k: v for k, v in row.items() if k != "row"},
-        )
-        for row in rows
-        if existing.get((row["device"], row["patch"]), report.report_date) <= report.report_date
-    ]
+    report.save(update_fields=["replaced"])
     PatchRow.objects.bulk_create(
         fresh,
         update_conflicts=True,
@@ -104,6 +103,65 @@ def _rows_upsert(report: ToolReport, rows: list[dict]) -> int:
         batch_size=2000,
     )
     return len(fresh)
+
+
+def _row_state(row: PatchRow) -> dict:
+    """A row as JSON, to put back on undo."""
+    return {
+        "report": row.report_id,
+        "device": row.device,
+        "patch": row.patch,
+        "severity": row.severity,
+        "released": row.released.isoformat(),
+        "installed": row.installed and row.installed.isoformat(),
+        "status": row.status,
+        "last_seen": row.last_seen.isoformat(),
+    }
+
+
+def patch_report_undo(*, report: ToolReport, actor, source: str) -> None:
+    """Take a report back: its rows go, the rows it overwrote come back as they were, and the
+    measured commitments are judged again. Newest first: a later report of the client may have
+    built on this one."""
+    later = ToolReport.objects.filter(client_id=report.client_id, pk__gt=report.pk)
+    if later.exists():
+        raise ValidationError(
+            f"{report.original_name}: undo the reports imported after it first, newest first."
+        )
+    client_id, contract = report.client_id, report.contract
+    with transaction.atomic():
+        PatchRow.objects.filter(report=report).delete()
+        PatchRow.objects.bulk_create(
+            [
+                PatchRow(
+                    client_id=client_id,
+                    report_id=state["report"],
+                    device=state["device"],
+                    patch=state["patch"],
+                    severity=state["severity"],
+                    released=date.fromisoformat(state["released"]),
+                    installed=state["installed"] and date.fromisoformat(state["installed"]),
+                    status=state["status"],
+                    last_seen=date.fromisoformat(state["last_seen"]),
+                )
+                for state in report.replaced
+            ]
+        )
+        audit_record(
+            actor=actor,
+            source=source,
+            contract=contract,
+            action="undo",
+            obj=report,
+            kind="reports",
+            changes={"patch report": [report.original_name, None]},
+        )
+        stored, storage = report.file.name, report.file.storage
+        report.delete()
+        # The file goes once the undo has committed: a rolled-back undo keeps its report whole.
+        transaction.on_commit(lambda: storage.delete(stored))
+        patch_measures_refresh(client_id=client_id)
+        recompute_after_commit(client_id)
 
 
 def client_patch_pairs(client_id: int) -> list[PatchPair]:

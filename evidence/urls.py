@@ -9,6 +9,11 @@ urlpatterns = [
         name="patch_reports",
     ),
     path(
+        "clients/<slug:slug>/contracts/<int:pk>/patch-reports/<int:report>/undo/",
+        views.patch_report_undo_view,
+        name="patch_report_undo",
+    ),
+    path(
         "clients/<slug:slug>/contracts/<int:pk>/occurrences/<int:occurrence>/patches/",
         views.occurrence_patches,
         name="occurrence_patches",

@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
 from contracts.models import CommitmentOccurrence
 from contracts.services.commitments import contract_today
@@ -18,7 +19,7 @@ from msp_portal.tenancy import Action, get_client_contract_or_404
 
 from .models import ToolReport
 from .presets import FIELD_WORDS, FIELDS, PRESETS
-from .services import occurrence_patch_measure, patch_report_import
+from .services import occurrence_patch_measure, patch_report_import, patch_report_undo
 
 
 @login_required
@@ -39,6 +40,11 @@ def patch_reports(request, slug, pk):
             "can_upload": can_upload,
             "reports": ToolReport.objects.filter(contract=contract).select_related("uploaded_by"),
             "trends": _trends(contract),
+            # Reports are taken back newest first (a later one may build on an earlier one).
+            "undoable": ToolReport.objects.filter(client=client)
+            .order_by("-pk")
+            .values_list("pk", flat=True)
+            .first(),
             "presets": [(p.name, p.label) for p in PRESETS.values()],
             "fields": [(f, FIELD_WORDS[f]) for f in FIELDS],
             "today": contract_today(contract),
@@ -99,6 +105,20 @@ def _upload(request, contract) -> None:
                 else "."
             ),
         )
+
+
+@login_required
+@require_POST
+def patch_report_undo_view(request, slug, pk, report):
+    """Take an imported report back (the newest first), as the side that imports them."""
+    client, contract, access = get_client_contract_or_404(request.user, slug, pk)
+    item = get_object_or_404(ToolReport, pk=report, contract=contract)
+    if not access.can(Action.IMPORT_TICKETS):
+        raise PermissionDenied("Only the MSP's staff and the advisor import tool reports.")
+    with refusals_said(request):
+        patch_report_undo(report=item, actor=request.user, source="web")
+        messages.success(request, f"{item.original_name}: taken back; its rows are gone.")
+    return redirect("patch_reports", slug=client.slug, pk=contract.pk)
 
 
 @login_required

@@ -316,3 +316,38 @@ def test_the_verdict_strip_counts_measured_occurrences_overdue_only_when_not_kep
     # July and September kept by the reports, August missed: two fewer overdue.
     assert overdue_count(world.acme_contract, today) == before - 2
     assert _occurrence(commitment, 8).measure["kept"] is False
+
+
+def test_undoing_a_report_puts_back_the_rows_it_overwrote_newest_first(world, client_for):
+    commitment = _measured(world)
+    fields = ["device", "patch", "severity", "released", "installed", "status", "last_seen"]
+
+    def rows():
+        return sorted(PatchRow.objects.filter(client=world.acme).values_list(*fields))
+
+    _import(world, "datto_rmm_2025-08-10.csv", "datto_rmm", "2025-08-10")
+    after_datto, datto = rows(), ToolReport.objects.get()
+    _import(world, "ninjaone_2025-10-03.csv", "ninjaone", "2025-10-03")
+    ninjaone = ToolReport.objects.exclude(pk=datto.pk).get()
+    assert rows() != after_datto
+    staff = client_for(world.msp_staff)
+
+    def undo(report):
+        url = reverse(
+            "patch_report_undo", args=[world.acme.slug, world.acme_contract.pk, report.pk]
+        )
+        return staff.post(url, follow=True).content.decode()
+
+    # The older report first: refused, nothing changes.
+    assert "undo the reports imported after it first" in undo(datto)
+    assert ToolReport.objects.count() == 2
+    refused = client_for(world.owner).post(
+        reverse("patch_report_undo", args=[world.acme.slug, world.acme_contract.pk, ninjaone.pk])
+    )
+    assert refused.status_code == 403 and ToolReport.objects.count() == 2
+    assert "ninjaone_2025-10-03.csv: taken back" in undo(ninjaone)
+    # ACME-PC01 KB5040442 is Datto's again (last seen 10 Aug); NinjaOne's own rows are gone.
+    assert rows() == after_datto
+    # Only Datto's report (10 Aug) is left: no period after it is measured any more.
+    assert _occurrence(commitment, 8).measure is None
+    assert _occurrence(commitment, 7).measure is not None
