@@ -2,6 +2,8 @@
 
 from django.contrib import admin
 
+from msp_portal.jobs import recompute_after_commit
+
 from .admin_audit import AuditedAdmin
 from .models import (
     AuditEvent,
@@ -130,6 +132,14 @@ class AssignmentAdmin(FixedTermsMixin, AuditedAdmin):
 class CommitmentAdmin(AuditedAdmin):
     list_display = ["name", "contract", "cadence", "owner", "evidence_required", "is_active"]
     list_filter = ["cadence", "owner", "is_active"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # A commitment measured from patch reports is judged again by the reports imported.
+        from evidence.services import patch_measures_refresh  # evidence builds on contracts
+
+        patch_measures_refresh(client_id=obj.contract.client_id)
+        recompute_after_commit(obj.contract.client_id)
 
 
 @admin.register(CommitmentOccurrence)

@@ -130,13 +130,7 @@ def contract_document(*, contract: Contract) -> dict:
         "sla": sla,
         "responsibilities": _responsibilities(contract),
         "commitments": [
-            {
-                "name": c.name,
-                "cadence": c.cadence,
-                "owner": c.owner,
-                "evidence": "required" if c.evidence_required else "optional",
-            }
-            for c in contract.commitments.filter(is_active=True).order_by("pk")
+            _commitment_block(c) for c in contract.commitments.filter(is_active=True).order_by("pk")
         ],
     }
     if contract.advisor_id:
@@ -168,3 +162,21 @@ def _yaml_safe(value):
     if isinstance(value, list):
         return [_yaml_safe(item) for item in value]
     return float(value) if isinstance(value, Decimal) else value
+
+
+def _commitment_block(commitment) -> dict:
+    block = {
+        "name": commitment.name,
+        "cadence": commitment.cadence,
+        "owner": commitment.owner,
+        "evidence": "required" if commitment.evidence_required else "optional",
+    }
+    if commitment.measured_by:
+        block["measured"] = {
+            "by": commitment.measured_by,
+            "within_days": commitment.within_days or 0,
+            "severities": [s.strip() for s in commitment.severities.split(",") if s.strip()],
+        }
+        if commitment.target_percent is not None:
+            block["measured"]["target_percent"] = float(commitment.target_percent)
+    return block

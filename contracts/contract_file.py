@@ -275,11 +275,21 @@ class Responsibility(_Strict):
     categories: list[Name] = []  # ticket categories in this area (matched case-insensitively)
 
 
+class MeasuredBlock(_Strict):
+    """A commitment kept or missed by the MSP's tool reports (docs/evidence.md)."""
+
+    by: Literal["patches"]
+    within_days: int = Field(ge=0, le=3650)
+    severities: list[Annotated[str, Field(min_length=1, max_length=50)]] = ["critical"]
+    target_percent: float | None = Field(default=None, gt=0, le=100)
+
+
 class CommitmentBlock(_Strict):
     name: Name
     cadence: Literal["monthly", "quarterly", "semiannual", "annual"]
     owner: Literal["msp", "customer", "shared"] = "msp"
     evidence: Literal["required", "optional"] = "optional"
+    measured: MeasuredBlock | None = None
 
 
 class ContractFile(_Strict):

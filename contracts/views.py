@@ -164,8 +164,9 @@ def commitments(request, slug, pk):
         (
             commitment,
             _by_year(rows),
-            may_record_commitment(access, commitment.owner),
-            may_answer_commitment(access, commitment.owner),
+            # A measured commitment is kept by its reports, not recorded or confirmed by hand.
+            may_record_commitment(access, commitment.owner) and not commitment.measured_by,
+            may_answer_commitment(access, commitment.owner) and not commitment.measured_by,
         )
         for commitment, rows in selectors.commitment_rows(contract=contract, recent=None)
     ]

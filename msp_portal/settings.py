@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "reconciliation",
     "disputes",
     "scorecard",
+    "evidence",
 ]
 
 MIDDLEWARE = [

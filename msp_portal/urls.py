@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("disputes.urls")),
     path("", include("reconciliation.urls")),
     path("", include("scorecard.urls")),
+    path("", include("evidence.urls")),
     path("api/v1/", include("contracts.api.urls")),
     path("api/v1/", include("kpis.api_urls")),
     path("api/v1/", include("reviews.api_urls")),

@@ -27,6 +27,7 @@ TENANT_APPS = (
     "reconciliation",
     "disputes",
     "scorecard",
+    "evidence",
 )
 MAX_DEPTH = 4
 

@@ -68,6 +68,8 @@ def _target_objects(contract):
         "dispute": _dispute_of(contract),
         "msp_report": _msp_report_of(contract),
         "scorecard_answer": _scorecard_answer_of(contract),
+        "patch_occurrence": _patch_occurrence_of(contract),
+        "patch_report": _patch_report_of(contract),
         **_review_of(contract),
         **_people_of(contract),
     }
@@ -204,6 +206,44 @@ def _snapshot_of(contract):
     return snapshot
 
 
+def _patch_occurrence_of(contract):
+    """An occurrence of a commitment of the contract measured from patch reports."""
+    from contracts.models import Commitment
+    from contracts.services.commitments import commitment_occurrences_ensure
+
+    commitment, _ = Commitment.objects.get_or_create(
+        contract=contract,
+        name="Walk: critical patches within 30 days",
+        defaults={"cadence": "monthly", "measured_by": "patches", "within_days": 30},
+    )
+    commitment_occurrences_ensure(commitment=commitment)
+    return commitment.occurrences.order_by("period_start").first()
+
+
+def _patch_report_of(contract):
+    """A patch report imported for the contract's client."""
+    from datetime import date
+    from pathlib import Path
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from evidence.models import ToolReport
+    from evidence.services import patch_report_import
+
+    report = ToolReport.objects.filter(contract=contract).first()
+    if report is None:
+        sample = Path(__file__).parent / "data" / "patch_reports" / "generic.csv"
+        report = patch_report_import(
+            contract=contract,
+            upload=SimpleUploadedFile("generic.csv", sample.read_bytes()),
+            preset="generic",
+            report_date=date(2025, 10, 3),
+            actor=None,
+            source="command",
+        )
+    return report
+
+
 def _msp_report_of(contract):
     """The MSP's report of 2025-Q3 for the contract, with a figure and its file."""
     from django.core.files.uploadedfile import SimpleUploadedFile
@@ -318,6 +358,9 @@ def route_targets(t: dict, own_slug: str) -> dict[str, list[dict]]:
         "evidence_upload": [{"slug": slug, "pk": pk, "occurrence": t["occurrence"].pk}],
         "evidence_download": [{"slug": slug, "pk": pk, "evidence": t["evidence"].pk}],
         "contract_outages": [{"slug": slug, "pk": pk}],
+        "patch_reports": [{"slug": slug, "pk": pk}],
+        "occurrence_patches": [{"slug": slug, "pk": pk, "occurrence": t["patch_occurrence"].pk}],
+        "patch_report_undo": [{"slug": slug, "pk": pk, "report": t["patch_report"].pk}],
         **{
             name: [{"slug": slug, "pk": pk}]
             for name in (
@@ -645,7 +688,7 @@ def test_the_walk_sees_real_objects_when_allowed(world, client_for):
     for name, variants in route_targets(objects, world.acme.slug).items():
         url = reverse(name, kwargs=variants[0])
         if re.search(
-            r"approve|withdraw|complete|answer|evidence/$|upload|remove|accept|reject", name
+            r"approve|withdraw|complete|answer|evidence/$|upload|remove|accept|reject|undo", name
         ) or name.endswith("-evidence"):
             # writes: covered by test_permissions.py, test_commitment_answers.py,
             # test_rules_agreement.py and (disputes) test_disputes.py, test_api_disputes.py

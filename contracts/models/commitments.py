@@ -27,6 +27,23 @@ class Commitment(models.Model):
     owner = models.CharField(max_length=10, choices=Owner.choices, default=Owner.MSP)
     evidence_required = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
+    # Measured from the MSP's tool reports instead of recorded by hand (evidence/patches.py):
+    # "patches" = the listed severities installed within `within_days` of release, kept when
+    # the on-time share reaches `target_percent` (blank: every pair).
+    measured_by = models.CharField(
+        max_length=12,
+        choices=[("", "Recorded by hand"), ("patches", "Patch reports")],
+        blank=True,
+        default="",
+    )
+    within_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    severities = models.CharField(
+        max_length=200,
+        blank=True,
+        default="critical",
+        help_text="The patch severities that count, separated by commas",
+    )
+    target_percent = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
 
     class Meta:
         ordering = ["contract", "name"]
@@ -51,6 +68,7 @@ class CommitmentOccurrence(models.Model):
         DUE = "due", "Due"
         AWAITING = "awaiting", "Done, awaiting confirmation"
         DISPUTED = "disputed", "Disputed"
+        MISSED = "missed", "Missed (measured)"
 
     class Answer(models.TextChoices):
         CONFIRMED = "confirmed", "Confirmed"
@@ -74,6 +92,10 @@ class CommitmentOccurrence(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     answer_note = models.TextField(blank=True, default="")
+    # A measured commitment's figures for the period, computed from the imported reports
+    # (evidence/services.py), never entered: {"on_time", "counted", "median_days", "p90_days",
+    # "kept"}; null until a report has been imported.
+    measure = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["commitment", "period_start"]
@@ -89,7 +111,10 @@ class CommitmentOccurrence(models.Model):
     def status_on(self, today: date, evidence_count: int, answer_days: int | None = None) -> str:
         """Kept means done by the due date, with evidence where the commitment requires it, and
         confirmed by the other side or left unanswered for `answer_days` after it was recorded
-        (COMMITMENT_ANSWER_DAYS): the side that records cannot make its own promise kept."""
+        (COMMITMENT_ANSWER_DAYS): the side that records cannot make its own promise kept.
+        A measured commitment's occurrence is kept or missed by its measure alone."""
+        if self.commitment.measured_by:
+            return self._measured_status(today)
         if self.completed_on is None:
             return self.Status.OVERDUE if today > self.due_date else self.Status.DUE
         if self.commitment.evidence_required and evidence_count == 0:
@@ -105,6 +130,14 @@ class CommitmentOccurrence(models.Model):
         if today > self.answer_window_starts + timedelta(days=answer_days):
             return self.Status.KEPT
         return self.Status.AWAITING
+
+    def _measured_status(self, today: date) -> str:
+        # The period is judged once it is over; with no report imported, nothing shows it kept.
+        if today <= self.due_date:
+            return self.Status.DUE
+        if self.measure is None:
+            return self.Status.OVERDUE
+        return self.Status.KEPT if self.measure["kept"] else self.Status.MISSED
 
     @property
     def answer_window_starts(self) -> date:

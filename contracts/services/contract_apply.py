@@ -345,7 +345,37 @@ def _matrix_apply(data: ContractFile, contract: Contract, result, options) -> No
     )
 
 
-COMMITMENT_FIELDS = ["cadence", "owner", "evidence_required", "is_active"]
+COMMITMENT_FIELDS = [
+    "cadence",
+    "owner",
+    "evidence_required",
+    "is_active",
+    "measured_by",
+    "within_days",
+    "severities",
+    "target_percent",
+]
+
+
+def _measured_values(block) -> dict:
+    """The commitment's measure as the file states it; none: recorded by hand."""
+    measured = block.measured
+    if measured is None:
+        return {
+            "measured_by": "",
+            "within_days": None,
+            "severities": "critical",
+            "target_percent": None,
+        }
+    target = measured.target_percent
+    return {
+        "measured_by": measured.by,
+        "within_days": measured.within_days,
+        "severities": ", ".join(measured.severities),
+        "target_percent": None
+        if target is None
+        else Decimal(str(target)).quantize(Decimal("0.01")),
+    }
 
 
 def _commitments_apply(data: ContractFile, contract: Contract, result, options) -> None:
@@ -358,6 +388,7 @@ def _commitments_apply(data: ContractFile, contract: Contract, result, options) 
             "owner": block.owner,
             "evidence_required": block.evidence == "required",
             "is_active": True,
+            **_measured_values(block),
         }
         commitment = Commitment.objects.filter(contract=contract, name=block.name).first()
         if commitment is None:
@@ -378,6 +409,11 @@ def _commitments_apply(data: ContractFile, contract: Contract, result, options) 
             if changes:
                 result.changes.append(f"updated commitment '{commitment.name}'")
         commitment_occurrences_ensure(commitment=commitment)
+    if any(block.measured for block in data.commitments):
+        # A commitment newly measured is judged by the reports already imported.
+        from evidence.services import patch_measures_refresh  # evidence builds on contracts
+
+        patch_measures_refresh(client_id=contract.client_id)
     # A commitment left out of the file is retired, never deleted: its history and evidence stay.
     for commitment in contract.commitments.filter(is_active=True).exclude(name__in=named):
         commitment.is_active = False

@@ -348,13 +348,19 @@ def credit_labels(label: str) -> list[str]:
 
 
 def overdue_count(contract, today) -> int:
-    """Occurrences of the contract's active commitments past their due date and not done."""
+    """Occurrences of the contract's active commitments past their due date and not done: a
+    commitment measured from tool reports is never marked done, so its occurrences count when
+    their measure did not keep them (missed, or no report covers the period)."""
+    from django.db.models import Q
+
     from contracts.models import CommitmentOccurrence
 
+    by_hand = Q(commitment__measured_by="", completed_on__isnull=True)
+    measured = ~Q(commitment__measured_by="") & (Q(measure__isnull=True) | Q(measure__kept=False))
     return CommitmentOccurrence.objects.filter(
+        by_hand | measured,
         commitment__contract=contract,
         commitment__is_active=True,
-        completed_on__isnull=True,
         due_date__lt=today,
     ).count()
 
