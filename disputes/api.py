@@ -18,7 +18,7 @@ from msp_portal.api import IdFilterSet
 from msp_portal.tenancy import Action, contract_access, visible_clients, visible_contracts
 
 from .models import Dispute
-from .selectors import is_overdue, may_withdraw, ticket_contract, visible_disputes
+from .selectors import UNSETTLED, is_overdue, may_withdraw, ticket_contract, visible_disputes
 from .services import (
     REASON_MAX,
     dispute_answer,
@@ -214,7 +214,7 @@ class DisputeViewSet(
         dispute = self.get_object()
         access = contract_access(request.user, dispute.contract)
         if not may_withdraw(request.user, access, dispute):
-            if dispute.status != Dispute.Status.OPEN and access.can(Action.OPEN_DISPUTE):
+            if dispute.status not in UNSETTLED and access.can(Action.OPEN_DISPUTE):
                 raise ValidationError(
                     {"status": [f"this dispute is already {dispute.get_status_display().lower()}"]}
                 )

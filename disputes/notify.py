@@ -9,7 +9,7 @@ import smtplib
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import BadHeaderError, send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -65,11 +65,14 @@ def _send(dispute: Dispute, event: str, recipients: list[str]) -> None:
         f"{dispute.ticket_label or 'a commitment'}",
         "settled": f"A dispute past its window was {dispute.get_status_display().lower()}: "
         f"{dispute.ticket_label or 'a commitment'}",
+        "withdrawn": f"{contract.client.name} withdrew its dispute: "
+        f"{dispute.ticket_label or 'a commitment'}",
     }[event]
+    subject = " ".join(subject.split())[:200]  # a title's line breaks would break the header
     body = render_to_string("disputes/email/dispute.txt", context)
     try:
-        send_mail(subject[:200], body, settings.DEFAULT_FROM_EMAIL, recipients)
-    except (smtplib.SMTPException, OSError):
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+    except (smtplib.SMTPException, OSError, BadHeaderError):
         log.exception("dispute %s email (%s) not sent", dispute.pk, event)
 
 
@@ -77,7 +80,7 @@ def notify_after_commit(dispute: Dispute, event: str) -> None:
     """Mail the other side once the change is committed: opened → the MSP's writers;
     answered → the opener's side; settled by the rule → both."""
     contract = dispute.contract
-    if event == "opened":
+    if event in ("opened", "withdrawn"):
         ids = [contract.msp_id]
     elif event == "answered":
         ids = opener_side_ids(dispute)

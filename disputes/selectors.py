@@ -57,10 +57,15 @@ def get_dispute_or_404(user, client, pk) -> tuple[Dispute, Access]:
     return dispute, contract_access(user, dispute.contract)
 
 
+# Still to be settled: open, or escalated to the people the contract names (who settle it by
+# answering it in the portal).
+UNSETTLED = (Status.OPEN, Status.ESCALATED)
+
+
 def may_withdraw(user, access: Access, dispute: Dispute) -> bool:
-    """The side that opened it, while it is open: a person of the opener's organisation in
-    this contract whose role there may open disputes."""
-    if dispute.status != Status.OPEN or dispute.opened_by_id is None:
+    """The side that opened it, while it is open or escalated: a person of the opener's
+    organisation in this contract whose role there may open disputes."""
+    if dispute.status not in UNSETTLED or dispute.opened_by_id is None:
         return False
     contract = dispute.contract
     opener_orgs = set(
@@ -91,12 +96,13 @@ def ticket_disputes(user, access: Access, ticket, zone) -> dict:
 
 def ticket_contract(user, client, ticket):
     """The contract a dispute about this ticket falls under: the one with the MSP whose export
-    brought the ticket, among the user's contracts with the client; else their newest."""
+    brought the ticket, among the user's contracts with the client (a ticket without an import
+    of its own: their newest). A ticket another MSP's export brought is not the user's to
+    dispute under their contract: that MSP would be asked to answer for it (404)."""
     contracts = party_contracts(user, client).select_related("client", "msp", "advisor")
     contracts = contracts.order_by("-starts", "-id")
     msp_id = ticket.import_job.msp_id if ticket.import_job_id else None
-    found = contracts.filter(msp_id=msp_id).first() if msp_id else None
-    found = found or contracts.first()
+    found = contracts.filter(msp_id=msp_id).first() if msp_id else contracts.first()
     if found is None:
-        raise Http404("No contract.")
+        raise Http404("No contract of yours covers this ticket.")
     return found

@@ -21,6 +21,7 @@ from .subjects import SHAPES, TICKET_SUBJECTS, contest_words, measured_fact
 from .window import dispute_due_at
 
 Status = Dispute.Status
+Subject = Dispute.Subject
 REASON_MAX = 4000
 
 
@@ -90,7 +91,16 @@ def dispute_open(
     measured = measured_fact(
         subject, requested, ticket=ticket, occurrence=occurrence, today=contract.today()
     )
-    requested = {key: requested[key] for key in SHAPES[subject] if key in requested}
+    if subject == Subject.PAUSE:
+        # Stored as the pause the clock took, matched above: what an accepted one removes is
+        # exactly that pause, whatever else the request carried.
+        requested = (
+            {"exported_total": True}
+            if measured.get("exported_total")
+            else {"start": measured["start"], "end": measured["end"]}
+        )
+    else:
+        requested = {key: requested[key] for key in SHAPES[subject] if key in requested}
     if _already_open(contract, subject, ticket, occurrence, measured):
         raise ValidationError({"subject": "an open dispute already contests this; answer it first"})
     now = timezone.now()
@@ -125,10 +135,11 @@ def dispute_open(
     return dispute
 
 
-def _close(dispute: Dispute, values: dict) -> bool:
+def _close(dispute: Dispute, values: dict, from_states=(Status.OPEN,)) -> bool:
     """Move an open dispute to its end state, once: a second answer (two people at once, a
-    beat run beside a page) finds it no longer open and changes nothing."""
-    moved = Dispute.objects.filter(pk=dispute.pk, status=Status.OPEN).update(**values)
+    beat run beside a page) finds it no longer open and changes nothing. An escalated dispute
+    is still answerable: escalation hands it to people, who settle it in the portal."""
+    moved = Dispute.objects.filter(pk=dispute.pk, status__in=from_states).update(**values)
     if moved:
         for name, value in values.items():
             setattr(dispute, name, value)
@@ -145,9 +156,15 @@ def _not_open(dispute: Dispute) -> ValidationError:
 def dispute_answer(
     *, dispute: Dispute, actor, accept: bool, reason: str, source: str = AuditEvent.Source.WEB
 ) -> Dispute:
-    """The MSP side accepts (the agreed figures change) or rejects, with its reason."""
+    """The MSP side accepts (the agreed figures change) or rejects, with its reason. Past the
+    window an open dispute follows the contract's rule first (the answer came too late); an
+    escalated one is answered when the people it went to have agreed."""
     reason = _reason(reason)
     status = Status.ACCEPTED if accept else Status.REJECTED
+    if dispute.status == Status.OPEN and dispute.due_at < timezone.now():
+        disputes_settle_overdue(within=Dispute.objects.filter(pk=dispute.pk), source=source)
+        dispute.refresh_from_db()
+    before = dispute.status
     with transaction.atomic():
         values = {
             "status": status,
@@ -155,14 +172,14 @@ def dispute_answer(
             "answered_by": actor,
             "answered_at": timezone.now(),
         }
-        if not _close(dispute, values):
+        if not _close(dispute, values, (Status.OPEN, Status.ESCALATED)):
             raise _not_open(dispute)
         _audit(
             dispute,
             actor=actor,
             source=source,
             action="accept" if accept else "reject",
-            changes={"status": [Status.OPEN, status], "answer_reason": [None, reason]},
+            changes={"status": [before, status], "answer_reason": [None, reason]},
         )
         if accept:
             recompute_after_commit(dispute.client_id)
@@ -173,15 +190,18 @@ def dispute_answer(
 def dispute_withdraw(*, dispute: Dispute, actor, source: str = AuditEvent.Source.WEB) -> Dispute:
     """The opener's side takes back a dispute still open."""
     with transaction.atomic():
-        if not _close(dispute, {"status": Status.WITHDRAWN, "answered_at": timezone.now()}):
+        before = dispute.status
+        values = {"status": Status.WITHDRAWN, "answered_at": timezone.now()}
+        if not _close(dispute, values, (Status.OPEN, Status.ESCALATED)):
             raise _not_open(dispute)
         _audit(
             dispute,
             actor=actor,
             source=source,
             action="withdraw",
-            changes={"status": [Status.OPEN, Status.WITHDRAWN]},
+            changes={"status": [before, Status.WITHDRAWN]},
         )
+        notify_after_commit(dispute, "withdrawn")
     return dispute
 
 

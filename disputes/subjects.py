@@ -44,6 +44,8 @@ def _instant(text) -> datetime | None:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
+    if not 1900 <= moment.year <= 2200:
+        return None  # no ticket's pause; and a year 1 cannot be shown in any zone
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -100,6 +102,9 @@ def _counted(ticket) -> bool:
     return not ticket.exclude_from_sla
 
 
+EXCLUDED_BY_EXPORT = "excluded by the export"
+
+
 def _exclusion(ticket, requested: dict) -> dict:
     wanted = requested.get("counted")
     if not isinstance(wanted, bool):
@@ -107,6 +112,16 @@ def _exclusion(ticket, requested: dict) -> dict:
     if _counted(ticket) == wanted:
         already = "already counts in the SLA" if wanted else "is already left out of the SLA"
         _refuse(f"the ticket {already}")
+    reason = getattr(getattr(ticket, "clock", None), "no_verdict_reason", "")
+    if wanted and reason and reason != EXCLUDED_BY_EXPORT:
+        # What an accepted exclusion changes is the export's exclusion (metrics/adjustments.py):
+        # a ticket left out for another reason is contested through that reason's own rule.
+        _refuse(
+            f"the ticket gets no verdict because of its {reason}, not an exclusion: "
+            "dispute its priority, or the contract's rules, instead"
+            if reason in ("unmapped priority",)
+            else f"the ticket gets no verdict because it is '{reason}', not excluded by the export"
+        )
     return {"counted": _counted(ticket)}
 
 

@@ -30,6 +30,7 @@ from .effect import dispute_effect
 from .models import Dispute
 from .selectors import (
     TAB_WORDS,
+    UNSETTLED,
     client_disputes,
     get_dispute_or_404,
     is_overdue,
@@ -105,8 +106,7 @@ def dispute_detail(request, slug, pk):
             "dispute": dispute,
             "contest": contest_words(dispute, zone),
             "overdue": is_overdue(dispute),
-            "can_answer": dispute.status == Dispute.Status.OPEN
-            and access.can(Action.ANSWER_DISPUTE),
+            "can_answer": dispute.status in UNSETTLED and access.can(Action.ANSWER_DISPUTE),
             "can_withdraw": may_withdraw(request.user, access, dispute),
             "history": _history(dispute),
             "effects": dispute_effect(dispute),

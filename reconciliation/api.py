@@ -1,6 +1,6 @@
 """/api/v1/reported-figures/: the MSP's reported figures of a client's period, with the report
 file. Lists and details are scoped to the contracts the caller is party to; writes need
-Action.ENTER_REPORTED on the client's current contract (MSP staff and the advisor)."""
+Action.ENTER_REPORTED on the caller's own contract with the client (MSP staff and the advisor)."""
 
 from __future__ import annotations
 
@@ -14,17 +14,20 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from contracts.selectors import current_contract
 from kpis.metrics.registry import KPI
 from kpis.read_api.filters import PeriodFilter, client_filter, period_label_check
 from msp_portal.api import IdFilterSet
-from msp_portal.tenancy import Action, contract_access, visible_clients, visible_contracts
+from msp_portal.tenancy import (
+    Action,
+    contract_access,
+    current_party_contract,
+    visible_clients,
+    visible_contracts,
+)
 
-from .figures import REPORTED_KEYS
+from .figures import LARGEST, REPORTED_KEYS
 from .models import MspReport
 from .reports import msp_report_attach, msp_report_save, report_file_response
-
-LARGEST = 1e9  # minutes or tickets: far past any real report, and well inside a float
 
 
 def _finite(value) -> None:
@@ -167,7 +170,8 @@ class ReportedFiguresViewSet(
         data = payload.validated_data
         # Another tenant's client reads exactly like one that does not exist.
         client = visible_clients(request.user).filter(slug=data["client"]).first()
-        contract = client and current_contract(client=client)
+        # The caller's own contract with the client: an MSP enters its own report.
+        contract = client and current_party_contract(request.user, client)
         if contract is None:
             raise ValidationError({"client": ["No client you work with has this slug."]})
         self._require_entry(contract)

@@ -20,6 +20,7 @@ REPORTED_KEYS = (
 )
 
 # How each kind of figure is typed on the entry page.
+LARGEST = 1e9  # minutes or tickets: far past any real report, and well inside a float
 EXAMPLES = {"rate": "e.g. 94.5%", "minutes": "e.g. 4h 30m", "count": "e.g. 212"}
 
 
@@ -44,15 +45,23 @@ def reported_value_parse(key: str, text: str) -> float:
         return round(percent / 100, 6)
     if kpi.unit == "minutes":
         try:
-            return float(duration_minutes(text))
-        except ValueError:
+            minutes = float(duration_minutes(text))
+        except (ValueError, OverflowError):
             raise ValueError(f"{kpi.label}: write a duration, like 4h 30m or 95 min") from None
+        if minutes > LARGEST:
+            raise ValueError(f"{kpi.label}: {text} is longer than any report's time")
+        return minutes
+    digits = text.replace(",", "")
+    if len(digits) > 12 or not digits.lstrip("-").isascii():
+        raise ValueError(f"{kpi.label}: write a whole number of tickets, like 212")
     try:
-        count = int(text.replace(",", ""))
+        count = int(digits)
     except ValueError:
         raise ValueError(f"{kpi.label}: write a whole number of tickets, like 212") from None
     if count < 0:
         raise ValueError(f"{kpi.label}: a number of tickets cannot be negative")
+    if count > LARGEST:
+        raise ValueError(f"{kpi.label}: {text} is more tickets than any report counts")
     return float(count)
 
 
@@ -68,6 +77,8 @@ def reported_value_check(key: str, value: float | None) -> None:
         raise ValueError(f"{key}: a fraction between 0 and 1 (0.945 for 94.5%)")
     if value < 0:
         raise ValueError(f"{key}: cannot be negative")
+    if value > LARGEST:
+        raise ValueError(f"{key}: at most {LARGEST:.0f}")
     if unit == "count" and value != int(value):
         raise ValueError(f"{key}: a whole number of tickets")
 

@@ -90,9 +90,13 @@ class Reconciliation:
         return [d for d in self.differences if d.clock == clock]
 
 
-def reconciliation_compute(*, client: Organisation, period_label: str) -> Reconciliation:
-    """The client's period reconciled. ValueError for a malformed period label."""
-    contract = current_contract(client=client)
+def reconciliation_compute(
+    *, client: Organisation, period_label: str, contract: Contract | None = None
+) -> Reconciliation:
+    """The client's period reconciled with the report of `contract`'s MSP (a page passes the
+    reader's own contract: one MSP's report is not another's to read; the command, the client's
+    current contract). ValueError for a malformed period label."""
+    contract = contract or current_contract(client=client)
     zone = contract.timezone if contract else "UTC"
     period = Period.parse(period_label, zone)
     result = Reconciliation(client=client, period=period)

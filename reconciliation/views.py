@@ -22,7 +22,8 @@ from kpis.models import KpiSnapshot
 from msp_portal.tenancy import (
     Action,
     contract_access,
-    get_client_with_contract_or_404,
+    current_party_contract,
+    get_client_or_404,
     visible_contracts,
 )
 
@@ -39,6 +40,14 @@ VERDICT_WORDS = {
     "excluded": "excluded",
     "missing": "not in the MSP's figures",
 }
+
+
+def _client_and_party_contract(user, slug: str):
+    """The client and the reader's own newest contract with it: a client may have several
+    MSPs, and one MSP's reports are not another's to read (msp_portal/tenancy.py,
+    party_contracts)."""
+    client, _access = get_client_or_404(user, slug)
+    return client, current_party_contract(user, client)
 
 
 def _period_asked(request, client, contract) -> str:
@@ -60,7 +69,7 @@ def _stored_periods(client) -> list[str]:
 
 @login_required
 def reconciliation_page(request, slug):
-    client, _access, contract = get_client_with_contract_or_404(request.user, slug)
+    client, contract = _client_and_party_contract(request.user, slug)
     label = _period_asked(request, client, contract)
     context = {
         "client": client,
@@ -72,7 +81,7 @@ def reconciliation_page(request, slug):
     }
     if label:
         try:
-            result = reconciliation_compute(client=client, period_label=label)
+            result = reconciliation_compute(client=client, period_label=label, contract=contract)
         except ValueError as error:
             context["period_error"] = str(error)
         else:
@@ -105,7 +114,7 @@ def _result_context(result) -> dict:
 def reported_figures(request, slug):
     """The MSP's reported figures of a period: shown to every party, entered by MSP staff and
     the advisor, with the report attached."""
-    client, _access, contract = get_client_with_contract_or_404(request.user, slug)
+    client, contract = _client_and_party_contract(request.user, slug)
     if contract is None:
         raise Http404("This client has no contract.")
     access = contract_access(request.user, contract)
@@ -191,7 +200,7 @@ def _enter(request, contract, label: str, typed: dict[str, str], errors: list[st
 @login_required
 def reported_file(request, slug, pk):
     """The MSP's report file, to parties of its contract only, as an attachment."""
-    client, _access, _contract = get_client_with_contract_or_404(request.user, slug)
+    client, _access = get_client_or_404(request.user, slug)
     report = get_object_or_404(
         MspReport, pk=pk, client=client, contract__in=visible_contracts(request.user)
     )

@@ -257,7 +257,7 @@ def _reported(contract: Contract, quarter: str) -> dict:
     """The MSP's own figures for the quarter beside the measured ones, and how many of its SLA
     verdicts differ from ours, the causes counted in words (reconciliation/): frozen with the
     rest when the review is published."""
-    result = reconciliation_compute(client=contract.client, period_label=quarter)
+    result = reconciliation_compute(client=contract.client, period_label=quarter, contract=contract)
     link = reverse("client_reconciliation", args=[contract.client.slug])
     return {
         "figures": [

@@ -3,6 +3,8 @@ the side-by-side comparison and its PDF. Views parse, authorise, call a service,
 
 from __future__ import annotations
 
+import re
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -29,7 +31,8 @@ def _weights_typed(post) -> dict:
     typed = {}
     for criterion in CRITERIA:
         text = post.get(f"weight_{criterion.key}", "").strip().rstrip("%").strip()
-        typed[criterion.key] = int(text) if text.lstrip("-").isdigit() else None
+        # ASCII digits only, and few of them: "²" is a digit to str.isdigit, not to int().
+        typed[criterion.key] = int(text) if re.fullmatch(r"-?[0-9]{1,4}", text) else None
     return typed
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import os
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,6 +19,7 @@ from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils import timezone
 from hypothesis import HealthCheck, settings
 
 from contracts.contract_file import contract_file_parse
@@ -411,3 +412,47 @@ def browser(monkeypatch):
         )
         yield instance
         instance.close()
+
+
+# --- Hand-built tickets (issue 22: the agreed figures, disputes) -----------------------------
+
+SEPTEMBER_OPENED = datetime(2025, 9, 10, 15, 0, tzinfo=UTC)
+
+
+def acme_ticket(world, number: int, resolved_after: int, **fields):
+    """A P1 incident of Acme's raised Wednesday 10 September 2025, 10:00 in Chicago (a business
+    day), answered in 10 minutes and resolved `resolved_after` minutes after it was raised."""
+    from kpis.models import Ticket
+
+    now = timezone.now()
+    values = {
+        "priority": "P1",
+        "kind": "incident",
+        "state": "closed",
+        "category": "Email",
+        "created_at": SEPTEMBER_OPENED,
+        "first_response_at": SEPTEMBER_OPENED + timedelta(minutes=10),
+        "resolved_at": SEPTEMBER_OPENED + timedelta(minutes=resolved_after),
+        **fields,
+    }
+    return Ticket.objects.create(
+        client=world.acme,
+        source_system="test",
+        external_id=f"T{number}",
+        content_hash=f"{number:032d}",
+        first_imported_at=now,
+        updated_at=now,
+        **values,
+    )
+
+
+@pytest.fixture
+def september(world):
+    """Eight P1 tickets met (60 minutes), two breached (300 minutes): 80% resolution compliance,
+    below 90%, so the month's credit is 10% of USD 8,410 = USD 841.00."""
+    met = [acme_ticket(world, n, 60) for n in range(8)]
+    breached = [acme_ticket(world, n, 300) for n in (8, 9)]
+    from kpis.metrics.recompute import kpis_recompute
+
+    kpis_recompute(world.acme)
+    return met, breached

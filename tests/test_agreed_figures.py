@@ -25,33 +25,9 @@ from kpis.metrics.adjustments import (
 )
 from kpis.metrics.clock import Intervals
 from kpis.metrics.recompute import kpis_recompute
-from kpis.models import KpiSnapshot, Ticket, TicketClock
+from kpis.models import KpiSnapshot, TicketClock
 
-# Wednesday 10 September 2025, 10:00 in Chicago (CDT, UTC−5): a business day, no holiday.
-OPENED = datetime(2025, 9, 10, 15, 0, tzinfo=UTC)
-
-
-def _ticket(world, number: int, resolved_after: int, **fields) -> Ticket:
-    now = timezone.now()
-    values = {
-        "priority": "P1",
-        "kind": "incident",
-        "state": "closed",
-        "category": "Email",
-        "created_at": OPENED,
-        "first_response_at": OPENED + timedelta(minutes=10),
-        "resolved_at": OPENED + timedelta(minutes=resolved_after),
-        **fields,
-    }
-    return Ticket.objects.create(
-        client=world.acme,
-        source_system="test",
-        external_id=f"T{number}",
-        content_hash=f"{number:032d}",
-        first_imported_at=now,
-        updated_at=now,
-        **values,
-    )
+from .conftest import acme_ticket as _ticket
 
 
 def _month(world, label: str = "2025-09") -> KpiSnapshot:
@@ -75,16 +51,6 @@ def _accept(world, ticket, subject: str, requested: dict, occurrence=None) -> Di
         answered_at=now,
         answer_reason="Agreed.",
     )
-
-
-@pytest.fixture
-def september(world):
-    """Eight P1 tickets met (60 minutes), two breached (300 minutes): 80% resolution compliance,
-    below 90%, so the month's credit is 10% of USD 8,410 = USD 841.00."""
-    met = [_ticket(world, n, 60) for n in range(8)]
-    breached = [_ticket(world, n, 300) for n in (8, 9)]
-    kpis_recompute(world.acme)
-    return met, breached
 
 
 def test_a_measured_month_has_no_agreed_figures_of_its_own(world, september):

@@ -20,8 +20,8 @@ from disputes.models import Dispute
 from kpis.models import KpiSnapshot
 from msp_portal.celery import app
 
-from .test_agreed_figures import _ticket
-from .test_disputes import REASON, september  # noqa: F401 - the fixture
+from .conftest import acme_ticket as _ticket
+from .test_disputes import REASON
 from .test_import_api import token_client
 
 VERDICT = {"clock": "resolution", "verdict": "met"}
@@ -51,7 +51,7 @@ def _agreed_when_recomputed(world, timeout: float = 60) -> dict:
     return {}
 
 
-def test_opened_listed_and_answered_under_the_tenancy_rules(world, september):  # noqa: F811
+def test_opened_listed_and_answered_under_the_tenancy_rules(world, september):
     _, breached = september
     owner, staff, viewer = (token_client(u) for u in (world.owner, world.msp_staff, world.viewer))
     rival, outsider = token_client(world.rival_staff), token_client(world.outsider)
@@ -94,7 +94,7 @@ def test_opened_listed_and_answered_under_the_tenancy_rules(world, september):  
     assert Dispute.objects.get(pk=pk).status == "rejected"
 
 
-def test_the_opener_withdraws_by_the_api(world, september):  # noqa: F811
+def test_the_opener_withdraws_by_the_api(world, september):
     _, breached = september
     owner = token_client(world.owner)
     pk = _create(owner, breached[0]).json()["id"]

@@ -23,7 +23,7 @@ from kpis.models import KpiSnapshot
 from msp_portal.celery import app
 
 from .browser import CHROMIUM, SCREENSHOTS, logged_in_page
-from .test_agreed_figures import _ticket
+from .conftest import acme_ticket as _ticket
 
 pytestmark = [
     pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed"),

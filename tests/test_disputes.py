@@ -31,21 +31,11 @@ from kpis.metrics.recompute import kpis_recompute
 from kpis.models import KpiSnapshot
 from msp_portal.jobs import recompute_pending
 
+from .conftest import acme_ticket as _ticket
 from .reviews_support import needs_pdf_tools, qbr_pdf_text
-from .test_agreed_figures import _ticket
 
 CHICAGO = ZoneInfo("America/Chicago")
 REASON = "The user confirmed the fix within the hour."
-
-
-@pytest.fixture
-def september(world):
-    """Eight P1 tickets met (60 minutes), two breached (300 minutes): 80% resolution compliance,
-    below 90%: the month's credit is 10% of USD 8,410 = USD 841.00."""
-    met = [_ticket(world, n, 60) for n in range(8)]
-    breached = [_ticket(world, n, 300) for n in (8, 9)]
-    kpis_recompute(world.acme)
-    return met, breached
 
 
 def _month(world, label: str = "2025-09") -> KpiSnapshot:

@@ -248,3 +248,35 @@ def test_mapping_and_two_msps_migrations_move_existing_rows(world):
     orphan.refresh_from_db()
     assert raised.contract == review.contract == world.acme_contract
     assert orphan.contract == world.birch_contract
+
+
+def test_two_msps_never_read_each_others_reports_nor_fee(two_msps, client_for):
+    """Issue 22's review: the MSP's own report (its figures, note and file name) and the fee of
+    its contract are its contract's; the client's other MSP, a party to the client, reads
+    neither on the reported-figures page, the reconciliation page or the dashboard."""
+    from reconciliation.reports import msp_report_save
+
+    w = two_msps
+    msp_report_save(
+        contract=w.second_contract,
+        period_label="2025-Q3",
+        figures={"resolution.compliance": 0.987},
+        note="Second MSP's confidential quarterly note",
+        actor=w.second_staff,
+        source="web",
+    )
+    slug = w.acme.slug
+    northwind = client_for(w.msp_staff)  # Acme's first MSP
+    for name in ("reported_figures", "client_reconciliation"):
+        page = northwind.get(reverse(name, args=[slug]) + "?period=2025-Q3")
+        assert page.status_code == 200
+        text = page.content.decode()
+        assert "confidential quarterly note" not in text and "98.7%" not in text, name
+        assert "staff@second.test" not in text, name  # who entered it
+    dashboard = northwind.get(reverse("client_dashboard", args=[slug]) + "?period=2025-Q3")
+    assert "98.7%" not in dashboard.content.decode()
+    assert 'id="fee"' not in dashboard.content.decode()
+    # The second MSP reads its own report, the owner (party to both) the current one's.
+    for user in (w.second_staff, w.owner):
+        page = client_for(user).get(reverse("reported_figures", args=[slug]) + "?period=2025-Q3")
+        assert "staff@second.test" in page.content.decode()  # its report, in the list

@@ -35,7 +35,11 @@ from kpis.metrics.registry import RULES
 from kpis.models import Ticket, TicketEvent
 from msp_portal import sql
 from msp_portal.csv_export import csv_writer
-from msp_portal.tenancy import get_client_or_404, get_client_with_contract_or_404
+from msp_portal.tenancy import (
+    contract_access,
+    get_client_or_404,
+    get_client_with_contract_or_404,
+)
 from reconciliation.services import ReportedOnDemand, reports_stamp
 
 KIND_NAMES = {"month": "Months", "quarter": "Quarters", "year": "Years"}
@@ -159,12 +163,17 @@ def dashboard(request, slug):
         context["lazy"] = StripOnDemand(client, contract, label, today, overdue)
         # The MSP's own figures beside ours (reconciliation/), read only when the cached block
         # renders; a change of the client's reports varies it, so a figure entered shows at once.
-        context["reported"] = ReportedOnDemand(contract, label)
-        context["reported_stamp"] = reports_stamp(client_id=client.pk)
-        # What the fee buys, with the per-ticket price the advisor may type on its card.
-        context["fee"] = FeeOnDemand(
-            client, contract, label, stored, request.GET.get("ticket_price", "")
-        )
+        # Only the reader's own contract's: a client's earlier MSP never reads its successor's
+        # report, nor its fee (msp_portal/tenancy.py, party_contracts).
+        # (The roles are read once per request: no query.)
+        context["own_contract"] = bool(contract_access(request.user, contract).roles)
+        if context["own_contract"]:
+            context["reported"] = ReportedOnDemand(contract, label)
+            context["reported_stamp"] = reports_stamp(client_id=client.pk)
+            # What the fee buys, with the per-ticket price the advisor may type on its card.
+            context["fee"] = FeeOnDemand(
+                client, contract, label, stored, request.GET.get("ticket_price", "")
+            )
     return render(request, "kpis/dashboard.html", context)
 
 

@@ -73,9 +73,9 @@ def adjustments_from(
             out.priority[ticket] = requested["priority"]
         elif subject == "exclusion":
             out.counted[ticket] = bool(requested["counted"])
-        elif subject == "pause" and requested.get("exported_total"):
+        elif subject == "pause" and requested.get("exported_total") is True:
             out.exported_pause_removed.add(ticket)
-        elif subject == "pause":
+        elif subject == "pause" and requested.get("start"):
             pair = (_epoch(requested["start"]), _epoch(requested.get("end")))
             out.pauses_removed.setdefault(ticket, set()).add(pair)
         elif subject == "verdict":

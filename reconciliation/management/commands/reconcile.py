@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 import json
 
 from django.core.management.base import BaseCommand, CommandError
 
 from contracts.models import Organisation
+from msp_portal.csv_export import csv_writer
 from reconciliation.causes import CAUSE_WORDS
 from reconciliation.services import reconciliation_compute
 
@@ -50,7 +50,8 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(document, indent=2, ensure_ascii=False))
 
     def _csv(self, result) -> None:
-        writer = csv.writer(self.stdout, lineterminator="\n")
+        # An export's id or raw verdict is the MSP's text: kept inert for a spreadsheet.
+        writer = csv_writer(self.stdout)
         writer.writerow(CSV_COLUMNS)
         for d in result.differences:
             cause = d.cause
