@@ -102,7 +102,14 @@ def test_a_price_typed_on_the_card_prices_the_quarter(acme, client_for):
     refused = _dashboard(owner, acme, ticket_price="fifty")
     assert "Price per ticket: 'fifty' is not an amount; give one like 45.00." in refused
     assert "At USD 44.73 a ticket" in refused  # the page still answers, at the default price
-    assert "Price per ticket: give an amount above 0" in _dashboard(owner, acme, ticket_price="-3")
+    too_small = "Price per ticket: give an amount of at least 0.01"
+    assert too_small in _dashboard(owner, acme, ticket_price="-3")
+    assert too_small in _dashboard(owner, acme, ticket_price="0.00001")  # shown as 0.00: no price
+    # The form shows back what was typed: "45" and "45.000" are two cached pages, not one.
+    url = reverse("client_dashboard", args=[acme.acme.slug])
+    for typed in ("45.000", "45"):
+        page = owner.get(url, {"period": QUARTER, "ticket_price": typed}).content.decode()
+        assert f'name="ticket_price" inputmode="decimal" value="{typed}"' in page
 
 
 def test_the_card_links_its_counts_to_their_tickets(acme, client_for):

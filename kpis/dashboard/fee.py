@@ -44,8 +44,9 @@ def ticket_price_parse(text: str) -> tuple[Decimal | None, str]:
         price = Decimal(text)
     except InvalidOperation:
         return None, f"Price per ticket: '{text[:20]}' is not an amount; give one like 45.00."
-    if not price.is_finite() or price <= 0 or price > PRICE_MAX:
-        return None, f"Price per ticket: give an amount above 0 and at most {PRICE_MAX:,}."
+    # Checked to the cent it is shown at: 0.000001 is no price, it would show as 0.00.
+    if not price.is_finite() or price > PRICE_MAX or price.quantize(CENT) <= 0:
+        return None, f"Price per ticket: give an amount of at least 0.01 and at most {PRICE_MAX:,}."
     return price.quantize(CENT), ""
 
 
@@ -198,7 +199,9 @@ class FeeOnDemand:
         self.typed = (price_text or "").strip()[:20]
         needed = set(labels_needed(label))
         stamps = sorted((s.period_label, s.computed_at) for s in stored if s.period_label in needed)
-        digest = hashlib.md5(repr((stamps, self.price, self.error)).encode(), usedforsecurity=False)
+        # The text typed too: the form shows it back, so "45" and "45.000" are two pages.
+        shown = (stamps, self.price, self.error, self.typed)
+        digest = hashlib.md5(repr(shown).encode(), usedforsecurity=False)
         self.key = digest.hexdigest()
 
     @cached_property
