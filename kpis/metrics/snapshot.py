@@ -113,8 +113,8 @@ def _snapshot_data(
 ) -> dict:
     """The stored form of one period: values, figures (numerator, denominator, note) and
     breakdowns, with uptime, commitments, credits and the fee figures added to the ticket
-    figures. `agreed`:
-    the commitments as accepted disputes settled them (the ticket figures come in agreed)."""
+    figures. `agreed`: the commitments as accepted disputes settled them (the ticket figures
+    come in agreed already)."""
     figures["uptime"] = uptime_figure(
         context.outages, context.uptime_targets, period, naive_utc(as_of)
     )
