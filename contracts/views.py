@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -28,6 +28,7 @@ from contracts.services.commitments import (
 )
 from contracts.services.matrix import matrix_approve
 from msp_portal.context_processors import SESSION_KEY
+from msp_portal.downloads import stored_file_download
 from msp_portal.feedback import refusals_said
 from msp_portal.tenancy import (
     Action,
@@ -265,9 +266,4 @@ def evidence_download(request, slug, pk, evidence):
     _client, contract, _access = get_client_contract_or_404(request.user, slug, pk)
     item = get_object_or_404(Evidence, pk=evidence, occurrence__commitment__contract=contract)
     # Served as an attachment with its checked type, so a browser never renders it in our origin.
-    return FileResponse(
-        item.file.open("rb"),
-        as_attachment=True,
-        filename=item.original_name,
-        content_type=item.content_type,
-    )
+    return stored_file_download(item.file, item.original_name, item.content_type)

@@ -14,6 +14,7 @@ from contracts.services.audit import audit_record
 from contracts.services.commitments import upload_checked
 from kpis.metrics.period import Period
 from kpis.metrics.registry import KPI
+from msp_portal.downloads import stored_file_download
 
 from .figures import reported_value_check, value_words
 from .models import MspReport, ReportedFigure
@@ -88,12 +89,7 @@ def report_file_response(report: MspReport) -> FileResponse:
     """The MSP's report file as a download (404 when none was attached)."""
     if not report.file:
         raise Http404("No file was attached to this report.")
-    return FileResponse(
-        report.file.open("rb"),
-        as_attachment=True,
-        filename=report.original_name,
-        content_type=report.content_type,
-    )
+    return stored_file_download(report.file, report.original_name, report.content_type)
 
 
 def msp_report_attach(*, report: MspReport, upload, actor, source: str) -> MspReport:

@@ -108,6 +108,17 @@ def chart_images(charts: list[dict], progress: Callable[[int, int], None] | None
 PDF_OPTIONS = {"pdf_variant": "pdf/ua-1", "pdf_tags": True}
 
 
+def pdf_document(html: str):
+    """HTML laid out by WeasyPrint as every PDF of the portal is: tagged, fetching nothing but
+    the portal's own static files (reviews/render_guard.py). `.write_pdf(**PDF_OPTIONS)` gives
+    the bytes."""
+    from weasyprint import HTML
+
+    return HTML(
+        string=html, base_url=str(settings.BASE_DIR), url_fetcher=static_only_fetcher()
+    ).render(**PDF_OPTIONS)
+
+
 def review_pdf_render(
     content: dict,
     *,
@@ -117,7 +128,6 @@ def review_pdf_render(
 ) -> tuple[bytes, int]:
     """The review as PDF bytes and its page count. `logos`: {"client": data URI or None,
     "msp": data URI or None}; a missing logo is the organisation's name set in type."""
-    from weasyprint import HTML
 
     def report(phase: str, percent: int) -> None:
         if progress:
@@ -145,8 +155,6 @@ def review_pdf_render(
             ],
         },
     )
-    document = HTML(
-        string=html, base_url=str(settings.BASE_DIR), url_fetcher=static_only_fetcher()
-    ).render(**PDF_OPTIONS)
+    document = pdf_document(html)
     report("writing the PDF", 90)
     return document.write_pdf(**PDF_OPTIONS), len(document.pages)

@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Q
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from kpis.dashboard.periods import default_periods
 from kpis.models import KpiSnapshot
+from msp_portal.downloads import stored_file_download
 from msp_portal.feedback import refusals_said
 from msp_portal.tenancy import (
     Action,
@@ -405,9 +406,7 @@ def pdf_response(review: Review):
     if not review.pdf:  # the last one made is served until a new one replaces it
         raise Http404("The PDF has not been generated yet.")
     name = f"QBR {review.client.name} {review.quarter} v{review.version}.pdf"
-    return FileResponse(
-        review.pdf.open("rb"), as_attachment=True, filename=name, content_type="application/pdf"
-    )
+    return stored_file_download(review.pdf, name, "application/pdf")
 
 
 def _shared_or_gone(token: str):

@@ -3,12 +3,10 @@ QBR is (reviews/pdf.py: tagged PDF, fetching nothing but the portal's own static
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from reviews.pdf import PDF_OPTIONS
-from reviews.render_guard import static_only_fetcher
+from reviews.pdf import PDF_OPTIONS, pdf_document
 
 from .comparison import Comparison
 from .measured import quarters_span, recent_quarters
@@ -32,8 +30,6 @@ def pdf_filename(client) -> str:
 
 def comparison_pdf_render(comparison: Comparison) -> bytes:
     """The comparison as PDF bytes."""
-    from weasyprint import HTML
-
     html = render_to_string(
         "scorecard/pdf.html",
         {
@@ -43,7 +39,4 @@ def comparison_pdf_render(comparison: Comparison) -> bytes:
             **comparison_context(comparison),
         },
     )
-    document = HTML(
-        string=html, base_url=str(settings.BASE_DIR), url_fetcher=static_only_fetcher()
-    ).render(**PDF_OPTIONS)
-    return document.write_pdf(**PDF_OPTIONS)
+    return pdf_document(html).write_pdf(**PDF_OPTIONS)

@@ -8,10 +8,11 @@ import re
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from msp_portal.downloads import stored_file_download
 from msp_portal.tenancy import Action, may_see_rival_candidates
 
 from .comparison import comparison_build
@@ -155,12 +156,7 @@ def answer_evidence(request, slug, pk):
     if not answer.evidence:
         raise Http404("No file was attached to this answer.")
     # An attachment with its checked type: a browser never renders it in our origin.
-    return FileResponse(
-        answer.evidence.open("rb"),
-        as_attachment=True,
-        filename=answer.evidence_name,
-        content_type=answer.evidence_type,
-    )
+    return stored_file_download(answer.evidence, answer.evidence_name, answer.evidence_type)
 
 
 @login_required

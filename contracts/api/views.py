@@ -7,7 +7,6 @@ import json
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
-from django.http import FileResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -32,6 +31,7 @@ from contracts.services.agreement import version_approve, version_withdraw
 from contracts.services.commitments import evidence_add, occurrence_complete
 from contracts.services.contract_apply import contract_apply
 from contracts.services.matrix import matrix_version_gaps
+from msp_portal.downloads import stored_file_download
 from msp_portal.tenancy import (
     WRITE_ROLES,
     Action,
@@ -292,12 +292,7 @@ class EvidenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVi
     @action(detail=True, methods=["get"])
     def download(self, request, pk=None):
         item = self.get_object()
-        return FileResponse(
-            item.file.open("rb"),
-            as_attachment=True,
-            filename=item.original_name,
-            content_type=item.content_type,
-        )
+        return stored_file_download(item.file, item.original_name, item.content_type)
 
 
 class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):

@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -39,6 +39,7 @@ from kpis.imports.services import (
 from kpis.imports.undo import undo_deadline
 from kpis.models import ImportJob
 from msp_portal.csv_export import csv_writer
+from msp_portal.downloads import stored_file_download
 from msp_portal.tenancy import (
     Action,
     get_import_or_404,
@@ -278,12 +279,7 @@ def import_file(request, pk):
     job, _access = get_import_or_404(request.user, pk)
     if not may_download_import_file(request.user, job):
         raise PermissionDenied("Only the MSP's staff and the uploader download the original file.")
-    return FileResponse(
-        job.file.open("rb"),
-        as_attachment=True,
-        filename=job.original_name,
-        content_type="application/octet-stream",
-    )
+    return stored_file_download(job.file, job.original_name)
 
 
 @login_required
