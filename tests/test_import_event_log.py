@@ -224,3 +224,69 @@ def test_kpi_report_on_the_real_log_agrees_with_the_stored_clocks(world):
     assert TicketEvent.objects.filter(client=client).count() == 6660  # every row of the log
     waited = Ticket.objects.get(client=client, external_id="1-634447637")
     assert waited.paused_intervals == [["2012-01-04T09:42:06Z", "2012-01-30T04:05:16Z"]]
+
+
+def test_an_accepted_pause_dispute_on_a_real_logs_ticket_times_it_again_without_its_wait(world):
+    """Issue 22 on the real log: a wait the clock folded from the stored history, disputed and
+    accepted, is left out of the agreed clock only; the measured figures do not move."""
+    import yaml
+    from django.db.models import Q
+
+    from disputes.services import dispute_answer, dispute_open
+    from kpis.metrics.recompute import kpis_recompute
+    from kpis.models import KpiSnapshot, TicketClock
+
+    from .conftest import apply_yaml_text, demo_document
+
+    if not LOG.exists():
+        pytest.skip("../shared is not beside this checkout (the real BPIC 2013 log lives there)")
+    document = demo_document("acme-dental.yaml")
+    document["client"] = {"slug": "volvo-it", "name": "Volvo IT", "seats": {"users": 5}}
+    document["contract"] |= {"name": "Problems desk", "starts": date(2005, 1, 1)}
+    document["sla"]["effective_from"] = date(2005, 1, 1)
+    document["sla"]["pause_states"] = ["Accepted / Wait"]
+    contract = apply_yaml_text(yaml.safe_dump(document)).contract
+    run_import(LOG, contract.client.slug, "--mapping", str(MAPPING))
+    # A ticket met only thanks to a wait of more than ten days: without it, more than ten
+    # calendar days of business hours pass, past every target of the SLA (P4: 2 business days).
+    clock = next(
+        c
+        for c in TicketClock.objects.filter(
+            ~Q(ticket__paused_intervals=[]),
+            ticket__client=contract.client,
+            resolution_verdict="met",
+        ).select_related("ticket")
+        if len(c.ticket.paused_intervals) == 1
+        and c.ticket.paused_intervals[0][1]
+        and utc(c.ticket.paused_intervals[0][1].replace("Z", "+00:00"))
+        - utc(c.ticket.paused_intervals[0][0].replace("Z", "+00:00"))
+        > 10 * 86400
+    )
+    ticket = clock.ticket
+    start, end = ticket.paused_intervals[0]
+    year = f"{ticket.resolved_at:%Y}"
+    before = KpiSnapshot.objects.get(client=contract.client, period_label=year).values
+    dispute = dispute_open(
+        contract=contract,
+        actor=world.owner,
+        subject="pause",
+        requested={"start": start, "end": end},
+        reason="Waiting on our own supplier is not a wait for us.",
+        ticket=ticket,
+    )
+    dispute_answer(dispute=dispute, actor=world.msp_staff, accept=True, reason="Agreed.")
+    kpis_recompute(contract.client)
+    snapshot = KpiSnapshot.objects.get(client=contract.client, period_label=year)
+    assert snapshot.values == before  # as measured: unchanged
+    assert snapshot.agreed["values"]["resolution.sla_met"] == before["resolution.sla_met"] - 1
+    # The agreed breach counts once, in the year its target passed (kpis.md's verdict periods),
+    # which may be before the year of the resolution.
+    years = KpiSnapshot.objects.filter(client=contract.client, period_kind="year")
+
+    def breached(values) -> int:
+        return sum(values(s)["resolution.sla_breached"] or 0 for s in years)
+
+    assert breached(lambda s: (s.agreed or {}).get("values") or s.values) == (
+        breached(lambda s: s.values) + 1
+    )
+    assert TicketClock.objects.get(ticket=ticket).resolution_verdict == "met"  # measured clock
