@@ -135,10 +135,10 @@ class CommitmentAdmin(AuditedAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        # A commitment measured from patch reports is judged again by the reports imported.
-        from evidence.services import patch_measures_refresh  # evidence builds on contracts
+        # A commitment measured from tool reports is judged again by the reports imported.
+        from evidence.measures import measures_refresh  # evidence builds on contracts
 
-        patch_measures_refresh(client_id=obj.contract.client_id)
+        measures_refresh(client_id=obj.contract.client_id)
         recompute_after_commit(obj.contract.client_id)
 
 

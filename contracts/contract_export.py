@@ -172,11 +172,15 @@ def _commitment_block(commitment) -> dict:
         "evidence": "required" if commitment.evidence_required else "optional",
     }
     if commitment.measured_by:
-        block["measured"] = {
-            "by": commitment.measured_by,
-            "within_days": commitment.within_days or 0,
-            "severities": [s.strip() for s in commitment.severities.split(",") if s.strip()],
-        }
-        if commitment.target_percent is not None:
-            block["measured"]["target_percent"] = float(commitment.target_percent)
+        measured: dict = {"by": commitment.measured_by}
+        if commitment.within_days is not None:
+            measured["within_days"] = commitment.within_days
+        if commitment.measured_by == "patches":
+            measured["severities"] = [
+                s.strip() for s in commitment.severities.split(",") if s.strip()
+            ]
+        for bound in ("target_percent", "limit_percent"):
+            if getattr(commitment, bound) is not None:
+                measured[bound] = float(getattr(commitment, bound))
+        block["measured"] = measured
     return block

@@ -278,10 +278,21 @@ class Responsibility(_Strict):
 class MeasuredBlock(_Strict):
     """A commitment kept or missed by the MSP's tool reports (docs/evidence.md)."""
 
-    by: Literal["patches"]
-    within_days: int = Field(ge=0, le=3650)
+    by: Literal["patches", "backups", "restores", "phishing", "mfa"]
+    # patches: installed within N days of release; backups: no device N days without a
+    # successful backup.
+    within_days: int | None = Field(default=None, ge=0, le=3650)
     severities: list[Annotated[str, Field(min_length=1, max_length=50)]] = ["critical"]
+    # At least (patches on time, backup jobs succeeded, phishing reported).
     target_percent: float | None = Field(default=None, gt=0, le=100)
+    # At most (the phishing click rate).
+    limit_percent: float | None = Field(default=None, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _days_where_needed(self):
+        if self.by in ("patches", "backups") and self.within_days is None:
+            raise ValueError(f"within_days: a commitment measured by {self.by} needs it")
+        return self
 
 
 class CommitmentBlock(_Strict):

@@ -12,11 +12,15 @@ def report_path(instance: "ToolReport", filename: str) -> str:
 
 
 class ToolReport(models.Model):
-    """A report exported from the MSP's own tool (a patch report), as uploaded, with what
-    reading it found."""
+    """A report exported from the MSP's own tool (patches, backup jobs, restore tests, a
+    phishing simulation, the technicians' MFA), as uploaded, with what reading it found."""
 
     class Kind(models.TextChoices):
         PATCHES = "patches", "Patch report"
+        BACKUPS = "backups", "Backup job report"
+        RESTORES = "restores", "Restore test report"
+        PHISHING = "phishing", "Phishing simulation results"
+        MFA = "mfa", "Technician MFA attestation"
 
     client = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
     contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="tool_reports")
@@ -39,6 +43,9 @@ class ToolReport(models.Model):
     # The rows this report overwrote, as they were (with the report that had written them):
     # undoing the report puts them back (evidence/services.py patch_report_undo).
     replaced = models.JSONField(default=list)
+    # What the MSP attests with the report, in its own words (the technician MFA attestation:
+    # "every technician with access to your systems signs in with MFA"); blank for the others.
+    statement = models.TextField(blank=True, default="")
 
     class Meta:
         ordering = ["-report_date", "-uploaded_at"]
@@ -71,3 +78,113 @@ class PatchRow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.patch} on {self.device}"
+
+
+class BackupJobRow(models.Model):
+    """One run of a backup job on a device, as the latest report listing it says."""
+
+    class Result(models.TextChoices):
+        SUCCESS = "success", "Succeeded"
+        WARNING = "warning", "Succeeded with warnings"
+        FAILED = "failed", "Failed"
+
+    client = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    report = models.ForeignKey(ToolReport, on_delete=models.CASCADE, related_name="backup_rows")
+    job = models.CharField(max_length=255)
+    device = models.CharField(max_length=255)
+    # When the run started, as the tool wrote it (its wall clock).
+    started = models.DateTimeField()
+    result = models.CharField(max_length=10, choices=Result.choices)
+    # The tool's own word for the result, kept as exported.
+    raw_result = models.CharField(max_length=100, blank=True, default="")
+    last_seen = models.DateField()
+
+    class Meta:
+        ordering = ["device", "job", "started"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client", "job", "device", "started"], name="one_backup_run_per_start"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job} on {self.device} at {self.started:%Y-%m-%d %H:%M}"
+
+
+class RestoreTestRow(models.Model):
+    """One restore test of a protected system, as the latest report listing it says."""
+
+    class Result(models.TextChoices):
+        SUCCESS = "success", "Restored"
+        FAILED = "failed", "Failed"
+
+    client = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    report = models.ForeignKey(ToolReport, on_delete=models.CASCADE, related_name="restore_rows")
+    system = models.CharField(max_length=255)
+    tested_on = models.DateField()
+    result = models.CharField(max_length=10, choices=Result.choices)
+    raw_result = models.CharField(max_length=100, blank=True, default="")
+    # What was restored (files, a whole machine, a database), in the tool's words.
+    scope = models.CharField(max_length=255, blank=True, default="")
+    last_seen = models.DateField()
+
+    class Meta:
+        ordering = ["system", "tested_on"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client", "system", "tested_on"], name="one_restore_test_per_system_day"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Restore test of {self.system} on {self.tested_on:%Y-%m-%d}"
+
+
+class PhishingRow(models.Model):
+    """One phishing-simulation campaign's results, as the latest report listing it says."""
+
+    client = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    report = models.ForeignKey(ToolReport, on_delete=models.CASCADE, related_name="phishing_rows")
+    campaign = models.CharField(max_length=255)
+    sent_on = models.DateField()
+    recipients = models.PositiveIntegerField()
+    clicked = models.PositiveIntegerField()
+    reported = models.PositiveIntegerField()
+    # Credentials or data entered on the fake page, where the tool reports it.
+    submitted = models.PositiveIntegerField(null=True, blank=True)
+    last_seen = models.DateField()
+
+    class Meta:
+        ordering = ["sent_on", "campaign"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client", "campaign", "sent_on"], name="one_phishing_campaign_per_day"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign} ({self.sent_on:%Y-%m-%d})"
+
+
+class TechnicianMfaRow(models.Model):
+    """One technician of the MSP with access to the client's systems, and whether they sign in
+    with MFA, as the attestation report says."""
+
+    client = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    report = models.ForeignKey(ToolReport, on_delete=models.CASCADE, related_name="mfa_rows")
+    technician = models.CharField(max_length=255)
+    mfa = models.BooleanField()
+    # The method (authenticator app, hardware key, SMS), in the tool's words.
+    method = models.CharField(max_length=100, blank=True, default="")
+    last_seen = models.DateField()
+
+    class Meta:
+        ordering = ["technician"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["report", "technician"], name="one_mfa_row_per_report_and_technician"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.technician}: {'MFA' if self.mfa else 'no MFA'}"

@@ -5,9 +5,9 @@ Pure."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from kpis.imports.ingest.presets import header_key
+
+from .layouts import Layout, Preset, presets_of
 
 FIELDS = ("device", "patch", "severity", "released", "installed", "status")
 REQUIRED = ("device", "patch", "severity", "released")
@@ -23,87 +23,70 @@ FIELD_WORDS = {
 # do not matter).
 INSTALLED_WORDS = {"installed", "success", "succeeded", "patched", "compliant", "complete"}
 
+PRESETS: dict[str, Preset] = presets_of(
+    Preset(
+        "ninjaone",
+        "NinjaOne",
+        {
+            "device": ("Device", "Device Name", "System Name"),
+            "patch": ("KB Number", "KB", "Patch Name", "Name"),
+            "severity": ("Severity", "Impact"),
+            "released": ("Release Date", "Released"),
+            "installed": ("Installed At", "Installed", "Install Date"),
+            "status": ("Status",),
+        },
+    ),
+    Preset(
+        "datto_rmm",
+        "Datto RMM",
+        {
+            "device": ("Device Hostname", "Hostname", "Device"),
+            "patch": ("KB", "Patch ID", "Patch Name", "Patch"),
+            "severity": ("Priority", "Classification", "Category", "Severity"),
+            "released": ("Release Date", "Date Released"),
+            "installed": ("Install Date", "Installed On", "Date Installed"),
+            "status": ("Patch Status", "Status"),
+        },
+    ),
+    Preset(
+        "nable",
+        "N-able (N-central, N-sight)",
+        {
+            "device": ("Device Name", "Device", "Computer Name"),
+            "patch": ("KB Article", "KB", "Patch ID", "Patch Name"),
+            "severity": ("Severity", "Classification"),
+            "released": ("Release Date", "Published Date", "Date Released"),
+            "installed": ("Installed Date", "Install Date", "Installation Date"),
+            "status": ("Installation Status", "Install Status", "Status"),
+        },
+    ),
+    Preset(
+        "cw_automate",
+        "ConnectWise Automate",
+        {
+            "device": ("Computer Name", "Computer", "Name"),
+            "patch": ("KBID", "KB Article", "KB"),
+            "severity": ("Severity", "Classification", "Category"),
+            "released": ("Release Date", "Date Released"),
+            "installed": ("Date Installed", "Install Date", "Installed"),
+            "status": ("Status", "Install Status"),
+        },
+    ),
+    Preset(
+        "generic",
+        "Generic (one column per field)",
+        {field: (field,) for field in FIELDS},
+    ),
+)
 
-@dataclass(frozen=True)
-class PatchPreset:
-    name: str
-    label: str
-    columns: dict[str, tuple[str, ...]]
-
-
-PRESETS: dict[str, PatchPreset] = {
-    p.name: p
-    for p in [
-        PatchPreset(
-            "ninjaone",
-            "NinjaOne",
-            {
-                "device": ("Device", "Device Name", "System Name"),
-                "patch": ("KB Number", "KB", "Patch Name", "Name"),
-                "severity": ("Severity", "Impact"),
-                "released": ("Release Date", "Released"),
-                "installed": ("Installed At", "Installed", "Install Date"),
-                "status": ("Status",),
-            },
-        ),
-        PatchPreset(
-            "datto_rmm",
-            "Datto RMM",
-            {
-                "device": ("Device Hostname", "Hostname", "Device"),
-                "patch": ("KB", "Patch ID", "Patch Name", "Patch"),
-                "severity": ("Priority", "Classification", "Category", "Severity"),
-                "released": ("Release Date", "Date Released"),
-                "installed": ("Install Date", "Installed On", "Date Installed"),
-                "status": ("Patch Status", "Status"),
-            },
-        ),
-        PatchPreset(
-            "nable",
-            "N-able (N-central, N-sight)",
-            {
-                "device": ("Device Name", "Device", "Computer Name"),
-                "patch": ("KB Article", "KB", "Patch ID", "Patch Name"),
-                "severity": ("Severity", "Classification"),
-                "released": ("Release Date", "Published Date", "Date Released"),
-                "installed": ("Installed Date", "Install Date", "Installation Date"),
-                "status": ("Installation Status", "Install Status", "Status"),
-            },
-        ),
-        PatchPreset(
-            "cw_automate",
-            "ConnectWise Automate",
-            {
-                "device": ("Computer Name", "Computer", "Name"),
-                "patch": ("KBID", "KB Article", "KB"),
-                "severity": ("Severity", "Classification", "Category"),
-                "released": ("Release Date", "Date Released"),
-                "installed": ("Date Installed", "Install Date", "Installed"),
-                "status": ("Status", "Install Status"),
-            },
-        ),
-        PatchPreset(
-            "generic",
-            "Generic (one column per field)",
-            {field: (field,) for field in FIELDS},
-        ),
-    ]
-}
-
-
-def columns_found(preset: PatchPreset, header: list[str], mapping: dict[str, str]) -> dict:
-    """Field → the file's column for it: the mapping given (column names per field) first,
-    then the preset's names."""
-    present = {header_key(h): h for h in header}
-    found = {}
-    for field_name in FIELDS:
-        candidates = [mapping[field_name]] if mapping.get(field_name) else []
-        candidates += list(preset.columns.get(field_name, ()))
-        for candidate in candidates:
-            if header_key(candidate) in present:
-                found[field_name] = present[header_key(candidate)]
-                break
-    return found
+PATCH_LAYOUT = Layout(
+    kind="patches",
+    fields=FIELDS,
+    required=REQUIRED,
+    field_words=FIELD_WORDS,
+    date_fields=("released", "installed"),
+    presets=PRESETS,
+)
 
 
 def is_installed_word(status: str | None) -> bool:

@@ -51,6 +51,7 @@ def patch_report_import(
         report = ToolReport(
             client=client,
             contract=contract,
+            kind=ToolReport.Kind.PATCHES,
             preset=preset,
             original_name=PurePath(upload.name).name[:255],
             sha256=sha256,
@@ -123,7 +124,9 @@ def patch_report_undo(*, report: ToolReport, actor, source: str) -> None:
     """Take a report back: its rows go, the rows it overwrote come back as they were, and the
     measured commitments are judged again. Newest first: a later report of the client may have
     built on this one."""
-    later = ToolReport.objects.filter(client_id=report.client_id, pk__gt=report.pk)
+    later = ToolReport.objects.filter(
+        client_id=report.client_id, kind=report.kind, pk__gt=report.pk
+    )
     if later.exists():
         raise ValidationError(
             f"{report.original_name}: undo the reports imported after it first, newest first."
@@ -233,4 +236,6 @@ def patch_measures_refresh(*, client_id: int) -> int:
 
 
 def latest_report_date(client_id: int) -> date | None:
-    return ToolReport.objects.filter(client_id=client_id).aggregate(d=Max("report_date"))["d"]
+    return ToolReport.objects.filter(client_id=client_id, kind=ToolReport.Kind.PATCHES).aggregate(
+        d=Max("report_date")
+    )["d"]

@@ -38,10 +38,12 @@ def patch_reports(request, slug, pk):
             "client": client,
             "contract": contract,
             "can_upload": can_upload,
-            "reports": ToolReport.objects.filter(contract=contract).select_related("uploaded_by"),
+            "reports": ToolReport.objects.filter(
+                contract=contract, kind=ToolReport.Kind.PATCHES
+            ).select_related("uploaded_by"),
             "trends": _trends(contract),
             # Reports are taken back newest first (a later one may build on an earlier one).
-            "undoable": ToolReport.objects.filter(client=client)
+            "undoable": ToolReport.objects.filter(client=client, kind=ToolReport.Kind.PATCHES)
             .order_by("-pk")
             .values_list("pk", flat=True)
             .first(),
@@ -112,7 +114,7 @@ def _upload(request, contract) -> None:
 def patch_report_undo_view(request, slug, pk, report):
     """Take an imported report back (the newest first), as the side that imports them."""
     client, contract, access = get_client_contract_or_404(request.user, slug, pk)
-    item = get_object_or_404(ToolReport, pk=report, contract=contract)
+    item = get_object_or_404(ToolReport, pk=report, contract=contract, kind=ToolReport.Kind.PATCHES)
     if not access.can(Action.IMPORT_TICKETS):
         raise PermissionDenied("Only the MSP's staff and the advisor import tool reports.")
     with refusals_said(request):

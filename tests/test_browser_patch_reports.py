@@ -73,7 +73,7 @@ def test_staff_upload_patch_reports_and_the_commitment_is_measured(world, browse
     main = page.inner_text(f"#commitment-{commitment.pk}-2025")
     assert "2 of 5 patches on time, median 20 days, p90 42 days" in main
     assert "1 of 1 patch on time, median 7 days, p90 7 days" in main
-    page.get_by_role("link", name=f"The patches behind {PATCHES}, August 2025").click()
+    page.get_by_role("link", name=f"The patches behind it: {PATCHES}, August 2025").click()
     page.wait_for_selector("h2:has-text('Missed (measured)')")
     rows = page.locator("table tbody tr")
     assert rows.count() == 5

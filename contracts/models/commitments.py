@@ -27,12 +27,23 @@ class Commitment(models.Model):
     owner = models.CharField(max_length=10, choices=Owner.choices, default=Owner.MSP)
     evidence_required = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
-    # Measured from the MSP's tool reports instead of recorded by hand (evidence/patches.py):
+    # Measured from the MSP's tool reports instead of recorded by hand (docs/evidence.md):
     # "patches" = the listed severities installed within `within_days` of release, kept when
-    # the on-time share reaches `target_percent` (blank: every pair).
+    # the on-time share reaches `target_percent` (blank: every pair); "backups" = backup job
+    # reports (success rate at least `target_percent`, no device `within_days` without a
+    # successful backup); "restores" = every protected system restore-tested each period;
+    # "phishing" = a simulation run each period, its click rate at most `limit_percent`;
+    # "mfa" = every technician signs in with MFA, as attested in the period.
     measured_by = models.CharField(
         max_length=12,
-        choices=[("", "Recorded by hand"), ("patches", "Patch reports")],
+        choices=[
+            ("", "Recorded by hand"),
+            ("patches", "Patch reports"),
+            ("backups", "Backup job reports"),
+            ("restores", "Restore test reports"),
+            ("phishing", "Phishing simulation results"),
+            ("mfa", "Technician MFA attestation"),
+        ],
         blank=True,
         default="",
     )
@@ -44,6 +55,8 @@ class Commitment(models.Model):
         help_text="The patch severities that count, separated by commas",
     )
     target_percent = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    # An upper bound, where less is better (the phishing click rate).
+    limit_percent = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
 
     class Meta:
         ordering = ["contract", "name"]

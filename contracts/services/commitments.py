@@ -232,9 +232,9 @@ def commitments_refresh_all() -> int:
         created += commitment_occurrences_ensure(
             commitment=commitment, until=contract_today(commitment.contract)
         )
-    # A new period of a commitment measured from patch reports is measured as it opens.
-    from evidence.services import patch_measures_refresh  # evidence builds on this module
+    # A new period of a commitment measured from tool reports is measured as it opens.
+    from evidence.measures import measures_refresh  # evidence builds on this module
 
     for client_id in {c.contract.client_id for c in commitments if c.measured_by}:
-        patch_measures_refresh(client_id=client_id)
+        measures_refresh(client_id=client_id)
     return created

@@ -354,7 +354,12 @@ COMMITMENT_FIELDS = [
     "within_days",
     "severities",
     "target_percent",
+    "limit_percent",
 ]
+
+
+def _percent(value: float | None) -> Decimal | None:
+    return None if value is None else Decimal(str(value)).quantize(Decimal("0.01"))
 
 
 def _measured_values(block) -> dict:
@@ -366,15 +371,14 @@ def _measured_values(block) -> dict:
             "within_days": None,
             "severities": "critical",
             "target_percent": None,
+            "limit_percent": None,
         }
-    target = measured.target_percent
     return {
         "measured_by": measured.by,
         "within_days": measured.within_days,
         "severities": ", ".join(measured.severities),
-        "target_percent": None
-        if target is None
-        else Decimal(str(target)).quantize(Decimal("0.01")),
+        "target_percent": _percent(measured.target_percent),
+        "limit_percent": _percent(measured.limit_percent),
     }
 
 
@@ -411,9 +415,9 @@ def _commitments_apply(data: ContractFile, contract: Contract, result, options) 
         commitment_occurrences_ensure(commitment=commitment)
     if any(block.measured for block in data.commitments):
         # A commitment newly measured is judged by the reports already imported.
-        from evidence.services import patch_measures_refresh  # evidence builds on contracts
+        from evidence.measures import measures_refresh  # evidence builds on contracts
 
-        patch_measures_refresh(client_id=contract.client_id)
+        measures_refresh(client_id=contract.client_id)
     # A commitment left out of the file is retired, never deleted: its history and evidence stay.
     for commitment in contract.commitments.filter(is_active=True).exclude(name__in=named):
         commitment.is_active = False

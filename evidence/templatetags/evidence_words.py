@@ -1,11 +1,19 @@
 from django import template
 
-from evidence.patches import summary_words
+from evidence.measures import drilldown, measure_words
 
 register = template.Library()
 
 
 @register.filter
-def patch_measure_words(summary) -> str:
-    """An occurrence's stored patch measure in words (evidence/patches.py summary_words)."""
-    return summary_words(summary)
+def measured_words(summary, measured_by: str) -> str:
+    """A measured occurrence's stored measure in words: {{ occ.measure|measured_words:kind }}
+    (evidence/measures.py)."""
+    return measure_words(measured_by, summary)
+
+
+@register.simple_tag
+def measure_drilldown(measured_by, slug, contract_id, occurrence_id):
+    """{"url", "words"} of the page of rows behind a measured occurrence, or None."""
+    found = drilldown(measured_by, slug, contract_id, occurrence_id)
+    return None if found is None else {"url": found[0], "words": found[1]}
