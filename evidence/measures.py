@@ -1,49 +1,40 @@
 """One entry point per measured commitment, whatever the kind of report it is measured from
-(docs/evidence.md): judge every occurrence again after an import, an undo, a change of the
-contract or a new period; say a stored measure in words; name the page listing the rows
-behind it. Each kind adds its line to the tables below."""
+(docs/evidence.md, the kinds in evidence/kinds.py): judge every occurrence again after an
+import, an undo, a change of the contract or a new period; say a stored measure in words;
+find the page listing the rows behind it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from django.urls import reverse
 
-from .patches import summary_words as patch_words
 
+def _kinds():
+    from .kinds import KINDS  # the kinds import the services, which refresh through here
 
-def _refreshers() -> list[Callable[..., int]]:
-    from .services import patch_measures_refresh
-
-    return [patch_measures_refresh]
+    return KINDS
 
 
 def measures_refresh(*, client_id: int) -> int:
     """Store the measure of every occurrence of the client's measured commitments that its
     reports cover; returns how many occurrences are measured."""
-    return sum(refresh(client_id=client_id) for refresh in _refreshers())
-
-
-# measured_by → the stored measure (CommitmentOccurrence.measure) in words.
-WORDS: dict[str, Callable[[dict | None], str]] = {
-    "patches": patch_words,
-}
-
-# measured_by → (the URL name of the rows behind an occurrence, the link's words).
-DRILLDOWNS: dict[str, tuple[str, str]] = {
-    "patches": ("occurrence_patches", "The patches behind it"),
-}
+    return sum(kind.refresh(client_id=client_id) for kind in _kinds().values())
 
 
 def measure_words(measured_by: str, summary: dict | None) -> str:
-    words = WORDS.get(measured_by)
-    return words(summary) if words is not None else ""
+    kind = _kinds().get(measured_by)
+    return kind.words(summary) if kind is not None else ""
+
+
+def drilldown_of(measured_by: str) -> tuple[str, str] | None:
+    """(URL name of the rows behind an occurrence, the link's words), or None."""
+    kind = _kinds().get(measured_by)
+    return None if kind is None else (kind.drilldown, kind.drilldown_words)
 
 
 def drilldown(measured_by: str, slug: str, contract_id: int, occurrence_id: int):
     """(url, words) of the page listing the rows behind a measured occurrence, or None."""
-    entry = DRILLDOWNS.get(measured_by)
-    if entry is None:
+    found = drilldown_of(measured_by)
+    if found is None:
         return None
-    name, words = entry
+    name, words = found
     return reverse(name, args=[slug, contract_id, occurrence_id]), words

@@ -5,12 +5,14 @@ from . import views
 urlpatterns = [
     path(
         "clients/<slug:slug>/contracts/<int:pk>/patch-reports/",
-        views.patch_reports,
+        views.tool_reports,
+        {"kind": "patches"},
         name="patch_reports",
     ),
     path(
         "clients/<slug:slug>/contracts/<int:pk>/patch-reports/<int:report>/undo/",
-        views.patch_report_undo_view,
+        views.tool_report_undo,
+        {"kind": "patches"},
         name="patch_report_undo",
     ),
     path(

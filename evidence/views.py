@@ -1,6 +1,6 @@
-"""The patch report pages: upload a report and list those imported (MSP staff and the advisor
-upload, as for tickets: Action.IMPORT_TICKETS; every party reads), and the rows behind a
-measured occurrence (the drill-down)."""
+"""The tool report pages, one per kind (evidence/kinds.py): upload a report and list those
+imported (MSP staff and the advisor upload, as for tickets: Action.IMPORT_TICKETS; every party
+reads), and the rows behind a measured occurrence (the drill-down)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from datetime import date
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -17,50 +18,57 @@ from contracts.services.commitments import contract_today
 from msp_portal.feedback import refusals_said
 from msp_portal.tenancy import Action, get_client_contract_or_404
 
+from .kinds import KINDS, ReportKind
 from .models import ToolReport
-from .presets import FIELD_WORDS, FIELDS, PRESETS
-from .services import occurrence_patch_measure, patch_report_import, patch_report_undo
+from .services import occurrence_patch_measure
+
+
+def _kind(kind: str) -> ReportKind:
+    found = KINDS.get(kind)
+    if found is None:
+        raise Http404("No such kind of report.")
+    return found
 
 
 @login_required
-def patch_reports(request, slug, pk):
+def tool_reports(request, slug, pk, kind):
+    """A kind of tool report's page: upload one, the measured commitments period by period,
+    the reports imported with their problems."""
+    report_kind = _kind(kind)
     client, contract, access = get_client_contract_or_404(request.user, slug, pk)
     can_upload = access.can(Action.IMPORT_TICKETS)
     if request.method == "POST":
         if not can_upload:
             raise PermissionDenied("Only the MSP's staff and the advisor import tool reports.")
-        _upload(request, contract)
-        return redirect("patch_reports", slug=client.slug, pk=contract.pk)
+        _upload(request, contract, report_kind)
+        return redirect(report_kind.page, slug=client.slug, pk=contract.pk)
+    of_kind = ToolReport.objects.filter(client=client, kind=kind)
     return render(
         request,
-        "evidence/patch_reports.html",
+        "evidence/tool_reports.html",
         {
             "client": client,
             "contract": contract,
+            "kind": report_kind,
             "can_upload": can_upload,
-            "reports": ToolReport.objects.filter(
-                contract=contract, kind=ToolReport.Kind.PATCHES
-            ).select_related("uploaded_by"),
-            "trends": _trends(contract),
+            "reports": of_kind.filter(contract=contract).select_related("uploaded_by"),
+            "trends": _trends(contract, report_kind),
             # Reports are taken back newest first (a later one may build on an earlier one).
-            "undoable": ToolReport.objects.filter(client=client, kind=ToolReport.Kind.PATCHES)
-            .order_by("-pk")
-            .values_list("pk", flat=True)
-            .first(),
-            "presets": [(p.name, p.label) for p in PRESETS.values()],
-            "fields": [(f, FIELD_WORDS[f]) for f in FIELDS],
+            "undoable": of_kind.order_by("-pk").values_list("pk", flat=True).first(),
+            "presets": [(p.name, p.label) for p in report_kind.layout.presets.values()],
+            "fields": [(f, report_kind.layout.field_words[f]) for f in report_kind.layout.fields],
             "today": contract_today(contract),
         },
     )
 
 
-def _trends(contract) -> list[tuple]:
-    """Each patch-measured commitment with its measured occurrences, oldest first: the trend of
-    the on-time share, the median and the p90 period by period."""
+def _trends(contract, kind: ReportKind) -> list[tuple]:
+    """Each commitment measured by this kind with its measured occurrences, oldest first: the
+    headline rate and the measure in words, period by period."""
     occurrences = (
         CommitmentOccurrence.objects.filter(
             commitment__contract=contract,
-            commitment__measured_by="patches",
+            commitment__measured_by=kind.kind,
             measure__isnull=False,
         )
         .select_related("commitment")
@@ -68,16 +76,16 @@ def _trends(contract) -> list[tuple]:
     )
     trends: dict = {}
     for occ in occurrences:
-        m = occ.measure
-        share = m["on_time"] / m["counted"] if m["counted"] else None
-        trends.setdefault(occ.commitment, []).append((occ, share))
+        trends.setdefault(occ.commitment, []).append(
+            (occ, kind.headline(occ.measure), kind.words(occ.measure))
+        )
     return list(trends.items())
 
 
-def _upload(request, contract) -> None:
+def _upload(request, contract, kind: ReportKind) -> None:
     upload = request.FILES.get("file")
     if upload is None:
-        messages.error(request, "Choose the patch report file to upload.")
+        messages.error(request, f"Choose the {kind.noun} file to upload.")
         return
     try:
         report_date = date.fromisoformat(request.POST.get("report_date", ""))
@@ -86,9 +94,11 @@ def _upload(request, contract) -> None:
             request, "Report date: give the day the report was exported, like 2025-10-03."
         )
         return
-    mapping = {f: request.POST.get(f"column_{f}", "").strip()[:200] for f in FIELDS}
+    fields = kind.layout.fields
+    mapping = {f: request.POST.get(f"column_{f}", "").strip()[:200] for f in fields}
+    extra = {"statement": request.POST.get("statement", "").strip()} if kind.statement else {}
     with refusals_said(request):
-        report = patch_report_import(
+        report = kind.import_report(
             contract=contract,
             upload=upload,
             preset=request.POST.get("preset", "generic"),
@@ -96,6 +106,7 @@ def _upload(request, contract) -> None:
             actor=request.user,
             source="web",
             mapping={f: c for f, c in mapping.items() if c},
+            **extra,
         )
         left_out = len(report.problems)
         messages.success(
@@ -111,16 +122,18 @@ def _upload(request, contract) -> None:
 
 @login_required
 @require_POST
-def patch_report_undo_view(request, slug, pk, report):
-    """Take an imported report back (the newest first), as the side that imports them."""
+def tool_report_undo(request, slug, pk, report, kind):
+    """Take an imported report back (the newest of its kind first), as the side that imports
+    them."""
+    report_kind = _kind(kind)
     client, contract, access = get_client_contract_or_404(request.user, slug, pk)
-    item = get_object_or_404(ToolReport, pk=report, contract=contract, kind=ToolReport.Kind.PATCHES)
+    item = get_object_or_404(ToolReport, pk=report, contract=contract, kind=kind)
     if not access.can(Action.IMPORT_TICKETS):
         raise PermissionDenied("Only the MSP's staff and the advisor import tool reports.")
     with refusals_said(request):
-        patch_report_undo(report=item, actor=request.user, source="web")
+        report_kind.undo_report(report=item, actor=request.user, source="web")
         messages.success(request, f"{item.original_name}: taken back; its rows are gone.")
-    return redirect("patch_reports", slug=client.slug, pk=contract.pk)
+    return redirect(report_kind.page, slug=client.slug, pk=contract.pk)
 
 
 @login_required

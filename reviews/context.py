@@ -19,7 +19,7 @@ from contracts.models import CommitmentOccurrence, Contract, Evidence
 from contracts.selectors import matrix_with_gaps, policy_with_targets
 from contracts.services.commitments import contract_today
 from disputes.review_part import review_disputes
-from evidence.measures import DRILLDOWNS, measure_words
+from evidence.measures import drilldown_of, measure_words
 from kpis.dashboard import charts
 from kpis.dashboard.agreed import as_agreed
 from kpis.dashboard.drilldown import figure_ticket_ids
@@ -229,7 +229,7 @@ def _commitments(contract: Contract, period: Period) -> list[dict]:
                 # A commitment measured from tool reports says what the reports show, with
                 # the page of the rows behind it: (URL name, the link's words).
                 "measured": measure_words(occ.commitment.measured_by, occ.measure),
-                "behind": DRILLDOWNS.get(occ.commitment.measured_by),
+                "behind": drilldown_of(occ.commitment.measured_by),
                 "occurrence": occ.pk,
             }
         )
