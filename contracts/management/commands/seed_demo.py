@@ -9,6 +9,7 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import yaml
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand
@@ -24,6 +25,15 @@ from contracts.services.matrix import matrix_approve
 DEMO_DIR = Path(__file__).resolve().parents[2] / "demo"
 TICKETS_DIR = Path(__file__).resolve().parents[3] / "kpis" / "demo"
 DEMO_PASSWORD = "demo-pass-2025"  # noqa: S105 - documented in the README, demo data only
+
+
+def _demo_document(path: Path) -> dict:
+    """A demo contract file as the demo applies it: Acme's (the spec's example, kept equal to
+    it) with its commitments measured from the MSP's tool reports (evidence/demo.py)."""
+    from evidence.demo import demo_contract_document  # evidence builds on contracts
+
+    return demo_contract_document(yaml.safe_load(path.read_text(encoding="utf-8")))
+
 
 # (email, first name, last name, organisation slug, role)
 DEMO_USERS = [
@@ -41,7 +51,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         with transaction.atomic():
             for path in sorted(DEMO_DIR.glob("*.yaml")):
-                data = contract_file_parse(path.read_text(encoding="utf-8"), filename=path.name)
+                data = contract_file_parse(yaml.safe_dump(_demo_document(path)), filename=path.name)
                 result = contract_apply(data=data, source="command")
                 state = f"{len(result.changes)} change(s)" if result.changes else "unchanged"
                 self.stdout.write(f"  {path.name}: {state}")
@@ -51,7 +61,15 @@ class Command(BaseCommand):
         self._proposal(users["staff@northwind.example"])
         self._accountability(users)
         self._scorecard(users)
+        self._tool_reports(users["staff@northwind.example"])
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
+
+    def _tool_reports(self, staff) -> None:
+        """The MSP's tool reports behind Acme's measured commitments (evidence/demo.py)."""
+        from evidence.demo import demo_reports_ensure
+
+        for line in demo_reports_ensure(staff):
+            self.stdout.write(f"  acme-dental: {line}")
 
     def _scorecard(self, users: dict) -> None:
         """Acme's provider scorecard: Northwind beside one invented newcomer (scorecard/demo.py)."""
@@ -62,15 +80,13 @@ class Command(BaseCommand):
     def _proposal(self, staff) -> None:
         """A change of Acme's SLA the MSP proposed from next month, waiting for the client's
         approval: the page of rule changes has something to show. Once only."""
-        import yaml
-
         from contracts.models import SlaPolicyVersion
 
         contract = Contract.objects.get(client__slug="acme-dental")
         if SlaPolicyVersion.objects.filter(contract=contract).count() > 1:
             return
         today = contract_today(contract)
-        document = yaml.safe_load((DEMO_DIR / "acme-dental.yaml").read_text(encoding="utf-8"))
+        document = _demo_document(DEMO_DIR / "acme-dental.yaml")
         document["sla"]["effective_from"] = (today.replace(day=28) + timedelta(days=4)).replace(
             day=1
         )
