@@ -202,3 +202,30 @@ def yes_no(text: str | None) -> bool | None:
     if key in NO_WORDS:
         return False
     return None
+
+
+# Microsoft Entra ID names sign-in methods by key ("microsoftAuthenticatorPush"): the pages say
+# them in words. A method not listed is kept as the tool wrote it.
+METHOD_WORDS = {
+    "microsoftauthenticatorpush": "Microsoft Authenticator (push)",
+    "microsoftauthenticatorpasswordless": "Microsoft Authenticator (passwordless)",
+    "softwareonetimepasscode": "authenticator app code",
+    "hardwareonetimepasscode": "hardware token code",
+    "fido2": "FIDO2 security key",
+    "passkeydeviceboundauthenticator": "passkey in Microsoft Authenticator",
+    "windowshelloforbusiness": "Windows Hello for Business",
+    "mobilephone": "text message or call",
+    "alternatemobilephone": "text message or call (second phone)",
+    "officephone": "office phone call",
+    "email": "email",
+    "temporaryaccesspass": "temporary access pass",
+    "none": "",
+}
+
+
+def method_words(text: str) -> str:
+    """ "microsoftAuthenticatorPush, fido2" → "Microsoft Authenticator (push), FIDO2 security
+    key"."""
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    said = [METHOD_WORDS.get(p.lower(), p) for p in parts]
+    return ", ".join(s for s in said if s)

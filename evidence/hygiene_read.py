@@ -8,7 +8,14 @@ import re
 from dataclasses import dataclass, field
 
 from .hygiene import RecipientResult, campaigns_from_recipients
-from .hygiene_presets import MFA_LAYOUT, MFA_WORDS, PHISHING_LAYOUT, PHISHING_WORDS, yes_no
+from .hygiene_presets import (
+    MFA_LAYOUT,
+    MFA_WORDS,
+    PHISHING_LAYOUT,
+    PHISHING_WORDS,
+    method_words,
+    yes_no,
+)
 from .layouts import Preset
 from .read import problem, report_table_read
 
@@ -254,7 +261,7 @@ def mfa_report_read(
             "row": row,
             "technician": name[:255],
             "mfa": answer,
-            "method": text.get("method", "")[:100],
+            "method": method_words(text.get("method", ""))[:100],
         }
     out.rows = list(kept.values())
     return out

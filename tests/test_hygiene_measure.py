@@ -27,7 +27,7 @@ from evidence.hygiene import (
     phishing_rule_words,
     phishing_words,
 )
-from evidence.hygiene_presets import yes_no
+from evidence.hygiene_presets import method_words, yes_no
 from evidence.hygiene_read import whole_number
 
 OCTOBER = (date(2025, 10, 1), date(2025, 10, 31))
@@ -263,3 +263,10 @@ def test_yes_and_no_words(text, answer):
 )
 def test_counts_as_tools_write_them(text, count):
     assert whole_number(text) == count
+
+
+def test_entra_method_keys_are_said_in_words():
+    assert method_words("microsoftAuthenticatorPush, softwareOneTimePasscode") == (
+        "Microsoft Authenticator (push), authenticator app code"
+    )
+    assert method_words("none") == "" and method_words("Hardware key") == "Hardware key"

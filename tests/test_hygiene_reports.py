@@ -30,6 +30,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.urls import reverse
@@ -39,6 +40,7 @@ from contracts.services.commitments import commitment_occurrences_ensure
 from evidence.models import PhishingRow, TechnicianMfaRow, ToolReport
 from kpis.metrics.recompute import kpis_recompute
 
+from .conftest import apply_yaml_text, demo_document
 from .reviews_support import draft, needs_pdf_tools, qbr_pdf_text
 
 DATA = Path(__file__).parent / "data"
@@ -487,3 +489,29 @@ def test_the_qbr_pdf_says_kept_and_missed_with_the_words(acme, tmp_path):
     assert "Missed 3 of 4 technicians" in section
     for words in (JULY, AUGUST, NONE_SENT, Q3_MFA):
         assert words in section, words
+
+
+# ---- The demo ----------------------------------------------------------------------------
+
+
+def test_the_demo_reports_show_kept_and_missed_periods(world):
+    """evidence/demo/: the KnowBe4 report of 3 Jul 2026 and four attestations.
+    Phishing, at most 10 %: Jul 5/58, Aug 4/58, Sep 3/59, Oct 5/59, Nov 4/60 kept; Dec 2025
+    no campaign: missed; Jan 6/60 = 10 % exactly: kept; Feb 8/60 = 13.3 %: missed; Mar 3/61,
+    Apr 4/61, May 2/62, Jun 3/62 kept; Jul 2026 not covered. MFA: Q3 2025 3 of 3 kept, Q4 3 of
+    4 (Dan New without) missed, Q1 2026 4 of 4 and Q2 3 of 3 kept; Q3 2026 not covered."""
+    from evidence.demo import demo_contract_document, demo_reports_ensure
+
+    document = demo_contract_document(demo_document("acme-dental.yaml"))
+    apply_yaml_text(yaml.safe_dump(document), source="command")
+    done = demo_reports_ensure(world.msp_staff)
+    assert len(done) == 5 and demo_reports_ensure(world.msp_staff) == []  # once only
+    contract = world.acme_contract
+    phishing = contract.commitments.get(name=PHISHING)
+    months = [(2025, m) for m in range(7, 13)] + [(2026, m) for m in range(1, 8)]
+    kept = [(occ.measure or {}).get("kept") for occ in (_occ(phishing, y, m) for y, m in months)]
+    assert kept == [True] * 5 + [False, True, False] + [True] * 4 + [None]
+    mfa = contract.commitments.get(name=MFA)
+    quarters = [(2025, 7), (2025, 10), (2026, 1), (2026, 4), (2026, 7)]
+    kept = [(_occ(mfa, y, m).measure or {}).get("kept") for y, m in quarters]
+    assert kept == [True, False, True, True, None]
