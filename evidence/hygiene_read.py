@@ -25,6 +25,8 @@ class HygieneRead:
     rows: list[dict] = field(default_factory=list)
     problems: list[dict] = field(default_factory=list)
     rows_read: int = 0
+    # Phishing: the file had one row per recipient, summed per campaign.
+    per_recipient: bool = False
 
 
 _WHOLE = re.compile(r"^\d+(\.0+)?$")
@@ -146,7 +148,7 @@ def _looks_like_time(value: str) -> bool:
 
 def _recipient_rows(table) -> HygieneRead:
     columns, sent = table.columns, table.dates["sent_on"]
-    out = HygieneRead(rows_read=table.rows_read)
+    out = HygieneRead(rows_read=table.rows_read, per_recipient=True)
     results: list[RecipientResult] = []
     seen: dict[tuple[str, str], int] = {}
     for i, row, text in table.records():

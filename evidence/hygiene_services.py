@@ -74,18 +74,23 @@ def phishing_report_import(
             actor=actor,
             read=read,
         )
-        report.rows_imported = _campaigns_upsert(report, read.rows)
+        written = _campaigns_upsert(report, read.rows)
+        # A per-recipient file's rows are its recipients: those of the campaigns written.
+        report.rows_imported = (
+            sum(r["recipients"] for r in written) if read.per_recipient else len(written)
+        )
         report.save(update_fields=["rows_imported", "replaced"])
         report_import_recorded(report, actor=actor, source=source, noun="phishing results")
         _measured_again(contract.client_id, phishing_measures_refresh)
     return report
 
 
-def _campaigns_upsert(report: ToolReport, rows: list[dict]) -> int:
+def _campaigns_upsert(report: ToolReport, rows: list[dict]) -> list[dict]:
+    """Write the campaigns no newer report has spoken for; returns those written."""
     existing = {
         (r.campaign, r.sent_on): r for r in PhishingRow.objects.filter(client_id=report.client_id)
     }
-    fresh = []
+    fresh, written = [], []
     for row in rows:
         before = existing.get((row["campaign"], row["sent_on"]))
         if before is not None and before.last_seen > report.report_date:
@@ -93,6 +98,7 @@ def _campaigns_upsert(report: ToolReport, rows: list[dict]) -> int:
         if before is not None:
             report.replaced.append(_campaign_state(before))
         fields = {k: v for k, v in row.items() if k != "row"}
+        written.append(row)
         fresh.append(
             PhishingRow(
                 client_id=report.client_id, report=report, last_seen=report.report_date, **fields
@@ -105,7 +111,7 @@ def _campaigns_upsert(report: ToolReport, rows: list[dict]) -> int:
         update_fields=_PHISHING_UPDATED,
         batch_size=2000,
     )
-    return len(fresh)
+    return written
 
 
 def _campaign_state(row: PhishingRow) -> dict:

@@ -142,7 +142,8 @@ def test_a_campaign_report_names_its_bad_row_and_imports_the_rest(world):
 def test_a_per_recipient_report_is_summed_per_campaign_with_its_doubts_named(world):
     _recipients(world)
     report = ToolReport.objects.get(client=world.acme, kind="phishing")
-    assert report.rows_read == 11
+    # 11 rows read; the repeated address is left out: 10 recipients imported.
+    assert (report.rows_read, report.rows_imported) == (11, 10)
     assert report.problems == [
         {
             "row": 10,
@@ -433,6 +434,25 @@ def test_the_kinds_pages_show_the_trend_and_take_uploads_from_staff(world, clien
 
 
 # ---- Figures, the QBR --------------------------------------------------------------------
+
+
+def test_the_verdict_strip_counts_a_measured_occurrence_overdue_only_when_not_kept(world):
+    from datetime import date
+
+    from kpis.dashboard.verdicts import overdue_count
+
+    today = date(2025, 10, 15)
+    before = overdue_count(world.acme_contract, today)
+    _measured(world)
+    # Phishing July - September stay overdue (unrecorded before, unmeasured now); the MFA
+    # commitment adds Q3, due 30 Sep: one more.
+    assert overdue_count(world.acme_contract, today) == before + 1
+    _phishing(world)
+    # July kept by the report; August (15 %) and September (no campaign) missed: one fewer.
+    assert overdue_count(world.acme_contract, today) == before
+    _attest(world, "psa_technicians_2026-01-20.csv", "psa_technicians", "2025-09-15")
+    # Q3 kept by an attestation of 15 Sep listing 4 of 4 with MFA: one fewer again.
+    assert overdue_count(world.acme_contract, today) == before - 1
 
 
 def test_kpi_report_counts_the_measured_occurrences(acme, django_capture_on_commit_callbacks):
