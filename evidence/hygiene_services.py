@@ -296,6 +296,8 @@ def client_attestations(client_id: int) -> list[Attestation]:
         rows.setdefault(row.report_id, []).append(
             TechnicianMfa(row.technician, row.mfa, row.method)
         )
+    # `order` is the report's id: a later import wins a tie of days, and the drill-down finds
+    # the report (its file, who uploaded it) behind the attestation the measure chose.
     return [Attestation(r.report_date, r.statement, rows[r.pk], order=r.pk) for r in reports]
 
 
