@@ -8,6 +8,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .hygiene import mfa_words, phishing_rule_words, phishing_words
+from .hygiene_presets import MFA_LAYOUT, PHISHING_LAYOUT
+from .hygiene_services import (
+    mfa_measures_refresh,
+    mfa_report_import,
+    mfa_report_undo,
+    phishing_measures_refresh,
+    phishing_report_import,
+    phishing_report_undo,
+)
 from .layouts import Layout
 from .patches import summary_words as patch_words
 from .presets import PATCH_LAYOUT
@@ -38,10 +48,83 @@ class ReportKind:
     drilldown_words: str  # "The patches behind it"
     # The upload asks for the MSP's statement (the technician MFA attestation).
     statement: bool = False
+    # (commitment) → its rule in words for the commitments page ("at most 10% clicking");
+    # None: the page says only what it is measured from.
+    rule_words: Callable[..., str] | None = None
 
 
 def _patch_share(measure: dict) -> float | None:
     return measure["on_time"] / measure["counted"] if measure["counted"] else None
+
+
+def _patch_rule(commitment) -> str:
+    return (
+        f"severity {commitment.severities}, installed within {commitment.within_days} days of "
+        "release"
+    )
+
+
+# ---- Security hygiene (phishing simulations, technician MFA): evidence/hygiene*.py --------
+
+
+def _click_rate(measure: dict) -> float | None:
+    return measure["click_rate"]
+
+
+def _mfa_share(measure: dict) -> float | None:
+    return measure["with_mfa"] / measure["technicians"] if measure["technicians"] else None
+
+
+def _phishing_rule(commitment) -> str:
+    return phishing_rule_words(commitment.limit_percent, commitment.target_percent)
+
+
+def _mfa_rule(_commitment) -> str:
+    return (
+        "an attestation each period listing every technician with access, each signing in "
+        "with MFA, with the MSP's statement"
+    )
+
+
+HYGIENE_KINDS = [
+    ReportKind(
+        kind="phishing",
+        title="Phishing simulation results",
+        noun="phishing simulation report",
+        about="campaign, day sent, recipients, clicked, reported; or one row per recipient",
+        layout=PHISHING_LAYOUT,
+        import_report=phishing_report_import,
+        undo_report=phishing_report_undo,
+        refresh=phishing_measures_refresh,
+        words=phishing_words,
+        headline=_click_rate,
+        headline_words="Click rate",
+        page="phishing_reports",
+        undo="phishing_report_undo",
+        drilldown="occurrence_phishing",
+        drilldown_words="The campaigns behind it",
+        rule_words=_phishing_rule,
+    ),
+    ReportKind(
+        kind="mfa",
+        title="Technician MFA attestations",
+        noun="technician MFA attestation",
+        about="each technician with access to your systems, whether they sign in with MFA, how",
+        layout=MFA_LAYOUT,
+        import_report=mfa_report_import,
+        undo_report=mfa_report_undo,
+        refresh=mfa_measures_refresh,
+        words=mfa_words,
+        headline=_mfa_share,
+        headline_words="Technicians with MFA",
+        page="mfa_reports",
+        undo="mfa_report_undo",
+        drilldown="occurrence_mfa",
+        drilldown_words="The technicians behind it",
+        statement=True,
+        rule_words=_mfa_rule,
+    ),
+]
 
 
 KINDS: dict[str, ReportKind] = {
@@ -66,6 +149,8 @@ KINDS: dict[str, ReportKind] = {
             undo="patch_report_undo",
             drilldown="occurrence_patches",
             drilldown_words="The patches behind it",
+            rule_words=_patch_rule,
         ),
+        *HYGIENE_KINDS,
     ]
 }

@@ -5,22 +5,25 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from pathlib import PurePath
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 
 from contracts.models import Commitment, CommitmentOccurrence, Contract
-from contracts.services.audit import audit_record
-from contracts.services.commitments import commitment_occurrences_ensure, upload_checked
-from kpis.imports.ingest.errors import UnusableFile
+from contracts.services.commitments import commitment_occurrences_ensure
 from msp_portal.jobs import recompute_after_commit
 
 from .models import PatchRow, ToolReport
 from .patch_read import patch_report_read
 from .patches import PatchMeasure, PatchPair, PatchRule, patch_measure, severity_key
-from .presets import PRESETS
+from .presets import PATCH_LAYOUT
+from .stored import (
+    report_import_recorded,
+    report_removed,
+    report_stored,
+    report_undo_checked,
+    report_upload_read,
+)
 
 _UPDATED = ["report", "severity", "released", "installed", "status", "last_seen"]
 
@@ -37,44 +40,22 @@ def patch_report_import(
 ) -> ToolReport:
     """Store a patch report and its rows; rows of an older report never overwrite what a newer
     one said. Importing the same report again changes no row (idempotent)."""
-    if preset not in PRESETS:
-        raise ValidationError(f"No layout called '{preset}': choose one of {', '.join(PRESETS)}.")
-    _content_type, sha256 = upload_checked(upload)
-    data = upload.read()
-    upload.seek(0)
-    try:
-        read = patch_report_read(data, upload.name, PRESETS[preset], mapping)
-    except UnusableFile as error:
-        raise ValidationError(str(error)) from None
+    sha256, read = report_upload_read(upload, PATCH_LAYOUT, preset, patch_report_read, mapping)
     client = contract.client
     with transaction.atomic():
-        report = ToolReport(
-            client=client,
+        report = report_stored(
             contract=contract,
             kind=ToolReport.Kind.PATCHES,
+            upload=upload,
             preset=preset,
-            original_name=PurePath(upload.name).name[:255],
             sha256=sha256,
             report_date=report_date,
-            uploaded_by=actor,
-            rows_read=read.rows_read,
-            problems=read.problems,
+            actor=actor,
+            read=read,
         )
-        report.file.save(report.original_name, upload, save=False)
-        report.save()
         report.rows_imported = _rows_upsert(report, read.rows)
         report.save(update_fields=["rows_imported"])
-        audit_record(
-            actor=actor,
-            source=source,
-            contract=contract,
-            action="import",
-            obj=report,
-            kind="reports",
-            changes={
-                "patch report": [None, f"{report.original_name}, {report.rows_imported} rows"]
-            },
-        )
+        report_import_recorded(report, actor=actor, source=source, noun="patch report")
         patch_measures_refresh(client_id=client.pk)
         recompute_after_commit(client.pk)
     return report
@@ -124,14 +105,8 @@ def patch_report_undo(*, report: ToolReport, actor, source: str) -> None:
     """Take a report back: its rows go, the rows it overwrote come back as they were, and the
     measured commitments are judged again. Newest first: a later report of the client may have
     built on this one."""
-    later = ToolReport.objects.filter(
-        client_id=report.client_id, kind=report.kind, pk__gt=report.pk
-    )
-    if later.exists():
-        raise ValidationError(
-            f"{report.original_name}: undo the reports imported after it first, newest first."
-        )
-    client_id, contract = report.client_id, report.contract
+    report_undo_checked(report)
+    client_id = report.client_id
     with transaction.atomic():
         PatchRow.objects.filter(report=report).delete()
         PatchRow.objects.bulk_create(
@@ -150,19 +125,7 @@ def patch_report_undo(*, report: ToolReport, actor, source: str) -> None:
                 for state in report.replaced
             ]
         )
-        audit_record(
-            actor=actor,
-            source=source,
-            contract=contract,
-            action="undo",
-            obj=report,
-            kind="reports",
-            changes={"patch report": [report.original_name, None]},
-        )
-        stored, storage = report.file.name, report.file.storage
-        report.delete()
-        # The file goes once the undo has committed: a rolled-back undo keeps its report whole.
-        transaction.on_commit(lambda: storage.delete(stored))
+        report_removed(report, actor=actor, source=source, noun="patch report")
         patch_measures_refresh(client_id=client_id)
         recompute_after_commit(client_id)
 

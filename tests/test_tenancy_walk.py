@@ -70,6 +70,7 @@ def _target_objects(contract):
         "scorecard_answer": _scorecard_answer_of(contract),
         "patch_occurrence": _patch_occurrence_of(contract),
         "patch_report": _patch_report_of(contract),
+        **_hygiene_of(contract),
         **_review_of(contract),
         **_people_of(contract),
     }
@@ -244,6 +245,53 @@ def _patch_report_of(contract):
     return report
 
 
+def _hygiene_of(contract):
+    """A phishing- and an MFA-measured occurrence of the contract, and a report of each kind
+    (the MFA one with its statement) imported for its client."""
+    from datetime import date
+    from pathlib import Path
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from contracts.models import Commitment
+    from contracts.services.commitments import commitment_occurrences_ensure
+    from evidence.hygiene_services import mfa_report_import, phishing_report_import
+    from evidence.models import ToolReport
+
+    found = {}
+    for kind, cadence in (("phishing", "monthly"), ("mfa", "quarterly")):
+        commitment, _ = Commitment.objects.get_or_create(
+            contract=contract,
+            name=f"Walk: measured by {kind}",
+            defaults={"cadence": cadence, "measured_by": kind, "limit_percent": 10},
+        )
+        commitment_occurrences_ensure(commitment=commitment)
+        found[f"{kind}_occurrence"] = commitment.occurrences.order_by("period_start").first()
+    data = Path(__file__).parent / "data"
+    for kind, importer, sample, extra in (
+        ("phishing", phishing_report_import, data / "phishing_reports" / "generic.csv", {}),
+        (
+            "mfa",
+            mfa_report_import,
+            data / "mfa_reports" / "generic.csv",
+            {"statement": "Every technician signs in with MFA."},
+        ),
+    ):
+        report = ToolReport.objects.filter(contract=contract, kind=kind).first()
+        if report is None:
+            report = importer(
+                contract=contract,
+                upload=SimpleUploadedFile("generic.csv", sample.read_bytes()),
+                preset="generic",
+                report_date=date(2025, 12, 10),
+                actor=None,
+                source="command",
+                **extra,
+            )
+        found[f"{kind}_report"] = report
+    return found
+
+
 def _msp_report_of(contract):
     """The MSP's report of 2025-Q3 for the contract, with a figure and its file."""
     from django.core.files.uploadedfile import SimpleUploadedFile
@@ -361,6 +409,15 @@ def route_targets(t: dict, own_slug: str) -> dict[str, list[dict]]:
         "patch_reports": [{"slug": slug, "pk": pk}],
         "occurrence_patches": [{"slug": slug, "pk": pk, "occurrence": t["patch_occurrence"].pk}],
         "patch_report_undo": [{"slug": slug, "pk": pk, "report": t["patch_report"].pk}],
+        "phishing_reports": [{"slug": slug, "pk": pk}],
+        "phishing_report_undo": [{"slug": slug, "pk": pk, "report": t["phishing_report"].pk}],
+        "occurrence_phishing": [
+            {"slug": slug, "pk": pk, "occurrence": t["phishing_occurrence"].pk}
+        ],
+        "mfa_reports": [{"slug": slug, "pk": pk}],
+        "mfa_report_undo": [{"slug": slug, "pk": pk, "report": t["mfa_report"].pk}],
+        "mfa_report_file": [{"slug": slug, "pk": pk, "report": t["mfa_report"].pk}],
+        "occurrence_mfa": [{"slug": slug, "pk": pk, "occurrence": t["mfa_occurrence"].pk}],
         **{
             name: [{"slug": slug, "pk": pk}]
             for name in (
