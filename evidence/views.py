@@ -20,6 +20,7 @@ from msp_portal.tenancy import Action, get_client_contract_or_404
 
 from .kinds import KINDS, ReportKind
 from .models import ToolReport
+from .backup_services import occurrence_backup_measure, occurrence_restore_measure
 from .services import occurrence_patch_measure
 
 
@@ -136,28 +137,69 @@ def tool_report_undo(request, slug, pk, report, kind):
     return redirect(report_kind.page, slug=client.slug, pk=contract.pk)
 
 
-@login_required
-def occurrence_patches(request, slug, pk, occurrence):
-    """The (device, patch) pairs behind a measured occurrence, late ones first."""
+def _drilldown(request, slug, pk, occurrence, kind: str, measure_of, template: str):
+    """The rows behind an occurrence of a commitment measured by `kind`, as `template` lists
+    them; any party of the contract reads it."""
     client, contract, _access = get_client_contract_or_404(request.user, slug, pk)
     occ = get_object_or_404(
         CommitmentOccurrence.objects.select_related("commitment__contract"),
         pk=occurrence,
         commitment__contract=contract,
-        commitment__measured_by="patches",
+        commitment__measured_by=kind,
     )
-    measure = occurrence_patch_measure(occ)
     return render(
         request,
-        "evidence/occurrence_patches.html",
+        template,
         {
             "client": client,
             "contract": contract,
             "occurrence": occ,
             "commitment": occ.commitment,
-            "measure": measure,
+            "measure": measure_of(occ),
             "status_label": dict(CommitmentOccurrence.Status.choices)[
                 occ.status_on(contract_today(contract), 0)
             ],
         },
+    )
+
+
+@login_required
+def occurrence_patches(request, slug, pk, occurrence):
+    """The (device, patch) pairs behind a measured occurrence, late ones first."""
+    return _drilldown(
+        request,
+        slug,
+        pk,
+        occurrence,
+        "patches",
+        occurrence_patch_measure,
+        "evidence/occurrence_patches.html",
+    )
+
+
+@login_required
+def occurrence_backups(request, slug, pk, occurrence):
+    """The devices and runs behind a backup-measured occurrence, late devices first."""
+    return _drilldown(
+        request,
+        slug,
+        pk,
+        occurrence,
+        "backups",
+        occurrence_backup_measure,
+        "evidence/occurrence_backups.html",
+    )
+
+
+@login_required
+def occurrence_restores(request, slug, pk, occurrence):
+    """The protected systems and their restore tests behind an occurrence, missing first."""
+    return _drilldown(
+        request,
+        slug,
+        pk,
+        occurrence,
+        "restores",
+        occurrence_restore_measure,
+        "evidence/occurrence_restores.html",
     )

@@ -1,5 +1,7 @@
 from django import template
 
+from django.urls import reverse
+
 from evidence.measures import drilldown, measure_words
 
 register = template.Library()
@@ -17,3 +19,19 @@ def measure_drilldown(measured_by, slug, contract_id, occurrence_id):
     """{"url", "words"} of the page of rows behind a measured occurrence, or None."""
     found = drilldown(measured_by, slug, contract_id, occurrence_id)
     return None if found is None else {"url": found[0], "words": found[1]}
+
+
+@register.simple_tag
+def measured_from(commitment, slug, contract_id):
+    """{"url", "title", "rule"}: the reports page a measured commitment is measured from and
+    its terms in words (evidence/kinds.py), or None."""
+    from evidence.kinds import KINDS
+
+    kind = KINDS.get(commitment.measured_by)
+    if kind is None:
+        return None
+    return {
+        "url": reverse(kind.page, args=[slug, contract_id]),
+        "title": kind.title,
+        "rule": kind.rule(commitment) if kind.rule else "",
+    }
