@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import pairwise
 
 SUCCESS, WARNING, FAILED = "success", "warning", "failed"
 SUCCESSFUL = frozenset({SUCCESS, WARNING})
@@ -130,7 +131,7 @@ def longest_gap(
     if end < anchor:  # cannot happen for a device that answers; keep it harmless
         return 0, anchor, anchor
     best = (0, anchor, anchor)
-    for a, b in zip(points, points[1:], strict=False):
+    for a, b in pairwise(points):
         if (b - a).days > best[0]:
             best = ((b - a).days, a, b)
     return best

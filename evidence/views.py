@@ -18,9 +18,9 @@ from contracts.services.commitments import contract_today
 from msp_portal.feedback import refusals_said
 from msp_portal.tenancy import Action, get_client_contract_or_404
 
+from .backup_services import occurrence_backup_measure, occurrence_restore_measure
 from .kinds import KINDS, ReportKind
 from .models import ToolReport
-from .backup_services import occurrence_backup_measure, occurrence_restore_measure
 from .services import occurrence_patch_measure
 
 
