@@ -405,3 +405,38 @@ def test_the_qbr_pdf_says_what_the_reports_show(acme, tmp_path):
     text = qbr_pdf_text(acme.acme.slug, "2025-Q3", tmp_path)
     assert "Missed (measured)" in text
     assert AUGUST_WORDS in text and SEPTEMBER_WORDS in text and Q3_WORDS in text
+
+
+def _kpi_report(world, period: str) -> dict:
+    out = io.StringIO()
+    call_command(
+        "kpi_report",
+        "--client",
+        world.acme.slug,
+        "--period",
+        period,
+        "--format",
+        "json",
+        stdout=out,
+    )
+    return json.loads(out.getvalue())
+
+
+def test_service_credits_tied_to_the_kept_rate_follow_the_measured_backups(acme):
+    contract = acme.acme_contract
+    contract.credit_measure = "commitments.kept_rate"
+    contract.credit_period = "quarter"
+    contract.credit_tiers = [{"below": 0.1, "credit_percent": 5}]
+    contract.save()
+    _measured(acme)
+    kpis_recompute(acme.acme, full=True)
+    # No report yet: none of Q3's 11 occurrences is kept (0 < 10 %): a 5 % credit.
+    before = _kpi_report(acme, "2025-Q3")
+    assert before["commitments.kept_rate"] == 0
+    assert before["service_credits"]["percent"] == 5
+    _all_reports(acme)
+    kpis_recompute(acme.acme, full=True)
+    # July's and September's backups kept by the reports: 2 / 11 = 18 % >= 10 %: no credit.
+    after = _kpi_report(acme, "2025-Q3")
+    assert after["commitments.kept_rate"] == pytest.approx(2 / 11)
+    assert after["service_credits"]["percent"] == 0

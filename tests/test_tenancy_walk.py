@@ -70,6 +70,7 @@ def _target_objects(contract):
         "scorecard_answer": _scorecard_answer_of(contract),
         "patch_occurrence": _patch_occurrence_of(contract),
         "patch_report": _patch_report_of(contract),
+        **_backup_targets_of(contract),
         **_review_of(contract),
         **_people_of(contract),
     }
@@ -244,6 +245,46 @@ def _patch_report_of(contract):
     return report
 
 
+def _backup_targets_of(contract):
+    """Occurrences of commitments measured from backup and restore test reports, and one
+    report of each kind imported for the contract's client."""
+    from datetime import date
+    from pathlib import Path
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from contracts.models import Commitment
+    from contracts.services.commitments import commitment_occurrences_ensure
+    from evidence.backup_services import backup_report_import, restore_report_import
+    from evidence.models import ToolReport
+
+    found = {}
+    for kind, cadence, do_import, sample in (
+        ("backups", "monthly", backup_report_import, "generic.csv"),
+        ("restores", "quarterly", restore_report_import, "generic_restores.csv"),
+    ):
+        commitment, _ = Commitment.objects.get_or_create(
+            contract=contract,
+            name=f"Walk: measured by {kind}",
+            defaults={"cadence": cadence, "measured_by": kind, "within_days": 2},
+        )
+        commitment_occurrences_ensure(commitment=commitment)
+        found[f"{kind}_occurrence"] = commitment.occurrences.order_by("period_start").first()
+        report = ToolReport.objects.filter(contract=contract, kind=kind).first()
+        if report is None:
+            path = Path(__file__).parent / "data" / "backup_reports" / sample
+            report = do_import(
+                contract=contract,
+                upload=SimpleUploadedFile(sample, path.read_bytes()),
+                preset="generic",
+                report_date=date(2025, 10, 1),
+                actor=None,
+                source="command",
+            )
+        found[f"{kind}_report"] = report
+    return found
+
+
 def _msp_report_of(contract):
     """The MSP's report of 2025-Q3 for the contract, with a figure and its file."""
     from django.core.files.uploadedfile import SimpleUploadedFile
@@ -361,6 +402,14 @@ def route_targets(t: dict, own_slug: str) -> dict[str, list[dict]]:
         "patch_reports": [{"slug": slug, "pk": pk}],
         "occurrence_patches": [{"slug": slug, "pk": pk, "occurrence": t["patch_occurrence"].pk}],
         "patch_report_undo": [{"slug": slug, "pk": pk, "report": t["patch_report"].pk}],
+        "backup_reports": [{"slug": slug, "pk": pk}],
+        "restore_reports": [{"slug": slug, "pk": pk}],
+        "occurrence_backups": [{"slug": slug, "pk": pk, "occurrence": t["backups_occurrence"].pk}],
+        "occurrence_restores": [
+            {"slug": slug, "pk": pk, "occurrence": t["restores_occurrence"].pk}
+        ],
+        "backup_report_undo": [{"slug": slug, "pk": pk, "report": t["backups_report"].pk}],
+        "restore_report_undo": [{"slug": slug, "pk": pk, "report": t["restores_report"].pk}],
         **{
             name: [{"slug": slug, "pk": pk}]
             for name in (
