@@ -304,6 +304,12 @@ def _plural(n: int, word: str, many: str | None = None) -> str:
     return f"{n} {word if n == 1 else (many or word + 's')}"
 
 
+def _percent(share: float) -> str:
+    """0.957 → "95.7%", 1 → "100%": one decimal, so that a rate just under a target never
+    reads as meeting it."""
+    return f"{share * 100:.1f}".removesuffix(".0") + "%"
+
+
 def backup_words(summary: dict | None) -> str:
     """A stored backup measure as a person reads it: "47 of 50 runs succeeded (94%); 1 of 6
     devices went more than 2 days without a successful backup (longest 4 days)"."""
@@ -313,7 +319,7 @@ def backup_words(summary: dict | None) -> str:
         return "No device was backed up in this period."
     runs, succeeded = summary["runs"], summary["succeeded"]
     words = (
-        f"{succeeded} of {_plural(runs, 'run')} succeeded ({succeeded / runs:.0%})"
+        f"{succeeded} of {_plural(runs, 'run')} succeeded ({_percent(succeeded / runs)})"
         if runs
         else "no run in this period"
     )

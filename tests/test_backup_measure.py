@@ -142,9 +142,9 @@ def test_the_words_say_the_rate_and_the_late_devices():
         "within_days": 2,
         "kept": False,
     }
-    # 89 / 93 = 95.7 %, shown rounded: 96 %.
+    # 89 / 93 = 95.7 %, shown with one decimal.
     assert backup_words(summary) == (
-        "89 of 93 runs succeeded (96%); 1 of 3 devices went more than 2 days without a "
+        "89 of 93 runs succeeded (95.7%); 1 of 3 devices went more than 2 days without a "
         "successful backup (longest 4 days)"
     )
     kept = {**summary, "late_devices": 0, "longest_gap": 1, "succeeded": 93}
