@@ -127,9 +127,9 @@ def longest_gap(
     next; the window's end closes the last."""
     before = [s for s in successes if s < first_day]
     anchor = max(before) if before else first_run
-    points = [anchor, *sorted(s for s in set(successes) if anchor < s <= end), end]
-    if end < anchor:  # cannot happen for a device that answers; keep it harmless
+    if end < anchor:  # a run dated after the last report listing it: nothing to count
         return 0, anchor, anchor
+    points = [anchor, *sorted(s for s in set(successes) if anchor < s <= end), end]
     best = (0, anchor, anchor)
     for a, b in pairwise(points):
         if (b - a).days > best[0]:

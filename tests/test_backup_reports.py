@@ -438,3 +438,27 @@ def test_service_credits_tied_to_the_kept_rate_follow_the_measured_backups(acme)
     after = _kpi_report(acme, "2025-Q3")
     assert after["commitments.kept_rate"] == pytest.approx(2 / 11)
     assert after["service_credits"]["percent"] == 0
+
+
+def test_the_demo_reports_keep_and_miss_what_docs_evidence_md_says(world):
+    from evidence.demo import demo_reports_ensure
+
+    backups, restores = _measured(world)
+    done = demo_reports_ensure(world.msp_staff)
+    assert "acme-veeam-jobs-2026-01-02.csv: 760 rows" in done
+    kept = {
+        (o.period_start.isoformat()[:7]): o.measure["kept"]
+        for o in backups.occurrences.filter(measure__isnull=False)
+    }
+    # Missed: October 2025 (NAS-01 failed 7-9 Oct: 4 days) and November 2025 (WS-019 failed
+    # 3-6 Nov: 5 days); July 2025 - June 2026 covered.
+    assert sorted(k for k, v in kept.items() if not v) == ["2025-10", "2025-11"]
+    assert len(kept) == 12
+    quarters = {
+        o.period_start.isoformat()[:7]: o.measure["kept"]
+        for o in restores.occurrences.filter(measure__isnull=False)
+    }
+    # Q1 2026: NAS-01 has no test (its last, 4 Dec 2025, was Q4's).
+    assert quarters == {"2025-07": True, "2025-10": True, "2026-01": False, "2026-04": True}
+    # Once only: a second run imports nothing again.
+    assert demo_reports_ensure(world.msp_staff) == []
