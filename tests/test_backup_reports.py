@@ -97,7 +97,10 @@ AUGUST_WORDS = (
     "89 of 93 runs succeeded (95.7%); 1 of 3 devices went more than 2 days without a "
     "successful backup (longest 4 days)"
 )
-SEPTEMBER_WORDS = "80 of 81 runs succeeded (98.8%); every device (4) had a successful backup at least every 2 days"
+SEPTEMBER_WORDS = (
+    "80 of 81 runs succeeded (98.8%); every device (4) had a successful backup at least "
+    "every 2 days"
+)
 Q3_WORDS = "1 of 2 protected systems had a successful restore test; 1 test failed"
 
 
