@@ -296,6 +296,24 @@ def restore_measure(
                 tested=any(t.successful for t in in_period),
             )
         )
+    # Tests of systems the backup reports do not name: shown, owing nothing (the measure
+    # cannot know them as protected).
+    known = {system_key(s.name) for s in systems}
+    for key, own in by_system.items():
+        in_period = sorted(
+            (t for t in own if first_day <= t.tested_on <= last_day), key=lambda t: t.tested_on
+        )
+        if key not in known and in_period:
+            verdicts.append(
+                SystemVerdict(
+                    system=in_period[0].system,
+                    owed=False,
+                    why_not_owed="not in the backup job reports",
+                    tests=in_period,
+                    last_test=in_period[-1],
+                    tested=any(t.successful for t in in_period),
+                )
+            )
     verdicts.sort(key=lambda v: (not v.missing, not v.owed, v.system))
     return RestoreMeasure(systems=verdicts, kept=not any(v.missing for v in verdicts))
 

@@ -202,6 +202,13 @@ def test_a_system_first_protected_or_retired_within_the_period_owes_nothing_for_
         "SRV-NEW": "first backed up on 10 Sep 2025: owed from the next period",
         "WS-OLD": "not in the backup reports after 1 Sep 2025",
     }  # WS-GONE left before the quarter: not listed at all
+    # A test of a system the backup reports do not name is shown, owing nothing.
+    other = restore_measure(
+        systems, [*tests, RestoreTest("LAPTOP-9", date(2025, 9, 1), "failed")], *Q3
+    )
+    assert other.summary() == q3.summary()
+    laptop = next(s for s in other.systems if s.system == "LAPTOP-9")
+    assert (laptop.owed, laptop.why_not_owed) == (False, "not in the backup job reports")
     # In Q4 SRV-NEW owes its first test.
     q4 = restore_measure(systems, tests, *Q4)
     assert [(s.system, s.missing) for s in q4.systems] == [("SRV-01", True), ("SRV-NEW", True)]
@@ -249,3 +256,28 @@ def test_rate_bounded_kept_means_no_long_gap_and_a_success_never_lowers(outcomes
     before = max((d.longest_gap for d in measure.devices), default=0)
     after = max((d.longest_gap for d in more.devices), default=0)
     assert after <= before or not measure.devices
+
+
+tests_of = st.lists(
+    st.tuples(st.sampled_from(["SRV-01", "SRV-02", "WS-03"]), st.integers(0, 200), results),
+    max_size=20,
+)
+
+
+@given(tests_of, st.sampled_from(["SRV-01", "SRV-02", "WS-03"]), st.integers(0, 91))
+def test_a_successful_test_never_turns_a_kept_quarter_missed(raw, system, day):
+    # Systems protected from June; tests spread over 200 days from 1 Jun 2025.
+    systems = [ProtectedSystem(n, date(2025, 6, 1)) for n in ("SRV-01", "SRV-02", "WS-03")]
+    start = date(2025, 6, 1)
+    tests = [
+        RestoreTest(n, start + timedelta(days=d), "failed" if r == "failed" else "success")
+        for n, d, r in raw
+    ]
+    before = restore_measure(systems, tests, *Q3)
+    more = [*tests, RestoreTest(system, Q3[0] + timedelta(days=day), "success")]
+    after = restore_measure(systems, more, *Q3)
+    assert after.tested >= before.tested and (after.kept or not before.kept)
+    # Kept exactly when every owing system has a successful test dated in the quarter.
+    owing = {s.name for s in systems}
+    passed = {t.system for t in tests if t.successful and Q3[0] <= t.tested_on <= Q3[1]}
+    assert before.kept == (owing <= passed)

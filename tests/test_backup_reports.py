@@ -465,3 +465,34 @@ def test_the_demo_reports_keep_and_miss_what_docs_evidence_md_says(world):
     assert quarters == {"2025-07": True, "2025-10": True, "2026-01": False, "2026-04": True}
     # Once only: a second run imports nothing again.
     assert demo_reports_ensure(world.msp_staff) == []
+
+
+def test_undo_of_a_newer_export_puts_back_the_runs_with_their_start_times(world):
+    _import(world, "backups", "generic.csv", "generic", "2025-09-01")
+    first = ToolReport.objects.get()
+    fields = ["job", "device", "started", "result", "raw_result", "last_seen", "report"]
+    before = sorted(BackupJobRow.objects.values_list(*fields))
+    # The same runs exported again a day later: the newer report now speaks for them.
+    _import(world, "backups", "generic.csv", "generic", "2025-09-02")
+    second = ToolReport.objects.exclude(pk=first.pk).get()
+    assert set(BackupJobRow.objects.values_list("report", flat=True)) == {second.pk}
+    assert len(second.replaced) == 3
+    from evidence.backup_services import backup_report_undo
+
+    backup_report_undo(report=second, actor=None, source="command")
+    assert sorted(BackupJobRow.objects.values_list(*fields)) == before
+
+
+def test_the_verdict_strip_counts_measured_backups_overdue_only_when_not_kept(world):
+    from kpis.dashboard.verdicts import overdue_count
+
+    today = datetime(2025, 10, 15).date()
+    before = overdue_count(world.acme_contract, today)
+    backups, _restores = _measured(world)
+    # Measured, no report yet: July, August, September (backups) are overdue, and the restore
+    # test of Q3, kept by hand before, is overdue too: 4 more.
+    assert overdue_count(world.acme_contract, today) == before + 4
+    _all_reports(world)
+    # Kept by the reports: July and September's backups; August and Q3's restores missed.
+    assert overdue_count(world.acme_contract, today) == before + 2
+    assert _month(backups, 8).measure["kept"] is False
