@@ -23,6 +23,7 @@ from .backups import (
     RestoreTest,
     backup_measure,
     restore_measure,
+    system_key,
 )
 from .models import BackupJobRow, RestoreTestRow, ToolReport
 from .services import RowKind, occurrence_measures_store, tool_report_import, tool_report_undo
@@ -109,24 +110,29 @@ def latest_report_date(client_id: int, kind: str) -> date | None:
 
 def client_backup_runs(client_id: int) -> tuple[list[BackupRun], dict[str, date]]:
     """The client's runs, and the retired devices: a device absent from the latest backup
-    report was retired after the last report that listed it (device → that day)."""
+    report was retired after the last report that listed it (device key → that day)."""
     rows = list(BackupJobRow.objects.filter(client_id=client_id))
     if not rows:
         return [], {}
     latest = max(r.last_seen for r in rows)
     seen: dict[str, date] = {}
     for r in rows:
-        seen[r.device] = max(seen.get(r.device, r.last_seen), r.last_seen)
+        key = system_key(r.device)
+        seen[key] = max(seen.get(key, r.last_seen), r.last_seen)
     runs = [BackupRun(r.job, r.device, r.started, r.result, r.raw_result) for r in rows]
     return runs, {d: day for d, day in seen.items() if day != latest}
 
 
 def client_protected_systems(client_id: int) -> list[ProtectedSystem]:
+    """The devices of the backup reports (one per name compared without case), each with its
+    first run and its retirement."""
     runs, retired = client_backup_runs(client_id)
-    first: dict[str, date] = {}
-    for run in runs:
-        first[run.device] = min(first.get(run.device, run.day), run.day)
-    return [ProtectedSystem(d, day, retired.get(d)) for d, day in sorted(first.items())]
+    first: dict[str, BackupRun] = {}
+    for run in sorted(runs, key=lambda r: r.started):
+        first.setdefault(system_key(run.device), run)
+    return [
+        ProtectedSystem(run.device, run.day, retired.get(key)) for key, run in sorted(first.items())
+    ]
 
 
 def client_restore_tests(client_id: int) -> list[RestoreTest]:

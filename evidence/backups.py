@@ -30,8 +30,8 @@ RESULT_WORDS = {SUCCESS: "succeeded", WARNING: "succeeded with warnings", FAILED
 
 
 def system_key(name: str) -> str:
-    """A device named in a backup report and the system a restore report names are compared
-    without case or spacing: "SRV-01", "srv-01 " are one."""
+    """Devices and systems are compared without case or spacing, within and across reports
+    and tools: "SRV-01", "srv-01 " are one."""
     return " ".join(name.lower().split())
 
 
@@ -145,17 +145,20 @@ def backup_measure(
     retired: dict[str, date] | None = None,
 ) -> BackupMeasure:
     """The period's devices and runs judged against the rule. `retired`: device → the last
-    report date that listed it, for the devices absent from the latest report. Kept when the
+    report date that listed it, for the devices absent from the latest report (names compared
+    by `system_key`). Kept when the
     success rate reaches the target (no run: nothing to rate) and no device went more than N
     days without a successful backup."""
-    retired = retired or {}
+    retired = {system_key(d): day for d, day in (retired or {}).items()}
     by_device: dict[str, list[BackupRun]] = {}
     for run in runs:
-        by_device.setdefault(run.device, []).append(run)
+        by_device.setdefault(system_key(run.device), []).append(run)
     verdicts = []
-    for device, device_runs in by_device.items():
+    for key, device_runs in by_device.items():
         first_run = min(r.day for r in device_runs)
-        retired_after = retired.get(device)
+        retired_after = retired.get(key)
+        # Named as its latest run names it (two tools may write one device differently).
+        device = max(device_runs, key=lambda r: r.started).device
         if not device_answers(first_run, retired_after, first_day, last_day):
             continue
         end = min(last_day, retired_after) if retired_after is not None else last_day

@@ -125,6 +125,14 @@ def test_a_retired_device_answers_only_up_to_the_last_report_that_listed_it():
     assert [d.device for d in gone.devices] == ["SRV-01"] and gone.kept is True
 
 
+def test_one_device_written_two_ways_by_two_tools_is_one_device():
+    # Veeam writes SRV-01 to 31 Jul, Datto srv-01 from 1 Aug: one device, gaps of 1 day.
+    runs = _nightly("SRV-01", date(2025, 7, 1), date(2025, 7, 31))
+    runs += _nightly("srv-01", AUG_1, AUG_31)
+    [device] = backup_measure(runs, RULE, AUG_1, AUG_31, retired={"SRV-01 ": AUG_1}).devices
+    assert (device.device, device.longest_gap, device.retired_after) == ("srv-01", 1, AUG_1)
+
+
 def test_a_period_without_devices_is_kept_and_said_so():
     measure = backup_measure([], RULE, AUG_1, AUG_31)
     assert (measure.kept, measure.rate) == (True, None)
