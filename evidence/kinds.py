@@ -66,7 +66,7 @@ def _patch_rule(commitment) -> str:
 def _backup_rule(commitment) -> str:
     days = commitment.within_days or 0
     target = commitment.target_percent
-    share = f"{target:g}%" if target is not None else "100%"
+    share = f"{float(target):g}%" if target is not None else "100%"
     return (
         f"every device backed up successfully at least every {days} day{'s' if days != 1 else ''}"
         f", at least {share} of the runs successful"

@@ -327,7 +327,12 @@ def test_the_commitments_page_and_the_drilldowns_show_the_rows(world, client_for
     url = reverse("contract_commitments", args=[world.acme.slug, world.acme_contract.pk])
     page = client.get(url).content.decode()
     assert AUGUST_WORDS in page and SEPTEMBER_WORDS in page and Q3_WORDS in page
-    assert "measured from <a" in page and "backup job reports</a>: every device backed up" in page
+    assert "measured from <a" in page
+    assert (
+        "backup job reports</a>: every device backed up successfully at least every 2 days, "
+        "at least 95% of the runs successful"
+    ) in page
+    assert "restore test reports</a>: a successful restore test of every protected system" in page
     august = _month(backups, 8)
     args = [world.acme.slug, world.acme_contract.pk]
     drill = reverse("occurrence_backups", args=[*args, august.pk])
