@@ -27,6 +27,7 @@ from .hygiene import (
 from .hygiene_presets import MFA_LAYOUT, PHISHING_LAYOUT
 from .hygiene_read import mfa_report_read, phishing_report_read
 from .models import PhishingRow, TechnicianMfaRow, ToolReport
+from .services import RowKind, occurrence_measures_store, tool_report_import, tool_report_undo
 from .stored import (
     report_import_recorded,
     report_removed,
@@ -34,8 +35,6 @@ from .stored import (
     report_undo_checked,
     report_upload_read,
 )
-
-_PHISHING_UPDATED = ["report", "recipients", "clicked", "reported", "submitted", "last_seen"]
 
 
 def _measured_again(client_id: int, refresh) -> None:
@@ -45,6 +44,14 @@ def _measured_again(client_id: int, refresh) -> None:
 
 
 # ---- Phishing ----------------------------------------------------------------------------
+
+
+PHISHING_ROWS = RowKind(
+    model=PhishingRow,
+    key=("campaign", "sent_on"),
+    fields=("recipients", "clicked", "reported", "submitted"),
+    noun="phishing results",
+)
 
 
 def phishing_report_import(
@@ -60,99 +67,29 @@ def phishing_report_import(
     """Store phishing-simulation results and their campaigns, on the natural key client +
     campaign + day sent; an older report never overwrites what a newer one said. Importing the
     same report again changes no row (idempotent)."""
-    sha256, read = report_upload_read(
-        upload, PHISHING_LAYOUT, preset, phishing_report_read, mapping
-    )
-    with transaction.atomic():
-        report = report_stored(
-            contract=contract,
-            kind=ToolReport.Kind.PHISHING,
-            upload=upload,
-            preset=preset,
-            sha256=sha256,
-            report_date=report_date,
-            actor=actor,
-            read=read,
-        )
-        written = _campaigns_upsert(report, read.rows)
+    return tool_report_import(
+        rows=PHISHING_ROWS,
+        kind=ToolReport.Kind.PHISHING,
+        layout=PHISHING_LAYOUT,
+        read=phishing_report_read,
+        contract=contract,
+        upload=upload,
+        preset=preset,
+        report_date=report_date,
+        actor=actor,
+        source=source,
+        mapping=mapping,
         # A per-recipient file's rows are its recipients: those of the campaigns written.
-        report.rows_imported = (
+        counted=lambda read, written: (
             sum(r["recipients"] for r in written) if read.per_recipient else len(written)
-        )
-        report.save(update_fields=["rows_imported", "replaced"])
-        report_import_recorded(report, actor=actor, source=source, noun="phishing results")
-        _measured_again(contract.client_id, phishing_measures_refresh)
-    return report
-
-
-def _campaigns_upsert(report: ToolReport, rows: list[dict]) -> list[dict]:
-    """Write the campaigns no newer report has spoken for; returns those written."""
-    existing = {
-        (r.campaign, r.sent_on): r for r in PhishingRow.objects.filter(client_id=report.client_id)
-    }
-    fresh, written = [], []
-    for row in rows:
-        before = existing.get((row["campaign"], row["sent_on"]))
-        if before is not None and before.last_seen > report.report_date:
-            continue  # a newer report already said more about this campaign
-        if before is not None:
-            report.replaced.append(_campaign_state(before))
-        fields = {k: v for k, v in row.items() if k != "row"}
-        written.append(row)
-        fresh.append(
-            PhishingRow(
-                client_id=report.client_id, report=report, last_seen=report.report_date, **fields
-            )
-        )
-    PhishingRow.objects.bulk_create(
-        fresh,
-        update_conflicts=True,
-        unique_fields=["client", "campaign", "sent_on"],
-        update_fields=_PHISHING_UPDATED,
-        batch_size=2000,
+        ),
     )
-    return written
-
-
-def _campaign_state(row: PhishingRow) -> dict:
-    """A row as JSON, to put back on undo."""
-    return {
-        "report": row.report_id,
-        "campaign": row.campaign,
-        "sent_on": row.sent_on.isoformat(),
-        "recipients": row.recipients,
-        "clicked": row.clicked,
-        "reported": row.reported,
-        "submitted": row.submitted,
-        "last_seen": row.last_seen.isoformat(),
-    }
 
 
 def phishing_report_undo(*, report: ToolReport, actor, source: str) -> None:
     """Take phishing results back (newest first): their campaigns go, the campaigns they
     overwrote come back as they were, and the commitments are judged again."""
-    report_undo_checked(report)
-    client_id = report.client_id
-    with transaction.atomic():
-        PhishingRow.objects.filter(report=report).delete()
-        PhishingRow.objects.bulk_create(
-            [
-                PhishingRow(
-                    client_id=client_id,
-                    report_id=state["report"],
-                    campaign=state["campaign"],
-                    sent_on=date.fromisoformat(state["sent_on"]),
-                    recipients=state["recipients"],
-                    clicked=state["clicked"],
-                    reported=state["reported"],
-                    submitted=state["submitted"],
-                    last_seen=date.fromisoformat(state["last_seen"]),
-                )
-                for state in report.replaced
-            ]
-        )
-        report_removed(report, actor=actor, source=source, noun="phishing results")
-        _measured_again(client_id, phishing_measures_refresh)
+    tool_report_undo(rows=PHISHING_ROWS, report=report, actor=actor, source=source)
 
 
 def client_campaigns(client_id: int) -> list[Campaign]:
@@ -197,22 +134,11 @@ def phishing_measures_refresh(*, client_id: int) -> int:
     that a report covers (the latest is dated on or after the period's last day: it lists
     every campaign of the period). Returns how many were measured."""
     campaigns = client_campaigns(client_id)
-    covered_until = _latest(client_id, ToolReport.Kind.PHISHING)
-    measured = 0
-    for commitment in Commitment.objects.filter(
-        contract__client_id=client_id, measured_by="phishing"
-    ):
-        commitment_occurrences_ensure(commitment=commitment)
-        rule = phishing_rule(commitment)
-        for occ in commitment.occurrences.all():
-            covered = covered_until is not None and occ.due_date <= covered_until
-            summary = (
-                phishing_measure(campaigns, rule, occ.period_start, occ.due_date).summary()
-                if covered
-                else None
-            )
-            measured += _store(occ, summary)
-    return measured
+    return occurrence_measures_store(
+        Commitment.objects.filter(contract__client_id=client_id, measured_by="phishing"),
+        _latest(client_id, ToolReport.Kind.PHISHING),
+        lambda c, o: phishing_measure(campaigns, phishing_rule(c), o.period_start, o.due_date),
+    )
 
 
 # ---- Technician MFA ----------------------------------------------------------------------

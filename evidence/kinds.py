@@ -8,6 +8,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .backup_presets import BACKUP_LAYOUT, RESTORE_LAYOUT
+from .backup_services import (
+    backup_measures_refresh,
+    backup_report_import,
+    backup_report_undo,
+    restore_measures_refresh,
+    restore_report_import,
+    restore_report_undo,
+)
+from .backups import backup_words, restore_words
 from .hygiene import mfa_words, phishing_rule_words, phishing_words
 from .hygiene_presets import MFA_LAYOUT, PHISHING_LAYOUT
 from .hygiene_services import (
@@ -127,6 +137,28 @@ HYGIENE_KINDS = [
 ]
 
 
+def _backup_rule(commitment) -> str:
+    days = commitment.within_days or 0
+    target = commitment.target_percent
+    share = f"{float(target):g}%" if target is not None else "100%"
+    return (
+        f"every device backed up successfully at least every {days} day{'s' if days != 1 else ''}"
+        f", at least {share} of the runs successful"
+    )
+
+
+def _restore_rule(_commitment) -> str:
+    return "a successful restore test of every protected system in each period"
+
+
+def _backup_rate(measure: dict) -> float | None:
+    return measure["succeeded"] / measure["runs"] if measure["runs"] else None
+
+
+def _restore_share(measure: dict) -> float | None:
+    return measure["tested"] / measure["systems"] if measure["systems"] else None
+
+
 KINDS: dict[str, ReportKind] = {
     k.kind: k
     for k in [
@@ -150,6 +182,44 @@ KINDS: dict[str, ReportKind] = {
             drilldown="occurrence_patches",
             drilldown_words="The patches behind it",
             rule_words=_patch_rule,
+        ),
+        # Backups and restore tests (issue 23): the restore tests' protected systems are the
+        # backup reports' devices, so importing either judges both (evidence/backup_services.py).
+        ReportKind(
+            kind="backups",
+            title="Backup job reports",
+            noun="backup job report",
+            about="backup job or plan, device, start time, end time, result",
+            layout=BACKUP_LAYOUT,
+            import_report=backup_report_import,
+            undo_report=backup_report_undo,
+            refresh=backup_measures_refresh,
+            words=backup_words,
+            headline=_backup_rate,
+            headline_words="Runs succeeded",
+            page="backup_reports",
+            undo="backup_report_undo",
+            drilldown="occurrence_backups",
+            drilldown_words="The backups behind it",
+            rule_words=_backup_rule,
+        ),
+        ReportKind(
+            kind="restores",
+            title="Restore test reports",
+            noun="restore test report",
+            about="protected system, test date, result, what was restored",
+            layout=RESTORE_LAYOUT,
+            import_report=restore_report_import,
+            undo_report=restore_report_undo,
+            refresh=restore_measures_refresh,
+            words=restore_words,
+            headline=_restore_share,
+            headline_words="Systems tested",
+            page="restore_reports",
+            undo="restore_report_undo",
+            drilldown="occurrence_restores",
+            drilldown_words="The restore tests behind it",
+            rule_words=_restore_rule,
         ),
         *HYGIENE_KINDS,
     ]

@@ -61,4 +61,39 @@ urlpatterns = [
         hygiene_views.occurrence_mfa,
         name="occurrence_mfa",
     ),
+    # Backup job reports and restore test reports.
+    path(
+        "clients/<slug:slug>/contracts/<int:pk>/backup-reports/",
+        views.tool_reports,
+        {"kind": "backups"},
+        name="backup_reports",
+    ),
+    path(
+        "clients/<slug:slug>/contracts/<int:pk>/backup-reports/<int:report>/undo/",
+        views.tool_report_undo,
+        {"kind": "backups"},
+        name="backup_report_undo",
+    ),
+    path(
+        "clients/<slug:slug>/contracts/<int:pk>/occurrences/<int:occurrence>/backups/",
+        views.occurrence_backups,
+        name="occurrence_backups",
+    ),
+    path(
+        "clients/<slug:slug>/contracts/<int:pk>/restore-reports/",
+        views.tool_reports,
+        {"kind": "restores"},
+        name="restore_reports",
+    ),
+    path(
+        "clients/<slug:slug>/contracts/<int:pk>/restore-reports/<int:report>/undo/",
+        views.tool_report_undo,
+        {"kind": "restores"},
+        name="restore_report_undo",
+    ),
+    path(
+        "clients/<slug:slug>/contracts/<int:pk>/occurrences/<int:occurrence>/restores/",
+        views.occurrence_restores,
+        name="occurrence_restores",
+    ),
 ]

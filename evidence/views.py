@@ -19,6 +19,7 @@ from msp_portal.downloads import stored_file_download
 from msp_portal.feedback import refusals_said
 from msp_portal.tenancy import Action, get_client_contract_or_404
 
+from .backup_services import occurrence_backup_measure, occurrence_restore_measure
 from .kinds import KINDS, ReportKind
 from .models import ToolReport
 from .services import occurrence_patch_measure
@@ -174,3 +175,19 @@ def tool_report_file(request, slug, pk, report, kind):
     _client, contract, _access = get_client_contract_or_404(request.user, slug, pk)
     item = get_object_or_404(ToolReport, pk=report, contract=contract, kind=kind)
     return stored_file_download(item.file, item.original_name)
+
+
+@login_required
+def occurrence_backups(request, slug, pk, occurrence):
+    """The devices and runs behind a backup-measured occurrence, late devices first."""
+    context = measured_occurrence(request, slug, pk, occurrence, "backups")
+    context["measure"] = occurrence_backup_measure(context["occurrence"])
+    return render(request, "evidence/occurrence_backups.html", context)
+
+
+@login_required
+def occurrence_restores(request, slug, pk, occurrence):
+    """The protected systems and their restore tests behind an occurrence, missing first."""
+    context = measured_occurrence(request, slug, pk, occurrence, "restores")
+    context["measure"] = occurrence_restore_measure(context["occurrence"])
+    return render(request, "evidence/occurrence_restores.html", context)
