@@ -8,9 +8,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Max
-
-from contracts.models import Commitment, CommitmentOccurrence, Contract
+from contracts.models import Commitment, CommitmentOccurrence
 
 from .backup_presets import BACKUP_LAYOUT, RESTORE_LAYOUT
 from .backup_read import backup_report_read, restore_report_read
@@ -26,15 +24,27 @@ from .backups import (
     system_key,
 )
 from .models import BackupJobRow, RestoreTestRow, ToolReport
-from .services import RowKind, occurrence_measures_store, tool_report_import, tool_report_undo
+from .services import (
+    RowKind,
+    latest_report_date,
+    occurrence_measures_store,
+    tool_report_import,
+    tool_report_undo,
+)
 
 BACKUP_ROWS = RowKind(
+    kind=ToolReport.Kind.BACKUPS,
+    layout=BACKUP_LAYOUT,
+    read=backup_report_read,
     model=BackupJobRow,
     key=("job", "device", "started"),
     fields=("result", "raw_result"),
     noun="backup job report",
 )
 RESTORE_ROWS = RowKind(
+    kind=ToolReport.Kind.RESTORES,
+    layout=RESTORE_LAYOUT,
+    read=restore_report_read,
     model=RestoreTestRow,
     key=("system", "tested_on"),
     fields=("result", "raw_result", "scope"),
@@ -42,56 +52,14 @@ RESTORE_ROWS = RowKind(
 )
 
 
-def backup_report_import(
-    *,
-    contract: Contract,
-    upload,
-    preset: str,
-    report_date: date,
-    actor,
-    source: str,
-    mapping: dict[str, str] | None = None,
-) -> ToolReport:
+def backup_report_import(**arguments) -> ToolReport:
     """Store a backup job report, its runs keyed on client + job + device + start."""
-    return tool_report_import(
-        rows=BACKUP_ROWS,
-        kind=ToolReport.Kind.BACKUPS,
-        contract=contract,
-        upload=upload,
-        preset=preset,
-        layout=BACKUP_LAYOUT,
-        read=backup_report_read,
-        report_date=report_date,
-        actor=actor,
-        source=source,
-        mapping=mapping,
-    )
+    return tool_report_import(rows=BACKUP_ROWS, **arguments)
 
 
-def restore_report_import(
-    *,
-    contract: Contract,
-    upload,
-    preset: str,
-    report_date: date,
-    actor,
-    source: str,
-    mapping: dict[str, str] | None = None,
-) -> ToolReport:
+def restore_report_import(**arguments) -> ToolReport:
     """Store a restore test report, its tests keyed on client + system + day."""
-    return tool_report_import(
-        rows=RESTORE_ROWS,
-        kind=ToolReport.Kind.RESTORES,
-        contract=contract,
-        upload=upload,
-        preset=preset,
-        layout=RESTORE_LAYOUT,
-        read=restore_report_read,
-        report_date=report_date,
-        actor=actor,
-        source=source,
-        mapping=mapping,
-    )
+    return tool_report_import(rows=RESTORE_ROWS, **arguments)
 
 
 def backup_report_undo(*, report: ToolReport, actor, source: str) -> None:
@@ -100,12 +68,6 @@ def backup_report_undo(*, report: ToolReport, actor, source: str) -> None:
 
 def restore_report_undo(*, report: ToolReport, actor, source: str) -> None:
     tool_report_undo(rows=RESTORE_ROWS, report=report, actor=actor, source=source)
-
-
-def latest_report_date(client_id: int, kind: str) -> date | None:
-    return ToolReport.objects.filter(client_id=client_id, kind=kind).aggregate(
-        d=Max("report_date")
-    )["d"]
 
 
 def client_backup_runs(client_id: int) -> tuple[list[BackupRun], dict[str, date]]:

@@ -8,7 +8,6 @@ from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
 
 from contracts.models import Commitment, CommitmentOccurrence, Contract
 from contracts.services.commitments import commitment_occurrences_ensure
@@ -27,7 +26,13 @@ from .hygiene import (
 from .hygiene_presets import MFA_LAYOUT, PHISHING_LAYOUT
 from .hygiene_read import mfa_report_read, phishing_report_read
 from .models import PhishingRow, TechnicianMfaRow, ToolReport
-from .services import RowKind, occurrence_measures_store, tool_report_import, tool_report_undo
+from .services import (
+    RowKind,
+    latest_report_date,
+    occurrence_measures_store,
+    tool_report_import,
+    tool_report_undo,
+)
 from .stored import (
     report_import_recorded,
     report_removed,
@@ -47,43 +52,24 @@ def _measured_again(client_id: int, refresh) -> None:
 
 
 PHISHING_ROWS = RowKind(
+    kind=ToolReport.Kind.PHISHING,
+    layout=PHISHING_LAYOUT,
+    read=phishing_report_read,
     model=PhishingRow,
     key=("campaign", "sent_on"),
     fields=("recipients", "clicked", "reported", "submitted"),
     noun="phishing results",
+    # A per-recipient file's rows are its recipients: those of the campaigns written.
+    counted=lambda read, written: (
+        sum(r["recipients"] for r in written) if read.per_recipient else len(written)
+    ),
 )
 
 
-def phishing_report_import(
-    *,
-    contract: Contract,
-    upload,
-    preset: str,
-    report_date: date,
-    actor,
-    source: str,
-    mapping: dict[str, str] | None = None,
-) -> ToolReport:
+def phishing_report_import(**arguments) -> ToolReport:
     """Store phishing-simulation results and their campaigns, on the natural key client +
-    campaign + day sent; an older report never overwrites what a newer one said. Importing the
-    same report again changes no row (idempotent)."""
-    return tool_report_import(
-        rows=PHISHING_ROWS,
-        kind=ToolReport.Kind.PHISHING,
-        layout=PHISHING_LAYOUT,
-        read=phishing_report_read,
-        contract=contract,
-        upload=upload,
-        preset=preset,
-        report_date=report_date,
-        actor=actor,
-        source=source,
-        mapping=mapping,
-        # A per-recipient file's rows are its recipients: those of the campaigns written.
-        counted=lambda read, written: (
-            sum(r["recipients"] for r in written) if read.per_recipient else len(written)
-        ),
-    )
+    campaign + day sent (the arguments of tool_report_import but `rows`)."""
+    return tool_report_import(rows=PHISHING_ROWS, **arguments)
 
 
 def phishing_report_undo(*, report: ToolReport, actor, source: str) -> None:
@@ -116,12 +102,6 @@ def occurrence_phishing_measure(occurrence: CommitmentOccurrence) -> PhishingMea
     )
 
 
-def _latest(client_id: int, kind: str) -> date | None:
-    return ToolReport.objects.filter(client_id=client_id, kind=kind).aggregate(
-        d=Max("report_date")
-    )["d"]
-
-
 def _store(occurrence: CommitmentOccurrence, summary: dict | None) -> bool:
     if occurrence.measure != summary:
         occurrence.measure = summary
@@ -136,7 +116,7 @@ def phishing_measures_refresh(*, client_id: int) -> int:
     campaigns = client_campaigns(client_id)
     return occurrence_measures_store(
         Commitment.objects.filter(contract__client_id=client_id, measured_by="phishing"),
-        _latest(client_id, ToolReport.Kind.PHISHING),
+        latest_report_date(client_id, ToolReport.Kind.PHISHING),
         lambda c, o: phishing_measure(campaigns, phishing_rule(c), o.period_start, o.due_date),
     )
 

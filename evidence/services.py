@@ -33,21 +33,25 @@ from .stored import (
 
 @dataclass(frozen=True)
 class RowKind:
-    """How one kind's rows are kept: the model, its natural key within the client, the fields
-    a newer report overwrites, and the words of the audit trail."""
+    """How one kind of report is read and its rows kept: the kind (ToolReport.Kind), its layout
+    and reader (`read(data, filename, preset, mapping)`), the model, its natural key within the
+    client, the fields a newer report overwrites, the words of the audit trail, and
+    `counted(read, written)`: the rows imported, where they are not the rows written (a
+    per-recipient phishing file's recipients)."""
 
+    kind: str
+    layout: Layout
+    read: Callable
     model: type[models.Model]
     key: tuple[str, ...]
     fields: tuple[str, ...]
     noun: str  # "patch report"
+    counted: Callable[[object, list[dict]], int] | None = None
 
 
 def tool_report_import(
     *,
     rows: RowKind,
-    kind: str,
-    layout: Layout,
-    read: Callable,
     contract: Contract,
     upload,
     preset: str,
@@ -55,20 +59,17 @@ def tool_report_import(
     actor,
     source: str,
     mapping: dict[str, str] | None = None,
-    counted: Callable[[object, list[dict]], int] | None = None,
 ) -> ToolReport:
-    """Store a tool report and its rows (read by `read(data, filename, preset, mapping)`):
-    the file under a random name with its SHA-256, the rows upserted on their natural key, an
-    older report never overwriting what a newer one said (importing the same report again
-    changes no row), the import audited, every measured commitment judged again and the
-    client recomputed once the import commits. `counted(read, written)`: the rows imported,
-    where they are not the rows written (a per-recipient file's recipients)."""
-    sha256, result = report_upload_read(upload, layout, preset, read, mapping)
+    """Store a tool report and its rows: the file under a random name with its SHA-256, the
+    rows upserted on their natural key, an older report never overwriting what a newer one
+    said (importing the same report again changes no row), the import audited, every measured
+    commitment judged again and the client recomputed once the import commits."""
+    sha256, result = report_upload_read(upload, rows.layout, preset, rows.read, mapping)
     client = contract.client
     with transaction.atomic():
         report = report_stored(
             contract=contract,
-            kind=kind,
+            kind=rows.kind,
             upload=upload,
             preset=preset,
             sha256=sha256,
@@ -77,7 +78,7 @@ def tool_report_import(
             read=result,
         )
         written = _rows_upsert(rows, report, result.rows)
-        report.rows_imported = counted(result, written) if counted else len(written)
+        report.rows_imported = rows.counted(result, written) if rows.counted else len(written)
         report.save(update_fields=["rows_imported"])
         report_import_recorded(report, actor=actor, source=source, noun=rows.noun)
         measures_refresh(client_id=client.pk)
@@ -155,6 +156,9 @@ def tool_report_undo(*, rows: RowKind, report: ToolReport, actor, source: str) -
 
 
 PATCH_ROWS = RowKind(
+    kind=ToolReport.Kind.PATCHES,
+    layout=PATCH_LAYOUT,
+    read=patch_report_read,
     model=PatchRow,
     key=("device", "patch"),
     fields=("severity", "released", "installed", "status"),
@@ -162,30 +166,10 @@ PATCH_ROWS = RowKind(
 )
 
 
-def patch_report_import(
-    *,
-    contract: Contract,
-    upload,
-    preset: str,
-    report_date: date,
-    actor,
-    source: str,
-    mapping: dict[str, str] | None = None,
-) -> ToolReport:
-    """Store a patch report and its rows, keyed on client + device + patch."""
-    return tool_report_import(
-        rows=PATCH_ROWS,
-        kind=ToolReport.Kind.PATCHES,
-        contract=contract,
-        upload=upload,
-        preset=preset,
-        layout=PATCH_LAYOUT,
-        read=patch_report_read,
-        report_date=report_date,
-        actor=actor,
-        source=source,
-        mapping=mapping,
-    )
+def patch_report_import(**arguments) -> ToolReport:
+    """Store a patch report and its rows, keyed on client + device + patch (the arguments of
+    tool_report_import but `rows`)."""
+    return tool_report_import(rows=PATCH_ROWS, **arguments)
 
 
 def patch_report_undo(*, report: ToolReport, actor, source: str) -> None:
@@ -268,7 +252,8 @@ def occurrence_measures_store(commitments, covered_until: date | None, measure_o
     return measured
 
 
-def latest_report_date(client_id: int) -> date | None:
-    return ToolReport.objects.filter(client_id=client_id, kind=ToolReport.Kind.PATCHES).aggregate(
+def latest_report_date(client_id: int, kind: str = ToolReport.Kind.PATCHES) -> date | None:
+    """The export day of the client's latest report of a kind: the periods it covers end there."""
+    return ToolReport.objects.filter(client_id=client_id, kind=kind).aggregate(
         d=Max("report_date")
     )["d"]
