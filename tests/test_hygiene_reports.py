@@ -537,3 +537,22 @@ def test_the_demo_reports_show_kept_and_missed_periods(world):
     quarters = [(2025, 7), (2025, 10), (2026, 1), (2026, 4), (2026, 7)]
     kept = [(_occ(mfa, y, m).measure or {}).get("kept") for y, m in quarters]
     assert kept == [True, False, True, True, None]
+
+
+def test_the_overview_card_counts_the_overdue_as_the_verdict_strip_does(world, client_for):
+    """The client's overview says one number of overdue commitments in both places: the
+    card's (overdue + missed by the reports, the missed named in its note) and the strip's."""
+    import re
+
+    from contracts.services.commitments import contract_today
+    from kpis.dashboard.verdicts import overdue_count
+
+    _measured(world)
+    _phishing(world)
+    page = client_for(world.owner).get(reverse("client_home", args=[world.acme.slug]))
+    html = page.content.decode()
+    card = re.search(r'<span class="stat-value">(\d+) overdue</span>', html)
+    missed = re.search(r"of the overdue, (\d+) missed by the reports", html)
+    total = overdue_count(world.acme_contract, contract_today(world.acme_contract))
+    assert card is not None and int(card.group(1)) == total
+    assert missed is not None and 0 < int(missed.group(1)) < total
