@@ -78,9 +78,11 @@ CRITERIA: tuple[Criterion, ...] = (
         "security",
         "Security practice",
         20,
-        (),
+        ("mfa_attested", "phishing"),
         (
-            Question("mfa", "Every technician signs in with multi-factor authentication"),
+            Question(
+                "mfa", "Every technician signs in with multi-factor authentication", "mfa_attested"
+            ),
             Question(
                 "least_privilege",
                 "Least privilege: tiered admin access, only as much as the task needs",
@@ -90,7 +92,11 @@ CRITERIA: tuple[Criterion, ...] = (
                 "Credentials are unique, kept in a vault and rotated when a technician leaves",
             ),
             Question("break_glass", "Break-glass accounts exist, sealed, their use reviewed"),
-            Question("awareness_training", "Staff take security awareness training every year"),
+            Question(
+                "awareness_training",
+                "Staff take security awareness training every year",
+                "phishing",
+            ),
         ),
     ),
     Criterion(

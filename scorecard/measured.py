@@ -167,6 +167,49 @@ def _actions(contract: Contract, labels: list[str]) -> Measured | None:
     return Measured("actions", share, measure_score("actions", share), words)
 
 
+# Measures read from the commitments kept or missed by the MSP's own tool reports: measure key
+# → (the commitments' measured_by, what a kept period shows).
+EVIDENCE_MEASURES = {
+    "mfa_attested": ("mfa", "every technician attested signing in with MFA"),
+    "phishing": ("phishing", "phishing simulations run within the contract's click-rate limit"),
+}
+
+
+def _evidence_measure(contract: Contract, measure: str, since: date) -> Measured | None:
+    """The share of the periods measured from the MSP's reports in the last four quarters
+    (due since `since`, before today) that the reports kept; None without a measured one."""
+    from contracts.models import CommitmentOccurrence
+
+    kind, words = EVIDENCE_MEASURES[measure]
+    measures = list(
+        CommitmentOccurrence.objects.filter(
+            commitment__contract=contract,
+            commitment__is_active=True,
+            commitment__measured_by=kind,
+            measure__isnull=False,
+            due_date__gte=since,
+            due_date__lt=contract_today(contract),
+        ).values_list("measure", flat=True)
+    )
+    if not measures:
+        return None
+    kept = sum(1 for m in measures if m.get("kept"))
+    share = kept / len(measures)
+    text = (
+        f"measured: {words} in {kept} of {len(measures)} period{'s' if len(measures) != 1 else ''}"
+        f" since {since:%b %Y}, by the MSP's own reports"
+    )
+    return Measured(measure, share, measure_score(measure, share), text)
+
+
+def _window_start(contract: Contract) -> date:
+    """The first day of the quarter three quarters before the current one: four quarters."""
+    today = contract_today(contract)
+    quarter = (today.month - 1) // 3
+    months = today.year * 12 + quarter * 3 - 9
+    return date(months // 12, months % 12 + 1, 1)
+
+
 def incumbent_measures(contract: Contract) -> dict[str, Measured]:
     """Every measure the portal has data for, by measure key (a measure without data is
     absent: its stand-in question is then asked)."""
@@ -175,4 +218,5 @@ def incumbent_measures(contract: Contract) -> dict[str, Measured]:
     found = [_snapshot_measure(m, snapshots) for m in SNAPSHOT_MEASURES]
     found += [_volume(snapshots), _matrix(contract), _cadence(contract, labels)]
     found.append(_actions(contract, labels))
+    found += [_evidence_measure(contract, m, _window_start(contract)) for m in EVIDENCE_MEASURES]
     return {m.key: m for m in found if m is not None}

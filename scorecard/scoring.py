@@ -33,6 +33,9 @@ MEASURE_BANDS: dict[str, tuple[Bands, str]] = {
     "escalation": (ESCALATION_MINUTES_BANDS, "lower"),
     "cadence": (SHARE_BANDS, "higher"),
     "actions": (SHARE_BANDS, "higher"),
+    # Periods of a commitment kept by the MSP's own tool reports (evidence/).
+    "mfa_attested": (SHARE_BANDS, "higher"),
+    "phishing": (SHARE_BANDS, "higher"),
 }
 
 MATRIX_SCORES = {"agreed": 5, "waiting": 2, "none": 0}

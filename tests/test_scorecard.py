@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 import subprocess
-from datetime import date
+from datetime import date, timedelta
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
@@ -253,3 +253,60 @@ def test_an_approved_matrix_scores_5_where_one_waiting_scored_2(world):
     )
     # 5 + escalation paths with evidence 5 + sample reports not answered 0 = 10 / 3 = 3.3.
     assert documentation.score == 3.3
+
+
+def test_mfa_and_phishing_kept_by_the_msps_reports_are_measured_instead_of_asked(world):
+    """With commitments measured from the MSP's MFA attestations and phishing results, the
+    incumbent's security practice reads them instead of its MFA and awareness answers; a
+    period older than the four quarters, or still due, does not count."""
+    from contracts.models import Commitment, CommitmentOccurrence
+
+    assessment, _incumbent, _harbor = scored_world(world)
+    contract = world.acme_contract
+    today = contract_today(contract)
+    quarter_start = date(today.year, (today.month - 1) // 3 * 3 + 1, 1)
+    # The first day of the quarter three quarters back: four quarters with this one.
+    months = quarter_start.year * 12 + quarter_start.month - 1 - 9
+    window = date(months // 12, months % 12 + 1, 1)
+
+    def measured(name, kind, dues_kept):
+        commitment = Commitment.objects.create(
+            contract=contract, name=name, cadence="quarterly", measured_by=kind
+        )
+        for due, kept in dues_kept:
+            CommitmentOccurrence.objects.create(
+                commitment=commitment,
+                period_start=due.replace(day=1),
+                due_date=due,
+                measure={"kept": kept},
+            )
+
+    day_before = window.replace(day=1) - timedelta(days=1)
+    # MFA: 3 judged inside the window, 2 kept (one kept period before the window is left out).
+    measured(
+        "MFA attested",
+        "mfa",
+        [
+            (day_before, True),
+            (window + timedelta(days=40), True),
+            (window + timedelta(days=130), False),
+            (window + timedelta(days=220), True),
+        ],
+    )
+    # Phishing: 1 judged, kept.
+    measured("Phishing", "phishing", [(window + timedelta(days=50), True)])
+    measures = incumbent_measures(contract)
+    # 2 of 3 = 66.7% → 3 (≥ 50%); 1 of 1 = 100% → 5.
+    assert measures["mfa_attested"].score == 3
+    assert measures["mfa_attested"].words == (
+        "measured: every technician attested signing in with MFA in 2 of 3 periods since "
+        f"{window:%b %Y}, by the MSP's own reports"
+    )
+    assert measures["phishing"].score == 5
+    northwind = _cells(comparison_build(assessment, with_rivals=True), 0)
+    lines = [(line.words, line.score) for line in northwind["security"].lines]
+    assert lines[:2] == [(measures["mfa_attested"].words, 3), (measures["phishing"].words, 5)]
+    # The MFA and awareness questions are not asked of the incumbent any more: least
+    # privilege partly (2) and two unanswered (0, 0) remain. (3 + 5 + 2 + 0 + 0) / 5 = 2.0.
+    assert len(lines) == 5
+    assert northwind["security"].score == 2.0
