@@ -317,7 +317,23 @@ def test_importing_recomputes_and_kpi_report_counts_the_measured_occurrences(
     # daily backups 3). Kept: daily backups July and September (measured). The restore test,
     # kept by hand before it was measured, is now missed by its reports; patches, phishing
     # and the QBR are not recorded: 2 / 11.
-    assert json.loads(out.getvalue())["commitments.kept_rate"] == pytest.approx(2 / 11)
+    report = json.loads(out.getvalue())
+    assert report["commitments.kept_rate"] == pytest.approx(2 / 11)
+    # The occurrences behind the rate, each with its status, its words and its rows' page.
+    due = {(d["commitment"], d["due"]): d for d in report["commitments.due"]}
+    assert len(due) == 11
+    august = due[("Daily backups succeed", "2025-08-31")]
+    assert august["status"] == "Missed (measured)"
+    assert august["measured"] == AUGUST_WORDS
+    occurrence = CommitmentOccurrence.objects.get(
+        commitment__name="Daily backups succeed", due_date="2025-08-31"
+    )
+    assert august["rows"] == reverse(
+        "occurrence_backups", args=[acme.acme.slug, acme.acme_contract.pk, occurrence.pk]
+    )
+    assert due[("Daily backups succeed", "2025-07-31")]["status"] == "Kept"
+    unrecorded = due[("Quarterly business review held", "2025-09-30")]
+    assert (unrecorded["status"], unrecorded["measured"], unrecorded["rows"]) == ("Overdue", "", "")
 
 
 def test_the_commitments_page_and_the_drilldowns_show_the_rows(world, client_for):

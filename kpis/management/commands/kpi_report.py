@@ -67,15 +67,17 @@ class Command(BaseCommand):
             )
         reported = _reported(client, snapshot.period_label)
         agreed = _agreed(snapshot)
+        contract = current_contract(client=client)
+        due = _occurrences_due(contract, snapshot.period_label) if contract is not None else []
         if options["format"] == "json":
             ordered = values_in_order(snapshot.values) | agreed | reported
+            ordered["commitments.due"] = due
             self.stdout.write(json.dumps(ordered, indent=2, ensure_ascii=False))
             return
         self.stdout.write(
             f"{client.name} — {snapshot.period_label} ({snapshot.period_kind}), "
             f"computed {snapshot.computed_at:%Y-%m-%d %H:%M} UTC"
         )
-        contract = current_contract(client=client)
         currency = contract.currency if contract is not None else ""
         for key in KEYS_IN_ORDER:
             figure = snapshot.figures.get(key, {})
@@ -96,6 +98,14 @@ class Command(BaseCommand):
             self.stdout.write(f"  {key:<36}{_text(value)}  (as agreed: accepted disputes)")
         for key, value in reported.items():
             self.stdout.write(f"  {key:<36}{_text(value)}  (the MSP's own report)")
+        if due:
+            self.stdout.write("  commitments due in the period (behind commitments.kept_rate):")
+        for item in due:
+            self.stdout.write(
+                f"    {item['commitment']}, due {item['due']}: {item['status']}"
+                + (f"; {item['measured'].rstrip('.')}" if item["measured"] else "")
+                + (f"; the rows behind it: {item['rows']}" if item["rows"] else "")
+            )
 
 
 def _agreed(snapshot: KpiSnapshot) -> dict:
@@ -116,3 +126,42 @@ def _reported(client: Organisation, period_label: str) -> dict[str, float]:
     if not report:
         return {}
     return {f"reported.{figure.key}": figure.value for figure in report.figures.all()}
+
+
+def _occurrences_due(contract, label: str) -> list[dict]:
+    """The commitment occurrences commitments.kept_rate counts for the period (due in it before
+    today), each with its status today, what the MSP's reports show for a measured one, and the
+    page of the rows behind it."""
+    from django.db.models import Count
+
+    from contracts.models import CommitmentOccurrence
+    from contracts.services.commitments import contract_today
+    from evidence.measures import drilldown, measure_words
+
+    period = Period.parse(label, contract.timezone)
+    today = contract_today(contract)
+    labels = dict(CommitmentOccurrence.Status.choices)
+    occurrences = (
+        CommitmentOccurrence.objects.filter(
+            commitment__contract=contract,
+            due_date__gte=period.first_day,
+            due_date__lt=min(period.next_first_day, today),
+        )
+        .select_related("commitment")
+        .annotate(evidence_count=Count("evidence"))
+        .order_by("due_date", "commitment__name")
+    )
+    out = []
+    for occ in occurrences:
+        kind = occ.commitment.measured_by
+        behind = drilldown(kind, contract.client.slug, contract.pk, occ.pk) if occ.measure else None
+        out.append(
+            {
+                "commitment": occ.commitment.name,
+                "due": occ.due_date.isoformat(),
+                "status": labels[occ.status_on(today, occ.evidence_count)],
+                "measured": measure_words(kind, occ.measure) if kind else "",
+                "rows": behind[0] if behind else "",
+            }
+        )
+    return out
