@@ -167,3 +167,27 @@ def test_the_trend_lists_the_quarters_with_figures_up_to_the_chosen_one(acme):
     assert card["trend"][0]["reactive"] == 411 and card["trend"][0]["proactive"] == pytest.approx(
         1 - 411 / 564
     )
+
+
+def test_a_page_for_a_typed_price_is_kept_a_minute_not_a_day(acme, client_for):
+    """Each typed price renders its own page: kept in the cache for a minute only, so typing
+    prices cannot fill Redis with a day's copy each; the plain page is kept a day."""
+    from django.core.cache import cache
+
+    client = cache._cache.get_client()  # the real Redis behind the cache
+    owner = client_for(acme.owner)
+    url = reverse("client_dashboard", args=[acme.acme.slug])
+
+    def fragment_ttls() -> dict:
+        return {
+            key: client.ttl(key)
+            for key in client.scan_iter(match="*template.cache.dashboard-page*")
+        }
+
+    cache.clear()
+    owner.get(url, {"period": QUARTER})
+    plain = fragment_ttls()
+    assert len(plain) == 1 and all(ttl > 3600 for ttl in plain.values())
+    owner.get(url, {"period": QUARTER, "ticket_price": "51.25"})
+    typed = {k: ttl for k, ttl in fragment_ttls().items() if k not in plain}
+    assert len(typed) == 1 and all(0 < ttl <= 60 for ttl in typed.values())

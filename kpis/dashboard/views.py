@@ -175,7 +175,14 @@ def dashboard(request, slug):
             context["fee"] = FeeOnDemand(
                 client, contract, label, stored, request.GET.get("ticket_price", "")
             )
+    # A page for a price typed on the fee card is one reader's question of the moment: kept a
+    # minute, so typed prices cannot fill the cache with a day's copy each.
+    context["cache_seconds"] = TYPED_PRICE_SECONDS if request.GET.get("ticket_price") else DAY
     return render(request, "kpis/dashboard.html", context)
+
+
+DAY = 86400
+TYPED_PRICE_SECONDS = 60
 
 
 SORTS = {
