@@ -11,7 +11,12 @@ from dataclasses import dataclass
 from .layouts import Layout
 from .patches import summary_words as patch_words
 from .presets import PATCH_LAYOUT
-from .services import patch_measures_refresh, patch_report_import, patch_report_undo
+from .services import (
+    occurrence_patch_measure,
+    patch_measures_refresh,
+    patch_report_import,
+    patch_report_undo,
+)
 
 
 @dataclass(frozen=True)
@@ -38,10 +43,30 @@ class ReportKind:
     drilldown_words: str  # "The patches behind it"
     # The upload asks for the MSP's statement (the technician MFA attestation).
     statement: bool = False
+    # (occurrence) → the rows behind a measured occurrence as plain dicts, for the API; None
+    # where a kind has none yet (the API answers 404 for its occurrences).
+    rows: Callable[..., list[dict]] | None = None
 
 
 def _patch_share(measure: dict) -> float | None:
     return measure["on_time"] / measure["counted"] if measure["counted"] else None
+
+
+def _patch_rows(occurrence) -> list[dict]:
+    """The (device, patch) pairs behind a patch-measured occurrence, late ones first."""
+    return [
+        {
+            "device": v.pair.device,
+            "patch": v.pair.patch,
+            "severity": v.pair.severity,
+            "released": v.pair.released,
+            "due": v.due,
+            "installed": v.pair.installed,
+            "days": v.days,
+            "on_time": v.on_time,
+        }
+        for v in occurrence_patch_measure(occurrence).verdicts
+    ]
 
 
 KINDS: dict[str, ReportKind] = {
@@ -66,6 +91,7 @@ KINDS: dict[str, ReportKind] = {
             undo="patch_report_undo",
             drilldown="occurrence_patches",
             drilldown_words="The patches behind it",
+            rows=_patch_rows,
         ),
     ]
 }
