@@ -38,9 +38,11 @@ from contracts.models import (
     SlaPolicyVersion,
 )
 from disputes.models import Dispute
+from evidence.models import ToolReport
 from kpis.models import ImportJob, KpiSnapshot, Outage, Ticket
 from reconciliation.models import MspReport
 from reviews.models import Review
+from scorecard.models import Assessment
 
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "25"))
 
@@ -61,6 +63,9 @@ MODELS_BY_SEGMENT = {
     "organisations": Organisation,
     "sla-policies": SlaPolicyVersion,
     "reported-figures": MspReport,
+    "tool-reports": ToolReport,
+    "measured-occurrences": CommitmentOccurrence,
+    "scorecards": Assessment,
 }
 
 
