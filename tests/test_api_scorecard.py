@@ -7,6 +7,7 @@ the advisor read and change it; Northwind reads its own column only; other tenan
 from __future__ import annotations
 
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -28,7 +29,7 @@ def _scores(candidate: dict) -> dict:
     return {s["criterion"]: s for s in candidate["scores"]}
 
 
-def test_the_scorecard_reads_as_the_comparison_page(world):
+def test_the_scorecard_reads_as_the_comparison_page(world, client_for):
     assessment, _incumbent, _harbor = scored_world(world)
     body = token_client(world.owner).get(LIST, {"client": "acme-dental"}).json()
     assert [s["id"] for s in body["results"]] == [assessment.pk]
@@ -63,7 +64,12 @@ def test_the_scorecard_reads_as_the_comparison_page(world):
         5,
         False,
     )
-    assert token_client(world.owner).get(mfa["evidence_url"]).status_code == 403  # a page
+    stored = Answer.objects.get(candidate__is_incumbent=True, question="mfa")
+    # The evidence page (a session's, as the comparison page links it) serves the file.
+    assert mfa["evidence_url"] == reverse(
+        "scorecard_answer_evidence", args=["acme-dental", stored.pk]
+    )
+    assert client_for(world.owner).get(mfa["evidence_url"]).status_code == 200
     assert not any(s["measured"] for s in harbor["scores"])
     assert token_client(world.advisor).get(f"{LIST}{assessment.pk}/").json() == card
 
@@ -118,7 +124,7 @@ def test_the_weights_are_changed_by_the_client_side_and_checked(world):
 
 
 def test_an_answer_is_stored_with_its_evidence_and_scored(world):
-    assessment, incumbent, harbor = scored_world(world)
+    assessment, _incumbent, harbor = scored_world(world)
     url = f"{LIST}{assessment.pk}/answers/"
     owner = token_client(world.owner)
     body = {"candidate": harbor.pk, "question": "break_glass", "answer": "yes", "note": "sealed"}
