@@ -45,6 +45,9 @@ def _kind_words(kind: str) -> str:
 
 
 def _refused(field: str, error: DjangoValidationError) -> ValidationError:
+    """A service's refusal under the field it names, else under `field`."""
+    if hasattr(error, "error_dict"):
+        return ValidationError(error.message_dict)
     return ValidationError({field: error.messages})
 
 
