@@ -121,12 +121,12 @@ def test_the_trend_is_drawn_beside_its_table(world, browser, live_server):
     page.goto(f"{live_server.url}{reports}")
     chart = f"#chart-trend-{commitment.pk}"
     page.wait_for_selector(f"{chart} svg.main-svg")
-    assert page.locator(f"{chart} .xtick text").all_inner_texts() == [
+    assert page.locator(f"{chart} .xtick text").all_text_contents() == [
         "Jul 2025",
         "Aug 2025",
         "Sep 2025",
     ]
-    assert page.locator(f"{chart} .annotation-text").all_inner_texts() == ["target 100%"]
+    assert page.locator(f"{chart} .annotation-text").all_text_contents() == ["target 100%"]
     # Two points drawn (July counted nothing), the table keeps all three periods.
     assert page.locator(f"{chart} .scatterlayer .point").count() == 2
     assert page.locator(f"section:has(#trend-{commitment.pk}) tbody tr").count() == 3

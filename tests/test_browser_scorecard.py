@@ -130,9 +130,9 @@ def test_the_incumbents_measured_history_is_drawn(world, browser, live_server):
     page, errors = logged_in_page(browser, live_server, world.owner)
     page.goto(f"{live_server.url}{reverse('scorecard_compare', args=[world.acme.slug])}")
     page.wait_for_selector("#chart-history svg.main-svg")
-    assert page.locator("#chart-history .xtick text").all_inner_texts() == ["2026-Q1", "2026-Q2"]
+    assert page.locator("#chart-history .xtick text").all_text_contents() == ["2026-Q1", "2026-Q2"]
     assert page.locator("#chart-history .scatterlayer .trace").count() == 4
-    assert page.locator("#chart-history .legendtext").all_inner_texts() == [
+    assert page.locator("#chart-history .legendtext").all_text_contents() == [
         "Response SLA compliance",
         "Resolution SLA compliance",
         "Proactive detection",
