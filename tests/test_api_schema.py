@@ -69,12 +69,21 @@ MODELS_BY_SEGMENT = {
 }
 
 
+# The ids each operation draws from, read once: an operation that deletes its row (a tool
+# report's undo) would otherwise change the choices between examples, which hypothesis refuses
+# as flaky data generation. An id deleted since is then simply a 404.
+_IDS: dict[str, list[int]] = {}
+
+
 def flatmap_path_parameters(context, path_parameters):
     """Half the time, replace a generated `{id}` with the id of a row that exists."""
     if not path_parameters or "id" not in path_parameters:
         return st.just(path_parameters)
     model = MODELS_BY_SEGMENT.get(context.operation.path.split("/")[3])
-    ids = sorted(model.objects.values_list("pk", flat=True)[:50]) if model else []
+    operation = f"{context.operation.method} {context.operation.path}"
+    if operation not in _IDS:
+        _IDS[operation] = sorted(model.objects.values_list("pk", flat=True)[:50]) if model else []
+    ids = _IDS[operation]
     if not ids:  # a route not mapped above is still tested, with generated ids only
         return st.just(path_parameters)
     return st.one_of(st.just(path_parameters["id"]), st.sampled_from(ids)).map(
@@ -150,7 +159,8 @@ def test_the_api_keeps_to_its_schema(case, persona, tokens, rows_of_every_kind):
     # a completion date not in the future, a matrix side not yet approved, a persona allowed to
     # write at all.
     excluded = [negative_data_rejection]
-    if case.method == "POST":
+    # Likewise new scorecard weights: they must add to 100%, which no schema can say.
+    if case.method == "POST" or (case.method == "PATCH" and "/scorecards/" in case.path):
         excluded.append(positive_data_acceptance)
     case.call_and_validate(
         headers={"Authorization": f"Token {tokens[persona]}"}, excluded_checks=excluded
