@@ -89,6 +89,19 @@ def test_the_demo_measures_acmes_patches_kept_and_missed_and_seeds_once(db, djan
     assert figure["denominator"] == january_due.count()
     assert f"missed Commitments kept: {figure['numerator']} of {figure['denominator']}" in strip
 
+    # The patch reports page draws the twelve months, January's point a cross; the scorecard's
+    # comparison draws Northwind's measured quarters.
+    reports = web.get(reverse("patch_reports", args=["acme-dental", contract.pk])).context
+    (trace,) = reports["charts"][f"trend-{commitment.pk}"]["data"]
+    assert trace["x"][0] == "Jul 2025" and trace["x"][-1] == "Jun 2026" and len(trace["x"]) == 12
+    assert [x for x, s in zip(trace["x"], trace["marker"]["symbol"], strict=True) if s == "x"] == [
+        "Jan 2026"
+    ]
+    assert trace["y"][trace["x"].index("Jan 2026")] == round(9 / 11 * 100, 2)  # 81.82
+    compare = web.get(reverse("scorecard_compare", args=["acme-dental"]))
+    assert "2026-Q2" in compare.context["history"]["labels"]  # the last quarter with tickets
+    assert 'id="chart-history"' in compare.content.decode()
+
     # (c) kpi_report prints the same figure with the rows it counts.
     line = next(
         text.strip()
