@@ -171,6 +171,8 @@ def _commitment_block(commitment) -> dict:
         "owner": commitment.owner,
         "evidence": "required" if commitment.evidence_required else "optional",
     }
+    if commitment.credit_percent is not None:
+        block["credit_percent"] = float(commitment.credit_percent)
     if commitment.measured_by:
         measured: dict = {"by": commitment.measured_by}
         if commitment.within_days is not None:

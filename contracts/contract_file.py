@@ -301,6 +301,9 @@ class CommitmentBlock(_Strict):
     owner: Literal["msp", "customer", "shared"] = "msp"
     evidence: Literal["required", "optional"] = "optional"
     measured: MeasuredBlock | None = None
+    # A missed occurrence credits this share of the monthly fee, in the credit period of the
+    # contract's service_credits in which it fell due (within its cap).
+    credit_percent: Percent | None = None
 
 
 class ContractFile(_Strict):
@@ -312,6 +315,17 @@ class ContractFile(_Strict):
     sla: SlaBlock
     responsibilities: list[Responsibility] = []
     commitments: list[CommitmentBlock] = []
+
+    @model_validator(mode="after")
+    def _commitment_credits_need_terms(self):
+        if self.contract.service_credits is None:
+            credited = [c.name for c in self.commitments if c.credit_percent is not None]
+            if credited:
+                raise ValueError(
+                    f"commitments: a credit_percent is given for {', '.join(credited)}, but "
+                    "contract.service_credits is missing (it sets the credit period and cap)"
+                )
+        return self
 
 
 _MESSAGES = {

@@ -296,6 +296,88 @@ class CommitmentForm(forms.Form):
         initial="msp",
     )
     evidence = forms.BooleanField(label="Evidence required", required=False)
+    # Measured from the MSP's tool reports instead of recorded by hand (docs/evidence.md).
+    measured_by = forms.ChoiceField(
+        label="Kept or missed by",
+        choices=[("", "Recorded by hand")]
+        + [
+            (value, label)
+            for value, label in Commitment._meta.get_field("measured_by").choices
+            if value
+        ],
+        required=False,
+    )
+    within_days = forms.IntegerField(
+        label="Within days",
+        min_value=0,
+        max_value=3650,
+        required=False,
+        help_text="patches: installed within; backups: longest time without a good backup",
+    )
+    severities = forms.CharField(
+        label="Patch severities",
+        max_length=200,
+        required=False,
+        help_text="separated by commas; blank: critical",
+    )
+    target_percent = forms.DecimalField(
+        label="At least (%)", min_value=0, max_value=100, decimal_places=2, required=False
+    )
+    limit_percent = forms.DecimalField(
+        label="At most (%)",
+        min_value=0,
+        max_value=100,
+        decimal_places=2,
+        required=False,
+        help_text="the phishing click rate",
+    )
+    credit_percent = forms.DecimalField(
+        label="Credit when missed (% of the monthly fee)",
+        min_value=0,
+        max_value=100,
+        decimal_places=2,
+        required=False,
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("measured_by") in ("patches", "backups") and data.get("within_days") is None:
+            self.add_error("within_days", "Give the number of days this measure allows.")
+        return data
+
+
+def _measured_block(data: dict) -> dict | None:
+    """The contract file's `measured` block from a commitment row, or None (by hand)."""
+    if not data.get("measured_by"):
+        return None
+    block: dict = {"by": data["measured_by"]}
+    if data.get("within_days") is not None:
+        block["within_days"] = data["within_days"]
+    if data["measured_by"] == "patches":
+        block["severities"] = [
+            s.strip() for s in (data.get("severities") or "critical").split(",") if s.strip()
+        ]
+    for bound in ("target_percent", "limit_percent"):
+        if data.get(bound) is not None:
+            block[bound] = float(data[bound])
+    return block
+
+
+def commitment_initial(block: dict) -> dict:
+    """A commitment of the contract file as a row of the setup page."""
+    measured = block.get("measured") or {}
+    return {
+        "name": block["name"],
+        "cadence": block["cadence"],
+        "owner": block["owner"],
+        "evidence": block["evidence"] == "required",
+        "measured_by": measured.get("by", ""),
+        "within_days": measured.get("within_days"),
+        "severities": ", ".join(measured.get("severities") or []),
+        "target_percent": measured.get("target_percent"),
+        "limit_percent": measured.get("limit_percent"),
+        "credit_percent": block.get("credit_percent"),
+    }
 
 
 class CommitmentFormSet(_Sections):
@@ -304,15 +386,22 @@ class CommitmentFormSet(_Sections):
             self._unique("name", "commitment")
 
     def section(self) -> list[dict]:
-        return [
-            {
-                "name": f.cleaned_data["name"],
-                "cadence": f.cleaned_data["cadence"],
-                "owner": f.cleaned_data["owner"],
-                "evidence": "required" if f.cleaned_data["evidence"] else "optional",
+        rows = []
+        for f in self.kept():
+            data = f.cleaned_data
+            row = {
+                "name": data["name"],
+                "cadence": data["cadence"],
+                "owner": data["owner"],
+                "evidence": "required" if data["evidence"] else "optional",
             }
-            for f in self.kept()
-        ]
+            measured = _measured_block(data)
+            if measured is not None:
+                row["measured"] = measured
+            if data.get("credit_percent"):
+                row["credit_percent"] = float(data["credit_percent"])
+            rows.append(row)
+        return rows
 
 
 def calendar_formset(**kwargs):

@@ -35,6 +35,7 @@ from .setup_formsets import (
     CalendarForm,
     calendar_formset,
     commitment_formset,
+    commitment_initial,
     matrix_formset,
     matrix_initial,
 )
@@ -277,7 +278,7 @@ def setup_commitments(request, slug, pk):
     client, contract = _setup(request, slug, pk)
     document = contract_document(contract=contract)
     data = request.POST if request.method == "POST" else None
-    initial = [{**c, "evidence": c["evidence"] == "required"} for c in document["commitments"]]
+    initial = [commitment_initial(c) for c in document["commitments"]]
     rows = commitment_formset(data=data, initial=initial)
     if data is not None and rows.is_valid():
         try:

@@ -8,12 +8,12 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from contracts.models import AuditEvent, Contract
 from contracts.services.audit import audit_record
-from msp_portal.jobs import recompute_after_commit
+from msp_portal.jobs import Locks, recompute_after_commit
 
 from .models import Dispute
 from .notify import notify_after_commit
@@ -101,10 +101,18 @@ def dispute_open(
         )
     else:
         requested = {key: requested[key] for key in SHAPES[subject] if key in requested}
-    if _already_open(contract, subject, ticket, occurrence, measured):
-        raise ValidationError({"subject": "an open dispute already contests this; answer it first"})
     now = timezone.now()
     with transaction.atomic():
+        # One opening at a time per contract, so a double submit cannot open the same dispute
+        # twice: the second waits for the first to commit, then finds it open.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)", [Locks.DISPUTE_OPEN, contract.pk]
+            )
+        if _already_open(contract, subject, ticket, occurrence, measured):
+            raise ValidationError(
+                {"subject": "an open dispute already contests this; answer it first"}
+            )
         dispute = Dispute.objects.create(
             contract=contract,
             client=contract.client,

@@ -28,6 +28,8 @@ MEASURED = {
     "Backup restore test": {"by": "restores"},
     "Phishing simulation": {"by": "phishing", "limit_percent": 10},
 }
+# What a missed occurrence credits (a share of the monthly fee), on top of the tiers.
+CREDITS = {"Backup restore test": 5}
 # Commitments the demo adds to Acme's, measured from the start.
 ADDED = [
     {
@@ -53,6 +55,8 @@ def demo_contract_document(document: dict) -> dict:
     for commitment in document.get("commitments", []):
         if commitment["name"] in MEASURED:
             commitment["measured"] = MEASURED[commitment["name"]]
+        if commitment["name"] in CREDITS:
+            commitment["credit_percent"] = CREDITS[commitment["name"]]
     named = {c["name"] for c in document["commitments"]}
     document["commitments"] += [c for c in ADDED if c["name"] not in named]
     return document

@@ -38,3 +38,17 @@ def drilldown(measured_by: str, slug: str, contract_id: int, occurrence_id: int)
         return None
     name, words = found
     return reverse(name, args=[slug, contract_id, occurrence_id]), words
+
+
+def measured_from(commitment, slug: str, contract_id: int) -> dict | None:
+    """{"url", "title", "rule"}: the page of the reports a commitment is measured from, their
+    title in words and the commitment's rule in words; None for a commitment recorded by hand
+    (or measured by a kind not built yet)."""
+    kind = _kinds().get(commitment.measured_by)
+    if kind is None:
+        return None
+    return {
+        "url": reverse(kind.page, args=[slug, contract_id]),
+        "title": kind.title[0].lower() + kind.title[1:],
+        "rule": kind.rule_words(commitment) if kind.rule_words else "",
+    }

@@ -1,28 +1,165 @@
-"""Patch reports: import one (file stored, rows upserted on client + device + patch, problems
-named), and recompute the measured commitments' occurrences from the client's rows."""
+"""Tool reports of every kind: import one (file stored, rows upserted on their natural key,
+problems named), undo one; and for patch reports, recompute the measured commitments'
+occurrences from the client's rows."""
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
-from pathlib import PurePath
 
-from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Max
 
 from contracts.models import Commitment, CommitmentOccurrence, Contract
-from contracts.services.audit import audit_record
-from contracts.services.commitments import commitment_occurrences_ensure, upload_checked
-from kpis.imports.ingest.errors import UnusableFile
+from contracts.services.commitments import commitment_occurrences_ensure
 from msp_portal.jobs import recompute_after_commit
 
+from .layouts import Layout
+from .measures import measures_refresh
 from .models import PatchRow, ToolReport
 from .patch_read import patch_report_read
 from .patches import PatchMeasure, PatchPair, PatchRule, patch_measure, severity_key
-from .presets import PRESETS
+from .presets import PATCH_LAYOUT
+from .stored import (
+    report_import_recorded,
+    report_removed,
+    report_stored,
+    report_undo_checked,
+    report_upload_read,
+)
 
-_UPDATED = ["report", "severity", "released", "installed", "status", "last_seen"]
+
+@dataclass(frozen=True)
+class RowKind:
+    """How one kind's rows are kept: the model, its natural key within the client, the fields
+    a newer report overwrites, and the words of the audit trail."""
+
+    model: type[models.Model]
+    key: tuple[str, ...]
+    fields: tuple[str, ...]
+    noun: str  # "patch report"
+
+
+def tool_report_import(
+    *,
+    rows: RowKind,
+    kind: str,
+    layout: Layout,
+    read: Callable,
+    contract: Contract,
+    upload,
+    preset: str,
+    report_date: date,
+    actor,
+    source: str,
+    mapping: dict[str, str] | None = None,
+    counted: Callable[[object, list[dict]], int] | None = None,
+) -> ToolReport:
+    """Store a tool report and its rows (read by `read(data, filename, preset, mapping)`):
+    the file under a random name with its SHA-256, the rows upserted on their natural key, an
+    older report never overwriting what a newer one said (importing the same report again
+    changes no row), the import audited, every measured commitment judged again and the
+    client recomputed once the import commits. `counted(read, written)`: the rows imported,
+    where they are not the rows written (a per-recipient file's recipients)."""
+    sha256, result = report_upload_read(upload, layout, preset, read, mapping)
+    client = contract.client
+    with transaction.atomic():
+        report = report_stored(
+            contract=contract,
+            kind=kind,
+            upload=upload,
+            preset=preset,
+            sha256=sha256,
+            report_date=report_date,
+            actor=actor,
+            read=result,
+        )
+        written = _rows_upsert(rows, report, result.rows)
+        report.rows_imported = counted(result, written) if counted else len(written)
+        report.save(update_fields=["rows_imported"])
+        report_import_recorded(report, actor=actor, source=source, noun=rows.noun)
+        measures_refresh(client_id=client.pk)
+        recompute_after_commit(client.pk)
+    return report
+
+
+def _rows_upsert(rows: RowKind, report: ToolReport, read: list[dict]) -> list[dict]:
+    """Write the rows no newer report has spoken for, keeping those they overwrite in the
+    report (for undo); returns the rows written."""
+    existing = {
+        tuple(getattr(r, k) for k in rows.key): r
+        for r in rows.model.objects.filter(client_id=report.client_id)  # type: ignore[attr-defined]
+    }
+    fresh, written = [], []
+    for row in read:
+        before = existing.get(tuple(row[k] for k in rows.key))
+        if before is not None and before.last_seen > report.report_date:
+            continue  # a newer report already said more about this row
+        if before is not None:
+            report.replaced.append(_row_state(rows, before))
+        values = {k: v for k, v in row.items() if k != "row"}
+        written.append(row)
+        fresh.append(
+            rows.model(
+                client_id=report.client_id, report=report, last_seen=report.report_date, **values
+            )
+        )
+    report.save(update_fields=["replaced"])
+    rows.model.objects.bulk_create(  # type: ignore[attr-defined]
+        fresh,
+        update_conflicts=True,
+        unique_fields=["client", *rows.key],
+        update_fields=["report", *rows.fields, "last_seen"],
+        batch_size=2000,
+    )
+    return written
+
+
+def _row_state(rows: RowKind, row: models.Model) -> dict:
+    """A row as JSON, to put back on undo: dates and times as ISO text."""
+    state: dict = {"report": row.report_id}  # type: ignore[attr-defined]
+    for name in (*rows.key, *rows.fields, "last_seen"):
+        value = getattr(row, name)
+        state[name] = value.isoformat() if isinstance(value, date | datetime) else value
+    return state
+
+
+def _row_from_state(rows: RowKind, client_id: int, state: dict) -> models.Model:
+    values = {}
+    for name in (*rows.key, *rows.fields, "last_seen"):
+        value, model_field = state[name], rows.model._meta.get_field(name)
+        if value is not None and isinstance(model_field, models.DateTimeField):
+            value = datetime.fromisoformat(value)
+        elif value is not None and isinstance(model_field, models.DateField):
+            value = date.fromisoformat(value)
+        values[name] = value
+    return rows.model(client_id=client_id, report_id=state["report"], **values)
+
+
+def tool_report_undo(*, rows: RowKind, report: ToolReport, actor, source: str) -> None:
+    """Take a report back: its rows go, the rows it overwrote come back as they were, and the
+    measured commitments are judged again. Newest first: a later report of the client may have
+    built on this one."""
+    report_undo_checked(report)
+    client_id = report.client_id
+    with transaction.atomic():
+        rows.model.objects.filter(report=report).delete()  # type: ignore[attr-defined]
+        rows.model.objects.bulk_create(  # type: ignore[attr-defined]
+            [_row_from_state(rows, client_id, state) for state in report.replaced]
+        )
+        report_removed(report, actor=actor, source=source, noun=rows.noun)
+        measures_refresh(client_id=client_id)
+        recompute_after_commit(client_id)
+
+
+PATCH_ROWS = RowKind(
+    model=PatchRow,
+    key=("device", "patch"),
+    fields=("severity", "released", "installed", "status"),
+    noun="patch report",
+)
 
 
 def patch_report_import(
@@ -35,136 +172,24 @@ def patch_report_import(
     source: str,
     mapping: dict[str, str] | None = None,
 ) -> ToolReport:
-    """Store a patch report and its rows; rows of an older report never overwrite what a newer
-    one said. Importing the same report again changes no row (idempotent)."""
-    if preset not in PRESETS:
-        raise ValidationError(f"No layout called '{preset}': choose one of {', '.join(PRESETS)}.")
-    _content_type, sha256 = upload_checked(upload)
-    data = upload.read()
-    upload.seek(0)
-    try:
-        read = patch_report_read(data, upload.name, PRESETS[preset], mapping)
-    except UnusableFile as error:
-        raise ValidationError(str(error)) from None
-    client = contract.client
-    with transaction.atomic():
-        report = ToolReport(
-            client=client,
-            contract=contract,
-            kind=ToolReport.Kind.PATCHES,
-            preset=preset,
-            original_name=PurePath(upload.name).name[:255],
-            sha256=sha256,
-            report_date=report_date,
-            uploaded_by=actor,
-            rows_read=read.rows_read,
-            problems=read.problems,
-        )
-        report.file.save(report.original_name, upload, save=False)
-        report.save()
-        report.rows_imported = _rows_upsert(report, read.rows)
-        report.save(update_fields=["rows_imported"])
-        audit_record(
-            actor=actor,
-            source=source,
-            contract=contract,
-            action="import",
-            obj=report,
-            kind="reports",
-            changes={
-                "patch report": [None, f"{report.original_name}, {report.rows_imported} rows"]
-            },
-        )
-        patch_measures_refresh(client_id=client.pk)
-        recompute_after_commit(client.pk)
-    return report
-
-
-def _rows_upsert(report: ToolReport, rows: list[dict]) -> int:
-    existing = {(r.device, r.patch): r for r in PatchRow.objects.filter(client_id=report.client_id)}
-    fresh = []
-    for row in rows:
-        before = existing.get((row["device"], row["patch"]))
-        if before is not None and before.last_seen > report.report_date:
-            continue  # a newer report already said more about this pair
-        if before is not None:
-            report.replaced.append(_row_state(before))
-        fields = {k: v for k, v in row.items() if k != "row"}
-        fresh.append(
-            PatchRow(
-                client_id=report.client_id, report=report, last_seen=report.report_date, **fields
-            )
-        )
-    report.save(update_fields=["replaced"])
-    PatchRow.objects.bulk_create(
-        fresh,
-        update_conflicts=True,
-        unique_fields=["client", "device", "patch"],
-        update_fields=_UPDATED,
-        batch_size=2000,
+    """Store a patch report and its rows, keyed on client + device + patch."""
+    return tool_report_import(
+        rows=PATCH_ROWS,
+        kind=ToolReport.Kind.PATCHES,
+        contract=contract,
+        upload=upload,
+        preset=preset,
+        layout=PATCH_LAYOUT,
+        read=patch_report_read,
+        report_date=report_date,
+        actor=actor,
+        source=source,
+        mapping=mapping,
     )
-    return len(fresh)
-
-
-def _row_state(row: PatchRow) -> dict:
-    """A row as JSON, to put back on undo."""
-    return {
-        "report": row.report_id,
-        "device": row.device,
-        "patch": row.patch,
-        "severity": row.severity,
-        "released": row.released.isoformat(),
-        "installed": row.installed and row.installed.isoformat(),
-        "status": row.status,
-        "last_seen": row.last_seen.isoformat(),
-    }
 
 
 def patch_report_undo(*, report: ToolReport, actor, source: str) -> None:
-    """Take a report back: its rows go, the rows it overwrote come back as they were, and the
-    measured commitments are judged again. Newest first: a later report of the client may have
-    built on this one."""
-    later = ToolReport.objects.filter(
-        client_id=report.client_id, kind=report.kind, pk__gt=report.pk
-    )
-    if later.exists():
-        raise ValidationError(
-            f"{report.original_name}: undo the reports imported after it first, newest first."
-        )
-    client_id, contract = report.client_id, report.contract
-    with transaction.atomic():
-        PatchRow.objects.filter(report=report).delete()
-        PatchRow.objects.bulk_create(
-            [
-                PatchRow(
-                    client_id=client_id,
-                    report_id=state["report"],
-                    device=state["device"],
-                    patch=state["patch"],
-                    severity=state["severity"],
-                    released=date.fromisoformat(state["released"]),
-                    installed=state["installed"] and date.fromisoformat(state["installed"]),
-                    status=state["status"],
-                    last_seen=date.fromisoformat(state["last_seen"]),
-                )
-                for state in report.replaced
-            ]
-        )
-        audit_record(
-            actor=actor,
-            source=source,
-            contract=contract,
-            action="undo",
-            obj=report,
-            kind="reports",
-            changes={"patch report": [report.original_name, None]},
-        )
-        stored, storage = report.file.name, report.file.storage
-        report.delete()
-        # The file goes once the undo has committed: a rolled-back undo keeps its report whole.
-        transaction.on_commit(lambda: storage.delete(stored))
-        patch_measures_refresh(client_id=client_id)
-        recompute_after_commit(client_id)
+    tool_report_undo(rows=PATCH_ROWS, report=report, actor=actor, source=source)
 
 
 def client_patch_pairs(client_id: int) -> list[PatchPair]:
@@ -214,17 +239,25 @@ def patch_measures_refresh(*, client_id: int) -> int:
     of periods a report covers (the latest report is dated on or after the period's last day;
     a report cannot speak for days after it was exported). Returns how many were measured."""
     pairs = client_patch_pairs(client_id)
-    covered_until = latest_report_date(client_id)
     commitments = Commitment.objects.filter(
         contract__client_id=client_id, measured_by="patches"
     ).select_related("contract")
+    return occurrence_measures_store(
+        commitments,
+        latest_report_date(client_id),
+        lambda c, o: patch_measure(pairs, commitment_rule(c), o.period_start, o.due_date),
+    )
+
+
+def occurrence_measures_store(commitments, covered_until: date | None, measure_of) -> int:
+    """Store each occurrence's measure (`measure_of(commitment, occurrence).summary()`) where
+    the reports cover its period, None where they do not; returns how many are measured."""
     measured = 0
     for commitment in commitments:
         commitment_occurrences_ensure(commitment=commitment)
-        rule = commitment_rule(commitment)
         for occurrence in commitment.occurrences.all():
             summary = (
-                patch_measure(pairs, rule, occurrence.period_start, occurrence.due_date).summary()
+                measure_of(commitment, occurrence).summary()
                 if covered_until is not None and occurrence.due_date <= covered_until
                 else None
             )

@@ -16,9 +16,11 @@ from django.views.decorators.http import require_POST
 
 from contracts.models import CommitmentOccurrence
 from contracts.services.commitments import contract_today
+from msp_portal.downloads import stored_file_download
 from msp_portal.feedback import refusals_said
 from msp_portal.tenancy import Action, get_client_contract_or_404
 
+from .backup_services import occurrence_backup_measure, occurrence_restore_measure
 from .charts import TrendPoint, commitment_bound, measured_trend
 from .kinds import KINDS, ReportKind
 from .models import ToolReport
@@ -162,28 +164,56 @@ def tool_report_undo(request, slug, pk, report, kind):
     return redirect(report_kind.page, slug=client.slug, pk=contract.pk)
 
 
-@login_required
-def occurrence_patches(request, slug, pk, occurrence):
-    """The (device, patch) pairs behind a measured occurrence, late ones first."""
+def measured_occurrence(request, slug, pk, occurrence, measured_by: str) -> dict:
+    """The page context of a drill-down: the client, the contract, one occurrence of its
+    commitment measured by `measured_by` (404 for any other) and its status in words."""
     client, contract, _access = get_client_contract_or_404(request.user, slug, pk)
     occ = get_object_or_404(
         CommitmentOccurrence.objects.select_related("commitment__contract"),
         pk=occurrence,
         commitment__contract=contract,
-        commitment__measured_by="patches",
+        commitment__measured_by=measured_by,
     )
-    measure = occurrence_patch_measure(occ)
-    return render(
-        request,
-        "evidence/occurrence_patches.html",
-        {
-            "client": client,
-            "contract": contract,
-            "occurrence": occ,
-            "commitment": occ.commitment,
-            "measure": measure,
-            "status_label": dict(CommitmentOccurrence.Status.choices)[
-                occ.status_on(contract_today(contract), 0)
-            ],
-        },
-    )
+    return {
+        "client": client,
+        "contract": contract,
+        "occurrence": occ,
+        "commitment": occ.commitment,
+        "status_label": dict(CommitmentOccurrence.Status.choices)[
+            occ.status_on(contract_today(contract), 0)
+        ],
+    }
+
+
+@login_required
+def occurrence_patches(request, slug, pk, occurrence):
+    """The (device, patch) pairs behind a measured occurrence, late ones first."""
+    context = measured_occurrence(request, slug, pk, occurrence, "patches")
+    context["measure"] = occurrence_patch_measure(context["occurrence"])
+    return render(request, "evidence/occurrence_patches.html", context)
+
+
+@login_required
+def tool_report_file(request, slug, pk, report, kind):
+    """A tool report's file as uploaded (the evidence behind an attestation), for every party
+    of the contract."""
+    _kind(kind)
+    _client, contract, _access = get_client_contract_or_404(request.user, slug, pk)
+    item = get_object_or_404(ToolReport, pk=report, contract=contract, kind=kind)
+    return stored_file_download(item.file, item.original_name)
+
+
+@login_required
+def occurrence_backups(request, slug, pk, occurrence):
+    """The devices and runs behind a backup-measured occurrence, late devices first."""
+    context = measured_occurrence(request, slug, pk, occurrence, "backups")
+    context["measure"] = occurrence_backup_measure(context["occurrence"])
+    return render(request, "evidence/occurrence_backups.html", context)
+
+
+@login_required
+def occurrence_restores(request, slug, pk, occurrence):
+    """The protected systems and their restore tests behind an occurrence, missing first."""
+    context = measured_occurrence(request, slug, pk, occurrence, "restores")
+    context["measure"] = occurrence_restore_measure(context["occurrence"])
+    return render(request, "evidence/occurrence_restores.html", context)

@@ -38,6 +38,7 @@ class Locks:
     IMPORT_CLIENT = 7302  # a client's tickets while an import stores them, by client id
     RECOMPUTE = 7303  # a client's recompute, by client id
     REVIEW_PDF = 7311  # a review PDF's lease, by review id
+    DISPUTE_OPEN = 7321  # opening a dispute of a contract, by contract id
 
 
 # What publishing a task raises when Redis is down or restarting, or does not answer within

@@ -472,3 +472,35 @@ def test_the_qbr_pdf_lists_the_disputes_and_the_credits_they_moved(world, q3_dis
     assert "USD 420.50 as agreed, USD 841.00 as measured" in text
     assert "The priority: P1 → P2" in text
     assert "requested" not in text and "settled_by_rule" not in text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_double_submit_opens_one_dispute(world):
+    """Two requests opening the same dispute at the same moment (a double click): the second
+    waits for the first to commit, then finds it open and is refused."""
+    import threading
+
+    from django.db import connection
+
+    breached = _ticket(world, 9, 300)
+    kpis_recompute(world.acme)
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def submit():
+        try:
+            start.wait()
+            _open(world, breached)
+            outcomes.append("opened")
+        except ValidationError as error:
+            outcomes.append(error.message_dict["subject"][0])
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes) == ["an open dispute already contests this; answer it first", "opened"]
+    assert Dispute.objects.filter(ticket=breached).count() == 1

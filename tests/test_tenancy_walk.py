@@ -70,6 +70,7 @@ def _target_objects(contract):
         "scorecard_answer": _scorecard_answer_of(contract),
         "patch_occurrence": _patch_occurrence_of(contract),
         "patch_report": _patch_report_of(contract),
+        **_measured_targets_of(contract),
         **_review_of(contract),
         **_people_of(contract),
     }
@@ -244,6 +245,58 @@ def _patch_report_of(contract):
     return report
 
 
+def _measured_targets_of(contract):
+    """For each kind of tool report but patches (evidence/kinds.py): an occurrence of a
+    commitment measured by it, and a report of it imported for the contract's client (the MFA
+    attestation with its statement)."""
+    from datetime import date
+    from pathlib import Path
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from contracts.models import Commitment
+    from contracts.services.commitments import commitment_occurrences_ensure
+    from evidence.kinds import KINDS
+    from evidence.models import ToolReport
+
+    data = Path(__file__).parent / "data"
+    samples = {
+        "backups": ("monthly", data / "backup_reports" / "generic.csv"),
+        "restores": ("quarterly", data / "backup_reports" / "generic_restores.csv"),
+        "phishing": ("monthly", data / "phishing_reports" / "generic.csv"),
+        "mfa": ("quarterly", data / "mfa_reports" / "generic.csv"),
+    }
+    assert set(samples) == set(KINDS) - {"patches"}, "a new kind of report needs its walk target"
+    found = {}
+    for kind, (cadence, sample) in samples.items():
+        commitment, _ = Commitment.objects.get_or_create(
+            contract=contract,
+            name=f"Walk: measured by {kind}",
+            defaults={
+                "cadence": cadence,
+                "measured_by": kind,
+                "within_days": 2,
+                "limit_percent": 10,
+            },
+        )
+        commitment_occurrences_ensure(commitment=commitment)
+        found[f"{kind}_occurrence"] = commitment.occurrences.order_by("period_start").first()
+        report = ToolReport.objects.filter(contract=contract, kind=kind).first()
+        if report is None:
+            extra = {"statement": "Every technician signs in with MFA."} if kind == "mfa" else {}
+            report = KINDS[kind].import_report(
+                contract=contract,
+                upload=SimpleUploadedFile(sample.name, sample.read_bytes()),
+                preset="generic",
+                report_date=date(2025, 12, 10),
+                actor=None,
+                source="command",
+                **extra,
+            )
+        found[f"{kind}_report"] = report
+    return found
+
+
 def _msp_report_of(contract):
     """The MSP's report of 2025-Q3 for the contract, with a figure and its file."""
     from django.core.files.uploadedfile import SimpleUploadedFile
@@ -361,6 +414,23 @@ def route_targets(t: dict, own_slug: str) -> dict[str, list[dict]]:
         "patch_reports": [{"slug": slug, "pk": pk}],
         "occurrence_patches": [{"slug": slug, "pk": pk, "occurrence": t["patch_occurrence"].pk}],
         "patch_report_undo": [{"slug": slug, "pk": pk, "report": t["patch_report"].pk}],
+        "phishing_reports": [{"slug": slug, "pk": pk}],
+        "phishing_report_undo": [{"slug": slug, "pk": pk, "report": t["phishing_report"].pk}],
+        "occurrence_phishing": [
+            {"slug": slug, "pk": pk, "occurrence": t["phishing_occurrence"].pk}
+        ],
+        "mfa_reports": [{"slug": slug, "pk": pk}],
+        "mfa_report_undo": [{"slug": slug, "pk": pk, "report": t["mfa_report"].pk}],
+        "mfa_report_file": [{"slug": slug, "pk": pk, "report": t["mfa_report"].pk}],
+        "occurrence_mfa": [{"slug": slug, "pk": pk, "occurrence": t["mfa_occurrence"].pk}],
+        "backup_reports": [{"slug": slug, "pk": pk}],
+        "restore_reports": [{"slug": slug, "pk": pk}],
+        "occurrence_backups": [{"slug": slug, "pk": pk, "occurrence": t["backups_occurrence"].pk}],
+        "occurrence_restores": [
+            {"slug": slug, "pk": pk, "occurrence": t["restores_occurrence"].pk}
+        ],
+        "backup_report_undo": [{"slug": slug, "pk": pk, "report": t["backups_report"].pk}],
+        "restore_report_undo": [{"slug": slug, "pk": pk, "report": t["restores_report"].pk}],
         **{
             name: [{"slug": slug, "pk": pk}]
             for name in (

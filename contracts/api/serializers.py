@@ -175,7 +175,23 @@ class WithdrawSerializer(serializers.Serializer):
 class CommitmentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Commitment
-        fields = ["id", "contract", "name", "cadence", "owner", "evidence_required", "is_active"]
+        fields = [
+            "id",
+            "contract",
+            "name",
+            "cadence",
+            "owner",
+            "evidence_required",
+            "is_active",
+            # Measured from the MSP's tool reports (docs/evidence.md); blank: recorded by hand.
+            "measured_by",
+            "within_days",
+            "severities",
+            "target_percent",
+            "limit_percent",
+            # Each missed occurrence credits this share of the monthly fee (docs/kpis.md).
+            "credit_percent",
+        ]
 
 
 class EvidenceSerializer(serializers.ModelSerializer):
@@ -207,6 +223,8 @@ class OccurrenceSerializer(serializers.ModelSerializer):
             "completed_on",
             "note",
             "evidence",
+            # A measured commitment's figures for the period, from the imported reports.
+            "measure",
         ]
 
 

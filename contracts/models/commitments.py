@@ -57,6 +57,9 @@ class Commitment(models.Model):
     target_percent = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
     # An upper bound, where less is better (the phishing click rate).
     limit_percent = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    # A missed occurrence credits this share of the monthly fee in the contract's credit period
+    # in which it fell due, added to the tiers' credit under the same cap (kpis/metrics/credits.py).
+    credit_percent = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
 
     class Meta:
         ordering = ["contract", "name"]

@@ -355,6 +355,7 @@ COMMITMENT_FIELDS = [
     "severities",
     "target_percent",
     "limit_percent",
+    "credit_percent",
 ]
 
 
@@ -392,6 +393,7 @@ def _commitments_apply(data: ContractFile, contract: Contract, result, options) 
             "owner": block.owner,
             "evidence_required": block.evidence == "required",
             "is_active": True,
+            "credit_percent": _percent(block.credit_percent),
             **_measured_values(block),
         }
         commitment = Commitment.objects.filter(contract=contract, name=block.name).first()

@@ -1,6 +1,6 @@
 from django import template
 
-from evidence.measures import drilldown, measure_words
+from evidence.measures import drilldown, measure_words, measured_from
 
 register = template.Library()
 
@@ -17,3 +17,9 @@ def measure_drilldown(measured_by, slug, contract_id, occurrence_id):
     """{"url", "words"} of the page of rows behind a measured occurrence, or None."""
     found = drilldown(measured_by, slug, contract_id, occurrence_id)
     return None if found is None else {"url": found[0], "words": found[1]}
+
+
+@register.simple_tag
+def measured_rule(commitment, slug, contract_id):
+    """{"url", "title", "rule"} of what a measured commitment is measured from, or None."""
+    return measured_from(commitment, slug, contract_id)

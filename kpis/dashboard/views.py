@@ -21,6 +21,7 @@ from django.shortcuts import get_object_or_404, render
 from contracts.selectors import current_contract
 from contracts.services.commitments import contract_today
 from disputes.selectors import ticket_disputes
+from kpis.dashboard.agreed import as_agreed
 from kpis.dashboard.drilldown import figure_ticket_list, snapshot_computed_at
 from kpis.dashboard.fee import FeeOnDemand
 from kpis.dashboard.periods import Candidate, default_period, period_state, ticket_range
@@ -32,7 +33,7 @@ from kpis.imports.ingest.normalise import safe_text
 from kpis.imports.ingest.presets import value_key
 from kpis.metrics.period import Period
 from kpis.metrics.registry import RULES
-from kpis.models import Ticket, TicketEvent
+from kpis.models import KpiSnapshot, Ticket, TicketEvent
 from msp_portal import sql
 from msp_portal.csv_export import csv_writer
 from msp_portal.tenancy import (
@@ -290,6 +291,10 @@ def ticket_list(request, slug):
         "verdicts": VERDICT_FILTERS,
         "fingerprint": fingerprint,
         "sort_choices": SORT_CHOICES,
+        # The credits' page also names the missed commitments the contract credits.
+        "credited_commitments": _credited_commitments(client, label)
+        if key == "service_credits"
+        else [],
     }
     context["page_stamp"] = _page_stamp(context)
     return render(request, "kpis/ticket_list.html", context)
@@ -337,6 +342,15 @@ def _tickets_in_order(client, ids: list[int]) -> list[dict]:
     return [by_id[pk] for pk in ids if pk in by_id]
 
 
+def _credited_commitments(client, label: str) -> list[dict]:
+    """The missed occurrences the period's credit counts (as agreed, like the strip's total)."""
+    snapshot = KpiSnapshot.objects.filter(client=client, period_label=label).first()
+    if snapshot is None:
+        return []
+    credit = as_agreed(snapshot).values.get("service_credits") or {}
+    return [{**m, "due": date.fromisoformat(m["due"])} for m in credit.get("commitments") or []]
+
+
 def _page_stamp(context: dict) -> str:
     """Names everything the list's content shows: the client and contract in its header and
     links, the figure, filters and page, and the values of the page's tickets. The rendered
@@ -361,6 +375,7 @@ def _page_stamp(context: dict) -> str:
                 "verdict",
                 "fingerprint",
                 "query",
+                "credited_commitments",
             )
         ],
         context["period"].label,

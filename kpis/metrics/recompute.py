@@ -140,17 +140,27 @@ def _add_periods_of(only: dict[int, set[str]], tickets: pl.DataFrame, contracts)
             only.setdefault(client_id, set()).update(period_labels_of_month(month))
 
 
-def _first_outage_months(
+def _first_months(
     contexts: dict[int, ClientContext], client_ids: list[int], zone: str
 ) -> dict[int, str]:
-    """The month of each client's first outage, in the contract's zone: months with an outage
-    before the first ticket have snapshots too (their uptime), docs/kpis.md."""
+    """The month of each client's first outage or first commitment occurrence due (before
+    today), in the contract's zone: months with an outage or a commitment due before the first
+    ticket have snapshots too (their uptime, their commitments kept, the credits a missed one
+    gives), docs/kpis.md."""
     out = {}
     for client_id in client_ids:
-        starts = [o.start for o in contexts[client_id].outages]
+        context = contexts[client_id]
+        months = []
+        starts = [o.start for o in context.outages]
         if starts:
             first = min(starts).replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(zone))
-            out[client_id] = f"{first:%Y-%m}"
+            months.append(f"{first:%Y-%m}")
+        # Due dates are days of the contract's own calendar already.
+        dues = [o.due_date for o in context.occurrences if o.due_date < context.today]
+        if dues:
+            months.append(f"{min(dues):%Y-%m}")
+        if months:
+            out[client_id] = min(months)
     return out
 
 
@@ -233,7 +243,7 @@ def _agreed_results(
         repeat_window_days={c: contexts[c].window for c in ids},
         only=None if only is None else {c: only[c] for c in ids},
         last_month=f"{as_of.astimezone(ZoneInfo(zone)):%Y-%m}",
-        since=_first_outage_months(contexts, ids, zone),
+        since=_first_months(contexts, ids, zone),
     )
     return {(r.client_id, r.period): (r.figures, r.breakdowns) for r in results}
 
@@ -300,7 +310,7 @@ def kpis_recompute_clients(
                     repeat_window_days={c: contexts[c].window for c in zone_ids},
                     only=None if only is None else {c: only[c] for c in zone_ids},
                     last_month=f"{as_of.astimezone(ZoneInfo(zone)):%Y-%m}",
-                    since=_first_outage_months(contexts, zone_ids, zone),
+                    since=_first_months(contexts, zone_ids, zone),
                 )
             rules = rules_used(judged, zone, zone_ids) if results else {}
             agreed = _agreed_results(agreed_frame, zone, zone_ids, contracts, contexts, only, as_of)

@@ -46,17 +46,61 @@ def _commitments_kept(
     )
 
 
-def _service_credits(contract: Contract, figures: dict[str, Figure], period: Period) -> Figure:
-    """The credit the contract's terms give for this period's measure, with the breaches."""
+# What a missed occurrence is for a credit: not done, done late, done without the evidence the
+# commitment requires, or missed by its measure. Awaiting the other side's answer, or disputed
+# and not settled, is not (yet) a miss.
+CREDITED_STATUSES = frozenset({"overdue", "late", "missing_evidence", "missed"})
+
+
+def commitments_missed(
+    occurrences: list, period: Period, today: date, agreed: dict[int, str] | None = None
+) -> list[dict]:
+    """The occurrences of credited commitments (credit_percent set) due in the period before
+    today and missed, oldest first: {"name", "due", "percent"}. `agreed`: occurrence id →
+    "kept" or "missed", as accepted disputes settled them."""
+    agreed = agreed or {}
+    missed = []
+    for o in sorted(occurrences, key=lambda o: (o.due_date, o.commitment.name)):
+        percent = o.commitment.credit_percent
+        if percent is None:
+            continue
+        if not period.first_day <= o.due_date < min(period.next_first_day, today):
+            continue
+        settled = agreed.get(o.pk)
+        if settled is not None:
+            is_missed = settled == "missed"
+        else:
+            is_missed = o.status_on(today, o.evidence_count) in CREDITED_STATUSES
+        if is_missed:
+            missed.append(
+                {
+                    "name": o.commitment.name,
+                    "due": o.due_date.isoformat(),
+                    "percent": float(percent),
+                }
+            )
+    return missed
+
+
+def _service_credits(
+    contract: Contract, figures: dict[str, Figure], period: Period, missed: list[dict]
+) -> Figure:
+    """The credit the contract's terms give for this period: its measure against the tiers,
+    plus each missed occurrence of a credited commitment, within the cap; with the breaches."""
     if not contract.credit_measure or period.kind != contract.credit_period:
         return Figure(None, note="no credit terms for this kind of period")
     measure = figures.get(contract.credit_measure)
-    if measure is None or not isinstance(measure.value, int | float):
-        return Figure(None, note=f"{contract.credit_measure} has no value this period")
-    percent = Decimal(0)
-    for tier in sorted(contract.credit_tiers, key=lambda t: t["below"]):
-        if measure.value < float(tier["below"]):
-            percent = max(percent, Decimal(str(tier["credit_percent"])))
+    measured = measure.value if measure is not None else None
+    if not isinstance(measured, int | float):
+        measured = None
+        if not missed:
+            return Figure(None, note=f"{contract.credit_measure} has no value this period")
+    tier_percent = Decimal(0)
+    if measured is not None:
+        for tier in sorted(contract.credit_tiers, key=lambda t: t["below"]):
+            if measured < float(tier["below"]):
+                tier_percent = max(tier_percent, Decimal(str(tier["credit_percent"])))
+    percent = tier_percent + sum((Decimal(str(m["percent"])) for m in missed), Decimal(0))
     if contract.credit_cap_percent is not None:
         percent = min(percent, contract.credit_cap_percent)
     fee = contract.monthly_fee or Decimal(0)
@@ -64,19 +108,30 @@ def _service_credits(contract: Contract, figures: dict[str, Figure], period: Per
     amount = (fee * months * percent / 100).quantize(Decimal("0.01"))
     breach_key = credit_breach_key(contract.credit_measure)
     breaches = figures[breach_key].value if breach_key in figures else None
+    note = (
+        f"{contract.credit_measure} {measured:.1%} against the contract's tiers"
+        if measured is not None
+        else f"{contract.credit_measure} has no value this period"
+    )
+    if missed:
+        note += "; missed: " + ", ".join(
+            f"{m['name']} due {m['due']} ({m['percent']:g}%)" for m in missed
+        )
     return Figure(
         {
             "percent": float(percent),
             "amount": float(amount),
             "currency": contract.currency,
             "measure": contract.credit_measure,
-            "measured": measure.value,
+            "measured": measured,
             "breaches": breaches,
+            "tier_percent": float(tier_percent),
+            "commitments": missed,
         },
         float(amount),
         None,
         [],
-        f"{contract.credit_measure} {measure.value:.1%} against the contract's tiers",
+        note,
     )
 
 
@@ -124,7 +179,17 @@ def _snapshot_data(
         context.today,
         context.adjustments.occurrences if agreed else None,
     )
-    figures["service_credits"] = _service_credits(context.contract, figures, period)
+    figures["service_credits"] = _service_credits(
+        context.contract,
+        figures,
+        period,
+        commitments_missed(
+            context.occurrences,
+            period,
+            context.today,
+            context.adjustments.occurrences if agreed else None,
+        ),
+    )
     figures.update(cost_figures(term_of(context.contract), figures, period))
     return {
         "values": {k: figures[k].value for k in KEYS_IN_ORDER},
