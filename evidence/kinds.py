@@ -31,7 +31,12 @@ from .hygiene_services import (
 from .layouts import Layout
 from .patches import summary_words as patch_words
 from .presets import PATCH_LAYOUT
-from .services import patch_measures_refresh, patch_report_import, patch_report_undo
+from .services import (
+    occurrence_patch_measure,
+    patch_measures_refresh,
+    patch_report_import,
+    patch_report_undo,
+)
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,9 @@ class ReportKind:
     # (commitment) → its rule in words for the commitments page ("at most 10% clicking");
     # None: the page says only what it is measured from.
     rule_words: Callable[..., str] | None = None
+    # (occurrence) → the rows behind a measured occurrence as plain dicts, for the API; None
+    # where a kind has none yet (the API answers 404 for its occurrences).
+    rows: Callable[..., list[dict]] | None = None
 
 
 def _patch_share(measure: dict) -> float | None:
@@ -159,6 +167,23 @@ def _restore_share(measure: dict) -> float | None:
     return measure["tested"] / measure["systems"] if measure["systems"] else None
 
 
+def _patch_rows(occurrence) -> list[dict]:
+    """The (device, patch) pairs behind a patch-measured occurrence, late ones first."""
+    return [
+        {
+            "device": v.pair.device,
+            "patch": v.pair.patch,
+            "severity": v.pair.severity,
+            "released": v.pair.released,
+            "due": v.due,
+            "installed": v.pair.installed,
+            "days": v.days,
+            "on_time": v.on_time,
+        }
+        for v in occurrence_patch_measure(occurrence).verdicts
+    ]
+
+
 KINDS: dict[str, ReportKind] = {
     k.kind: k
     for k in [
@@ -182,6 +207,7 @@ KINDS: dict[str, ReportKind] = {
             drilldown="occurrence_patches",
             drilldown_words="The patches behind it",
             rule_words=_patch_rule,
+            rows=_patch_rows,
         ),
         # Backups and restore tests (issue 23): the restore tests' protected systems are the
         # backup reports' devices, so importing either judges both (evidence/backup_services.py).

@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from contracts.models import CommitmentOccurrence
@@ -20,6 +21,7 @@ from msp_portal.feedback import refusals_said
 from msp_portal.tenancy import Action, get_client_contract_or_404
 
 from .backup_services import occurrence_backup_measure, occurrence_restore_measure
+from .charts import TrendPoint, commitment_bound, measured_trend
 from .kinds import KINDS, ReportKind
 from .models import ToolReport
 from .services import occurrence_patch_measure
@@ -45,6 +47,7 @@ def tool_reports(request, slug, pk, kind):
         _upload(request, contract, report_kind)
         return redirect(report_kind.page, slug=client.slug, pk=contract.pk)
     of_kind = ToolReport.objects.filter(client=client, kind=kind)
+    trends = _trends(contract, report_kind)
     return render(
         request,
         "evidence/tool_reports.html",
@@ -54,7 +57,9 @@ def tool_reports(request, slug, pk, kind):
             "kind": report_kind,
             "can_upload": can_upload,
             "reports": of_kind.filter(contract=contract).select_related("uploaded_by"),
-            "trends": _trends(contract, report_kind),
+            "trends": trends,
+            # The same trends drawn (the table stays: for screen readers and the print).
+            **_charts(client, contract, trends, report_kind),
             # Reports are taken back newest first (a later one may build on an earlier one).
             "undoable": of_kind.order_by("-pk").values_list("pk", flat=True).first(),
             "presets": [(p.name, p.label) for p in report_kind.layout.presets.values()],
@@ -82,6 +87,27 @@ def _trends(contract, kind: ReportKind) -> list[tuple]:
             (occ, kind.headline(occ.measure), kind.words(occ.measure))
         )
     return list(trends.items())
+
+
+def _charts(client, contract, trends: list[tuple], kind: ReportKind) -> dict:
+    """Each commitment's trend as a Plotly figure (the headline rate per measured period), and
+    per chart its one trace's links: each point opens the rows behind its period."""
+    charts, links = {}, {}
+    for commitment, rows in trends:
+        name = f"trend-{commitment.pk}"
+        points = [
+            TrendPoint(f"{occ.period_start:%b %Y}", rate, bool(occ.measure["kept"]), words)
+            for occ, rate, words in rows
+        ]
+        bound = commitment_bound(commitment.target_percent, commitment.limit_percent)
+        charts[name] = measured_trend(points, kind.headline_words, bound)
+        links[name] = [
+            [
+                reverse(kind.drilldown, args=[client.slug, contract.pk, occ.pk])
+                for occ, _r, _w in rows
+            ]
+        ]
+    return {"charts": charts, "chart_links": links}
 
 
 def _upload(request, contract, kind: ReportKind) -> None:

@@ -21,6 +21,8 @@ urlpatterns = [
     path("api/v1/", include("reviews.api_urls")),
     path("api/v1/", include("disputes.api_urls")),
     path("api/v1/", include("reconciliation.api_urls")),
+    path("api/v1/", include("evidence.api_urls")),
+    path("api/v1/", include("scorecard.api_urls")),
     # The schema documents tenant-shaped endpoints: only for a logged-in caller (401 otherwise;
     # SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"]). The docs page sends a visitor to log in.
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -220,3 +220,32 @@ def incumbent_measures(contract: Contract) -> dict[str, Measured]:
     found.append(_actions(contract, labels))
     found += [_evidence_measure(contract, m, _window_start(contract)) for m in EVIDENCE_MEASURES]
     return {m.key: m for m in found if m is not None}
+
+
+# The rates the incumbent is measured on quarter by quarter, drawn as its history: measure
+# key → the palette's colour of it (kpis/dashboard/palette.py).
+HISTORY_COLOURS = {
+    "response": "response",
+    "resolution": "resolution",
+    "proactive": "proactive",
+    "repeats": "repeat",
+}
+
+
+def measured_history(contract: Contract) -> dict | None:
+    """The incumbent's measured rates per quarter over the quarters the scorecard reads (as
+    agreed): {"labels": [...], "series": [(title, colour, [value or None per quarter])]}.
+    None with fewer than two quarters: one quarter is no history."""
+    snapshots = recent_quarters(contract)
+    if len(snapshots) < 2:
+        return None
+    values = [as_agreed(s).values for s in snapshots]
+    series = []
+    for measure, colour_key in HISTORY_COLOURS.items():
+        key = SNAPSHOT_MEASURES[measure]
+        per_quarter = [v.get(key) if isinstance(v.get(key), int | float) else None for v in values]
+        if any(value is not None for value in per_quarter):
+            series.append((KPI[key].label, colour_key, per_quarter))
+    if not series:
+        return None
+    return {"labels": [s.period_label for s in snapshots], "series": series}

@@ -15,8 +15,10 @@ from django.urls import reverse
 from msp_portal.downloads import stored_file_download
 from msp_portal.tenancy import Action, may_see_rival_candidates
 
+from .charts import history_figure
 from .comparison import comparison_build
 from .criteria import CRITERIA, DEFAULT_WEIGHTS
+from .measured import measured_history
 from .pdf import comparison_context, comparison_pdf_render, pdf_filename
 from .selectors import (
     may_edit,
@@ -165,10 +167,19 @@ def comparison_page(request, slug):
     comparison = None
     if assessment is not None:
         comparison = comparison_build(assessment, with_rivals=may_see_rival_candidates(access))
+    # The incumbent's measured history, drawn on the page (the comparison's table and the PDF
+    # keep the figures it is scored on).
+    history = measured_history(contract) if comparison is not None else None
     return render(
         request,
         "scorecard/comparison.html",
-        {"client": client, "contract": contract, **comparison_context(comparison)},
+        {
+            "client": client,
+            "contract": contract,
+            **comparison_context(comparison),
+            "history": history,
+            "charts": {"history": history_figure(history)} if history else {},
+        },
     )
 
 

@@ -38,9 +38,11 @@ from contracts.models import (
     SlaPolicyVersion,
 )
 from disputes.models import Dispute
+from evidence.models import ToolReport
 from kpis.models import ImportJob, KpiSnapshot, Outage, Ticket
 from reconciliation.models import MspReport
 from reviews.models import Review
+from scorecard.models import Assessment
 
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "25"))
 
@@ -61,7 +63,16 @@ MODELS_BY_SEGMENT = {
     "organisations": Organisation,
     "sla-policies": SlaPolicyVersion,
     "reported-figures": MspReport,
+    "tool-reports": ToolReport,
+    "measured-occurrences": CommitmentOccurrence,
+    "scorecards": Assessment,
 }
+
+
+# The ids each operation draws from, read once: an operation that deletes its row (a tool
+# report's undo) would otherwise change the choices between examples, which hypothesis refuses
+# as flaky data generation. An id deleted since is then simply a 404.
+_IDS: dict[str, list[int]] = {}
 
 
 def flatmap_path_parameters(context, path_parameters):
@@ -69,7 +80,10 @@ def flatmap_path_parameters(context, path_parameters):
     if not path_parameters or "id" not in path_parameters:
         return st.just(path_parameters)
     model = MODELS_BY_SEGMENT.get(context.operation.path.split("/")[3])
-    ids = sorted(model.objects.values_list("pk", flat=True)[:50]) if model else []
+    operation = f"{context.operation.method} {context.operation.path}"
+    if operation not in _IDS:
+        _IDS[operation] = sorted(model.objects.values_list("pk", flat=True)[:50]) if model else []
+    ids = _IDS[operation]
     if not ids:  # a route not mapped above is still tested, with generated ids only
         return st.just(path_parameters)
     return st.one_of(st.just(path_parameters["id"]), st.sampled_from(ids)).map(
@@ -145,7 +159,8 @@ def test_the_api_keeps_to_its_schema(case, persona, tokens, rows_of_every_kind):
     # a completion date not in the future, a matrix side not yet approved, a persona allowed to
     # write at all.
     excluded = [negative_data_rejection]
-    if case.method == "POST":
+    # Likewise new scorecard weights: they must add to 100%, which no schema can say.
+    if case.method == "POST" or (case.method == "PATCH" and "/scorecards/" in case.path):
         excluded.append(positive_data_acceptance)
     case.call_and_validate(
         headers={"Authorization": f"Token {tokens[persona]}"}, excluded_checks=excluded

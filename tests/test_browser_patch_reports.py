@@ -7,12 +7,15 @@ console error. A screenshot goes to artifacts/screenshots/."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from evidence.models import ToolReport
+from evidence.services import patch_report_import
 
 from .browser import CHROMIUM, SCREENSHOTS, logged_in_page
 from .test_accessibility import serious_violations
@@ -88,3 +91,48 @@ def test_staff_upload_patch_reports_and_the_commitment_is_measured(world, browse
     for url in (reports, page.url.removeprefix(live_server.url)):
         checked.goto(f"{live_server.url}{url}")
         assert serious_violations(checked) == [], url
+
+
+def test_the_trend_is_drawn_beside_its_table(world, browser, live_server):
+    """The patch reports page draws each measured period's on-time share as a Plotly chart
+    (July nothing due: no point; August 40 %, missed; September 100 %) against the 100 %
+    target, with the table still beside it; a click on a point opens the rows behind it."""
+    commitment = world.acme_contract.commitments.get(name=PATCHES)
+    commitment.measured_by, commitment.within_days, commitment.severities = (
+        "patches",
+        30,
+        "critical",
+    )
+    commitment.save()
+    for name, preset, day in (
+        ("datto_rmm_2025-08-10.csv", "datto_rmm", "2025-08-10"),
+        ("ninjaone_2025-10-03.csv", "ninjaone", "2025-10-03"),
+    ):
+        patch_report_import(
+            contract=world.acme_contract,
+            upload=SimpleUploadedFile(name, (REPORTS / name).read_bytes()),
+            preset=preset,
+            report_date=date.fromisoformat(day),
+            actor=world.msp_staff,
+            source="web",
+        )
+    page, errors = logged_in_page(browser, live_server, world.owner)
+    reports = reverse("patch_reports", args=[world.acme.slug, world.acme_contract.pk])
+    page.goto(f"{live_server.url}{reports}")
+    chart = f"#chart-trend-{commitment.pk}"
+    page.wait_for_selector(f"{chart} svg.main-svg")
+    assert page.locator(f"{chart} .xtick text").all_text_contents() == [
+        "Jul 2025",
+        "Aug 2025",
+        "Sep 2025",
+    ]
+    assert page.locator(f"{chart} .annotation-text").all_text_contents() == ["target 100%"]
+    # Two points drawn (July counted nothing), the table keeps all three periods.
+    assert page.locator(f"{chart} .scatterlayer .point").count() == 2
+    assert page.locator(f"section:has(#trend-{commitment.pk}) tbody tr").count() == 3
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "patch_trend.png"), full_page=True)
+    page.locator(f"{chart} .scatterlayer .point").nth(0).click(force=True)
+    page.wait_for_selector("h2:has-text('Missed (measured)')")
+    assert "/patches/" in page.url
+    assert errors == []

@@ -121,3 +121,21 @@ def test_the_owner_reads_the_demo_scorecard_and_downloads_its_pdf(world, browser
     ).stdout
     assert "Harbor Managed IT" in pdf_text and "Weighted total" in pdf_text
     assert errors == []
+
+
+def test_the_incumbents_measured_history_is_drawn(world, browser, live_server):
+    """The comparison page draws Northwind's measured rates per quarter (2026-Q1 and Q2, as
+    tests/test_scorecard_history.py works them out) as a Plotly chart beside its table."""
+    scored_world(world)
+    page, errors = logged_in_page(browser, live_server, world.owner)
+    page.goto(f"{live_server.url}{reverse('scorecard_compare', args=[world.acme.slug])}")
+    page.wait_for_selector("#chart-history svg.main-svg")
+    assert page.locator("#chart-history .xtick text").all_text_contents() == ["2026-Q1", "2026-Q2"]
+    assert page.locator("#chart-history .scatterlayer .trace").count() == 4
+    assert page.locator("#chart-history .legendtext").all_text_contents() == [
+        "Response SLA compliance",
+        "Resolution SLA compliance",
+        "Proactive detection",
+        "Repeat incidents",
+    ]
+    assert errors == []

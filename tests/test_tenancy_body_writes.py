@@ -99,6 +99,14 @@ def _ticket_csv():
     return upload
 
 
+def _patch_csv():
+    upload = io.BytesIO(
+        b"device,patch,severity,released,installed\nWALK-PC,KB1,Critical,2025-07-01,\n"
+    )
+    upload.name = "walk-patches.csv"
+    return upload
+
+
 def body_writes(user, contract) -> dict[str, list[tuple[str, dict, str | None]]]:
     """Per write route that names its target in the body: (url, body, format) attempts."""
     client, msp = contract.client, contract.msp
@@ -158,6 +166,20 @@ def body_writes(user, contract) -> dict[str, list[tuple[str, dict, str | None]]]
                     "requested": {"status": "kept"},
                     "reason": "written by the walk",
                 },
+            )
+        ],
+        # A tool report for the target's client: "no client you work with has this slug".
+        "tool-report-list": [
+            (
+                reverse("tool-report-list"),
+                {
+                    "client": client.slug,
+                    "kind": "patches",
+                    "preset": "generic",
+                    "report_date": "2025-10-03",
+                    "file": _patch_csv(),
+                },
+                None,
             )
         ],
         "organisation_switch": [

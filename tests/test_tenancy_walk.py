@@ -552,6 +552,18 @@ def route_targets(t: dict, own_slug: str) -> dict[str, list[dict]]:
                 "reported-figure-download",
             )
         },
+        **{
+            name: [{"pk": t["patch_report"].pk}]
+            for name in ("tool-report-detail", "tool-report-file", "tool-report-undo")
+        },
+        **{
+            name: [{"pk": t["patch_occurrence"].pk}]
+            for name in ("measured-occurrence-detail", "measured-occurrence-rows")
+        },
+        **{
+            name: [{"pk": t["scorecard_answer"].candidate.assessment_id}]
+            for name in ("scorecard-detail", "scorecard-pdf", "scorecard-answers")
+        },
     }
     return page | api | imports
 
@@ -575,6 +587,9 @@ def list_targets(t: dict) -> dict[str, set[int]]:
         "review-list": {t["review"].pk},
         "dispute-list": {t["dispute"].pk},
         "reported-figure-list": {t["msp_report"].pk},
+        "tool-report-list": {t["patch_report"].pk},
+        "measured-occurrence-list": {t["patch_occurrence"].pk},
+        "scorecard-list": {t["scorecard_answer"].candidate.assessment_id},
     }
 
 

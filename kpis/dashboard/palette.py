@@ -28,6 +28,8 @@ COLOURS: dict[str, str] = {
     "tier1": "#a6cee3",
     "tier2": "#1f78b4",
     "tier3": "#08306b",
+    # A commitment measured from the MSP's tool reports (evidence/charts.py).
+    "measured": "#009e73",  # bluish green
     # A measure with no colour of its own (ticket categories).
     "neutral": "#4b5563",
 }
