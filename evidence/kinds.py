@@ -31,6 +31,7 @@ from .hygiene_services import (
 from .layouts import Layout
 from .patches import summary_words as patch_words
 from .presets import PATCH_LAYOUT
+from .rows import backup_rows, mfa_rows, phishing_rows, restore_rows
 from .services import (
     occurrence_patch_measure,
     patch_measures_refresh,
@@ -122,6 +123,7 @@ HYGIENE_KINDS = [
         drilldown="occurrence_phishing",
         drilldown_words="The campaigns behind it",
         rule_words=_phishing_rule,
+        rows=phishing_rows,
     ),
     ReportKind(
         kind="mfa",
@@ -141,6 +143,7 @@ HYGIENE_KINDS = [
         drilldown_words="The technicians behind it",
         statement=True,
         rule_words=_mfa_rule,
+        rows=mfa_rows,
     ),
 ]
 
@@ -228,6 +231,7 @@ KINDS: dict[str, ReportKind] = {
             drilldown="occurrence_backups",
             drilldown_words="The backups behind it",
             rule_words=_backup_rule,
+            rows=backup_rows,
         ),
         ReportKind(
             kind="restores",
@@ -246,6 +250,7 @@ KINDS: dict[str, ReportKind] = {
             drilldown="occurrence_restores",
             drilldown_words="The restore tests behind it",
             rule_words=_restore_rule,
+            rows=restore_rows,
         ),
         *HYGIENE_KINDS,
     ]
