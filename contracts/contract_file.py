@@ -318,6 +318,12 @@ class ContractFile(_Strict):
 
     @model_validator(mode="after")
     def _commitment_credits_need_terms(self):
+        shared = [c.name for c in self.commitments if c.credit_percent and c.owner != "msp"]
+        if shared:
+            raise ValueError(
+                f"commitments: {', '.join(shared)} credit the client when missed, but only a "
+                "commitment the MSP owns (owner: msp) can"
+            )
         if self.contract.service_credits is None:
             credited = [c.name for c in self.commitments if c.credit_percent is not None]
             if credited:

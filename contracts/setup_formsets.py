@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import re
 from datetime import date
+from decimal import Decimal
 
 from django import forms
 
@@ -321,7 +322,11 @@ class CommitmentForm(forms.Form):
         help_text="separated by commas; blank: critical",
     )
     target_percent = forms.DecimalField(
-        label="At least (%)", min_value=0, max_value=100, decimal_places=2, required=False
+        label="At least (%)",
+        min_value=Decimal("0.01"),
+        max_value=100,
+        decimal_places=2,
+        required=False,
     )
     limit_percent = forms.DecimalField(
         label="At most (%)",
@@ -343,6 +348,10 @@ class CommitmentForm(forms.Form):
         data = super().clean()
         if data.get("measured_by") in ("patches", "backups") and data.get("within_days") is None:
             self.add_error("within_days", "Give the number of days this measure allows.")
+        if data.get("credit_percent") and data.get("owner") != "msp":
+            self.add_error(
+                "credit_percent", "Only a commitment the MSP owns credits the client when missed."
+            )
         return data
 
 
@@ -381,9 +390,21 @@ def commitment_initial(block: dict) -> dict:
 
 
 class CommitmentFormSet(_Sections):
+    # Whether the contract has service-credit terms (its credit period and cap): a
+    # commitment's credit needs them. Set by the page from the contract.
+    has_credit_terms = True
+
     def clean(self):
         if not any(self.errors):
             self._unique("name", "commitment")
+            if not self.has_credit_terms:
+                for form in self.kept():
+                    if form.cleaned_data.get("credit_percent"):
+                        form.add_error(
+                            "credit_percent",
+                            "The contract has no service-credit terms (their period and cap): "
+                            "set them on the contract's terms page first.",
+                        )
 
     def section(self) -> list[dict]:
         rows = []

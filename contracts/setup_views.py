@@ -280,6 +280,7 @@ def setup_commitments(request, slug, pk):
     data = request.POST if request.method == "POST" else None
     initial = [commitment_initial(c) for c in document["commitments"]]
     rows = commitment_formset(data=data, initial=initial)
+    rows.has_credit_terms = bool(contract.credit_measure)
     if data is not None and rows.is_valid():
         try:
             result = contract_setup_save(

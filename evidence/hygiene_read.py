@@ -32,10 +32,18 @@ class HygieneRead:
 _WHOLE = re.compile(r"^\d+(\.0+)?$")
 
 
+# The largest count a row may hold (the database's integer): more is no campaign's size.
+COUNT_MAX = 2**31 - 1
+
+
 def whole_number(text: str) -> int | None:
-    """ "1,200", "1 200", "12" and Excel's "12.0" as a count; None for anything else."""
+    """ "1,200", "1 200", "12" and Excel's "12.0" as a count; None for anything else, and for
+    a count past COUNT_MAX."""
     cleaned = text.replace(",", "").replace(" ", "").replace("\u00a0", "")
-    return int(float(cleaned)) if _WHOLE.match(cleaned) else None
+    if not _WHOLE.match(cleaned):
+        return None
+    count = int(cleaned.split(".")[0])  # exact: no float, however many digits
+    return count if count <= COUNT_MAX else None
 
 
 # ---- Phishing ----------------------------------------------------------------------------

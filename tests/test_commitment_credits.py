@@ -151,7 +151,9 @@ def _occurrence(name, due, status, percent="2"):
     return SimpleNamespace(
         pk=hash((name, due)),
         due_date=due,
-        commitment=SimpleNamespace(name=name, credit_percent=Decimal(percent) if percent else None),
+        commitment=SimpleNamespace(
+            name=name, owner="msp", credit_percent=Decimal(percent) if percent else None
+        ),
         evidence_count=0,
         status_on=lambda today, evidence_count: status,
     )
@@ -244,3 +246,34 @@ def test_the_commitments_setup_page_sets_and_keeps_the_measure_and_the_credit(wo
     posted[f"commitment-{index}-measured_by"] = "backups"
     refused = web.post(url, posted)
     assert "Give the number of days this measure allows." in refused.content.decode()
+    # A credit on a commitment the client owns, or without credit terms, is refused in words.
+    posted[f"commitment-{index}-measured_by"] = "phishing"
+    posted[f"commitment-{index}-owner"] = "customer"
+    refused = web.post(url, posted).content.decode()
+    assert "Only a commitment the MSP owns credits the client when missed." in refused
+    posted[f"commitment-{index}-owner"] = "msp"
+    world.acme_contract.__class__.objects.filter(pk=world.acme_contract.pk).update(
+        credit_measure=""
+    )
+    refused = web.post(url, posted).content.decode()
+    assert "The contract has no service-credit terms (their period and cap)" in refused
+    assert "contract.service_credits" not in refused  # words, not the file's keys
+
+
+def test_only_the_msps_own_commitments_credit_the_client(world, september):
+    # The QBR held is the MSP's; made the client's own, its miss credits nothing.
+    _set_credit(world, QBR_HELD, "15")
+    world.acme_contract.commitments.filter(name=QBR_HELD).update(owner="customer")
+    kpis_recompute(world.acme)
+    assert _credit(world)["commitments"] == []
+    assert _credit(world)["amount"] == 841.0
+
+
+def test_the_contract_file_refuses_a_credit_on_a_commitment_the_msp_does_not_own():
+    import yaml
+
+    document = demo_document("acme-dental.yaml")
+    document["commitments"][0].update(owner="shared", credit_percent=5)
+    with pytest.raises(ContractFileError) as refused:
+        contract_file_parse(yaml.safe_dump(document))
+    assert "only a commitment the MSP owns (owner: msp) can" in str(refused.value.problems)

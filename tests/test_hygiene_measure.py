@@ -259,7 +259,20 @@ def test_yes_and_no_words(text, answer):
 
 @pytest.mark.parametrize(
     ("text", "count"),
-    [("12", 12), ("1,200", 1200), ("1 200", 1200), ("12.0", 12), ("ten", None), ("7.5", None)],
+    [
+        ("12", 12),
+        ("1,200", 1200),
+        ("1 200", 1200),
+        ("12.0", 12),
+        ("ten", None),
+        ("7.5", None),
+        # Past the database's integer, or 400 digits: not a count (a problem naming the row),
+        # never a crash of the upload.
+        ("2147483647", 2147483647),
+        ("3000000000", None),
+        ("9" * 400, None),
+        ("9" * 400 + ".0", None),
+    ],
 )
 def test_counts_as_tools_write_them(text, count):
     assert whole_number(text) == count

@@ -56,13 +56,14 @@ def commitments_missed(
     occurrences: list, period: Period, today: date, agreed: dict[int, str] | None = None
 ) -> list[dict]:
     """The occurrences of credited commitments (credit_percent set) due in the period before
-    today and missed, oldest first: {"name", "due", "percent"}. `agreed`: occurrence id →
-    "kept" or "missed", as accepted disputes settled them."""
+    today and missed, oldest first: {"name", "due", "percent"}. Only the MSP's own commitments
+    credit the client: a duty the client owns, or shares, left undone is no credit the MSP owes.
+    `agreed`: occurrence id → "kept" or "missed", as accepted disputes settled them."""
     agreed = agreed or {}
     missed = []
     for o in sorted(occurrences, key=lambda o: (o.due_date, o.commitment.name)):
         percent = o.commitment.credit_percent
-        if percent is None:
+        if percent is None or o.commitment.owner != "msp":
             continue
         if not period.first_day <= o.due_date < min(period.next_first_day, today):
             continue
