@@ -28,7 +28,8 @@ def report_upload_read(upload, layout: Layout, preset: str, reader: Callable, ma
         raise ValidationError(
             f"No layout called '{preset}': choose one of {', '.join(layout.presets)}."
         )
-    _content_type, sha256 = upload_checked(upload)
+    # Any encoding the reader decodes: the tools export Windows-1252 and UTF-16 too.
+    _content_type, sha256 = upload_checked(upload, text_checked=False)
     data = upload.read()
     upload.seek(0)
     try:

@@ -351,3 +351,24 @@ def test_undoing_a_report_puts_back_the_rows_it_overwrote_newest_first(world, cl
     # Only Datto's report (10 Aug) is left: no period after it is measured any more.
     assert _occurrence(commitment, 8).measure is None
     assert _occurrence(commitment, 7).measure is not None
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "utf-16"])
+def test_a_report_in_a_windows_encoding_is_read_not_refused(world, encoding):
+    """RMM tools export Windows-1252 or UTF-16 as often as UTF-8: the upload is not refused
+    for it, and the reader decodes the accented device name."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from evidence.services import patch_report_import
+
+    text = (REPORTS / "generic.csv").read_text().replace("ACME-PC01", "RÉCEPTION-01")
+    report = patch_report_import(
+        contract=world.acme_contract,
+        upload=SimpleUploadedFile("generic.csv", text.encode(encoding)),
+        preset="generic",
+        report_date=date(2025, 10, 3),
+        actor=None,
+        source="command",
+    )
+    assert report.rows_imported == report.rows_read > 0
+    assert PatchRow.objects.filter(device="RÉCEPTION-01").exists()

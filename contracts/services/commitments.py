@@ -154,8 +154,10 @@ _CONTENT_TYPES = {
 }
 
 
-def evidence_check(name: str, head: bytes, size: int) -> str:
-    """The content type to store for an upload, or ValidationError saying what is wrong."""
+def evidence_check(name: str, head: bytes, size: int, *, text_checked: bool = True) -> str:
+    """The content type to store for an upload, or ValidationError saying what is wrong.
+    `text_checked=False`: a text file's encoding is left to its reader (a tool report's CSV
+    may be Windows-1252 or UTF-16, which the ticket importer's reader decodes)."""
     suffix = PurePath(name).suffix.lower()
     if suffix not in _SIGNATURES:
         allowed = ", ".join(sorted(_SIGNATURES))
@@ -170,7 +172,9 @@ def evidence_check(name: str, head: bytes, size: int) -> str:
             f"{name}: {size:,} bytes is over the limit of {settings.EVIDENCE_MAX_BYTES:,} bytes"
         )
     signatures = _SIGNATURES[suffix]
-    if signatures is None:
+    if signatures is None and not text_checked:
+        pass
+    elif signatures is None:
         try:
             if b"\x00" in head:
                 raise ValueError
@@ -183,12 +187,12 @@ def evidence_check(name: str, head: bytes, size: int) -> str:
     return _CONTENT_TYPES[suffix]
 
 
-def upload_checked(upload) -> tuple[str, str]:
+def upload_checked(upload, *, text_checked: bool = True) -> tuple[str, str]:
     """The content type and SHA-256 of an uploaded evidence-like file (commitment evidence, the
     MSP's reports), after checking its type, size and content (ValidationError otherwise)."""
     head = upload.read(4096)
     upload.seek(0)
-    content_type = evidence_check(upload.name, head, upload.size)
+    content_type = evidence_check(upload.name, head, upload.size, text_checked=text_checked)
     digest = hashlib.sha256()
     for chunk in upload.chunks():
         digest.update(chunk)
