@@ -299,8 +299,10 @@ def ticket_list(request, slug):
         "fingerprint": fingerprint,
         "sort_choices": SORT_CHOICES,
         # The credits' page also names the missed commitments the contract credits.
+        # (The client's current contract's credits: a party of an earlier contract is shown
+        # none of them.)
         "credited_commitments": _credited_commitments(client, label)
-        if key == "service_credits"
+        if key == "service_credits" and current_contract(client=client) == contract
         else [],
     }
     context["page_stamp"] = _page_stamp(context)
