@@ -6,12 +6,12 @@ come from kpis/metrics/cost.py."""
 from __future__ import annotations
 
 import hashlib
-from bisect import bisect_left
 import json
+from bisect import bisect_left
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from contracts.models import Contract
