@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cached_property
+from operator import itemgetter
 from zoneinfo import ZoneInfo
 
 from contracts.models import Contract
@@ -22,12 +23,15 @@ from kpis.metrics.period import Period
 from kpis.metrics.registry import KEYS_IN_ORDER
 from kpis.metrics.uptime import OutageWindow, uptime_figure
 
+_due = itemgetter(0)  # an outcome's due date: sorted and bisected by it alone
+
 
 def occurrence_outcomes(occurrences: list, today: date) -> list[tuple[date, int, bool]]:
     """(due date, id, kept today) of each occurrence, by due date: a status depends on the
     occurrence and today only, so a recompute judges each once, not once for every period."""
     return sorted(
-        (o.due_date, o.pk, o.status_on(today, o.evidence_count) == "kept") for o in occurrences
+        ((o.due_date, o.pk, o.status_on(today, o.evidence_count) == "kept") for o in occurrences),
+        key=_due,
     )
 
 
@@ -45,11 +49,8 @@ def _commitments_kept(
     if outcomes is None:
         outcomes = occurrence_outcomes(occurrences, today)
     # Due in the period and before today: a slice of the outcomes sorted by due date.
-    due = outcomes[
-        bisect_left(outcomes, (period.first_day,)) : bisect_left(
-            outcomes, (min(period.next_first_day, today),)
-        )
-    ]
+    first = bisect_left(outcomes, period.first_day, key=_due)
+    due = outcomes[first : bisect_left(outcomes, min(period.next_first_day, today), key=_due)]
     kept = [pk for _, pk, ok in due if agreed.get(pk, "kept" if ok else "") == "kept"]
     return Figure(
         len(kept) / len(due) if due else None,
