@@ -12,7 +12,7 @@ from django.urls import reverse
 from contracts.models import AuditEvent, Commitment, CommitmentOccurrence
 from contracts.services.commitments import contract_today
 from kpis.metrics.period import Period
-from kpis.metrics.snapshot import _commitments_kept
+from kpis.metrics.snapshot import _commitments_kept, occurrence_outcomes
 
 
 def open_occurrence(contract):
@@ -203,3 +203,37 @@ def test_the_client_home_counts_what_waits_for_an_answer(world, client_for):
     home = client_for(world.owner).get(reverse("client_home", args=[world.acme.slug]))
     text = " ".join(home.content.decode().split())
     assert "1 awaiting confirmation · 0 disputed" in text
+
+
+def test_kept_counts_what_fell_due_in_the_period_before_today_judged_once(settings):
+    # Q1 2026 on 20 March; each occurrence done and confirmed on its due date (kept) unless
+    # said. Due 31 Dec 2025: before the quarter. 1 Jan: its first day, counted. 1 Feb, not
+    # done: counted, overdue, not kept. 19 Mar: counted. 20 Mar: today, not due yet. 31 Mar
+    # and 1 Apr: after today. Due 3 (1 Jan, 1 Feb, 19 Mar), kept 2 (1 Jan, 19 Mar).
+    settings.COMMITMENT_ANSWER_DAYS = 14
+    today, quarter = date(2026, 3, 20), Period.parse("2026-Q1", "UTC")
+    occurrences = []
+    for due in (
+        date(2025, 12, 31),
+        date(2026, 1, 1),
+        date(2026, 2, 1),
+        date(2026, 3, 19),
+        date(2026, 3, 20),
+        date(2026, 3, 31),
+        date(2026, 4, 1),
+    ):
+        occ = _occurrence(due, "confirmed")
+        occ.due_date = occ.completed_on = due
+        occurrences.append(occ)
+    occurrences[2].completed_on = None
+    figure = _commitments_kept(occurrences, quarter, today)
+    assert (figure.numerator, figure.denominator, figure.value) == (2, 3, 2 / 3)
+    # The recompute judges the occurrences once and slices them for every period: the same.
+    outcomes = occurrence_outcomes(list(reversed(occurrences)), today)
+    again = _commitments_kept([], quarter, today, outcomes=outcomes)
+    assert (again.numerator, again.denominator) == (2, 3)
+    # The quarter before: only 31 Dec 2025 was due in it.
+    assert (
+        _commitments_kept([], Period.parse("2025-Q4", "UTC"), today, outcomes=outcomes).denominator
+        == 1
+    )

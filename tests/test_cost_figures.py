@@ -4,8 +4,11 @@ null where there is nothing to divide by or no fee (kpis/metrics/cost.py)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from contracts.models import Contract
 from kpis.metrics.cost import COST_KEYS, cost_figures, months_covered, term_of
@@ -111,3 +114,40 @@ def test_the_fee_figures_are_in_the_registry_with_words():
         assert key in KEYS_IN_ORDER and KPI[key].unit == "money"
         assert not {".", "_"} & set(KPI[key].label)  # words, not keys
     assert KPI["cost.per_ticket"].label == "Fee per ticket"
+
+
+def test_a_period_covered_whole_counts_its_months_exactly():
+    # Whole periods take a short path (every client's every period, nightly); it must give the
+    # very Decimal the day count gives, for the fee's note and its cents. Q3 2025, contract
+    # 1 July – 30 September: 3 whole months → 3, the note says "× 3 month(s)". A day short
+    # (ends 29 September): 1 + 1 + 29/30. The year 2025 from 1 January, open-ended: 12.
+    whole = flat("3000.00", starts=date(2025, 7, 1), ends=date(2025, 9, 30))
+    assert str(months_covered(term_of(whole), Q3)) == "3"
+    fee = cost_figures(term_of(whole), counts(10, 5, 5), Q3)["cost.fee"]
+    assert fee.value == 9000.0 and "× 3 month(s)" in fee.note
+    short = flat("3000.00", starts=date(2025, 7, 1), ends=date(2025, 9, 29))
+    assert months_covered(term_of(short), Q3) == 2 + Decimal(29) / 30
+    year = flat("100.00", starts=date(2025, 1, 1))
+    assert str(months_covered(term_of(year), Period.parse("2025", "UTC"))) == "12"
+
+
+@given(
+    starts=st.dates(date(2024, 1, 1), date(2026, 12, 31)),
+    length=st.one_of(st.none(), st.integers(0, 900)),
+    label=st.sampled_from(["2025-02", "2025-07", "2025-Q1", "2025-Q4", "2024", "2025", "2026"]),
+)
+def test_months_covered_is_each_months_covered_days_over_its_days(starts, length, label):
+    # The definition, day by day: for each month of the period, the days of it the contract
+    # covers (first and last day included) / the month's days.
+    ends = None if length is None else starts + timedelta(days=length)
+    period = Period.parse(label, "UTC")
+    expected = Decimal(0)
+    for month in period.months:
+        first = date(int(month[:4]), int(month[5:]), 1)
+        days = [first + timedelta(days=i) for i in range(31)]
+        days = [d for d in days if d.month == first.month]
+        covered = [d for d in days if starts <= d and (ends is None or d <= ends)]
+        if covered:
+            expected += Decimal(len(covered)) / len(days)
+    got = months_covered(term_of(flat("1.00", starts=starts, ends=ends)), period)
+    assert got == expected and str(got) == str(expected)

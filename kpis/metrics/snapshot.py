@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cached_property
+from operator import itemgetter
 from zoneinfo import ZoneInfo
 
 from contracts.models import Contract
@@ -20,22 +23,35 @@ from kpis.metrics.period import Period
 from kpis.metrics.registry import KEYS_IN_ORDER
 from kpis.metrics.uptime import OutageWindow, uptime_figure
 
+_due = itemgetter(0)  # an outcome's due date: sorted and bisected by it alone
+
+
+def occurrence_outcomes(occurrences: list, today: date) -> list[tuple[date, int, bool]]:
+    """(due date, id, kept today) of each occurrence, by due date: a status depends on the
+    occurrence and today only, so a recompute judges each once, not once for every period."""
+    return sorted(
+        ((o.due_date, o.pk, o.status_on(today, o.evidence_count) == "kept") for o in occurrences),
+        key=_due,
+    )
+
 
 def _commitments_kept(
-    occurrences: list, period: Period, today: date, agreed: dict[int, str] | None = None
+    occurrences: list,
+    period: Period,
+    today: date,
+    agreed: dict[int, str] | None = None,
+    outcomes: list[tuple[date, int, bool]] | None = None,
 ) -> Figure:
     """Occurrences fulfilled on time with evidence where required / occurrences due. `agreed`:
-    occurrence id → "kept" or "missed", as accepted disputes settled them."""
+    occurrence id → "kept" or "missed", as accepted disputes settled them. `outcomes`: the
+    occurrences' occurrence_outcomes when the caller has them already."""
     agreed = agreed or {}
-    due = [
-        o for o in occurrences if period.first_day <= o.due_date < min(period.next_first_day, today)
-    ]
-    kept = [
-        o
-        for o in due
-        if agreed.get(o.pk, "kept" if o.status_on(today, o.evidence_count) == "kept" else "")
-        == "kept"
-    ]
+    if outcomes is None:
+        outcomes = occurrence_outcomes(occurrences, today)
+    # Due in the period and before today: a slice of the outcomes sorted by due date.
+    first = bisect_left(outcomes, period.first_day, key=_due)
+    due = outcomes[first : bisect_left(outcomes, min(period.next_first_day, today), key=_due)]
+    kept = [pk for _, pk, ok in due if agreed.get(pk, "kept" if ok else "") == "kept"]
     return Figure(
         len(kept) / len(due) if due else None,
         len(kept),
@@ -158,6 +174,11 @@ class ClientContext:
     # The client's accepted disputes (metrics/adjustments.py); empty: agreed = measured.
     adjustments: Adjustments = field(default_factory=Adjustments)
 
+    @cached_property
+    def outcomes(self) -> list[tuple[date, int, bool]]:
+        """The occurrences' occurrence_outcomes today, judged once for all periods."""
+        return occurrence_outcomes(self.occurrences, self.today)
+
 
 def _snapshot_data(
     figures: dict[str, Figure],
@@ -179,6 +200,7 @@ def _snapshot_data(
         period,
         context.today,
         context.adjustments.occurrences if agreed else None,
+        context.outcomes,
     )
     figures["service_credits"] = _service_credits(
         context.contract,
