@@ -68,19 +68,28 @@ def _commitments_kept(
 CREDITED_STATUSES = frozenset({"overdue", "late", "missing_evidence", "missed"})
 
 
+def credited_occurrences(occurrences: list) -> list:
+    """The occurrences of the MSP's commitments that credit a miss (credit_percent set), by
+    due date and name. Only the MSP's own commitments credit the client: a duty the client owns,
+    or shares, left undone is no credit the MSP owes."""
+    credited = [
+        o
+        for o in occurrences
+        if o.commitment.credit_percent is not None and o.commitment.owner == "msp"
+    ]
+    return sorted(credited, key=lambda o: (o.due_date, o.commitment.name))
+
+
 def commitments_missed(
     occurrences: list, period: Period, today: date, agreed: dict[int, str] | None = None
 ) -> list[dict]:
-    """The occurrences of credited commitments (credit_percent set) due in the period before
-    today and missed, oldest first: {"name", "due", "percent"}. Only the MSP's own commitments
-    credit the client: a duty the client owns, or shares, left undone is no credit the MSP owes.
-    `agreed`: occurrence id → "kept" or "missed", as accepted disputes settled them."""
+    """Of the occurrences, those of credited commitments (credited_occurrences) due in the
+    period before today and missed, oldest first: {"name", "due", "percent"}. `agreed`:
+    occurrence id → "kept" or "missed", as accepted disputes settled them."""
     agreed = agreed or {}
     missed = []
-    for o in sorted(occurrences, key=lambda o: (o.due_date, o.commitment.name)):
+    for o in credited_occurrences(occurrences):
         percent = o.commitment.credit_percent
-        if percent is None or o.commitment.owner != "msp":
-            continue
         if not period.first_day <= o.due_date < min(period.next_first_day, today):
             continue
         settled = agreed.get(o.pk)
@@ -179,6 +188,12 @@ class ClientContext:
         """The occurrences' occurrence_outcomes today, judged once for all periods."""
         return occurrence_outcomes(self.occurrences, self.today)
 
+    @cached_property
+    def credited(self) -> list:
+        """The occurrences whose miss credits the client (commitments_missed), found once for
+        all periods: most contracts credit none, and every period reads them."""
+        return credited_occurrences(self.occurrences)
+
 
 def _snapshot_data(
     figures: dict[str, Figure],
@@ -207,7 +222,7 @@ def _snapshot_data(
         figures,
         period,
         commitments_missed(
-            context.occurrences,
+            context.credited,
             period,
             context.today,
             context.adjustments.occurrences if agreed else None,
