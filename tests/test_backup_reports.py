@@ -311,6 +311,7 @@ def test_importing_recomputes_and_kpi_report_counts_the_measured_occurrences(
         "2025-Q3",
         "--format",
         "json",
+        "--commitments",
         stdout=out,
     )
     # Q3 2025: 11 occurrences due (restore test 1, patches 3, phishing 3, QBR 1, and the added
@@ -334,6 +335,12 @@ def test_importing_recomputes_and_kpi_report_counts_the_measured_occurrences(
     assert due[("Daily backups succeed", "2025-07-31")]["status"] == "Kept"
     unrecorded = due[("Quarterly business review held", "2025-09-30")]
     assert (unrecorded["status"], unrecorded["measured"], unrecorded["rows"]) == ("Overdue", "", "")
+    text = io.StringIO()
+    call_command("kpi_report", "--client", acme.acme.slug, "--period", "2025-Q3", stdout=text)
+    assert (
+        f"    Daily backups succeed, due 2025-08-31: Missed (measured); {AUGUST_WORDS}; "
+        f"the rows behind it: {august['rows']}"
+    ) in text.getvalue()
 
 
 def test_the_commitments_page_and_the_drilldowns_show_the_rows(world, client_for):

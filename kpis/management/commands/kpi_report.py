@@ -49,6 +49,12 @@ class Command(BaseCommand):
         parser.add_argument("--client", required=True, help="the client's slug")
         parser.add_argument("--period", required=True, help="2025-07, 2025-Q3 or 2025")
         parser.add_argument("--format", choices=["json", "text"], default="text")
+        parser.add_argument(
+            "--commitments",
+            action="store_true",
+            help="in JSON, also `commitments.due`: the occurrences behind commitments.kept_rate "
+            "(the text always lists them)",
+        )
 
     def handle(self, *args, **options):
         client = Organisation.objects.filter(slug=options["client"], kind="client").first()
@@ -71,7 +77,8 @@ class Command(BaseCommand):
         due = _occurrences_due(contract, snapshot.period_label) if contract is not None else []
         if options["format"] == "json":
             ordered = values_in_order(snapshot.values) | agreed | reported
-            ordered["commitments.due"] = due
+            if options["commitments"]:
+                ordered["commitments.due"] = due
             self.stdout.write(json.dumps(ordered, indent=2, ensure_ascii=False))
             return
         self.stdout.write(
