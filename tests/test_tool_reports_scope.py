@@ -366,3 +366,55 @@ def test_the_same_report_imported_again_is_answered_with_the_first(world, kind):
     # Another day is another report.
     later = _import(world.acme_contract, k, DATA / f, preset, "2025-12-05", world.msp_staff)
     assert later.pk != first.pk
+
+
+# ---- The migration -----------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_gives_each_row_the_contract_of_its_report(world):
+    """Rows stored per client before evidence 0004 get the contract of the report that wrote
+    them: Northwind's campaign Northwind's contract, the rival's the rival's."""
+    from django.db.migrations.executor import MigrationExecutor
+
+    rival = _rival_contract(world)
+    before, after = (
+        [("evidence", "0003_tool_report_kinds")],
+        [("evidence", "0004_rows_per_contract")],
+    )
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    try:
+        old = executor.loader.project_state(before).apps
+        report_model, row_model = (
+            old.get_model("evidence", m) for m in ("ToolReport", "PhishingRow")
+        )
+        for contract, campaign in ((world.acme_contract, "Northwind lure"), (rival, "Rival lure")):
+            report = report_model.objects.create(
+                client_id=world.acme.pk,
+                contract_id=contract.pk,
+                kind="phishing",
+                preset="generic",
+                file="tool-reports/x",
+                original_name=f"{campaign}.csv",
+                sha256="0" * 64,
+                report_date=date(2025, 12, 1),
+            )
+            row_model.objects.create(
+                client_id=world.acme.pk,
+                report=report,
+                campaign=campaign,
+                sent_on=date(2025, 11, 24),
+                recipients=10,
+                clicked=1,
+                reported=2,
+                last_seen=date(2025, 12, 1),
+            )
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+    assert dict(PhishingRow.objects.values_list("campaign", "contract_id")) == {
+        "Northwind lure": world.acme_contract.pk,
+        "Rival lure": rival.pk,
+    }
+    assert after[0] in MigrationExecutor(connection).loader.applied_migrations
