@@ -254,7 +254,7 @@ def test_a_report_dated_in_the_future_is_refused_on_every_path(world):
 # ---- Many bad rows -----------------------------------------------------------------------
 
 
-def test_a_file_of_bad_rows_keeps_the_first_thousand_problems_and_counts_the_rest(world):
+def test_a_file_of_bad_rows_keeps_the_first_thousand_problems_and_counts_the_rest(world, tmp_path):
     """1,205 rows with no device: 1,000 problems named, then "and 205 more rows left out"
     (1,205 - 1,000 = 205); the page, its message and the API say the same."""
     lines = ["device,patch,severity,released,installed"]
@@ -279,6 +279,18 @@ def test_a_file_of_bad_rows_keeps_the_first_thousand_problems_and_counts_the_res
     assert report.problems[999]["row"] == 1001  # the header is row 1: the 1,000th bad row
     assert report.problems[-1]["reason"] == (
         "and 205 more rows left out: fix the file and import it again"
+    )
+    # The command says the count in words, not "row None".
+    err = io.StringIO()
+    bad = tmp_path / "bad_rows.csv"
+    bad.write_bytes(data)
+    call_command(
+        "import_tool_report", str(bad), "--kind", "patches", "--client", world.acme.slug,
+        "--preset", "generic", "--report-date", "2025-12-02",
+        stdout=io.StringIO(), stderr=err,
+    )  # fmt: skip
+    assert err.getvalue().splitlines()[-1] == (
+        "And 205 more rows left out: fix the file and import it again"
     )
     body = token_client(world.msp_staff).get(f"/api/v1/tool-reports/{report.pk}/").json()
     assert len(body["problems"]) == 1001
