@@ -209,8 +209,6 @@ class ToolReportViewSet(
         if contract is None:
             raise ValidationError({"client": ["No client you work with has this slug."]})
         self._require_import(contract)
-        if data["report_date"] > contract_today(contract):
-            raise ValidationError({"report_date": ["a report cannot be exported in the future"]})
         kind = KINDS[data["kind"]]
         extra = {"statement": data.get("statement", "").strip()} if kind.statement else {}
         try:

@@ -1,5 +1,5 @@
 """Backup job reports and restore test reports: import and undo (evidence/services.py does the
-storing), the client's runs, protected systems and tests as the pure measure takes them
+storing), a contract's runs, protected systems and tests as the pure measure takes them
 (evidence/backups.py), and the stored measure of every occurrence of the commitments measured
 by them. The protected systems come from the backup reports, so either import judges both."""
 
@@ -26,6 +26,7 @@ from .backups import (
 from .models import BackupJobRow, RestoreTestRow, ToolReport
 from .services import (
     RowKind,
+    commitments_by_contract,
     latest_report_date,
     occurrence_measures_store,
     tool_report_import,
@@ -53,12 +54,12 @@ RESTORE_ROWS = RowKind(
 
 
 def backup_report_import(**arguments) -> ToolReport:
-    """Store a backup job report, its runs keyed on client + job + device + start."""
+    """Store a backup job report, its runs keyed on contract + job + device + start."""
     return tool_report_import(rows=BACKUP_ROWS, **arguments)
 
 
 def restore_report_import(**arguments) -> ToolReport:
-    """Store a restore test report, its tests keyed on client + system + day."""
+    """Store a restore test report, its tests keyed on contract + system + day."""
     return tool_report_import(rows=RESTORE_ROWS, **arguments)
 
 
@@ -70,10 +71,10 @@ def restore_report_undo(*, report: ToolReport, actor, source: str) -> None:
     tool_report_undo(rows=RESTORE_ROWS, report=report, actor=actor, source=source)
 
 
-def client_backup_runs(client_id: int) -> tuple[list[BackupRun], dict[str, date]]:
-    """The client's runs, and the retired devices: a device absent from the latest backup
+def contract_backup_runs(contract_id: int) -> tuple[list[BackupRun], dict[str, date]]:
+    """The contract's runs, and the retired devices: a device absent from the latest backup
     report was retired after the last report that listed it (device key → that day)."""
-    rows = list(BackupJobRow.objects.filter(client_id=client_id))
+    rows = list(BackupJobRow.objects.filter(contract_id=contract_id))
     if not rows:
         return [], {}
     latest = max(r.last_seen for r in rows)
@@ -85,10 +86,10 @@ def client_backup_runs(client_id: int) -> tuple[list[BackupRun], dict[str, date]
     return runs, {d: day for d, day in seen.items() if day != latest}
 
 
-def client_protected_systems(client_id: int) -> list[ProtectedSystem]:
+def contract_protected_systems(contract_id: int) -> list[ProtectedSystem]:
     """The devices of the backup reports (one per name compared without case), each with its
     first run and its retirement."""
-    runs, retired = client_backup_runs(client_id)
+    runs, retired = contract_backup_runs(contract_id)
     first: dict[str, BackupRun] = {}
     for run in sorted(runs, key=lambda r: r.started):
         first.setdefault(system_key(run.device), run)
@@ -97,10 +98,10 @@ def client_protected_systems(client_id: int) -> list[ProtectedSystem]:
     ]
 
 
-def client_restore_tests(client_id: int) -> list[RestoreTest]:
+def contract_restore_tests(contract_id: int) -> list[RestoreTest]:
     return [
         RestoreTest(r.system, r.tested_on, r.result, r.raw_result, r.scope)
-        for r in RestoreTestRow.objects.filter(client_id=client_id)
+        for r in RestoreTestRow.objects.filter(contract_id=contract_id)
     ]
 
 
@@ -112,7 +113,7 @@ def backup_rule(commitment: Commitment) -> BackupRule:
 def occurrence_backup_measure(occurrence: CommitmentOccurrence) -> BackupMeasure:
     """The measure of one occurrence's period, with the devices and runs behind it."""
     commitment = occurrence.commitment
-    runs, retired = client_backup_runs(commitment.contract.client_id)
+    runs, retired = contract_backup_runs(commitment.contract_id)
     return backup_measure(
         runs, backup_rule(commitment), occurrence.period_start, occurrence.due_date, retired
     )
@@ -120,42 +121,47 @@ def occurrence_backup_measure(occurrence: CommitmentOccurrence) -> BackupMeasure
 
 def occurrence_restore_measure(occurrence: CommitmentOccurrence) -> RestoreMeasure:
     """The measure of one occurrence's period, with the systems and tests behind it."""
-    client_id = occurrence.commitment.contract.client_id
+    contract_id = occurrence.commitment.contract_id
     return restore_measure(
-        client_protected_systems(client_id),
-        client_restore_tests(client_id),
+        contract_protected_systems(contract_id),
+        contract_restore_tests(contract_id),
         occurrence.period_start,
         occurrence.due_date,
     )
 
 
-def _commitments(client_id: int, measured_by: str):
-    return Commitment.objects.filter(
-        contract__client_id=client_id, measured_by=measured_by
-    ).select_related("contract")
-
-
 def backup_measures_refresh(*, client_id: int) -> int:
-    """Judge every occurrence of the client's backup-measured commitments."""
-    commitments = _commitments(client_id, "backups")
-    if not commitments.exists():
-        return 0
-    runs, retired = client_backup_runs(client_id)
+    """Judge every occurrence of the client's backup-measured commitments, each contract's from
+    its own runs."""
+    return sum(
+        _backup_contract_refresh(contract_id, commitments)
+        for contract_id, commitments in commitments_by_contract(client_id, "backups").items()
+    )
+
+
+def _backup_contract_refresh(contract_id: int, commitments: list[Commitment]) -> int:
+    runs, retired = contract_backup_runs(contract_id)
     return occurrence_measures_store(
         commitments,
-        latest_report_date(client_id, ToolReport.Kind.BACKUPS),
+        latest_report_date(contract_id, ToolReport.Kind.BACKUPS),
         lambda c, o: backup_measure(runs, backup_rule(c), o.period_start, o.due_date, retired),
     )
 
 
 def restore_measures_refresh(*, client_id: int) -> int:
-    """Judge every occurrence of the client's restore-measured commitments: a period needs
-    both a backup report (the protected systems) and a restore report covering it."""
-    commitments = _commitments(client_id, "restores")
-    if not commitments.exists():
-        return 0
-    systems, tests = client_protected_systems(client_id), client_restore_tests(client_id)
-    dates = [latest_report_date(client_id, k) for k in (ToolReport.Kind.BACKUPS, "restores")]
+    """Judge every occurrence of the client's restore-measured commitments, each contract's
+    from its own reports: a period needs both a backup report (the protected systems) and a
+    restore report covering it."""
+    return sum(
+        _restore_contract_refresh(contract_id, commitments)
+        for contract_id, commitments in commitments_by_contract(client_id, "restores").items()
+    )
+
+
+def _restore_contract_refresh(contract_id: int, commitments: list[Commitment]) -> int:
+    systems = contract_protected_systems(contract_id)
+    tests = contract_restore_tests(contract_id)
+    dates = [latest_report_date(contract_id, k) for k in (ToolReport.Kind.BACKUPS, "restores")]
     covered_until = None if None in dates else min(d for d in dates if d is not None)
     return occurrence_measures_store(
         commitments,

@@ -81,7 +81,7 @@ def demo_reports_ensure(staff) -> list[str]:
             continue
         path = DEMO_REPORTS / entry["file"]
         if ToolReport.objects.filter(
-            client=contract.client, kind=entry["kind"], original_name=path.name
+            contract=contract, kind=entry["kind"], original_name=path.name
         ).exists():
             continue
         extra = {"statement": entry.get("statement", "")} if kind.statement else {}

@@ -28,12 +28,16 @@ from .hygiene_read import mfa_report_read, phishing_report_read
 from .models import PhishingRow, TechnicianMfaRow, ToolReport
 from .services import (
     RowKind,
+    commitments_by_contract,
     latest_report_date,
     occurrence_measures_store,
     tool_report_import,
     tool_report_undo,
 )
 from .stored import (
+    contract_reports_locked,
+    report_already_imported,
+    report_date_checked,
     report_import_recorded,
     report_removed,
     report_stored,
@@ -67,7 +71,7 @@ PHISHING_ROWS = RowKind(
 
 
 def phishing_report_import(**arguments) -> ToolReport:
-    """Store phishing-simulation results and their campaigns, on the natural key client +
+    """Store phishing-simulation results and their campaigns, on the natural key contract +
     campaign + day sent (the arguments of tool_report_import but `rows`)."""
     return tool_report_import(rows=PHISHING_ROWS, **arguments)
 
@@ -78,10 +82,10 @@ def phishing_report_undo(*, report: ToolReport, actor, source: str) -> None:
     tool_report_undo(rows=PHISHING_ROWS, report=report, actor=actor, source=source)
 
 
-def client_campaigns(client_id: int) -> list[Campaign]:
+def contract_campaigns(contract_id: int) -> list[Campaign]:
     return [
         Campaign(r.campaign, r.sent_on, r.recipients, r.clicked, r.reported, r.submitted)
-        for r in PhishingRow.objects.filter(client_id=client_id)
+        for r in PhishingRow.objects.filter(contract_id=contract_id)
     ]
 
 
@@ -95,7 +99,7 @@ def occurrence_phishing_measure(occurrence: CommitmentOccurrence) -> PhishingMea
     """The measure of one occurrence's period, with the campaigns behind it (the drill-down)."""
     commitment = occurrence.commitment
     return phishing_measure(
-        client_campaigns(commitment.contract.client_id),
+        contract_campaigns(commitment.contract_id),
         phishing_rule(commitment),
         occurrence.period_start,
         occurrence.due_date,
@@ -112,11 +116,19 @@ def _store(occurrence: CommitmentOccurrence, summary: dict | None) -> bool:
 def phishing_measures_refresh(*, client_id: int) -> int:
     """Store the measure of every occurrence of the client's phishing-measured commitments
     that a report covers (the latest is dated on or after the period's last day: it lists
-    every campaign of the period). Returns how many were measured."""
-    campaigns = client_campaigns(client_id)
+    every campaign of the period), each contract's from its own campaigns. Returns how many
+    were measured."""
+    return sum(
+        _phishing_contract_refresh(contract_id, commitments)
+        for contract_id, commitments in commitments_by_contract(client_id, "phishing").items()
+    )
+
+
+def _phishing_contract_refresh(contract_id: int, commitments: list[Commitment]) -> int:
+    campaigns = contract_campaigns(contract_id)
     return occurrence_measures_store(
-        Commitment.objects.filter(contract__client_id=client_id, measured_by="phishing"),
-        latest_report_date(client_id, ToolReport.Kind.PHISHING),
+        commitments,
+        latest_report_date(contract_id, ToolReport.Kind.PHISHING),
         lambda c, o: phishing_measure(campaigns, phishing_rule(c), o.period_start, o.due_date),
     )
 
@@ -138,24 +150,28 @@ def mfa_report_import(
     """Store a technician MFA attestation: the list as of `report_date` and the MSP's
     statement (required: the attestation is the MSP's word). Each attestation is a whole list:
     its rows are its own. The same file attested again on the same day with the same words
-    changes nothing (the existing attestation is returned)."""
+    changes nothing (the existing attestation of the contract is returned)."""
     statement = (statement or "").strip()
     if not statement:
         raise ValidationError(
             "Statement: the attestation needs the MSP's statement, in its own words, e.g. "
             "“Every technician with access to your systems signs in with MFA.”"
         )
+    report_date_checked(contract, report_date)
     sha256, read = report_upload_read(upload, MFA_LAYOUT, preset, mfa_report_read, mapping)
-    same = ToolReport.objects.filter(
-        client_id=contract.client_id,
-        kind=ToolReport.Kind.MFA,
-        sha256=sha256,
-        report_date=report_date,
-        statement=statement[:2000],
-    ).first()
-    if same is not None:
-        return same
     with transaction.atomic():
+        contract_reports_locked(contract.pk)
+        same = report_already_imported(
+            contract,
+            ToolReport.Kind.MFA,
+            sha256,
+            report_date,
+            preset,
+            read,
+            statement=statement[:2000],
+        )
+        if same is not None:
+            return same
         report = report_stored(
             contract=contract,
             kind=ToolReport.Kind.MFA,
@@ -170,6 +186,7 @@ def mfa_report_import(
         TechnicianMfaRow.objects.bulk_create(
             TechnicianMfaRow(
                 client_id=contract.client_id,
+                contract_id=contract.pk,
                 report=report,
                 technician=row["technician"],
                 mfa=row["mfa"],
@@ -188,17 +205,18 @@ def mfa_report_import(
 def mfa_report_undo(*, report: ToolReport, actor, source: str) -> None:
     """Take an attestation back (newest first): it and its list go; the commitments are judged
     again."""
-    report_undo_checked(report)
     client_id = report.client_id
     with transaction.atomic():
+        contract_reports_locked(report.contract_id)
+        report_undo_checked(report)
         report_removed(report, actor=actor, source=source, noun="MFA attestation")
         _measured_again(client_id, mfa_measures_refresh)
 
 
-def client_attestations(client_id: int) -> list[Attestation]:
-    reports = ToolReport.objects.filter(client_id=client_id, kind=ToolReport.Kind.MFA)
+def contract_attestations(contract_id: int) -> list[Attestation]:
+    reports = ToolReport.objects.filter(contract_id=contract_id, kind=ToolReport.Kind.MFA)
     rows: dict[int, list[TechnicianMfa]] = {r.pk: [] for r in reports}
-    for row in TechnicianMfaRow.objects.filter(client_id=client_id):
+    for row in TechnicianMfaRow.objects.filter(contract_id=contract_id):
         rows.setdefault(row.report_id, []).append(
             TechnicianMfa(row.technician, row.mfa, row.method)
         )
@@ -211,15 +229,15 @@ def occurrence_mfa_measure(
     occurrence: CommitmentOccurrence,
 ) -> tuple[MfaMeasure, ToolReport | None]:
     """The measure of one occurrence's period and the attestation report behind it."""
-    client_id = occurrence.commitment.contract.client_id
+    contract_id = occurrence.commitment.contract_id
     measure = mfa_measure(
-        client_attestations(client_id), occurrence.period_start, occurrence.due_date
+        contract_attestations(contract_id), occurrence.period_start, occurrence.due_date
     )
     report = None
     if measure.attestation is not None:
         report = (
             ToolReport.objects.select_related("uploaded_by")
-            .filter(client_id=client_id, pk=measure.attestation.order)
+            .filter(contract_id=contract_id, pk=measure.attestation.order)
             .first()
         )
     return measure, report
@@ -229,11 +247,19 @@ def mfa_measures_refresh(*, client_id: int) -> int:
     """Store the measure of every occurrence of the client's MFA-measured commitments: a
     period with an attestation dated in it is judged by it at once; a period without one is
     missed once a later attestation shows the period passed without one, and waits (Due, then
-    Overdue) while none is dated after it. Returns how many were measured."""
-    attestations = client_attestations(client_id)
+    Overdue) while none is dated after it. Each contract is judged by its own attestations
+    only. Returns how many were measured."""
+    measured = 0
+    for contract_id, commitments in commitments_by_contract(client_id, "mfa").items():
+        measured += _mfa_contract_refresh(contract_id, commitments)
+    return measured
+
+
+def _mfa_contract_refresh(contract_id: int, commitments: list[Commitment]) -> int:
+    attestations = contract_attestations(contract_id)
     covered_until = max((a.attested_on for a in attestations), default=None)
     measured = 0
-    for commitment in Commitment.objects.filter(contract__client_id=client_id, measured_by="mfa"):
+    for commitment in commitments:
         commitment_occurrences_ensure(commitment=commitment)
         for occ in commitment.occurrences.all():
             measure = mfa_measure(attestations, occ.period_start, occ.due_date)

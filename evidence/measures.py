@@ -17,7 +17,15 @@ def _kinds():
 def measures_refresh(*, client_id: int) -> int:
     """Store the measure of every occurrence of the client's measured commitments that its
     reports cover; returns how many occurrences are measured."""
-    return sum(kind.refresh(client_id=client_id) for kind in _kinds().values())
+    from contracts.models import CommitmentOccurrence
+
+    measured = sum(kind.refresh(client_id=client_id) for kind in _kinds().values())
+    # A commitment switched back to "by hand" is no longer judged by any report: the measure
+    # its reports once gave must not stay behind (the API and pages would still show it).
+    CommitmentOccurrence.objects.filter(
+        commitment__contract__client_id=client_id, measure__isnull=False
+    ).exclude(commitment__measured_by__in=list(_kinds())).update(measure=None)
+    return measured
 
 
 def measure_words(measured_by: str, summary: dict | None) -> str:

@@ -55,9 +55,12 @@ class ToolReport(models.Model):
 
 
 class PatchRow(models.Model):
-    """One (device, patch) pair of a client as the latest report listing it says."""
+    """One (device, patch) pair of a contract's client as the latest report listing it says."""
 
     client = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    # Rows are the contract's: two MSPs of one client report on their own contracts, and
+    # neither's report may judge, show or overwrite the other's (docs/evidence.md).
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="+")
     report = models.ForeignKey(ToolReport, on_delete=models.CASCADE, related_name="patch_rows")
     device = models.CharField(max_length=255)
     patch = models.CharField(max_length=255)
@@ -72,7 +75,7 @@ class PatchRow(models.Model):
         ordering = ["device", "patch"]
         constraints = [
             models.UniqueConstraint(
-                fields=["client", "device", "patch"], name="one_patch_row_per_device_and_patch"
+                fields=["contract", "device", "patch"], name="one_patch_row_per_device_and_patch"
             )
         ]
 
@@ -89,6 +92,9 @@ class BackupJobRow(models.Model):
         FAILED = "failed", "Failed"
 
     client = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    # Rows are the contract's: two MSPs of one client report on their own contracts, and
+    # neither's report may judge, show or overwrite the other's (docs/evidence.md).
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="+")
     report = models.ForeignKey(ToolReport, on_delete=models.CASCADE, related_name="backup_rows")
     job = models.CharField(max_length=255)
     device = models.CharField(max_length=255)
@@ -103,7 +109,7 @@ class BackupJobRow(models.Model):
         ordering = ["device", "job", "started"]
         constraints = [
             models.UniqueConstraint(
-                fields=["client", "job", "device", "started"], name="one_backup_run_per_start"
+                fields=["contract", "job", "device", "started"], name="one_backup_run_per_start"
             )
         ]
 
@@ -119,6 +125,9 @@ class RestoreTestRow(models.Model):
         FAILED = "failed", "Failed"
 
     client = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    # Rows are the contract's: two MSPs of one client report on their own contracts, and
+    # neither's report may judge, show or overwrite the other's (docs/evidence.md).
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="+")
     report = models.ForeignKey(ToolReport, on_delete=models.CASCADE, related_name="restore_rows")
     system = models.CharField(max_length=255)
     tested_on = models.DateField()
@@ -132,7 +141,7 @@ class RestoreTestRow(models.Model):
         ordering = ["system", "tested_on"]
         constraints = [
             models.UniqueConstraint(
-                fields=["client", "system", "tested_on"], name="one_restore_test_per_system_day"
+                fields=["contract", "system", "tested_on"], name="one_restore_test_per_system_day"
             )
         ]
 
@@ -144,6 +153,9 @@ class PhishingRow(models.Model):
     """One phishing-simulation campaign's results, as the latest report listing it says."""
 
     client = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    # Rows are the contract's: two MSPs of one client report on their own contracts, and
+    # neither's report may judge, show or overwrite the other's (docs/evidence.md).
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="+")
     report = models.ForeignKey(ToolReport, on_delete=models.CASCADE, related_name="phishing_rows")
     campaign = models.CharField(max_length=255)
     sent_on = models.DateField()
@@ -158,7 +170,7 @@ class PhishingRow(models.Model):
         ordering = ["sent_on", "campaign"]
         constraints = [
             models.UniqueConstraint(
-                fields=["client", "campaign", "sent_on"], name="one_phishing_campaign_per_day"
+                fields=["contract", "campaign", "sent_on"], name="one_phishing_campaign_per_day"
             )
         ]
 
@@ -171,6 +183,9 @@ class TechnicianMfaRow(models.Model):
     with MFA, as the attestation report says."""
 
     client = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    # Rows are the contract's: two MSPs of one client report on their own contracts, and
+    # neither's report may judge, show or overwrite the other's (docs/evidence.md).
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="+")
     report = models.ForeignKey(ToolReport, on_delete=models.CASCADE, related_name="mfa_rows")
     technician = models.CharField(max_length=255)
     mfa = models.BooleanField()

@@ -1,6 +1,7 @@
 """Tool reports of every kind: import one (file stored, rows upserted on their natural key,
 problems named), undo one; and for patch reports, recompute the measured commitments'
-occurrences from the client's rows."""
+occurrences from their contract's rows. Rows are kept per contract: a client with two MSPs has
+two contracts, and each MSP's reports judge only its own contract's commitments."""
 
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ from .patch_read import patch_report_read
 from .patches import PatchMeasure, PatchPair, PatchRule, patch_measure, severity_key
 from .presets import PATCH_LAYOUT
 from .stored import (
+    contract_reports_locked,
+    report_already_imported,
+    report_date_checked,
     report_import_recorded,
     report_removed,
     report_stored,
@@ -63,10 +67,17 @@ def tool_report_import(
     """Store a tool report and its rows: the file under a random name with its SHA-256, the
     rows upserted on their natural key, an older report never overwriting what a newer one
     said (importing the same report again changes no row), the import audited, every measured
-    commitment judged again and the client recomputed once the import commits."""
+    commitment judged again and the client recomputed once the import commits. The same report
+    imported again is answered with the first (no second entry). Imports and undos of one
+    contract take turns (contract_reports_locked)."""
+    report_date_checked(contract, report_date)
     sha256, result = report_upload_read(upload, rows.layout, preset, rows.read, mapping)
     client = contract.client
     with transaction.atomic():
+        contract_reports_locked(contract.pk)
+        same = report_already_imported(contract, rows.kind, sha256, report_date, preset, result)
+        if same is not None:
+            return same
         report = report_stored(
             contract=contract,
             kind=rows.kind,
@@ -91,7 +102,7 @@ def _rows_upsert(rows: RowKind, report: ToolReport, read: list[dict]) -> list[di
     report (for undo); returns the rows written."""
     existing = {
         tuple(getattr(r, k) for k in rows.key): r
-        for r in rows.model.objects.filter(client_id=report.client_id)  # type: ignore[attr-defined]
+        for r in rows.model.objects.filter(contract_id=report.contract_id)  # type: ignore[attr-defined]
     }
     fresh, written = [], []
     for row in read:
@@ -104,14 +115,18 @@ def _rows_upsert(rows: RowKind, report: ToolReport, read: list[dict]) -> list[di
         written.append(row)
         fresh.append(
             rows.model(
-                client_id=report.client_id, report=report, last_seen=report.report_date, **values
+                client_id=report.client_id,
+                contract_id=report.contract_id,
+                report=report,
+                last_seen=report.report_date,
+                **values,
             )
         )
     report.save(update_fields=["replaced"])
     rows.model.objects.bulk_create(  # type: ignore[attr-defined]
         fresh,
         update_conflicts=True,
-        unique_fields=["client", *rows.key],
+        unique_fields=["contract", *rows.key],
         update_fields=["report", *rows.fields, "last_seen"],
         batch_size=2000,
     )
@@ -127,7 +142,8 @@ def _row_state(rows: RowKind, row: models.Model) -> dict:
     return state
 
 
-def _row_from_state(rows: RowKind, client_id: int, state: dict) -> models.Model:
+def _row_from_state(rows: RowKind, report: ToolReport, state: dict) -> models.Model:
+    """A row the undone `report` overwrote, back as it was (of the report's contract)."""
     values = {}
     for name in (*rows.key, *rows.fields, "last_seen"):
         value, model_field = state[name], rows.model._meta.get_field(name)
@@ -136,19 +152,26 @@ def _row_from_state(rows: RowKind, client_id: int, state: dict) -> models.Model:
         elif value is not None and isinstance(model_field, models.DateField):
             value = date.fromisoformat(value)
         values[name] = value
-    return rows.model(client_id=client_id, report_id=state["report"], **values)
+    return rows.model(
+        client_id=report.client_id,
+        contract_id=report.contract_id,
+        report_id=state["report"],
+        **values,
+    )
 
 
 def tool_report_undo(*, rows: RowKind, report: ToolReport, actor, source: str) -> None:
     """Take a report back: its rows go, the rows it overwrote come back as they were, and the
-    measured commitments are judged again. Newest first: a later report of the client may have
-    built on this one."""
-    report_undo_checked(report)
+    measured commitments are judged again. Newest first: a later report of the contract may
+    have built on this one (checked holding the contract's lock, so no import slips in)."""
     client_id = report.client_id
     with transaction.atomic():
+        contract_reports_locked(report.contract_id)
+        report_undo_checked(report)
+        report.refresh_from_db(fields=["replaced"])
         rows.model.objects.filter(report=report).delete()  # type: ignore[attr-defined]
         rows.model.objects.bulk_create(  # type: ignore[attr-defined]
-            [_row_from_state(rows, client_id, state) for state in report.replaced]
+            [_row_from_state(rows, report, state) for state in report.replaced]
         )
         report_removed(report, actor=actor, source=source, noun=rows.noun)
         measures_refresh(client_id=client_id)
@@ -167,7 +190,7 @@ PATCH_ROWS = RowKind(
 
 
 def patch_report_import(**arguments) -> ToolReport:
-    """Store a patch report and its rows, keyed on client + device + patch (the arguments of
+    """Store a patch report and its rows, keyed on contract + device + patch (the arguments of
     tool_report_import but `rows`)."""
     return tool_report_import(rows=PATCH_ROWS, **arguments)
 
@@ -176,10 +199,10 @@ def patch_report_undo(*, report: ToolReport, actor, source: str) -> None:
     tool_report_undo(rows=PATCH_ROWS, report=report, actor=actor, source=source)
 
 
-def client_patch_pairs(client_id: int) -> list[PatchPair]:
-    """The client's pairs, each device's retirement read from the report dates: a device absent
-    from the latest report was retired after the last report that listed it."""
-    rows = list(PatchRow.objects.filter(client_id=client_id))
+def contract_patch_pairs(contract_id: int) -> list[PatchPair]:
+    """The contract's pairs, each device's retirement read from the report dates: a device
+    absent from the latest report was retired after the last report that listed it."""
+    rows = list(PatchRow.objects.filter(contract_id=contract_id))
     if not rows:
         return []
     latest = max(r.last_seen for r in rows)
@@ -211,7 +234,7 @@ def occurrence_patch_measure(occurrence: CommitmentOccurrence) -> PatchMeasure:
     """The measure of one occurrence's period, with the rows behind it (the drill-down)."""
     commitment = occurrence.commitment
     return patch_measure(
-        client_patch_pairs(commitment.contract.client_id),
+        contract_patch_pairs(commitment.contract_id),
         commitment_rule(commitment),
         occurrence.period_start,
         occurrence.due_date,
@@ -219,18 +242,34 @@ def occurrence_patch_measure(occurrence: CommitmentOccurrence) -> PatchMeasure:
 
 
 def patch_measures_refresh(*, client_id: int) -> int:
-    """Store the measure of every occurrence of the client's patch-measured commitments: only
-    of periods a report covers (the latest report is dated on or after the period's last day;
-    a report cannot speak for days after it was exported). Returns how many were measured."""
-    pairs = client_patch_pairs(client_id)
-    commitments = Commitment.objects.filter(
-        contract__client_id=client_id, measured_by="patches"
-    ).select_related("contract")
+    """Store the measure of every occurrence of the client's patch-measured commitments, each
+    contract's from its own rows: only of periods a report covers (the contract's latest
+    report is dated on or after the period's last day; a report cannot speak for days after
+    it was exported). Returns how many were measured."""
+    return sum(
+        _patch_contract_refresh(contract_id, commitments)
+        for contract_id, commitments in commitments_by_contract(client_id, "patches").items()
+    )
+
+
+def _patch_contract_refresh(contract_id: int, commitments: list[Commitment]) -> int:
+    pairs = contract_patch_pairs(contract_id)
     return occurrence_measures_store(
         commitments,
-        latest_report_date(client_id),
+        latest_report_date(contract_id),
         lambda c, o: patch_measure(pairs, commitment_rule(c), o.period_start, o.due_date),
     )
+
+
+def commitments_by_contract(client_id: int, measured_by: str) -> dict[int, list[Commitment]]:
+    """The client's commitments measured by a kind, by contract: each contract is judged from
+    its own reports only (another contract of the client may be another MSP's)."""
+    found: dict[int, list[Commitment]] = {}
+    for commitment in Commitment.objects.filter(
+        contract__client_id=client_id, measured_by=measured_by
+    ).select_related("contract"):
+        found.setdefault(commitment.contract_id, []).append(commitment)
+    return found
 
 
 def occurrence_measures_store(commitments, covered_until: date | None, measure_of) -> int:
@@ -252,8 +291,9 @@ def occurrence_measures_store(commitments, covered_until: date | None, measure_o
     return measured
 
 
-def latest_report_date(client_id: int, kind: str = ToolReport.Kind.PATCHES) -> date | None:
-    """The export day of the client's latest report of a kind: the periods it covers end there."""
-    return ToolReport.objects.filter(client_id=client_id, kind=kind).aggregate(
+def latest_report_date(contract_id: int, kind: str = ToolReport.Kind.PATCHES) -> date | None:
+    """The export day of the contract's latest report of a kind: the periods it covers end
+    there."""
+    return ToolReport.objects.filter(contract_id=contract_id, kind=kind).aggregate(
         d=Max("report_date")
     )["d"]

@@ -24,6 +24,7 @@ from .backup_services import occurrence_backup_measure, occurrence_restore_measu
 from .charts import TrendPoint, commitment_bound, measured_trend
 from .kinds import KINDS, ReportKind
 from .models import ToolReport
+from .problems import problems_count
 from .services import occurrence_patch_measure
 
 
@@ -46,7 +47,8 @@ def tool_reports(request, slug, pk, kind):
             raise PermissionDenied("Only the MSP's staff and the advisor import tool reports.")
         _upload(request, contract, report_kind)
         return redirect(report_kind.page, slug=client.slug, pk=contract.pk)
-    of_kind = ToolReport.objects.filter(client=client, kind=kind)
+    # The contract's own reports: another contract of the client may be another MSP's.
+    of_kind = ToolReport.objects.filter(contract=contract, kind=kind)
     trends = _trends(contract, report_kind)
     return render(
         request,
@@ -56,7 +58,7 @@ def tool_reports(request, slug, pk, kind):
             "contract": contract,
             "kind": report_kind,
             "can_upload": can_upload,
-            "reports": of_kind.filter(contract=contract).select_related("uploaded_by"),
+            "reports": of_kind.select_related("uploaded_by"),
             "trends": trends,
             # The same trends drawn (the table stays: for screen readers and the print).
             **_charts(client, contract, trends, report_kind),
@@ -136,7 +138,7 @@ def _upload(request, contract, kind: ReportKind) -> None:
             mapping={f: c for f, c in mapping.items() if c},
             **extra,
         )
-        left_out = len(report.problems)
+        left_out = problems_count(report.problems)
         messages.success(
             request,
             f"{report.original_name}: {report.rows_imported} of {report.rows_read} rows imported"

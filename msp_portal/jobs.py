@@ -39,6 +39,7 @@ class Locks:
     RECOMPUTE = 7303  # a client's recompute, by client id
     REVIEW_PDF = 7311  # a review PDF's lease, by review id
     DISPUTE_OPEN = 7321  # opening a dispute of a contract, by contract id
+    TOOL_REPORTS = 7331  # importing or undoing a contract's tool reports, by contract id
 
 
 # What publishing a task raises when Redis is down or restarting, or does not answer within

@@ -102,4 +102,7 @@ class Command(BaseCommand):
             f"{report.rows_imported} imported for {client.name}."
         )
         for p in report.problems:
+            if p.get("left_out"):  # the count of the rows past the first 1,000 problems
+                self.stderr.write(p["reason"][0].upper() + p["reason"][1:])
+                continue
             self.stderr.write(f"row {p['row']}, column {p['column']} '{p['value']}': {p['reason']}")
