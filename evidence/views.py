@@ -139,11 +139,15 @@ def _upload(request, contract, kind: ReportKind) -> None:
             **extra,
         )
         left_out = problems_count(report.problems)
+        named = sum(1 for p in report.problems if "left_out" not in p)
+        listed = "listed below" if named == left_out else f"the first {named} listed below"
         messages.success(
             request,
             f"{report.original_name}: {report.rows_imported} of {report.rows_read} rows imported"
             + (
-                f"; {left_out} problem{'s' if left_out != 1 else ''} listed below."
+                f"; {left_out} problem{'s' if left_out != 1 else ''}"
+                + (" " if named == left_out else ", ")
+                + f"{listed}."
                 if left_out
                 else "."
             ),

@@ -272,7 +272,7 @@ def test_a_file_of_bad_rows_keeps_the_first_thousand_problems_and_counts_the_res
         follow=True,
     )
     text = response.content.decode()
-    assert "bad.csv: 0 of 1205 rows imported; 1205 problems listed below." in text
+    assert "bad.csv: 0 of 1205 rows imported; 1205 problems, the first 1000 listed below." in text
     assert "And 205 more rows left out: fix the file and import it again" in text
     report = ToolReport.objects.get()
     assert len(report.problems) == 1001
