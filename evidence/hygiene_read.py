@@ -68,25 +68,30 @@ def phishing_report_read(
     return _recipient_rows(table)
 
 
+def _campaign_problem(row: int, columns: dict, text: dict, sent_on) -> dict | None:
+    """Why a row names no campaign a period can count (no campaign, no day sent), or None."""
+    if not text["campaign"]:
+        return problem(row, columns["campaign"], "", "the campaign is empty")
+    if sent_on is None:
+        return problem(
+            row,
+            columns["sent_on"],
+            text["sent_on"],
+            "not a date: the day it was sent says which period it answers for",
+        )
+    return None
+
+
 def _campaign_rows(table) -> HygieneRead:
     columns, sent = table.columns, table.dates["sent_on"]
     out = HygieneRead(rows_read=table.rows_read)
     kept: dict[tuple, dict] = {}  # a later row for the same campaign and day replaces the earlier
     for i, row, text in table.records():
-        if not text["campaign"]:
-            out.problems.append(problem(row, columns["campaign"], "", "the campaign is empty"))
+        bad = _campaign_problem(row, columns, text, sent[i])
+        if bad is not None:
+            out.problems.append(bad)
             continue
-        if sent[i] is None:
-            out.problems.append(
-                problem(
-                    row,
-                    columns["sent_on"],
-                    text["sent_on"],
-                    "not a date: the day it was sent says which period it answers for",
-                )
-            )
-            continue
-        counts, bad = {}, None
+        counts = {}
         for f in ("recipients", "clicked", "reported", "submitted"):
             if f not in columns or (f == "submitted" and not text[f]):
                 counts[f] = None
@@ -160,21 +165,12 @@ def _recipient_rows(table) -> HygieneRead:
     results: list[RecipientResult] = []
     seen: dict[tuple[str, str], int] = {}
     for i, row, text in table.records():
-        if not text["campaign"]:
-            out.problems.append(problem(row, columns["campaign"], "", "the campaign is empty"))
-            continue
-        if not text["recipient"]:
+        if text["campaign"] and not text["recipient"]:
             out.problems.append(problem(row, columns["recipient"], "", "the recipient is empty"))
             continue
-        if sent[i] is None:
-            out.problems.append(
-                problem(
-                    row,
-                    columns["sent_on"],
-                    text["sent_on"],
-                    "not a date: the day it was sent says which period it answers for",
-                )
-            )
+        bad = _campaign_problem(row, columns, text, sent[i])
+        if bad is not None:
+            out.problems.append(bad)
             continue
         key = (text["campaign"], text["recipient"].lower())
         if key in seen:
