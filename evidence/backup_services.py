@@ -29,6 +29,7 @@ from .services import (
     commitments_by_contract,
     latest_report_date,
     occurrence_measures_store,
+    retired_devices,
     tool_report_import,
     tool_report_undo,
 )
@@ -75,15 +76,8 @@ def contract_backup_runs(contract_id: int) -> tuple[list[BackupRun], dict[str, d
     """The contract's runs, and the retired devices: a device absent from the latest backup
     report was retired after the last report that listed it (device key → that day)."""
     rows = list(BackupJobRow.objects.filter(contract_id=contract_id))
-    if not rows:
-        return [], {}
-    latest = max(r.last_seen for r in rows)
-    seen: dict[str, date] = {}
-    for r in rows:
-        key = system_key(r.device)
-        seen[key] = max(seen.get(key, r.last_seen), r.last_seen)
     runs = [BackupRun(r.job, r.device, r.started, r.result, r.raw_result) for r in rows]
-    return runs, {d: day for d, day in seen.items() if day != latest}
+    return runs, retired_devices([(system_key(r.device), r.last_seen) for r in rows])
 
 
 def contract_protected_systems(contract_id: int) -> list[ProtectedSystem]:

@@ -30,6 +30,7 @@ from .services import (
     RowKind,
     commitments_by_contract,
     latest_report_date,
+    occurrence_measure_save,
     occurrence_measures_store,
     tool_report_import,
     tool_report_undo,
@@ -104,13 +105,6 @@ def occurrence_phishing_measure(occurrence: CommitmentOccurrence) -> PhishingMea
         occurrence.period_start,
         occurrence.due_date,
     )
-
-
-def _store(occurrence: CommitmentOccurrence, summary: dict | None) -> bool:
-    if occurrence.measure != summary:
-        occurrence.measure = summary
-        occurrence.save(update_fields=["measure"])
-    return summary is not None
 
 
 def phishing_measures_refresh(*, client_id: int) -> int:
@@ -266,5 +260,5 @@ def _mfa_contract_refresh(contract_id: int, commitments: list[Commitment]) -> in
             covered = measure.attestation is not None or (
                 covered_until is not None and occ.due_date <= covered_until
             )
-            measured += _store(occ, measure.summary() if covered else None)
+            measured += occurrence_measure_save(occ, measure.summary() if covered else None)
     return measured

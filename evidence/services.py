@@ -199,16 +199,23 @@ def patch_report_undo(*, report: ToolReport, actor, source: str) -> None:
     tool_report_undo(rows=PATCH_ROWS, report=report, actor=actor, source=source)
 
 
+def retired_devices(seen: list[tuple[str, date]]) -> dict[str, date]:
+    """From (device, a report date that listed it) pairs: each device absent from the latest
+    report → the last report date that listed it (it was retired after that day)."""
+    if not seen:
+        return {}
+    latest = max(day for _device, day in seen)
+    last: dict[str, date] = {}
+    for device, day in seen:
+        last[device] = max(last.get(device, day), day)
+    return {device: day for device, day in last.items() if day != latest}
+
+
 def contract_patch_pairs(contract_id: int) -> list[PatchPair]:
     """The contract's pairs, each device's retirement read from the report dates: a device
     absent from the latest report was retired after the last report that listed it."""
     rows = list(PatchRow.objects.filter(contract_id=contract_id))
-    if not rows:
-        return []
-    latest = max(r.last_seen for r in rows)
-    device_seen: dict[str, date] = {}
-    for r in rows:
-        device_seen[r.device] = max(device_seen.get(r.device, r.last_seen), r.last_seen)
+    retired = retired_devices([(r.device, r.last_seen) for r in rows])
     return [
         PatchPair(
             device=r.device,
@@ -216,7 +223,7 @@ def contract_patch_pairs(contract_id: int) -> list[PatchPair]:
             severity=r.severity,
             released=r.released,
             installed=r.installed,
-            retired_after=None if device_seen[r.device] == latest else device_seen[r.device],
+            retired_after=retired.get(r.device),
         )
         for r in rows
     ]
@@ -284,11 +291,16 @@ def occurrence_measures_store(commitments, covered_until: date | None, measure_o
                 if covered_until is not None and occurrence.due_date <= covered_until
                 else None
             )
-            if occurrence.measure != summary:
-                occurrence.measure = summary
-                occurrence.save(update_fields=["measure"])
-            measured += summary is not None
+            measured += occurrence_measure_save(occurrence, summary)
     return measured
+
+
+def occurrence_measure_save(occurrence: CommitmentOccurrence, summary: dict | None) -> bool:
+    """Store an occurrence's measure where it changed; True when it is measured."""
+    if occurrence.measure != summary:
+        occurrence.measure = summary
+        occurrence.save(update_fields=["measure"])
+    return summary is not None
 
 
 def latest_report_date(contract_id: int, kind: str = ToolReport.Kind.PATCHES) -> date | None:

@@ -1,7 +1,7 @@
 """What importing and undoing a tool report does whatever its kind: the upload checked and read,
 the file stored with its SHA-256 and the audit trail, and on undo the newest-first rule, the
-audit, the report and its file gone. Each kind's services (evidence/services.py for patches,
-evidence/hygiene_services.py for phishing and MFA) add their own rows and measures."""
+audit, the report and its file gone. The rows are written by evidence/services.py's RowKind
+upsert for every kind but the MFA attestation, whose list is its own (hygiene_services.py)."""
 
 from __future__ import annotations
 
