@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 from django.db import connection
+from django.utils import timezone
 
 from kpis.imports.copy_frame import copy_frame
 from kpis.imports.history_store import histories_store, history_text
@@ -266,7 +267,10 @@ def tickets_store(
     }
     columns = [name for name, _ in COLUMNS] + ["content_hash", *extra]
     counts = {"new": 0, "changed": 0}
-    spans: list[pl.DataFrame] = []  # creation and resolution of the new and changed tickets
+    # The client-months the new and changed tickets touch, found by the producer a slice at a
+    # time while the server is busy with the COPY, and those the changed ones left.
+    months: set[tuple[int, str]] = set()
+    touched = partial(_months, zone_by_client=zone_by_client, now=timezone.now())
     with connection.cursor() as cursor, tempfile.TemporaryFile() as changed_csv:
         existing = _existing(cursor, source_system, sorted(zone_by_client))
         if existing.height:
@@ -276,13 +280,22 @@ def tickets_store(
         del existing, keys
         history_rows: list[pl.Series] = []
         produce = partial(
-            _slices, tickets, order, old_hash, extra, changed_csv, spans, counts, history_rows
+            _slices,
+            tickets,
+            order,
+            old_hash,
+            extra,
+            changed_csv,
+            touched,
+            months,
+            counts,
+            history_rows,
         )
         _copy_produced(cursor, _copy_sql("kpis_ticket", columns), produce)
         del produce, old_hash
         if counts["changed"]:
             changed_csv.seek(0)
-            spans.append(
+            months |= touched(
                 _update_changed(cursor, changed_csv, source_system, job_id, sorted(zone_by_client))
             )
         if history_rows:
@@ -293,7 +306,6 @@ def tickets_store(
                 source_system=source_system,
                 copy_produced=_copy_produced,
             )
-    months = _months(pl.concat(spans), zone_by_client) if spans else set()
     created, updated = counts["new"], counts["changed"]
     return StoreResult(created, updated, tickets.height - created - updated, months)
 
@@ -304,13 +316,14 @@ def _slices(
     old_hash: pl.Series,
     extra: dict,
     changed_csv,
-    spans: list,
+    touched: Callable[[pl.DataFrame], set],
+    months: set,
     counts: dict,
     history_rows: list,
 ) -> Iterator[bytes]:
     """The CSV of the new tickets, a slice at a time in `order` (run by the producer thread).
-    Changed ones go to `changed_csv` for the staging table; each new or changed ticket's
-    creation and resolution go to `spans`, for the months to recompute."""
+    Changed ones go to `changed_csv` for the staging table; the client-months each new or
+    changed ticket's creation and resolution touch go to `months`, to recompute."""
     inputs = [("status" if name == "state" else name) for name, _ in COLUMNS]
     for offset in range(0, len(order), SLICE_ROWS):
         rows = order.slice(offset, SLICE_ROWS)
@@ -325,7 +338,7 @@ def _slices(
         changed = ~new & (old != hashes)
         if history is not None:  # written once the tickets are (history_store.py)
             history_rows.append(rows.filter(new | changed))
-        spans.append(
+        months |= touched(
             part.filter(new | changed).select("client_id", start="created_at", end="resolved_at")
         )
         counts["new"] += new.sum()
@@ -392,21 +405,20 @@ def _update_changed(
     return old_spans
 
 
-def _months(spans: pl.DataFrame, zone_by_client: dict[int, str]) -> set:
+def _months(spans: pl.DataFrame, zone_by_client: dict[int, str], now=None) -> set:
     """Client-months whose figures these writes can change, for each new ticket and for each
     changed ticket as it is now and as it was: the months from its creation to its resolution
-    (the backlog at each month's end counts it) or to now while open, and the two months after
-    its creation (a later incident may repeat it within a 30–60-day window). `spans` holds each
-    one's client, start and end as naive UTC datetimes."""
+    (the backlog at each month's end counts it) or to `now` while open, and the two months
+    after its creation (a later incident may repeat it within a 30–60-day window). `spans`
+    holds each one's client, start and end as naive UTC datetimes; the union of the months of
+    any split of them is the months of all of them."""
     spans = spans.filter(pl.col("start").is_not_null())
     if spans.is_empty():
         return set()
     spans = spans.with_columns(
         pl.col("start", "end").cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
     )
-    from django.utils import timezone
-
-    now = timezone.now()
+    now = now or timezone.now()
     months = set()
     for zone in set(zone_by_client.values()):
         ids = [c for c, z in zone_by_client.items() if z == zone]

@@ -100,6 +100,9 @@ def _value_map(
 
 def _number(series: pl.Series) -> pl.Series:
     text = series.str.replace_all(",", "")
+    number = text.cast(pl.Float64, strict=False)
+    if number.null_count() == text.null_count():
+        return number  # every value a number: no yes or no to read (the common case, at once)
     yes_no = text.str.to_lowercase().replace_strict(
         {"yes": "1", "no": "0", "true": "1", "false": "0", "y": "1", "n": "0"},
         default=text,
@@ -211,13 +214,15 @@ def tickets_normalise(table_frame: pl.DataFrame, mapping: Mapping) -> Normalised
         out[name] = raw[name].fill_null("") if name in raw else pl.repeat("", rows_in, eager=True)
     for name, limit in _CUT_AT.items():
         if name in raw:
-            cut = (raw[name].str.len_chars() > limit).fill_null(False)
-            reason = f"longer than {limit:,} characters: the first {limit:,} are kept"
-            flag(cut & ~bad, name, raw[name].str.slice(0, 60) + "…", reason, "warning")
+            cut = (raw[name].str.len_chars() > limit).fill_null(False) & ~bad
+            if cut.any():  # the values shown are built only for the rows they name
+                reason = f"longer than {limit:,} characters: the first {limit:,} are kept"
+                flag(cut, name, raw[name].str.slice(0, 60) + "…", reason, "warning")
     out["external_id"] = raw["external_id"]
     too_long = (raw["external_id"].str.len_chars() > ID_MAX_LENGTH).fill_null(False)
-    shown = raw["external_id"].str.slice(0, ID_MAX_LENGTH + 20)
-    if flag(too_long, "external_id", shown, f"ticket id longer than {ID_MAX_LENGTH} characters"):
+    if too_long.any():
+        shown = raw["external_id"].str.slice(0, ID_MAX_LENGTH + 20)
+        flag(too_long, "external_id", shown, f"ticket id longer than {ID_MAX_LENGTH} characters")
         bad |= too_long
 
     numbers = {
@@ -419,7 +424,10 @@ def _last_row_wins(
 ) -> tuple[list[pl.DataFrame], pl.DataFrame]:
     """A ticket id twice in one file: the later row wins, and a warning names the earlier."""
     keys = ["company", "external_id"]
-    repeated = frame.filter(pl.col("external_id").is_duplicated())
+    # Only the key and row columns are searched, not copies of whole rows; and the pair, not
+    # the id alone, repeats: two clients' tickets may share a number.
+    repeated = frame.select(*keys, "__row").filter(pl.col("external_id").is_duplicated())
+    repeated = repeated.filter(pl.struct(keys).is_duplicated())
     if repeated.is_empty():
         return [], frame
     last_rows = repeated.group_by(keys).agg(pl.col("__row").max().alias("kept"))
@@ -434,7 +442,8 @@ def _last_row_wins(
         ],
         "warning",
     )
-    return [warning], frame.unique(subset=keys, keep="last", maintain_order=True)
+    # The rows are in file order, so dropping the earlier ones keeps the last of each.
+    return [warning], frame.filter(~pl.col("__row").is_in(earlier["__row"].implode()))
 
 
 def _unmapped_warnings(
