@@ -23,6 +23,7 @@ from msp_portal.tenancy import Action, get_client_contract_or_404
 from .backup_services import occurrence_backup_measure, occurrence_restore_measure
 from .charts import TrendPoint, commitment_bound, measured_trend
 from .kinds import KINDS, ReportKind
+from .left_out import devices_left_out
 from .models import ToolReport
 from .problems import problems_count
 from .services import occurrence_patch_measure
@@ -173,7 +174,7 @@ def tool_report_undo(request, slug, pk, report, kind):
 def measured_occurrence(request, slug, pk, occurrence, measured_by: str) -> dict:
     """The page context of a drill-down: the client, the contract, one occurrence of its
     commitment measured by `measured_by` (404 for any other) and its status in words."""
-    client, contract, _access = get_client_contract_or_404(request.user, slug, pk)
+    client, contract, access = get_client_contract_or_404(request.user, slug, pk)
     occ = get_object_or_404(
         CommitmentOccurrence.objects.select_related("commitment__contract"),
         pk=occurrence,
@@ -188,6 +189,8 @@ def measured_occurrence(request, slug, pk, occurrence, measured_by: str) -> dict
         "status_label": dict(CommitmentOccurrence.Status.choices)[
             occ.status_on(contract_today(contract), 0)
         ],
+        "left_out": devices_left_out(contract.pk, measured_by, occ.due_date),
+        "can_dispute": access.can(Action.OPEN_DISPUTE),
     }
 
 

@@ -524,3 +524,29 @@ def test_the_verdict_strip_counts_measured_backups_overdue_only_when_not_kept(wo
     # Kept by the reports: July and September's backups; August and Q3's restores missed.
     assert overdue_count(world.acme_contract, today) == before + 2
     assert _month(backups, 8).measure["kept"] is False
+
+
+def test_the_drilldowns_name_the_devices_counted_as_retired(world, client_for):
+    """WS-007 is in the 1 Sep report, not in the 1 Oct ones: it counts as retired after 1 Sep.
+    A report that left a failing device out would turn a miss into a keep, so every period it
+    touches names it: September's backups and Q3's restore tests, not August's (it answered
+    for the whole of August)."""
+    backups, restores = _measured(world)
+    _all_reports(world)
+    args = [world.acme.slug, world.acme_contract.pk]
+    owner, staff = client_for(world.owner), client_for(world.msp_staff)
+    september, q3 = _month(backups, 9), _month(restores, 7)
+    august = reverse("occurrence_backups", args=[*args, _month(backups, 8).pk])
+    for name, occurrence in (("occurrence_backups", september), ("occurrence_restores", q3)):
+        url = reverse(name, args=[*args, occurrence.pk])
+        body = owner.get(url).content.decode()
+        section = body.split('id="left-out-heading"')[1]
+        assert "1 device in earlier reports is not in the latest one (of 1 Oct 2025)" in section
+        rows = section.split("<tbody>")[1].split("</tbody>")[0].split("<tr>")[1:]
+        assert len(rows) == 1 and "WS-007" in rows[0] and "1 Sep 2025" in rows[0]
+        # The client's admin may dispute the occurrence; the MSP's staff are told who can.
+        dispute = reverse("dispute_occurrence", args=[*args, occurrence.pk])
+        assert dispute in section
+        staff_body = staff.get(url).content.decode()
+        assert "the client can dispute this occurrence" in staff_body and dispute not in staff_body
+    assert "Devices counted as retired" not in owner.get(august).content.decode()
