@@ -131,7 +131,11 @@ def occurrence_status(occurrence: CommitmentOccurrence, today) -> str | None:
     status = occurrence.status_on(today, occurrence.evidence.count())
     if status == CommitmentOccurrence.Status.KEPT:
         return "kept"
-    if status in (CommitmentOccurrence.Status.DUE, CommitmentOccurrence.Status.AWAITING):
+    if status in (
+        CommitmentOccurrence.Status.DUE,
+        CommitmentOccurrence.Status.AWAITING,
+        CommitmentOccurrence.Status.AWAITING_REPORT,
+    ):
         return None
     return "missed"
 

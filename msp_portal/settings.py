@@ -366,6 +366,9 @@ EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_BYTES", 20 * 1024 * 1024)
 # Days the client has to confirm or dispute a commitment the MSP recorded as done: unanswered
 # after that, it counts as kept (contracts/models/commitments.py).
 COMMITMENT_ANSWER_DAYS = env_int("COMMITMENT_ANSWER_DAYS", 14)
+# A commitment measured from the MSP's tool reports waits this many days after its period for
+# the report that covers it before the period counts as overdue (and credits), docs/evidence.md.
+COMMITMENT_REPORT_GRACE_DAYS = env_int("COMMITMENT_REPORT_GRACE_DAYS", 10)
 # Largest ticket export accepted (a million-row CSV is about 250 MB).
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 1024 * 1024 * 1024)
 # An import whose tickets match another source's for this percentage of the file or more stops

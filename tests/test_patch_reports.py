@@ -372,3 +372,50 @@ def test_a_report_in_a_windows_encoding_is_read_not_refused(world, encoding):
     )
     assert report.rows_imported == report.rows_read > 0
     assert PatchRow.objects.filter(device="RÉCEPTION-01").exists()
+
+
+def test_a_period_awaits_its_report_for_the_grace_days_then_is_overdue(world, settings):
+    """October 2025 ends on 31 Oct; the latest report (3 Oct) cannot cover it. For the
+    COMMITMENT_REPORT_GRACE_DAYS after it (10: through 10 Nov) it awaits its report: not kept,
+    not overdue, no credit; from 11 Nov it is overdue and, for a credited commitment, credits."""
+    from kpis.dashboard.verdicts import overdue_count
+    from kpis.metrics.period import Period
+    from kpis.metrics.snapshot import commitments_missed
+
+    commitment = _measured(world)
+    commitment.credit_percent = 2
+    commitment.owner = "msp"
+    commitment.save()
+    _both_reports(world)
+    october = _occurrence(commitment, 10)
+    assert october.measure is None
+    statuses = {
+        day: october.status_on(date(2025, *day), 0)
+        for day in [(10, 31), (11, 1), (11, 10), (11, 11)]
+    }
+    assert statuses == {
+        (10, 31): "due",
+        (11, 1): "awaiting_report",
+        (11, 10): "awaiting_report",
+        (11, 11): "overdue",
+    }
+    label = dict(CommitmentOccurrence.Status.choices)["awaiting_report"]
+    assert label == "Over, awaiting the report"
+    # The overview's count and the credits follow the same day.
+    assert overdue_count(world.acme_contract, date(2025, 11, 11)) == (
+        overdue_count(world.acme_contract, date(2025, 11, 10)) + 1
+    )
+    occurrences = list(
+        CommitmentOccurrence.objects.filter(pk=october.pk).select_related("commitment")
+    )
+    for o in occurrences:
+        o.evidence_count = 0
+    month = Period.parse("2025-10", "UTC")
+    assert commitments_missed(occurrences, month, date(2025, 11, 10)) == []
+    assert commitments_missed(occurrences, month, date(2025, 11, 11)) == [
+        {"name": PATCHES, "due": "2025-10-31", "percent": 2.0}
+    ]
+    # The days are a setting: with 3, the 4th day after the period is overdue.
+    settings.COMMITMENT_REPORT_GRACE_DAYS = 3
+    assert october.status_on(date(2025, 11, 3), 0) == "awaiting_report"
+    assert october.status_on(date(2025, 11, 4), 0) == "overdue"

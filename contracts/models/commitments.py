@@ -85,6 +85,8 @@ class CommitmentOccurrence(models.Model):
         AWAITING = "awaiting", "Done, awaiting confirmation"
         DISPUTED = "disputed", "Disputed"
         MISSED = "missed", "Missed (measured)"
+        # A measured period over, its report not in yet: the MSP exports after the period ends.
+        AWAITING_REPORT = "awaiting_report", "Over, awaiting the report"
 
     class Answer(models.TextChoices):
         CONFIRMED = "confirmed", "Confirmed"
@@ -148,10 +150,14 @@ class CommitmentOccurrence(models.Model):
         return self.Status.AWAITING
 
     def _measured_status(self, today: date) -> str:
-        # The period is judged once it is over; with no report imported, nothing shows it kept.
+        # The period is judged once it is over. A report covering it can only be exported
+        # after it: for COMMITMENT_REPORT_GRACE_DAYS the occurrence awaits it (not kept, not
+        # yet missed, no credit); with none imported by then, nothing shows it kept.
         if today <= self.due_date:
             return self.Status.DUE
         if self.measure is None:
+            if today <= self.due_date + timedelta(days=settings.COMMITMENT_REPORT_GRACE_DAYS):
+                return self.Status.AWAITING_REPORT
             return self.Status.OVERDUE
         return self.Status.KEPT if self.measure["kept"] else self.Status.MISSED
 

@@ -350,13 +350,20 @@ def credit_labels(label: str) -> list[str]:
 def overdue_count(contract, today) -> int:
     """Occurrences of the contract's active commitments past their due date and not done: a
     commitment measured from tool reports is never marked done, so its occurrences count when
-    their measure did not keep them (missed, or no report covers the period)."""
+    their measure did not keep them (missed, or no report covers the period once the report's
+    grace days are over: CommitmentOccurrence.status_on)."""
+    import datetime
+
+    from django.conf import settings
     from django.db.models import Q
 
     from contracts.models import CommitmentOccurrence
 
+    grace = datetime.timedelta(days=settings.COMMITMENT_REPORT_GRACE_DAYS)
     by_hand = Q(commitment__measured_by="", completed_on__isnull=True)
-    measured = ~Q(commitment__measured_by="") & (Q(measure__isnull=True) | Q(measure__kept=False))
+    measured = ~Q(commitment__measured_by="") & (
+        Q(measure__isnull=True, due_date__lt=today - grace) | Q(measure__kept=False)
+    )
     return CommitmentOccurrence.objects.filter(
         by_hand | measured,
         commitment__contract=contract,
