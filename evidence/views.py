@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from contracts.models import CommitmentOccurrence
 from contracts.services.commitments import contract_today
@@ -174,6 +174,7 @@ def _job(request, slug, pk, job) -> tuple:
 
 
 @login_required
+@require_GET
 def tool_report_job(request, slug, pk, job):
     """One upload's import: its live progress while it runs, then what it did (rows imported of
     read, the rows left out and why) or why the file could not be used."""
@@ -197,6 +198,7 @@ def tool_report_job(request, slug, pk, job):
 
 
 @login_required
+@require_GET
 def tool_report_job_status(request, slug, pk, job):
     """What the job's page polls while the import runs."""
     found = _job(request, slug, pk, job)[3]
