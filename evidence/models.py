@@ -265,3 +265,49 @@ class ToolReportJob(models.Model):
     @property
     def finished(self) -> bool:
         return self.status in (self.Status.DONE, self.Status.REJECTED, self.Status.FAILED)
+
+
+class ToolReportMapping(models.Model):
+    """A named set of columns (and the layout they refine) for one kind of tool report, reused
+    at the next upload of an export of the same shape (evidence/saved_mappings.py).
+
+    Without a client it is the MSP's own, for all its clients, and only the MSP's writers save
+    it; with one it was saved by someone else who uploads for that client (an advisor) and is
+    offered for that client's uploads only, never the MSP's other clients."""
+
+    msp = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    client = models.ForeignKey(
+        Organisation,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty: the MSP's own columns, for all its clients",
+    )
+    kind = models.CharField(max_length=12, choices=ToolReport.Kind.choices)
+    name = models.CharField(max_length=100)
+    preset = models.CharField(max_length=40)
+    # Field → the file's column for it, where the export differs from the layout.
+    mapping = models.JSONField(default=dict)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["msp", "kind", "name"],
+                condition=models.Q(client__isnull=True),
+                name="one_report_mapping_name_per_msp_kind",
+            ),
+            models.UniqueConstraint(
+                fields=["msp", "client", "kind", "name"],
+                condition=models.Q(client__isnull=False),
+                name="one_report_mapping_name_per_msp_client_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

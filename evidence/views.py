@@ -26,6 +26,12 @@ from .jobs import progress_get, tool_report_job_create, tool_report_job_requeue_
 from .kinds import KINDS, ReportKind
 from .models import ToolReport, ToolReportJob
 from .problems import problems_count
+from .saved_mappings import (
+    saved_mapping_chosen,
+    saved_mapping_save,
+    saved_mapping_scope_words,
+    saved_mappings_for,
+)
 from .services import occurrence_patch_measure
 
 
@@ -68,11 +74,25 @@ def tool_reports(request, slug, pk, kind):
             # Reports are taken back newest first (a later one may build on an earlier one).
             "undoable": of_kind.order_by("-pk").values_list("pk", flat=True).first(),
             "presets": [(p.name, p.label) for p in report_kind.layout.presets.values()],
-            "fields": [(f, report_kind.layout.field_words[f]) for f in report_kind.layout.fields],
+            **_upload_form(request, contract, report_kind, can_upload),
             "today": contract_today(contract),
             **_jobs(contract, kind),
         },
     )
+
+
+def _upload_form(request, contract, kind: ReportKind, can_upload: bool) -> dict:
+    """The upload form's column fields, pre-filled from the saved columns chosen (?columns=ID,
+    one this contract's upload may use), the saved columns to choose from, and where new ones
+    would be saved."""
+    chosen = saved_mapping_chosen(contract, kind.kind, request.GET.get("columns", ""))
+    columns = chosen.mapping if chosen is not None else {}
+    return {
+        "fields": [(f, kind.layout.field_words[f], columns.get(f, "")) for f in kind.layout.fields],
+        "chosen_mapping": chosen,
+        "saved_mappings": list(saved_mappings_for(contract, kind.kind)) if can_upload else [],
+        "save_scope": saved_mapping_scope_words(contract, request.user) if can_upload else "",
+    }
 
 
 # The imports that failed or were refused stay listed on the kind's page, the latest few.
@@ -147,20 +167,37 @@ def _upload(request, contract, kind: ReportKind) -> ToolReportJob | None:
             request, "Report date: give the day the report was exported, like 2025-10-03."
         )
         return None
-    mapping = {f: request.POST.get(f"column_{f}", "").strip()[:200] for f in kind.layout.fields}
+    columns = {f: request.POST.get(f"column_{f}", "").strip()[:200] for f in kind.layout.fields}
+    mapping = {f: c for f, c in columns.items() if c}
+    preset = request.POST.get("preset", "generic")
     with refusals_said(request):
-        return tool_report_job_create(
+        job = tool_report_job_create(
             contract=contract,
             kind=kind,
             upload=upload,
-            preset=request.POST.get("preset", "generic"),
+            preset=preset,
             report_date=report_date,
-            mapping={f: c for f, c in mapping.items() if c},
+            mapping=mapping,
             statement=request.POST.get("statement", ""),
             actor=request.user,
             via=ToolReportJob.Via.WEB,
         )
+        _columns_saved(request, contract, kind, preset, mapping)
+        return job
     return None
+
+
+def _columns_saved(request, contract, kind: ReportKind, preset: str, mapping: dict) -> None:
+    """The upload's layout and columns saved under the name given, if one was (only once the
+    upload was accepted: a refused layout is not worth keeping)."""
+    name = request.POST.get("save_as", "").strip()[:100]
+    if not name:
+        return
+    saved_mapping_save(
+        contract, kind.kind, name=name, preset=preset, mapping=mapping, user=request.user
+    )
+    scope = saved_mapping_scope_words(contract, request.user)
+    messages.success(request, f"Columns saved as “{name}”, {scope}.")
 
 
 def _job(request, slug, pk, job) -> tuple:

@@ -707,6 +707,7 @@ def _write_body() -> dict:
         "answer": "disputed",
         "email": "walk@example.test",
         "role": "admin",
+        "save_as": "walk columns",  # a tool report upload's saved columns
         "file": upload,
     }
 

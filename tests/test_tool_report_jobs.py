@@ -8,6 +8,7 @@ imports are never another's to see."""
 from __future__ import annotations
 
 import time
+from datetime import date
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -210,3 +211,28 @@ def test_another_contracts_imports_are_not_listed_nor_found(world):
         for contract in (world.acme_contract, rival):
             url = reverse(name, args=[world.acme.slug, contract.pk, theirs.pk])
             assert northwind.get(url).status_code == 404, url
+
+
+def test_an_import_says_each_phase_and_the_rows_stored_in_batches(world):
+    """4,500 patch rows: read, stored 2,000 at a time (0, 2,000, 4,000, 4,500 of 4,500), then the
+    commitments judged; the command and the seed, which pass no listener, hear nothing."""
+    lines = ["device,patch,severity,released,installed"]
+    lines += [f"PC{i},KB{i},critical,2025-08-01,2025-08-02" for i in range(4500)]
+    heard: list[tuple] = []
+    KINDS["patches"].import_report(
+        contract=world.acme_contract,
+        upload=SimpleUploadedFile("many.csv", ("\n".join(lines) + "\n").encode()),
+        preset="generic",
+        report_date=date(2025, 10, 3),
+        actor=world.msp_staff,
+        source="web",
+        progress=lambda phase, done, total: heard.append((phase, done, total)),
+    )
+    assert heard == [
+        ("reading the file", 0, None),
+        ("storing the rows", 0, 4500),
+        ("storing the rows", 2000, 4500),
+        ("storing the rows", 4000, 4500),
+        ("storing the rows", 4500, 4500),
+        ("judging the commitments", 4500, 4500),
+    ]
