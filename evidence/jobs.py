@@ -23,7 +23,7 @@ from msp_portal.jobs import BROKER_ERRORS, DATABASE_ERRORS, JobKind, Locks
 from .kinds import KINDS, ReportKind
 from .models import ToolReport, ToolReportJob
 from .problems import problems_count
-from .stored import report_date_checked
+from .stored import contract_reports_locked, report_date_checked
 
 log = logging.getLogger(__name__)
 
@@ -165,8 +165,17 @@ def tool_report_job_run(job_id: int) -> ToolReportJob | None:
         job = ToolReportJob.objects.select_related("contract__client", "uploaded_by").get(pk=job_id)
         try:
             with transaction.atomic():
+                # The contract's imports take turns from here (the import takes the same lock
+                # again), so the reports already there say whether this one is a repeat.
+                contract_reports_locked(job.contract_id)
+                before = set(
+                    ToolReport.objects.filter(
+                        contract_id=job.contract_id, kind=job.kind
+                    ).values_list("pk", flat=True)
+                )
                 report = _imported(job)
-                _finish(job, ToolReportJob.Status.DONE, outcome_words(job, report), report)
+                words = outcome_words(job, report, repeated=report.pk in before)
+                _finish(job, ToolReportJob.Status.DONE, words, report)
         except ValidationError as refused:
             _finish(job, ToolReportJob.Status.REJECTED, " ".join(refused.messages))
         except DATABASE_ERRORS:
@@ -214,10 +223,10 @@ def _finish(job: ToolReportJob, status: str, message: str, report: ToolReport | 
     progress_set(job.pk, status, 0, None)
 
 
-def outcome_words(job: ToolReportJob, report: ToolReport) -> str:
+def outcome_words(job: ToolReportJob, report: ToolReport, *, repeated: bool) -> str:
     """What the import did, in a sentence: rows imported of read and the problems, or that the
-    same report was imported before and nothing changed."""
-    if job.started_at is not None and report.uploaded_at < job.started_at:
+    same report was imported before (`repeated`) and nothing changed."""
+    if repeated:
         return (
             f"{job.original_name}: the same report was imported on "
             f"{report.uploaded_at:%-d %B %Y}; nothing changed."
