@@ -211,6 +211,13 @@ def _imported(job: ToolReportJob) -> ToolReport:
 
 def _finish(job: ToolReportJob, status: str, message: str, report: ToolReport | None = None):
     rows = (report.rows_imported, report.rows_read) if report is not None else (0, None)
+    kept = {}
+    if report is not None:
+        # The report holds its own copy of the file (undone, it takes that copy with it): the
+        # upload's copy goes once the import has committed. A refused or failed import keeps it.
+        stored, storage = job.file.name, job.file.storage
+        transaction.on_commit(lambda: storage.delete(stored))
+        kept = {"file": ""}
     ToolReportJob.objects.filter(pk=job.pk).update(
         status=status,
         phase=ToolReportJob.Status(status).label,
@@ -219,6 +226,7 @@ def _finish(job: ToolReportJob, status: str, message: str, report: ToolReport | 
         rows_done=rows[0],
         rows_total=rows[1],
         finished_at=timezone.now(),
+        **kept,
     )
     progress_set(job.pk, status, 0, None)
 

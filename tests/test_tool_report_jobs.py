@@ -36,6 +36,17 @@ def _finished(job_id: int, timeout: float = 60) -> ToolReportJob:
         time.sleep(0.2)
 
 
+def _gone(storage, name: str, timeout: float = 5) -> bool:
+    """Whether the stored file is deleted within `timeout` (the worker deletes it just after its
+    commit, which the test may see first)."""
+    deadline = time.monotonic() + timeout
+    while storage.exists(name):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def _page_upload(web, contract, kind: str, path, preset: str, day: str) -> ToolReportJob:
     """Upload through the kind's page as a person would: the answer is the import's page."""
     url = reverse(KINDS[kind].page, args=[contract.client.slug, contract.pk])
@@ -69,6 +80,9 @@ def test_each_kinds_page_imports_through_the_worker_and_the_commitment_is_measur
         )
         assert job.message.startswith(f"{report.original_name}: {report.rows_imported} of ")
         assert (job.rows_done, job.rows_total) == (report.rows_imported, report.rows_read)
+        # The upload's copy is gone once imported; the report keeps its own.
+        assert not job.file and _gone(queued.file.storage, queued.file.name)
+        assert report.file.storage.exists(report.file.name)
         page = web.get(
             reverse("tool_report_job", args=[world.acme.slug, world.acme_contract.pk, job.pk])
         ).content.decode()
@@ -121,6 +135,7 @@ def test_a_file_that_cannot_be_used_is_rejected_by_the_worker_in_words(world, wo
         reverse("tool_report_job", args=[world.acme.slug, world.acme_contract.pk, job.pk])
     ).content.decode()
     assert "This file was not imported" in page and escape(job.message) in page
+    assert job.file.storage.exists(job.file.name)  # a refused file is kept
     kind_page = web.get(reverse("patch_reports", args=[world.acme.slug, world.acme_contract.pk]))
     assert "no-devices.csv</a>: not imported: the file cannot be used." in (
         kind_page.content.decode()
