@@ -418,6 +418,8 @@ SPECTACULAR_SETTINGS = {
         "TicketKindEnum": "kpis.models.Ticket.Kind",
         "TicketStateEnum": "kpis.models.Ticket.State",
         "AgreementStateEnum": "contracts.models.agreement.AgreementState",
+        # A tool report's kind: its reports' and its imports' (evidence/models.py).
+        "ToolReportKindEnum": "evidence.models.ToolReport.Kind",
     },
     # Swagger UI from the sidecar package's static files: nothing is fetched from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
