@@ -31,9 +31,10 @@ from msp_portal.tenancy import (
     visible_contracts,
 )
 
+from .jobs import progress_get, tool_report_job_create, tool_report_job_requeue_if_lost
 from .kinds import KINDS, ReportKind
 from .measures import measure_words
-from .models import ToolReport
+from .models import ToolReport, ToolReportJob
 
 KIND_CHOICES = ToolReport.Kind.choices
 STATUS_WORDS = dict(CommitmentOccurrence.Status.choices)
@@ -160,6 +161,101 @@ def _mapping_read(text: str, kind: ReportKind) -> dict[str, str]:
     return {key: col.strip()[:200] for key, col in mapping.items() if col.strip()}
 
 
+# --- Imports in the background -----------------------------------------------------------------
+
+
+class ToolReportJobSerializer(serializers.ModelSerializer):
+    client = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    kind_words = serializers.SerializerMethodField(help_text="the kind of report, in words")
+    status_words = serializers.SerializerMethodField(help_text="the status, in words")
+    phase = serializers.SerializerMethodField(help_text="what it is doing now, in words")
+    rows_done = serializers.SerializerMethodField(help_text="rows stored so far")
+    rows_total = serializers.SerializerMethodField(
+        help_text="rows to store; null until the file is read"
+    )
+    uploaded_by = serializers.StringRelatedField(allow_null=True)
+
+    class Meta:
+        model = ToolReportJob
+        fields = [
+            "id",
+            "client",
+            "contract",
+            "kind",
+            "kind_words",
+            "preset",
+            "original_name",
+            "report_date",
+            "via",
+            "uploaded_by",
+            "status",
+            "status_words",
+            "phase",
+            "rows_done",
+            "rows_total",
+            "message",
+            "report",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+    def _progress(self, job: ToolReportJob) -> dict:
+        # One look at the live progress per job and answer.
+        seen = self.context.setdefault("progress", {})
+        if job.pk not in seen:
+            seen[job.pk] = progress_get(job)
+        return seen[job.pk]
+
+    def get_kind_words(self, job: ToolReportJob) -> str:
+        return _kind_words(job.kind)
+
+    def get_status_words(self, job: ToolReportJob) -> str:
+        return job.get_status_display()
+
+    def get_phase(self, job: ToolReportJob) -> str:
+        return self._progress(job)["phase"]
+
+    def get_rows_done(self, job: ToolReportJob) -> int:
+        return self._progress(job)["done"]
+
+    def get_rows_total(self, job: ToolReportJob) -> int | None:
+        return self._progress(job)["total"]
+
+
+class ToolReportJobFilter(IdFilterSet):
+    client = filters.CharFilter(field_name="client__slug", help_text="the client's slug")
+    kind = filters.ChoiceFilter(choices=KIND_CHOICES)
+    status = filters.ChoiceFilter(choices=ToolReportJob.Status.choices)
+
+    class Meta:
+        model = ToolReportJob
+        fields = ["contract"]
+
+
+class ToolReportJobViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Tool reports uploaded for the caller's contracts and imported in the background, newest
+    first: each one's status and progress, and once done its report."""
+
+    serializer_class = ToolReportJobSerializer
+    filterset_class = ToolReportJobFilter
+
+    def get_queryset(self):
+        return (
+            ToolReportJob.objects.filter(contract__in=visible_contracts(self.request.user))
+            .select_related("client", "uploaded_by")
+            .order_by("-created_at", "-id")
+        )
+
+    def retrieve(self, request, *args, **kwargs):
+        """One import; a look at one queued while the broker was down hands it to a worker."""
+        job = tool_report_job_requeue_if_lost(self.get_object())
+        return Response(self.get_serializer(job).data)
+
+
 class ToolReportFilter(IdFilterSet):
     client = filters.CharFilter(field_name="client__slug", help_text="the client's slug")
     kind = filters.ChoiceFilter(choices=KIND_CHOICES)
@@ -195,12 +291,13 @@ class ToolReportViewSet(
 
     @extend_schema(
         request={"multipart/form-data": ToolReportUploadSerializer},
-        responses={201: ToolReportSerializer},
+        responses={202: ToolReportJobSerializer},
     )
     def create(self, request, *args, **kwargs):
-        """Import a tool report (MSP staff and the advisor): 201 with the report, its rows
-        read and imported and the problems of the rows left out. The same file again
-        changes no row."""
+        """Import a tool report (MSP staff and the advisor): 202 with the import, queued for a
+        worker; follow it at /api/v1/tool-report-imports/{id}/ until its status is done (its
+        report), rejected or failed (its message says why). What needs no reading of the rows
+        (layout, date, statement, file type and size) is refused here, with 400."""
         payload = ToolReportUploadSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
@@ -209,23 +306,24 @@ class ToolReportViewSet(
         if contract is None:
             raise ValidationError({"client": ["No client you work with has this slug."]})
         self._require_import(contract)
-        kind = KINDS[data["kind"]]
-        extra = {"statement": data.get("statement", "").strip()} if kind.statement else {}
         try:
-            report = kind.import_report(
+            job = tool_report_job_create(
                 contract=contract,
+                kind=KINDS[data["kind"]],
                 upload=data["file"],
                 preset=data["preset"],
                 report_date=data["report_date"],
-                actor=request.user,
-                source="api",
                 mapping=data["mapping"],
-                **extra,
+                statement=data.get("statement", ""),
+                actor=request.user,
+                via=ToolReportJob.Via.API,
             )
         except DjangoValidationError as error:
             raise _refused("file", error) from None
-        report = self.get_queryset().get(pk=report.pk)
-        return Response(self.get_serializer(report).data, status=status.HTTP_201_CREATED)
+        return Response(
+            ToolReportJobSerializer(job, context=self.get_serializer_context()).data,
+            status=status.HTTP_202_ACCEPTED,
+        )
 
     @extend_schema(
         request=None,

@@ -26,6 +26,7 @@ from .hygiene import (
 from .hygiene_presets import MFA_LAYOUT, PHISHING_LAYOUT
 from .hygiene_read import mfa_report_read, phishing_report_read
 from .models import PhishingRow, TechnicianMfaRow, ToolReport
+from .progress import JUDGING, READING, STORING, Progress, progress_unheard
 from .services import (
     RowKind,
     commitments_by_contract,
@@ -140,6 +141,7 @@ def mfa_report_import(
     source: str,
     mapping: dict[str, str] | None = None,
     statement: str = "",
+    progress: Progress | None = None,
 ) -> ToolReport:
     """Store a technician MFA attestation: the list as of `report_date` and the MSP's
     statement (required: the attestation is the MSP's word). Each attestation is a whole list:
@@ -151,7 +153,9 @@ def mfa_report_import(
             "Statement: the attestation needs the MSP's statement, in its own words, e.g. "
             "“Every technician with access to your systems signs in with MFA.”"
         )
+    said = progress or progress_unheard
     report_date_checked(contract, report_date)
+    said(READING, 0, None)
     sha256, read = report_upload_read(upload, MFA_LAYOUT, preset, mfa_report_read, mapping)
     with transaction.atomic():
         contract_reports_locked(contract.pk)
@@ -177,6 +181,7 @@ def mfa_report_import(
             read=read,
             statement=statement[:2000],
         )
+        said(STORING, 0, len(read.rows))  # a list of technicians: stored in one go
         TechnicianMfaRow.objects.bulk_create(
             TechnicianMfaRow(
                 client_id=contract.client_id,
@@ -192,6 +197,7 @@ def mfa_report_import(
         report.rows_imported = len(read.rows)
         report.save(update_fields=["rows_imported"])
         report_import_recorded(report, actor=actor, source=source, noun="MFA attestation")
+        said(JUDGING, len(read.rows), len(read.rows))
         _measured_again(contract.client_id, mfa_measures_refresh)
     return report
 

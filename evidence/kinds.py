@@ -47,7 +47,8 @@ class ReportKind:
     noun: str  # "patch report"
     about: str  # what the report holds, for the page and the command's help
     layout: Layout
-    # (contract, upload, preset, report_date, actor, source, mapping[, statement]) → ToolReport
+    # (contract, upload, preset, report_date, actor, source, mapping[, statement][, progress])
+    # → ToolReport; `progress` hears its phases (evidence/progress.py)
     import_report: Callable[..., object]
     # (report, actor, source) → None; the newest of a kind first
     undo_report: Callable[..., None]

@@ -203,3 +203,111 @@ class TechnicianMfaRow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.technician}: {'MFA' if self.mfa else 'no MFA'}"
+
+
+def report_job_path(instance: "ToolReportJob", filename: str) -> str:
+    # Random, as for ToolReport: the uploaded name is kept in a field and never touches the disk.
+    return f"tool-report-imports/{instance.client_id}/{uuid.uuid4().hex}"
+
+
+class ToolReportJob(models.Model):
+    """One upload of a tool report, imported in the background (evidence/jobs.py): the file as
+    uploaded and what the import was asked to do with it, its progress, and what became of it.
+    The report it made (or the same report imported before) is a ToolReport."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Imported"
+        REJECTED = "rejected", "Not imported: the file cannot be used"
+        FAILED = "failed", "Failed"
+
+    class Via(models.TextChoices):
+        WEB = "web", "Web"
+        API = "api", "API"
+
+    client = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    contract = models.ForeignKey(
+        Contract, on_delete=models.CASCADE, related_name="tool_report_jobs"
+    )
+    kind = models.CharField(max_length=12, choices=ToolReport.Kind.choices)
+    preset = models.CharField(max_length=40)
+    # Field → the file's column for it, where the file differs from the preset's layout.
+    mapping = models.JSONField(default=dict, blank=True)
+    report_date = models.DateField()
+    statement = models.TextField(blank=True, default="")
+    file = models.FileField(upload_to=report_job_path)
+    original_name = models.CharField(max_length=255)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    via = models.CharField(max_length=10, choices=Via.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    phase = models.CharField(max_length=40, blank=True, default="")
+    message = models.TextField(blank=True, default="")
+    rows_done = models.PositiveIntegerField(default=0)
+    rows_total = models.PositiveIntegerField(null=True, blank=True)
+    # The report imported; the earlier one when the same file was imported again. Null until
+    # done, and again once that report is taken back (undo).
+    report = models.ForeignKey(
+        ToolReport, on_delete=models.SET_NULL, null=True, blank=True, related_name="jobs"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Import of {self.original_name} ({self.get_kind_display()})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.REJECTED, self.Status.FAILED)
+
+
+class ToolReportMapping(models.Model):
+    """A named set of columns (and the layout they refine) for one kind of tool report, reused
+    at the next upload of an export of the same shape (evidence/saved_mappings.py).
+
+    Without a client it is the MSP's own, for all its clients, and only the MSP's writers save
+    it; with one it was saved by someone else who uploads for that client (an advisor) and is
+    offered for that client's uploads only, never the MSP's other clients."""
+
+    msp = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    client = models.ForeignKey(
+        Organisation,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty: the MSP's own columns, for all its clients",
+    )
+    kind = models.CharField(max_length=12, choices=ToolReport.Kind.choices)
+    name = models.CharField(max_length=100)
+    preset = models.CharField(max_length=40)
+    # Field → the file's column for it, where the export differs from the layout.
+    mapping = models.JSONField(default=dict)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["msp", "kind", "name"],
+                condition=models.Q(client__isnull=True),
+                name="one_report_mapping_name_per_msp_kind",
+            ),
+            models.UniqueConstraint(
+                fields=["msp", "client", "kind", "name"],
+                condition=models.Q(client__isnull=False),
+                name="one_report_mapping_name_per_msp_client_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

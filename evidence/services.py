@@ -23,6 +23,7 @@ from .models import PatchRow, ToolReport
 from .patch_read import patch_report_read
 from .patches import PatchMeasure, PatchPair, PatchRule, patch_measure, severity_key
 from .presets import PATCH_LAYOUT
+from .progress import JUDGING, READING, STORING, Progress, progress_unheard
 from .stored import (
     contract_reports_locked,
     report_already_imported,
@@ -63,14 +64,18 @@ def tool_report_import(
     actor,
     source: str,
     mapping: dict[str, str] | None = None,
+    progress: Progress | None = None,
 ) -> ToolReport:
     """Store a tool report and its rows: the file under a random name with its SHA-256, the
     rows upserted on their natural key, an older report never overwriting what a newer one
     said (importing the same report again changes no row), the import audited, every measured
     commitment judged again and the client recomputed once the import commits. The same report
     imported again is answered with the first (no second entry). Imports and undos of one
-    contract take turns (contract_reports_locked)."""
+    contract take turns (contract_reports_locked). `progress` hears each phase (a background
+    import shows it on its page: evidence/jobs.py)."""
+    said = progress or progress_unheard
     report_date_checked(contract, report_date)
+    said(READING, 0, None)
     sha256, result = report_upload_read(upload, rows.layout, preset, rows.read, mapping)
     client = contract.client
     with transaction.atomic():
@@ -88,16 +93,22 @@ def tool_report_import(
             actor=actor,
             read=result,
         )
-        written = _rows_upsert(rows, report, result.rows)
+        written = _rows_upsert(rows, report, result.rows, said)
         report.rows_imported = rows.counted(result, written) if rows.counted else len(written)
         report.save(update_fields=["rows_imported"])
         report_import_recorded(report, actor=actor, source=source, noun=rows.noun)
+        said(JUDGING, len(result.rows), len(result.rows))
         measures_refresh(client_id=client.pk)
         recompute_after_commit(client.pk)
     return report
 
 
-def _rows_upsert(rows: RowKind, report: ToolReport, read: list[dict]) -> list[dict]:
+# Rows written per statement, and per progress report: a 150,000-row file says where it is
+# 75 times.
+ROWS_BATCH = 2000
+
+
+def _rows_upsert(rows: RowKind, report: ToolReport, read: list[dict], said: Progress) -> list[dict]:
     """Write the rows no newer report has spoken for, keeping those they overwrite in the
     report (for undo); returns the rows written."""
     existing = {
@@ -123,13 +134,15 @@ def _rows_upsert(rows: RowKind, report: ToolReport, read: list[dict]) -> list[di
             )
         )
     report.save(update_fields=["replaced"])
-    rows.model.objects.bulk_create(  # type: ignore[attr-defined]
-        fresh,
-        update_conflicts=True,
-        unique_fields=["contract", *rows.key],
-        update_fields=["report", *rows.fields, "last_seen"],
-        batch_size=2000,
-    )
+    said(STORING, 0, len(fresh))
+    for start in range(0, len(fresh), ROWS_BATCH):
+        rows.model.objects.bulk_create(  # type: ignore[attr-defined]
+            fresh[start : start + ROWS_BATCH],
+            update_conflicts=True,
+            unique_fields=["contract", *rows.key],
+            update_fields=["report", *rows.fields, "last_seen"],
+        )
+        said(STORING, min(start + ROWS_BATCH, len(fresh)), len(fresh))
     return written
 
 

@@ -3,6 +3,17 @@ from django.urls import path
 from . import hygiene_views, views
 
 urlpatterns = [
+    # One upload of any kind, imported in the background: its progress, then what it did.
+    path(
+        "clients/<slug:slug>/contracts/<int:pk>/tool-report-imports/<int:job>/",
+        views.tool_report_job,
+        name="tool_report_job",
+    ),
+    path(
+        "clients/<slug:slug>/contracts/<int:pk>/tool-report-imports/<int:job>/status/",
+        views.tool_report_job_status,
+        name="tool_report_job_status",
+    ),
     path(
         "clients/<slug:slug>/contracts/<int:pk>/patch-reports/",
         views.tool_reports,

@@ -9,10 +9,10 @@ from datetime import date
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from contracts.models import CommitmentOccurrence
 from contracts.services.commitments import contract_today
@@ -22,10 +22,17 @@ from msp_portal.tenancy import Action, get_client_contract_or_404
 
 from .backup_services import occurrence_backup_measure, occurrence_restore_measure
 from .charts import TrendPoint, commitment_bound, measured_trend
+from .jobs import progress_get, tool_report_job_create, tool_report_job_requeue_if_lost
 from .kinds import KINDS, ReportKind
 from .left_out import devices_left_out
-from .models import ToolReport
+from .models import ToolReport, ToolReportJob
 from .problems import problems_count
+from .saved_mappings import (
+    saved_mapping_chosen,
+    saved_mapping_save,
+    saved_mapping_scope_words,
+    saved_mappings_for,
+)
 from .services import occurrence_patch_measure
 
 
@@ -46,7 +53,9 @@ def tool_reports(request, slug, pk, kind):
     if request.method == "POST":
         if not can_upload:
             raise PermissionDenied("Only the MSP's staff and the advisor import tool reports.")
-        _upload(request, contract, report_kind)
+        queued = _upload(request, contract, report_kind)
+        if queued is not None:
+            return redirect("tool_report_job", slug=client.slug, pk=contract.pk, job=queued.pk)
         return redirect(report_kind.page, slug=client.slug, pk=contract.pk)
     # The contract's own reports: another contract of the client may be another MSP's.
     of_kind = ToolReport.objects.filter(contract=contract, kind=kind)
@@ -66,10 +75,42 @@ def tool_reports(request, slug, pk, kind):
             # Reports are taken back newest first (a later one may build on an earlier one).
             "undoable": of_kind.order_by("-pk").values_list("pk", flat=True).first(),
             "presets": [(p.name, p.label) for p in report_kind.layout.presets.values()],
-            "fields": [(f, report_kind.layout.field_words[f]) for f in report_kind.layout.fields],
+            **_upload_form(request, contract, report_kind, can_upload),
             "today": contract_today(contract),
+            **_jobs(contract, kind),
         },
     )
+
+
+def _upload_form(request, contract, kind: ReportKind, can_upload: bool) -> dict:
+    """The upload form's column fields, pre-filled from the saved columns chosen (?columns=ID,
+    one this contract's upload may use), the saved columns to choose from, and where new ones
+    would be saved."""
+    chosen = saved_mapping_chosen(contract, kind.kind, request.GET.get("columns", ""))
+    columns = chosen.mapping if chosen is not None else {}
+    return {
+        "fields": [(f, kind.layout.field_words[f], columns.get(f, "")) for f in kind.layout.fields],
+        "chosen_mapping": chosen,
+        "saved_mappings": list(saved_mappings_for(contract, kind.kind)) if can_upload else [],
+        "save_scope": saved_mapping_scope_words(contract, request.user) if can_upload else "",
+    }
+
+
+# The imports that failed or were refused stay listed on the kind's page, the latest few.
+ENDED_JOBS_SHOWN = 5
+
+
+def _jobs(contract, kind: str) -> dict:
+    """The kind's imports still queued or running, and the last that failed or were refused:
+    the page names each, with what it is doing or why it ended."""
+    of_kind = ToolReportJob.objects.filter(contract=contract, kind=kind).order_by("-pk")
+    status = ToolReportJob.Status
+    return {
+        "jobs_active": list(of_kind.filter(status__in=[status.QUEUED, status.RUNNING])),
+        "jobs_ended": list(
+            of_kind.filter(status__in=[status.REJECTED, status.FAILED])[:ENDED_JOBS_SHOWN]
+        ),
+    }
 
 
 def _trends(contract, kind: ReportKind) -> list[tuple]:
@@ -113,46 +154,93 @@ def _charts(client, contract, trends: list[tuple], kind: ReportKind) -> dict:
     return {"charts": charts, "chart_links": links}
 
 
-def _upload(request, contract, kind: ReportKind) -> None:
+def _upload(request, contract, kind: ReportKind) -> ToolReportJob | None:
+    """The upload checked as far as it can be without reading its rows, kept and queued; None
+    (with the reason said) when it is refused."""
     upload = request.FILES.get("file")
     if upload is None:
         messages.error(request, f"Choose the {kind.noun} file to upload.")
-        return
+        return None
     try:
         report_date = date.fromisoformat(request.POST.get("report_date", ""))
     except ValueError:
         messages.error(
             request, "Report date: give the day the report was exported, like 2025-10-03."
         )
-        return
-    fields = kind.layout.fields
-    mapping = {f: request.POST.get(f"column_{f}", "").strip()[:200] for f in fields}
-    extra = {"statement": request.POST.get("statement", "").strip()} if kind.statement else {}
+        return None
+    columns = {f: request.POST.get(f"column_{f}", "").strip()[:200] for f in kind.layout.fields}
+    mapping = {f: c for f, c in columns.items() if c}
+    preset = request.POST.get("preset", "generic")
     with refusals_said(request):
-        report = kind.import_report(
+        job = tool_report_job_create(
             contract=contract,
+            kind=kind,
             upload=upload,
-            preset=request.POST.get("preset", "generic"),
+            preset=preset,
             report_date=report_date,
+            mapping=mapping,
+            statement=request.POST.get("statement", ""),
             actor=request.user,
-            source="web",
-            mapping={f: c for f, c in mapping.items() if c},
-            **extra,
+            via=ToolReportJob.Via.WEB,
         )
-        left_out = problems_count(report.problems)
-        named = sum(1 for p in report.problems if "left_out" not in p)
-        listed = "listed below" if named == left_out else f"the first {named} listed below"
-        messages.success(
-            request,
-            f"{report.original_name}: {report.rows_imported} of {report.rows_read} rows imported"
-            + (
-                f"; {left_out} problem{'s' if left_out != 1 else ''}"
-                + (" " if named == left_out else ", ")
-                + f"{listed}."
-                if left_out
-                else "."
-            ),
-        )
+        _columns_saved(request, contract, kind, preset, mapping)
+        return job
+    return None
+
+
+def _columns_saved(request, contract, kind: ReportKind, preset: str, mapping: dict) -> None:
+    """The upload's layout and columns saved under the name given, if one was (only once the
+    upload was accepted: a refused layout is not worth keeping)."""
+    name = request.POST.get("save_as", "").strip()[:100]
+    if not name:
+        return
+    saved_mapping_save(
+        contract, kind.kind, name=name, preset=preset, mapping=mapping, user=request.user
+    )
+    scope = saved_mapping_scope_words(contract, request.user)
+    messages.success(request, f"Columns saved as “{name}”, {scope}.")
+
+
+def _job(request, slug, pk, job) -> tuple:
+    """(client, contract, access, the contract's job, its kind); 404 for another contract's."""
+    client, contract, access = get_client_contract_or_404(request.user, slug, pk)
+    found = get_object_or_404(
+        ToolReportJob.objects.select_related("report", "uploaded_by"), pk=job, contract=contract
+    )
+    # A look at a job queued while the broker was down hands it over once it is back.
+    return client, contract, access, tool_report_job_requeue_if_lost(found), _kind(found.kind)
+
+
+@login_required
+@require_GET
+def tool_report_job(request, slug, pk, job):
+    """One upload's import: its live progress while it runs, then what it did (rows imported of
+    read, the rows left out and why) or why the file could not be used."""
+    client, contract, access, found, kind = _job(request, slug, pk, job)
+    report = found.report
+    return render(
+        request,
+        "evidence/tool_report_job.html",
+        {
+            "client": client,
+            "contract": contract,
+            "kind": kind,
+            "job": found,
+            "progress": progress_get(found),
+            "report": report,
+            "problems": report.problems if report is not None else [],
+            "left_out": problems_count(report.problems) if report is not None else 0,
+            "can_upload": access.can(Action.IMPORT_TICKETS),
+        },
+    )
+
+
+@login_required
+@require_GET
+def tool_report_job_status(request, slug, pk, job):
+    """What the job's page polls while the import runs."""
+    found = _job(request, slug, pk, job)[3]
+    return JsonResponse(progress_get(found))
 
 
 @login_required

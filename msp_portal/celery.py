@@ -44,7 +44,11 @@ def _yield_the_cpu_to_the_pages(sender, **kwargs):
 def _sweep_at_start(sender, **kwargs):
     """A worker that starts (after a crash, a kill or a deploy) re-queues at once the jobs a dead
     worker left running, instead of waiting for beat's next sweep."""
-    for name in ("kpis.tasks.imports_sweep_task", "reviews.tasks.review_pdfs_sweep_task"):
+    for name in (
+        "kpis.tasks.imports_sweep_task",
+        "reviews.tasks.review_pdfs_sweep_task",
+        "evidence.tasks.tool_report_imports_sweep_task",
+    ):
         try:
             sender.app.send_task(name)
         except Exception as error:  # the broker went again: beat's sweep will do it

@@ -40,6 +40,7 @@ class Locks:
     REVIEW_PDF = 7311  # a review PDF's lease, by review id
     DISPUTE_OPEN = 7321  # opening a dispute of a contract, by contract id
     TOOL_REPORTS = 7331  # importing or undoing a contract's tool reports, by contract id
+    TOOL_REPORT_JOB = 7332  # a tool report import's lease, by job id
 
 
 # What publishing a task raises when Redis is down or restarting, or does not answer within

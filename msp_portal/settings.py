@@ -216,6 +216,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reviews.tasks.review_pdfs_sweep_task",
         "schedule": float(JOBS_SWEEP_SECONDS),
     },
+    "tool-report-imports-sweep": {
+        "task": "evidence.tasks.tool_report_imports_sweep_task",
+        "schedule": float(JOBS_SWEEP_SECONDS),
+    },
     # Nightly full KPI recompute (imports trigger their own client's recompute as they commit).
     # Draft QBRs for every active contract once a quarter has ended (daily; idempotent).
     "reviews-create-drafts": {
@@ -417,6 +421,8 @@ SPECTACULAR_SETTINGS = {
         "TicketKindEnum": "kpis.models.Ticket.Kind",
         "TicketStateEnum": "kpis.models.Ticket.State",
         "AgreementStateEnum": "contracts.models.agreement.AgreementState",
+        # A tool report's kind: its reports' and its imports' (evidence/models.py).
+        "ToolReportKindEnum": "evidence.models.ToolReport.Kind",
     },
     # Swagger UI from the sidecar package's static files: nothing is fetched from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -41,3 +41,21 @@ def logged_in_page(browser, live_server, user, width=1280, *, bypass_csp=False):
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
     return page, errors
+
+
+def tool_report_upload(page, path, preset: str, day: str, statement: str | None = None) -> str:
+    """On a kind's tool report page: upload a report, follow its import's page until the worker
+    has imported it (the page reloads when it ends), and return what that page says; the
+    browser is then back on the kind's page."""
+    kind_page = page.url
+    page.set_input_files("#report-file", str(path))
+    page.select_option("#report-preset", preset)
+    page.fill("#report-date", day)
+    if statement is not None:
+        page.fill("#report-statement", statement)
+    page.click("button:has-text('Import the report')")
+    page.wait_for_url("**/tool-report-imports/*/")
+    page.wait_for_selector("#done, #rejected", timeout=60_000)
+    said = page.inner_text("main")
+    page.goto(kind_page)
+    return said

@@ -393,6 +393,18 @@ def fresh_cache():
 
 
 @pytest.fixture
+def worker():
+    """A real Celery worker for the test (solo pool, in a thread of this process): the jobs the
+    test queues run as in production. The test's data must be committed (transaction=True)."""
+    from celery.contrib.testing.worker import start_worker
+
+    from msp_portal.celery import app
+
+    with start_worker(app, perform_ping_check=False, pool="solo", loglevel="WARNING"):
+        yield
+
+
+@pytest.fixture
 def today() -> date:
     return date.today()
 

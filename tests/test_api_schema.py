@@ -38,7 +38,7 @@ from contracts.models import (
     SlaPolicyVersion,
 )
 from disputes.models import Dispute
-from evidence.models import ToolReport
+from evidence.models import ToolReport, ToolReportJob
 from kpis.models import ImportJob, KpiSnapshot, Outage, Ticket
 from reconciliation.models import MspReport
 from reviews.models import Review
@@ -64,6 +64,7 @@ MODELS_BY_SEGMENT = {
     "sla-policies": SlaPolicyVersion,
     "reported-figures": MspReport,
     "tool-reports": ToolReport,
+    "tool-report-imports": ToolReportJob,
     "measured-occurrences": CommitmentOccurrence,
     "scorecards": Assessment,
 }

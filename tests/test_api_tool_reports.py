@@ -19,12 +19,14 @@ from rest_framework.test import APIClient
 from contracts.models import Commitment
 from contracts.services.commitments import commitment_occurrences_ensure
 from evidence.kinds import KINDS
-from evidence.models import PatchRow, ToolReport
+from evidence.models import PatchRow, ToolReport, ToolReportJob
 
 from .test_patch_reports import _measured
+from .tool_report_support import queued_imports_run
 
 REPORTS = Path(__file__).parent / "data" / "patch_reports"
 LIST = "/api/v1/tool-reports/"
+JOBS = "/api/v1/tool-report-imports/"
 OCCURRENCES = "/api/v1/measured-occurrences/"
 
 
@@ -48,6 +50,16 @@ def _upload(api, name="ninjaone_2025-10-03.csv", preset="ninjaone", day="2025-10
         return api.post(LIST, body, format="multipart")
 
 
+def _import(api, *args, **extra) -> dict:
+    """Upload, the import run as the worker runs it, and the report it made: its API body."""
+    response = _upload(api, *args, **extra)
+    assert response.status_code == 202, response.content
+    queued_imports_run()
+    job = api.get(f"{JOBS}{response.json()['id']}/").json()
+    assert job["status"] == "done", job
+    return api.get(f"{LIST}{job['report']}/").json()
+
+
 def _ids(api, url=LIST, **query) -> set[int]:
     response = api.get(url, {"limit": 1000, **query})
     assert response.status_code == 200
@@ -57,8 +69,26 @@ def _ids(api, url=LIST, **query) -> set[int]:
 def test_an_upload_is_imported_with_its_problems_and_read_by_every_party(world):
     staff = token_client(world.msp_staff)
     response = _upload(staff)
-    assert response.status_code == 201, response.content
-    body = response.json()
+    assert response.status_code == 202, response.content
+    queued = response.json()
+    assert (queued["status"], queued["kind_words"], queued["original_name"]) == (
+        "queued",
+        "Patch report",
+        "ninjaone_2025-10-03.csv",
+    )
+    assert queued["report"] is None and not ToolReport.objects.exists()
+    queued_imports_run()
+    job = staff.get(f"{JOBS}{queued['id']}/").json()
+    assert (job["status"], job["status_words"], job["rows_done"], job["rows_total"]) == (
+        "done",
+        "Imported",
+        6,
+        7,
+    )
+    assert (
+        job["message"] == "ninjaone_2025-10-03.csv: 6 of 7 rows imported; 1 problem listed below."
+    )
+    body = staff.get(f"{LIST}{job['report']}/").json()
     assert (body["kind"], body["kind_words"], body["preset_words"]) == (
         "patches",
         "Patch report",
@@ -96,13 +126,16 @@ def test_an_upload_is_imported_with_its_problems_and_read_by_every_party(world):
 def test_the_same_report_again_changes_no_row(world):
     staff = token_client(world.msp_staff)
     commitment = _measured(world)
-    assert _upload(staff, "datto_rmm_2025-08-10.csv", "datto_rmm", "2025-08-10").status_code == 201
-    assert _upload(staff).status_code == 201
+    _import(staff, "datto_rmm_2025-08-10.csv", "datto_rmm", "2025-08-10")
+    first = _import(staff)["id"]
     fields = ["device", "patch", "severity", "released", "installed", "status", "last_seen"]
     rows = list(PatchRow.objects.filter(client=world.acme).order_by("pk").values(*fields))
     measures = list(commitment.occurrences.order_by("pk").values_list("measure", flat=True))
     again = _upload(staff)
-    assert again.status_code == 201
+    assert again.status_code == 202
+    queued_imports_run()
+    job = staff.get(f"{JOBS}{again.json()['id']}/").json()
+    assert job["report"] == first and "the same report was imported on" in job["message"], job
     assert list(PatchRow.objects.filter(client=world.acme).order_by("pk").values(*fields)) == rows
     assert list(commitment.occurrences.order_by("pk").values_list("measure", flat=True)) == (
         measures
@@ -111,7 +144,7 @@ def test_the_same_report_again_changes_no_row(world):
 
 
 def test_the_client_side_and_other_tenants_import_and_undo_nothing(world):
-    report = _upload(token_client(world.msp_staff)).json()["id"]
+    report = _import(token_client(world.msp_staff))["id"]
     for reader in (world.owner, world.viewer):
         api = token_client(reader)
         assert _upload(api).status_code == 403
@@ -127,8 +160,8 @@ def test_the_client_side_and_other_tenants_import_and_undo_nothing(world):
 
 def test_the_advisor_imports_and_reports_are_undone_newest_first(world):
     staff, advisor = token_client(world.msp_staff), token_client(world.advisor)
-    older = _upload(staff, "datto_rmm_2025-08-10.csv", "datto_rmm", "2025-08-10").json()["id"]
-    newer = _upload(advisor).json()["id"]
+    older = _import(staff, "datto_rmm_2025-08-10.csv", "datto_rmm", "2025-08-10")["id"]
+    newer = _import(advisor)["id"]
     refused = staff.post(f"{LIST}{older}/undo/")
     assert refused.status_code == 400
     assert refused.json() == {
@@ -156,15 +189,43 @@ def test_the_advisor_imports_and_reports_are_undone_newest_first(world):
         ({"mapping": '["Computer"]'}, "mapping", "give a JSON object"),
         ({"mapping": '{"colour": "Blue"}'}, "mapping", "'colour' is not a field of a patch"),
         ({"mapping": '{"device": 3}'}, "mapping", "device: give the column's name as text"),
-        ({"mapping": '{"released": "Published"}'}, "file", "no column 'Published'"),
+        ({"kind": "mfa", "preset": "generic"}, "statement", "needs the MSP's statement"),
     ],
 )
 def test_bad_input_is_refused_naming_the_field(world, extra, field, words):
+    """What needs no reading of the rows is refused at once, and no import is queued."""
     response = _upload(token_client(world.msp_staff), **extra)
     assert response.status_code == 400
     messages = response.json()[field]
     assert any(words in message for message in messages), messages
-    assert not ToolReport.objects.exists()
+    assert not ToolReport.objects.exists() and not ToolReportJob.objects.exists()
+
+
+def test_a_file_that_cannot_be_used_ends_its_import_rejected_in_words(world):
+    """A mapping naming a column the file lacks is found by reading it: the import is accepted,
+    then refused by the worker, saying which column, and nothing is written."""
+    staff = token_client(world.msp_staff)
+    response = _upload(staff, mapping='{"released": "Published"}')
+    assert response.status_code == 202, response.content
+    queued_imports_run()
+    job = staff.get(f"{JOBS}{response.json()['id']}/").json()
+    assert (job["status"], job["report"]) == ("rejected", None)
+    assert "no column 'Published'" in job["message"], job["message"]
+    assert not ToolReport.objects.exists() and not PatchRow.objects.exists()
+
+
+def test_imports_are_listed_for_the_contracts_parties_only(world):
+    """The import list and detail answer the contract's parties; another client's admin, another
+    MSP's staff and another advisory firm see none of Acme's imports."""
+    job = _upload(token_client(world.msp_staff)).json()["id"]
+    for reader in (world.owner, world.viewer, world.advisor, world.msp_staff):
+        api = token_client(reader)
+        assert _ids(api, JOBS, client="acme-dental") == {job}
+        assert api.get(f"{JOBS}{job}/").json()["status"] == "queued"
+    for stranger in (world.outsider, world.other_owner, world.rival_staff, world.rival_advisor):
+        api = token_client(stranger)
+        assert job not in _ids(api, JOBS)
+        assert api.get(f"{JOBS}{job}/").status_code == 404
 
 
 def test_a_mapping_names_the_files_columns(world):
@@ -177,22 +238,21 @@ def test_a_mapping_names_the_files_columns(world):
         "installed": "Install Date",
         "status": "Patch Status",
     }
-    response = _upload(
+    report = _import(
         token_client(world.msp_staff),
         "datto_rmm_2025-08-10.csv",
         "generic",
         "2025-08-10",
         mapping=json.dumps(mapping),
     )
-    assert response.status_code == 201, response.content
-    assert (response.json()["rows_imported"], response.json()["problems"]) == (3, [])
+    assert (report["rows_imported"], report["problems"]) == (3, [])
 
 
 def test_measured_occurrences_are_kept_or_missed_with_the_rows_behind_them(world):
     commitment = _measured(world)
     staff = token_client(world.msp_staff)
-    _upload(staff, "datto_rmm_2025-08-10.csv", "datto_rmm", "2025-08-10")
-    _upload(staff)
+    _import(staff, "datto_rmm_2025-08-10.csv", "datto_rmm", "2025-08-10")
+    _import(staff)
     owner = token_client(world.owner)
     listed = owner.get(
         OCCURRENCES, {"client": "acme-dental", "kind": "patches", "commitment": commitment.pk}

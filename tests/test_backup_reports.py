@@ -38,6 +38,7 @@ from evidence.models import BackupJobRow, RestoreTestRow, ToolReport
 from kpis.metrics.recompute import kpis_recompute
 
 from .reviews_support import draft, needs_pdf_tools, qbr_pdf_text
+from .tool_report_support import web_import
 
 REPORTS = Path(__file__).parent / "data" / "backup_reports"
 BACKUPS = "Daily backups succeed"
@@ -407,8 +408,7 @@ def test_the_pages_upload_for_staff_and_refuse_the_client(world, client_for):
         assert refused.status_code == 403
         assert not ToolReport.objects.filter(kind=kind).exists()
         with (REPORTS / file).open("rb") as handle:
-            page = client_for(world.msp_staff).post(url, {**body, "file": handle}, follow=True)
-        text = page.content.decode()
+            text = web_import(client_for(world.msp_staff), url, {**body, "file": handle})
         assert f"{said} rows imported; 1 problem listed below." in text
         assert client_for(world.owner).get(url).status_code == 200
 

@@ -17,7 +17,7 @@ from contracts.models import Commitment
 from contracts.services.commitments import commitment_occurrences_ensure
 from evidence.models import ToolReport
 
-from .browser import CHROMIUM, SCREENSHOTS, logged_in_page
+from .browser import CHROMIUM, SCREENSHOTS, logged_in_page, tool_report_upload
 from .test_accessibility import serious_violations
 from .test_backup_reports import AUGUST_WORDS, Q3_WORDS, SEPTEMBER_WORDS
 
@@ -29,16 +29,12 @@ pytestmark = [
 REPORTS = Path(__file__).parent / "data" / "backup_reports"
 
 
-def _upload(page, name: str, preset: str, day: str) -> None:
-    page.set_input_files("#report-file", str(REPORTS / name))
-    page.select_option("#report-preset", preset)
-    page.fill("#report-date", day)
-    page.click("button:has-text('Import the report')")
-    page.wait_for_selector(f"text={name}: ")
+def _upload(page, name: str, preset: str, day: str) -> str:
+    return tool_report_upload(page, REPORTS / name, preset, day)
 
 
 def test_staff_upload_backup_and_restore_reports_and_the_commitments_are_measured(
-    world, browser, live_server
+    world, browser, live_server, worker
 ):
     restores = world.acme_contract.commitments.get(name="Backup restore test")
     restores.measured_by = "restores"
@@ -59,10 +55,8 @@ def test_staff_upload_backup_and_restore_reports_and_the_commitments_are_measure
     page.goto(f"{live_server.url}{commitments}")
     page.click(f"#commitment-{backups.pk} >> xpath=.. >> text=backup job reports")
     page.wait_for_selector('h1:has-text("Backup job reports")')
-    _upload(page, "veeam_2025-09-01.csv", "veeam", "2025-09-01")
-    assert "veeam_2025-09-01.csv: 195 of 196 rows imported; 1 problem listed below." in (
-        page.inner_text("main")
-    )
+    said = _upload(page, "veeam_2025-09-01.csv", "veeam", "2025-09-01")
+    assert "veeam_2025-09-01.csv: 195 of 196 rows imported; 1 problem listed below." in said
     _upload(page, "datto_2025-10-01.csv", "datto", "2025-10-01")
     trend = page.locator(f"section:has(#trend-{backups.pk}) tbody tr")
     assert [trend.nth(i).inner_text().split("\t")[:2] for i in range(3)] == [

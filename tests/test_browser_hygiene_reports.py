@@ -18,7 +18,7 @@ from contracts.models import Commitment
 from contracts.services.commitments import commitment_occurrences_ensure
 from evidence.models import ToolReport
 
-from .browser import CHROMIUM, SCREENSHOTS, logged_in_page
+from .browser import CHROMIUM, SCREENSHOTS, logged_in_page, tool_report_upload
 from .test_accessibility import serious_violations
 
 pytestmark = [
@@ -30,17 +30,11 @@ DATA = Path(__file__).parent / "data"
 STATEMENT = "Every technician with access to your systems signs in with MFA."
 
 
-def _upload(page, path: Path, preset: str, day: str, statement: str | None = None) -> None:
-    page.set_input_files("#report-file", str(path))
-    page.select_option("#report-preset", preset)
-    page.fill("#report-date", day)
-    if statement is not None:
-        page.fill("#report-statement", statement)
-    page.click("button:has-text('Import the report')")
-    page.wait_for_selector(f"text={path.name}: ")
+def _upload(page, path: Path, preset: str, day: str, statement: str | None = None) -> str:
+    return tool_report_upload(page, path, preset, day, statement)
 
 
-def test_staff_upload_phishing_results_and_an_mfa_attestation(world, browser, live_server):
+def test_staff_upload_phishing_results_and_an_mfa_attestation(world, browser, live_server, worker):
     phishing = world.acme_contract.commitments.get(name="Phishing simulation")
     phishing.measured_by, phishing.limit_percent = "phishing", 10
     phishing.save()
@@ -57,10 +51,10 @@ def test_staff_upload_phishing_results_and_an_mfa_attestation(world, browser, li
     page.goto(f"{live_server.url}{commitments}")
     page.click(f"#commitment-{phishing.pk} >> xpath=.. >> text=phishing simulation results")
     page.wait_for_selector('h1:has-text("Phishing simulation results")')
-    _upload(page, DATA / "phishing_reports" / "knowbe4_2025-10-05.csv", "knowbe4", "2025-10-05")
-    assert "knowbe4_2025-10-05.csv: 2 of 3 rows imported; 1 problem listed below." in (
-        page.inner_text("main")
+    said = _upload(
+        page, DATA / "phishing_reports" / "knowbe4_2025-10-05.csv", "knowbe4", "2025-10-05"
     )
+    assert "knowbe4_2025-10-05.csv: 2 of 3 rows imported; 1 problem listed below." in said
     problem = page.locator("table:has(caption:has-text('knowbe4_2025-10-05.csv')) tbody tr")
     assert problem.count() == 1 and "soon" in problem.inner_text()
     # The trend: click rate per month, July 7.5 %, August 15 %, September no campaign.
@@ -76,8 +70,10 @@ def test_staff_upload_phishing_results_and_an_mfa_attestation(world, browser, li
     page.goto(f"{live_server.url}{commitments}")
     page.click(f"#commitment-{mfa.pk} >> xpath=.. >> text=technician MFA attestations")
     page.wait_for_selector('h1:has-text("Technician MFA attestations")')
-    _upload(page, DATA / "mfa_reports" / "entra_2025-09-30.csv", "entra", "2025-09-30", STATEMENT)
-    assert "entra_2025-09-30.csv: 4 of 4 rows imported." in page.inner_text("main")
+    said = _upload(
+        page, DATA / "mfa_reports" / "entra_2025-09-30.csv", "entra", "2025-09-30", STATEMENT
+    )
+    assert "entra_2025-09-30.csv: 4 of 4 rows imported." in said
     assert STATEMENT in page.inner_text("main")
     assert ToolReport.objects.count() == 2
 

@@ -11,13 +11,15 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from celery.contrib.testing.worker import start_worker
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from evidence.models import ToolReport
+from evidence.models import ToolReport, ToolReportJob
 from evidence.services import patch_report_import
+from msp_portal.celery import app
 
-from .browser import CHROMIUM, SCREENSHOTS, logged_in_page
+from .browser import CHROMIUM, SCREENSHOTS, logged_in_page, tool_report_upload
 from .test_accessibility import serious_violations
 
 pytestmark = [
@@ -29,15 +31,13 @@ REPORTS = Path(__file__).parent / "data" / "patch_reports"
 PATCHES = "Critical patches installed within 30 days"
 
 
-def _upload(page, name: str, preset: str, day: str) -> None:
-    page.set_input_files("#report-file", str(REPORTS / name))
-    page.select_option("#report-preset", preset)
-    page.fill("#report-date", day)
-    page.click("button:has-text('Import the report')")
-    page.wait_for_selector(f"text={name}: ")
+def _upload(page, name: str, preset: str, day: str) -> str:
+    return tool_report_upload(page, REPORTS / name, preset, day)
 
 
-def test_staff_upload_patch_reports_and_the_commitment_is_measured(world, browser, live_server):
+def test_staff_upload_patch_reports_and_the_commitment_is_measured(
+    world, browser, live_server, worker
+):
     commitment = world.acme_contract.commitments.get(name=PATCHES)
     commitment.measured_by, commitment.within_days, commitment.severities = (
         "patches",
@@ -53,10 +53,8 @@ def test_staff_upload_patch_reports_and_the_commitment_is_measured(world, browse
     page.wait_for_selector('h1:has-text("Patch reports")')
 
     _upload(page, "datto_rmm_2025-08-10.csv", "datto_rmm", "2025-08-10")
-    _upload(page, "ninjaone_2025-10-03.csv", "ninjaone", "2025-10-03")
-    assert "ninjaone_2025-10-03.csv: 6 of 7 rows imported; 1 problem listed below." in (
-        page.inner_text("main")
-    )
+    said = _upload(page, "ninjaone_2025-10-03.csv", "ninjaone", "2025-10-03")
+    assert "ninjaone_2025-10-03.csv: 6 of 7 rows imported; 1 problem listed below." in said
     problem = page.locator("table:has(caption:has-text('ninjaone_2025-10-03.csv')) tbody tr")
     assert problem.count() == 1
     assert "next week" in problem.inner_text() and "Release Date" in problem.inner_text()
@@ -88,7 +86,11 @@ def test_staff_upload_patch_reports_and_the_commitment_is_measured(world, browse
     # axe-core, injected as an inline script: in a page whose CSP lets it in.
     checked, _ = logged_in_page(browser, live_server, world.msp_staff, bypass_csp=True)
     reports = reverse("patch_reports", args=[world.acme.slug, world.acme_contract.pk])
-    for url in (reports, page.url.removeprefix(live_server.url)):
+    job = reverse(
+        "tool_report_job",
+        args=[world.acme.slug, world.acme_contract.pk, ToolReportJob.objects.latest("pk").pk],
+    )
+    for url in (reports, job, page.url.removeprefix(live_server.url)):
         checked.goto(f"{live_server.url}{url}")
         assert serious_violations(checked) == [], url
 
@@ -135,4 +137,37 @@ def test_the_trend_is_drawn_beside_its_table(world, browser, live_server):
     page.locator(f"{chart} .scatterlayer .point").nth(0).click(force=True)
     page.wait_for_selector("h2:has-text('Missed (measured)')")
     assert "/patches/" in page.url
+    assert errors == []
+
+
+def test_the_import_page_follows_the_worker_from_queued_to_what_it_did(world, browser, live_server):
+    """No worker at first: the upload lands on its import's page, which says it is queued and
+    polls; the kind's page lists it. A worker starts: the page, without being reloaded by the
+    test, ends on what the import did, the row left out named."""
+    page, errors = logged_in_page(browser, live_server, world.msp_staff)
+    reports = reverse("patch_reports", args=[world.acme.slug, world.acme_contract.pk])
+    page.goto(f"{live_server.url}{reports}")
+    page.set_input_files("#report-file", str(REPORTS / "ninjaone_2025-10-03.csv"))
+    page.select_option("#report-preset", "ninjaone")
+    page.fill("#report-date", "2025-10-03")
+    page.click("button:has-text('Import the report')")
+    page.wait_for_url("**/tool-report-imports/*/")
+    assert page.locator("#progress").count() == 1
+    assert page.inner_text("[data-field=status_label]") == "Queued"
+    listing = page.context.new_page()
+    listing.goto(f"{live_server.url}{reports}")
+    assert "ninjaone_2025-10-03.csv: queued" in listing.inner_text("section:has(#jobs-heading)")
+    with start_worker(app, perform_ping_check=False, pool="solo", loglevel="WARNING"):
+        page.wait_for_selector("#done", timeout=60_000)
+    said = page.inner_text("main")
+    assert "ninjaone_2025-10-03.csv: 6 of 7 rows imported; 1 problem listed below." in said
+    assert page.locator("#progress").count() == 0
+    left_out = page.locator("section:has(#problems) tbody tr")
+    assert left_out.count() == 1
+    assert "next week" in left_out.inner_text() and "Release Date" in left_out.inner_text()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "tool_report_import_done.png"), full_page=True)
+    page.get_by_role("link", name="Patch reports: the commitments they measure").click()
+    page.wait_for_selector('h1:has-text("Patch reports")')
+    assert "Imports in the background" not in page.inner_text("main")
     assert errors == []

@@ -83,7 +83,7 @@ def test_the_sweep_queues_again_a_job_whose_process_died_and_leaves_a_live_one(w
 
 def test_every_kind_of_work_has_its_own_lock_namespace():
     namespaces = {k: v for k, v in vars(Locks).items() if k.isupper()}
-    assert len(set(namespaces.values())) == len(namespaces) == 6
+    assert len(set(namespaces.values())) == len(namespaces) == 7
 
 
 def test_a_transaction_queues_one_full_recompute_per_client(db, django_capture_on_commit_callbacks):

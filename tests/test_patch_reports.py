@@ -36,6 +36,7 @@ from kpis.metrics.recompute import kpis_recompute
 
 from .conftest import apply_yaml_text, demo_document
 from .reviews_support import draft, needs_pdf_tools, qbr_pdf_text
+from .tool_report_support import web_import
 
 REPORTS = Path(__file__).parent / "data" / "patch_reports"
 PATCHES = "Critical patches installed within 30 days"
@@ -248,8 +249,7 @@ def test_the_upload_page_imports_for_staff_and_refuses_the_client(world, client_
         refused = client_for(world.owner).post(url, {**body, "file": handle})
     assert refused.status_code == 403 and not ToolReport.objects.exists()
     with (REPORTS / "ninjaone_2025-10-03.csv").open("rb") as handle:
-        response = client_for(world.msp_staff).post(url, {**body, "file": handle}, follow=True)
-    page = response.content.decode()
+        page = web_import(client_for(world.msp_staff), url, {**body, "file": handle})
     assert "6 of 7 rows imported; 1 problem listed below." in page
     assert "next week" in page and ToolReport.objects.get().uploaded_by == world.msp_staff
 

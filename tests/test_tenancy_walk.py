@@ -70,6 +70,7 @@ def _target_objects(contract):
         "scorecard_answer": _scorecard_answer_of(contract),
         "patch_occurrence": _patch_occurrence_of(contract),
         "patch_report": _patch_report_of(contract),
+        "tool_report_job": _tool_report_job_of(contract),
         **_measured_targets_of(contract),
         **_review_of(contract),
         **_people_of(contract),
@@ -243,6 +244,35 @@ def _patch_report_of(contract):
             source="command",
         )
     return report
+
+
+def _tool_report_job_of(contract):
+    """A patch report uploaded for the contract and queued for import (the test's transaction
+    never commits, so no worker takes it)."""
+    from datetime import date
+    from pathlib import Path
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from evidence.jobs import tool_report_job_create
+    from evidence.kinds import KINDS
+    from evidence.models import ToolReportJob
+
+    job = ToolReportJob.objects.filter(contract=contract).first()
+    if job is None:
+        sample = Path(__file__).parent / "data" / "patch_reports" / "generic.csv"
+        job = tool_report_job_create(
+            contract=contract,
+            kind=KINDS["patches"],
+            upload=SimpleUploadedFile("walk-queued.csv", sample.read_bytes()),
+            preset="generic",
+            report_date=date(2025, 10, 3),
+            mapping={},
+            statement="",
+            actor=None,
+            via=ToolReportJob.Via.API,
+        )
+    return job
 
 
 def _measured_targets_of(contract):
@@ -432,6 +462,10 @@ def route_targets(t: dict, own_slug: str) -> dict[str, list[dict]]:
         "backup_report_undo": [{"slug": slug, "pk": pk, "report": t["backups_report"].pk}],
         "restore_report_undo": [{"slug": slug, "pk": pk, "report": t["restores_report"].pk}],
         **{
+            name: [{"slug": slug, "pk": pk, "job": t["tool_report_job"].pk}]
+            for name in ("tool_report_job", "tool_report_job_status")
+        },
+        **{
             name: [{"slug": slug, "pk": pk}]
             for name in (
                 "contract_setup",
@@ -556,6 +590,7 @@ def route_targets(t: dict, own_slug: str) -> dict[str, list[dict]]:
             name: [{"pk": t["patch_report"].pk}]
             for name in ("tool-report-detail", "tool-report-file", "tool-report-undo")
         },
+        "tool-report-import-detail": [{"pk": t["tool_report_job"].pk}],
         **{
             name: [{"pk": t["patch_occurrence"].pk}]
             for name in ("measured-occurrence-detail", "measured-occurrence-rows")
@@ -588,6 +623,7 @@ def list_targets(t: dict) -> dict[str, set[int]]:
         "dispute-list": {t["dispute"].pk},
         "reported-figure-list": {t["msp_report"].pk},
         "tool-report-list": {t["patch_report"].pk},
+        "tool-report-import-list": {t["tool_report_job"].pk},
         "measured-occurrence-list": {t["patch_occurrence"].pk},
         "scorecard-list": {t["scorecard_answer"].candidate.assessment_id},
     }
@@ -671,6 +707,7 @@ def _write_body() -> dict:
         "answer": "disputed",
         "email": "walk@example.test",
         "role": "admin",
+        "save_as": "walk columns",  # a tool report upload's saved columns
         "file": upload,
     }
 

@@ -1,0 +1,257 @@
+"""A tool report imported in the background (issue 23: the same machinery as the tickets'):
+what is checked in the upload's request, the job handed to a worker, its live progress, what
+the worker runs and the sweep that leaves no job queued or running for ever. The lifecycle
+(lease, claim, retry, failure, sweep) is msp_portal.jobs'; the import itself is the kind's own
+(evidence/kinds.py), as the command runs it in the foreground."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from datetime import date
+from pathlib import PurePath
+
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.db import transaction
+from django.utils import timezone
+
+from contracts.services.commitments import upload_checked
+from msp_portal.jobs import BROKER_ERRORS, DATABASE_ERRORS, JobKind, Locks
+
+from .kinds import KINDS, ReportKind
+from .models import ToolReport, ToolReportJob
+from .problems import problems_count
+from .stored import contract_reports_locked, report_date_checked
+
+log = logging.getLogger(__name__)
+
+PROGRESS_TTL = 24 * 3600
+WAITING_FOR_BROKER = (
+    "The task queue is unreachable: the file is kept and the import starts as soon as it is back."
+)
+STATEMENT_NEEDED = (
+    "Statement: the attestation needs the MSP's statement, in its own words, e.g. "
+    "“Every technician with access to your systems signs in with MFA.”"
+)
+
+
+def _progress_key(job_id: int) -> str:
+    return f"tool-report-progress:{job_id}"
+
+
+def progress_set(job_id: int, phase: str, done: int, total: int | None) -> None:
+    # In Redis, not the job row: the import's own transaction is still open while it reports.
+    # Only a display: a Redis restart must not fail the import that reports to it.
+    try:
+        cache.set(
+            _progress_key(job_id), {"phase": phase, "done": done, "total": total}, PROGRESS_TTL
+        )
+    except BROKER_ERRORS as error:
+        log.warning("tool report import %s: progress not reported (%s)", job_id, error)
+
+
+TOOL_REPORT_JOBS = JobKind(
+    name="tool-report",
+    lock=Locks.TOOL_REPORT_JOB,
+    model=ToolReportJob,
+    task="evidence.tasks.tool_report_import_task",
+    status="status",
+    phase="phase",
+    message="message",
+    queued=ToolReportJob.Status.QUEUED,
+    running=ToolReportJob.Status.RUNNING,
+    failed=ToolReportJob.Status.FAILED,
+    queued_phase="queued",
+    waiting_message=WAITING_FOR_BROKER,
+    ended_at="finished_at",
+    on_progress=lambda job_id, phase: progress_set(job_id, phase, 0, None),
+)
+
+
+# --- In the upload's request ------------------------------------------------------------------
+
+
+def tool_report_job_create(
+    *,
+    contract,
+    kind: ReportKind,
+    upload,
+    preset: str,
+    report_date: date,
+    mapping: dict[str, str],
+    statement: str,
+    actor,
+    via: str,
+) -> ToolReportJob:
+    """Check what needs no reading of the rows (the layout, the date, the statement, the file's
+    type and size), keep the file and queue its import; the worker takes it once this
+    transaction commits. Refusals are ValidationErrors in words; the caller checks the
+    permission."""
+    if kind.layout.preset(preset) is None:
+        known = ", ".join(kind.layout.presets)
+        raise ValidationError({"preset": f"No layout called '{preset}': choose one of {known}."})
+    report_date_checked(contract, report_date)
+    statement = (statement or "").strip()[:2000] if kind.statement else ""
+    if kind.statement and not statement:
+        raise ValidationError({"statement": STATEMENT_NEEDED})
+    upload_checked(upload, text_checked=False)  # any encoding: the reader decodes them
+    job = ToolReportJob(
+        client=contract.client,
+        contract=contract,
+        kind=kind.kind,
+        preset=preset,
+        mapping=mapping,
+        report_date=report_date,
+        statement=statement,
+        original_name=PurePath(upload.name).name[:255],
+        uploaded_by=actor,
+        via=via,
+        phase="queued",
+    )
+    job.file.save(job.original_name, upload, save=False)
+    job.save()
+    transaction.on_commit(lambda: TOOL_REPORT_JOBS.enqueue(job.pk))
+    return job
+
+
+def tool_report_job_requeue_if_lost(job: ToolReportJob) -> ToolReportJob:
+    """On a look at a queued job: if no task is out for it (the broker was down when it was
+    queued, or restarted empty), hand it over now."""
+    if TOOL_REPORT_JOBS.requeue_if_lost(job.pk):
+        job.refresh_from_db()
+    return job
+
+
+def progress_get(job: ToolReportJob) -> dict:
+    """What the job's page polls: the row's status, and while it runs the live phase."""
+    live = None
+    if job.status == ToolReportJob.Status.RUNNING:
+        # Without Redis the page still shows the row's true status, only not the live rows.
+        with contextlib.suppress(*BROKER_ERRORS):
+            live = cache.get(_progress_key(job.pk))
+    return {
+        "phase": job.phase,
+        "done": job.rows_done,
+        "total": job.rows_total,
+        **(live or {}),
+        "status": job.status,
+        "status_label": job.get_status_display(),
+        "finished": job.finished,
+        "message": job.message,
+        "report": job.report_id,
+    }
+
+
+# --- In the worker ----------------------------------------------------------------------------
+
+
+def tool_report_job_run(job_id: int) -> ToolReportJob | None:
+    """Import one queued tool report, exactly once; a second call for the same job does nothing.
+
+    The runner holds the job's lease from its claim to its end (msp_portal.jobs), so a task
+    redelivered after its worker died takes the job over and a duplicate of a live one does
+    nothing. The report, its rows and the job's outcome commit together: a worker killed
+    midway leaves nothing half done, and the retry imports the file from the start (the same
+    file imported twice is answered with the first report)."""
+    with TOOL_REPORT_JOBS.leased(job_id) as held:
+        if not held:
+            return None  # running in a live process; if that one dies, the sweep re-queues
+        if not TOOL_REPORT_JOBS.claim(
+            job_id, phase="reading the file", message="", started_at=timezone.now()
+        ):
+            return None
+        job = ToolReportJob.objects.select_related("contract__client", "uploaded_by").get(pk=job_id)
+        try:
+            with transaction.atomic():
+                # The contract's imports take turns from here (the import takes the same lock
+                # again), so the reports already there say whether this one is a repeat.
+                contract_reports_locked(job.contract_id)
+                before = set(
+                    ToolReport.objects.filter(
+                        contract_id=job.contract_id, kind=job.kind
+                    ).values_list("pk", flat=True)
+                )
+                report = _imported(job)
+                words = outcome_words(job, report, repeated=report.pk in before)
+                _finish(job, ToolReportJob.Status.DONE, words, report)
+        except ValidationError as refused:
+            _finish(job, ToolReportJob.Status.REJECTED, " ".join(refused.messages))
+        except DATABASE_ERRORS:
+            TOOL_REPORT_JOBS.retry_later(job_id)
+            raise  # the task retries with backoff
+        except Exception as error:
+            _finish(
+                job, ToolReportJob.Status.FAILED, f"The import failed ({type(error).__name__})."
+            )
+            raise
+    job.refresh_from_db()
+    return job
+
+
+def _imported(job: ToolReportJob) -> ToolReport:
+    kind = KINDS[job.kind]
+    extra = {"statement": job.statement} if kind.statement else {}
+    with job.file.open("rb") as handle:
+        # The kind's reader knows a file's type by its name: the name as uploaded.
+        upload = File(handle.file, name=job.original_name)
+        return kind.import_report(
+            contract=job.contract,
+            upload=upload,
+            preset=job.preset,
+            report_date=job.report_date,
+            actor=job.uploaded_by,
+            source=job.via,
+            mapping=job.mapping,
+            progress=lambda phase, done, total: progress_set(job.pk, phase, done, total),
+            **extra,
+        )
+
+
+def _finish(job: ToolReportJob, status: str, message: str, report: ToolReport | None = None):
+    rows = (report.rows_imported, report.rows_read) if report is not None else (0, None)
+    kept = {}
+    if report is not None:
+        # The report holds its own copy of the file (undone, it takes that copy with it): the
+        # upload's copy goes once the import has committed. A refused or failed import keeps it.
+        stored, storage = job.file.name, job.file.storage
+        transaction.on_commit(lambda: storage.delete(stored))
+        kept = {"file": ""}
+    ToolReportJob.objects.filter(pk=job.pk).update(
+        status=status,
+        phase=ToolReportJob.Status(status).label,
+        message=message,
+        report=report,
+        rows_done=rows[0],
+        rows_total=rows[1],
+        finished_at=timezone.now(),
+        **kept,
+    )
+    progress_set(job.pk, status, 0, None)
+
+
+def outcome_words(job: ToolReportJob, report: ToolReport, *, repeated: bool) -> str:
+    """What the import did, in a sentence: rows imported of read and the problems, or that the
+    same report was imported before (`repeated`) and nothing changed."""
+    if repeated:
+        return (
+            f"{job.original_name}: the same report was imported on "
+            f"{report.uploaded_at:%-d %B %Y}; nothing changed."
+        )
+    left_out = problems_count(report.problems)
+    named = sum(1 for p in report.problems if "left_out" not in p)
+    said = f"{report.original_name}: {report.rows_imported} of {report.rows_read} rows imported"
+    if not left_out:
+        return said + "."
+    listed = "listed below" if named == left_out else f"the first {named} listed below"
+    plural = "s" if left_out != 1 else ""
+    return f"{said}; {left_out} problem{plural}{' ' if named == left_out else ', '}{listed}."
+
+
+def tool_report_jobs_sweep() -> dict[str, int]:
+    """Imports left 'running' by a dead worker are queued again, and queued ones with no task
+    out (the broker was down) handed over. Beat runs it every minute and each worker at start;
+    running it twice is harmless."""
+    resumed, queued = TOOL_REPORT_JOBS.sweep()
+    return {"resumed": resumed, "queued": queued}

@@ -1,0 +1,55 @@
+"""Saved columns for tool reports: which are offered at an upload, and where a new one is saved
+(the same scoping as the ticket importer's saved mappings, kpis/imports/saved_mappings.py).
+
+A mapping without a client is the MSP's own, offered for every client's uploads of that kind,
+so only the MSP's own writers save one. Anyone else who uploads for a client (an advisor) saves
+it for that client alone: it never reaches the MSP's other clients, which they may not see."""
+
+from __future__ import annotations
+
+from django.db.models import F, Q, QuerySet
+
+from contracts.models import Contract
+from msp_portal.tenancy import writes_for_msp
+
+from .models import ToolReportMapping
+
+
+def saved_mappings_for(contract: Contract, kind: str) -> QuerySet[ToolReportMapping]:
+    """The mappings an upload of this kind for this contract may use: the client's own first,
+    then the contract's MSP's."""
+    scope = Q(client__isnull=True) | Q(client_id=contract.client_id)
+    return ToolReportMapping.objects.filter(scope, msp_id=contract.msp_id, kind=kind).order_by(
+        F("client_id").asc(nulls_last=True), "name"
+    )
+
+
+def saved_mapping_chosen(contract: Contract, kind: str, chosen: str) -> ToolReportMapping | None:
+    """The mapping named by its id, if it is one this contract's upload may use (any other id,
+    another MSP's or another client's, is as if none was chosen)."""
+    if not chosen.isdigit():
+        return None
+    return saved_mappings_for(contract, kind).filter(pk=int(chosen)).first()
+
+
+def saved_mapping_save(
+    contract: Contract, kind: str, *, name: str, preset: str, mapping: dict[str, str], user
+) -> ToolReportMapping:
+    """Remember the upload's layout and columns under `name` (the same name again replaces
+    them): MSP-wide when the user writes for the contract's MSP, else for its client only."""
+    msp_wide = writes_for_msp(user, contract.msp_id)
+    saved, _ = ToolReportMapping.objects.update_or_create(
+        msp_id=contract.msp_id,
+        client_id=None if msp_wide else contract.client_id,
+        kind=kind,
+        name=name,
+        defaults={"preset": preset, "mapping": mapping, "updated_by": user},
+    )
+    return saved
+
+
+def saved_mapping_scope_words(contract: Contract, user) -> str:
+    """Where columns saved by this user go, in words, for the upload form."""
+    if writes_for_msp(user, contract.msp_id):
+        return f"for every client of {contract.msp.name}"
+    return f"for {contract.client.name} only"
