@@ -11,6 +11,7 @@ import json
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.urls import reverse
+from django.utils import timezone
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -27,6 +28,7 @@ from msp_portal.tenancy import (
     Action,
     contract_access,
     current_party_contract,
+    party_contracts,
     visible_clients,
     visible_contracts,
 )
@@ -39,6 +41,38 @@ from .models import ToolReport, ToolReportJob
 KIND_CHOICES = ToolReport.Kind.choices
 STATUS_WORDS = dict(CommitmentOccurrence.Status.choices)
 REFUSED = "Only the MSP's staff and the advisor import or undo tool reports."
+
+
+def _upload_contract(user, client, contract_id: int | None):
+    """The contract an upload is for: the one named, among the caller's contracts of the
+    client; else the newest, unless several are in force today (a report of one MSP must not
+    land on the other's contract by a guess)."""
+    contracts = party_contracts(user, client).select_related("msp").order_by("-starts", "-id")
+    listed = "; ".join(f"{c.pk}: {c.name} ({c.msp.name})" for c in contracts)
+    if contract_id is not None:
+        for contract in contracts:
+            if contract.pk == contract_id:
+                return contract
+        raise ValidationError(
+            {
+                "contract": [
+                    f"No contract of {client.name} of yours has the id {contract_id}; "
+                    f"yours are {listed}."
+                ]
+            }
+        )
+    today = timezone.localdate()
+    in_force = [c for c in contracts if c.starts <= today and (c.ends is None or c.ends >= today)]
+    if len(in_force) > 1:
+        raise ValidationError(
+            {
+                "contract": [
+                    f"{client.name} has {len(in_force)} contracts in force that you are "
+                    f"party to: say which with the contract's id ({listed})."
+                ]
+            }
+        )
+    return current_party_contract(user, client)
 
 
 def _kind_words(kind: str) -> str:
@@ -119,6 +153,11 @@ class ToolReportUploadSerializer(serializers.Serializer):
         allow_blank=True,
         max_length=2000,
         help_text="what the MSP attests, for the kinds that take a statement",
+    )
+    contract = serializers.IntegerField(
+        required=False,
+        help_text="the contract's id: needed when you are party to more than one contract of "
+        "the client in force (an advisor of a client with two MSPs); otherwise the newest",
     )
 
     def validate(self, data: dict) -> dict:
@@ -302,9 +341,9 @@ class ToolReportViewSet(
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
         client = visible_clients(request.user).filter(slug=data["client"]).first()
-        contract = client and current_party_contract(request.user, client)
-        if contract is None:
+        if client is None:
             raise ValidationError({"client": ["No client you work with has this slug."]})
+        contract = _upload_contract(request.user, client, data.get("contract"))
         self._require_import(contract)
         try:
             job = tool_report_job_create(

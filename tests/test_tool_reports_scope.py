@@ -430,3 +430,58 @@ def test_the_migration_gives_each_row_the_contract_of_its_report(world):
         "Rival lure": rival.pk,
     }
     assert after[0] in MigrationExecutor(connection).loader.applied_migrations
+
+
+def test_an_advisor_of_both_contracts_names_the_one_an_api_upload_is_for(world):
+    """Clearview advises both of Acme's contracts (Northwind's and the rival's). An upload
+    through the API without a contract is refused, naming both; with one it lands there; a
+    contract of another client, or one Clearview does not advise, is refused by its id."""
+    from evidence.models import ToolReportJob
+
+    assert world.acme_contract.advisor_id == world.clearview.pk
+    rival = _rival_contract(world)
+    rival.advisor = world.clearview
+    rival.save()
+    api = token_client(world.advisor)
+    path = DATA / "patch_reports" / "ninjaone_2025-10-03.csv"
+
+    def upload(**extra):
+        with open(path, "rb") as handle:
+            body = {
+                "client": world.acme.slug,
+                "kind": "patches",
+                "preset": "ninjaone",
+                "report_date": "2025-10-03",
+                "file": handle,
+                **extra,
+            }
+            return api.post("/api/v1/tool-reports/", body, format="multipart")
+
+    refused = upload()
+    assert refused.status_code == 400
+    said = refused.json()["contract"][0]
+    assert "has 2 contracts in force that you are party to" in said
+    assert f"{rival.pk}: Rival helpdesk for Acme" in said
+    assert f"{world.acme_contract.pk}: {world.acme_contract.name}" in said
+    assert not ToolReportJob.objects.exists()
+    queued = upload(contract=rival.pk)
+    assert queued.status_code == 202, queued.content
+    assert ToolReportJob.objects.get(pk=queued.json()["id"]).contract_id == rival.pk
+    elsewhere = Contract.objects.exclude(client=world.acme).first()
+    assert elsewhere is not None
+    wrong = upload(contract=elsewhere.pk)
+    assert wrong.status_code == 400
+    assert f"has the id {elsewhere.pk}" in wrong.json()["contract"][0]
+    # Only the one queued above: a refusal queues nothing.
+    assert ToolReportJob.objects.count() == 1
+    # Northwind's staff, party to one contract of Acme, need not say which.
+    staff = token_client(world.msp_staff)
+    with open(path, "rb") as handle:
+        body = {
+            "client": world.acme.slug,
+            "kind": "patches",
+            "preset": "ninjaone",
+            "report_date": "2025-10-03",
+            "file": handle,
+        }
+        assert staff.post("/api/v1/tool-reports/", body, format="multipart").status_code == 202
