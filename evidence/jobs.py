@@ -6,19 +6,17 @@ the worker runs and the sweep that leaves no job queued or running for ever. The
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from datetime import date
 from pathlib import PurePath
 
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
 from contracts.services.commitments import upload_checked
-from msp_portal.jobs import BROKER_ERRORS, DATABASE_ERRORS, JobKind, Locks
+from msp_portal.jobs import DATABASE_ERRORS, JobKind, LiveProgress, Locks
 
 from .kinds import KINDS, ReportKind
 from .models import ToolReport, ToolReportJob
@@ -27,7 +25,6 @@ from .stored import contract_reports_locked, report_date_checked
 
 log = logging.getLogger(__name__)
 
-PROGRESS_TTL = 24 * 3600
 WAITING_FOR_BROKER = (
     "The task queue is unreachable: the file is kept and the import starts as soon as it is back."
 )
@@ -37,19 +34,11 @@ STATEMENT_NEEDED = (
 )
 
 
-def _progress_key(job_id: int) -> str:
-    return f"tool-report-progress:{job_id}"
+TOOL_REPORT_PROGRESS = LiveProgress("tool-report-progress")
 
 
 def progress_set(job_id: int, phase: str, done: int, total: int | None) -> None:
-    # In Redis, not the job row: the import's own transaction is still open while it reports.
-    # Only a display: a Redis restart must not fail the import that reports to it.
-    try:
-        cache.set(
-            _progress_key(job_id), {"phase": phase, "done": done, "total": total}, PROGRESS_TTL
-        )
-    except BROKER_ERRORS as error:
-        log.warning("tool report import %s: progress not reported (%s)", job_id, error)
+    TOOL_REPORT_PROGRESS.set(job_id, phase, done, total)
 
 
 TOOL_REPORT_JOBS = JobKind(
@@ -126,11 +115,8 @@ def tool_report_job_requeue_if_lost(job: ToolReportJob) -> ToolReportJob:
 
 def progress_get(job: ToolReportJob) -> dict:
     """What the job's page polls: the row's status, and while it runs the live phase."""
-    live = None
-    if job.status == ToolReportJob.Status.RUNNING:
-        # Without Redis the page still shows the row's true status, only not the live rows.
-        with contextlib.suppress(*BROKER_ERRORS):
-            live = cache.get(_progress_key(job.pk))
+    running = job.status == ToolReportJob.Status.RUNNING
+    live = TOOL_REPORT_PROGRESS.get(job.pk) if running else None
     return {
         "phase": job.phase,
         "done": job.rows_done,

@@ -58,6 +58,30 @@ DATABASE_ERRORS = (
 )
 
 
+@dataclass(frozen=True)
+class LiveProgress:
+    """A kind of job's live progress (phase, rows done of total), kept in the cache, not the
+    job's row: the job's own transaction is still open while it reports. Only a display: a
+    Redis restart must not fail the job that reports to it, nor the page that reads it."""
+
+    prefix: str  # "import-progress": the cache key is the prefix and the job's id
+    ttl: int = 24 * 3600
+
+    def set(self, job_id: int, phase: str, done: int, total: int | None) -> None:
+        try:
+            cache.set(
+                f"{self.prefix}:{job_id}", {"phase": phase, "done": done, "total": total}, self.ttl
+            )
+        except BROKER_ERRORS as error:
+            log.warning("%s %s: progress not reported (%s)", self.prefix, job_id, error)
+
+    def get(self, job_id: int) -> dict | None:
+        # Without Redis the page still shows the row's true status, only not the live rows.
+        with contextlib.suppress(*BROKER_ERRORS):
+            return cache.get(f"{self.prefix}:{job_id}")
+        return None
+
+
 def _try_lock(namespace: int, key: int) -> bool:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [namespace, key])

@@ -4,20 +4,16 @@ for ever (the lifecycle itself is msp_portal.jobs)."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import logging
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
 from contracts.models import Contract
 from kpis.models import ImportJob, RecomputeRequest
-from msp_portal.jobs import BROKER_ERRORS, JobKind, Locks, is_enqueued, recompute_enqueue
-
-PROGRESS_TTL = 24 * 3600
+from msp_portal.jobs import JobKind, LiveProgress, Locks, is_enqueued, recompute_enqueue
 
 WAITING_FOR_BROKER = (
     "The task queue is unreachable: the file is kept and the import starts as soon as it is back."
@@ -40,19 +36,11 @@ def import_requeue_if_lost(job: ImportJob) -> ImportJob:
     return job
 
 
-def _progress_key(job_id: int) -> str:
-    return f"import-progress:{job_id}"
+IMPORT_PROGRESS = LiveProgress("import-progress")
 
 
 def progress_set(job_id: int, phase: str, done: int, total: int | None) -> None:
-    # In Redis, not the job row: the import's own transaction is still open while it reports.
-    # Only a display: a Redis restart must not fail the import that reports to it.
-    try:
-        cache.set(
-            _progress_key(job_id), {"phase": phase, "done": done, "total": total}, PROGRESS_TTL
-        )
-    except BROKER_ERRORS as error:
-        log.warning("import %s: progress not reported (%s)", job_id, error)
+    IMPORT_PROGRESS.set(job_id, phase, done, total)
 
 
 IMPORT_JOBS = JobKind(
@@ -74,11 +62,7 @@ IMPORT_JOBS = JobKind(
 
 
 def progress_get(job: ImportJob) -> dict:
-    live = None
-    if job.status == ImportJob.Status.RUNNING:
-        # Without Redis the page still shows the job row's true status, only not the live rows.
-        with contextlib.suppress(*BROKER_ERRORS):
-            live = cache.get(_progress_key(job.pk))
+    live = IMPORT_PROGRESS.get(job.pk) if job.status == ImportJob.Status.RUNNING else None
     base = {"phase": job.phase, "done": job.rows_done, "total": job.rows_total}
     data = {**base, **(live or {})}
     data |= {
