@@ -46,16 +46,12 @@ TOOL_REPORT_JOBS = JobKind(
     lock=Locks.TOOL_REPORT_JOB,
     model=ToolReportJob,
     task="evidence.tasks.tool_report_import_task",
-    status="status",
-    phase="phase",
-    message="message",
     queued=ToolReportJob.Status.QUEUED,
     running=ToolReportJob.Status.RUNNING,
     failed=ToolReportJob.Status.FAILED,
-    queued_phase="queued",
     waiting_message=WAITING_FOR_BROKER,
     ended_at="finished_at",
-    on_progress=lambda job_id, phase: progress_set(job_id, phase, 0, None),
+    progress=TOOL_REPORT_PROGRESS,
 )
 
 

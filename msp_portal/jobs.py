@@ -15,8 +15,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 import kombu.exceptions
 import psycopg2
@@ -204,17 +204,21 @@ class JobKind:
     lock: int  # its lease's namespace (Locks)
     model: type[models.Model]
     task: str  # the Celery task's dotted path, imported when first sent (tasks import services)
-    status: str
-    phase: str
-    message: str
     queued: str
     running: str
     failed: str
-    queued_phase: str  # what the phase says once a message is out
+    status: str = "status"
+    phase: str = "phase"
+    message: str = "message"
+    queued_phase: str = "queued"  # what the phase says once a message is out
     failed_phase: str = "failed"
     waiting_message: str = ""  # what the message says while the broker is unreachable
     ended_at: str = ""  # a column stamped when the job fails, if the model has one
-    on_progress: Callable[[int, str], None] = field(default=lambda pk, phase: None)
+    progress: LiveProgress | None = None  # told of a retry or a failure, if the kind has one
+
+    def _progress(self, pk: int, phase: str) -> None:
+        if self.progress is not None:
+            self.progress.set(pk, phase, 0, None)
 
     def _rows(self, pk: int, *statuses: str):
         return self.model.objects.filter(pk=pk, **{f"{self.status}__in": statuses})
@@ -272,7 +276,7 @@ class JobKind:
                 **{self.status: self.queued, self.phase: "retrying (database)"}
             )
         mark_enqueued(self.name, pk, RETRY_MARK_SECONDS)
-        self.on_progress(pk, "retrying (database)")
+        self._progress(pk, "retrying (database)")
 
     def fail(self, pk: int, message: str) -> None:
         """The task gave up (its retries spent): the job says so instead of staying queued."""
@@ -281,7 +285,7 @@ class JobKind:
             **{self.status: self.failed, self.phase: self.failed_phase, self.message: message},
             **ended,
         )
-        self.on_progress(pk, "failed")
+        self._progress(pk, "failed")
 
     def sweep(self) -> tuple[int, int]:
         """Jobs left 'running' by a dead worker (nobody holds their lease) are queued again, and

@@ -48,16 +48,12 @@ IMPORT_JOBS = JobKind(
     lock=Locks.IMPORT_JOB,
     model=ImportJob,
     task="kpis.tasks.import_run_task",
-    status="status",
-    phase="phase",
-    message="message",
     queued=ImportJob.Status.QUEUED,
     running=ImportJob.Status.RUNNING,
     failed=ImportJob.Status.FAILED,
-    queued_phase="queued",
     waiting_message=WAITING_FOR_BROKER,
     ended_at="finished_at",
-    on_progress=lambda job_id, phase: progress_set(job_id, phase, 0, None),
+    progress=IMPORT_PROGRESS,
 )
 
 
