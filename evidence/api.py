@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Q
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
@@ -36,7 +37,8 @@ from msp_portal.tenancy import (
 from .jobs import progress_get, tool_report_job_create, tool_report_job_requeue_if_lost
 from .kinds import KINDS, ReportKind
 from .measures import measure_words
-from .models import ToolReport, ToolReportJob
+from .models import ToolReport, ToolReportJob, ToolReportMapping
+from .saved_mappings import saved_mapping_by_id
 
 KIND_CHOICES = ToolReport.Kind.choices
 STATUS_WORDS = dict(CommitmentOccurrence.Status.choices)
@@ -138,9 +140,17 @@ class ToolReportUploadSerializer(serializers.Serializer):
     client = serializers.SlugField(help_text="the client's slug")
     kind = serializers.ChoiceField(choices=[(k, v.noun) for k, v in KINDS.items()])
     preset = serializers.CharField(
-        max_length=40, default="generic", help_text="the tool's layout: ninjaone, generic ..."
+        max_length=40,
+        required=False,
+        help_text="the tool's layout: ninjaone, generic ... (default: the saved columns' "
+        "layout, else generic)",
     )
     report_date = serializers.DateField(help_text="the day the tool exported the report")
+    saved_columns = serializers.IntegerField(
+        required=False,
+        help_text="the id of saved columns (/api/v1/tool-report-columns/) for this kind: their "
+        "layout and columns, under any given in `mapping`",
+    )
     file = serializers.FileField()
     mapping = serializers.CharField(
         required=False,
@@ -162,7 +172,7 @@ class ToolReportUploadSerializer(serializers.Serializer):
 
     def validate(self, data: dict) -> dict:
         kind: ReportKind = KINDS[data["kind"]]
-        if kind.layout.preset(data["preset"]) is None:
+        if "preset" in data and kind.layout.preset(data["preset"]) is None:
             raise ValidationError(
                 {"preset": [f"choose one of {', '.join(kind.layout.presets)} for a {kind.noun}"]}
             )
@@ -345,14 +355,28 @@ class ToolReportViewSet(
             raise ValidationError({"client": ["No client you work with has this slug."]})
         contract = _upload_contract(request.user, client, data.get("contract"))
         self._require_import(contract)
+        preset, mapping = data.get("preset") or "generic", data["mapping"]
+        if data.get("saved_columns") is not None:
+            saved = saved_mapping_by_id(contract, data["saved_columns"])
+            if saved is None or saved.kind != data["kind"]:
+                noun = KINDS[data["kind"]].noun
+                raise ValidationError(
+                    {
+                        "saved_columns": [
+                            f"No saved columns for a {noun} of this contract have the id "
+                            f"{data['saved_columns']}: /api/v1/tool-report-columns/ lists them."
+                        ]
+                    }
+                )
+            preset, mapping = data.get("preset") or saved.preset, {**saved.mapping, **mapping}
         try:
             job = tool_report_job_create(
                 contract=contract,
                 kind=KINDS[data["kind"]],
                 upload=data["file"],
-                preset=data["preset"],
+                preset=preset,
                 report_date=data["report_date"],
-                mapping=data["mapping"],
+                mapping=mapping,
                 statement=data.get("statement", ""),
                 actor=request.user,
                 via=ToolReportJob.Via.API,
@@ -485,6 +509,54 @@ class MeasuredOccurrenceFilter(IdFilterSet):
     class Meta:
         model = CommitmentOccurrence
         fields = ["commitment"]
+
+
+class ToolReportColumnsSerializer(serializers.ModelSerializer):
+    client = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, help_text="null: the MSP's own, for all its clients"
+    )
+    msp = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    kind_words = serializers.SerializerMethodField(help_text="the kind of report, in words")
+
+    class Meta:
+        model = ToolReportMapping
+        fields = ["id", "msp", "client", "kind", "kind_words", "name", "preset", "mapping"]
+        read_only_fields = fields
+
+    def get_kind_words(self, saved: ToolReportMapping) -> str:
+        return _kind_words(saved.kind)
+
+
+class ToolReportColumnsFilter(IdFilterSet):
+    kind = filters.ChoiceFilter(choices=KIND_CHOICES)
+
+    class Meta:
+        model = ToolReportMapping
+        fields = ["kind"]
+
+
+class ToolReportColumnsViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """The saved columns the caller's uploads may use (saved on the upload form): an MSP's own
+    for all its clients, and a client's own; for those who import tool reports only."""
+
+    serializer_class = ToolReportColumnsSerializer
+    filterset_class = ToolReportColumnsFilter
+
+    def get_queryset(self):
+        user = self.request.user
+        scope = Q(pk__in=[])
+        for contract in visible_contracts(user).select_related("client", "msp"):
+            if contract_access(user, contract).can(Action.IMPORT_TICKETS):
+                scope |= Q(msp_id=contract.msp_id) & (
+                    Q(client__isnull=True) | Q(client_id=contract.client_id)
+                )
+        return (
+            ToolReportMapping.objects.filter(scope)
+            .select_related("msp", "client")
+            .order_by("kind", "name", "id")
+        )
 
 
 class MeasuredOccurrenceViewSet(

@@ -53,3 +53,16 @@ def saved_mapping_scope_words(contract: Contract, user) -> str:
     if writes_for_msp(user, contract.msp_id):
         return f"for every client of {contract.msp.name}"
     return f"for {contract.client.name} only"
+
+
+def saved_mapping_may_forget(mapping: ToolReportMapping, user) -> bool:
+    """Who may forget saved columns is who may save them there: the MSP's own (for all its
+    clients) only its writers; a client's own, whoever uploads for that client."""
+    return mapping.client_id is not None or writes_for_msp(user, mapping.msp_id)
+
+
+def saved_mapping_by_id(contract: Contract, chosen: int) -> ToolReportMapping | None:
+    """Saved columns of any kind that this contract's uploads may use, by id (None for any
+    other id: another MSP's or another client's are as if they did not exist)."""
+    scope = Q(client__isnull=True) | Q(client_id=contract.client_id)
+    return ToolReportMapping.objects.filter(scope, msp_id=contract.msp_id, pk=chosen).first()

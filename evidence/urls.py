@@ -3,6 +3,11 @@ from django.urls import path
 from . import hygiene_views, views
 
 urlpatterns = [
+    path(
+        "clients/<slug:slug>/contracts/<int:pk>/saved-columns/<int:saved>/forget/",
+        views.saved_columns_forget,
+        name="saved_columns_forget",
+    ),
     # One upload of any kind, imported in the background: its progress, then what it did.
     path(
         "clients/<slug:slug>/contracts/<int:pk>/tool-report-imports/<int:job>/",

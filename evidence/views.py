@@ -28,7 +28,9 @@ from .left_out import devices_left_out
 from .models import ToolReport, ToolReportJob
 from .problems import problems_count
 from .saved_mappings import (
+    saved_mapping_by_id,
     saved_mapping_chosen,
+    saved_mapping_may_forget,
     saved_mapping_save,
     saved_mapping_scope_words,
     saved_mappings_for,
@@ -93,7 +95,24 @@ def _upload_form(request, contract, kind: ReportKind, can_upload: bool) -> dict:
         "chosen_mapping": chosen,
         "saved_mappings": list(saved_mappings_for(contract, kind.kind)) if can_upload else [],
         "save_scope": saved_mapping_scope_words(contract, request.user) if can_upload else "",
+        "may_forget": chosen is not None and saved_mapping_may_forget(chosen, request.user),
     }
+
+
+@login_required
+@require_POST
+def saved_columns_forget(request, slug, pk, saved):
+    """Forget saved columns (renaming is saving them again under the new name, then this), as
+    the side that may save them there (saved_mapping_may_forget)."""
+    client, contract, access = get_client_contract_or_404(request.user, slug, pk)
+    found = saved_mapping_by_id(contract, saved)
+    if found is None:
+        raise Http404("No such saved columns.")
+    if not access.can(Action.IMPORT_TICKETS) or not saved_mapping_may_forget(found, request.user):
+        raise PermissionDenied("Only the MSP's staff forget the MSP's own saved columns.")
+    found.delete()
+    messages.success(request, f"Saved columns “{found.name}” forgotten.")
+    return redirect(KINDS[found.kind].page, slug=client.slug, pk=contract.pk)
 
 
 # The imports that failed or were refused stay listed on the kind's page, the latest few.

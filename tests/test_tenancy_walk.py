@@ -71,6 +71,7 @@ def _target_objects(contract):
         "patch_occurrence": _patch_occurrence_of(contract),
         "patch_report": _patch_report_of(contract),
         "tool_report_job": _tool_report_job_of(contract),
+        "tool_report_columns": _tool_report_columns_of(contract),
         **_measured_targets_of(contract),
         **_review_of(contract),
         **_people_of(contract),
@@ -275,6 +276,21 @@ def _tool_report_job_of(contract):
     return job
 
 
+def _tool_report_columns_of(contract):
+    """Columns saved for the contract's client alone (as an advisor saves them): the MSP's
+    own would be shared by every client of the MSP, another tenant of the same MSP included."""
+    from evidence.models import ToolReportMapping
+
+    saved, _ = ToolReportMapping.objects.get_or_create(
+        msp=contract.msp,
+        client=contract.client,
+        kind="patches",
+        name=f"Walk columns of {contract.client.name}",
+        defaults={"preset": "generic", "mapping": {"device": "Walk Device"}},
+    )
+    return saved
+
+
 def _measured_targets_of(contract):
     """For each kind of tool report but patches (evidence/kinds.py): an occurrence of a
     commitment measured by it, and a report of it imported for the contract's client (the MFA
@@ -465,6 +481,7 @@ def route_targets(t: dict, own_slug: str) -> dict[str, list[dict]]:
             name: [{"slug": slug, "pk": pk, "job": t["tool_report_job"].pk}]
             for name in ("tool_report_job", "tool_report_job_status")
         },
+        "saved_columns_forget": [{"slug": slug, "pk": pk, "saved": t["tool_report_columns"].pk}],
         **{
             name: [{"slug": slug, "pk": pk}]
             for name in (
@@ -591,6 +608,7 @@ def route_targets(t: dict, own_slug: str) -> dict[str, list[dict]]:
             for name in ("tool-report-detail", "tool-report-file", "tool-report-undo")
         },
         "tool-report-import-detail": [{"pk": t["tool_report_job"].pk}],
+        "tool-report-columns-detail": [{"pk": t["tool_report_columns"].pk}],
         **{
             name: [{"pk": t["patch_occurrence"].pk}]
             for name in ("measured-occurrence-detail", "measured-occurrence-rows")
@@ -624,6 +642,7 @@ def list_targets(t: dict) -> dict[str, set[int]]:
         "reported-figure-list": {t["msp_report"].pk},
         "tool-report-list": {t["patch_report"].pk},
         "tool-report-import-list": {t["tool_report_job"].pk},
+        "tool-report-columns-list": {t["tool_report_columns"].pk},
         "measured-occurrence-list": {t["patch_occurrence"].pk},
         "scorecard-list": {t["scorecard_answer"].candidate.assessment_id},
     }
@@ -777,6 +796,20 @@ def test_outsiders_get_404_on_every_object_route(world, client_for, persona, tar
     assert _walk(client, routes, guarded=getattr(world, target)) == []
 
 
+# Lists of what only the side that uploads uses (the MSP's staff, the advisor): empty for the
+# client's side, which the walk checks as such.
+UPLOADERS_ONLY = {"tool-report-columns-list"}
+UPLOADERS_ONLY_DETAILS = {"tool-report-columns-detail"}
+
+
+def _on_the_client_side(client_for, persona: str, world) -> bool:
+    from contracts.models import Organisation
+    from msp_portal.tenancy import user_memberships
+
+    kinds = {m.organisation.kind for m in user_memberships(getattr(world, persona))}
+    return kinds == {Organisation.Kind.CLIENT}
+
+
 @pytest.mark.parametrize(("persona", "target", "own"), PERSONA_TARGETS)
 def test_lists_leave_out_other_tenants(world, client_for, persona, target, own):
     client = client_for(getattr(world, persona))
@@ -789,6 +822,9 @@ def test_lists_leave_out_other_tenants(world, client_for, persona, target, own):
         response = client.get(reverse(name), {"limit": 1000})
         assert response.status_code == 200, name
         ids = {item["id"] for item in response.json()["results"]}
+        if name in UPLOADERS_ONLY and _on_the_client_side(client_for, persona, world):
+            assert ids == set(), f"{name} lists rows to the client's side"
+            continue
         assert ids, f"{name} returned nothing at all: the check would prove nothing"
         if ids & forbidden:
             leaks.append(f"{name}: {sorted(ids & forbidden)}")
@@ -810,10 +846,12 @@ def test_the_walk_sees_real_objects_when_allowed(world, client_for):
     for name, variants in route_targets(objects, world.acme.slug).items():
         url = reverse(name, kwargs=variants[0])
         if re.search(
-            r"approve|withdraw|complete|answer|evidence/$|upload|remove|accept|reject|undo", name
+            r"approve|withdraw|complete|answer|evidence/$|upload|remove|accept|reject|undo|forget",
+            name,
         ) or name.endswith("-evidence"):
             # writes: covered by test_permissions.py, test_commitment_answers.py,
-            # test_rules_agreement.py and (disputes) test_disputes.py, test_api_disputes.py
+            # test_rules_agreement.py, (disputes) test_disputes.py, test_api_disputes.py and
+            # (saved columns) test_tool_report_mappings.py
             continue
         if name == "reported-figure-file":
             continue  # a write (the MSP's report attached): tests/test_reconciliation.py
@@ -829,9 +867,14 @@ def test_the_walk_sees_real_objects_when_allowed(world, client_for):
             continue  # writes: covered by tests/test_people.py
         if name.startswith("contract_setup"):
             continue  # below, as the advisory firm's consultant: the setting-up side
+        if name in UPLOADERS_ONLY_DETAILS:
+            continue  # below, as the MSP's staff: the uploading side
         assert client.get(url).status_code == 200, url
     staff = client_for(world.msp_staff)
     for name, variants in route_targets(objects, world.acme.slug).items():
+        if name in UPLOADERS_ONLY_DETAILS:
+            url = reverse(name, kwargs=variants[0])
+            assert staff.get(url).status_code == 200, url
         if name.startswith("import") and name not in (
             "import_rerun",
             "import_mapping",

@@ -110,3 +110,95 @@ def test_another_msps_columns_are_neither_offered_nor_used(world):
     assert "Saved columns" not in owner.get(_page(world.acme_contract)).content.decode()
     assert _upload_saving(owner, world.acme_contract, "Owner's").status_code == 403
     assert not ToolReportMapping.objects.filter(name="Owner's").exists()
+
+
+def _forget(web, contract, saved):
+    url = reverse("saved_columns_forget", args=[contract.client.slug, contract.pk, saved.pk])
+    return web.post(url)
+
+
+def test_saved_columns_are_forgotten_by_who_may_save_them_there(world):
+    """The MSP's own columns: its staff may forget them, the advisor may not (they serve every
+    client of the MSP); an advisor's columns for Acme: the advisor, or the MSP's staff. The
+    client's side forgets nothing; another MSP's columns are not found."""
+    staff, advisor, owner = (
+        _web(world, world.msp_staff),
+        _web(world, world.advisor),
+        _web(world, world.owner),
+    )
+    _upload_saving(staff, world.acme_contract, "Northwind's")
+    _upload_saving(advisor, world.acme_contract, "Clearview's")
+    msp_wide = ToolReportMapping.objects.get(name="Northwind's")
+    acme_only = ToolReportMapping.objects.get(name="Clearview's")
+    # Only where it could be forgotten is the button shown.
+    chosen = advisor.get(_page(world.acme_contract), {"columns": msp_wide.pk}).content.decode()
+    assert "Forget “Northwind&#x27;s”" not in chosen
+    chosen = staff.get(_page(world.acme_contract), {"columns": msp_wide.pk}).content.decode()
+    assert "Forget “Northwind&#x27;s”" in chosen
+    assert _forget(advisor, world.acme_contract, msp_wide).status_code == 403
+    assert _forget(owner, world.acme_contract, acme_only).status_code == 403
+    # Through another client's page, a client's own columns are not found.
+    assert _forget(staff, world.birch_contract, acme_only).status_code == 404
+    assert ToolReportMapping.objects.count() == 2
+    forgotten = _forget(advisor, world.acme_contract, acme_only)
+    assert forgotten.status_code == 302 and forgotten["Location"] == _page(world.acme_contract)
+    said = advisor.get(forgotten["Location"]).content.decode()
+    assert "Saved columns “Clearview&#x27;s” forgotten." in said
+    assert _forget(staff, world.acme_contract, msp_wide).status_code == 302
+    assert not ToolReportMapping.objects.exists()
+    rival = ToolReportMapping.objects.create(
+        msp=world.rival_msp, kind="patches", name="Rival's", preset="generic", mapping={}
+    )
+    assert _forget(staff, world.acme_contract, rival).status_code == 404
+    assert ToolReportMapping.objects.filter(pk=rival.pk).exists()
+
+
+def test_the_api_lists_the_saved_columns_and_an_upload_uses_them(world):
+    from .test_api_tool_reports import token_client
+
+    _upload_saving(_web(world, world.msp_staff), world.acme_contract, "Datto")
+    queued_imports_run()
+    saved = ToolReportMapping.objects.get()
+    ToolReportMapping.objects.create(
+        msp=world.rival_msp, kind="patches", name="Rival's", preset="generic", mapping={}
+    )
+    staff = token_client(world.msp_staff)
+    listed = staff.get("/api/v1/tool-report-columns/", {"limit": 100}).json()["results"]
+    assert [(s["id"], s["name"], s["client"], s["preset"], s["mapping"]) for s in listed] == [
+        (saved.pk, "Datto", None, "generic", COLUMNS)
+    ]
+    # The client's side imports nothing and is listed nothing; the rival's staff not ours.
+    assert token_client(world.owner).get("/api/v1/tool-report-columns/").json()["results"] == []
+    rival = token_client(world.rival_staff).get("/api/v1/tool-report-columns/").json()
+    assert [s["name"] for s in rival["results"]] == ["Rival's"]
+    assert (
+        token_client(world.rival_staff).get(f"/api/v1/tool-report-columns/{saved.pk}/").status_code
+        == 404
+    )
+
+    def upload(**extra):
+        with open(DATTO, "rb") as handle:
+            body = {
+                "client": world.acme.slug,
+                "kind": "patches",
+                "report_date": "2025-08-11",
+                "file": handle,
+                **extra,
+            }
+            return staff.post("/api/v1/tool-reports/", body, format="multipart")
+
+    # Without a preset or a mapping, the saved columns' layout and columns read the file.
+    queued = upload(saved_columns=saved.pk)
+    assert queued.status_code == 202, queued.content
+    job = ToolReportJob.objects.get(pk=queued.json()["id"])
+    assert (job.preset, job.mapping) == ("generic", COLUMNS)
+    [done] = queued_imports_run()
+    assert done.status == ToolReportJob.Status.DONE and done.report.rows_imported == 3
+    # Another kind's, or another MSP's, saved columns are refused by their id.
+    backups = ToolReportMapping.objects.create(
+        msp=world.northwind, kind="backups", name="Veeam", preset="generic", mapping={}
+    )
+    for other in (backups.pk, ToolReportMapping.objects.get(name="Rival's").pk):
+        refused = upload(saved_columns=other)
+        assert refused.status_code == 400
+        assert f"have the id {other}" in refused.json()["saved_columns"][0]
