@@ -12,7 +12,6 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
 from django.http import Http404
 from django.urls import reverse
-from django.utils import timezone
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -63,8 +62,9 @@ def _upload_contract(user, client, contract_id: int | None):
                 ]
             }
         )
-    today = timezone.localdate()
-    in_force = [c for c in contracts if c.starts <= today and (c.ends is None or c.ends >= today)]
+    in_force = [c for c in contracts if _in_force(c)]
+    if len(in_force) == 1:
+        return in_force[0]  # not a renewal that starts later
     if len(in_force) > 1:
         raise ValidationError(
             {
@@ -74,7 +74,15 @@ def _upload_contract(user, client, contract_id: int | None):
                 ]
             }
         )
-    return current_party_contract(user, client)
+    contract = current_party_contract(user, client)
+    if contract is None:  # a client's own member, before it has any contract
+        raise ValidationError({"client": [f"{client.name} has no contract to import for yet."]})
+    return contract
+
+
+def _in_force(contract) -> bool:
+    today = contract_today(contract)  # the contract's own day, in its time zone
+    return contract.starts <= today and (contract.ends is None or contract.ends >= today)
 
 
 def _kind_words(kind: str) -> str:
@@ -431,7 +439,9 @@ class MeasuredOccurrenceSerializer(serializers.ModelSerializer):
     commitment_name = serializers.CharField(source="commitment.name", read_only=True)
     kind = serializers.CharField(source="commitment.measured_by", read_only=True)
     kind_words = serializers.SerializerMethodField()
-    status = serializers.SerializerMethodField(help_text="kept, missed, due or overdue")
+    status = serializers.SerializerMethodField(
+        help_text="kept, missed, due, awaiting_report (over, the report not in yet) or overdue"
+    )
     status_words = serializers.SerializerMethodField()
     measure = serializers.JSONField(
         read_only=True, allow_null=True, help_text="the stored figures; null until measured"

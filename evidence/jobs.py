@@ -21,12 +21,16 @@ from msp_portal.jobs import DATABASE_ERRORS, JobKind, LiveProgress, Locks
 from .kinds import KINDS, ReportKind
 from .models import ToolReport, ToolReportJob
 from .problems import problems_count
-from .stored import contract_reports_locked, report_date_checked
+from .stored import report_date_checked
 
 log = logging.getLogger(__name__)
 
 WAITING_FOR_BROKER = (
     "The task queue is unreachable: the file is kept and the import starts as soon as it is back."
+)
+FAILED_WORDS = (
+    "The import stopped on an error of ours, not of the file: nothing was stored. Upload the "
+    "report again; if it fails again, tell us (the error is in the worker's log)."
 )
 STATEMENT_NEEDED = (
     "Statement: the attestation needs the MSP's statement, in its own words, e.g. "
@@ -147,26 +151,22 @@ def tool_report_job_run(job_id: int) -> ToolReportJob | None:
         job = ToolReportJob.objects.select_related("contract__client", "uploaded_by").get(pk=job_id)
         try:
             with transaction.atomic():
-                # The contract's imports take turns from here (the import takes the same lock
-                # again), so the reports already there say whether this one is a repeat.
-                contract_reports_locked(job.contract_id)
-                before = set(
-                    ToolReport.objects.filter(
-                        contract_id=job.contract_id, kind=job.kind
-                    ).values_list("pk", flat=True)
-                )
+                # The import reads the file, then takes the contract's lock to store it (an
+                # undo meanwhile does not wait for the reading); under that lock it answers a
+                # repeat with the report it repeats, marked so (stored.report_already_imported).
                 report = _imported(job)
-                words = outcome_words(job, report, repeated=report.pk in before)
+                repeated = getattr(report, "repeated", False)
+                words = outcome_words(job, report, repeated=repeated)
                 _finish(job, ToolReportJob.Status.DONE, words, report)
         except ValidationError as refused:
             _finish(job, ToolReportJob.Status.REJECTED, " ".join(refused.messages))
         except DATABASE_ERRORS:
             TOOL_REPORT_JOBS.retry_later(job_id)
             raise  # the task retries with backoff
-        except Exception as error:
-            _finish(
-                job, ToolReportJob.Status.FAILED, f"The import failed ({type(error).__name__})."
-            )
+        except Exception:
+            # Words for the page; the error itself goes to the worker's log with the traceback.
+            log.exception("tool report import %s failed", job_id)
+            _finish(job, ToolReportJob.Status.FAILED, FAILED_WORDS)
             raise
     job.refresh_from_db()
     return job

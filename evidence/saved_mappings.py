@@ -7,6 +7,7 @@ it for that client alone: it never reaches the MSP's other clients, which they m
 
 from __future__ import annotations
 
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet
 
 from contracts.models import Contract
@@ -27,7 +28,7 @@ def saved_mappings_for(contract: Contract, kind: str) -> QuerySet[ToolReportMapp
 def saved_mapping_chosen(contract: Contract, kind: str, chosen: str) -> ToolReportMapping | None:
     """The mapping named by its id, if it is one this contract's upload may use (any other id,
     another MSP's or another client's, is as if none was chosen)."""
-    if not chosen.isdigit():
+    if not (chosen.isascii() and chosen.isdigit()):  # "²" is a digit to isdigit, not to int
         return None
     return saved_mappings_for(contract, kind).filter(pk=int(chosen)).first()
 
@@ -38,13 +39,19 @@ def saved_mapping_save(
     """Remember the upload's layout and columns under `name` (the same name again replaces
     them): MSP-wide when the user writes for the contract's MSP, else for its client only."""
     msp_wide = writes_for_msp(user, contract.msp_id)
-    saved, _ = ToolReportMapping.objects.update_or_create(
-        msp_id=contract.msp_id,
-        client_id=None if msp_wide else contract.client_id,
-        kind=kind,
-        name=name,
-        defaults={"preset": preset, "mapping": mapping, "updated_by": user},
-    )
+    key = {
+        "msp_id": contract.msp_id,
+        "client_id": None if msp_wide else contract.client_id,
+        "kind": kind,
+        "name": name,
+    }
+    values = {"preset": preset, "mapping": mapping, "updated_by": user}
+    try:
+        with transaction.atomic():  # its own savepoint: the upload it goes with stays
+            saved, _ = ToolReportMapping.objects.update_or_create(**key, defaults=values)
+    except IntegrityError:
+        # The same name saved at the same moment by another upload: now it exists, update it.
+        saved, _ = ToolReportMapping.objects.update_or_create(**key, defaults=values)
     return saved
 
 

@@ -110,6 +110,10 @@ def report_already_imported(
         contract=contract, kind=kind, sha256=sha256, report_date=report_date, preset=preset, **same
     ).order_by("pk"):
         if found.rows_read == read.rows_read and found.problems == problems_capped(read.problems):
+            # Said on the instance, decided under the contract's lock: the background job
+            # tells "nothing changed" from "imported" by it, without holding the lock itself
+            # while the file is read.
+            found.repeated = True  # type: ignore[attr-defined]
             return found
     return None
 

@@ -105,10 +105,14 @@ def saved_columns_forget(request, slug, pk, saved):
     """Forget saved columns (renaming is saving them again under the new name, then this), as
     the side that may save them there (saved_mapping_may_forget)."""
     client, contract, access = get_client_contract_or_404(request.user, slug, pk)
+    # The side that uploads nothing is refused before any lookup: whether an id exists is
+    # none of its business.
+    if not access.can(Action.IMPORT_TICKETS):
+        raise PermissionDenied("Only the MSP's staff and the advisor keep saved columns.")
     found = saved_mapping_by_id(contract, saved)
     if found is None:
         raise Http404("No such saved columns.")
-    if not access.can(Action.IMPORT_TICKETS) or not saved_mapping_may_forget(found, request.user):
+    if not saved_mapping_may_forget(found, request.user):
         raise PermissionDenied("Only the MSP's staff forget the MSP's own saved columns.")
     found.delete()
     messages.success(request, f"Saved columns “{found.name}” forgotten.")

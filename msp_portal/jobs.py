@@ -318,4 +318,14 @@ class JobTask(Task):
 
     def on_failure(self, exc, task_id, args, kwargs, einfo):
         pk = args[0] if args else next(iter(kwargs.values()))
-        import_string(self.job).fail(pk, self.failure_message.format(error=type(exc).__name__))
+        # The page says what kind of trouble in words; the error itself is in Celery's log.
+        import_string(self.job).fail(pk, self.failure_message.format(error=failure_words(exc)))
+
+
+def failure_words(error: BaseException) -> str:
+    """What stopped a job, in words for its page (never an exception's name)."""
+    if isinstance(error, DATABASE_ERRORS):
+        return "the database could not be reached"
+    if isinstance(error, OSError):  # a timeout, a refused connection, a full disk
+        return "a service it needs did not answer"
+    return "an error of ours, in the worker's log"

@@ -32,8 +32,18 @@ def test_an_import_task_that_gives_up_fails_its_job_with_a_sentence(world):
     import_run_task.on_failure(TimeoutError("x"), "task-id", (job.pk,), {}, None)
     job.refresh_from_db()
     assert job.status == ImportJob.Status.FAILED
-    assert job.message == "The import failed (TimeoutError); re-run it from its page."
+    assert (
+        job.message
+        == "The import failed (a service it needs did not answer); re-run it from its page."
+    )
     assert job.finished_at is not None
+    # Never an exception's name on the page: any other error in words too.
+    other = queued_import(world)
+    import_run_task.on_failure(KeyError("mapping"), "task-id", (other.pk,), {}, None)
+    other.refresh_from_db()
+    assert other.message == (
+        "The import failed (an error of ours, in the worker's log); re-run it from its page."
+    )
 
 
 def test_a_pdf_task_that_gives_up_fails_the_pdf_and_leaves_the_review(world):
@@ -46,7 +56,7 @@ def test_a_pdf_task_that_gives_up_fails_the_pdf_and_leaves_the_review(world):
     review_pdf_task.on_failure(OSError("x"), "task-id", (), {"review_id": review.pk}, None)
     review.refresh_from_db()
     assert review.pdf_status == Review.PdfStatus.FAILED
-    assert review.pdf_message == "The PDF could not be made (OSError)."
+    assert review.pdf_message == "The PDF could not be made (a service it needs did not answer)."
     assert review.status == Review.Status.DRAFT
 
 

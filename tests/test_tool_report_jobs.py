@@ -192,7 +192,10 @@ def test_an_import_task_that_gives_up_fails_its_job_with_a_sentence(world):
     tool_report_import_task.on_failure(TimeoutError("x"), "task-id", (job.pk,), {}, None)
     job.refresh_from_db()
     assert (job.status, job.finished_at is not None) == (ToolReportJob.Status.FAILED, True)
-    assert job.message == "The import failed (TimeoutError); upload the report again."
+    assert (
+        job.message
+        == "The import failed (a service it needs did not answer); upload the report again."
+    )
 
 
 def test_beat_and_a_starting_worker_sweep_the_imports(settings):

@@ -137,6 +137,11 @@ def test_saved_columns_are_forgotten_by_who_may_save_them_there(world):
     assert "Forget “Northwind&#x27;s”" in chosen
     assert _forget(advisor, world.acme_contract, msp_wide).status_code == 403
     assert _forget(owner, world.acme_contract, acme_only).status_code == 403
+    # The client's side is refused before any lookup: an id that does not exist answers alike.
+    missing = reverse(
+        "saved_columns_forget", args=[world.acme.slug, world.acme_contract.pk, 999999]
+    )
+    assert owner.post(missing).status_code == 403
     # Through another client's page, a client's own columns are not found.
     assert _forget(staff, world.birch_contract, acme_only).status_code == 404
     assert ToolReportMapping.objects.count() == 2

@@ -485,3 +485,38 @@ def test_an_advisor_of_both_contracts_names_the_one_an_api_upload_is_for(world):
             "file": handle,
         }
         assert staff.post("/api/v1/tool-reports/", body, format="multipart").status_code == 202
+
+
+def test_a_clients_own_member_before_any_contract_is_told_so_not_a_500(world, django_user_model):
+    """A client with no contract yet is visible to its own members: an API upload for it is
+    refused in words (review of the background imports)."""
+    from contracts.models import Membership, Organisation
+    from evidence.models import ToolReportJob
+
+    from .conftest import make_user
+
+    newcomer = Organisation.objects.create(
+        slug="newcomer-dental", name="Newcomer Dental", kind=Organisation.Kind.CLIENT
+    )
+    admin = make_user(django_user_model, "admin@newcomer.test", newcomer, Membership.Role.ADMIN)
+    path = DATA / "patch_reports" / "ninjaone_2025-10-03.csv"
+    with open(path, "rb") as handle:
+        body = {
+            "client": "newcomer-dental",
+            "kind": "patches",
+            "preset": "ninjaone",
+            "report_date": "2025-10-03",
+            "file": handle,
+        }
+        answer = token_client(admin).post("/api/v1/tool-reports/", body, format="multipart")
+    assert answer.status_code == 400
+    assert answer.json()["client"] == ["Newcomer Dental has no contract to import for yet."]
+    assert not ToolReportJob.objects.exists()
+
+
+def test_the_saved_columns_choice_takes_ascii_digits_only(world):
+    """ "²" is a digit to str.isdigit but not to int(): the page must not answer 500."""
+    staff = _web(world, world.msp_staff)
+    url = reverse("patch_reports", args=[world.acme.slug, world.acme_contract.pk])
+    for chosen in ("²", "١", "12a", ""):
+        assert staff.get(url, {"columns": chosen}).status_code == 200

@@ -43,6 +43,12 @@ log = logging.getLogger(__name__)
 PREVIEW_ROWS = 200
 
 
+FAILED_WORDS = (
+    "The import stopped on an error of ours, not of the file: nothing was stored. Re-run it "
+    "from its page; if it fails again, tell us (the error is in the worker's log)."
+)
+
+
 class ImportRejected(Exception):
     """The file as a whole cannot be imported; nothing was written."""
 
@@ -192,8 +198,10 @@ def import_run(job_id: int) -> ImportJob | None:
         except DATABASE_ERRORS:
             IMPORT_JOBS.retry_later(job_id)
             raise  # the task retries with backoff
-        except Exception as error:
-            _finish(job, ImportJob.Status.FAILED, f"{type(error).__name__}: {error}")
+        except Exception:
+            # Words for the page; the error itself goes to the worker's log with the traceback.
+            log.exception("import %s failed", job_id)
+            _finish(job, ImportJob.Status.FAILED, FAILED_WORDS)
             raise
     job.refresh_from_db()
     recomputes_after_import(job)
