@@ -176,28 +176,32 @@ EVIDENCE_MEASURES = {
 
 
 def _evidence_measure(contract: Contract, measure: str, since: date) -> Measured | None:
-    """The share of the periods measured from the MSP's reports in the last four quarters
-    (due since `since`, before today) that the reports kept; None without a measured one."""
+    """The share of the periods of the last four quarters (due since `since`, before today)
+    that the MSP's own reports kept. A period its report never covered, once the report's grace
+    days are over, counts as not kept: an MSP that sends no report is not scored as one that
+    was never asked. None without a period judged either way."""
     from contracts.models import CommitmentOccurrence
 
     kind, words = EVIDENCE_MEASURES[measure]
-    measures = list(
-        CommitmentOccurrence.objects.filter(
-            commitment__contract=contract,
-            commitment__is_active=True,
-            commitment__measured_by=kind,
-            measure__isnull=False,
-            due_date__gte=since,
-            due_date__lt=contract_today(contract),
-        ).values_list("measure", flat=True)
-    )
-    if not measures:
+    today = contract_today(contract)
+    occurrences = CommitmentOccurrence.objects.filter(
+        commitment__contract=contract,
+        commitment__is_active=True,
+        commitment__measured_by=kind,
+        due_date__gte=since,
+        due_date__lt=today,
+    ).select_related("commitment")
+    statuses = [o.status_on(today, 0) for o in occurrences]
+    judged = [s for s in statuses if s in ("kept", "missed", "overdue")]
+    if not judged:
         return None
-    kept = sum(1 for m in measures if m.get("kept"))
-    share = kept / len(measures)
+    kept = judged.count("kept")
+    unreported = judged.count("overdue")
+    share = kept / len(judged)
     text = (
-        f"measured: {words} in {kept} of {len(measures)} period{'s' if len(measures) != 1 else ''}"
+        f"measured: {words} in {kept} of {len(judged)} period{'s' if len(judged) != 1 else ''}"
         f" since {since:%b %Y}, by the MSP's own reports"
+        + (f" ({unreported} without a report)" if unreported else "")
     )
     return Measured(measure, share, measure_score(measure, share), text)
 

@@ -310,3 +310,32 @@ def test_mfa_and_phishing_kept_by_the_msps_reports_are_measured_instead_of_asked
     # privilege partly (2) and two unanswered (0, 0) remain. (3 + 5 + 2 + 0 + 0) / 5 = 2.0.
     assert len(lines) == 5
     assert northwind["security"].score == 2.0
+
+
+def test_a_period_without_a_report_counts_as_not_kept_once_its_grace_days_are_over(world):
+    """Phishing measured from the MSP's reports: one period kept, one whose report never came
+    (due long ago: not kept, named), one due three days ago (its report may still come: not
+    counted). 1 of 2 = 50 % → 3."""
+    from contracts.models import Commitment, CommitmentOccurrence
+
+    scored_world(world)
+    contract = world.acme_contract
+    today = contract_today(contract)
+    commitment = Commitment.objects.create(
+        contract=contract, name="Phishing", cadence="monthly", measured_by="phishing"
+    )
+    for due, measure in [
+        (today - timedelta(days=90), {"kept": True}),
+        (today - timedelta(days=60), None),
+        (today - timedelta(days=3), None),
+    ]:
+        CommitmentOccurrence.objects.create(
+            commitment=commitment, period_start=due.replace(day=1), due_date=due, measure=measure
+        )
+    measured = incumbent_measures(contract)["phishing"]
+    assert measured.score == 3
+    assert measured.words.startswith(
+        "measured: phishing simulations run within the contract's click-rate limit in 1 of 2 "
+        "periods since "
+    )
+    assert measured.words.endswith(", by the MSP's own reports (1 without a report)")
