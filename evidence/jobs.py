@@ -237,3 +237,27 @@ def tool_report_jobs_sweep() -> dict[str, int]:
     running it twice is harmless."""
     resumed, queued = TOOL_REPORT_JOBS.sweep()
     return {"resumed": resumed, "queued": queued}
+
+
+def tool_report_job_files_purge(now=None) -> int:
+    """Delete the files of uploads refused or failed more than TOOL_REPORT_JOB_FILE_DAYS ago
+    (an imported upload's file went at once: its report holds its own copy). The job stays,
+    with its message; its page says the file is gone. Returns how many files went. Beat runs
+    it daily; running it twice is harmless."""
+    from datetime import timedelta
+
+    from django.conf import settings
+
+    before = (now or timezone.now()) - timedelta(days=settings.TOOL_REPORT_JOB_FILE_DAYS)
+    ended = ToolReportJob.objects.filter(
+        status__in=(ToolReportJob.Status.REJECTED, ToolReportJob.Status.FAILED),
+        finished_at__lt=before,
+    ).exclude(file="")
+    purged = 0
+    for job in ended.only("pk", "file"):
+        stored, storage = job.file.name, job.file.storage
+        # The row first: a file without a row is harmless, a row naming a missing file is not.
+        if ToolReportJob.objects.filter(pk=job.pk).exclude(file="").update(file=""):
+            storage.delete(stored)
+            purged += 1
+    return purged

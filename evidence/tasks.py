@@ -36,3 +36,11 @@ def tool_report_imports_sweep_task() -> dict[str, int]:
     from .jobs import tool_report_jobs_sweep
 
     return tool_report_jobs_sweep()
+
+
+@shared_task(ignore_result=True)
+def tool_report_job_files_purge_task() -> int:
+    """Beat, daily: the files of refused or failed tool report uploads past their days."""
+    from .jobs import tool_report_job_files_purge
+
+    return tool_report_job_files_purge()

@@ -15,6 +15,11 @@ urlpatterns = [
         name="tool_report_job",
     ),
     path(
+        "clients/<slug:slug>/contracts/<int:pk>/tool-report-imports/<int:job>/file/",
+        views.tool_report_job_file,
+        name="tool_report_job_file",
+    ),
+    path(
         "clients/<slug:slug>/contracts/<int:pk>/tool-report-imports/<int:job>/status/",
         views.tool_report_job_status,
         name="tool_report_job_status",

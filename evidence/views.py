@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -254,8 +255,23 @@ def tool_report_job(request, slug, pk, job):
             "problems": report.problems if report is not None else [],
             "left_out": problems_count(report.problems) if report is not None else 0,
             "can_upload": access.can(Action.IMPORT_TICKETS),
+            "file_days": settings.TOOL_REPORT_JOB_FILE_DAYS,
         },
     )
+
+
+@login_required
+@require_GET
+def tool_report_job_file(request, slug, pk, job):
+    """A refused or failed upload's file as it was sent, for the side that uploads (to see what
+    the tool exported), until it is deleted (TOOL_REPORT_JOB_FILE_DAYS after the import ended).
+    An imported upload's file is its report's: tool_report_file."""
+    _client, _contract, access, found, _job_kind = _job(request, slug, pk, job)
+    if not access.can(Action.IMPORT_TICKETS):
+        raise PermissionDenied("Only the MSP's staff and the advisor see what they uploaded.")
+    if not found.file:
+        raise Http404("This upload's file has been deleted.")
+    return stored_file_download(found.file, found.original_name)
 
 
 @login_required

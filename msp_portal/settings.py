@@ -236,6 +236,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "disputes.tasks.disputes_settle_overdue_task",
         "schedule": crontab(hour=5, minute=0),
     },
+    # The files of tool report uploads refused or failed TOOL_REPORT_JOB_FILE_DAYS ago go.
+    "tool-report-job-files-purge": {
+        "task": "evidence.tasks.tool_report_job_files_purge_task",
+        "schedule": crontab(hour=4, minute=15),
+    },
     # What imports past IMPORT_UNDO_DAYS kept for an undo is dropped (kpis/imports/undo.py).
     "imports-undo-purge": {
         "task": "kpis.tasks.import_undo_rows_purge_task",
@@ -373,6 +378,9 @@ COMMITMENT_ANSWER_DAYS = env_int("COMMITMENT_ANSWER_DAYS", 14)
 # A commitment measured from the MSP's tool reports waits this many days after its period for
 # the report that covers it before the period counts as overdue (and credits), docs/evidence.md.
 COMMITMENT_REPORT_GRACE_DAYS = env_int("COMMITMENT_REPORT_GRACE_DAYS", 10)
+# A tool report upload that was refused or failed keeps its file this many days after it ended
+# (its uploader may download it from the import's page), then the file goes (evidence/jobs.py).
+TOOL_REPORT_JOB_FILE_DAYS = env_int("TOOL_REPORT_JOB_FILE_DAYS", 30)
 # Largest ticket export accepted (a million-row CSV is about 250 MB).
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 1024 * 1024 * 1024)
 # An import whose tickets match another source's for this percentage of the file or more stops

@@ -479,7 +479,7 @@ def route_targets(t: dict, own_slug: str) -> dict[str, list[dict]]:
         "restore_report_undo": [{"slug": slug, "pk": pk, "report": t["restores_report"].pk}],
         **{
             name: [{"slug": slug, "pk": pk, "job": t["tool_report_job"].pk}]
-            for name in ("tool_report_job", "tool_report_job_status")
+            for name in ("tool_report_job", "tool_report_job_status", "tool_report_job_file")
         },
         "saved_columns_forget": [{"slug": slug, "pk": pk, "saved": t["tool_report_columns"].pk}],
         **{
@@ -799,7 +799,7 @@ def test_outsiders_get_404_on_every_object_route(world, client_for, persona, tar
 # Lists of what only the side that uploads uses (the MSP's staff, the advisor): empty for the
 # client's side, which the walk checks as such.
 UPLOADERS_ONLY = {"tool-report-columns-list"}
-UPLOADERS_ONLY_DETAILS = {"tool-report-columns-detail"}
+UPLOADERS_ONLY_DETAILS = {"tool-report-columns-detail", "tool_report_job_file"}
 
 
 def _on_the_client_side(client_for, persona: str, world) -> bool:

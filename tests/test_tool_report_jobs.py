@@ -254,3 +254,59 @@ def test_an_import_says_each_phase_and_the_rows_stored_in_batches(world):
         ("storing the rows", 4500, 4500),
         ("judging the commitments", 4500, 4500),
     ]
+
+
+def test_a_refused_uploads_file_is_downloaded_by_its_side_then_deleted_after_its_days(
+    world, tmp_path, settings
+):
+    """A refused upload keeps its file TOOL_REPORT_JOB_FILE_DAYS (30) after it ended: the
+    uploading side downloads it from the import's page, the client's side may not; then the
+    daily purge deletes it (the job and its message stay) and the page says so. An imported
+    upload's file went at once; a refused one 29 days old stays."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from evidence.jobs import tool_report_job_files_purge
+
+    from .tool_report_support import queued_imports_run
+
+    export = tmp_path / "no-devices.csv"
+    export.write_text("patch,severity,released\nKB1,critical,2025-08-01\n")
+    staff, owner = _web(world, world.msp_staff), _web(world, world.owner)
+    args = [world.acme.slug, world.acme_contract.pk]
+    url = reverse("patch_reports", args=args)
+    for _ in range(2):
+        with open(export, "rb") as handle:
+            staff.post(url, {"preset": "generic", "report_date": "2025-10-03", "file": handle})
+    old, recent = queued_imports_run()
+    assert old.status == recent.status == ToolReportJob.Status.REJECTED
+    page = reverse("tool_report_job", args=[*args, old.pk])
+    download = reverse("tool_report_job_file", args=[*args, old.pk])
+    body = staff.get(page).content.decode()
+    assert download in body and "kept 30 days after the import ended, then deleted" in body
+    answer = staff.get(download)
+    assert answer.status_code == 200
+    assert b"".join(answer.streaming_content) == export.read_bytes()
+    assert (
+        owner.get(download).status_code == 403 and download not in owner.get(page).content.decode()
+    )
+    # 31 days on for the first, 29 for the second.
+    now = timezone.now()
+    ToolReportJob.objects.filter(pk=old.pk).update(finished_at=now - timedelta(days=31))
+    ToolReportJob.objects.filter(pk=recent.pk).update(finished_at=now - timedelta(days=29))
+    stored = old.file.name
+    assert tool_report_job_files_purge() == 1
+    assert tool_report_job_files_purge() == 0  # twice is harmless
+    old.refresh_from_db()
+    recent.refresh_from_db()
+    assert not old.file and not old.file.storage.exists(stored)
+    assert recent.file and recent.file.storage.exists(recent.file.name)
+    assert old.status == ToolReportJob.Status.REJECTED and old.message
+    body = staff.get(page).content.decode()
+    assert "The file as uploaded was deleted 30 days after the import ended." in body
+    assert staff.get(download).status_code == 404
+    # The days are a setting.
+    settings.TOOL_REPORT_JOB_FILE_DAYS = 20
+    assert tool_report_job_files_purge() == 1
+    assert "tool-report-job-files-purge" in settings.CELERY_BEAT_SCHEDULE
