@@ -37,7 +37,7 @@ from .jobs import progress_get, tool_report_job_create, tool_report_job_requeue_
 from .kinds import KINDS, ReportKind
 from .measures import measure_words
 from .models import ToolReport, ToolReportJob, ToolReportMapping
-from .saved_mappings import saved_mapping_by_id
+from .saved_mappings import saved_mapping_by_id, usable_by
 
 KIND_CHOICES = ToolReport.Kind.choices
 STATUS_WORDS = dict(CommitmentOccurrence.Status.choices)
@@ -559,9 +559,7 @@ class ToolReportColumnsViewSet(
         scope = Q(pk__in=[])
         for contract in visible_contracts(user).select_related("client", "msp"):
             if contract_access(user, contract).can(Action.IMPORT_TICKETS):
-                scope |= Q(msp_id=contract.msp_id) & (
-                    Q(client__isnull=True) | Q(client_id=contract.client_id)
-                )
+                scope |= usable_by(contract)
         return (
             ToolReportMapping.objects.filter(scope)
             .select_related("msp", "client")

@@ -16,11 +16,16 @@ from msp_portal.tenancy import writes_for_msp
 from .models import ToolReportMapping
 
 
+def usable_by(contract: Contract) -> Q:
+    """The saved columns an upload for this contract may use, of any kind: its MSP's own and
+    its client's own (the one scope the page, the forget action and the API all read)."""
+    return Q(msp_id=contract.msp_id) & (Q(client__isnull=True) | Q(client_id=contract.client_id))
+
+
 def saved_mappings_for(contract: Contract, kind: str) -> QuerySet[ToolReportMapping]:
     """The mappings an upload of this kind for this contract may use: the client's own first,
     then the contract's MSP's."""
-    scope = Q(client__isnull=True) | Q(client_id=contract.client_id)
-    return ToolReportMapping.objects.filter(scope, msp_id=contract.msp_id, kind=kind).order_by(
+    return ToolReportMapping.objects.filter(usable_by(contract), kind=kind).order_by(
         F("client_id").asc(nulls_last=True), "name"
     )
 
@@ -71,5 +76,4 @@ def saved_mapping_may_forget(mapping: ToolReportMapping, user) -> bool:
 def saved_mapping_by_id(contract: Contract, chosen: int) -> ToolReportMapping | None:
     """Saved columns of any kind that this contract's uploads may use, by id (None for any
     other id: another MSP's or another client's are as if they did not exist)."""
-    scope = Q(client__isnull=True) | Q(client_id=contract.client_id)
-    return ToolReportMapping.objects.filter(scope, msp_id=contract.msp_id, pk=chosen).first()
+    return ToolReportMapping.objects.filter(usable_by(contract), pk=chosen).first()
