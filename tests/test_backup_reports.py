@@ -29,7 +29,6 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
 from django.urls import reverse
 
 from contracts.models import Commitment, CommitmentOccurrence
@@ -38,7 +37,7 @@ from evidence.models import BackupJobRow, RestoreTestRow, ToolReport
 from kpis.metrics.recompute import kpis_recompute
 
 from .reviews_support import draft, needs_pdf_tools, qbr_pdf_text
-from .tool_report_support import web_import
+from .tool_report_support import kpi_report_after_imports, web_import
 
 REPORTS = Path(__file__).parent / "data" / "backup_reports"
 BACKUPS = "Daily backups succeed"
@@ -296,30 +295,13 @@ def test_importing_recomputes_and_kpi_report_counts_the_measured_occurrences(
     acme, django_capture_on_commit_callbacks
 ):
     _measured(acme)
-    connection.run_on_commit = [
-        c for c in connection.run_on_commit if getattr(c[1], "recompute_client", None) is None
-    ]
-    with django_capture_on_commit_callbacks() as callbacks:
-        _all_reports(acme)
-    assert any(getattr(c, "recompute_client", None) == acme.acme.pk for c in callbacks)
-    kpis_recompute(acme.acme, full=True)
-    out = io.StringIO()
-    call_command(
-        "kpi_report",
-        "--client",
-        acme.acme.slug,
-        "--period",
-        "2025-Q3",
-        "--format",
-        "json",
-        "--commitments",
-        stdout=out,
+    report = kpi_report_after_imports(
+        acme, django_capture_on_commit_callbacks, lambda: _all_reports(acme), "--commitments"
     )
     # Q3 2025: 11 occurrences due (restore test 1, patches 3, phishing 3, QBR 1, and the added
     # daily backups 3). Kept: daily backups July and September (measured). The restore test,
     # kept by hand before it was measured, is now missed by its reports; patches, phishing
     # and the QBR are not recorded: 2 / 11.
-    report = json.loads(out.getvalue())
     assert report["commitments.kept_rate"] == pytest.approx(2 / 11)
     # The occurrences behind the rate, each with its status, its words and its rows' page.
     due = {(d["commitment"], d["due"]): d for d in report["commitments.due"]}

@@ -26,13 +26,11 @@ Acme's "Phishing simulation" (monthly) measured at most 10 % clicking:
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 
 import pytest
 import yaml
 from django.core.management import CommandError, call_command
-from django.db import connection
 from django.urls import reverse
 
 from contracts.models import Commitment, CommitmentOccurrence
@@ -42,7 +40,7 @@ from kpis.metrics.recompute import kpis_recompute
 
 from .conftest import apply_yaml_text, demo_document
 from .reviews_support import draft, needs_pdf_tools, qbr_pdf_text
-from .tool_report_support import web_import
+from .tool_report_support import kpi_report_after_imports, web_import
 
 DATA = Path(__file__).parent / "data"
 PHISHING_DIR = DATA / "phishing_reports"
@@ -459,29 +457,14 @@ def test_the_verdict_strip_counts_a_measured_occurrence_overdue_only_when_not_ke
 
 def test_kpi_report_counts_the_measured_occurrences(acme, django_capture_on_commit_callbacks):
     _measured(acme)
-    connection.run_on_commit = [
-        c for c in connection.run_on_commit if getattr(c[1], "recompute_client", None) is None
-    ]
-    with django_capture_on_commit_callbacks() as callbacks:
-        _all_reports(acme)
-    assert any(getattr(c, "recompute_client", None) == acme.acme.pk for c in callbacks)
-    kpis_recompute(acme.acme, full=True)
-    out = io.StringIO()
-    call_command(
-        "kpi_report",
-        "--client",
-        acme.acme.slug,
-        "--period",
-        "2025-Q3",
-        "--format",
-        "json",
-        stdout=out,
+    report = kpi_report_after_imports(
+        acme, django_capture_on_commit_callbacks, lambda: _all_reports(acme)
     )
     # Q3 2025: 9 occurrences due (backup restore test 1, patches 3, phishing 3, QBR 1, MFA 1).
     # Kept: the backup test (done with evidence, past the answer window) and, measured, July's
     # phishing; August's and September's phishing and Q3's MFA missed, patches and the QBR
     # not recorded: 2 / 9.
-    assert json.loads(out.getvalue())["commitments.kept_rate"] == pytest.approx(2 / 9)
+    assert report["commitments.kept_rate"] == pytest.approx(2 / 9)
 
 
 def test_the_qbr_page_says_what_the_reports_show(acme, client_for):

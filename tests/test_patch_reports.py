@@ -19,14 +19,12 @@ July: nothing due, and the reports cover it: kept. October on: no report covers 
 from __future__ import annotations
 
 import io
-import json
 from datetime import date
 from pathlib import Path
 
 import pytest
 import yaml
 from django.core.management import CommandError, call_command
-from django.db import connection
 from django.urls import reverse
 
 from contracts.contract_export import contract_document
@@ -36,7 +34,7 @@ from kpis.metrics.recompute import kpis_recompute
 
 from .conftest import apply_yaml_text, demo_document
 from .reviews_support import draft, needs_pdf_tools, qbr_pdf_text
-from .tool_report_support import web_import
+from .tool_report_support import kpi_report_after_imports, web_import
 
 REPORTS = Path(__file__).parent / "data" / "patch_reports"
 PATCHES = "Critical patches installed within 30 days"
@@ -186,30 +184,13 @@ def test_importing_recomputes_and_kpi_report_shows_the_measured_kept_rate(
     acme, django_capture_on_commit_callbacks
 ):
     _measured(acme)
-    # The shared world's own pending recompute of Acme (never run: its transaction is rolled
-    # back) would hide the one the import asks for: one per client per transaction.
-    connection.run_on_commit = [
-        c for c in connection.run_on_commit if getattr(c[1], "recompute_client", None) is None
-    ]
-    with django_capture_on_commit_callbacks() as callbacks:
-        _both_reports(acme)
-    assert any(getattr(c, "recompute_client", None) == acme.acme.pk for c in callbacks)
-    kpis_recompute(acme.acme, full=True)
-    out = io.StringIO()
-    call_command(
-        "kpi_report",
-        "--client",
-        acme.acme.slug,
-        "--period",
-        "2025-Q3",
-        "--format",
-        "json",
-        stdout=out,
+    report = kpi_report_after_imports(
+        acme, django_capture_on_commit_callbacks, lambda: _both_reports(acme)
     )
     # Q3 2025: 8 occurrences due (backup restore test 1, patches 3, phishing 3, QBR 1). Kept:
     # the backup test (done with evidence, past the answer window) and, measured, July and
     # September's patches; August's missed, phishing and the QBR not recorded: 3 / 8.
-    assert json.loads(out.getvalue())["commitments.kept_rate"] == pytest.approx(3 / 8)
+    assert report["commitments.kept_rate"] == pytest.approx(3 / 8)
 
 
 def test_the_commitments_page_and_the_drilldown_show_the_rows(world, client_for):

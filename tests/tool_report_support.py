@@ -22,3 +22,38 @@ def web_import(client, url: str, data: dict) -> str:
     assert response.status_code == 302, response.status_code
     queued_imports_run()
     return client.get(response["Location"], follow=True).content.decode()
+
+
+def kpi_report_after_imports(world, capture_on_commit, import_reports, *flags: str) -> dict:
+    """Import the reports (`import_reports()`), check the import asked for Acme's recompute
+    once it commits, recompute and answer `kpi_report` for 2025-Q3 as JSON (with `flags`)."""
+    import io
+    import json
+
+    from django.core.management import call_command
+    from django.db import connection
+
+    from kpis.metrics.recompute import kpis_recompute
+
+    # The shared world's own pending recompute of Acme (never run: its transaction is rolled
+    # back) would hide the one the import asks for: one per client per transaction.
+    connection.run_on_commit = [
+        c for c in connection.run_on_commit if getattr(c[1], "recompute_client", None) is None
+    ]
+    with capture_on_commit() as callbacks:
+        import_reports()
+    assert any(getattr(c, "recompute_client", None) == world.acme.pk for c in callbacks)
+    kpis_recompute(world.acme, full=True)
+    out = io.StringIO()
+    call_command(
+        "kpi_report",
+        "--client",
+        world.acme.slug,
+        "--period",
+        "2025-Q3",
+        "--format",
+        "json",
+        *flags,
+        stdout=out,
+    )
+    return json.loads(out.getvalue())
